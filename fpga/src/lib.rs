@@ -1,0 +1,1 @@
+//! ringwire FPGA DSP block (placeholder).

@@ -1,0 +1,1 @@
+//! Packets and streams for ringwire.
