@@ -1,1 +1,3 @@
 //! Packets and streams for ringwire.
+pub mod rfc4733;
+pub mod rtp;
