@@ -1,0 +1,133 @@
+//! Feature extraction: the fixed-point, bit-exact half of the DSP.
+//!
+//! Audio is cut into blocks of [`BLOCK_LEN`] samples (5 ms at 8 kHz: every
+//! common packet time, 10/20/30 ms, is a whole number of blocks). For each
+//! block a [`FeatureBlock`] holds
+//!
+//! - the single-bin DFT (what a Goertzel filter computes) at each of the
+//!   eight DTMF frequencies, as complex integers, and
+//! - the block energy.
+//!
+//! The decisions (DTMF validation, later AMD and beep state machines) run on
+//! these records only, so any backend that produces the same records (the
+//! software kernels here, or the FPGA block) yields the same events.
+//!
+//! # Arithmetic (the contract every backend implements bit-exactly)
+//!
+//! 1. Input samples are 16-bit linear PCM. The engine uses `x = s >> 3`
+//!    (arithmetic shift, a 13-bit value in -4096..=4095); this loses nothing
+//!    for G.711 audio, whose decoded values are all multiples of 8.
+//! 2. Twiddles are `round(8192 * cos(w_k n))` and `round(-8192 * sin(w_k n))`
+//!    for n = 0..BLOCK_LEN-1 (Q13, in -8192..=8192), `w_k = 2 pi f_k / 8000`,
+//!    phase origin at the first sample of the block ([`twiddles`]).
+//! 3. `re_k = sum x[n] * cos_k[n]`, `im_k = sum x[n] * sin_k[n]` and
+//!    `energy = sum x[n]^2`, exactly, in 32-bit two's complement. The bounds
+//!    (|sum| <= 40 * 4096 * 8192 < 2^31, energy <= 40 * 2^24) mean no sum can
+//!    overflow, so the order of additions does not matter.
+//!
+//! There is no feedback and no rounding inside a block: the same result
+//! comes from a scalar loop, SIMD multiply-accumulate, or parallel DSP slices.
+mod kernel;
+mod software;
+
+pub use kernel::{dft_block, dft_block_scalar, KernelKind};
+pub use software::SoftwareEngine;
+
+/// Samples per feature block (5 ms at 8 kHz).
+pub const BLOCK_LEN: usize = 40;
+
+/// Sample rate of all feature extraction, in Hz.
+pub const SAMPLE_RATE: u32 = 8000;
+
+/// Number of DFT bins per block.
+pub const BINS: usize = 8;
+
+/// Bin frequencies in Hz: the DTMF row tones, then the column tones.
+pub const BIN_FREQS: [f64; BINS] = [697.0, 770.0, 852.0, 941.0, 1209.0, 1336.0, 1477.0, 1633.0];
+
+/// Scale of the twiddles: 2^13.
+pub const TWIDDLE_SCALE: f64 = 8192.0;
+
+/// Right shift applied to input samples before any arithmetic.
+pub const INPUT_SHIFT: u32 = 3;
+
+/// The features of one block of one channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FeatureBlock {
+    /// Complex DFT value per bin, `[re, im]`, in units of input LSB (after
+    /// the shift) times 2^13.
+    pub dft: [[i32; 2]; BINS],
+    /// Sum of the squared (shifted) samples of the block.
+    pub energy: u32,
+}
+
+impl FeatureBlock {
+    /// Power of bin `k` (|X|^2), exact.
+    #[inline]
+    pub fn power(&self, k: usize) -> u64 {
+        let [re, im] = self.dft[k];
+        (re as i64 * re as i64 + im as i64 * im as i64) as u64
+    }
+}
+
+/// The Q13 twiddle table: `[bin][n] = (cos, -sin)` at sample `n` of a block.
+pub fn twiddles() -> [[(i16, i16); BLOCK_LEN]; BINS] {
+    let mut table = [[(0i16, 0i16); BLOCK_LEN]; BINS];
+    for (k, row) in table.iter_mut().enumerate() {
+        let w = 2.0 * std::f64::consts::PI * BIN_FREQS[k] / SAMPLE_RATE as f64;
+        for (n, t) in row.iter_mut().enumerate() {
+            let phase = w * n as f64;
+            *t = (
+                (TWIDDLE_SCALE * phase.cos()).round() as i16,
+                (-TWIDDLE_SCALE * phase.sin()).round() as i16,
+            );
+        }
+    }
+    table
+}
+
+/// Identifies one channel (one audio stream) inside a [`FeatureEngine`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChannelId(pub u32);
+
+/// Why a feature engine refused work.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EngineError {
+    /// The channel id was never opened or is already closed.
+    #[error("unknown channel {0}")]
+    UnknownChannel(u32),
+    /// The engine has no room for another channel.
+    #[error("no free channel (capacity {capacity})")]
+    NoFreeChannel {
+        /// How many channels the engine can hold.
+        capacity: usize,
+    },
+    /// The backend failed (hardware error, simulation stopped, ...).
+    #[error("feature backend failed: {0}")]
+    Backend(String),
+}
+
+/// A backend that turns audio into [`FeatureBlock`]s, for many channels.
+///
+/// Software and hardware (FPGA) backends implement this; the decision logic
+/// consumes its output and cannot tell them apart.
+pub trait FeatureEngine {
+    /// Opens a channel; its first block starts at its first sample.
+    fn open_channel(&mut self) -> Result<ChannelId, EngineError>;
+
+    /// Closes a channel, dropping any partial block.
+    fn close_channel(&mut self, channel: ChannelId) -> Result<(), EngineError>;
+
+    /// Feeds a channel's next samples (any length; partial blocks are
+    /// carried to the next call) and appends every completed block to `out`
+    /// in order. Does not allocate once `out` has grown to its working size.
+    fn process(
+        &mut self,
+        channel: ChannelId,
+        samples: &[i16],
+        out: &mut Vec<FeatureBlock>,
+    ) -> Result<(), EngineError>;
+
+    /// A short name for logs and metrics ("software", "fpga-sim").
+    fn name(&self) -> &'static str;
+}

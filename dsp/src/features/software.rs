@@ -1,0 +1,164 @@
+//! The software feature engine: per-channel block assembly around the
+//! SIMD kernels.
+use super::{
+    dft_block, ChannelId, EngineError, FeatureBlock, FeatureEngine, KernelKind, BLOCK_LEN,
+    INPUT_SHIFT,
+};
+
+/// A channel's partial block, carried between calls.
+#[derive(Clone)]
+struct Channel {
+    pending: [i16; BLOCK_LEN],
+    filled: usize,
+}
+
+/// Computes features on the CPU with the fastest kernel it supports.
+pub struct SoftwareEngine {
+    kernel: KernelKind,
+    channels: Vec<Option<Channel>>,
+    free: Vec<u32>,
+}
+
+impl Default for SoftwareEngine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SoftwareEngine {
+    /// An engine using the fastest kernel of this CPU.
+    pub fn new() -> Self {
+        Self::with_kernel(KernelKind::detect())
+    }
+
+    /// An engine using a given kernel (the scalar one if the CPU lacks it).
+    pub fn with_kernel(kernel: KernelKind) -> Self {
+        let kernel = if kernel.is_supported() { kernel } else { KernelKind::Scalar };
+        Self { kernel, channels: Vec::new(), free: Vec::new() }
+    }
+
+    /// The kernel in use.
+    pub fn kernel(&self) -> KernelKind {
+        self.kernel
+    }
+
+    fn channel_mut(&mut self, channel: ChannelId) -> Result<&mut Channel, EngineError> {
+        self.channels
+            .get_mut(channel.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(EngineError::UnknownChannel(channel.0))
+    }
+}
+
+/// Shifts a block's samples to the engine's 13-bit input scale.
+#[inline(always)]
+fn shifted(samples: &[i16]) -> [i16; BLOCK_LEN] {
+    let mut x = [0i16; BLOCK_LEN];
+    for (d, &s) in x.iter_mut().zip(samples) {
+        *d = s >> INPUT_SHIFT;
+    }
+    x
+}
+
+impl FeatureEngine for SoftwareEngine {
+    fn open_channel(&mut self) -> Result<ChannelId, EngineError> {
+        let fresh = Channel { pending: [0; BLOCK_LEN], filled: 0 };
+        if let Some(id) = self.free.pop() {
+            self.channels[id as usize] = Some(fresh);
+            return Ok(ChannelId(id));
+        }
+        let id = u32::try_from(self.channels.len())
+            .map_err(|_| EngineError::NoFreeChannel { capacity: u32::MAX as usize })?;
+        self.channels.push(Some(fresh));
+        Ok(ChannelId(id))
+    }
+
+    fn close_channel(&mut self, channel: ChannelId) -> Result<(), EngineError> {
+        let slot = self
+            .channels
+            .get_mut(channel.0 as usize)
+            .filter(|c| c.is_some())
+            .ok_or(EngineError::UnknownChannel(channel.0))?;
+        *slot = None;
+        self.free.push(channel.0);
+        Ok(())
+    }
+
+    fn process(
+        &mut self,
+        channel: ChannelId,
+        mut samples: &[i16],
+        out: &mut Vec<FeatureBlock>,
+    ) -> Result<(), EngineError> {
+        let kernel = self.kernel;
+        let ch = self.channel_mut(channel)?;
+        if ch.filled > 0 {
+            let take = (BLOCK_LEN - ch.filled).min(samples.len());
+            ch.pending[ch.filled..ch.filled + take].copy_from_slice(&samples[..take]);
+            ch.filled += take;
+            samples = &samples[take..];
+            if ch.filled < BLOCK_LEN {
+                return Ok(());
+            }
+            out.push(dft_block(kernel, &shifted(&ch.pending)));
+            ch.filled = 0;
+        }
+        let mut blocks = samples.chunks_exact(BLOCK_LEN);
+        for block in &mut blocks {
+            out.push(dft_block(kernel, &shifted(block)));
+        }
+        let rest = blocks.remainder();
+        ch.pending[..rest.len()].copy_from_slice(rest);
+        ch.filled = rest.len();
+        Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "software"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::dft_block_scalar;
+    use super::*;
+
+    #[test]
+    fn blocks_do_not_depend_on_how_input_is_split() {
+        let signal: Vec<i16> = (0..1000).map(|n| ((n * 7919) % 20000 - 10000) as i16).collect();
+        let mut whole = Vec::new();
+        let mut engine = SoftwareEngine::new();
+        let a = engine.open_channel().unwrap();
+        engine.process(a, &signal, &mut whole).unwrap();
+        assert_eq!(whole.len(), 1000 / BLOCK_LEN);
+
+        let b = engine.open_channel().unwrap();
+        let mut pieces = Vec::new();
+        let mut rest = &signal[..];
+        for size in [1usize, 39, 41, 7, 160, 3, 80].iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let n = (*size).min(rest.len());
+            engine.process(b, &rest[..n], &mut pieces).unwrap();
+            rest = &rest[n..];
+        }
+        assert_eq!(whole, pieces);
+        assert_eq!(whole[3], dft_block_scalar(&shifted(&signal[120..160])));
+    }
+
+    #[test]
+    fn unknown_and_closed_channels_are_errors() {
+        let mut engine = SoftwareEngine::new();
+        let mut out = Vec::new();
+        assert_eq!(
+            engine.process(ChannelId(3), &[0; 40], &mut out),
+            Err(EngineError::UnknownChannel(3))
+        );
+        let c = engine.open_channel().unwrap();
+        engine.close_channel(c).unwrap();
+        assert_eq!(engine.close_channel(c), Err(EngineError::UnknownChannel(c.0)));
+        assert!(engine.process(c, &[0; 40], &mut out).is_err());
+        assert_eq!(engine.open_channel().unwrap(), c, "ids are reused");
+    }
+}
