@@ -254,7 +254,10 @@ mod tests {
     #[test]
     fn detects_magic() {
         assert_eq!(detect(b"RIFF\0\0\0\0WAVEfmt "), Some(FileKind::Wav));
-        assert_eq!(detect(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]), Some(FileKind::Pcap));
+        assert_eq!(
+            detect(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]),
+            Some(FileKind::Pcap)
+        );
         assert_eq!(detect(&[0x4d, 0x3c, 0xb2, 0xa1]), Some(FileKind::Pcap));
         assert_eq!(detect(&[0x0a, 0x0d, 0x0d, 0x0a]), Some(FileKind::Pcapng));
         assert_eq!(detect(b"RIFF\0\0\0\0AVI "), None);

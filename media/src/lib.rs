@@ -1,3 +1,43 @@
 //! Packets and streams for ringwire.
+//!
+//! Map of the crate:
+//!
+//! - [`rtp`]: RTP header parse over `Bytes`/`&[u8]` (zero copy), in-place
+//!   rewrite, builder into a caller's buffer;
+//! - [`rfc4733`]: telephone-event payloads and the sans-IO [`rfc4733::EventTracker`]
+//!   (one digit per event, whatever the retransmissions);
+//! - [`capture`]: pcap/pcapng files scanned for RTP without SDP
+//!   ([`capture::link`] slices frames, [`capture::Scanner`] keeps candidates,
+//!   [`capture::stream`] reorders, fills loss, decodes G.711);
+//! - [`wav`] and [`resample`]: WAV files of any common encoding to 8 kHz;
+//! - [`input`]: [`read_input`], the one entry point of offline analysis.
+//!
+//! The run loop of offline analysis: read, then feed each stream's audio and
+//! digits to the detectors in media-time order.
+//!
+//! ```no_run
+//! use ringwire_media::{read_input, MediaStream};
+//!
+//! # fn main() -> Result<(), ringwire_media::InputError> {
+//! let streams: Vec<MediaStream> = read_input("call.pcap".as_ref())?;
+//! for s in &streams {
+//!     for frame in s.samples.chunks(160) {
+//!         // 20 ms of 8 kHz audio: hand it to the DTMF/AMD detectors here.
+//!         let _ = frame;
+//!     }
+//!     for d in &s.telephone_events {
+//!         println!("{} {} {}..{} ms", s.id, d.digit, d.start_ms, d.end_ms);
+//!     }
+//!     println!("{}: lost {} dup {}", s.id, s.stats.lost, s.stats.duplicates);
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod capture;
+pub mod input;
+pub mod resample;
 pub mod rfc4733;
 pub mod rtp;
+pub mod wav;
+
+pub use input::{read_input, InputError, MediaStream, StreamStats, TelephoneEventDigit};

@@ -68,7 +68,10 @@ pub fn udp_datagram(linktype: i32, frame: &[u8]) -> Result<Datagram<'_>, Skip> {
             let proto = u16::from_be_bytes([frame[0], frame[1]]);
             SlicedPacket::from_ether_type(EtherType(proto), &frame[20..])
         }
-        linktype::RAW | linktype::RAW_DLT12 | linktype::RAW_DLT14 | linktype::IPV4
+        linktype::RAW
+        | linktype::RAW_DLT12
+        | linktype::RAW_DLT14
+        | linktype::IPV4
         | linktype::IPV6 => SlicedPacket::from_ip(frame),
         linktype::NULL | linktype::LOOP => {
             if frame.len() < 4 {
@@ -136,14 +139,23 @@ mod tests {
         let mut sll2 = vec![0x08, 0x00, 0, 0, 0, 0, 0, 1, 0, 1, 0, 6];
         sll2.extend_from_slice(&[0; 8]);
         sll2.extend_from_slice(&ip);
-        assert_eq!(udp_datagram(linktype::LINUX_SLL2, &sll2).unwrap().payload, b"abc");
+        assert_eq!(
+            udp_datagram(linktype::LINUX_SLL2, &sll2).unwrap().payload,
+            b"abc"
+        );
     }
 
     #[test]
     fn skips() {
         assert_eq!(udp_datagram(999, &[]), Err(Skip::UnsupportedLink));
-        assert_eq!(udp_datagram(linktype::ETHERNET, &[1, 2, 3]), Err(Skip::Malformed));
-        assert_eq!(udp_datagram(linktype::LINUX_SLL2, &[0; 5]), Err(Skip::Malformed));
+        assert_eq!(
+            udp_datagram(linktype::ETHERNET, &[1, 2, 3]),
+            Err(Skip::Malformed)
+        );
+        assert_eq!(
+            udp_datagram(linktype::LINUX_SLL2, &[0; 5]),
+            Err(Skip::Malformed)
+        );
         let mut ip = ipv4_udp(b"abcdefgh");
         ip[6] = 0x20; // more fragments
         assert_eq!(udp_datagram(linktype::RAW, &ip), Err(Skip::Fragment));

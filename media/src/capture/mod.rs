@@ -143,7 +143,8 @@ impl Scanner {
     /// Assembles the streams with at least 2 packets, in capture order.
     pub fn finish(self) -> CaptureReport {
         let mut summary = self.summary;
-        let (kept, dropped): (Vec<_>, Vec<_>) = self.streams.into_iter().partition(|s| s.len() >= 2);
+        let (kept, dropped): (Vec<_>, Vec<_>) =
+            self.streams.into_iter().partition(|s| s.len() >= 2);
         summary.single_packet_candidates = dropped.len() as u64;
         summary.not_rtp += dropped.len() as u64;
         let mut ssrc_count: HashMap<u32, usize> = HashMap::new();
@@ -176,7 +177,8 @@ impl Scanner {
 /// Reads a pcap or pcapng file and scans it for RTP streams.
 pub fn read_capture_file(path: &Path) -> Result<CaptureReport, CaptureError> {
     std::fs::File::open(path)?;
-    let mut cap = pcap::Capture::from_file(path).map_err(|e| CaptureError::Corrupt(e.to_string()))?;
+    let mut cap =
+        pcap::Capture::from_file(path).map_err(|e| CaptureError::Corrupt(e.to_string()))?;
     let linktype = cap.get_datalink().0;
     let mut scanner = Scanner::new();
     loop {

@@ -300,7 +300,10 @@ mod tests {
         acc.push(5, 160, 101, &[5, 0x8a]);
         let s = acc.assemble("x".into(), 0);
         assert_eq!(s.stats.unsupported_payload_types, vec![9]);
-        assert_eq!(s.stats.notes, vec!["unsupported payload type 9".to_string()]);
+        assert_eq!(
+            s.stats.notes,
+            vec!["unsupported payload type 9".to_string()]
+        );
         assert_eq!(s.stats.malformed, 1);
         assert!(s.samples.is_empty());
         assert_eq!(
