@@ -44,8 +44,9 @@ pub fn dtmf_freqs(digit: char) -> Option<(f64, f64)> {
 }
 
 /// All sixteen DTMF digits in keypad order.
-pub const DTMF_DIGITS: [char; 16] =
-    ['1', '2', '3', 'A', '4', '5', '6', 'B', '7', '8', '9', 'C', '*', '0', '#', 'D'];
+pub const DTMF_DIGITS: [char; 16] = [
+    '1', '2', '3', 'A', '4', '5', '6', 'B', '7', '8', '9', 'C', '*', '0', '#', 'D',
+];
 
 /// A sine oscillator by complex rotation: one multiply-add per sample, no
 /// trigonometry per sample.
@@ -64,7 +65,14 @@ impl Sine {
     /// `phase` radians.
     pub fn new(freq_hz: f64, sample_rate: f64, amplitude: f64, phase: f64) -> Self {
         let w = 2.0 * std::f64::consts::PI * freq_hz / sample_rate;
-        Self { re: phase.cos(), im: phase.sin(), rot_re: w.cos(), rot_im: w.sin(), amplitude, steps: 0 }
+        Self {
+            re: phase.cos(),
+            im: phase.sin(),
+            rot_re: w.cos(),
+            rot_im: w.sin(),
+            amplitude,
+            steps: 0,
+        }
     }
 
     /// The next sample.
@@ -106,7 +114,13 @@ pub struct DtmfTone {
 impl DtmfTone {
     /// A nominal tone pair for `digit` at `dbm0` per tone.
     pub fn new(digit: char, dbm0: f64) -> Self {
-        Self { digit, low_dbm0: dbm0, high_dbm0: dbm0, low_deviation: 0.0, high_deviation: 0.0 }
+        Self {
+            digit,
+            low_dbm0: dbm0,
+            high_dbm0: dbm0,
+            low_deviation: 0.0,
+            high_deviation: 0.0,
+        }
     }
 
     /// Adds the tone pair into `out` (8 kHz), starting at phase `phase`.
@@ -115,9 +129,18 @@ impl DtmfTone {
         let Some((low, high)) = dtmf_freqs(self.digit) else {
             return false;
         };
-        let mut a = Sine::new(low * (1.0 + self.low_deviation), 8000.0, dbm0_to_peak(self.low_dbm0), phase);
-        let mut b =
-            Sine::new(high * (1.0 + self.high_deviation), 8000.0, dbm0_to_peak(self.high_dbm0), phase * 1.7);
+        let mut a = Sine::new(
+            low * (1.0 + self.low_deviation),
+            8000.0,
+            dbm0_to_peak(self.low_dbm0),
+            phase,
+        );
+        let mut b = Sine::new(
+            high * (1.0 + self.high_deviation),
+            8000.0,
+            dbm0_to_peak(self.high_dbm0),
+            phase * 1.7,
+        );
         for s in out.iter_mut() {
             *s += a.next_sample() + b.next_sample();
         }
@@ -136,7 +159,11 @@ pub struct WhiteNoise {
 impl WhiteNoise {
     /// Noise with the given RMS amplitude (16-bit linear units) and seed.
     pub fn new(rms: f64, seed: u64) -> Self {
-        Self { state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1, spare: None, rms }
+        Self {
+            state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            spare: None,
+            rms,
+        }
     }
 
     /// A uniform value in (0, 1].
@@ -170,7 +197,10 @@ impl WhiteNoise {
 
 /// Rounds and saturates a floating-point signal to 16-bit samples.
 pub fn to_i16(signal: &[f64]) -> Vec<i16> {
-    signal.iter().map(|&s| s.round().clamp(-32768.0, 32767.0) as i16).collect()
+    signal
+        .iter()
+        .map(|&s| s.round().clamp(-32768.0, 32767.0) as i16)
+        .collect()
 }
 
 /// Mean power (mean square) of a signal.

@@ -13,7 +13,10 @@ impl C32 {
         Self { re, im }
     }
     pub fn conj(self) -> Self {
-        Self { re: self.re, im: -self.im }
+        Self {
+            re: self.re,
+            im: -self.im,
+        }
     }
     pub fn norm_sqr(self) -> f32 {
         self.re * self.re + self.im * self.im
@@ -30,6 +33,9 @@ impl Add for C32 {
 impl Mul for C32 {
     type Output = C32;
     fn mul(self, o: C32) -> C32 {
-        C32::new(self.re * o.re - self.im * o.im, self.re * o.im + self.im * o.re)
+        C32::new(
+            self.re * o.re - self.im * o.im,
+            self.re * o.im + self.im * o.re,
+        )
     }
 }

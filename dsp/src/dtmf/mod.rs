@@ -6,17 +6,22 @@
 //!
 //! 1. the strongest row bin and the strongest column bin name `d`,
 //! 2. each of the two tones is above the minimum level,
-//! 3. the twist (row power over column power) is within limits,
+//! 3. the twist (row power over column power) is roughly within limits
+//!    (4 dB of slack: the stronger tone's spectral leakage beats with the
+//!    weaker one and moves single-window powers by up to about 2 dB),
 //! 4. the two tones hold most of the window's energy (talk-off guard: speech
 //!    and music spread their energy).
 //!
 //! A digit starts after [`DtmfConfig::min_hits`] consecutive hits whose
-//! tones also have the right frequencies: the phase advance of each bin from
+//! powers, averaged over the run (which averages the leakage out), meet the
+//! twist limits exactly, and whose tones have the right frequencies: the phase advance of each bin from
 //! one window to the next (5 ms later) measures the tone's frequency to a few
 //! hertz, far finer than the bins are wide, and rejects tones off by 3.5%
 //! while accepting 1.5%. It ends after [`DtmfConfig::end_misses`] windows
 //! without it. Events carry start and end in samples of media time.
-use crate::features::{FeatureBlock, BINS, BIN_FREQS, BLOCK_LEN, INPUT_SHIFT, SAMPLE_RATE, TWIDDLE_SCALE};
+use crate::features::{
+    FeatureBlock, BINS, BIN_FREQS, BLOCK_LEN, INPUT_SHIFT, SAMPLE_RATE, TWIDDLE_SCALE,
+};
 use crate::signal::dbm0_to_peak;
 use std::f32::consts::PI;
 
@@ -24,11 +29,18 @@ mod complex;
 use complex::C32;
 
 /// Row and column characters of the DTMF keypad.
-const KEYPAD: [[char; 4]; 4] =
-    [['1', '2', '3', 'A'], ['4', '5', '6', 'B'], ['7', '8', '9', 'C'], ['*', '0', '#', 'D']];
+const KEYPAD: [[char; 4]; 4] = [
+    ['1', '2', '3', 'A'],
+    ['4', '5', '6', 'B'],
+    ['7', '8', '9', 'C'],
+    ['*', '0', '#', 'D'],
+];
 
 /// Samples in one analysis window (two feature blocks).
 const WINDOW_LEN: usize = 2 * BLOCK_LEN;
+
+/// Extra twist tolerated in a single window, in dB (see the module doc).
+const WINDOW_TWIST_SLACK_DB: f64 = 4.0;
 
 /// Tunable thresholds of the DTMF decision logic.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,7 +96,10 @@ struct Half {
 
 impl Half {
     fn from_features(f: &FeatureBlock) -> Self {
-        let mut h = Half { energy: f.energy, ..Default::default() };
+        let mut h = Half {
+            energy: f.energy,
+            ..Default::default()
+        };
         for k in 0..BINS {
             let z = C32::new(f.dft[k][0] as f32, f.dft[k][1] as f32);
             h.dft[k] = z;
@@ -101,6 +116,7 @@ struct Hit {
     col: usize,
     x_row: C32,
     x_col: C32,
+    power: [f32; 2],
 }
 
 /// Consecutive hits on one digit, not yet (or already) a digit.
@@ -115,6 +131,8 @@ struct Run {
     last_col: C32,
     /// Summed phase error (radians per 5 ms) of row and column tones.
     phase_sum: [f32; 2],
+    /// Summed window powers of row and column tones.
+    power_sum: [f32; 2],
 }
 
 #[derive(Clone, Copy)]
@@ -134,6 +152,8 @@ struct Limits {
     min_power: f32,
     reverse_twist: f32,
     normal_twist: f32,
+    window_reverse_twist: f32,
+    window_normal_twist: f32,
     share_scale: f32,
     max_phase_error: [f32; BINS],
 }
@@ -155,6 +175,12 @@ impl Limits {
             min_power: min_power as f32,
             reverse_twist: 10f64.powf(cfg.max_reverse_twist_db / 10.0) as f32,
             normal_twist: 10f64.powf(cfg.max_normal_twist_db / 10.0) as f32,
+            window_reverse_twist: 10f64
+                .powf((cfg.max_reverse_twist_db + WINDOW_TWIST_SLACK_DB) / 10.0)
+                as f32,
+            window_normal_twist: 10f64
+                .powf((cfg.max_normal_twist_db + WINDOW_TWIST_SLACK_DB) / 10.0)
+                as f32,
             share_scale: (cfg.min_tone_share * half_window * TWIDDLE_SCALE * TWIDDLE_SCALE) as f32,
             max_phase_error,
         }
@@ -188,12 +214,22 @@ impl DtmfDetector {
         let mut shift = [C32::default(); BINS];
         let mut advance = [0f32; BINS];
         for k in 0..BINS {
-            let a = (2.0 * std::f64::consts::PI * BIN_FREQS[k] * BLOCK_LEN as f64 / SAMPLE_RATE as f64)
+            let a = (2.0 * std::f64::consts::PI * BIN_FREQS[k] * BLOCK_LEN as f64
+                / SAMPLE_RATE as f64)
                 .rem_euclid(2.0 * std::f64::consts::PI);
             shift[k] = C32::new(a.cos() as f32, -a.sin() as f32);
             advance[k] = a as f32;
         }
-        Self { limits: Limits::new(&cfg), cfg, shift, advance, blocks: 0, prev: None, run: None, active: None }
+        Self {
+            limits: Limits::new(&cfg),
+            cfg,
+            shift,
+            advance,
+            blocks: 0,
+            prev: None,
+            run: None,
+            active: None,
+        }
     }
 
     /// The thresholds in use.
@@ -216,7 +252,10 @@ impl DtmfDetector {
         let index = self.blocks;
         self.blocks += 1;
         let cur = Half::from_features(block);
-        let hit = self.prev.as_ref().and_then(|prev| self.window_hit(prev, &cur));
+        let hit = self
+            .prev
+            .as_ref()
+            .and_then(|prev| self.window_hit(prev, &cur));
         self.prev = Some(cur);
         self.track(index, hit)
     }
@@ -225,7 +264,11 @@ impl DtmfDetector {
     pub fn finish(&mut self) -> Option<DtmfEvent> {
         self.run = None;
         self.prev = None;
-        self.active.take().map(|a| DtmfEvent { digit: a.digit, start: a.start, end: window_end(a.last_hit_block) })
+        self.active.take().map(|a| DtmfEvent {
+            digit: a.digit,
+            start: a.start,
+            end: window_end(a.last_hit_block),
+        })
     }
 
     /// Checks the window made of `prev` and `cur`.
@@ -256,10 +299,16 @@ impl DtmfDetector {
         let (col, p_col) = max4(&power[4..]);
         let ok = p_row >= l.min_power
             && p_col >= l.min_power
-            && p_row <= p_col * l.reverse_twist
-            && p_col <= p_row * l.normal_twist
+            && p_row <= p_col * l.window_reverse_twist
+            && p_col <= p_row * l.window_normal_twist
             && p_row + p_col >= need;
-        ok.then_some(Hit { row, col, x_row: window[row], x_col: window[4 + col] })
+        ok.then_some(Hit {
+            row,
+            col,
+            x_row: window[row],
+            x_col: window[4 + col],
+            power: [p_row, p_col],
+        })
     }
 
     /// Advances the run/active state machines with this window's verdict.
@@ -299,6 +348,8 @@ impl DtmfDetector {
                 let adv_c = self.advance[4 + h.col];
                 run.phase_sum[0] += wrap(phase_step(run.last_row, h.x_row) - adv_r);
                 run.phase_sum[1] += wrap(phase_step(run.last_col, h.x_col) - adv_c);
+                run.power_sum[0] += h.power[0];
+                run.power_sum[1] += h.power[1];
                 run.hits += 1;
                 run.last_block = block;
                 run.last_row = h.x_row;
@@ -315,6 +366,7 @@ impl DtmfDetector {
             last_row: h.x_row,
             last_col: h.x_col,
             phase_sum: [0.0; 2],
+            power_sum: h.power,
         });
     }
 
@@ -331,6 +383,10 @@ impl DtmfDetector {
         if row_error > self.limits.max_phase_error[run.row]
             || col_error > self.limits.max_phase_error[4 + run.col]
         {
+            return;
+        }
+        let [p_row, p_col] = run.power_sum;
+        if p_row > p_col * self.limits.reverse_twist || p_col > p_row * self.limits.normal_twist {
             return;
         }
         self.active = Some(Active {
@@ -393,13 +449,17 @@ mod tests;
 pub fn detect_all(samples: &[i16], cfg: &DtmfConfig) -> Vec<DtmfEvent> {
     use crate::features::{FeatureEngine, SoftwareEngine};
     let mut engine = SoftwareEngine::new();
-    let channel = engine.open_channel().expect("a fresh software engine has room");
+    let channel = engine
+        .open_channel()
+        .expect("a fresh software engine has room");
     let mut detector = DtmfDetector::new(cfg.clone());
     let mut blocks = Vec::with_capacity(64);
     let mut events = Vec::new();
     for chunk in samples.chunks(160 * 16) {
         blocks.clear();
-        engine.process(channel, chunk, &mut blocks).expect("channel is open");
+        engine
+            .process(channel, chunk, &mut blocks)
+            .expect("channel is open");
         events.extend(blocks.iter().filter_map(|b| detector.push(b)));
     }
     events.extend(detector.finish());

@@ -52,6 +52,9 @@ fn wrap_keeps_angles_in_range() {
     for a in [-10.0f32, -PI, -1.0, 0.0, 1.0, PI, 7.0, 100.0] {
         let w = wrap(a);
         assert!(w > -PI - 1e-6 && w <= PI + 1e-6, "{a} -> {w}");
-        assert!(((a - w) / (2.0 * PI)).fract().abs() < 1e-3 || ((a - w) / (2.0 * PI)).fract().abs() > 0.999);
+        assert!(
+            ((a - w) / (2.0 * PI)).fract().abs() < 1e-3
+                || ((a - w) / (2.0 * PI)).fract().abs() > 0.999
+        );
     }
 }

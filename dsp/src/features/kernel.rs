@@ -27,7 +27,13 @@ fn tables() -> &'static Tables {
             for k in 0..BINS {
                 for part in 0..2 {
                     let lane = 2 * k + part;
-                    let pick = |n: usize| if part == 0 { plain[k][n].0 } else { plain[k][n].1 };
+                    let pick = |n: usize| {
+                        if part == 0 {
+                            plain[k][n].0
+                        } else {
+                            plain[k][n].1
+                        }
+                    };
                     row[2 * lane] = pick(2 * j);
                     row[2 * lane + 1] = pick(2 * j + 1);
                 }
@@ -122,7 +128,10 @@ pub fn dft_block_scalar(x: &[i16; BLOCK_LEN]) -> FeatureBlock {
 }
 
 fn block_from_lanes(lanes: [i32; LANES], energy: u32) -> FeatureBlock {
-    let mut block = FeatureBlock { energy, ..Default::default() };
+    let mut block = FeatureBlock {
+        energy,
+        ..Default::default()
+    };
     for k in 0..BINS {
         block.dft[k] = [lanes[2 * k], lanes[2 * k + 1]];
     }
@@ -165,13 +174,12 @@ mod x86 {
                 _mm_loadu_si128(x.as_ptr().add(32).cast()),
             )
         };
-        let energy = _mm512_reduce_add_epi32(_mm512_madd_epi16(head, head))
-            + {
-                let t = _mm_madd_epi16(tail, tail);
-                let t = _mm_add_epi32(t, _mm_shuffle_epi32::<0b01_00_11_10>(t));
-                let t = _mm_add_epi32(t, _mm_shuffle_epi32::<0b10_11_00_01>(t));
-                _mm_cvtsi128_si32(t)
-            };
+        let energy = _mm512_reduce_add_epi32(_mm512_madd_epi16(head, head)) + {
+            let t = _mm_madd_epi16(tail, tail);
+            let t = _mm_add_epi32(t, _mm_shuffle_epi32::<0b01_00_11_10>(t));
+            let t = _mm_add_epi32(t, _mm_shuffle_epi32::<0b10_11_00_01>(t));
+            _mm_cvtsi128_si32(t)
+        };
         block_from_lanes(lanes, energy as u32)
     }
 
@@ -236,8 +244,14 @@ mod tests {
             let (re, im) = naive_dft(&x, k);
             // Q13 twiddles: error at most 0.5 LSB per product.
             let tol = 0.5 * x.iter().map(|&s| (s as f64).abs()).sum::<f64>() + 1.0;
-            assert!((b.dft[k][0] as f64 - re * 8192.0).abs() <= tol, "bin {k} re");
-            assert!((b.dft[k][1] as f64 - im * 8192.0).abs() <= tol, "bin {k} im");
+            assert!(
+                (b.dft[k][0] as f64 - re * 8192.0).abs() <= tol,
+                "bin {k} re"
+            );
+            assert!(
+                (b.dft[k][1] as f64 - im * 8192.0).abs() <= tol,
+                "bin {k} im"
+            );
         }
     }
 

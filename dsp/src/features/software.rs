@@ -33,8 +33,16 @@ impl SoftwareEngine {
 
     /// An engine using a given kernel (the scalar one if the CPU lacks it).
     pub fn with_kernel(kernel: KernelKind) -> Self {
-        let kernel = if kernel.is_supported() { kernel } else { KernelKind::Scalar };
-        Self { kernel, channels: Vec::new(), free: Vec::new() }
+        let kernel = if kernel.is_supported() {
+            kernel
+        } else {
+            KernelKind::Scalar
+        };
+        Self {
+            kernel,
+            channels: Vec::new(),
+            free: Vec::new(),
+        }
     }
 
     /// The kernel in use.
@@ -62,13 +70,17 @@ fn shifted(samples: &[i16]) -> [i16; BLOCK_LEN] {
 
 impl FeatureEngine for SoftwareEngine {
     fn open_channel(&mut self) -> Result<ChannelId, EngineError> {
-        let fresh = Channel { pending: [0; BLOCK_LEN], filled: 0 };
+        let fresh = Channel {
+            pending: [0; BLOCK_LEN],
+            filled: 0,
+        };
         if let Some(id) = self.free.pop() {
             self.channels[id as usize] = Some(fresh);
             return Ok(ChannelId(id));
         }
-        let id = u32::try_from(self.channels.len())
-            .map_err(|_| EngineError::NoFreeChannel { capacity: u32::MAX as usize })?;
+        let id = u32::try_from(self.channels.len()).map_err(|_| EngineError::NoFreeChannel {
+            capacity: u32::MAX as usize,
+        })?;
         self.channels.push(Some(fresh));
         Ok(ChannelId(id))
     }
@@ -125,7 +137,9 @@ mod tests {
 
     #[test]
     fn blocks_do_not_depend_on_how_input_is_split() {
-        let signal: Vec<i16> = (0..1000).map(|n| ((n * 7919) % 20000 - 10000) as i16).collect();
+        let signal: Vec<i16> = (0..1000)
+            .map(|n| ((n * 7919) % 20000 - 10000) as i16)
+            .collect();
         let mut whole = Vec::new();
         let mut engine = SoftwareEngine::new();
         let a = engine.open_channel().unwrap();
@@ -157,7 +171,10 @@ mod tests {
         );
         let c = engine.open_channel().unwrap();
         engine.close_channel(c).unwrap();
-        assert_eq!(engine.close_channel(c), Err(EngineError::UnknownChannel(c.0)));
+        assert_eq!(
+            engine.close_channel(c),
+            Err(EngineError::UnknownChannel(c.0))
+        );
         assert!(engine.process(c, &[0; 40], &mut out).is_err());
         assert_eq!(engine.open_channel().unwrap(), c, "ids are reused");
     }
