@@ -1,1 +1,114 @@
-fn main() {}
+//! The `ringwire` binary: `ringwire analyze` runs the detectors over files.
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use ringwire_host::analyze::{analyze_file, AnalyzeOptions, Detector};
+use ringwire_host::report::{write_json, write_text, Format};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// ringwire: carrier-grade media node for call centers.
+#[derive(Parser)]
+#[command(name = "ringwire", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run detectors offline over WAV files and packet captures (pcap, pcapng).
+    Analyze {
+        /// Detectors to run, comma-separated (dtmf).
+        #[arg(long, value_delimiter = ',', default_value = "dtmf")]
+        detect: Vec<Detector>,
+        /// Output: a summary for people, or JSON lines for programs.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+        /// Input files (WAV, pcap, pcapng); analysed in parallel on all cores.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RINGWIRE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ringwire: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Analyze {
+            detect,
+            format,
+            inputs,
+        } => analyze(detect, format, inputs),
+    }
+}
+
+fn analyze(detectors: Vec<Detector>, format: Format, inputs: Vec<PathBuf>) -> Result<ExitCode> {
+    let options = AnalyzeOptions {
+        detectors,
+        ..Default::default()
+    };
+    let progress = if std::io::stderr().is_terminal() && inputs.len() > 1 {
+        let bar = ProgressBar::new(inputs.len() as u64);
+        bar.set_style(ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} files {elapsed} {msg}",
+        )?);
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    // Analyse in parallel, print in the order given.
+    let results: Vec<_> = inputs
+        .par_iter()
+        .map(|path| {
+            let r = analyze_file(path, &options);
+            progress.inc(1);
+            r
+        })
+        .collect();
+    progress.finish_and_clear();
+
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut failed = 0usize;
+    for result in results {
+        match result {
+            Ok(report) => match format {
+                Format::Json => write_json(&mut out, &report)?,
+                Format::Text => write_text(&mut out, &report)?,
+            },
+            Err(e) => {
+                out.flush()?;
+                eprintln!("ringwire: error: {e}");
+                failed += 1;
+            }
+        }
+    }
+    out.flush()?;
+    if failed > 0 {
+        eprintln!(
+            "ringwire: {failed} of {} inputs could not be analysed",
+            inputs.len()
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
