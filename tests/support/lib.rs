@@ -41,7 +41,11 @@ impl Timeline {
         let start = self.samples.len();
         self.silence(n);
         let phase = (start as f64 * 0.37).sin() * 3.0;
-        assert!(tone.add_to(&mut self.samples[start..], phase), "not a digit: {}", tone.digit);
+        assert!(
+            tone.add_to(&mut self.samples[start..], phase),
+            "not a digit: {}",
+            tone.digit
+        );
         start
     }
 
@@ -54,7 +58,10 @@ impl Timeline {
 
     /// The signal after a G.711 encode/decode round trip in `law`.
     pub fn through(&self, law: Law) -> Vec<i16> {
-        to_i16(&self.samples).into_iter().map(|s| law.decode_one(law.encode_one(s))).collect()
+        to_i16(&self.samples)
+            .into_iter()
+            .map(|s| law.decode_one(law.encode_one(s)))
+            .collect()
     }
 }
 

@@ -68,7 +68,7 @@ impl Default for DtmfConfig {
             max_reverse_twist_db: 10.0,
             max_normal_twist_db: 8.0,
             min_tone_share: 0.7,
-            max_freq_deviation: 0.025,
+            max_freq_deviation: 0.02,
             min_hits: 5,
             end_misses: 2,
         }
