@@ -1,1 +1,660 @@
-fn main() {}
+//! Throughput of G.711 decode and DTMF detection, in 8 kHz channels per core,
+//! side by side with spandsp's `dtmf_rx` (the peer users would otherwise
+//! pick). See `benches/README.md`; run with `cargo bench --bench dtmf`.
+//!
+//! Every timed iteration is one media tick of a worker: [`CHANNELS`]
+//! channels, each fed its next 20 ms frame (160 samples) round-robin, with
+//! per-channel state (engine channel + `DtmfDetector`, or one spandsp
+//! `dtmf_rx_state_t`). All channels play the same [`Input`] signal, each from
+//! a different offset, looping.
+//!
+//! Groups (throughput in samples; channels per core = samples/s / 8000):
+//!
+//! - `g711_decode`: µ-law and A-law frame decode alone.
+//! - `dtmf_detect_linear`: i16 frames in; ringwire (engine + detector) vs
+//!   spandsp `dtmf_rx`.
+//! - `dtmf_detect_g711`: µ-law bytes in; ringwire decode + ringwire detect vs
+//!   the same ringwire decode + spandsp `dtmf_rx`.
+//! - `dtmf_kernels`: the feature engine alone (no decisions) for every
+//!   `KernelKind` this CPU runs, and ringwire engine + detector per kernel.
+//! - `dtmf_split`: the decisions alone (`DtmfDetector::push` on precomputed
+//!   feature blocks), to show where ringwire's time goes.
+//!
+//! Before timing, both detectors are checked on the input (ringwire must find
+//! exactly the expected digits; spandsp's digits are printed). After the
+//! criterion groups (only under `cargo bench`, i.e. with `--bench`), a plain
+//! timed loop (best of 3) prints one `ratio` line per comparison.
+use criterion::{BenchmarkId, Criterion, Throughput};
+use ringwire_dsp::dtmf::DtmfDetector;
+use ringwire_dsp::features::{
+    ChannelId, FeatureBlock, FeatureEngine, KernelKind, SoftwareEngine, BLOCK_LEN,
+};
+use ringwire_dsp::g711::Law;
+use ringwire_dsp::signal::{dbm0_to_peak, to_i16, DtmfTone, WhiteNoise};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+#[path = "support/spandsp_ffi.rs"]
+mod spandsp_ffi;
+use spandsp_ffi::DtmfRx;
+
+/// Channels processed per tick.
+const CHANNELS: usize = 256;
+/// Samples per frame (20 ms at 8 kHz).
+const FRAME: usize = 160;
+/// Length of the shared input signal: 6 s.
+const INPUT_LEN: usize = 6 * 8000;
+const NFRAMES: usize = INPUT_LEN / FRAME;
+/// Samples processed per timed iteration (one tick of all channels).
+const TICK_SAMPLES: usize = CHANNELS * FRAME;
+
+const MS: usize = 8; // samples per millisecond
+
+/// RMS amplitude (16-bit linear units) of a signal at `dbm0` mean power.
+fn rms_at(dbm0: f64) -> f64 {
+    dbm0_to_peak(dbm0) / std::f64::consts::SQRT_2
+}
+
+/// The bench input: 6 s of 8 kHz audio, the same for every channel (each
+/// channel starts at its own offset and loops):
+///
+/// - background white noise at -55 dBm0 throughout;
+/// - 0.2 s noise only, then 10 DTMF digits `159#D*0372`, each 50-100 ms on
+///   and 50-100 ms off, at -10..-25 dBm0 per tone;
+/// - 1.2 s of speech-like sound: harmonic vowels (/a/ /i/ /u/ /e/ /o/
+///   formants) with a gliding pitch (95-230 Hz), -16..-24 dBm0, separated by
+///   fricative-like white noise bursts at -30 dBm0;
+/// - 0.3 s of white noise at -30 dBm0;
+/// - 7 more digits `48B6AC#` (one with 2 dB normal twist, one with 2 dB
+///   reverse twist), same timing rules;
+/// - 0.6 s more speech-like sound, then background noise to the end.
+///
+/// `pcm` is that signal as i16; `ulaw`/`alaw` are it encoded.
+struct Input {
+    pcm: Vec<i16>,
+    ulaw: Vec<u8>,
+    alaw: Vec<u8>,
+    expected: String,
+    /// Feature blocks of the whole (looped) µ-law-free linear input, for the
+    /// decisions-alone bench.
+    blocks: Vec<FeatureBlock>,
+}
+
+/// Adds a harmonic vowel with pitch gliding from `f0a` to `f0b` Hz, shaped
+/// by three formants, at `dbm0` mean power, with 25 ms raised-cosine ramps.
+fn add_vowel(out: &mut [f64], f0a: f64, f0b: f64, formants: [f64; 3], dbm0: f64) {
+    let n = out.len();
+    let mut v = vec![0.0f64; n];
+    let mut phase0 = 0.0f64;
+    for (i, s) in v.iter_mut().enumerate() {
+        let f0 = f0a + (f0b - f0a) * i as f64 / n as f64;
+        phase0 += 2.0 * std::f64::consts::PI * f0 / 8000.0;
+        let mut h = 1;
+        while h as f64 * f0 < 3400.0 {
+            let f = h as f64 * f0;
+            let mut gain = 0.0;
+            for (j, &fm) in formants.iter().enumerate() {
+                let bw = 80.0 + 40.0 * j as f64;
+                gain += 1.0 / (1.0 + ((f - fm) / bw).powi(2)) / (1 + j) as f64;
+            }
+            *s += (gain + 0.02) * (h as f64 * phase0).sin();
+            h += 1;
+        }
+    }
+    let p = v.iter().map(|x| x * x).sum::<f64>() / n as f64;
+    let scale = rms_at(dbm0) / p.sqrt();
+    let ramp = 25 * MS;
+    for (i, (o, x)) in out.iter_mut().zip(&v).enumerate() {
+        let edge = i.min(n - 1 - i);
+        let env = if edge < ramp {
+            0.5 - 0.5 * (std::f64::consts::PI * edge as f64 / ramp as f64).cos()
+        } else {
+            1.0
+        };
+        *o += x * scale * env;
+    }
+}
+
+/// Speech-like sound from `t` for about `dur` samples; returns the new `t`.
+fn add_speech(sig: &mut [f64], mut t: usize, dur: usize, seed: u64) -> usize {
+    const VOWELS: [[f64; 3]; 5] = [
+        [730.0, 1090.0, 2440.0],
+        [270.0, 2290.0, 3010.0],
+        [300.0, 870.0, 2240.0],
+        [530.0, 1840.0, 2480.0],
+        [570.0, 840.0, 2410.0],
+    ];
+    let end = t + dur;
+    let mut noise = WhiteNoise::new(rms_at(-30.0), seed);
+    let mut i = seed as usize;
+    while t < end {
+        let len = ((120 + (i * 37) % 130) * MS).min(end - t);
+        let f0a = 95.0 + ((i * 53) % 135) as f64;
+        let f0b = 95.0 + ((i * 71 + 40) % 135) as f64;
+        let level = -16.0 - ((i * 3) % 9) as f64;
+        add_vowel(&mut sig[t..t + len], f0a, f0b, VOWELS[i % 5], level);
+        t += len;
+        if t >= end {
+            break;
+        }
+        // A fricative-like burst (or a short pause) between syllables.
+        let gap = ((40 + (i * 23) % 60) * MS).min(end - t);
+        if i % 2 == 0 {
+            noise.add_to(&mut sig[t..t + gap]);
+        }
+        t += gap;
+        i += 1;
+    }
+    end
+}
+
+/// Adds digits from `t`; returns the new `t` and appends them to `expected`.
+fn add_digits(
+    sig: &mut [f64],
+    mut t: usize,
+    digits: &str,
+    salt: usize,
+    expected: &mut String,
+) -> usize {
+    for (i, d) in digits.chars().enumerate() {
+        let k = i + salt;
+        let on = (50 + (k * 13) % 51) * MS;
+        let off = (50 + (k * 29) % 51) * MS;
+        let level = -10.0 - ((k * 5) % 16) as f64;
+        let mut tone = DtmfTone::new(d, level);
+        match k % 7 {
+            3 => tone.low_dbm0 -= 2.0,  // normal twist
+            5 => tone.high_dbm0 -= 2.0, // reverse twist
+            _ => {}
+        }
+        assert!(tone.add_to(&mut sig[t..t + on], 0.3 * k as f64));
+        expected.push(d);
+        t += on + off;
+    }
+    t
+}
+
+impl Input {
+    fn build() -> Self {
+        let mut sig = vec![0.0f64; INPUT_LEN];
+        WhiteNoise::new(rms_at(-55.0), 7).add_to(&mut sig);
+        let mut expected = String::new();
+        let mut t = 200 * MS;
+        t = add_digits(&mut sig, t, "159#D*0372", 0, &mut expected);
+        t = add_speech(&mut sig, t, 1200 * MS, 1);
+        WhiteNoise::new(rms_at(-30.0), 11).add_to(&mut sig[t..t + 300 * MS]);
+        t += 300 * MS + 50 * MS;
+        t = add_digits(&mut sig, t, "48B6AC#", 10, &mut expected);
+        t = add_speech(&mut sig, t, 600 * MS, 6);
+        assert!(t < INPUT_LEN - 100 * MS, "input layout overflows: {t}");
+
+        let pcm = to_i16(&sig);
+        let mut ulaw = vec![0u8; INPUT_LEN];
+        let mut alaw = vec![0u8; INPUT_LEN];
+        Law::Ulaw.encode(&pcm, &mut ulaw);
+        Law::Alaw.encode(&pcm, &mut alaw);
+        let mut engine = SoftwareEngine::new();
+        let ch = engine.open_channel().unwrap();
+        let mut blocks = Vec::new();
+        engine.process(ch, &pcm, &mut blocks).unwrap();
+        assert_eq!(blocks.len(), INPUT_LEN / BLOCK_LEN);
+        Self {
+            pcm,
+            ulaw,
+            alaw,
+            expected,
+            blocks,
+        }
+    }
+
+    /// First frame index of channel `ch` at tick 0.
+    #[inline]
+    fn frame_index(ch: usize, tick: usize) -> usize {
+        (ch * 61 + tick) % NFRAMES
+    }
+
+    #[inline]
+    fn pcm_frame(&self, ch: usize, tick: usize) -> &[i16] {
+        let s = Self::frame_index(ch, tick) * FRAME;
+        &self.pcm[s..s + FRAME]
+    }
+
+    #[inline]
+    fn law_frame(&self, law: Law, ch: usize, tick: usize) -> &[u8] {
+        let s = Self::frame_index(ch, tick) * FRAME;
+        match law {
+            Law::Ulaw => &self.ulaw[s..s + FRAME],
+            Law::Alaw => &self.alaw[s..s + FRAME],
+        }
+    }
+
+    #[inline]
+    fn frame_blocks(&self, ch: usize, tick: usize) -> &[FeatureBlock] {
+        let per = FRAME / BLOCK_LEN;
+        let s = Self::frame_index(ch, tick) * per;
+        &self.blocks[s..s + per]
+    }
+}
+
+/// ringwire's side: one software engine holding every channel, and one
+/// detector per channel.
+struct Ringwire {
+    engine: SoftwareEngine,
+    chans: Vec<ChannelId>,
+    dets: Vec<DtmfDetector>,
+    blocks: Vec<FeatureBlock>,
+    pcm: [i16; FRAME],
+    tick: usize,
+    digits: u64,
+}
+
+impl Ringwire {
+    fn new(kernel: KernelKind, channels: usize) -> Self {
+        let mut engine = SoftwareEngine::with_kernel(kernel);
+        assert_eq!(engine.kernel(), kernel);
+        let chans = (0..channels)
+            .map(|_| engine.open_channel().unwrap())
+            .collect();
+        Self {
+            engine,
+            chans,
+            dets: (0..channels).map(|_| DtmfDetector::default()).collect(),
+            blocks: Vec::with_capacity(16),
+            pcm: [0; FRAME],
+            tick: 0,
+            digits: 0,
+        }
+    }
+
+    #[inline]
+    fn feed(&mut self, ch: usize, pcm: &[i16]) -> Option<char> {
+        self.blocks.clear();
+        self.engine
+            .process(self.chans[ch], pcm, &mut self.blocks)
+            .unwrap();
+        let mut last = None;
+        for b in &self.blocks {
+            if let Some(ev) = self.dets[ch].push(b) {
+                self.digits += 1;
+                last = Some(ev.digit);
+            }
+        }
+        last
+    }
+
+    /// One tick, linear frames in.
+    fn tick_linear(&mut self, input: &Input) {
+        for ch in 0..self.chans.len() {
+            self.feed(ch, input.pcm_frame(ch, self.tick));
+        }
+        self.tick += 1;
+    }
+
+    /// One tick, G.711 frames in: decode, then detect.
+    fn tick_g711(&mut self, input: &Input, law: Law) {
+        for ch in 0..self.chans.len() {
+            let mut pcm = self.pcm;
+            law.decode(input.law_frame(law, ch, self.tick), &mut pcm);
+            self.feed(ch, &pcm);
+        }
+        self.tick += 1;
+    }
+
+    /// One tick of the feature engine alone (no decisions).
+    fn tick_engine(&mut self, input: &Input) {
+        for ch in 0..self.chans.len() {
+            self.blocks.clear();
+            self.engine
+                .process(
+                    self.chans[ch],
+                    input.pcm_frame(ch, self.tick),
+                    &mut self.blocks,
+                )
+                .unwrap();
+            black_box(&self.blocks);
+        }
+        self.tick += 1;
+    }
+
+    /// One tick of the decisions alone, on precomputed feature blocks.
+    fn tick_decisions(&mut self, input: &Input) {
+        for ch in 0..self.dets.len() {
+            for b in input.frame_blocks(ch, self.tick) {
+                if self.dets[ch].push(b).is_some() {
+                    self.digits += 1;
+                }
+            }
+        }
+        self.tick += 1;
+    }
+}
+
+/// spandsp's side: one `dtmf_rx` per channel.
+struct Spandsp {
+    rx: Vec<DtmfRx>,
+    pcm: [i16; FRAME],
+    tick: usize,
+}
+
+impl Spandsp {
+    fn new(channels: usize) -> Self {
+        Self {
+            rx: (0..channels).map(|_| DtmfRx::new()).collect(),
+            pcm: [0; FRAME],
+            tick: 0,
+        }
+    }
+
+    fn tick_linear(&mut self, input: &Input) {
+        for (ch, rx) in self.rx.iter_mut().enumerate() {
+            rx.process(input.pcm_frame(ch, self.tick));
+        }
+        self.tick += 1;
+    }
+
+    fn tick_g711(&mut self, input: &Input, law: Law) {
+        for (ch, rx) in self.rx.iter_mut().enumerate() {
+            let mut pcm = self.pcm;
+            law.decode(input.law_frame(law, ch, self.tick), &mut pcm);
+            rx.process(&pcm);
+        }
+        self.tick += 1;
+    }
+
+    fn digits(&self) -> u64 {
+        self.rx.iter().map(|r| r.digits().count).sum()
+    }
+}
+
+/// One tick of G.711 decode alone.
+fn tick_decode(input: &Input, law: Law, tick: usize, pcm: &mut [i16; FRAME]) {
+    for ch in 0..CHANNELS {
+        law.decode(input.law_frame(law, ch, tick), pcm);
+        black_box(&*pcm);
+    }
+}
+
+fn kernels() -> Vec<KernelKind> {
+    [KernelKind::Scalar, KernelKind::Avx2, KernelKind::Avx512Vnni]
+        .into_iter()
+        .filter(|k| k.is_supported())
+        .collect()
+}
+
+fn kernel_name(k: KernelKind) -> &'static str {
+    match k {
+        KernelKind::Scalar => "scalar",
+        KernelKind::Avx2 => "avx2",
+        KernelKind::Avx512Vnni => "avx512vnni",
+    }
+}
+
+/// Checks that both detectors work on the bench input before timing.
+fn verify(input: &Input) {
+    // One channel from offset 0, one full pass, 20 ms frames.
+    for (what, law) in [
+        ("linear", None),
+        ("µ-law", Some(Law::Ulaw)),
+        ("A-law", Some(Law::Alaw)),
+    ] {
+        let mut rw = Ringwire::new(KernelKind::detect(), 1);
+        let mut sp = DtmfRx::new();
+        let mut got = String::new();
+        for f in 0..NFRAMES {
+            let mut pcm = [0i16; FRAME];
+            match law {
+                None => pcm.copy_from_slice(&input.pcm[f * FRAME..(f + 1) * FRAME]),
+                Some(l) => {
+                    let src = match l {
+                        Law::Ulaw => &input.ulaw,
+                        Law::Alaw => &input.alaw,
+                    };
+                    l.decode(&src[f * FRAME..(f + 1) * FRAME], &mut pcm);
+                }
+            }
+            if let Some(d) = rw.feed(0, &pcm) {
+                got.push(d);
+            }
+            sp.process(&pcm);
+        }
+        if let Some(ev) = rw.dets[0].finish() {
+            got.push(ev.digit);
+        }
+        assert_eq!(
+            got, input.expected,
+            "ringwire missed or added digits on the {what} bench input"
+        );
+        let sp_digits = &sp.digits().text;
+        println!(
+            "check ({what}): expected {:>17}  ringwire {:>17} ok  spandsp {:>17} {}",
+            input.expected,
+            got,
+            sp_digits,
+            if *sp_digits == input.expected {
+                "ok"
+            } else {
+                "DIFFERS"
+            }
+        );
+    }
+    // All channels, one full loop of the input each (a digit cut by a
+    // channel's start offset may be lost or split: counts are approximate).
+    let mut rw = Ringwire::new(KernelKind::detect(), CHANNELS);
+    let mut sp = Spandsp::new(CHANNELS);
+    for _ in 0..NFRAMES {
+        rw.tick_linear(input);
+        sp.tick_linear(input);
+    }
+    println!(
+        "check ({CHANNELS} channels x {} s): expected ~{} digits, ringwire {}, spandsp {}",
+        INPUT_LEN / 8000,
+        CHANNELS * input.expected.len(),
+        rw.digits,
+        sp.digits()
+    );
+    let want = (CHANNELS * input.expected.len()) as u64;
+    assert!(
+        rw.digits.abs_diff(want) <= CHANNELS as u64,
+        "ringwire digit count off on the multichannel run"
+    );
+}
+
+fn bench_g711(c: &mut Criterion, input: &Input) {
+    let mut g = c.benchmark_group("g711_decode");
+    g.throughput(Throughput::Elements(TICK_SAMPLES as u64));
+    for (name, law) in [("ulaw", Law::Ulaw), ("alaw", Law::Alaw)] {
+        g.bench_function(name, |b| {
+            let (mut tick, mut pcm) = (0usize, [0i16; FRAME]);
+            b.iter(|| {
+                tick_decode(input, law, tick, &mut pcm);
+                tick += 1;
+            })
+        });
+    }
+    g.finish();
+}
+
+fn bench_linear(c: &mut Criterion, input: &Input) {
+    let mut g = c.benchmark_group("dtmf_detect_linear");
+    g.throughput(Throughput::Elements(TICK_SAMPLES as u64));
+    let kernel = KernelKind::detect();
+    g.bench_function(BenchmarkId::new("ringwire", kernel_name(kernel)), |b| {
+        let mut rw = Ringwire::new(kernel, CHANNELS);
+        b.iter(|| rw.tick_linear(input))
+    });
+    g.bench_function("spandsp", |b| {
+        let mut sp = Spandsp::new(CHANNELS);
+        b.iter(|| sp.tick_linear(input))
+    });
+    g.finish();
+}
+
+fn bench_g711_detect(c: &mut Criterion, input: &Input) {
+    let mut g = c.benchmark_group("dtmf_detect_g711");
+    g.throughput(Throughput::Elements(TICK_SAMPLES as u64));
+    let kernel = KernelKind::detect();
+    g.bench_function(
+        BenchmarkId::new("ringwire_ulaw", kernel_name(kernel)),
+        |b| {
+            let mut rw = Ringwire::new(kernel, CHANNELS);
+            b.iter(|| rw.tick_g711(input, Law::Ulaw))
+        },
+    );
+    g.bench_function("spandsp_ulaw", |b| {
+        let mut sp = Spandsp::new(CHANNELS);
+        b.iter(|| sp.tick_g711(input, Law::Ulaw))
+    });
+    g.finish();
+}
+
+fn bench_kernels(c: &mut Criterion, input: &Input) {
+    let mut g = c.benchmark_group("dtmf_kernels");
+    g.throughput(Throughput::Elements(TICK_SAMPLES as u64));
+    for k in kernels() {
+        g.bench_function(BenchmarkId::new("engine", kernel_name(k)), |b| {
+            let mut rw = Ringwire::new(k, CHANNELS);
+            b.iter(|| rw.tick_engine(input))
+        });
+        g.bench_function(BenchmarkId::new("engine+detector", kernel_name(k)), |b| {
+            let mut rw = Ringwire::new(k, CHANNELS);
+            b.iter(|| rw.tick_linear(input))
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("dtmf_split");
+    g.throughput(Throughput::Elements(TICK_SAMPLES as u64));
+    g.bench_function("decisions_only", |b| {
+        let mut rw = Ringwire::new(KernelKind::Scalar, CHANNELS);
+        b.iter(|| rw.tick_decisions(input))
+    });
+    g.finish();
+}
+
+/// Samples per second of `tick` (TICK_SAMPLES samples per call): best of 3
+/// runs of about `run` each, after a short warm-up.
+fn rate(run: Duration, mut tick: impl FnMut()) -> f64 {
+    let warm = Instant::now();
+    while warm.elapsed() < run / 4 {
+        tick();
+    }
+    let mut best = 0f64;
+    for _ in 0..3 {
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed() < run {
+            tick();
+            n += 1;
+        }
+        let r = (n * TICK_SAMPLES as u64) as f64 / start.elapsed().as_secs_f64();
+        best = best.max(r);
+    }
+    best
+}
+
+fn chans(samples_per_s: f64) -> f64 {
+    samples_per_s / 8000.0
+}
+
+fn ratio_line(what: &str, rw: f64, sp: f64) {
+    println!(
+        "ratio {what:<26} ringwire {:>9.0} channels/core, spandsp {:>8.0} channels/core, ratio {:.2}x (target >= 5x)",
+        chans(rw),
+        chans(sp),
+        rw / sp
+    );
+}
+
+/// The plain timed loops behind the README's ratio lines.
+fn summary(input: &Input) {
+    let run = Duration::from_millis(700);
+    let best = KernelKind::detect();
+    println!("\n== summary: {CHANNELS} channels x 20 ms frames, best of 3 x {run:?} ==");
+
+    let sp_lin = {
+        let mut sp = Spandsp::new(CHANNELS);
+        rate(run, || sp.tick_linear(input))
+    };
+    let sp_ulaw = {
+        let mut sp = Spandsp::new(CHANNELS);
+        rate(run, || sp.tick_g711(input, Law::Ulaw))
+    };
+    let rw_ulaw = {
+        let mut rw = Ringwire::new(best, CHANNELS);
+        rate(run, || rw.tick_g711(input, Law::Ulaw))
+    };
+    let mut per_kernel = Vec::new();
+    for k in kernels() {
+        let lin = {
+            let mut rw = Ringwire::new(k, CHANNELS);
+            rate(run, || rw.tick_linear(input))
+        };
+        let eng = {
+            let mut rw = Ringwire::new(k, CHANNELS);
+            rate(run, || rw.tick_engine(input))
+        };
+        per_kernel.push((k, lin, eng));
+    }
+    let decisions = {
+        let mut rw = Ringwire::new(best, CHANNELS);
+        rate(run, || rw.tick_decisions(input))
+    };
+    let decode = {
+        let (mut tick, mut pcm) = (0usize, [0i16; FRAME]);
+        rate(run, || {
+            tick_decode(input, Law::Ulaw, tick, &mut pcm);
+            tick += 1;
+        })
+    };
+
+    let lin_best = per_kernel.iter().find(|p| p.0 == best).unwrap().1;
+    ratio_line(&format!("linear ({})", kernel_name(best)), lin_best, sp_lin);
+    ratio_line(
+        &format!("µ-law in ({})", kernel_name(best)),
+        rw_ulaw,
+        sp_ulaw,
+    );
+    for &(k, lin, _) in &per_kernel {
+        ratio_line(&format!("linear, kernel {}", kernel_name(k)), lin, sp_lin);
+    }
+    println!("-- where ringwire's time goes (channels/core of each part alone) --");
+    for &(k, lin, eng) in &per_kernel {
+        println!(
+            "  {:<11} engine alone {:>9.0}  engine+detector {:>9.0}",
+            kernel_name(k),
+            chans(eng),
+            chans(lin)
+        );
+    }
+    println!(
+        "  decisions alone (DtmfDetector::push) {:>9.0}",
+        chans(decisions)
+    );
+    println!(
+        "  µ-law decode alone                   {:>9.0}",
+        chans(decode)
+    );
+}
+
+fn main() {
+    let input = Input::build();
+    verify(&input);
+
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_millis(800))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20)
+        .configure_from_args();
+    bench_g711(&mut c, &input);
+    bench_linear(&mut c, &input);
+    bench_g711_detect(&mut c, &input);
+    bench_kernels(&mut c, &input);
+    c.final_summary();
+
+    // `cargo bench` passes --bench; `cargo test --benches` does not (quick
+    // check mode): skip the extra timed loops there.
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--list") {
+        summary(&input);
+    }
+}
