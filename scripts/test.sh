@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian machine: installs what it needs,
+# then runs every unit, integration and end-to-end test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/ensure-deps.sh build-essential pkg-config libpcap-dev espeak-ng sox sip-tester tshark
+cargo test --workspace --locked
