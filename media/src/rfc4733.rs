@@ -193,7 +193,9 @@ impl EventTracker {
         if let Some(cur) = self.current {
             let behind = ts.wrapping_sub(cur.ts) as i32 as i64;
             let seq_behind = (seq.wrapping_sub(cur.seq) as i16) < 0;
-            if (behind < 0 && behind > -STALE_WINDOW) || (seq_behind && behind < 0) {
+            // Older timestamp: a late packet of an old event, unless it is far
+            // back and the sequence number moved on (a timestamp reset).
+            if behind < 0 && (behind > -STALE_WINDOW || seq_behind) {
                 self.stats.stale += 1;
                 return;
             }
