@@ -531,23 +531,26 @@ fn bench_kernels(c: &mut Criterion, input: &Input) {
     g.finish();
 }
 
-/// Samples per second of `tick` (TICK_SAMPLES samples per call): best of 3
-/// runs of about `run` each, after a short warm-up.
-fn rate(run: Duration, mut tick: impl FnMut()) -> f64 {
-    let warm = Instant::now();
-    while warm.elapsed() < run / 4 {
-        tick();
-    }
-    let mut best = 0f64;
-    for _ in 0..3 {
-        let start = Instant::now();
-        let mut n = 0u64;
-        while start.elapsed() < run {
-            tick();
-            n += 1;
+/// Samples per second of each tick function (TICK_SAMPLES samples per
+/// call). The machine is shared and noisy, so the functions run interleaved
+/// in short slices (`rounds` rounds of `slice` each, after one warm-up
+/// round): every side sees the same background load, and the best slice of
+/// each (the least disturbed) is kept.
+fn rates(rounds: usize, slice: Duration, ticks: &mut [&mut dyn FnMut()]) -> Vec<f64> {
+    let mut best = vec![0f64; ticks.len()];
+    for round in 0..=rounds {
+        for (i, tick) in ticks.iter_mut().enumerate() {
+            let start = Instant::now();
+            let mut n = 0u64;
+            while start.elapsed() < slice {
+                tick();
+                n += 1;
+            }
+            if round > 0 {
+                let r = (n * TICK_SAMPLES as u64) as f64 / start.elapsed().as_secs_f64();
+                best[i] = best[i].max(r);
+            }
         }
-        let r = (n * TICK_SAMPLES as u64) as f64 / start.elapsed().as_secs_f64();
-        best = best.max(r);
     }
     best
 }
@@ -558,7 +561,7 @@ fn chans(samples_per_s: f64) -> f64 {
 
 fn ratio_line(what: &str, rw: f64, sp: f64) {
     println!(
-        "ratio {what:<26} ringwire {:>9.0} channels/core, spandsp {:>8.0} channels/core, ratio {:.2}x (target >= 5x)",
+        "ratio {what:<26} ringwire {:>7.0} channels/core, spandsp {:>6.0} channels/core, ratio {:.2}x (target >= 5x)",
         chans(rw),
         chans(sp),
         rw / sp
@@ -567,73 +570,67 @@ fn ratio_line(what: &str, rw: f64, sp: f64) {
 
 /// The plain timed loops behind the README's ratio lines.
 fn summary(input: &Input) {
-    let run = Duration::from_millis(700);
+    let (rounds, slice) = (8, Duration::from_millis(150));
     let best = KernelKind::detect();
-    println!("\n== summary: {CHANNELS} channels x 20 ms frames, best of 3 x {run:?} ==");
-
-    let sp_lin = {
-        let mut sp = Spandsp::new(CHANNELS);
-        rate(run, || sp.tick_linear(input))
-    };
-    let sp_ulaw = {
-        let mut sp = Spandsp::new(CHANNELS);
-        rate(run, || sp.tick_g711(input, Law::Ulaw))
-    };
-    let rw_ulaw = {
-        let mut rw = Ringwire::new(best, CHANNELS);
-        rate(run, || rw.tick_g711(input, Law::Ulaw))
-    };
-    let mut per_kernel = Vec::new();
-    for k in kernels() {
-        let lin = {
-            let mut rw = Ringwire::new(k, CHANNELS);
-            rate(run, || rw.tick_linear(input))
-        };
-        let eng = {
-            let mut rw = Ringwire::new(k, CHANNELS);
-            rate(run, || rw.tick_engine(input))
-        };
-        per_kernel.push((k, lin, eng));
-    }
-    let decisions = {
-        let mut rw = Ringwire::new(best, CHANNELS);
-        rate(run, || rw.tick_decisions(input))
-    };
-    let decode = {
-        let (mut tick, mut pcm) = (0usize, [0i16; FRAME]);
-        rate(run, || {
-            tick_decode(input, Law::Ulaw, tick, &mut pcm);
-            tick += 1;
-        })
-    };
-
-    let lin_best = per_kernel.iter().find(|p| p.0 == best).unwrap().1;
-    ratio_line(&format!("linear ({})", kernel_name(best)), lin_best, sp_lin);
-    ratio_line(
-        &format!("µ-law in ({})", kernel_name(best)),
-        rw_ulaw,
-        sp_ulaw,
+    let ks = kernels();
+    println!(
+        "\n== summary: {CHANNELS} channels x 20 ms frames; interleaved, best of {rounds} x {slice:?} =="
     );
-    for &(k, lin, _) in &per_kernel {
-        ratio_line(&format!("linear, kernel {}", kernel_name(k)), lin, sp_lin);
+
+    let mut sp_lin = Spandsp::new(CHANNELS);
+    let mut sp_ulaw = Spandsp::new(CHANNELS);
+    let mut rw_ulaw = Ringwire::new(best, CHANNELS);
+    let mut rw_lin: Vec<Ringwire> = ks.iter().map(|&k| Ringwire::new(k, CHANNELS)).collect();
+    let mut rw_eng: Vec<Ringwire> = ks.iter().map(|&k| Ringwire::new(k, CHANNELS)).collect();
+    let mut rw_dec = Ringwire::new(best, CHANNELS);
+    let (mut tick, mut pcm) = (0usize, [0i16; FRAME]);
+
+    let mut f_sp_lin = || sp_lin.tick_linear(input);
+    let mut f_sp_ulaw = || sp_ulaw.tick_g711(input, Law::Ulaw);
+    let mut f_rw_ulaw = || rw_ulaw.tick_g711(input, Law::Ulaw);
+    let mut f_dec = || rw_dec.tick_decisions(input);
+    let mut f_decode = || {
+        tick_decode(input, Law::Ulaw, tick, &mut pcm);
+        tick += 1;
+    };
+    let mut f_lin: Vec<_> = rw_lin
+        .iter_mut()
+        .map(|rw| move || rw.tick_linear(input))
+        .collect();
+    let mut f_eng: Vec<_> = rw_eng
+        .iter_mut()
+        .map(|rw| move || rw.tick_engine(input))
+        .collect();
+    let mut ticks: Vec<&mut dyn FnMut()> =
+        vec![&mut f_sp_lin, &mut f_sp_ulaw, &mut f_rw_ulaw, &mut f_dec, &mut f_decode];
+    for f in f_lin.iter_mut() {
+        ticks.push(f);
+    }
+    for f in f_eng.iter_mut() {
+        ticks.push(f);
+    }
+    let r = rates(rounds, slice, &mut ticks);
+    let (sp_lin, sp_ulaw, rw_ulaw, decisions, decode) = (r[0], r[1], r[2], r[3], r[4]);
+    let lin = &r[5..5 + ks.len()];
+    let eng = &r[5 + ks.len()..];
+
+    let ib = ks.iter().position(|&k| k == best).unwrap();
+    ratio_line(&format!("linear ({})", kernel_name(best)), lin[ib], sp_lin);
+    ratio_line(&format!("µ-law in ({})", kernel_name(best)), rw_ulaw, sp_ulaw);
+    for (i, &k) in ks.iter().enumerate() {
+        ratio_line(&format!("linear, kernel {}", kernel_name(k)), lin[i], sp_lin);
     }
     println!("-- where ringwire's time goes (channels/core of each part alone) --");
-    for &(k, lin, eng) in &per_kernel {
+    for (i, &k) in ks.iter().enumerate() {
         println!(
-            "  {:<11} engine alone {:>9.0}  engine+detector {:>9.0}",
+            "  {:<11} engine alone {:>7.0}  engine+detector {:>7.0}",
             kernel_name(k),
-            chans(eng),
-            chans(lin)
+            chans(eng[i]),
+            chans(lin[i])
         );
     }
-    println!(
-        "  decisions alone (DtmfDetector::push) {:>9.0}",
-        chans(decisions)
-    );
-    println!(
-        "  µ-law decode alone                   {:>9.0}",
-        chans(decode)
-    );
+    println!("  decisions alone (DtmfDetector::push on precomputed blocks) {:>7.0}", chans(decisions));
+    println!("  µ-law decode alone                                         {:>7.0}", chans(decode));
 }
 
 fn main() {
