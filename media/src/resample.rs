@@ -2,9 +2,9 @@
 //! (own polyphase implementation, no extra crate).
 //!
 //! The ratio is reduced to `up/down`; output sample `n` sits at input time
-//! `n * down / up`, so its filter phase is `(n * down) % up`. With at most
-//! [`MAX_TABLE_PHASES`] phases the coefficients are tabulated once, else they
-//! are computed per output sample. The cut-off is 3.65 kHz (or 0.45 of the
+//! `n * down / up`, so its filter phase is `(n * down) % up`. Coefficients
+//! are tabulated once when there are at most [`MAX_TABLE_PHASES`] phases and
+//! [`MAX_TABLE_LEN`] coefficients, else computed per output sample. The cut-off is 3.65 kHz (or 0.45 of the
 //! input rate when upsampling) and the window gives about 70 dB of stopband
 //! attenuation from 4 kHz on.
 
@@ -13,6 +13,8 @@ pub const TARGET_RATE: u32 = 8000;
 
 /// Largest number of polyphase phases that is tabulated.
 pub const MAX_TABLE_PHASES: usize = 2048;
+/// Largest coefficient table (phases times taps) built.
+pub const MAX_TABLE_LEN: usize = 1 << 20;
 
 /// Half-width of the kernel in zero crossings of the cut-off sinc.
 const ZERO_CROSSINGS: f64 = 32.0;
@@ -81,7 +83,7 @@ impl Resampler {
             first,
             table: None,
         };
-        if (up as usize) <= MAX_TABLE_PHASES {
+        if (up as usize) <= MAX_TABLE_PHASES && up as usize * taps <= MAX_TABLE_LEN {
             let mut t = vec![0f32; up as usize * taps];
             for p in 0..up as usize {
                 let frac = p as f64 / up as f64;

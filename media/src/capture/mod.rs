@@ -152,6 +152,7 @@ impl Scanner {
             *ssrc_count.entry(s.key.ssrc).or_default() += 1;
         }
         let mut malformed = self.malformed;
+        let mut budget = stream::MAX_CAPTURE_SAMPLES;
         let streams = kept
             .iter()
             .map(|s| {
@@ -163,7 +164,7 @@ impl Scanner {
                     format!("ssrc=0x{:08x}", k.ssrc)
                 };
                 let bad = malformed.remove(&(k.src, k.dst)).unwrap_or(0);
-                let mut m = s.assemble(id, bad);
+                let mut m = s.assemble(id, bad, &mut budget);
                 if let Some(t) = &summary.truncated {
                     m.stats.notes.push(format!("capture truncated: {t}"));
                 }

@@ -15,6 +15,10 @@ use crate::rfc4733::{EventTracker, TelephoneEvent};
 /// are counted as discontinuities and bridged.
 pub const MAX_GAP_SAMPLES: i64 = 8000 * 3600;
 
+/// Most samples all streams of one capture may hold together (8 hours at
+/// 8 kHz, 460 MB): bounds memory whatever timestamps a hostile file claims.
+pub const MAX_CAPTURE_SAMPLES: usize = 8000 * 3600 * 8;
+
 /// Samples per ms of the 8 kHz media clock.
 const SAMPLES_PER_MS: u64 = 8;
 
@@ -107,7 +111,10 @@ impl StreamAcc {
     }
 
     /// Assembles the stream: reorder, dedup, place, decode, track events.
-    pub fn assemble(&self, id: String, malformed: u64) -> MediaStream {
+    /// `budget` is the number of samples the capture may still allocate; it
+    /// is decreased by this stream's length (audio beyond it is dropped with
+    /// a note).
+    pub fn assemble(&self, id: String, malformed: u64, budget: &mut usize) -> MediaStream {
         let mut stats = StreamStats {
             packets: self.entries.len() as u64,
             bytes: self.entries.iter().map(|e| e.len as u64).sum(),
@@ -158,6 +165,14 @@ impl StreamAcc {
                     let start = pos.max(0) as usize;
                     let end = start + payload.len() - skip;
                     if samples.len() < end {
+                        let grow = end - samples.len();
+                        if grow > *budget {
+                            stats.notes.push(format!(
+                                "media time limit of {MAX_CAPTURE_SAMPLES} samples per capture reached; rest of stream dropped"
+                            ));
+                            break;
+                        }
+                        *budget -= grow;
                         samples.resize(end, 0);
                     }
                     law.decode(&payload[skip..], &mut samples[start..end]);
@@ -268,7 +283,7 @@ mod tests {
                 &pcmu(0x80 + k as u8),
             );
         }
-        let s = acc.assemble("x".into(), 0);
+        let s = acc.assemble("x".into(), 0, &mut MAX_CAPTURE_SAMPLES.clone());
         assert_eq!(s.samples.len(), 6 * 160);
         assert_eq!(s.stats.duplicates, 1);
         assert_eq!(s.stats.lost, 1);
@@ -285,9 +300,27 @@ mod tests {
         acc.push(1, 0, 8, &[0xd5; 160]);
         acc.push(2, 2_000_000_000, 8, &[0xd5; 160]);
         acc.push(3, 2_000_000_160, 8, &[0xd5; 160]);
-        let s = acc.assemble("x".into(), 0);
+        let s = acc.assemble("x".into(), 0, &mut MAX_CAPTURE_SAMPLES.clone());
         assert_eq!(s.stats.discontinuities, 1);
         assert_eq!(s.samples.len(), 480);
+    }
+
+    #[test]
+    fn sample_budget_bounds_memory() {
+        let mut acc = StreamAcc::new(key(), 0);
+        for k in 0..10u16 {
+            // Each jump is just under the 1 hour cap.
+            acc.push(
+                k,
+                (k as u32) * (MAX_GAP_SAMPLES as u32 - 1000),
+                0,
+                &[0xff; 160],
+            );
+        }
+        let mut budget = 8000 * 3600 * 3;
+        let s = acc.assemble("x".into(), 0, &mut budget);
+        assert!(s.samples.len() <= 8000 * 3600 * 3);
+        assert!(s.stats.notes[0].contains("limit"));
     }
 
     #[test]
@@ -298,7 +331,7 @@ mod tests {
         acc.push(3, 160, 101, &[5, 0x8a, 1, 64]);
         acc.push(4, 160, 101, &[5, 0x8a, 1, 64]);
         acc.push(5, 160, 101, &[5, 0x8a]);
-        let s = acc.assemble("x".into(), 0);
+        let s = acc.assemble("x".into(), 0, &mut MAX_CAPTURE_SAMPLES.clone());
         assert_eq!(s.stats.unsupported_payload_types, vec![9]);
         assert_eq!(
             s.stats.notes,
