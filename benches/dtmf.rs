@@ -139,7 +139,7 @@ fn add_speech(sig: &mut [f64], mut t: usize, dur: usize, seed: u64) -> usize {
         }
         // A fricative-like burst (or a short pause) between syllables.
         let gap = ((40 + (i * 23) % 60) * MS).min(end - t);
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             noise.add_to(&mut sig[t..t + gap]);
         }
         t += gap;
@@ -243,7 +243,6 @@ struct Ringwire {
     chans: Vec<ChannelId>,
     dets: Vec<DtmfDetector>,
     blocks: Vec<FeatureBlock>,
-    pcm: [i16; FRAME],
     tick: usize,
     digits: u64,
 }
@@ -260,7 +259,6 @@ impl Ringwire {
             chans,
             dets: (0..channels).map(|_| DtmfDetector::default()).collect(),
             blocks: Vec::with_capacity(16),
-            pcm: [0; FRAME],
             tick: 0,
             digits: 0,
         }
@@ -272,6 +270,21 @@ impl Ringwire {
         self.engine
             .process(self.chans[ch], pcm, &mut self.blocks)
             .unwrap();
+        self.decide(ch)
+    }
+
+    /// G.711 bytes in: the engine decodes while it assembles blocks.
+    #[inline]
+    fn feed_g711(&mut self, ch: usize, law: Law, payload: &[u8]) -> Option<char> {
+        self.blocks.clear();
+        self.engine
+            .process_g711(self.chans[ch], law, payload, &mut self.blocks)
+            .unwrap();
+        self.decide(ch)
+    }
+
+    #[inline]
+    fn decide(&mut self, ch: usize) -> Option<char> {
         let mut last = None;
         for b in &self.blocks {
             if let Some(ev) = self.dets[ch].push(b) {
@@ -290,12 +303,10 @@ impl Ringwire {
         self.tick += 1;
     }
 
-    /// One tick, G.711 frames in: decode, then detect.
+    /// One tick, G.711 frames in: decode (fused into the engine), detect.
     fn tick_g711(&mut self, input: &Input, law: Law) {
         for ch in 0..self.chans.len() {
-            let mut pcm = self.pcm;
-            law.decode(input.law_frame(law, ch, self.tick), &mut pcm);
-            self.feed(ch, &pcm);
+            self.feed_g711(ch, law, input.law_frame(law, ch, self.tick));
         }
         self.tick += 1;
     }
@@ -402,17 +413,22 @@ fn verify(input: &Input) {
         let mut got = String::new();
         for f in 0..NFRAMES {
             let mut pcm = [0i16; FRAME];
-            match law {
-                None => pcm.copy_from_slice(&input.pcm[f * FRAME..(f + 1) * FRAME]),
+            let digit = match law {
+                None => {
+                    pcm.copy_from_slice(&input.pcm[f * FRAME..(f + 1) * FRAME]);
+                    rw.feed(0, &pcm)
+                }
                 Some(l) => {
                     let src = match l {
                         Law::Ulaw => &input.ulaw,
                         Law::Alaw => &input.alaw,
                     };
-                    l.decode(&src[f * FRAME..(f + 1) * FRAME], &mut pcm);
+                    let payload = &src[f * FRAME..(f + 1) * FRAME];
+                    l.decode(payload, &mut pcm);
+                    rw.feed_g711(0, l, payload)
                 }
-            }
-            if let Some(d) = rw.feed(0, &pcm) {
+            };
+            if let Some(d) = digit {
                 got.push(d);
             }
             sp.process(&pcm);

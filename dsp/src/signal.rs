@@ -86,7 +86,7 @@ impl Sine {
         self.re = re;
         self.im = im;
         self.steps += 1;
-        if self.steps % 1024 == 0 {
+        if self.steps.is_multiple_of(1024) {
             // renormalise the rotation so the amplitude cannot drift
             let m = (self.re * self.re + self.im * self.im).sqrt();
             self.re /= m;

@@ -48,13 +48,15 @@ fn current_digit_is_visible_while_sounding() {
 }
 
 #[test]
-fn wrap_keeps_angles_in_range() {
-    for a in [-10.0f32, -PI, -1.0, 0.0, 1.0, PI, 7.0, 100.0] {
-        let w = wrap(a);
-        assert!(w > -PI - 1e-6 && w <= PI + 1e-6, "{a} -> {w}");
-        assert!(
-            ((a - w) / (2.0 * PI)).fract().abs() < 1e-3
-                || ((a - w) / (2.0 * PI)).fract().abs() > 0.999
-        );
+fn fast_atan2_is_close_to_libm_everywhere() {
+    for i in 0..3600 {
+        let a = i as f32 / 3600.0 * 2.0 * PI - PI;
+        for r in [1e-3f32, 1.0, 1e9] {
+            let (y, x) = (r * a.sin(), r * a.cos());
+            let err = (fast_atan2(y, x) - y.atan2(x)).abs();
+            let err = err.min((err - 2.0 * PI).abs());
+            assert!(err < 0.005, "angle {a}: error {err}");
+        }
     }
+    assert_eq!(fast_atan2(0.0, 0.0), 0.0);
 }

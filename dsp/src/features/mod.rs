@@ -27,6 +27,8 @@
 //!
 //! There is no feedback and no rounding inside a block: the same result
 //! comes from a scalar loop, SIMD multiply-accumulate, or parallel DSP slices.
+use crate::g711::Law;
+
 mod kernel;
 mod software;
 
@@ -127,6 +129,24 @@ pub trait FeatureEngine {
         samples: &[i16],
         out: &mut Vec<FeatureBlock>,
     ) -> Result<(), EngineError>;
+
+    /// Feeds a channel's next G.711 payload bytes: the same as decoding
+    /// them with [`Law::decode`] and calling [`FeatureEngine::process`], which
+    /// is what this default does; backends may fuse the decode.
+    fn process_g711(
+        &mut self,
+        channel: ChannelId,
+        law: Law,
+        payload: &[u8],
+        out: &mut Vec<FeatureBlock>,
+    ) -> Result<(), EngineError> {
+        let mut pcm = [0i16; 160];
+        for chunk in payload.chunks(pcm.len()) {
+            let n = law.decode(chunk, &mut pcm);
+            self.process(channel, &pcm[..n], out)?;
+        }
+        Ok(())
+    }
 
     /// A short name for logs and metrics ("software", "fpga-sim").
     fn name(&self) -> &'static str;

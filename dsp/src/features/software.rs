@@ -4,8 +4,11 @@ use super::{
     dft_block, ChannelId, EngineError, FeatureBlock, FeatureEngine, KernelKind, BLOCK_LEN,
     INPUT_SHIFT,
 };
+use crate::g711::Law;
+use std::sync::OnceLock;
 
-/// A channel's partial block, carried between calls.
+/// A channel's partial block (already on the 13-bit input scale), carried
+/// between calls.
 #[derive(Clone)]
 struct Channel {
     pending: [i16; BLOCK_LEN],
@@ -23,6 +26,20 @@ impl Default for SoftwareEngine {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// G.711 decode tables already on the engine's input scale (`>> 3`), so a
+/// payload byte becomes an engine sample in one load.
+fn g711_tables() -> &'static [[i16; 256]; 2] {
+    static TABLES: OnceLock<[[i16; 256]; 2]> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut t = [[0i16; 256]; 2];
+        for code in 0..=255u8 {
+            t[0][code as usize] = Law::Ulaw.decode_one(code) >> INPUT_SHIFT;
+            t[1][code as usize] = Law::Alaw.decode_one(code) >> INPUT_SHIFT;
+        }
+        t
+    })
 }
 
 impl SoftwareEngine {
@@ -50,22 +67,53 @@ impl SoftwareEngine {
         self.kernel
     }
 
-    fn channel_mut(&mut self, channel: ChannelId) -> Result<&mut Channel, EngineError> {
-        self.channels
+    /// Cuts `input` into blocks (carrying the channel's partial block),
+    /// converting each input item to an engine sample with `to_sample`.
+    #[inline(always)]
+    fn assemble<T: Copy>(
+        &mut self,
+        channel: ChannelId,
+        mut input: &[T],
+        to_sample: impl Fn(T) -> i16,
+        out: &mut Vec<FeatureBlock>,
+    ) -> Result<(), EngineError> {
+        let kernel = self.kernel;
+        let ch = self
+            .channels
             .get_mut(channel.0 as usize)
             .and_then(Option::as_mut)
-            .ok_or(EngineError::UnknownChannel(channel.0))
+            .ok_or(EngineError::UnknownChannel(channel.0))?;
+        if ch.filled > 0 {
+            let take = (BLOCK_LEN - ch.filled).min(input.len());
+            for (d, &s) in ch.pending[ch.filled..ch.filled + take]
+                .iter_mut()
+                .zip(&input[..take])
+            {
+                *d = to_sample(s);
+            }
+            ch.filled += take;
+            input = &input[take..];
+            if ch.filled < BLOCK_LEN {
+                return Ok(());
+            }
+            out.push(dft_block(kernel, &ch.pending));
+            ch.filled = 0;
+        }
+        let mut blocks = input.chunks_exact(BLOCK_LEN);
+        let mut x = [0i16; BLOCK_LEN];
+        for block in &mut blocks {
+            for (d, &s) in x.iter_mut().zip(block) {
+                *d = to_sample(s);
+            }
+            out.push(dft_block(kernel, &x));
+        }
+        let rest = blocks.remainder();
+        for (d, &s) in ch.pending.iter_mut().zip(rest) {
+            *d = to_sample(s);
+        }
+        ch.filled = rest.len();
+        Ok(())
     }
-}
-
-/// Shifts a block's samples to the engine's 13-bit input scale.
-#[inline(always)]
-fn shifted(samples: &[i16]) -> [i16; BLOCK_LEN] {
-    let mut x = [0i16; BLOCK_LEN];
-    for (d, &s) in x.iter_mut().zip(samples) {
-        *d = s >> INPUT_SHIFT;
-    }
-    x
 }
 
 impl FeatureEngine for SoftwareEngine {
@@ -99,30 +147,24 @@ impl FeatureEngine for SoftwareEngine {
     fn process(
         &mut self,
         channel: ChannelId,
-        mut samples: &[i16],
+        samples: &[i16],
         out: &mut Vec<FeatureBlock>,
     ) -> Result<(), EngineError> {
-        let kernel = self.kernel;
-        let ch = self.channel_mut(channel)?;
-        if ch.filled > 0 {
-            let take = (BLOCK_LEN - ch.filled).min(samples.len());
-            ch.pending[ch.filled..ch.filled + take].copy_from_slice(&samples[..take]);
-            ch.filled += take;
-            samples = &samples[take..];
-            if ch.filled < BLOCK_LEN {
-                return Ok(());
-            }
-            out.push(dft_block(kernel, &shifted(&ch.pending)));
-            ch.filled = 0;
-        }
-        let mut blocks = samples.chunks_exact(BLOCK_LEN);
-        for block in &mut blocks {
-            out.push(dft_block(kernel, &shifted(block)));
-        }
-        let rest = blocks.remainder();
-        ch.pending[..rest.len()].copy_from_slice(rest);
-        ch.filled = rest.len();
-        Ok(())
+        self.assemble(channel, samples, |s| s >> INPUT_SHIFT, out)
+    }
+
+    fn process_g711(
+        &mut self,
+        channel: ChannelId,
+        law: Law,
+        payload: &[u8],
+        out: &mut Vec<FeatureBlock>,
+    ) -> Result<(), EngineError> {
+        let table = &g711_tables()[match law {
+            Law::Ulaw => 0,
+            Law::Alaw => 1,
+        }];
+        self.assemble(channel, payload, |code| table[code as usize], out)
     }
 
     fn name(&self) -> &'static str {
@@ -134,6 +176,14 @@ impl FeatureEngine for SoftwareEngine {
 mod tests {
     use super::super::dft_block_scalar;
     use super::*;
+
+    fn shifted(samples: &[i16]) -> [i16; BLOCK_LEN] {
+        let mut x = [0i16; BLOCK_LEN];
+        for (d, &s) in x.iter_mut().zip(samples) {
+            *d = s >> INPUT_SHIFT;
+        }
+        x
+    }
 
     #[test]
     fn blocks_do_not_depend_on_how_input_is_split() {
@@ -162,6 +212,26 @@ mod tests {
     }
 
     #[test]
+    fn fused_g711_input_equals_decode_then_process() {
+        let payload: Vec<u8> = (0..999u32).map(|n| (n * 37 % 256) as u8).collect();
+        for law in [Law::Ulaw, Law::Alaw] {
+            let mut engine = SoftwareEngine::new();
+            let (a, b) = (
+                engine.open_channel().unwrap(),
+                engine.open_channel().unwrap(),
+            );
+            let mut pcm = vec![0i16; payload.len()];
+            law.decode(&payload, &mut pcm);
+            let (mut fused, mut plain) = (Vec::new(), Vec::new());
+            for chunk in payload.chunks(77) {
+                engine.process_g711(a, law, chunk, &mut fused).unwrap();
+            }
+            engine.process(b, &pcm, &mut plain).unwrap();
+            assert_eq!(fused, plain, "{law:?}");
+        }
+    }
+
+    #[test]
     fn unknown_and_closed_channels_are_errors() {
         let mut engine = SoftwareEngine::new();
         let mut out = Vec::new();
@@ -176,6 +246,9 @@ mod tests {
             Err(EngineError::UnknownChannel(c.0))
         );
         assert!(engine.process(c, &[0; 40], &mut out).is_err());
+        assert!(engine
+            .process_g711(c, Law::Ulaw, &[0; 40], &mut out)
+            .is_err());
         assert_eq!(engine.open_channel().unwrap(), c, "ids are reused");
     }
 }
