@@ -147,7 +147,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    drop(write);
     println!("wrote {path}: {frames} frames");
     Ok(())
 }

@@ -3,8 +3,9 @@
 //!
 //! The ratio is reduced to `up/down`; output sample `n` sits at input time
 //! `n * down / up`, so its filter phase is `(n * down) % up`. Coefficients
-//! are tabulated once when there are at most [`MAX_TABLE_PHASES`] phases and
-//! [`MAX_TABLE_LEN`] coefficients, else computed per output sample. The cut-off is 3.65 kHz (or 0.45 of the
+//! are tabulated per call when there are at most [`MAX_TABLE_PHASES`] phases,
+//! [`MAX_TABLE_LEN`] coefficients and no more phases than output samples
+//! (else computing them per output sample is cheaper). The cut-off is 3.65 kHz (or 0.45 of the
 //! input rate when upsampling) and the window gives about 70 dB of stopband
 //! attenuation from 4 kHz on.
 
@@ -59,7 +60,6 @@ pub struct Resampler {
     taps: usize,
     /// First tap offset relative to the integer input position.
     first: i64,
-    table: Option<Vec<f32>>,
 }
 
 impl Resampler {
@@ -74,24 +74,29 @@ impl Resampler {
         let half = ZERO_CROSSINGS / fc;
         let first = -(half.floor() as i64);
         let taps = (2 * half.floor() as i64 + 2) as usize;
-        let mut r = Resampler {
+        Resampler {
             up,
             down,
             fc,
             half,
             taps,
             first,
-            table: None,
-        };
-        if (up as usize) <= MAX_TABLE_PHASES && up as usize * taps <= MAX_TABLE_LEN {
-            let mut t = vec![0f32; up as usize * taps];
-            for p in 0..up as usize {
-                let frac = p as f64 / up as f64;
-                r.fill(frac, &mut t[p * taps..(p + 1) * taps]);
-            }
-            r.table = Some(t);
         }
-        r
+    }
+
+    /// Whether [`Resampler::process`] tabulates the phases for `n_out` outputs.
+    pub fn uses_table(&self, n_out: usize) -> bool {
+        let phases = self.up as usize;
+        phases <= MAX_TABLE_PHASES && phases * self.taps <= MAX_TABLE_LEN && phases <= n_out
+    }
+
+    fn table(&self) -> Vec<f32> {
+        let phases = self.up as usize;
+        let mut t = vec![0f32; phases * self.taps];
+        for (p, chunk) in t.chunks_exact_mut(self.taps).enumerate() {
+            self.fill(p as f64 / self.up as f64, chunk);
+        }
+        t
     }
 
     fn kernel(&self, t: f64) -> f64 {
@@ -128,11 +133,12 @@ impl Resampler {
         let n_out = self.output_len(input.len());
         let mut out = Vec::with_capacity(n_out);
         let mut scratch = vec![0f32; self.taps];
+        let table = self.uses_table(n_out).then(|| self.table());
         for n in 0..n_out as u64 {
             let pos = n as u128 * self.down as u128;
             let base = (pos / self.up as u128) as i64;
             let phase = (pos % self.up as u128) as usize;
-            let coeffs: &[f32] = match &self.table {
+            let coeffs: &[f32] = match &table {
                 Some(t) => &t[phase * self.taps..(phase + 1) * self.taps],
                 None => {
                     self.fill(phase as f64 / self.up as f64, &mut scratch);
@@ -214,7 +220,9 @@ mod tests {
     #[test]
     fn odd_ratio_uses_untabulated_path() {
         let r = Resampler::new(8001);
-        assert!(r.table.is_none());
+        assert!(!r.uses_table(1600));
+        assert!(Resampler::new(44100).uses_table(8000));
+        assert!(!Resampler::new(44100).uses_table(10));
         let out = r.process(&tone(1000.0, 8001, 0.2, 8000.0));
         assert_eq!(out.len(), r.output_len(1600));
         assert!((rms(&out[200..1400]) / (8000.0 / 2f64.sqrt()) - 1.0).abs() < 0.02);
