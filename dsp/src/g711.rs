@@ -24,15 +24,22 @@ impl Law {
     /// number of samples written. Never allocates.
     #[inline]
     pub fn decode(self, src: &[u8], dst: &mut [i16]) -> usize {
-        let table = match self {
+        decode_with(self.table(), 0, src, dst)
+    }
+
+    /// Decodes `src` into `dst` and shifts every sample right by `shift`
+    /// (arithmetically) in the same pass; returns the samples written.
+    #[inline]
+    pub fn decode_shifted(self, src: &[u8], dst: &mut [i16], shift: u32) -> usize {
+        decode_with(self.table(), shift.min(15), src, dst)
+    }
+
+    /// The 256-entry decode table of this law.
+    pub fn table(self) -> &'static [i16; 256] {
+        match self {
             Law::Ulaw => &ULAW_TO_LINEAR,
             Law::Alaw => &ALAW_TO_LINEAR,
-        };
-        let n = src.len().min(dst.len());
-        for (out, &code) in dst[..n].iter_mut().zip(&src[..n]) {
-            *out = table[code as usize];
         }
-        n
     }
 
     /// Encodes `src` into `dst`; returns the number of codes written.
@@ -73,6 +80,92 @@ impl Law {
         match self {
             Law::Ulaw => 0xFF,
             Law::Alaw => 0xD5,
+        }
+    }
+}
+
+/// Decodes `src` into `dst` through a 256-entry table that is odd in the
+/// sign bit (`table[c] == -table[c | 0x80]` for `c < 0x80`, as both G.711
+/// laws are), then shifts right by `shift`; returns the samples written.
+/// With AVX-512BW, 32 codes are looked up per instruction pair (`vpermt2w`
+/// on the 128-entry magnitude half); otherwise one load each.
+#[inline]
+fn decode_with(table: &[i16; 256], shift: u32, src: &[u8], dst: &mut [i16]) -> usize {
+    let n = src.len().min(dst.len());
+    let (src, dst) = (&src[..n], &mut dst[..n]);
+    #[cfg(target_arch = "x86_64")]
+    if n >= 32 && simd::available() {
+        // SAFETY: avx512f and avx512bw were detected just above.
+        unsafe { simd::decode_avx512(table, shift, src, dst) };
+        return n;
+    }
+    for (out, &code) in dst.iter_mut().zip(src) {
+        *out = table[code as usize] >> shift;
+    }
+    n
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    use std::arch::x86_64::*;
+    use std::sync::atomic::{AtomicU8, Ordering};
+
+    /// Whether AVX-512BW is there, detected once (0 = unknown, 1 = no, 2 = yes).
+    pub(super) fn available() -> bool {
+        static STATE: AtomicU8 = AtomicU8::new(0);
+        match STATE.load(Ordering::Relaxed) {
+            0 => {
+                let yes = std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512bw");
+                STATE.store(if yes { 2 } else { 1 }, Ordering::Relaxed);
+                yes
+            }
+            v => v == 2,
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(super) unsafe fn decode_avx512(
+        table: &[i16; 256],
+        shift: u32,
+        src: &[u8],
+        dst: &mut [i16],
+    ) {
+        debug_assert_eq!(src.len(), dst.len());
+        debug_assert!((0..128).all(|c| table[c] == table[c | 0x80].wrapping_neg()));
+        // The magnitudes are the positive half, table[0x80..]: four registers.
+        // SAFETY: 0x80 + 4 * 32 = 256 entries, all inside `table`.
+        let mag = unsafe {
+            let p = table.as_ptr().add(0x80);
+            [
+                _mm512_loadu_si512(p.cast()),
+                _mm512_loadu_si512(p.add(32).cast()),
+                _mm512_loadu_si512(p.add(64).cast()),
+                _mm512_loadu_si512(p.add(96).cast()),
+            ]
+        };
+        let bit6 = _mm512_set1_epi16(0x40);
+        let bit7 = _mm512_set1_epi16(0x80);
+        let zero = _mm512_setzero_si512();
+        let full = src.len() / 32 * 32;
+        let mut i = 0;
+        while i < full {
+            // SAFETY: i + 32 <= full <= src.len() == dst.len().
+            let codes =
+                _mm512_cvtepu8_epi16(unsafe { _mm256_loadu_si256(src.as_ptr().add(i).cast()) });
+            // vpermt2w indexes 64 words with the low 6 bits of each code
+            let low = _mm512_permutex2var_epi16(mag[0], codes, mag[1]);
+            let high = _mm512_permutex2var_epi16(mag[2], codes, mag[3]);
+            let magnitude = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(codes, bit6), low, high);
+            let negative = !_mm512_test_epi16_mask(codes, bit7);
+            let value = _mm512_mask_sub_epi16(magnitude, negative, zero, magnitude);
+            let value = _mm512_sra_epi16(value, _mm_cvtsi32_si128(shift as i32));
+            // SAFETY: as above, 32 i16 fit at dst[i..].
+            unsafe { _mm512_storeu_si512(dst.as_mut_ptr().add(i).cast(), value) };
+            i += 32;
+        }
+        for (out, &code) in dst[full..].iter_mut().zip(&src[full..]) {
+            *out = table[code as usize] >> shift;
         }
     }
 }
@@ -334,6 +427,28 @@ mod tests {
                     assert_eq!(back, 0xFF);
                 } else {
                     assert_eq!(back, code, "{law:?} code {code:#04x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn frame_decode_matches_the_table_at_every_length() {
+        let src: Vec<u8> = (0..=255u8).chain((0..=255u8).rev()).chain(0..77).collect();
+        for law in [Law::Ulaw, Law::Alaw] {
+            for len in [0, 1, 31, 32, 33, 160, 200, src.len()] {
+                let mut dst = vec![7i16; len];
+                assert_eq!(law.decode(&src[..len], &mut dst), len);
+                for (i, &code) in src[..len].iter().enumerate() {
+                    assert_eq!(dst[i], law.decode_one(code), "{law:?} len {len} at {i}");
+                }
+                assert_eq!(law.decode_shifted(&src[..len], &mut dst, 3), len);
+                for (i, &code) in src[..len].iter().enumerate() {
+                    assert_eq!(
+                        dst[i],
+                        law.decode_one(code) >> 3,
+                        "{law:?} shifted, len {len} at {i}"
+                    );
                 }
             }
         }

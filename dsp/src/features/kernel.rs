@@ -127,26 +127,20 @@ pub fn dft_block_scalar(x: &[i16; BLOCK_LEN]) -> FeatureBlock {
     block
 }
 
-fn block_from_lanes(lanes: [i32; LANES], energy: u32) -> FeatureBlock {
-    let mut block = FeatureBlock {
-        energy,
-        ..Default::default()
-    };
-    for k in 0..BINS {
-        block.dft[k] = [lanes[2 * k], lanes[2 * k + 1]];
-    }
-    block
-}
-
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::*;
     use std::arch::x86_64::*;
 
-    /// Reads the `j`-th pair of samples as one 32-bit word.
+    /// Broadcasts the `j`-th pair of samples (little-endian: `x[2j]` in the
+    /// low half of each lane) straight from memory.
     #[inline(always)]
     fn pair(x: &[i16; BLOCK_LEN], j: usize) -> i32 {
-        (x[2 * j] as u16 as u32 | ((x[2 * j + 1] as u16 as u32) << 16)) as i32
+        debug_assert!(2 * j + 1 < BLOCK_LEN);
+        // SAFETY: 2j+1 < BLOCK_LEN, so the 4 bytes read lie inside `x`;
+        // read_unaligned has no alignment requirement.
+        let word = unsafe { x.as_ptr().add(2 * j).cast::<u32>().read_unaligned() };
+        u32::from_le(word) as i32
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
@@ -163,9 +157,10 @@ mod x86 {
             acc[j & 1] = _mm512_dpwssd_epi32(acc[j & 1], samples, tw);
         }
         let sum = _mm512_add_epi32(acc[0], acc[1]);
-        let mut lanes = [0i32; LANES];
-        // SAFETY: `lanes` is 16 i32 = 64 bytes.
-        unsafe { _mm512_storeu_si512(lanes.as_mut_ptr().cast(), sum) };
+        let mut block = FeatureBlock::default();
+        // SAFETY: `block.dft` is [[i32; 2]; 8]: 64 contiguous bytes laid out
+        // exactly as the lanes, [re0, im0, re1, im1, ...].
+        unsafe { _mm512_storeu_si512(block.dft.as_mut_ptr().cast(), sum) };
         // Energy: 32 samples in one register, the last 8 in another.
         // SAFETY: x has 40 i16; the loads cover [0, 32) and [32, 40).
         let (head, tail) = unsafe {
@@ -174,13 +169,24 @@ mod x86 {
                 _mm_loadu_si128(x.as_ptr().add(32).cast()),
             )
         };
-        let energy = _mm512_reduce_add_epi32(_mm512_madd_epi16(head, head)) + {
-            let t = _mm_madd_epi16(tail, tail);
-            let t = _mm_add_epi32(t, _mm_shuffle_epi32::<0b01_00_11_10>(t));
-            let t = _mm_add_epi32(t, _mm_shuffle_epi32::<0b10_11_00_01>(t));
-            _mm_cvtsi128_si32(t)
-        };
-        block_from_lanes(lanes, energy as u32)
+        let squares = _mm512_madd_epi16(head, head);
+        let tail = _mm_madd_epi16(tail, tail);
+        // fold 512 -> 128 bits, add the tail, then reduce 4 lanes
+        let folded = _mm256_add_epi32(
+            _mm512_castsi512_si256(squares),
+            _mm512_extracti64x4_epi64::<1>(squares),
+        );
+        let t = _mm_add_epi32(
+            _mm_add_epi32(
+                _mm256_castsi256_si128(folded),
+                _mm256_extracti128_si256::<1>(folded),
+            ),
+            tail,
+        );
+        let t = _mm_add_epi32(t, _mm_shuffle_epi32::<0b01_00_11_10>(t));
+        let t = _mm_add_epi32(t, _mm_shuffle_epi32::<0b10_11_00_01>(t));
+        block.energy = _mm_cvtsi128_si32(t) as u32;
+        block
     }
 
     #[target_feature(enable = "avx2")]
@@ -202,14 +208,15 @@ mod x86 {
             lo = _mm256_add_epi32(lo, _mm256_madd_epi16(samples, tlo));
             hi = _mm256_add_epi32(hi, _mm256_madd_epi16(samples, thi));
         }
-        let mut lanes = [0i32; LANES];
-        // SAFETY: `lanes` is 64 bytes: two 32-byte stores.
+        let mut block = FeatureBlock::default();
+        // SAFETY: `block.dft` is [[i32; 2]; 8]: 64 contiguous bytes laid out
+        // as the lanes; two 32-byte stores.
         unsafe {
-            _mm256_storeu_si256(lanes.as_mut_ptr().cast(), lo);
-            _mm256_storeu_si256(lanes.as_mut_ptr().add(8).cast(), hi);
+            _mm256_storeu_si256(block.dft.as_mut_ptr().cast(), lo);
+            _mm256_storeu_si256(block.dft.as_mut_ptr().add(4).cast(), hi);
         }
-        let energy: u32 = x.iter().map(|&s| (s as i32 * s as i32) as u32).sum();
-        block_from_lanes(lanes, energy)
+        block.energy = x.iter().map(|&s| (s as i32 * s as i32) as u32).sum();
+        block
     }
 }
 

@@ -5,7 +5,6 @@ use super::{
     INPUT_SHIFT,
 };
 use crate::g711::Law;
-use std::sync::OnceLock;
 
 /// A channel's partial block (already on the 13-bit input scale), carried
 /// between calls.
@@ -26,20 +25,6 @@ impl Default for SoftwareEngine {
     fn default() -> Self {
         Self::new()
     }
-}
-
-/// G.711 decode tables already on the engine's input scale (`>> 3`), so a
-/// payload byte becomes an engine sample in one load.
-fn g711_tables() -> &'static [[i16; 256]; 2] {
-    static TABLES: OnceLock<[[i16; 256]; 2]> = OnceLock::new();
-    TABLES.get_or_init(|| {
-        let mut t = [[0i16; 256]; 2];
-        for code in 0..=255u8 {
-            t[0][code as usize] = Law::Ulaw.decode_one(code) >> INPUT_SHIFT;
-            t[1][code as usize] = Law::Alaw.decode_one(code) >> INPUT_SHIFT;
-        }
-        t
-    })
 }
 
 impl SoftwareEngine {
@@ -67,54 +52,51 @@ impl SoftwareEngine {
         self.kernel
     }
 
-    /// Cuts `input` into blocks (carrying the channel's partial block),
-    /// converting each input item to an engine sample with `to_sample`.
+    /// Cuts `samples` (already on the engine's 13-bit scale) into blocks,
+    /// carrying the channel's partial block; full blocks go to the kernel
+    /// straight from `samples`.
     #[inline(always)]
-    fn assemble<T: Copy>(
+    fn assemble(
         &mut self,
         channel: ChannelId,
-        mut input: &[T],
-        to_sample: impl Fn(T) -> i16,
+        mut samples: &[i16],
         out: &mut Vec<FeatureBlock>,
     ) -> Result<(), EngineError> {
         let kernel = self.kernel;
-        let ch = self
-            .channels
-            .get_mut(channel.0 as usize)
-            .and_then(Option::as_mut)
-            .ok_or(EngineError::UnknownChannel(channel.0))?;
+        let ch = self.channel_mut(channel)?;
         if ch.filled > 0 {
-            let take = (BLOCK_LEN - ch.filled).min(input.len());
-            for (d, &s) in ch.pending[ch.filled..ch.filled + take]
-                .iter_mut()
-                .zip(&input[..take])
-            {
-                *d = to_sample(s);
-            }
+            let take = (BLOCK_LEN - ch.filled).min(samples.len());
+            ch.pending[ch.filled..ch.filled + take].copy_from_slice(&samples[..take]);
             ch.filled += take;
-            input = &input[take..];
+            samples = &samples[take..];
             if ch.filled < BLOCK_LEN {
                 return Ok(());
             }
             out.push(dft_block(kernel, &ch.pending));
             ch.filled = 0;
         }
-        let mut blocks = input.chunks_exact(BLOCK_LEN);
-        let mut x = [0i16; BLOCK_LEN];
+        let mut blocks = samples.chunks_exact(BLOCK_LEN);
         for block in &mut blocks {
-            for (d, &s) in x.iter_mut().zip(block) {
-                *d = to_sample(s);
-            }
-            out.push(dft_block(kernel, &x));
+            let block: &[i16; BLOCK_LEN] = block.try_into().expect("chunks_exact gives BLOCK_LEN");
+            out.push(dft_block(kernel, block));
         }
         let rest = blocks.remainder();
-        for (d, &s) in ch.pending.iter_mut().zip(rest) {
-            *d = to_sample(s);
-        }
+        ch.pending[..rest.len()].copy_from_slice(rest);
         ch.filled = rest.len();
         Ok(())
     }
+
+    fn channel_mut(&mut self, channel: ChannelId) -> Result<&mut Channel, EngineError> {
+        self.channels
+            .get_mut(channel.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(EngineError::UnknownChannel(channel.0))
+    }
 }
+
+/// Input is converted to the engine's scale through a stack buffer of this
+/// many samples (a 20 ms frame).
+const STAGE: usize = 160;
 
 impl FeatureEngine for SoftwareEngine {
     fn open_channel(&mut self) -> Result<ChannelId, EngineError> {
@@ -150,7 +132,16 @@ impl FeatureEngine for SoftwareEngine {
         samples: &[i16],
         out: &mut Vec<FeatureBlock>,
     ) -> Result<(), EngineError> {
-        self.assemble(channel, samples, |s| s >> INPUT_SHIFT, out)
+        // Fail on a bad channel even when there is nothing to process.
+        self.channel_mut(channel)?;
+        let mut staged = [0i16; STAGE];
+        for chunk in samples.chunks(STAGE) {
+            for (d, &s) in staged.iter_mut().zip(chunk) {
+                *d = s >> INPUT_SHIFT;
+            }
+            self.assemble(channel, &staged[..chunk.len()], out)?;
+        }
+        Ok(())
     }
 
     fn process_g711(
@@ -160,11 +151,13 @@ impl FeatureEngine for SoftwareEngine {
         payload: &[u8],
         out: &mut Vec<FeatureBlock>,
     ) -> Result<(), EngineError> {
-        let table = &g711_tables()[match law {
-            Law::Ulaw => 0,
-            Law::Alaw => 1,
-        }];
-        self.assemble(channel, payload, |code| table[code as usize], out)
+        self.channel_mut(channel)?;
+        let mut staged = [0i16; STAGE];
+        for chunk in payload.chunks(STAGE) {
+            let n = law.decode_shifted(chunk, &mut staged, INPUT_SHIFT);
+            self.assemble(channel, &staged[..n], out)?;
+        }
+        Ok(())
     }
 
     fn name(&self) -> &'static str {
