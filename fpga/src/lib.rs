@@ -1,1 +1,5 @@
-//! ringwire FPGA DSP block (placeholder).
+//! ringwire's FPGA DSP block: placeholder until its issue (see README.md).
+//!
+//! The block will implement [`ringwire_dsp::features::FeatureEngine`] with
+//! the arithmetic contract stated in `ringwire_dsp::features`.
+pub use ringwire_dsp::features::FeatureEngine;
