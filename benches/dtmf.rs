@@ -617,8 +617,13 @@ fn summary(input: &Input) {
         .iter_mut()
         .map(|rw| move || rw.tick_engine(input))
         .collect();
-    let mut ticks: Vec<&mut dyn FnMut()> =
-        vec![&mut f_sp_lin, &mut f_sp_ulaw, &mut f_rw_ulaw, &mut f_dec, &mut f_decode];
+    let mut ticks: Vec<&mut dyn FnMut()> = vec![
+        &mut f_sp_lin,
+        &mut f_sp_ulaw,
+        &mut f_rw_ulaw,
+        &mut f_dec,
+        &mut f_decode,
+    ];
     for f in f_lin.iter_mut() {
         ticks.push(f);
     }
@@ -632,9 +637,17 @@ fn summary(input: &Input) {
 
     let ib = ks.iter().position(|&k| k == best).unwrap();
     ratio_line(&format!("linear ({})", kernel_name(best)), lin[ib], sp_lin);
-    ratio_line(&format!("µ-law in ({})", kernel_name(best)), rw_ulaw, sp_ulaw);
+    ratio_line(
+        &format!("µ-law in ({})", kernel_name(best)),
+        rw_ulaw,
+        sp_ulaw,
+    );
     for (i, &k) in ks.iter().enumerate() {
-        ratio_line(&format!("linear, kernel {}", kernel_name(k)), lin[i], sp_lin);
+        ratio_line(
+            &format!("linear, kernel {}", kernel_name(k)),
+            lin[i],
+            sp_lin,
+        );
     }
     println!("-- where ringwire's time goes (channels/core of each part alone) --");
     for (i, &k) in ks.iter().enumerate() {
@@ -645,8 +658,14 @@ fn summary(input: &Input) {
             chans(lin[i])
         );
     }
-    println!("  decisions alone (DtmfDetector::push on precomputed blocks) {:>7.0}", chans(decisions));
-    println!("  µ-law decode alone                                         {:>7.0}", chans(decode));
+    println!(
+        "  decisions alone (DtmfDetector::push on precomputed blocks) {:>7.0}",
+        chans(decisions)
+    );
+    println!(
+        "  µ-law decode alone                                         {:>7.0}",
+        chans(decode)
+    );
 }
 
 fn main() {
