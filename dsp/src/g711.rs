@@ -106,12 +106,12 @@ fn decode_with(table: &[i16; 256], shift: u32, src: &[u8], dst: &mut [i16]) -> u
 }
 
 #[cfg(target_arch = "x86_64")]
-mod simd {
+pub(crate) mod simd {
     use std::arch::x86_64::*;
     use std::sync::atomic::{AtomicU8, Ordering};
 
     /// Whether AVX-512BW is there, detected once (0 = unknown, 1 = no, 2 = yes).
-    pub(super) fn available() -> bool {
+    pub(crate) fn available() -> bool {
         static STATE: AtomicU8 = AtomicU8::new(0);
         match STATE.load(Ordering::Relaxed) {
             0 => {
@@ -124,6 +124,44 @@ mod simd {
         }
     }
 
+    /// A G.711 table's positive half in four registers, for [`expand`].
+    #[derive(Clone, Copy)]
+    pub(crate) struct Magnitudes([__m512i; 4]);
+
+    impl Magnitudes {
+        /// Loads `table[0x80..]`; the table must be odd in the sign bit.
+        #[target_feature(enable = "avx512f")]
+        pub(crate) fn load(table: &[i16; 256]) -> Self {
+            debug_assert!((0..128).all(|c| table[c] == table[c | 0x80].wrapping_neg()));
+            // SAFETY: 0x80 + 4 * 32 = 256 entries, all inside `table`.
+            unsafe {
+                let p = table.as_ptr().add(0x80);
+                Self([
+                    _mm512_loadu_si512(p.cast()),
+                    _mm512_loadu_si512(p.add(32).cast()),
+                    _mm512_loadu_si512(p.add(64).cast()),
+                    _mm512_loadu_si512(p.add(96).cast()),
+                ])
+            }
+        }
+    }
+
+    /// Decodes 32 codes (zero-extended to 16-bit lanes) and shifts them
+    /// right by `shift`.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    #[inline]
+    pub(crate) fn expand(mag: Magnitudes, codes: __m512i, shift: u32) -> __m512i {
+        let [m0, m1, m2, m3] = mag.0;
+        // vpermt2w indexes 64 words with the low 6 bits of each code
+        let low = _mm512_permutex2var_epi16(m0, codes, m1);
+        let high = _mm512_permutex2var_epi16(m2, codes, m3);
+        let bit6 = _mm512_test_epi16_mask(codes, _mm512_set1_epi16(0x40));
+        let magnitude = _mm512_mask_blend_epi16(bit6, low, high);
+        let negative = !_mm512_test_epi16_mask(codes, _mm512_set1_epi16(0x80));
+        let value = _mm512_mask_sub_epi16(magnitude, negative, _mm512_setzero_si512(), magnitude);
+        _mm512_sra_epi16(value, _mm_cvtsi32_si128(shift as i32))
+    }
+
     #[target_feature(enable = "avx512f,avx512bw")]
     pub(super) unsafe fn decode_avx512(
         table: &[i16; 256],
@@ -132,34 +170,14 @@ mod simd {
         dst: &mut [i16],
     ) {
         debug_assert_eq!(src.len(), dst.len());
-        debug_assert!((0..128).all(|c| table[c] == table[c | 0x80].wrapping_neg()));
-        // The magnitudes are the positive half, table[0x80..]: four registers.
-        // SAFETY: 0x80 + 4 * 32 = 256 entries, all inside `table`.
-        let mag = unsafe {
-            let p = table.as_ptr().add(0x80);
-            [
-                _mm512_loadu_si512(p.cast()),
-                _mm512_loadu_si512(p.add(32).cast()),
-                _mm512_loadu_si512(p.add(64).cast()),
-                _mm512_loadu_si512(p.add(96).cast()),
-            ]
-        };
-        let bit6 = _mm512_set1_epi16(0x40);
-        let bit7 = _mm512_set1_epi16(0x80);
-        let zero = _mm512_setzero_si512();
+        let mag = Magnitudes::load(table);
         let full = src.len() / 32 * 32;
         let mut i = 0;
         while i < full {
             // SAFETY: i + 32 <= full <= src.len() == dst.len().
             let codes =
                 _mm512_cvtepu8_epi16(unsafe { _mm256_loadu_si256(src.as_ptr().add(i).cast()) });
-            // vpermt2w indexes 64 words with the low 6 bits of each code
-            let low = _mm512_permutex2var_epi16(mag[0], codes, mag[1]);
-            let high = _mm512_permutex2var_epi16(mag[2], codes, mag[3]);
-            let magnitude = _mm512_mask_blend_epi16(_mm512_test_epi16_mask(codes, bit6), low, high);
-            let negative = !_mm512_test_epi16_mask(codes, bit7);
-            let value = _mm512_mask_sub_epi16(magnitude, negative, zero, magnitude);
-            let value = _mm512_sra_epi16(value, _mm_cvtsi32_si128(shift as i32));
+            let value = expand(mag, codes, shift);
             // SAFETY: as above, 32 i16 fit at dst[i..].
             unsafe { _mm512_storeu_si512(dst.as_mut_ptr().add(i).cast(), value) };
             i += 32;

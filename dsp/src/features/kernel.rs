@@ -3,7 +3,8 @@
 //! module). The SIMD forms multiply pairs of samples by pairs of twiddles
 //! (`pmaddwd`, or `vpdpwssd` with AVX-512 VNNI) into 32-bit lanes laid out as
 //! `[re0, im0, re1, im1, ...]`.
-use super::{twiddles, FeatureBlock, BINS, BLOCK_LEN};
+use super::{twiddles, FeatureBlock, BINS, BLOCK_LEN, INPUT_SHIFT};
+use crate::g711::Law;
 use std::sync::OnceLock;
 
 const PAIRS: usize = BLOCK_LEN / 2;
@@ -59,10 +60,7 @@ impl KernelKind {
     pub fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512bw")
-                && std::arch::is_x86_feature_detected!("avx512vnni")
-            {
+            if KernelKind::Avx512Vnni.is_supported() {
                 return KernelKind::Avx512Vnni;
             }
             if std::arch::is_x86_feature_detected!("avx2") {
@@ -82,7 +80,9 @@ impl KernelKind {
             KernelKind::Avx512Vnni => {
                 std::arch::is_x86_feature_detected!("avx512f")
                     && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
                     && std::arch::is_x86_feature_detected!("avx512vnni")
+                    && std::arch::is_x86_feature_detected!("popcnt")
             }
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
@@ -90,24 +90,65 @@ impl KernelKind {
     }
 }
 
-/// Computes one block's features from already-shifted samples with the
-/// given kernel. Falls back to the scalar kernel if `kind` is unsupported
-/// by this CPU.
+/// Where one block's 40 samples come from.
+#[derive(Debug, Clone, Copy)]
+pub enum BlockSource<'a> {
+    /// Already on the engine's 13-bit scale (`s >> 3`).
+    Scaled(&'a [i16; BLOCK_LEN]),
+    /// 16-bit linear PCM; the kernel shifts it.
+    Linear(&'a [i16; BLOCK_LEN]),
+    /// G.711 codes; the kernel decodes and shifts them.
+    G711(Law, &'a [u8; BLOCK_LEN]),
+}
+
+impl BlockSource<'_> {
+    /// The block on the engine's 13-bit scale.
+    fn scaled(self) -> [i16; BLOCK_LEN] {
+        match self {
+            BlockSource::Scaled(x) => *x,
+            BlockSource::Linear(s) => s.map(|v| v >> INPUT_SHIFT),
+            BlockSource::G711(law, codes) => codes.map(|c| law.decode_one(c) >> INPUT_SHIFT),
+        }
+    }
+}
+
+/// Computes one block's features with the given kernel (the scalar one if
+/// this CPU lacks it). The SIMD kernels convert the input in registers, so
+/// a block read straight from a packet or frame never round-trips through
+/// memory.
 #[inline]
-pub fn dft_block(kind: KernelKind, x: &[i16; BLOCK_LEN]) -> FeatureBlock {
+pub fn feature_block(kind: KernelKind, source: BlockSource) -> FeatureBlock {
+    let kind = if kind.is_supported() {
+        kind
+    } else {
+        KernelKind::Scalar
+    };
+    let mut block = FeatureBlock::default();
+    // SAFETY: `kind` is supported by this CPU (checked just above).
+    unsafe { feature_block_into(kind, source, &mut block) };
+    block
+}
+
+/// [`feature_block`] into a caller's record (written in place, so a record
+/// in a vector is never copied through a stalled reload), without the CPU
+/// check, for callers that made it once.
+///
+/// # Safety
+/// The CPU must support `kind` ([`KernelKind::is_supported`]).
+#[inline]
+pub(crate) unsafe fn feature_block_into(
+    kind: KernelKind,
+    source: BlockSource,
+    block: &mut FeatureBlock,
+) {
     match kind {
         #[cfg(target_arch = "x86_64")]
-        KernelKind::Avx512Vnni if kind.is_supported() => {
-            // SAFETY: the CPU supports avx512f, avx512bw and avx512vnni
-            // (checked just above).
-            unsafe { x86::block_avx512vnni(x, &tables().paired) }
-        }
+        // SAFETY: the caller guarantees avx512f/bw/vl/vnni and popcnt.
+        KernelKind::Avx512Vnni => unsafe { x86::block_avx512vnni(source, &tables().paired, block) },
         #[cfg(target_arch = "x86_64")]
-        KernelKind::Avx2 if kind.is_supported() => {
-            // SAFETY: the CPU supports avx2 (checked just above).
-            unsafe { x86::block_avx2(x, &tables().paired) }
-        }
-        _ => dft_block_scalar(x),
+        // SAFETY: the caller guarantees avx2.
+        KernelKind::Avx2 => unsafe { x86::block_avx2(&source.scaled(), &tables().paired, block) },
+        _ => *block = dft_block_scalar(&source.scaled()),
     }
 }
 
@@ -124,12 +165,31 @@ pub fn dft_block_scalar(x: &[i16; BLOCK_LEN]) -> FeatureBlock {
         block.dft[k] = [re, im];
     }
     block.energy = x.iter().map(|&s| (s as i32 * s as i32) as u32).sum();
+    block.acf = [lag_sum::<1>(x, 1), lag_sum::<2>(x, 2)];
+    block.zero_crossings = zero_crossings(x);
     block
+}
+
+/// Sign changes between consecutive samples of a block.
+#[inline(always)]
+fn zero_crossings(x: &[i16; BLOCK_LEN]) -> u32 {
+    x.windows(2).filter(|w| (w[0] < 0) != (w[1] < 0)).count() as u32
+}
+
+/// `sum x[n] x[n-LAG]` for n from `from.max(LAG)` to the end of the block.
+#[inline(always)]
+fn lag_sum<const LAG: usize>(x: &[i16; BLOCK_LEN], from: usize) -> i32 {
+    let mut sum = 0i32;
+    for n in from.max(LAG)..BLOCK_LEN {
+        sum = sum.wrapping_add(x[n] as i32 * x[n - LAG] as i32);
+    }
+    sum
 }
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::*;
+    use crate::g711::simd as g711simd;
     use std::arch::x86_64::*;
 
     /// Broadcasts the `j`-th pair of samples (little-endian: `x[2j]` in the
@@ -143,57 +203,155 @@ mod x86 {
         u32::from_le(word) as i32
     }
 
-    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    /// Loads a block into registers on the 13-bit scale: samples 0..32 in
+    /// a 512-bit register, 32..40 in a 128-bit one.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn load_block(source: BlockSource) -> (__m512i, __m128i) {
+        let shift = _mm_cvtsi32_si128(INPUT_SHIFT as i32);
+        // SAFETY (all loads): each source holds 40 elements; the loads
+        // cover [0, 32) and [32, 40).
+        match source {
+            BlockSource::Scaled(x) => unsafe {
+                (
+                    _mm512_loadu_si512(x.as_ptr().cast()),
+                    _mm_loadu_si128(x.as_ptr().add(32).cast()),
+                )
+            },
+            BlockSource::Linear(s) => unsafe {
+                (
+                    _mm512_sra_epi16(_mm512_loadu_si512(s.as_ptr().cast()), shift),
+                    _mm_sra_epi16(_mm_loadu_si128(s.as_ptr().add(32).cast()), shift),
+                )
+            },
+            BlockSource::G711(law, codes) => {
+                let mag = g711simd::Magnitudes::load(law.table());
+                let (head, tail) = unsafe {
+                    (
+                        _mm256_loadu_si256(codes.as_ptr().cast()),
+                        _mm_loadl_epi64(codes.as_ptr().add(32).cast()),
+                    )
+                };
+                let head = g711simd::expand(mag, _mm512_cvtepu8_epi16(head), INPUT_SHIFT);
+                let tail = g711simd::expand(
+                    mag,
+                    _mm512_cvtepu8_epi16(_mm256_zextsi128_si256(tail)),
+                    INPUT_SHIFT,
+                );
+                (head, _mm512_castsi512_si128(tail))
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,popcnt")]
     pub(super) unsafe fn block_avx512vnni(
-        x: &[i16; BLOCK_LEN],
+        source: BlockSource,
         paired: &[[i16; 2 * LANES]; PAIRS],
-    ) -> FeatureBlock {
+        block: &mut FeatureBlock,
+    ) {
+        let (head, tail) = load_block(source);
+        // Keep a copy in memory for the pair broadcasts: each 4-byte read
+        // lies inside one of these two stores, so it is forwarded at once.
+        let mut x = [0i16; BLOCK_LEN];
+        // SAFETY: x holds 40 i16: [0, 32) and [32, 40).
+        unsafe {
+            _mm512_storeu_si512(x.as_mut_ptr().cast(), head);
+            _mm_storeu_si128(x.as_mut_ptr().add(32).cast(), tail);
+        }
         // Two accumulators halve the dependency chain through vpdpwssd.
+        // Written as assembly: LLVM otherwise splits vpdpwssd into
+        // vpmaddwd + vpaddd and builds the broadcasts with shuffles, where
+        // one instruction with a broadcast memory operand does it all.
         let mut acc = [_mm512_setzero_si512(); 2];
         for j in 0..PAIRS {
-            let samples = _mm512_set1_epi32(pair(x, j));
             // SAFETY: `paired[j]` is 32 i16 = 64 bytes, one unaligned load.
             let tw = unsafe { _mm512_loadu_si512(paired[j].as_ptr().cast()) };
-            acc[j & 1] = _mm512_dpwssd_epi32(acc[j & 1], samples, tw);
+            let pair_ptr = x[2 * j..].as_ptr();
+            // SAFETY: vpdpwssd reads 4 bytes at `pair_ptr` (x[2j], x[2j+1],
+            // inside `x` since 2j+1 < BLOCK_LEN) and broadcasts them; it
+            // writes only the accumulator register. avx512vnni is enabled.
+            unsafe {
+                std::arch::asm!(
+                    "vpdpwssd {acc}, {tw}, dword ptr [{p}]{{1to16}}",
+                    acc = inout(zmm_reg) acc[j & 1],
+                    tw = in(zmm_reg) tw,
+                    p = in(reg) pair_ptr,
+                    options(pure, readonly, nostack, preserves_flags),
+                );
+            }
         }
         let sum = _mm512_add_epi32(acc[0], acc[1]);
-        let mut block = FeatureBlock::default();
         // SAFETY: `block.dft` is [[i32; 2]; 8]: 64 contiguous bytes laid out
         // exactly as the lanes, [re0, im0, re1, im1, ...].
         unsafe { _mm512_storeu_si512(block.dft.as_mut_ptr().cast(), sum) };
-        // Energy: 32 samples in one register, the last 8 in another.
-        // SAFETY: x has 40 i16; the loads cover [0, 32) and [32, 40).
-        let (head, tail) = unsafe {
-            (
-                _mm512_loadu_si512(x.as_ptr().cast()),
-                _mm_loadu_si128(x.as_ptr().add(32).cast()),
+
+        // Energy and lags, in registers. Lane n of next_k is x[n + k].
+        let wide_tail = _mm512_zextsi128_si512(tail);
+        let idx = |k: i16| {
+            _mm512_add_epi16(
+                _mm512_set_epi16(
+                    31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12,
+                    11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0,
+                ),
+                _mm512_set1_epi16(k),
             )
         };
-        let squares = _mm512_madd_epi16(head, head);
-        let tail = _mm_madd_epi16(tail, tail);
-        // fold 512 -> 128 bits, add the tail, then reduce 4 lanes
-        let folded = _mm256_add_epi32(
-            _mm512_castsi512_si256(squares),
-            _mm512_extracti64x4_epi64::<1>(squares),
-        );
-        let t = _mm_add_epi32(
-            _mm_add_epi32(
-                _mm256_castsi256_si128(folded),
-                _mm256_extracti128_si256::<1>(folded),
+        let next1 = _mm512_permutex2var_epi16(head, idx(1), wide_tail);
+        let next2 = _mm512_permutex2var_epi16(head, idx(2), wide_tail);
+        // tail products: x[n]x[n+1] and x[n]x[n+2] for n in 32..40, with
+        // zeros shifted in past the block's end
+        let tail1 = _mm_srli_si128::<2>(tail);
+        let tail2 = _mm_srli_si128::<4>(tail);
+        let sums = reduce3(
+            _mm512_add_epi32(
+                _mm512_madd_epi16(head, head),
+                _mm512_zextsi128_si512(_mm_madd_epi16(tail, tail)),
             ),
-            tail,
+            _mm512_add_epi32(
+                _mm512_madd_epi16(head, next1),
+                _mm512_zextsi128_si512(_mm_madd_epi16(tail, tail1)),
+            ),
+            _mm512_add_epi32(
+                _mm512_madd_epi16(head, next2),
+                _mm512_zextsi128_si512(_mm_madd_epi16(tail, tail2)),
+            ),
         );
-        let t = _mm_add_epi32(t, _mm_shuffle_epi32::<0b01_00_11_10>(t));
-        let t = _mm_add_epi32(t, _mm_shuffle_epi32::<0b10_11_00_01>(t));
-        block.energy = _mm_cvtsi128_si32(t) as u32;
-        block
+        // Zero crossings: sign bits of all 40 samples as one mask.
+        let negative = _mm512_movepi16_mask(head) as u64 | ((_mm_movepi16_mask(tail) as u64) << 32);
+        let crossings = ((negative ^ (negative >> 1)) & ((1u64 << 39) - 1)).count_ones();
+        let tail_word = _mm_insert_epi32::<3>(sums, crossings as i32);
+        // SAFETY: FeatureBlock is repr(C): energy, acf[0], acf[1] and
+        // zero_crossings are 16 contiguous bytes after `dft`.
+        unsafe { _mm_storeu_si128((&mut block.energy as *mut u32).cast(), tail_word) };
+    }
+
+    /// Horizontal sums of three vectors of 16 lanes, as `[a, b, c, 0]`.
+    #[target_feature(enable = "avx512f")]
+    fn reduce3(a: __m512i, b: __m512i, c: __m512i) -> __m128i {
+        // Interleave partial sums so each 128-bit lane holds [a, b, c, 0],
+        // then fold the four 128-bit lanes once for all three.
+        let zero = _mm512_setzero_si512();
+        let ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+        let c0 = _mm512_add_epi32(
+            _mm512_unpacklo_epi32(c, zero),
+            _mm512_unpackhi_epi32(c, zero),
+        );
+        let abc = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, c0), _mm512_unpackhi_epi64(ab, c0));
+        let half = _mm256_add_epi32(
+            _mm512_castsi512_si256(abc),
+            _mm512_extracti64x4_epi64::<1>(abc),
+        );
+        _mm_add_epi32(
+            _mm256_castsi256_si128(half),
+            _mm256_extracti128_si256::<1>(half),
+        )
     }
 
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn block_avx2(
         x: &[i16; BLOCK_LEN],
         paired: &[[i16; 2 * LANES]; PAIRS],
-    ) -> FeatureBlock {
+        block: &mut FeatureBlock,
+    ) {
         let mut lo = _mm256_setzero_si256();
         let mut hi = _mm256_setzero_si256();
         for j in 0..PAIRS {
@@ -208,7 +366,6 @@ mod x86 {
             lo = _mm256_add_epi32(lo, _mm256_madd_epi16(samples, tlo));
             hi = _mm256_add_epi32(hi, _mm256_madd_epi16(samples, thi));
         }
-        let mut block = FeatureBlock::default();
         // SAFETY: `block.dft` is [[i32; 2]; 8]: 64 contiguous bytes laid out
         // as the lanes; two 32-byte stores.
         unsafe {
@@ -216,7 +373,8 @@ mod x86 {
             _mm256_storeu_si256(block.dft.as_mut_ptr().add(4).cast(), hi);
         }
         block.energy = x.iter().map(|&s| (s as i32 * s as i32) as u32).sum();
-        block
+        block.acf = [lag_sum::<1>(x, 1), lag_sum::<2>(x, 2)];
+        block.zero_crossings = zero_crossings(x);
     }
 }
 
@@ -263,10 +421,35 @@ mod tests {
     }
 
     #[test]
+    fn lags_are_within_block_autocorrelations() {
+        let mut x = [0i16; BLOCK_LEN];
+        for (n, s) in x.iter_mut().enumerate() {
+            *s = (n as i16 * 97 % 200) - 100;
+        }
+        let b = dft_block_scalar(&x);
+        let naive = |lag: usize| {
+            (lag..BLOCK_LEN)
+                .map(|n| x[n] as i32 * x[n - lag] as i32)
+                .sum::<i32>()
+        };
+        assert_eq!(b.acf, [naive(1), naive(2)]);
+    }
+
+    #[test]
+    fn zero_crossings_count_sign_changes() {
+        let mut x = [5i16; BLOCK_LEN];
+        assert_eq!(dft_block_scalar(&x).zero_crossings, 0);
+        x[10] = -1; // two changes
+        x[39] = 0; // none: 0 counts as non-negative
+        x[38] = -3; // two more (37->38, 38->39)
+        assert_eq!(dft_block_scalar(&x).zero_crossings, 4);
+    }
+
+    #[test]
     fn full_scale_blocks_do_not_overflow() {
         for k in all_kernels() {
             for v in [i16::MIN >> 3, i16::MAX >> 3] {
-                let b = dft_block(k, &[v; BLOCK_LEN]);
+                let b = feature_block(k, BlockSource::Scaled(&[v; BLOCK_LEN]));
                 assert_eq!(b.energy, 40 * (v as i32 * v as i32) as u32);
                 assert_eq!(b, dft_block_scalar(&[v; BLOCK_LEN]));
             }
@@ -281,7 +464,21 @@ mod tests {
             block[32..].copy_from_slice(&y);
             let reference = dft_block_scalar(&block);
             for k in all_kernels() {
-                prop_assert_eq!(dft_block(k, &block), reference, "{:?}", k);
+                prop_assert_eq!(feature_block(k, BlockSource::Scaled(&block)), reference, "{:?}", k);
+                let raw = block.map(|v| (v << 3) | (v & 7));
+                prop_assert_eq!(feature_block(k, BlockSource::Linear(&raw)), reference, "{:?} linear", k);
+            }
+        }
+
+        #[test]
+        fn g711_blocks_are_bit_exact_with_scalar(codes in proptest::collection::vec(any::<u8>(), BLOCK_LEN)) {
+            let codes: [u8; BLOCK_LEN] = codes.try_into().unwrap();
+            for law in [Law::Ulaw, Law::Alaw] {
+                let scaled = codes.map(|c| law.decode_one(c) >> 3);
+                let reference = dft_block_scalar(&scaled);
+                for k in all_kernels() {
+                    prop_assert_eq!(feature_block(k, BlockSource::G711(law, &codes)), reference, "{:?} {:?}", k, law);
+                }
             }
         }
     }

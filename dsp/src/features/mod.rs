@@ -5,8 +5,13 @@
 //! block a [`FeatureBlock`] holds
 //!
 //! - the single-bin DFT (what a Goertzel filter computes) at each of the
-//!   eight DTMF frequencies, as complex integers, and
-//! - the block energy.
+//!   eight DTMF frequencies, as complex integers,
+//! - the block energy, and
+//! - the lag-1 and lag-2 autocorrelation of the block (with the energy, the
+//!   order-2 linear prediction of the block: a pure tone's frequency and how
+//!   pure it is, for beep detection, and the spectral tilt voice activity
+//!   detection uses), and
+//! - the number of zero crossings (sign changes) in the block.
 //!
 //! The decisions (DTMF validation, later AMD and beep state machines) run on
 //! these records only, so any backend that produces the same records (the
@@ -22,10 +27,13 @@
 //! 2. Twiddles are `round(8192 * cos(w_k n))` and `round(-8192 * sin(w_k n))`
 //!    for n = 0..BLOCK_LEN-1 (Q13, in -8192..=8192), `w_k = 2 pi f_k / 8000`,
 //!    phase origin at the first sample of the block ([`twiddles`]).
-//! 3. `re_k = sum x[n] * cos_k[n]`, `im_k = sum x[n] * sin_k[n]` and
-//!    `energy = sum x[n]^2`, exactly, in 32-bit two's complement. The bounds
-//!    (|sum| <= 40 * 4096 * 8192 < 2^31, energy <= 40 * 2^24) mean no sum can
-//!    overflow, so the order of additions does not matter.
+//! 3. `re_k = sum x[n] * cos_k[n]`, `im_k = sum x[n] * sin_k[n]`,
+//!    `energy = sum x[n]^2`, `acf[0] = sum_{n>=1} x[n] x[n-1]` and
+//!    `acf[1] = sum_{n>=2} x[n] x[n-2]` (within the block only), exactly, in
+//!    32-bit two's complement. The bounds (|sum| <= 40 * 4096 * 8192 < 2^31,
+//!    energy and |acf| <= 40 * 2^24) mean no sum can overflow, so the order
+//!    of additions does not matter.
+//! 4. `zero_crossings` counts n in 1..40 with `(x[n] < 0) != (x[n-1] < 0)`.
 //!
 //! There is no feedback and no rounding inside a block: the same result
 //! comes from a scalar loop, SIMD multiply-accumulate, or parallel DSP slices.
@@ -34,7 +42,7 @@ use crate::g711::Law;
 mod kernel;
 mod software;
 
-pub use kernel::{dft_block, dft_block_scalar, KernelKind};
+pub use kernel::{dft_block_scalar, feature_block, BlockSource, KernelKind};
 pub use software::SoftwareEngine;
 
 /// Samples per feature block (5 ms at 8 kHz).
@@ -56,13 +64,21 @@ pub const TWIDDLE_SCALE: f64 = 8192.0;
 pub const INPUT_SHIFT: u32 = 3;
 
 /// The features of one block of one channel.
+///
+/// `repr(C)`: the kernels store `energy`, `acf` and `zero_crossings` as one
+/// 16-byte word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(C)]
 pub struct FeatureBlock {
     /// Complex DFT value per bin, `[re, im]`, in units of input LSB (after
     /// the shift) times 2^13.
     pub dft: [[i32; 2]; BINS],
     /// Sum of the squared (shifted) samples of the block.
     pub energy: u32,
+    /// Autocorrelation of the block at lags 1 and 2.
+    pub acf: [i32; 2],
+    /// Sign changes between consecutive samples of the block.
+    pub zero_crossings: u32,
 }
 
 impl FeatureBlock {

@@ -1,8 +1,8 @@
 //! The software feature engine: per-channel block assembly around the
 //! SIMD kernels.
 use super::{
-    dft_block, ChannelId, EngineError, FeatureBlock, FeatureEngine, KernelKind, BLOCK_LEN,
-    INPUT_SHIFT,
+    kernel::feature_block_into, BlockSource, ChannelId, EngineError, FeatureBlock, FeatureEngine,
+    KernelKind, BLOCK_LEN, INPUT_SHIFT,
 };
 use crate::g711::Law;
 
@@ -52,36 +52,45 @@ impl SoftwareEngine {
         self.kernel
     }
 
-    /// Cuts `samples` (already on the engine's 13-bit scale) into blocks,
-    /// carrying the channel's partial block; full blocks go to the kernel
-    /// straight from `samples`.
+    /// Cuts `input` into blocks, carrying the channel's partial block
+    /// (converted to the 13-bit scale with `to_scaled`); full blocks go to
+    /// the kernel straight from `input`, described by `source`.
     #[inline(always)]
-    fn assemble(
+    fn assemble<T: Copy>(
         &mut self,
         channel: ChannelId,
-        mut samples: &[i16],
+        mut input: &[T],
+        to_scaled: impl Fn(T) -> i16,
+        source: impl for<'a> Fn(&'a [T; BLOCK_LEN]) -> BlockSource<'a>,
         out: &mut Vec<FeatureBlock>,
     ) -> Result<(), EngineError> {
         let kernel = self.kernel;
         let ch = self.channel_mut(channel)?;
         if ch.filled > 0 {
-            let take = (BLOCK_LEN - ch.filled).min(samples.len());
-            ch.pending[ch.filled..ch.filled + take].copy_from_slice(&samples[..take]);
+            let take = (BLOCK_LEN - ch.filled).min(input.len());
+            for (d, &s) in ch.pending[ch.filled..ch.filled + take]
+                .iter_mut()
+                .zip(&input[..take])
+            {
+                *d = to_scaled(s);
+            }
             ch.filled += take;
-            samples = &samples[take..];
+            input = &input[take..];
             if ch.filled < BLOCK_LEN {
                 return Ok(());
             }
-            out.push(dft_block(kernel, &ch.pending));
+            emit(kernel, BlockSource::Scaled(&ch.pending), out);
             ch.filled = 0;
         }
-        let mut blocks = samples.chunks_exact(BLOCK_LEN);
+        let mut blocks = input.chunks_exact(BLOCK_LEN);
         for block in &mut blocks {
-            let block: &[i16; BLOCK_LEN] = block.try_into().expect("chunks_exact gives BLOCK_LEN");
-            out.push(dft_block(kernel, block));
+            let block: &[T; BLOCK_LEN] = block.try_into().expect("chunks_exact gives BLOCK_LEN");
+            emit(kernel, source(block), out);
         }
         let rest = blocks.remainder();
-        ch.pending[..rest.len()].copy_from_slice(rest);
+        for (d, &s) in ch.pending.iter_mut().zip(rest) {
+            *d = to_scaled(s);
+        }
         ch.filled = rest.len();
         Ok(())
     }
@@ -94,9 +103,15 @@ impl SoftwareEngine {
     }
 }
 
-/// Input is converted to the engine's scale through a stack buffer of this
-/// many samples (a 20 ms frame).
-const STAGE: usize = 160;
+/// Appends one block's features to `out`, computed in place.
+#[inline(always)]
+fn emit(kernel: KernelKind, source: BlockSource, out: &mut Vec<FeatureBlock>) {
+    out.push(FeatureBlock::default());
+    let slot = out.last_mut().expect("just pushed");
+    // SAFETY: a SoftwareEngine only holds kernels this CPU supports
+    // (`with_kernel` falls back to the scalar one).
+    unsafe { feature_block_into(kernel, source, slot) };
+}
 
 impl FeatureEngine for SoftwareEngine {
     fn open_channel(&mut self) -> Result<ChannelId, EngineError> {
@@ -132,16 +147,13 @@ impl FeatureEngine for SoftwareEngine {
         samples: &[i16],
         out: &mut Vec<FeatureBlock>,
     ) -> Result<(), EngineError> {
-        // Fail on a bad channel even when there is nothing to process.
-        self.channel_mut(channel)?;
-        let mut staged = [0i16; STAGE];
-        for chunk in samples.chunks(STAGE) {
-            for (d, &s) in staged.iter_mut().zip(chunk) {
-                *d = s >> INPUT_SHIFT;
-            }
-            self.assemble(channel, &staged[..chunk.len()], out)?;
-        }
-        Ok(())
+        self.assemble(
+            channel,
+            samples,
+            |s| s >> INPUT_SHIFT,
+            |b| BlockSource::Linear(b),
+            out,
+        )
     }
 
     fn process_g711(
@@ -151,13 +163,13 @@ impl FeatureEngine for SoftwareEngine {
         payload: &[u8],
         out: &mut Vec<FeatureBlock>,
     ) -> Result<(), EngineError> {
-        self.channel_mut(channel)?;
-        let mut staged = [0i16; STAGE];
-        for chunk in payload.chunks(STAGE) {
-            let n = law.decode_shifted(chunk, &mut staged, INPUT_SHIFT);
-            self.assemble(channel, &staged[..n], out)?;
-        }
-        Ok(())
+        self.assemble(
+            channel,
+            payload,
+            |code| law.decode_one(code) >> INPUT_SHIFT,
+            |codes| BlockSource::G711(law, codes),
+            out,
+        )
     }
 
     fn name(&self) -> &'static str {
