@@ -32,6 +32,8 @@
 // Loops over parallel per-bin arrays index them; zips would hide the bin.
 #![allow(clippy::needless_range_loop)]
 
+pub mod amd;
+pub mod beep;
 pub mod dtmf;
 pub mod features;
 pub mod g711;

@@ -3,8 +3,10 @@
 //! Each input is read into its streams ([`ringwire_media::input`]); each
 //! stream runs through a feature engine and the chosen detectors; the
 //! resulting events are sorted by media time within the stream.
+use ringwire_dsp::amd::{AmdConfig, AmdDetector, AmdVerdict};
+use ringwire_dsp::beep::{BeepConfig, BeepDetector};
 use ringwire_dsp::dtmf::{DtmfConfig, DtmfDetector};
-use ringwire_dsp::features::{FeatureEngine, SoftwareEngine, BLOCK_LEN, SAMPLE_RATE};
+use ringwire_dsp::features::{FeatureBlock, FeatureEngine, SoftwareEngine, BLOCK_LEN, SAMPLE_RATE};
 use ringwire_media::input::{read_input, InputError, MediaStream, StreamStats};
 use std::path::Path;
 use std::str::FromStr;
@@ -14,6 +16,10 @@ use std::str::FromStr;
 pub enum Detector {
     /// DTMF: in-band tones and RFC 4733 telephone events.
     Dtmf,
+    /// Answering-machine detection: one `human`/`machine`/`unknown` verdict.
+    Amd,
+    /// Voicemail beeps.
+    Beep,
 }
 
 impl FromStr for Detector {
@@ -22,7 +28,11 @@ impl FromStr for Detector {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "dtmf" => Ok(Detector::Dtmf),
-            other => Err(format!("unknown detector '{other}' (known: dtmf)")),
+            "amd" => Ok(Detector::Amd),
+            "beep" => Ok(Detector::Beep),
+            other => Err(format!(
+                "unknown detector '{other}' (known: dtmf, amd, beep)"
+            )),
         }
     }
 }
@@ -51,13 +61,34 @@ pub enum Event {
         /// In-band or RFC 4733.
         source: DigitSource,
     },
+    /// The answering-machine verdict (exactly one per stream with AMD on).
+    Amd {
+        /// human, machine or unknown.
+        verdict: AmdVerdict,
+        /// Media time of the decision, ms: only audio before it was used.
+        at_ms: u64,
+        /// The rule that decided.
+        cause: &'static str,
+        /// 0..1.
+        confidence: f32,
+    },
+    /// A voicemail beep.
+    Beep {
+        /// Start, ms of media time.
+        start_ms: u64,
+        /// End, ms of media time.
+        end_ms: u64,
+        /// Frequency, Hz.
+        freq_hz: f32,
+    },
 }
 
 impl Event {
-    /// Media time at which the event begins, for ordering.
-    pub fn start_ms(&self) -> u64 {
+    /// Media time at which the event happens, for ordering.
+    pub fn time_ms(&self) -> u64 {
         match self {
-            Event::Dtmf { start_ms, .. } => *start_ms,
+            Event::Dtmf { start_ms, .. } | Event::Beep { start_ms, .. } => *start_ms,
+            Event::Amd { at_ms, .. } => *at_ms,
         }
     }
 }
@@ -91,6 +122,10 @@ pub struct AnalyzeOptions {
     pub detectors: Vec<Detector>,
     /// DTMF thresholds.
     pub dtmf: DtmfConfig,
+    /// AMD parameters.
+    pub amd: AmdConfig,
+    /// Beep parameters.
+    pub beep: BeepConfig,
 }
 
 impl Default for AnalyzeOptions {
@@ -98,7 +133,23 @@ impl Default for AnalyzeOptions {
         Self {
             detectors: vec![Detector::Dtmf],
             dtmf: DtmfConfig::default(),
+            amd: AmdConfig::default(),
+            beep: BeepConfig::default(),
         }
+    }
+}
+
+impl AnalyzeOptions {
+    /// Options running the given detectors with default parameters.
+    pub fn with_detectors(detectors: &[Detector]) -> Self {
+        Self {
+            detectors: detectors.to_vec(),
+            ..Self::default()
+        }
+    }
+
+    fn wants(&self, d: Detector) -> bool {
+        self.detectors.contains(&d)
     }
 }
 
@@ -123,18 +174,21 @@ pub fn analyze_stream(
     options: &AnalyzeOptions,
 ) -> StreamReport {
     let mut events = Vec::new();
-    if options.detectors.contains(&Detector::Dtmf) {
+    if options.wants(Detector::Dtmf) {
         events.extend(stream.telephone_events.iter().map(|t| Event::Dtmf {
             digit: t.digit,
             start_ms: t.start_ms,
             end_ms: t.end_ms,
             source: DigitSource::Rfc4733,
         }));
-        if !stream.samples.is_empty() {
-            events.extend(inband_dtmf(engine, &stream.samples, &options.dtmf));
-        }
     }
-    events.sort_by_key(Event::start_ms);
+    let in_audio = options.wants(Detector::Dtmf)
+        || options.wants(Detector::Amd)
+        || options.wants(Detector::Beep);
+    if in_audio {
+        events.extend(analyze_samples(engine, &stream.samples, options));
+    }
+    events.sort_by_key(Event::time_ms);
     StreamReport {
         id: stream.id.clone(),
         duration_ms: samples_to_ms(stream.samples.len() as u64),
@@ -143,41 +197,119 @@ pub fn analyze_stream(
     }
 }
 
-fn inband_dtmf(engine: &mut dyn FeatureEngine, samples: &[i16], cfg: &DtmfConfig) -> Vec<Event> {
+/// Runs the in-audio detectors (in-band DTMF, AMD, beep) over 8 kHz
+/// samples, in one pass of the feature engine; events in media-time order.
+/// With AMD on there is exactly one `Event::Amd`.
+pub fn analyze_samples(
+    engine: &mut dyn FeatureEngine,
+    samples: &[i16],
+    options: &AnalyzeOptions,
+) -> Vec<Event> {
+    let mut events = Vec::new();
     let channel = match engine.open_channel() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("feature engine refused a channel: {e}");
-            return Vec::new();
+            return events;
         }
     };
-    let mut detector = DtmfDetector::new(cfg.clone());
+    let mut call = CallDetectors::new(options);
     let mut blocks = Vec::with_capacity(4096 / BLOCK_LEN);
-    let mut events = Vec::new();
-    let mut to_event = |e: ringwire_dsp::dtmf::DtmfEvent| Event::Dtmf {
-        digit: e.digit,
-        start_ms: samples_to_ms(e.start),
-        end_ms: samples_to_ms(e.end),
-        source: DigitSource::Inband,
-    };
     for chunk in samples.chunks(4096) {
         blocks.clear();
         if let Err(e) = engine.process(channel, chunk, &mut blocks) {
             tracing::error!("feature engine failed: {e}");
             break;
         }
-        events.extend(
-            blocks
-                .iter()
-                .filter_map(|b| detector.push(b))
-                .map(&mut to_event),
-        );
+        for block in &blocks {
+            call.push(block, &mut events);
+        }
     }
-    events.extend(detector.finish().map(&mut to_event));
+    call.finish(&mut events);
     if let Err(e) = engine.close_channel(channel) {
         tracing::warn!("closing feature channel: {e}");
     }
+    events.sort_by_key(Event::time_ms);
     events
+}
+
+/// The detectors of one stream, fed the same feature blocks.
+pub struct CallDetectors {
+    dtmf: Option<DtmfDetector>,
+    amd: Option<AmdDetector>,
+    beep: Option<BeepDetector>,
+}
+
+impl CallDetectors {
+    /// The detectors `options` asks for.
+    pub fn new(options: &AnalyzeOptions) -> Self {
+        Self {
+            dtmf: options
+                .wants(Detector::Dtmf)
+                .then(|| DtmfDetector::new(options.dtmf.clone())),
+            amd: options
+                .wants(Detector::Amd)
+                .then(|| AmdDetector::new(options.amd.clone())),
+            beep: options
+                .wants(Detector::Beep)
+                .then(|| BeepDetector::new(options.beep.clone())),
+        }
+    }
+
+    /// Feeds one block; appends what ended with it.
+    pub fn push(&mut self, block: &FeatureBlock, events: &mut Vec<Event>) {
+        if let Some(d) = self.dtmf.as_mut().and_then(|d| d.push(block)) {
+            events.push(dtmf_event(d));
+        }
+        if let Some(b) = self.beep.as_mut().and_then(|b| b.push(block)) {
+            if let Some(amd) = &mut self.amd {
+                amd.note_beep(b.start);
+            }
+            events.push(beep_event(b));
+        }
+        if let Some(a) = self.amd.as_mut().and_then(|a| a.push(block)) {
+            events.push(amd_event(a));
+        }
+    }
+
+    /// Ends the stream.
+    pub fn finish(&mut self, events: &mut Vec<Event>) {
+        if let Some(d) = self.dtmf.as_mut().and_then(DtmfDetector::finish) {
+            events.push(dtmf_event(d));
+        }
+        if let Some(b) = self.beep.as_mut().and_then(BeepDetector::finish) {
+            events.push(beep_event(b));
+        }
+        if let Some(a) = self.amd.as_mut().and_then(AmdDetector::finish) {
+            events.push(amd_event(a));
+        }
+    }
+}
+
+fn dtmf_event(e: ringwire_dsp::dtmf::DtmfEvent) -> Event {
+    Event::Dtmf {
+        digit: e.digit,
+        start_ms: samples_to_ms(e.start),
+        end_ms: samples_to_ms(e.end),
+        source: DigitSource::Inband,
+    }
+}
+
+fn beep_event(b: ringwire_dsp::beep::BeepEvent) -> Event {
+    Event::Beep {
+        start_ms: samples_to_ms(b.start),
+        end_ms: samples_to_ms(b.end),
+        freq_hz: b.freq_hz,
+    }
+}
+
+fn amd_event(a: ringwire_dsp::amd::AmdDecision) -> Event {
+    Event::Amd {
+        verdict: a.verdict,
+        at_ms: samples_to_ms(a.at),
+        cause: a.cause,
+        confidence: a.confidence,
+    }
 }
 
 /// Converts a sample count at the feature rate to whole milliseconds.

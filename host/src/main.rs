@@ -21,7 +21,7 @@ struct Cli {
 enum Command {
     /// Run detectors offline over WAV files and packet captures (pcap, pcapng).
     Analyze {
-        /// Detectors to run, comma-separated (dtmf).
+        /// Detectors to run, comma-separated: dtmf, amd, beep.
         #[arg(long, value_delimiter = ',', default_value = "dtmf")]
         detect: Vec<Detector>,
         /// Output: a summary for people, or JSON lines for programs.

@@ -16,42 +16,86 @@ pub enum Format {
     Json,
 }
 
+/// One JSON line: the stream's identity, then the event's own fields.
 #[derive(Serialize)]
-struct DtmfLine<'a> {
+struct Line<'a, T: Serialize> {
     file: &'a str,
     stream: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    digit: String,
-    start_ms: u64,
-    end_ms: u64,
-    source: DigitSource,
+    #[serde(flatten)]
+    event: T,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+enum JsonEvent {
+    Dtmf {
+        digit: String,
+        start_ms: u64,
+        end_ms: u64,
+        source: DigitSource,
+    },
+    Amd {
+        verdict: &'static str,
+        at_ms: u64,
+        cause: &'static str,
+        confidence: f32,
+    },
+    Beep {
+        start_ms: u64,
+        end_ms: u64,
+        freq_hz: u32,
+    },
+}
+
+impl From<&Event> for JsonEvent {
+    fn from(e: &Event) -> Self {
+        match e {
+            Event::Dtmf {
+                digit,
+                start_ms,
+                end_ms,
+                source,
+            } => JsonEvent::Dtmf {
+                digit: digit.to_string(),
+                start_ms: *start_ms,
+                end_ms: *end_ms,
+                source: *source,
+            },
+            Event::Amd {
+                verdict,
+                at_ms,
+                cause,
+                confidence,
+            } => JsonEvent::Amd {
+                verdict: verdict.as_str(),
+                at_ms: *at_ms,
+                cause,
+                confidence: (confidence * 100.0).round() / 100.0,
+            },
+            Event::Beep {
+                start_ms,
+                end_ms,
+                freq_hz,
+            } => JsonEvent::Beep {
+                start_ms: *start_ms,
+                end_ms: *end_ms,
+                freq_hz: freq_hz.round() as u32,
+            },
+        }
+    }
 }
 
 /// Writes one file's events as JSON lines.
 pub fn write_json(out: &mut dyn Write, report: &FileReport) -> io::Result<()> {
     for stream in &report.streams {
         for event in &stream.events {
-            match event {
-                Event::Dtmf {
-                    digit,
-                    start_ms,
-                    end_ms,
-                    source,
-                } => {
-                    let line = DtmfLine {
-                        file: &report.file,
-                        stream: &stream.id,
-                        kind: "dtmf",
-                        digit: digit.to_string(),
-                        start_ms: *start_ms,
-                        end_ms: *end_ms,
-                        source: *source,
-                    };
-                    serde_json::to_writer(&mut *out, &line)?;
-                    out.write_all(b"\n")?;
-                }
-            }
+            let line = Line {
+                file: &report.file,
+                stream: &stream.id,
+                event: JsonEvent::from(event),
+            };
+            serde_json::to_writer(&mut *out, &line)?;
+            out.write_all(b"\n")?;
         }
     }
     Ok(())
@@ -85,36 +129,63 @@ pub fn write_text(out: &mut dyn Write, report: &FileReport) -> io::Result<()> {
         let digits: String = stream
             .events
             .iter()
-            .map(|e| match e {
-                Event::Dtmf { digit, .. } => *digit,
+            .filter_map(|e| match e {
+                Event::Dtmf { digit, .. } => Some(*digit),
+                _ => None,
             })
             .collect();
-        if digits.is_empty() {
-            writeln!(out, "    no DTMF")?;
-        } else {
+        if !digits.is_empty() {
             writeln!(out, "    DTMF: {digits}")?;
         }
         for event in &stream.events {
-            match event {
-                Event::Dtmf {
-                    digit,
-                    start_ms,
-                    end_ms,
-                    source,
-                } => writeln!(
-                    out,
-                    "    {:>9}  {digit}  {} ms  ({})",
-                    format_ms(*start_ms),
-                    end_ms.saturating_sub(*start_ms),
-                    match source {
-                        DigitSource::Inband => "in-band",
-                        DigitSource::Rfc4733 => "RFC 4733",
-                    }
-                )?,
-            }
+            write_text_event(out, event)?;
+        }
+        if stream.events.is_empty() {
+            writeln!(out, "    nothing detected")?;
         }
     }
     Ok(())
+}
+
+fn write_text_event(out: &mut dyn Write, event: &Event) -> io::Result<()> {
+    match event {
+        Event::Dtmf {
+            digit,
+            start_ms,
+            end_ms,
+            source,
+        } => writeln!(
+            out,
+            "    {:>9}  {digit}  {} ms  ({})",
+            format_ms(*start_ms),
+            end_ms.saturating_sub(*start_ms),
+            match source {
+                DigitSource::Inband => "in-band",
+                DigitSource::Rfc4733 => "RFC 4733",
+            }
+        ),
+        Event::Amd {
+            verdict,
+            at_ms,
+            cause,
+            confidence,
+        } => writeln!(
+            out,
+            "    {:>9}  AMD: {} ({cause}, confidence {confidence:.2})",
+            format_ms(*at_ms),
+            verdict.as_str(),
+        ),
+        Event::Beep {
+            start_ms,
+            end_ms,
+            freq_hz,
+        } => writeln!(
+            out,
+            "    {:>9}  beep {freq_hz:.0} Hz, {} ms",
+            format_ms(*start_ms),
+            end_ms.saturating_sub(*start_ms)
+        ),
+    }
 }
 
 /// `m:ss.mmm` for a media time.
@@ -126,6 +197,7 @@ fn format_ms(ms: u64) -> String {
 mod tests {
     use super::*;
     use crate::analyze::StreamReport;
+    use ringwire_dsp::amd::AmdVerdict;
 
     fn report() -> FileReport {
         FileReport {
@@ -133,12 +205,25 @@ mod tests {
             streams: vec![StreamReport {
                 id: "ssrc=0x1234abcd".into(),
                 duration_ms: 2000,
-                events: vec![Event::Dtmf {
-                    digit: '5',
-                    start_ms: 1200,
-                    end_ms: 1320,
-                    source: DigitSource::Inband,
-                }],
+                events: vec![
+                    Event::Dtmf {
+                        digit: '5',
+                        start_ms: 1200,
+                        end_ms: 1320,
+                        source: DigitSource::Inband,
+                    },
+                    Event::Amd {
+                        verdict: AmdVerdict::Human,
+                        at_ms: 2140,
+                        cause: "short-greeting",
+                        confidence: 0.9,
+                    },
+                    Event::Beep {
+                        start_ms: 6120,
+                        end_ms: 6620,
+                        freq_hz: 999.6,
+                    },
+                ],
                 stats: Default::default(),
             }],
         }
@@ -148,9 +233,19 @@ mod tests {
     fn json_lines_follow_the_contract() {
         let mut out = Vec::new();
         write_json(&mut out, &report()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
         assert_eq!(
-            String::from_utf8(out).unwrap(),
-            "{\"file\":\"calls/a.pcap\",\"stream\":\"ssrc=0x1234abcd\",\"type\":\"dtmf\",\"digit\":\"5\",\"start_ms\":1200,\"end_ms\":1320,\"source\":\"inband\"}\n"
+            lines[0],
+            "{\"file\":\"calls/a.pcap\",\"stream\":\"ssrc=0x1234abcd\",\"type\":\"dtmf\",\"digit\":\"5\",\"start_ms\":1200,\"end_ms\":1320,\"source\":\"inband\"}"
+        );
+        assert_eq!(
+            lines[1],
+            "{\"file\":\"calls/a.pcap\",\"stream\":\"ssrc=0x1234abcd\",\"type\":\"amd\",\"verdict\":\"human\",\"at_ms\":2140,\"cause\":\"short-greeting\",\"confidence\":0.9}"
+        );
+        assert_eq!(
+            lines[2],
+            "{\"file\":\"calls/a.pcap\",\"stream\":\"ssrc=0x1234abcd\",\"type\":\"beep\",\"start_ms\":6120,\"end_ms\":6620,\"freq_hz\":1000}"
         );
     }
 
@@ -165,5 +260,10 @@ mod tests {
         );
         assert!(text.contains("DTMF: 5"), "{text}");
         assert!(text.contains("0:01.200  5  120 ms  (in-band)"), "{text}");
+        assert!(
+            text.contains("0:02.140  AMD: human (short-greeting, confidence 0.90)"),
+            "{text}"
+        );
+        assert!(text.contains("0:06.120  beep 1000 Hz, 500 ms"), "{text}");
     }
 }
