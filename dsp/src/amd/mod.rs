@@ -1,8 +1,31 @@
 //! Answering-machine detection: decides `human` or `machine` as early as the
 //! audio allows, from feature blocks only (the FPGA backend serves them too).
 //!
-//! (Work in progress: the decision logic lands with the AMD issue.)
+//! A noise-adaptive voice activity detector ([`vad`]) turns 10 ms frames into
+//! speech and silence; a small state machine over the greeting decides:
+//!
+//! - **human**: the greeting stopped and the line stayed quiet for a while
+//!   (a live person says "Hello?" and waits for the caller). The wait
+//!   needed grows with the greeting's length (a 4 s receptionist greeting
+//!   gets more patience than "Hello?"), so short greetings are decided
+//!   within half a second of their end.
+//! - **machine**: the speaker paused the way one does between sentences and
+//!   went on (a recorded greeting reads several sentences without waiting
+//!   for an answer); or spoke without stopping for longer than any live
+//!   greeting; or a beep followed the greeting ([`AmdDetector::note_beep`]).
+//! - **unknown**: no speech at all within the maximum analysis time.
+//!
+//! Every decision uses past audio only: its `at` is the end of the block
+//! that decided, and the same audio cut there gives the same verdict.
 use crate::features::{FeatureBlock, BLOCK_LEN, SAMPLE_RATE};
+
+pub mod vad;
+use vad::Vad;
+
+/// Feature blocks per VAD frame (10 ms).
+const BLOCKS_PER_FRAME: u32 = 2;
+/// Frame length in ms.
+const FRAME_MS: u32 = 10;
 
 /// What answered the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,72 +57,264 @@ pub struct AmdDecision {
     /// Media time of the decision, in samples from the stream's start: only
     /// audio before it was used.
     pub at: u64,
-    /// Which rule decided (e.g. "short-greeting", "long-greeting", "beep").
+    /// Which rule decided: `greeting-then-silence`, `multi-sentence`,
+    /// `long-greeting`, `beep`, `no-speech`, `max-analysis-time`.
     pub cause: &'static str,
     /// 0..1, how sure the rule is.
     pub confidence: f32,
 }
 
-/// Tunable parameters of the AMD decisions.
+/// Tunable parameters of the AMD decisions. Times in ms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AmdConfig {
-    /// Give up with `unknown` after this much audio, in ms.
+    /// Give up (with `unknown` if no speech was heard, else the best guess)
+    /// after this much audio.
     pub max_analysis_ms: u32,
     /// Trades false "machine" against false "human": -1 favours "human"
     /// (fewer live people lost), +1 favours "machine"; 0 is the tuned point.
+    /// It scales the silence a live greeting needs and the greeting lengths
+    /// that mean "machine".
     pub bias: f32,
+    /// Speech must stand this many dB above the noise floor.
+    pub vad_margin_db: f32,
+    /// Silence after a short greeting that means "human".
+    pub human_silence_ms: u32,
+    /// Silence after a greeting of `long_human_greeting_ms` or more.
+    pub human_silence_long_ms: u32,
+    /// The longest live greeting expected.
+    pub long_human_greeting_ms: u32,
+    /// A pause at least this long, followed by more speech, is a sentence
+    /// boundary...
+    pub sentence_pause_ms: u32,
+    /// ...which means "machine" once the greeting before it is this long.
+    pub multi_sentence_min_ms: u32,
+    /// Continuous greeting this long means "machine".
+    pub machine_greeting_ms: u32,
 }
 
 impl Default for AmdConfig {
     fn default() -> Self {
-        Self { max_analysis_ms: 6000, bias: 0.0 }
+        Self {
+            max_analysis_ms: 6000,
+            bias: 0.0,
+            vad_margin_db: 10.0,
+            human_silence_ms: 450,
+            human_silence_long_ms: 800,
+            long_human_greeting_ms: 3500,
+            sentence_pause_ms: 250,
+            multi_sentence_min_ms: 900,
+            machine_greeting_ms: 5000,
+        }
     }
+}
+
+/// Thresholds in frames, after the bias.
+#[derive(Debug, Clone)]
+struct Limits {
+    max_frames: u32,
+    human_silence: f32,
+    human_silence_long: f32,
+    long_human_greeting: f32,
+    sentence_pause: u32,
+    multi_sentence_min: u32,
+    machine_greeting: u32,
+}
+
+impl Limits {
+    fn new(cfg: &AmdConfig) -> Self {
+        let b = cfg.bias.clamp(-1.0, 1.0);
+        let frames = |ms: u32| ms.div_ceil(FRAME_MS);
+        // favouring "machine" (b > 0): humans need a longer silence, and
+        // shorter greetings already count as machine-like
+        let scale = |ms: u32, k: f32| (ms as f32 * (1.0 + k * b)) / FRAME_MS as f32;
+        Self {
+            max_frames: frames(cfg.max_analysis_ms),
+            human_silence: scale(cfg.human_silence_ms, 0.3),
+            human_silence_long: scale(cfg.human_silence_long_ms, 0.3),
+            long_human_greeting: frames(cfg.long_human_greeting_ms) as f32,
+            sentence_pause: scale(cfg.sentence_pause_ms, -0.2).round() as u32,
+            multi_sentence_min: scale(cfg.multi_sentence_min_ms, -0.3).round() as u32,
+            machine_greeting: scale(cfg.machine_greeting_ms, -0.3).round() as u32,
+        }
+    }
+
+    /// Silence, in frames, that ends a greeting of `greeting` frames as human.
+    fn human_silence_after(&self, greeting: u32) -> f32 {
+        let t = (greeting as f32 / self.long_human_greeting).min(1.0);
+        self.human_silence + t * (self.human_silence_long - self.human_silence)
+    }
+}
+
+/// Frames of consecutive speech that confirm speech (debounce).
+const CONFIRM_FRAMES: u32 = 3;
+
+/// Where the greeting stands.
+#[derive(Debug, Clone, Copy)]
+struct Greeting {
+    /// Frame at which it started.
+    start: u32,
+    /// Last frame of confirmed speech.
+    last_speech: u32,
 }
 
 /// Streaming AMD for one channel: feed it the channel's feature blocks from
 /// the moment of answer.
 pub struct AmdDetector {
     cfg: AmdConfig,
+    limits: Limits,
+    vad: Vad,
     blocks: u64,
+    frame_energy: u64,
+    blocks_in_frame: u32,
+    frames: u32,
+    speech_run: u32,
+    greeting: Option<Greeting>,
+    pending_beep: bool,
     decided: bool,
 }
 
 impl AmdDetector {
     /// A detector with the given parameters.
     pub fn new(cfg: AmdConfig) -> Self {
-        Self { cfg, blocks: 0, decided: false }
+        Self {
+            limits: Limits::new(&cfg),
+            vad: Vad::new(cfg.vad_margin_db, MIN_SPEECH_DB),
+            cfg,
+            blocks: 0,
+            frame_energy: 0,
+            blocks_in_frame: 0,
+            frames: 0,
+            speech_run: 0,
+            greeting: None,
+            pending_beep: false,
+            decided: false,
+        }
+    }
+
+    /// The parameters in use.
+    pub fn config(&self) -> &AmdConfig {
+        &self.cfg
+    }
+
+    /// Whether the one decision has been made.
+    pub fn is_decided(&self) -> bool {
+        self.decided
     }
 
     /// Consumes the next block; returns the decision when it is made (once).
-    pub fn push(&mut self, _block: &FeatureBlock) -> Option<AmdDecision> {
+    pub fn push(&mut self, block: &FeatureBlock) -> Option<AmdDecision> {
         self.blocks += 1;
-        let limit = self.cfg.max_analysis_ms as u64 * SAMPLE_RATE as u64 / 1000;
-        if !self.decided && self.blocks * BLOCK_LEN as u64 >= limit {
-            self.decided = true;
-            return Some(AmdDecision {
-                verdict: AmdVerdict::Unknown,
-                at: self.blocks * BLOCK_LEN as u64,
-                cause: "max-analysis-time",
-                confidence: 0.0,
-            });
+        self.frame_energy += block.energy as u64;
+        self.blocks_in_frame += 1;
+        if self.blocks_in_frame < BLOCKS_PER_FRAME || self.decided {
+            if self.blocks_in_frame >= BLOCKS_PER_FRAME {
+                self.blocks_in_frame = 0;
+                self.frame_energy = 0;
+            }
+            return None;
         }
-        None
+        let mean_square = self.frame_energy as f32 / (BLOCKS_PER_FRAME as usize * BLOCK_LEN) as f32;
+        self.blocks_in_frame = 0;
+        self.frame_energy = 0;
+        let frame = self.frames;
+        self.frames += 1;
+        let speech = self.vad.push(mean_square).speech;
+        let decision = self.on_frame(frame, speech);
+        if decision.is_some() {
+            self.decided = true;
+        }
+        decision
     }
 
-    /// Tells the detector a beep was heard (a strong machine cue).
-    pub fn note_beep(&mut self, _start: u64) {}
+    /// Tells the detector a beep was heard; a beep after speech means
+    /// "machine" at the next block.
+    pub fn note_beep(&mut self, _start: u64) {
+        if self.greeting.is_some() {
+            self.pending_beep = true;
+        }
+    }
 
-    /// Ends the stream: the decision, if none was made yet (`unknown`).
+    /// Ends the stream: the decision, if none was made yet.
     pub fn finish(&mut self) -> Option<AmdDecision> {
         if self.decided {
             return None;
         }
         self.decided = true;
-        Some(AmdDecision {
-            verdict: AmdVerdict::Unknown,
-            at: self.blocks * BLOCK_LEN as u64,
-            cause: "end-of-stream",
-            confidence: 0.0,
+        Some(match self.greeting {
+            None => self.decision(AmdVerdict::Unknown, "no-speech", 0.5),
+            Some(_) => self.decision(AmdVerdict::Unknown, "end-of-stream", 0.3),
         })
     }
+
+    fn decision(&self, verdict: AmdVerdict, cause: &'static str, confidence: f32) -> AmdDecision {
+        AmdDecision {
+            verdict,
+            at: self.blocks * BLOCK_LEN as u64,
+            cause,
+            confidence,
+        }
+    }
+
+    /// The rules, once per 10 ms frame.
+    fn on_frame(&mut self, frame: u32, speech: bool) -> Option<AmdDecision> {
+        let l = &self.limits;
+        if self.pending_beep {
+            return Some(self.decision(AmdVerdict::Machine, "beep", 0.95));
+        }
+        self.speech_run = if speech { self.speech_run + 1 } else { 0 };
+        let confirmed = self.speech_run >= CONFIRM_FRAMES;
+        match &mut self.greeting {
+            None => {
+                if confirmed {
+                    let start = frame + 1 - CONFIRM_FRAMES;
+                    self.greeting = Some(Greeting {
+                        start,
+                        last_speech: frame,
+                    });
+                } else if frame + 1 >= l.max_frames {
+                    return Some(self.decision(AmdVerdict::Unknown, "no-speech", 0.5));
+                }
+            }
+            Some(g) => {
+                if confirmed {
+                    // the pause that just ended, before this run of speech
+                    let run_start = frame + 1 - self.speech_run.min(CONFIRM_FRAMES);
+                    let pause = run_start.saturating_sub(g.last_speech + 1);
+                    let before = g.last_speech + 1 - g.start;
+                    g.last_speech = frame;
+                    if pause >= l.sentence_pause && before >= l.multi_sentence_min {
+                        return Some(self.decision(AmdVerdict::Machine, "multi-sentence", 0.8));
+                    }
+                    if frame + 1 - g.start >= l.machine_greeting {
+                        return Some(self.decision(AmdVerdict::Machine, "long-greeting", 0.85));
+                    }
+                } else {
+                    let greeting = g.last_speech + 1 - g.start;
+                    let silence = frame - g.last_speech;
+                    if silence as f32 >= l.human_silence_after(greeting) {
+                        return Some(self.decision(
+                            AmdVerdict::Human,
+                            "greeting-then-silence",
+                            0.85,
+                        ));
+                    }
+                }
+                if frame + 1 >= l.max_frames {
+                    return Some(self.decision(AmdVerdict::Machine, "max-analysis-time", 0.5));
+                }
+            }
+        }
+        None
+    }
 }
+
+/// Lowest level that can be speech, dB on the 13-bit scale (about -50 dBFS).
+const MIN_SPEECH_DB: f32 = vad::FULL_SCALE_DB - 50.0;
+
+/// Converts ms of media time to samples.
+pub fn ms_to_samples(ms: u64) -> u64 {
+    ms * SAMPLE_RATE as u64 / 1000
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,124 @@
+use super::*;
+use crate::features::{FeatureEngine, SoftwareEngine};
+use crate::signal::{to_i16, Sine, WhiteNoise};
+
+/// Speech-like sound: syllables of 180 ms (a harmonic series at 140 Hz
+/// under a raised-cosine envelope) with 40 ms gaps inside words and 120 ms
+/// between words (every third syllable), at peak amplitude `amp`.
+fn speech(out: &mut Vec<f64>, ms: usize, amp: f64) {
+    let end = out.len() + ms * 8;
+    let mut parts: Vec<Sine> = (1..8)
+        .map(|h| Sine::new(140.0 * h as f64, 8000.0, amp / h as f64, h as f64))
+        .collect();
+    let mut syllable = 0;
+    while out.len() < end {
+        let len = (180 * 8).min(end - out.len());
+        for i in 0..len {
+            let env = (std::f64::consts::PI * i as f64 / len as f64).sin();
+            out.push(parts.iter_mut().map(|p| p.next_sample()).sum::<f64>() * env);
+        }
+        syllable += 1;
+        let gap = if syllable % 3 == 0 { 120 } else { 40 };
+        let gap = (gap * 8).min(end - out.len());
+        out.extend(std::iter::repeat_n(0.0, gap));
+    }
+}
+
+fn silence(out: &mut Vec<f64>, ms: usize) {
+    out.extend(std::iter::repeat_n(0.0, ms * 8));
+}
+
+fn run(signal: &[f64], noise_rms: f64) -> AmdDecision {
+    let mut s = signal.to_vec();
+    WhiteNoise::new(noise_rms, 3).add_to(&mut s);
+    let pcm = to_i16(&s);
+    let mut engine = SoftwareEngine::new();
+    let ch = engine.open_channel().unwrap();
+    let mut blocks = Vec::new();
+    engine.process(ch, &pcm, &mut blocks).unwrap();
+    let mut amd = AmdDetector::new(AmdConfig::default());
+    let mut decisions: Vec<AmdDecision> = blocks.iter().filter_map(|b| amd.push(b)).collect();
+    decisions.extend(amd.finish());
+    assert_eq!(decisions.len(), 1, "exactly one decision: {decisions:?}");
+    decisions[0]
+}
+
+#[test]
+fn short_greeting_then_silence_is_human_soon_after_it_ends() {
+    let mut s = Vec::new();
+    silence(&mut s, 700);
+    speech(&mut s, 500, 6000.0);
+    silence(&mut s, 3000);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    let after_end_ms = d.at as i64 / 8 - 1200;
+    assert!(
+        (300..=700).contains(&after_end_ms),
+        "decided {after_end_ms} ms after the greeting"
+    );
+}
+
+#[test]
+fn sentences_read_without_waiting_are_a_machine() {
+    let mut s = Vec::new();
+    silence(&mut s, 300);
+    for _ in 0..4 {
+        speech(&mut s, 1300, 6000.0);
+        silence(&mut s, 350);
+    }
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Machine, "{d:?}");
+    assert_eq!(d.cause, "multi-sentence");
+    assert!(d.at / 8 < 2500, "decided at {} ms", d.at / 8);
+}
+
+#[test]
+fn one_very_long_greeting_is_a_machine() {
+    let mut s = Vec::new();
+    speech(&mut s, 7000, 6000.0);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Machine, "{d:?}");
+}
+
+#[test]
+fn silence_throughout_is_unknown() {
+    let mut s = Vec::new();
+    silence(&mut s, 8000);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Unknown, "{d:?}");
+    assert_eq!(d.at / 8, 6000);
+}
+
+#[test]
+fn a_beep_after_speech_means_machine() {
+    let mut amd = AmdDetector::new(AmdConfig::default());
+    let loud = FeatureBlock {
+        energy: 40 * 2000 * 2000,
+        ..Default::default()
+    };
+    let quiet = FeatureBlock {
+        energy: 40 * 4,
+        ..Default::default()
+    };
+    for _ in 0..100 {
+        assert!(amd.push(&quiet).is_none());
+    }
+    for _ in 0..40 {
+        assert!(amd.push(&loud).is_none());
+    }
+    amd.note_beep(0);
+    let d = (0..4).find_map(|_| amd.push(&quiet)).unwrap();
+    assert_eq!((d.verdict, d.cause), (AmdVerdict::Machine, "beep"));
+    assert!(amd.finish().is_none(), "one decision only");
+}
+
+#[test]
+fn cutting_the_audio_at_the_decision_gives_the_same_decision() {
+    let mut s = Vec::new();
+    silence(&mut s, 400);
+    speech(&mut s, 800, 5000.0);
+    silence(&mut s, 2000);
+    let full = run(&s, 50.0);
+    let cut = run(&s[..full.at as usize], 50.0);
+    assert_eq!((full.verdict, full.at), (cut.verdict, cut.at));
+}
