@@ -3,6 +3,7 @@
 //! Each input is read into its streams ([`ringwire_media::input`]); each
 //! stream runs through a feature engine and the chosen detectors; the
 //! resulting events are sorted by media time within the stream.
+use ringwire_dsp::amd::vad::{Vad, VadFrame};
 use ringwire_dsp::amd::{AmdConfig, AmdDetector, AmdVerdict};
 use ringwire_dsp::beep::{BeepConfig, BeepDetector};
 use ringwire_dsp::dtmf::{DtmfConfig, DtmfDetector};
@@ -104,6 +105,8 @@ pub struct StreamReport {
     pub events: Vec<Event>,
     /// Transport counters of the stream.
     pub stats: StreamStats,
+    /// Level and voice activity per 10 ms, when asked for.
+    pub trace: Option<Trace>,
 }
 
 /// The result of analysing one input file.
@@ -126,6 +129,8 @@ pub struct AnalyzeOptions {
     pub amd: AmdConfig,
     /// Beep parameters.
     pub beep: BeepConfig,
+    /// Record a [`Trace`] of every stream (for `--plot`).
+    pub trace: bool,
 }
 
 impl Default for AnalyzeOptions {
@@ -135,6 +140,44 @@ impl Default for AnalyzeOptions {
             dtmf: DtmfConfig::default(),
             amd: AmdConfig::default(),
             beep: BeepConfig::default(),
+            trace: false,
+        }
+    }
+}
+
+/// What a stream looked like to the detectors, per 10 ms frame: for plots.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    /// One entry per 10 ms of media time.
+    pub frames: Vec<VadFrame>,
+}
+
+/// Records a [`Trace`] from feature blocks with the AMD detector's VAD.
+struct Tracer {
+    vad: Vad,
+    energy: u64,
+    blocks: u32,
+    trace: Trace,
+}
+
+impl Tracer {
+    fn new(amd: &AmdConfig) -> Self {
+        Self {
+            vad: AmdDetector::vad_for(amd),
+            energy: 0,
+            blocks: 0,
+            trace: Trace::default(),
+        }
+    }
+
+    fn push(&mut self, block: &FeatureBlock) {
+        self.energy += block.energy as u64;
+        self.blocks += 1;
+        if self.blocks == 2 {
+            let frame = self.vad.push(self.energy as f32 / (2 * BLOCK_LEN) as f32);
+            self.trace.frames.push(frame);
+            self.energy = 0;
+            self.blocks = 0;
         }
     }
 }
@@ -185,8 +228,14 @@ pub fn analyze_stream(
     let in_audio = options.wants(Detector::Dtmf)
         || options.wants(Detector::Amd)
         || options.wants(Detector::Beep);
-    if in_audio {
-        events.extend(analyze_samples(engine, &stream.samples, options));
+    let mut tracer = options.trace.then(|| Tracer::new(&options.amd));
+    if in_audio || tracer.is_some() {
+        events.extend(run_detectors(
+            engine,
+            &stream.samples,
+            options,
+            tracer.as_mut(),
+        ));
     }
     events.sort_by_key(Event::time_ms);
     StreamReport {
@@ -194,6 +243,7 @@ pub fn analyze_stream(
         duration_ms: samples_to_ms(stream.samples.len() as u64),
         events,
         stats: stream.stats.clone(),
+        trace: tracer.map(|t| t.trace),
     }
 }
 
@@ -204,6 +254,15 @@ pub fn analyze_samples(
     engine: &mut dyn FeatureEngine,
     samples: &[i16],
     options: &AnalyzeOptions,
+) -> Vec<Event> {
+    run_detectors(engine, samples, options, None)
+}
+
+fn run_detectors(
+    engine: &mut dyn FeatureEngine,
+    samples: &[i16],
+    options: &AnalyzeOptions,
+    mut tracer: Option<&mut Tracer>,
 ) -> Vec<Event> {
     let mut events = Vec::new();
     let channel = match engine.open_channel() {
@@ -223,6 +282,9 @@ pub fn analyze_samples(
         }
         for block in &blocks {
             call.push(block, &mut events);
+            if let Some(t) = tracer.as_deref_mut() {
+                t.push(block);
+            }
         }
     }
     call.finish(&mut events);

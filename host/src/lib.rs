@@ -2,6 +2,8 @@
 //! tests can drive it without a process.
 //!
 //! Map: [`analyze`] runs detectors offline over files and returns events;
-//! [`report`] renders them as JSON lines or text.
+//! [`report`] renders them as JSON lines or text; [`plot`] draws one SVG
+//! per stream.
 pub mod analyze;
+pub mod plot;
 pub mod report;

@@ -1,9 +1,10 @@
 //! The `ringwire` binary: `ringwire analyze` runs the detectors over files.
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use ringwire_host::analyze::{analyze_file, AnalyzeOptions, Detector};
+use ringwire_host::plot::write_plots;
 use ringwire_host::report::{write_json, write_text, Format};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -27,6 +28,10 @@ enum Command {
         /// Output: a summary for people, or JSON lines for programs.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// Write one SVG per stream into DIR: envelope, voice activity,
+        /// tones, beeps and the AMD decision.
+        #[arg(long, value_name = "DIR")]
+        plot: Option<PathBuf>,
         /// Input files (WAV, pcap, pcapng); analysed in parallel on all cores.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
@@ -56,14 +61,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Analyze {
             detect,
             format,
+            plot,
             inputs,
-        } => analyze(detect, format, inputs),
+        } => analyze(detect, format, plot, inputs),
     }
 }
 
-fn analyze(detectors: Vec<Detector>, format: Format, inputs: Vec<PathBuf>) -> Result<ExitCode> {
+fn analyze(
+    detectors: Vec<Detector>,
+    format: Format,
+    plot: Option<PathBuf>,
+    inputs: Vec<PathBuf>,
+) -> Result<ExitCode> {
     let options = AnalyzeOptions {
         detectors,
+        trace: plot.is_some(),
         ..Default::default()
     };
     let progress = if std::io::stderr().is_terminal() && inputs.len() > 1 {
@@ -91,10 +103,16 @@ fn analyze(detectors: Vec<Detector>, format: Format, inputs: Vec<PathBuf>) -> Re
     let mut failed = 0usize;
     for result in results {
         match result {
-            Ok(report) => match format {
-                Format::Json => write_json(&mut out, &report)?,
-                Format::Text => write_text(&mut out, &report)?,
-            },
+            Ok(report) => {
+                match format {
+                    Format::Json => write_json(&mut out, &report)?,
+                    Format::Text => write_text(&mut out, &report)?,
+                }
+                if let Some(dir) = &plot {
+                    write_plots(dir, &report)
+                        .with_context(|| format!("writing plots into {}", dir.display()))?;
+                }
+            }
             Err(e) => {
                 out.flush()?;
                 eprintln!("ringwire: error: {e}");

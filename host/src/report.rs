@@ -225,6 +225,7 @@ mod tests {
                     },
                 ],
                 stats: Default::default(),
+                trace: None,
             }],
         }
     }

@@ -95,7 +95,7 @@ pub struct AmdConfig {
 impl Default for AmdConfig {
     fn default() -> Self {
         Self {
-            max_analysis_ms: 6000,
+            max_analysis_ms: 8000,
             bias: 0.0,
             vad_margin_db: 10.0,
             human_silence_ms: 450,
@@ -178,7 +178,7 @@ impl AmdDetector {
     pub fn new(cfg: AmdConfig) -> Self {
         Self {
             limits: Limits::new(&cfg),
-            vad: Vad::new(cfg.vad_margin_db, MIN_SPEECH_DB),
+            vad: Self::vad_for(&cfg),
             cfg,
             blocks: 0,
             frame_energy: 0,
@@ -189,6 +189,11 @@ impl AmdDetector {
             pending_beep: false,
             decided: false,
         }
+    }
+
+    /// The voice activity detector this configuration uses (for traces).
+    pub fn vad_for(cfg: &AmdConfig) -> Vad {
+        Vad::new(cfg.vad_margin_db, MIN_SPEECH_DB)
     }
 
     /// The parameters in use.

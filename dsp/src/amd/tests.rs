@@ -83,10 +83,10 @@ fn one_very_long_greeting_is_a_machine() {
 #[test]
 fn silence_throughout_is_unknown() {
     let mut s = Vec::new();
-    silence(&mut s, 8000);
+    silence(&mut s, 9000);
     let d = run(&s, 30.0);
     assert_eq!(d.verdict, AmdVerdict::Unknown, "{d:?}");
-    assert_eq!(d.at / 8, 6000);
+    assert_eq!(d.at / 8, 8000);
 }
 
 #[test]
