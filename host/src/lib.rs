@@ -5,5 +5,8 @@
 //! [`report`] renders them as JSON lines or text; [`plot`] draws one SVG
 //! per stream.
 pub mod analyze;
+pub mod baseline;
+pub mod corpus;
+pub mod evaluate;
 pub mod plot;
 pub mod report;

@@ -36,6 +36,36 @@ enum Command {
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
     },
+    /// Generate an AMD corpus (espeak-ng speech, tones, noise, G.711) with ground truth.
+    Corpus {
+        /// Output directory: cases.jsonl and wav/.
+        #[arg(long)]
+        out: PathBuf,
+        /// Voices and texts: tune, or the disjoint held-out set.
+        #[arg(long, value_enum)]
+        split: ringwire_host::corpus::Split,
+        /// Number of cases.
+        #[arg(long, default_value_t = 60)]
+        cases: usize,
+        /// Seed (same seed, split and count: same corpus).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Evaluate ringwire's AMD and beep detection, beside the classic app_amd, on a corpus.
+    Evaluate {
+        /// Corpus directory (from `ringwire corpus`).
+        #[arg(long)]
+        corpus: PathBuf,
+        /// Only cases of this split.
+        #[arg(long, value_enum)]
+        split: Option<ringwire_host::corpus::Split>,
+        /// Print the metrics as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Cases re-run cut at the decision (causality check).
+        #[arg(long, default_value_t = 40)]
+        causality: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -64,6 +94,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             plot,
             inputs,
         } => analyze(detect, format, plot, inputs),
+        Command::Corpus {
+            out,
+            split,
+            cases,
+            seed,
+        } => ringwire_host::corpus::run_command(out, split, cases, seed),
+        Command::Evaluate {
+            corpus,
+            split,
+            json,
+            causality,
+        } => ringwire_host::evaluate::run_command(corpus, split, json, causality),
     }
 }
 
