@@ -114,9 +114,9 @@ impl Default for BeepConfig {
             min_duration_ms: 120,
             max_duration_ms: 2050,
             min_level_dbfs: -45.0,
-            min_tone_snr_db: 8.0,
+            min_tone_snr_db: 9.0,
             max_freq_jitter: 0.02,
-            max_ripple_db: 6.0,
+            max_ripple_db: 4.0,
             max_gap_ms: 160,
             holdoff_ms: 400,
             same_freq: 0.02,
@@ -211,6 +211,8 @@ struct Part {
     rec_den: f64,
     /// Recurrence terms summed.
     rec_n: u32,
+    /// The two bins nearest the tone (the others hold mostly noise).
+    bins: [usize; 2],
     /// Consecutive windows that failed (not tonal or off frequency).
     misses: u32,
 }
@@ -237,8 +239,8 @@ impl Part {
         // 8192^2 per bin) out of the denominator
         let blocks = self.e_n.max(1) as f64;
         let noise_var = t.energy as f64 / (1.0 + t.snr as f64) / (blocks * BLOCK_LEN as f64);
-        let den = self.rec_den
-            - self.rec_n as f64 * BINS as f64 * BLOCK_LEN as f64 * 8192.0 * 8192.0 * noise_var;
+        let den =
+            self.rec_den - self.rec_n as f64 * 2.0 * BLOCK_LEN as f64 * 8192.0 * 8192.0 * noise_var;
         if den <= 0.05 * self.rec_den {
             return t.freq_hz;
         }
@@ -432,8 +434,9 @@ impl BeepDetector {
                 None => p.misses += 1,
             }
             if loud && p.misses == 0 {
-                // the previous block is interior when this one is loud too
-                if i >= p.start + 2 && i - 1 == p.last_loud {
+                // the previous block is interior when this one is loud
+                // (whatever its own energy: the nulls of beating tones)
+                if i >= p.start + 2 {
                     let prev = self.energies[((i - 1) % W as u64) as usize] as f32;
                     p.e_min = p.e_min.min(prev);
                     p.e_max = p.e_max.max(prev);
@@ -445,7 +448,8 @@ impl BeepDetector {
                 p.r[1] += block.acf[0] as i64;
                 p.r[2] += block.acf[1] as i64;
                 if i >= p.start + 2 {
-                    let (num, den) = recurrence(&self.dft_hist[1], &self.dft_hist[0], &block.dft);
+                    let (num, den) =
+                        recurrence(&self.dft_hist[1], &self.dft_hist[0], &block.dft, p.bins);
                     p.rec_num += num;
                     p.rec_den += den;
                     p.rec_n += 1;
@@ -472,7 +476,7 @@ impl BeepDetector {
     fn start_part(&mut self, i: u64, t: tracker::Tone) {
         // energy onset: the first block of the window holding at least half
         // of the loudest block's energy
-        let first = i + 1 - W as u64;
+        let first = (i + 1).saturating_sub(W as u64);
         let max = (0..W).map(|k| self.energies[k]).max().unwrap_or(0);
         let mut start = i;
         for b in first..=i {
@@ -488,6 +492,7 @@ impl BeepDetector {
             windows: 1,
             f_sum: t.freq_hz,
             e_min: f32::INFINITY,
+            bins: nearest_bins(t.freq_hz),
             e_max: 0.0,
             ..Part::default()
         };
@@ -637,7 +642,7 @@ impl BeepDetector {
 #[inline]
 fn same_part(f_ref: f32, f: f32, jitter: f32) -> bool {
     let w = 2.0 * std::f32::consts::PI * f_ref / SAMPLE_RATE as f32;
-    let tol_c = 0.02 / w.sin().max(0.05) * SAMPLE_RATE as f32 / (2.0 * std::f32::consts::PI);
+    let tol_c = 0.013 / w.sin().max(0.05) * SAMPLE_RATE as f32 / (2.0 * std::f32::consts::PI);
     (f - f_ref).abs() <= (jitter * f_ref).max(tol_c.min(0.15 * f_ref))
 }
 
@@ -657,13 +662,30 @@ fn dtmf_like(b: &FeatureBlock) -> bool {
     row >= 0.25 * full && col >= 0.25 * full
 }
 
+/// The two DTMF bins nearest `f`.
+fn nearest_bins(f: f32) -> [usize; 2] {
+    let mut order = [0usize, 1, 2, 3, 4, 5, 6, 7];
+    order.sort_by(|&a, &b| {
+        let da = (crate::features::BIN_FREQS[a] as f32 - f).abs();
+        let db = (crate::features::BIN_FREQS[b] as f32 - f).abs();
+        da.total_cmp(&db)
+    });
+    [order[0], order[1]]
+}
+
 /// DFT recurrence terms for blocks `a`, `b`, `c` (consecutive, `b` the
-/// middle): `sum_k Re(conj(y_b) (y_a + y_c))` and `sum_k |y_b|^2`.
+/// middle) over `bins`: `sum_k Re(conj(y_b) (y_a + y_c))` and
+/// `sum_k |y_b|^2`.
 #[inline]
-fn recurrence(a: &[[i32; 2]; BINS], b: &[[i32; 2]; BINS], c: &[[i32; 2]; BINS]) -> (f64, f64) {
+fn recurrence(
+    a: &[[i32; 2]; BINS],
+    b: &[[i32; 2]; BINS],
+    c: &[[i32; 2]; BINS],
+    bins: [usize; 2],
+) -> (f64, f64) {
     let mut num = 0.0;
     let mut den = 0.0;
-    for k in 0..BINS {
+    for k in bins {
         let (br, bi) = (b[k][0] as f64, b[k][1] as f64);
         let (sr, si) = ((a[k][0] + c[k][0]) as f64, (a[k][1] + c[k][1]) as f64);
         num += br * sr + bi * si;

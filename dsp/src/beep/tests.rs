@@ -163,3 +163,14 @@ fn diag_beeps() {
         }
     }
 }
+
+#[test]
+#[ignore]
+fn diag_ringback() {
+    let x = sine(440.0, 3000.0, 16000, 0.3);
+    let y = sine(480.0, 3000.0, 16000, 1.3);
+    let mut s = vec![0.0; 2400];
+    s.extend(x.iter().zip(&y).map(|(p, q)| p + q));
+    s.extend(vec![0.0; 8000]);
+    println!("{:?}", run(&to_i16(&s)));
+}
