@@ -23,6 +23,7 @@
 //!   100 live-answer (human-class) calls, and as a count over cases with
 //!   distractor tones (call waiting, recorder warning, ring-back, DTMF, busy,
 //!   SIT).
+//! - per case, the truth and both outcomes go to `CORPUS/results.jsonl`.
 //! - **causality**: for a sample of cases, the audio is cut right after
 //!   ringwire's decision and analysed again; the verdict must be the same.
 use crate::analyze::{analyze_samples, AnalyzeOptions, Detector, Event};
@@ -128,6 +129,9 @@ pub struct BeepMetrics {
     pub distractor_cases: usize,
     /// Unmatched beeps on machine cases (extra or misplaced).
     pub false_beeps_machine: usize,
+    /// Recall per true beep frequency band ("350-700", "700-1400",
+    /// "1400-2100") and for double beeps ("double"): [hits, cases].
+    pub recall_by_band: BTreeMap<String, [usize; 2]>,
 }
 
 /// Tallies of one case kind.
@@ -311,6 +315,10 @@ pub fn evaluate(opts: &EvalOptions) -> Result<Report> {
             })
         })
         .collect::<Result<_>>()?;
+    let per_case = opts.corpus.join("results.jsonl");
+    if let Err(e) = write_results(&per_case, &cases, &results) {
+        tracing::warn!("could not write {}: {e:#}", per_case.display());
+    }
     let systems = vec![
         metrics("ringwire", &cases, &results, |r| &r.ringwire, true),
         metrics("classic-amd", &cases, &results, |r| &r.baseline, false),
@@ -323,6 +331,32 @@ pub fn evaluate(opts: &EvalOptions) -> Result<Report> {
         systems,
         results,
     })
+}
+
+/// Writes one JSON line per case: the truth and both systems' outcomes.
+fn write_results(path: &std::path::Path, cases: &[Case], results: &[CaseResult]) -> Result<()> {
+    let f = std::fs::File::create(path)?;
+    let mut w = std::io::BufWriter::new(f);
+    for (c, r) in cases.iter().zip(results) {
+        let ok = |o: &Outcome| c.accept.contains(&o.verdict);
+        let line = serde_json::json!({
+            "id": c.id,
+            "kind": c.kind,
+            "class": c.class,
+            "expected_verdict": c.expected_verdict,
+            "greeting_end_ms": c.greeting_end_ms,
+            "beep_ms": c.beep.map(|b| b.start_ms),
+            "ringwire": r.ringwire,
+            "ringwire_correct": ok(&r.ringwire),
+            "classic_amd": r.baseline,
+            "classic_amd_correct": ok(&r.baseline),
+            "causal_verdict": r.causal_verdict,
+        });
+        serde_json::to_writer(&mut w, &line)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+    Ok(())
 }
 
 fn ratio(num: usize, den: usize) -> Option<f64> {
@@ -345,6 +379,7 @@ fn metrics(
     let mut by_cause: BTreeMap<String, usize> = BTreeMap::new();
     let (mut with_beep, mut beep_hits, mut onset_err) = (0, 0, Vec::new());
     let (mut fb_live, mut live, mut fb_dis, mut dis, mut fb_mach) = (0, 0, 0, 0, 0);
+    let mut by_band: BTreeMap<String, [usize; 2]> = BTreeMap::new();
     for (case, r) in cases.iter().zip(results) {
         let o = pick(r);
         let ok = case.accept.iter().any(|a| *a == o.verdict);
@@ -395,9 +430,23 @@ fn metrics(
                 _ => unmatched += 1,
             }
         }
-        if case.beep.is_some() {
+        if let Some(t) = case.beep {
             with_beep += 1;
             beep_hits += matched as usize;
+            let band = match t.freq_hz {
+                f if f < 700.0 => "350-700",
+                f if f < 1400.0 => "700-1400",
+                _ => "1400-2100",
+            };
+            let mut tally = |k: &str| {
+                let e = by_band.entry(k.to_string()).or_default();
+                e[0] += matched as usize;
+                e[1] += 1;
+            };
+            tally(band);
+            if t.parts > 1 {
+                tally("double");
+            }
         }
         if case.is_live() {
             live += 1;
@@ -452,6 +501,7 @@ fn metrics(
             false_beeps_distractor: fb_dis,
             distractor_cases: dis,
             false_beeps_machine: fb_mach,
+            recall_by_band: by_band,
         }),
         misclassified,
         misclassified_total,
@@ -513,6 +563,15 @@ pub fn write_table(out: &mut dyn Write, report: &Report) -> std::io::Result<()> 
     row("beep recall (onset within 200 ms)", &|m| {
         b(m, &|x| format!("{} /{}", pct(x.recall), x.cases_with_beep))
     })?;
+    for band in ["350-700", "700-1400", "1400-2100", "double"] {
+        row(&format!("  beep recall {band}"), &|m| {
+            b(m, &|x| {
+                x.recall_by_band
+                    .get(band)
+                    .map_or("n/a".into(), |[h, n]| format!("{h}/{n}"))
+            })
+        })?;
+    }
     row("beep onset error p50", &|m| {
         b(m, &|x| msv(x.onset_error_ms.p50))
     })?;
