@@ -17,7 +17,7 @@
 //! |---|---|---|
 //! | `human-short` | human | "Hello?", "Hi, this is Dana.", then 2-4 s of waiting, sometimes a second hello |
 //! | `human-double-hello` | human | hello, 1.2-3 s of silence, hello again, waiting |
-//! | `human-long` | human | receptionist greeting (2.5-4.5 s), waiting |
+//! | `human-long` | human | receptionist greeting (2.5-4.5 s; the speed is adjusted to fit), waiting |
 //! | `human-call-waiting` | human | live answer with a 440 Hz 300 ms call-waiting tone |
 //! | `human-recorder-warning` | human | live answer with the 1400 Hz 500 ms / 15 s recorder warning |
 //! | `human-dtmf` | human | live answer, then DTMF digits |
@@ -31,7 +31,8 @@
 //! a double beep) in 70% of cases, 0.1-1 s after the greeting, then 3 s of
 //! silence or line noise. Every case: leading silence 0-2 s, speech RMS
 //! -30..-12 dBFS (peaks kept under -1 dBFS), noise none/white/pink/babble at
-//! 12-40 dB SNR (against the speech RMS), µ-law or A-law, speed 130-200 wpm,
+//! 12-40 dB SNR (against the speech RMS), µ-law or A-law, speed 130-200 wpm
+//! (receptionist greetings 110-230 wpm, adjusted to last 2.5-4.5 s),
 //! pitch 20-80. Times in `cases.jsonl` are ms from answer (`answer_ms` = 0,
 //! the first sample of the WAV).
 pub mod synth;
@@ -199,7 +200,8 @@ pub struct GenerateOptions {
     pub split: Split,
     /// Number of cases.
     pub cases: usize,
-    /// Seed; the same seed, split and count give the same corpus.
+    /// Seed; the same seed and split give the same cases (a smaller count
+    /// gives a prefix of a larger one).
     pub seed: u64,
 }
 
@@ -518,7 +520,19 @@ fn make_case(id: &str, split: Split, kind: &str, rng: &mut Rng) -> Result<(Case,
                 Category::HumanShort
             };
             let (tid, tx) = pick_text(rng, split, cat);
-            let speech = synth::speak(&voice, tx)?;
+            let mut speech = synth::speak(&voice, tx)?;
+            // Receptionist greetings last 2.5-4.5 s: adjust the speed.
+            let mut tries = 0;
+            while cat == Category::HumanLong && tries < 8 {
+                let len = speech.len() as f64 / ms(1000.0) as f64;
+                if (2.5..=4.5).contains(&len) {
+                    break;
+                }
+                tries += 1;
+                let target = rng.range(2.8, 4.2);
+                voice.wpm = ((voice.wpm as f64 * len / target).round() as u32).clamp(110, 230);
+                speech = synth::speak(&voice, tx)?;
+            }
             let (gain, lv) = level_gain(&speech, level);
             synth::mix(&mut x, start, &speech, gain);
             let end = start + speech.len();
