@@ -102,6 +102,21 @@ pub enum BlockSource<'a> {
 }
 
 impl BlockSource<'_> {
+    /// The block's last two samples on the 13-bit scale: the next block's
+    /// history.
+    #[inline]
+    pub fn last_two(self) -> [i16; 2] {
+        let n = BLOCK_LEN - 2;
+        match self {
+            BlockSource::Scaled(x) => [x[n], x[n + 1]],
+            BlockSource::Linear(s) => [s[n] >> INPUT_SHIFT, s[n + 1] >> INPUT_SHIFT],
+            BlockSource::G711(law, c) => [
+                law.decode_one(c[n]) >> INPUT_SHIFT,
+                law.decode_one(c[n + 1]) >> INPUT_SHIFT,
+            ],
+        }
+    }
+
     /// The block on the engine's 13-bit scale.
     fn scaled(self) -> [i16; BLOCK_LEN] {
         match self {
@@ -116,8 +131,12 @@ impl BlockSource<'_> {
 /// this CPU lacks it). The SIMD kernels convert the input in registers, so
 /// a block read straight from a packet or frame never round-trips through
 /// memory.
+///
+/// `history` is the two samples before the block (oldest first, 13-bit
+/// scale; zeros at a stream's start), for the lag products across the block
+/// boundary.
 #[inline]
-pub fn feature_block(kind: KernelKind, source: BlockSource) -> FeatureBlock {
+pub fn feature_block(kind: KernelKind, source: BlockSource, history: [i16; 2]) -> FeatureBlock {
     let kind = if kind.is_supported() {
         kind
     } else {
@@ -125,7 +144,7 @@ pub fn feature_block(kind: KernelKind, source: BlockSource) -> FeatureBlock {
     };
     let mut block = FeatureBlock::default();
     // SAFETY: `kind` is supported by this CPU (checked just above).
-    unsafe { feature_block_into(kind, source, &mut block) };
+    unsafe { feature_block_into(kind, source, history, &mut block) };
     block
 }
 
@@ -139,21 +158,27 @@ pub fn feature_block(kind: KernelKind, source: BlockSource) -> FeatureBlock {
 pub(crate) unsafe fn feature_block_into(
     kind: KernelKind,
     source: BlockSource,
+    history: [i16; 2],
     block: &mut FeatureBlock,
 ) {
     match kind {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the caller guarantees avx512f/bw/vl/vnni and popcnt.
-        KernelKind::Avx512Vnni => unsafe { x86::block_avx512vnni(source, &tables().paired, block) },
+        KernelKind::Avx512Vnni => unsafe {
+            x86::block_avx512vnni(source, history, &tables().paired, block)
+        },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the caller guarantees avx2.
-        KernelKind::Avx2 => unsafe { x86::block_avx2(&source.scaled(), &tables().paired, block) },
-        _ => *block = dft_block_scalar(&source.scaled()),
+        KernelKind::Avx2 => unsafe {
+            x86::block_avx2(&source.scaled(), history, &tables().paired, block)
+        },
+        _ => *block = dft_block_scalar(&source.scaled(), history),
     }
 }
 
-/// The scalar reference kernel.
-pub fn dft_block_scalar(x: &[i16; BLOCK_LEN]) -> FeatureBlock {
+/// The scalar reference kernel; `history` is the two samples before the
+/// block (oldest first).
+pub fn dft_block_scalar(x: &[i16; BLOCK_LEN], history: [i16; 2]) -> FeatureBlock {
     let t = &tables().plain;
     let mut block = FeatureBlock::default();
     for k in 0..BINS {
@@ -165,9 +190,26 @@ pub fn dft_block_scalar(x: &[i16; BLOCK_LEN]) -> FeatureBlock {
         block.dft[k] = [re, im];
     }
     block.energy = x.iter().map(|&s| (s as i32 * s as i32) as u32).sum();
-    block.acf = [lag_sum::<1>(x, 1), lag_sum::<2>(x, 2)];
+    block.acf = lag_sums(x, history);
     block.zero_crossings = zero_crossings(x);
     block
+}
+
+/// The lag-1 and lag-2 products across the block boundary.
+#[inline(always)]
+fn boundary_products(x: &[i16; BLOCK_LEN], [h0, h1]: [i16; 2]) -> [i32; 2] {
+    let (x0, x1) = (x[0] as i32, x[1] as i32);
+    [x0 * h1 as i32, x0 * h0 as i32 + x1 * h1 as i32]
+}
+
+/// Both lag sums of a block with its history.
+#[inline(always)]
+fn lag_sums(x: &[i16; BLOCK_LEN], history: [i16; 2]) -> [i32; 2] {
+    let [b1, b2] = boundary_products(x, history);
+    [
+        lag_sum::<1>(x, 1).wrapping_add(b1),
+        lag_sum::<2>(x, 2).wrapping_add(b2),
+    ]
 }
 
 /// Sign changes between consecutive samples of a block.
@@ -245,6 +287,7 @@ mod x86 {
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,popcnt")]
     pub(super) unsafe fn block_avx512vnni(
         source: BlockSource,
+        history: [i16; 2],
         paired: &[[i16; 2 * LANES]; PAIRS],
         block: &mut FeatureBlock,
     ) {
@@ -318,7 +361,11 @@ mod x86 {
         // Zero crossings: sign bits of all 40 samples as one mask.
         let negative = _mm512_movepi16_mask(head) as u64 | ((_mm_movepi16_mask(tail) as u64) << 32);
         let crossings = ((negative ^ (negative >> 1)) & ((1u64 << 39) - 1)).count_ones();
-        let tail_word = _mm_insert_epi32::<3>(sums, crossings as i32);
+        let [b1, b2] = boundary_products(&x, history);
+        let tail_word = _mm_add_epi32(
+            _mm_insert_epi32::<3>(sums, crossings as i32),
+            _mm_set_epi32(0, b2, b1, 0),
+        );
         // SAFETY: FeatureBlock is repr(C): energy, acf[0], acf[1] and
         // zero_crossings are 16 contiguous bytes after `dft`.
         unsafe { _mm_storeu_si128((&mut block.energy as *mut u32).cast(), tail_word) };
@@ -349,6 +396,7 @@ mod x86 {
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn block_avx2(
         x: &[i16; BLOCK_LEN],
+        history: [i16; 2],
         paired: &[[i16; 2 * LANES]; PAIRS],
         block: &mut FeatureBlock,
     ) {
@@ -373,7 +421,7 @@ mod x86 {
             _mm256_storeu_si256(block.dft.as_mut_ptr().add(4).cast(), hi);
         }
         block.energy = x.iter().map(|&s| (s as i32 * s as i32) as u32).sum();
-        block.acf = [lag_sum::<1>(x, 1), lag_sum::<2>(x, 2)];
+        block.acf = lag_sums(x, history);
         block.zero_crossings = zero_crossings(x);
     }
 }
@@ -404,7 +452,7 @@ mod tests {
         for (n, s) in x.iter_mut().enumerate() {
             *s = ((n as f64 * 0.61).sin() * 3000.0 + (n as f64 * 1.7).cos() * 900.0) as i16;
         }
-        let b = dft_block_scalar(&x);
+        let b = dft_block_scalar(&x, [0, 0]);
         for k in 0..BINS {
             let (re, im) = naive_dft(&x, k);
             // Q13 twiddles: error at most 0.5 LSB per product.
@@ -421,37 +469,35 @@ mod tests {
     }
 
     #[test]
-    fn lags_are_within_block_autocorrelations() {
+    fn lags_include_the_products_across_the_block_boundary() {
         let mut x = [0i16; BLOCK_LEN];
         for (n, s) in x.iter_mut().enumerate() {
             *s = (n as i16 * 97 % 200) - 100;
         }
-        let b = dft_block_scalar(&x);
-        let naive = |lag: usize| {
-            (lag..BLOCK_LEN)
-                .map(|n| x[n] as i32 * x[n - lag] as i32)
-                .sum::<i32>()
-        };
+        let history = [-77i16, 1234];
+        let b = dft_block_scalar(&x, history);
+        let ext: Vec<i32> = history.iter().chain(x.iter()).map(|&v| v as i32).collect();
+        let naive = |lag: usize| (2..ext.len()).map(|n| ext[n] * ext[n - lag]).sum::<i32>();
         assert_eq!(b.acf, [naive(1), naive(2)]);
     }
 
     #[test]
     fn zero_crossings_count_sign_changes() {
         let mut x = [5i16; BLOCK_LEN];
-        assert_eq!(dft_block_scalar(&x).zero_crossings, 0);
+        assert_eq!(dft_block_scalar(&x, [0, 0]).zero_crossings, 0);
         x[10] = -1; // two changes
         x[39] = 0; // none: 0 counts as non-negative
         x[38] = -3; // two more (37->38, 38->39)
-        assert_eq!(dft_block_scalar(&x).zero_crossings, 4);
+        assert_eq!(dft_block_scalar(&x, [0, 0]).zero_crossings, 4);
     }
 
     #[test]
     fn full_scale_blocks_do_not_overflow() {
         for k in all_kernels() {
             for v in [i16::MIN >> 3, i16::MAX >> 3] {
-                let b = feature_block(k, BlockSource::Scaled(&[v; BLOCK_LEN]));
+                let b = feature_block(k, BlockSource::Scaled(&[v; BLOCK_LEN]), [v, v]);
                 assert_eq!(b.energy, 40 * (v as i32 * v as i32) as u32);
-                assert_eq!(b, dft_block_scalar(&[v; BLOCK_LEN]));
+                assert_eq!(b, dft_block_scalar(&[v; BLOCK_LEN], [v, v]));
             }
         }
     }
@@ -462,11 +508,12 @@ mod tests {
             let mut block = [0i16; BLOCK_LEN];
             block[..32].copy_from_slice(&x);
             block[32..].copy_from_slice(&y);
-            let reference = dft_block_scalar(&block);
+            let history = [y[6], y[7]];
+            let reference = dft_block_scalar(&block, history);
             for k in all_kernels() {
-                prop_assert_eq!(feature_block(k, BlockSource::Scaled(&block)), reference, "{:?}", k);
+                prop_assert_eq!(feature_block(k, BlockSource::Scaled(&block), history), reference, "{:?}", k);
                 let raw = block.map(|v| (v << 3) | (v & 7));
-                prop_assert_eq!(feature_block(k, BlockSource::Linear(&raw)), reference, "{:?} linear", k);
+                prop_assert_eq!(feature_block(k, BlockSource::Linear(&raw), history), reference, "{:?} linear", k);
             }
         }
 
@@ -475,9 +522,10 @@ mod tests {
             let codes: [u8; BLOCK_LEN] = codes.try_into().unwrap();
             for law in [Law::Ulaw, Law::Alaw] {
                 let scaled = codes.map(|c| law.decode_one(c) >> 3);
-                let reference = dft_block_scalar(&scaled);
+                let history = [scaled[3], scaled[9]];
+                let reference = dft_block_scalar(&scaled, history);
                 for k in all_kernels() {
-                    prop_assert_eq!(feature_block(k, BlockSource::G711(law, &codes)), reference, "{:?} {:?}", k, law);
+                    prop_assert_eq!(feature_block(k, BlockSource::G711(law, &codes), history), reference, "{:?} {:?}", k, law);
                 }
             }
         }

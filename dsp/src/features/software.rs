@@ -12,6 +12,9 @@ use crate::g711::Law;
 struct Channel {
     pending: [i16; BLOCK_LEN],
     filled: usize,
+    /// The last two samples of the previous block (lag products across
+    /// the boundary).
+    history: [i16; 2],
 }
 
 /// Computes features on the CPU with the fastest kernel it supports.
@@ -79,13 +82,18 @@ impl SoftwareEngine {
             if ch.filled < BLOCK_LEN {
                 return Ok(());
             }
-            emit(kernel, BlockSource::Scaled(&ch.pending), out);
+            emit(
+                kernel,
+                BlockSource::Scaled(&ch.pending),
+                &mut ch.history,
+                out,
+            );
             ch.filled = 0;
         }
         let mut blocks = input.chunks_exact(BLOCK_LEN);
         for block in &mut blocks {
             let block: &[T; BLOCK_LEN] = block.try_into().expect("chunks_exact gives BLOCK_LEN");
-            emit(kernel, source(block), out);
+            emit(kernel, source(block), &mut ch.history, out);
         }
         let rest = blocks.remainder();
         for (d, &s) in ch.pending.iter_mut().zip(rest) {
@@ -105,12 +113,18 @@ impl SoftwareEngine {
 
 /// Appends one block's features to `out`, computed in place.
 #[inline(always)]
-fn emit(kernel: KernelKind, source: BlockSource, out: &mut Vec<FeatureBlock>) {
+fn emit(
+    kernel: KernelKind,
+    source: BlockSource,
+    history: &mut [i16; 2],
+    out: &mut Vec<FeatureBlock>,
+) {
     out.push(FeatureBlock::default());
     let slot = out.last_mut().expect("just pushed");
     // SAFETY: a SoftwareEngine only holds kernels this CPU supports
     // (`with_kernel` falls back to the scalar one).
-    unsafe { feature_block_into(kernel, source, slot) };
+    unsafe { feature_block_into(kernel, source, *history, slot) };
+    *history = source.last_two();
 }
 
 impl FeatureEngine for SoftwareEngine {
@@ -118,6 +132,7 @@ impl FeatureEngine for SoftwareEngine {
         let fresh = Channel {
             pending: [0; BLOCK_LEN],
             filled: 0,
+            history: [0; 2],
         };
         if let Some(id) = self.free.pop() {
             self.channels[id as usize] = Some(fresh);
@@ -213,7 +228,11 @@ mod tests {
             rest = &rest[n..];
         }
         assert_eq!(whole, pieces);
-        assert_eq!(whole[3], dft_block_scalar(&shifted(&signal[120..160])));
+        let history = [signal[118] >> INPUT_SHIFT, signal[119] >> INPUT_SHIFT];
+        assert_eq!(
+            whole[3],
+            dft_block_scalar(&shifted(&signal[120..160]), history)
+        );
     }
 
     #[test]
