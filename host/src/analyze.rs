@@ -296,25 +296,32 @@ fn run_detectors(
 }
 
 /// The detectors of one stream, fed the same feature blocks.
+///
+/// Beeps are reported only in context: after speech has been heard (so
+/// ring-back, busy and information tones before an answer are not beeps)
+/// and never once the call is judged live (call-waiting and recorder tones
+/// in a conversation are not voicemail beeps). The AMD detector runs for
+/// that whenever beeps are asked for, and its verdict is reported only when
+/// AMD is asked for too.
 pub struct CallDetectors {
     dtmf: Option<DtmfDetector>,
     amd: Option<AmdDetector>,
+    report_amd: bool,
     beep: Option<BeepDetector>,
 }
 
 impl CallDetectors {
     /// The detectors `options` asks for.
     pub fn new(options: &AnalyzeOptions) -> Self {
+        let beep = options.wants(Detector::Beep);
+        let report_amd = options.wants(Detector::Amd);
         Self {
             dtmf: options
                 .wants(Detector::Dtmf)
                 .then(|| DtmfDetector::new(options.dtmf.clone())),
-            amd: options
-                .wants(Detector::Amd)
-                .then(|| AmdDetector::new(options.amd.clone())),
-            beep: options
-                .wants(Detector::Beep)
-                .then(|| BeepDetector::new(options.beep.clone())),
+            amd: (report_amd || beep).then(|| AmdDetector::new(options.amd.clone())),
+            report_amd,
+            beep: beep.then(|| BeepDetector::new(options.beep.clone())),
         }
     }
 
@@ -324,14 +331,23 @@ impl CallDetectors {
             events.push(dtmf_event(d));
         }
         if let Some(b) = self.beep.as_mut().and_then(|b| b.push(block)) {
-            if let Some(amd) = &mut self.amd {
-                amd.note_beep(b.start);
-            }
-            events.push(beep_event(b));
+            self.on_beep(b, events);
         }
         if let Some(a) = self.amd.as_mut().and_then(|a| a.push(block)) {
-            events.push(amd_event(a));
+            if self.report_amd {
+                events.push(amd_event(a));
+            }
         }
+    }
+
+    /// A beep counts only after speech and never in a live call.
+    fn on_beep(&mut self, b: ringwire_dsp::beep::BeepEvent, events: &mut Vec<Event>) {
+        let Some(amd) = &mut self.amd else { return };
+        if !amd.has_heard_speech() || amd.verdict() == Some(AmdVerdict::Human) {
+            return;
+        }
+        amd.note_beep(b.start);
+        events.push(beep_event(b));
     }
 
     /// Ends the stream.
@@ -339,11 +355,17 @@ impl CallDetectors {
         if let Some(d) = self.dtmf.as_mut().and_then(DtmfDetector::finish) {
             events.push(dtmf_event(d));
         }
-        if let Some(b) = self.beep.as_mut().and_then(BeepDetector::finish) {
-            events.push(beep_event(b));
+        // a beep detector may hold several candidates; it says None when done
+        for _ in 0..64 {
+            match self.beep.as_mut().and_then(BeepDetector::finish) {
+                Some(b) => self.on_beep(b, events),
+                None => break,
+            }
         }
         if let Some(a) = self.amd.as_mut().and_then(AmdDetector::finish) {
-            events.push(amd_event(a));
+            if self.report_amd {
+                events.push(amd_event(a));
+            }
         }
     }
 }

@@ -171,6 +171,7 @@ pub struct AmdDetector {
     greeting: Option<Greeting>,
     pending_beep: bool,
     decided: bool,
+    verdict: Option<AmdVerdict>,
 }
 
 impl AmdDetector {
@@ -188,6 +189,7 @@ impl AmdDetector {
             greeting: None,
             pending_beep: false,
             decided: false,
+            verdict: None,
         }
     }
 
@@ -204,6 +206,16 @@ impl AmdDetector {
     /// Whether the one decision has been made.
     pub fn is_decided(&self) -> bool {
         self.decided
+    }
+
+    /// The verdict, once decided.
+    pub fn verdict(&self) -> Option<AmdVerdict> {
+        self.verdict
+    }
+
+    /// Whether speech (a greeting) has been heard so far.
+    pub fn has_heard_speech(&self) -> bool {
+        self.greeting.is_some()
     }
 
     /// Consumes the next block; returns the decision when it is made (once).
@@ -225,8 +237,9 @@ impl AmdDetector {
         self.frames += 1;
         let speech = self.vad.push(mean_square).speech;
         let decision = self.on_frame(frame, speech);
-        if decision.is_some() {
+        if let Some(d) = &decision {
             self.decided = true;
+            self.verdict = Some(d.verdict);
         }
         decision
     }
@@ -245,6 +258,7 @@ impl AmdDetector {
             return None;
         }
         self.decided = true;
+        self.verdict = Some(AmdVerdict::Unknown);
         Some(match self.greeting {
             None => self.decision(AmdVerdict::Unknown, "no-speech", 0.5),
             Some(_) => self.decision(AmdVerdict::Unknown, "end-of-stream", 0.3),
