@@ -19,8 +19,9 @@
 //!    DFT bins: any linear measurement of a pure tone, taken every block,
 //!    is a sinusoid in the block index, so `y[m-1] + y[m+1] = 2 cos(40 w)
 //!    y[m]` for every bin; that fine, aliased estimate is unwrapped with the
-//!    coarse one (the lag products stop at block edges, which biases the
-//!    coarse estimate by up to 5% when the tone's period divides the block).
+//!    coarse one (the summed lags are exact, but over a short part the
+//!    window's edges still leave an error of about `1 / (N sin w)` radians,
+//!    several percent at 350-450 Hz).
 //! 2. **Beep rules** on groups of parts: a group is rejected when its
 //!    duration is out of range, when a part's block energies ripple (two
 //!    close tones beat: ring-back 440+480, 400+450, busy 480+620), when it
@@ -227,11 +228,7 @@ impl Part {
     /// The part's frequency: coarse from the summed lags, refined by the
     /// DFT recurrence.
     fn freq(&self) -> f32 {
-        let Some(t) = tracker::measure(
-            self.r[0] as f64,
-            self.r[1] as f64 * 40.0 / 39.0,
-            self.r[2] as f64 * 40.0 / 38.0,
-        ) else {
+        let Some(t) = tracker::measure(self.r[0] as f64, self.r[1] as f64, self.r[2] as f64) else {
             return self.f_ref();
         };
         // white noise adds to |y[m]|^2 but not to the cross terms: take its
