@@ -3,7 +3,7 @@
 //! Each input is read into its streams ([`ringwire_media::input`]); each
 //! stream runs through a feature engine and the chosen detectors; the
 //! resulting events are sorted by media time within the stream.
-use ringwire_dsp::amd::vad::{Vad, VadFrame};
+use ringwire_dsp::amd::vad::{Framer, Vad, VadFrame};
 use ringwire_dsp::amd::{AmdConfig, AmdDetector, AmdVerdict};
 use ringwire_dsp::beep::{BeepConfig, BeepDetector};
 use ringwire_dsp::dtmf::{DtmfConfig, DtmfDetector};
@@ -155,8 +155,7 @@ pub struct Trace {
 /// Records a [`Trace`] from feature blocks with the AMD detector's VAD.
 struct Tracer {
     vad: Vad,
-    energy: u64,
-    blocks: u32,
+    framer: Framer,
     trace: Trace,
 }
 
@@ -164,20 +163,14 @@ impl Tracer {
     fn new(amd: &AmdConfig) -> Self {
         Self {
             vad: AmdDetector::vad_for(amd),
-            energy: 0,
-            blocks: 0,
+            framer: Framer::default(),
             trace: Trace::default(),
         }
     }
 
     fn push(&mut self, block: &FeatureBlock) {
-        self.energy += block.energy as u64;
-        self.blocks += 1;
-        if self.blocks == 2 {
-            let frame = self.vad.push(self.energy as f32 / (2 * BLOCK_LEN) as f32);
-            self.trace.frames.push(frame);
-            self.energy = 0;
-            self.blocks = 0;
+        if let Some(frame) = self.framer.push(block) {
+            self.trace.frames.push(self.vad.push_frame(frame));
         }
     }
 }

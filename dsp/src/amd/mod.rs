@@ -12,7 +12,8 @@
 //! - **machine**: the speaker paused the way one does between sentences and
 //!   went on (a recorded greeting reads several sentences without waiting
 //!   for an answer); or spoke without stopping for longer than any live
-//!   greeting; or a beep followed the greeting ([`AmdDetector::note_beep`]).
+//!   greeting; or a steady tone (a beep) followed the greeting, or the beep
+//!   detector reported one ([`AmdDetector::note_beep`]).
 //! - **unknown**: no speech at all within the maximum analysis time.
 //!
 //! Every decision uses past audio only: its `at` is the end of the block
@@ -20,10 +21,8 @@
 use crate::features::{FeatureBlock, BLOCK_LEN, SAMPLE_RATE};
 
 pub mod vad;
-use vad::Vad;
+use vad::{Framer, Vad, VadFrame};
 
-/// Feature blocks per VAD frame (10 ms).
-const BLOCKS_PER_FRAME: u32 = 2;
 /// Frame length in ms.
 const FRAME_MS: u32 = 10;
 
@@ -58,7 +57,8 @@ pub struct AmdDecision {
     /// audio before it was used.
     pub at: u64,
     /// Which rule decided: `greeting-then-silence`, `multi-sentence`,
-    /// `long-greeting`, `beep`, `no-speech`, `max-analysis-time`.
+    /// `long-greeting`, `tone-after-greeting`, `beep`, `no-speech`,
+    /// `max-analysis-time`.
     pub cause: &'static str,
     /// 0..1, how sure the rule is.
     pub confidence: f32,
@@ -90,6 +90,8 @@ pub struct AmdConfig {
     pub multi_sentence_min_ms: u32,
     /// Continuous greeting this long means "machine".
     pub machine_greeting_ms: u32,
+    /// A steady tone this long after the greeting (a beep) means "machine".
+    pub tone_after_greeting_ms: u32,
 }
 
 impl Default for AmdConfig {
@@ -98,12 +100,13 @@ impl Default for AmdConfig {
             max_analysis_ms: 8000,
             bias: 0.0,
             vad_margin_db: 10.0,
-            human_silence_ms: 450,
-            human_silence_long_ms: 800,
+            human_silence_ms: 400,
+            human_silence_long_ms: 850,
             long_human_greeting_ms: 3500,
-            sentence_pause_ms: 250,
-            multi_sentence_min_ms: 900,
-            machine_greeting_ms: 5000,
+            sentence_pause_ms: 370,
+            multi_sentence_min_ms: 1300,
+            machine_greeting_ms: 4800,
+            tone_after_greeting_ms: 120,
         }
     }
 }
@@ -118,6 +121,7 @@ struct Limits {
     sentence_pause: u32,
     multi_sentence_min: u32,
     machine_greeting: u32,
+    tone_after_greeting: u32,
 }
 
 impl Limits {
@@ -135,6 +139,7 @@ impl Limits {
             sentence_pause: scale(cfg.sentence_pause_ms, -0.2).round() as u32,
             multi_sentence_min: scale(cfg.multi_sentence_min_ms, -0.3).round() as u32,
             machine_greeting: scale(cfg.machine_greeting_ms, -0.3).round() as u32,
+            tone_after_greeting: frames(cfg.tone_after_greeting_ms),
         }
     }
 
@@ -145,8 +150,9 @@ impl Limits {
     }
 }
 
-/// Frames of consecutive speech that confirm speech (debounce).
-const CONFIRM_FRAMES: u32 = 3;
+/// Frames of consecutive speech that confirm speech: long enough for the
+/// VAD to have recognised a steady tone (which then is not speech).
+const CONFIRM_FRAMES: u32 = vad::TONE_FRAMES as u32 + 1;
 
 /// Where the greeting stands.
 #[derive(Debug, Clone, Copy)]
@@ -155,6 +161,10 @@ struct Greeting {
     start: u32,
     /// Last frame of confirmed speech.
     last_speech: u32,
+    /// Last frame of a steady tone after the greeting started.
+    last_tone: Option<u32>,
+    /// Consecutive tone frames up to `last_tone`.
+    tone_frames: u32,
 }
 
 /// Streaming AMD for one channel: feed it the channel's feature blocks from
@@ -164,8 +174,7 @@ pub struct AmdDetector {
     limits: Limits,
     vad: Vad,
     blocks: u64,
-    frame_energy: u64,
-    blocks_in_frame: u32,
+    framer: Framer,
     frames: u32,
     speech_run: u32,
     greeting: Option<Greeting>,
@@ -182,8 +191,7 @@ impl AmdDetector {
             vad: Self::vad_for(&cfg),
             cfg,
             blocks: 0,
-            frame_energy: 0,
-            blocks_in_frame: 0,
+            framer: Framer::default(),
             frames: 0,
             speech_run: 0,
             greeting: None,
@@ -221,22 +229,14 @@ impl AmdDetector {
     /// Consumes the next block; returns the decision when it is made (once).
     pub fn push(&mut self, block: &FeatureBlock) -> Option<AmdDecision> {
         self.blocks += 1;
-        self.frame_energy += block.energy as u64;
-        self.blocks_in_frame += 1;
-        if self.blocks_in_frame < BLOCKS_PER_FRAME || self.decided {
-            if self.blocks_in_frame >= BLOCKS_PER_FRAME {
-                self.blocks_in_frame = 0;
-                self.frame_energy = 0;
-            }
+        if self.decided {
             return None;
         }
-        let mean_square = self.frame_energy as f32 / (BLOCKS_PER_FRAME as usize * BLOCK_LEN) as f32;
-        self.blocks_in_frame = 0;
-        self.frame_energy = 0;
+        let frame_features = self.framer.push(block)?;
         let frame = self.frames;
         self.frames += 1;
-        let speech = self.vad.push(mean_square).speech;
-        let decision = self.on_frame(frame, speech);
+        let vad = self.vad.push_frame(frame_features);
+        let decision = self.on_frame(frame, vad);
         if let Some(d) = &decision {
             self.decided = true;
             self.verdict = Some(d.verdict);
@@ -244,10 +244,14 @@ impl AmdDetector {
         decision
     }
 
-    /// Tells the detector a beep was heard; a beep after speech means
-    /// "machine" at the next block.
-    pub fn note_beep(&mut self, _start: u64) {
-        if self.greeting.is_some() {
+    /// Tells the detector a beep was heard, starting at sample `start`. A
+    /// beep that follows the greeting (after a gap, with no speech since)
+    /// means "machine" at the next block; one that overlaps speech is
+    /// ignored (a held vowel, not a voicemail prompt).
+    pub fn note_beep(&mut self, start: u64) {
+        let Some(g) = &self.greeting else { return };
+        let speech_end = (g.last_speech as u64 + 1) * FRAME_MS as u64 * SAMPLE_RATE as u64 / 1000;
+        if speech_end + BEEP_GAP_SAMPLES <= start {
             self.pending_beep = true;
         }
     }
@@ -275,12 +279,12 @@ impl AmdDetector {
     }
 
     /// The rules, once per 10 ms frame.
-    fn on_frame(&mut self, frame: u32, speech: bool) -> Option<AmdDecision> {
+    fn on_frame(&mut self, frame: u32, vad: VadFrame) -> Option<AmdDecision> {
         let l = &self.limits;
         if self.pending_beep {
             return Some(self.decision(AmdVerdict::Machine, "beep", 0.95));
         }
-        self.speech_run = if speech { self.speech_run + 1 } else { 0 };
+        self.speech_run = if vad.speech { self.speech_run + 1 } else { 0 };
         let confirmed = self.speech_run >= CONFIRM_FRAMES;
         match &mut self.greeting {
             None => {
@@ -289,12 +293,36 @@ impl AmdDetector {
                     self.greeting = Some(Greeting {
                         start,
                         last_speech: frame,
+                        last_tone: None,
+                        tone_frames: 0,
                     });
                 } else if frame + 1 >= l.max_frames {
                     return Some(self.decision(AmdVerdict::Unknown, "no-speech", 0.5));
                 }
             }
             Some(g) => {
+                if vad.tone {
+                    // A steady tone after the greeting is a voicemail beep
+                    // (the beep detector confirms its frequency and length
+                    // later; the verdict needs only that it is a tone).
+                    g.tone_frames = if g.last_tone == Some(frame.wrapping_sub(1)) {
+                        g.tone_frames + 1
+                    } else {
+                        1
+                    };
+                    g.last_tone = Some(frame);
+                    let tone_start =
+                        (frame + 1).saturating_sub(g.tone_frames + vad::TONE_FRAMES as u32);
+                    if g.tone_frames + vad::TONE_FRAMES as u32 >= l.tone_after_greeting
+                        && tone_start > g.last_speech + 1
+                    {
+                        return Some(self.decision(
+                            AmdVerdict::Machine,
+                            "tone-after-greeting",
+                            0.85,
+                        ));
+                    }
+                }
                 if confirmed {
                     // the pause that just ended, before this run of speech
                     let run_start = frame + 1 - self.speech_run.min(CONFIRM_FRAMES);
@@ -307,9 +335,10 @@ impl AmdDetector {
                     if frame + 1 - g.start >= l.machine_greeting {
                         return Some(self.decision(AmdVerdict::Machine, "long-greeting", 0.85));
                     }
-                } else {
+                } else if !vad.speech {
                     let greeting = g.last_speech + 1 - g.start;
-                    let silence = frame - g.last_speech;
+                    let last_sound = g.last_tone.map_or(g.last_speech, |t| t.max(g.last_speech));
+                    let silence = frame - last_sound;
                     if silence as f32 >= l.human_silence_after(greeting) {
                         return Some(self.decision(
                             AmdVerdict::Human,
@@ -326,6 +355,9 @@ impl AmdDetector {
         None
     }
 }
+
+/// A voicemail beep starts at least this long after the greeting (20 ms).
+const BEEP_GAP_SAMPLES: u64 = 160;
 
 /// Lowest level that can be speech, dB on the 13-bit scale (about -50 dBFS).
 const MIN_SPEECH_DB: f32 = vad::FULL_SCALE_DB - 50.0;

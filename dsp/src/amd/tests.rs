@@ -103,10 +103,21 @@ fn a_beep_after_speech_means_machine() {
     for _ in 0..100 {
         assert!(amd.push(&quiet).is_none());
     }
-    for _ in 0..40 {
-        assert!(amd.push(&loud).is_none());
+    // loud blocks whose spectrum moves, as speech does
+    for i in 0..40 {
+        let moving = FeatureBlock {
+            acf: [(i % 7) * 1_000_000, -(i % 5) * 2_000_000],
+            ..loud
+        };
+        assert!(amd.push(&moving).is_none());
     }
-    amd.note_beep(0);
+    // a "beep" inside the speech is not a voicemail beep
+    amd.note_beep(100 * 40 + 20 * 40);
+    // one after the speech, with a gap, is
+    for _ in 0..10 {
+        assert!(amd.push(&quiet).is_none());
+    }
+    amd.note_beep(145 * 40);
     let d = (0..4).find_map(|_| amd.push(&quiet)).unwrap();
     assert_eq!((d.verdict, d.cause), (AmdVerdict::Machine, "beep"));
     assert!(amd.finish().is_none(), "one decision only");

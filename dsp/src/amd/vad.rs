@@ -5,7 +5,53 @@
 //! noise floor is the minimum of the level, smoothed over ~25 ms, across the
 //! last second (minimum statistics: speech always dips between syllables
 //! within a second, noise does not dip below itself). A frame is speech when
-//! it stands a margin above that floor and above an absolute minimum.
+//! it stands a margin above that floor and above an absolute minimum, and
+//! is not part of a steady tone: call-progress tones, beeps and DTMF keep
+//! their normalised lag-1 and lag-2 autocorrelation (a summary of the
+//! spectrum) fixed for many frames, which speech never does.
+
+use crate::features::{FeatureBlock, BLOCK_LEN};
+
+/// Feature blocks per frame (10 ms).
+pub const BLOCKS_PER_FRAME: u32 = 2;
+
+/// One 10 ms frame's summary: mean square and normalised lags.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameFeatures {
+    /// Mean square of the frame's samples (13-bit scale).
+    pub mean_square: f32,
+    /// Lag-1 and lag-2 autocorrelation over the energy (-1..1).
+    pub lags: [f32; 2],
+}
+
+/// Sums feature blocks into 10 ms frames.
+#[derive(Debug, Clone, Default)]
+pub struct Framer {
+    energy: u64,
+    lags: [i64; 2],
+    blocks: u32,
+}
+
+impl Framer {
+    /// Adds a block; returns the frame it completes.
+    #[inline]
+    pub fn push(&mut self, block: &FeatureBlock) -> Option<FrameFeatures> {
+        self.energy += block.energy as u64;
+        self.lags[0] += block.acf[0] as i64;
+        self.lags[1] += block.acf[1] as i64;
+        self.blocks += 1;
+        if self.blocks < BLOCKS_PER_FRAME {
+            return None;
+        }
+        let energy = self.energy.max(1) as f32;
+        let frame = FrameFeatures {
+            mean_square: self.energy as f32 / (BLOCKS_PER_FRAME as usize * BLOCK_LEN) as f32,
+            lags: [self.lags[0] as f32 / energy, self.lags[1] as f32 / energy],
+        };
+        *self = Self::default();
+        Some(frame)
+    }
+}
 
 /// Frames of 10 ms kept for the floor: 1 s in 10 chunks of 100 ms.
 const FLOOR_CHUNKS: usize = 10;
@@ -20,6 +66,13 @@ pub fn level_db(mean_square: f32) -> f32 {
 /// Level in dB of a full-scale sine on the engine's 13-bit scale.
 pub const FULL_SCALE_DB: f32 = 69.24; // 10 log10(4096^2 / 2)
 
+/// Frames a tone must stay steady before its frames stop counting as
+/// speech (60 ms).
+pub const TONE_FRAMES: usize = 6;
+/// How far the normalised lags of a steady tone may wander over those
+/// frames.
+const TONE_SPREAD: [f32; 2] = [0.012, 0.024];
+
 /// Voice activity detector state for one channel.
 #[derive(Debug, Clone)]
 pub struct Vad {
@@ -32,6 +85,8 @@ pub struct Vad {
     chunk: usize,
     frames_in_chunk: u32,
     frames: u64,
+    /// Normalised lags of the last frames (ring).
+    lags: [[f32; 2]; TONE_FRAMES],
 }
 
 /// What the VAD says about one frame.
@@ -43,6 +98,8 @@ pub struct VadFrame {
     pub floor_db: f32,
     /// Whether the frame is speech.
     pub speech: bool,
+    /// Whether the frame belongs to a steady tone (never speech).
+    pub tone: bool,
 }
 
 impl Vad {
@@ -57,11 +114,18 @@ impl Vad {
             chunk: 0,
             frames_in_chunk: 0,
             frames: 0,
+            lags: [[0.0; 2]; TONE_FRAMES],
         }
     }
 
-    /// Classifies the next frame, given its mean square.
-    pub fn push(&mut self, mean_square: f32) -> VadFrame {
+    /// Classifies the next frame.
+    pub fn push_frame(&mut self, frame: FrameFeatures) -> VadFrame {
+        self.push(frame.mean_square, frame.lags)
+    }
+
+    /// Classifies the next frame, given its mean square and its lag-1 and
+    /// lag-2 autocorrelation normalised by its energy.
+    pub fn push(&mut self, mean_square: f32, lags: [f32; 2]) -> VadFrame {
         let level = level_db(mean_square);
         // ~25 ms smoothing for the floor only; the decision uses the frame.
         self.smoothed = if self.frames == 0 {
@@ -79,12 +143,32 @@ impl Vad {
             self.chunk_min[self.chunk] = f32::MAX;
         }
         let floor = self.chunk_min.iter().copied().fold(f32::MAX, f32::min);
-        let speech = level >= floor + self.margin_db && level >= self.min_level_db;
+        let loud = level >= floor + self.margin_db && level >= self.min_level_db;
+        let tone = self.steady_tone(lags) && loud;
         VadFrame {
             level_db: level,
             floor_db: floor,
-            speech,
+            speech: loud && !tone,
+            tone,
         }
+    }
+
+    /// Records the frame's lags; whether the last [`TONE_FRAMES`] agree.
+    fn steady_tone(&mut self, lags: [f32; 2]) -> bool {
+        let slot = (self.frames as usize) % TONE_FRAMES;
+        self.lags[slot] = lags;
+        if self.frames < TONE_FRAMES as u64 {
+            return false; // the ring still holds its initial zeros
+        }
+        let mut lo = [f32::MAX; 2];
+        let mut hi = [f32::MIN; 2];
+        for l in &self.lags {
+            for k in 0..2 {
+                lo[k] = lo[k].min(l[k]);
+                hi[k] = hi[k].max(l[k]);
+            }
+        }
+        (0..2).all(|k| hi[k] - lo[k] <= TONE_SPREAD[k])
     }
 }
 
@@ -97,13 +181,16 @@ mod tests {
         let mut vad = Vad::new(9.0, 15.0);
         let noise = 10f32.powf(3.0); // 30 dB
         for _ in 0..200 {
-            assert!(!vad.push(noise).speech);
+            assert!(!vad.push(noise, [0.0; 2]).speech);
         }
         let loud = 10f32.powf(5.0); // 50 dB
-        assert!(vad.push(loud).speech);
+        assert!(vad.push(loud, [0.5; 2]).speech);
         // seconds of speech with pauses between words keep the floor low
         for i in 0..300 {
-            let f = vad.push(if i % 40 < 8 { noise } else { loud });
+            let f = vad.push(
+                if i % 40 < 8 { noise } else { loud },
+                [(i as f32 * 0.37).sin(); 2],
+            );
             assert!(
                 (f.floor_db - 30.0).abs() < 3.0,
                 "floor {} at {i}",
@@ -116,22 +203,36 @@ mod tests {
     fn floor_follows_a_rising_noise_within_about_a_second() {
         let mut vad = Vad::new(9.0, 15.0);
         for _ in 0..100 {
-            vad.push(1000.0);
+            vad.push(1000.0, [0.0; 2]);
         }
         let mut last = None;
         for _ in 0..130 {
-            last = Some(vad.push(100_000.0));
+            last = Some(vad.push(100_000.0, [0.0; 2]));
         }
         let f = last.unwrap();
         assert!(!f.speech, "steady louder noise becomes the floor: {f:?}");
     }
 
     #[test]
+    fn a_steady_tone_is_not_speech_once_it_has_held_for_60_ms() {
+        let mut vad = Vad::new(9.0, 15.0);
+        for _ in 0..100 {
+            vad.push(100.0, [0.1, -0.2]);
+        }
+        let frames: Vec<VadFrame> = (0..20).map(|_| vad.push(1e6, [0.81, 0.31])).collect();
+        assert!(
+            frames[0].speech,
+            "a new sound is speech until proven a tone"
+        );
+        assert!(frames[TONE_FRAMES..].iter().all(|f| f.tone && !f.speech));
+    }
+
+    #[test]
     fn silence_below_the_absolute_minimum_is_never_speech() {
         let mut vad = Vad::new(9.0, 15.0);
         for _ in 0..100 {
-            vad.push(0.0);
+            vad.push(0.0, [0.0; 2]);
         }
-        assert!(!vad.push(10.0).speech); // 10 dB: above floor, below minimum
+        assert!(!vad.push(10.0, [0.0; 2]).speech); // 10 dB: above floor, below minimum
     }
 }

@@ -1,0 +1,157 @@
+//! Tunes the AMD rule parameters on a corpus split (the tune split: the
+//! held-out split is for reporting only). Grid search over the thresholds,
+//! scoring each configuration the way the issue weighs errors: a live person
+//! classed as a machine costs most, then machine recall, then decision time.
+//!
+//! `cargo run --release -p ringwire-host --example tune_amd -- target/amd-corpus/tune`
+use rayon::prelude::*;
+use ringwire_dsp::amd::{AmdConfig, AmdVerdict};
+use ringwire_dsp::features::{FeatureBlock, FeatureEngine, SoftwareEngine};
+use ringwire_host::analyze::{AnalyzeOptions, CallDetectors, Detector, Event};
+use ringwire_host::corpus::{read_cases, Case};
+use std::path::Path;
+
+struct Loaded {
+    case: Case,
+    blocks: Vec<FeatureBlock>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Score {
+    human_ok: usize,
+    humans: usize,
+    machine_ok: usize,
+    machines: usize,
+    other_ok: usize,
+    others: usize,
+    human_latency: Vec<f64>,
+    machine_time: Vec<f64>,
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1]
+}
+
+fn run(loaded: &[Loaded], amd: &AmdConfig) -> Score {
+    let options = AnalyzeOptions {
+        amd: amd.clone(),
+        ..AnalyzeOptions::with_detectors(&[Detector::Amd, Detector::Beep])
+    };
+    let mut s = Score::default();
+    for l in loaded {
+        let mut call = CallDetectors::new(&options);
+        let mut events = Vec::new();
+        for b in &l.blocks {
+            call.push(b, &mut events);
+        }
+        call.finish(&mut events);
+        let (verdict, at) = events
+            .iter()
+            .find_map(|e| match e {
+                Event::Amd { verdict, at_ms, .. } => Some((*verdict, *at_ms)),
+                _ => None,
+            })
+            .expect("one AMD event");
+        let ok = l.case.accept.iter().any(|a| a == verdict.as_str());
+        match l.case.class.as_str() {
+            "human" => {
+                s.humans += 1;
+                if ok {
+                    s.human_ok += 1;
+                    s.human_latency
+                        .push(at as f64 - l.case.greeting_end_ms as f64);
+                }
+            }
+            "machine" => {
+                s.machines += 1;
+                if ok {
+                    s.machine_ok += 1;
+                    s.machine_time.push(at as f64);
+                }
+            }
+            _ => {
+                s.others += 1;
+                s.other_ok += ok as usize;
+            }
+        }
+        let _ = AmdVerdict::Unknown;
+    }
+    s
+}
+
+/// Lower is better: human errors weigh 5, others 1, plus latency over target.
+fn cost(s: &Score) -> f64 {
+    let mut hl = s.human_latency.clone();
+    let mut mt = s.machine_time.clone();
+    let human_errors = (s.humans - s.human_ok) as f64;
+    let other_errors = (s.machines - s.machine_ok + s.others - s.other_ok) as f64;
+    let late = (pct(&mut hl, 0.5) - 500.0).max(0.0) / 50.0
+        + (pct(&mut hl, 0.95) - 1000.0).max(0.0) / 50.0
+        + (pct(&mut mt, 0.5) - 3000.0).max(0.0) / 100.0;
+    5.0 * human_errors + other_errors + late
+}
+
+fn main() {
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/amd-corpus/tune".into());
+    let dir = Path::new(&dir);
+    let cases = read_cases(dir).expect("cases.jsonl");
+    let loaded: Vec<Loaded> = cases
+        .into_par_iter()
+        .map(|case| {
+            let streams = ringwire_media::input::read_input(&dir.join(&case.wav)).expect("wav");
+            let mut engine = SoftwareEngine::new();
+            let ch = engine.open_channel().unwrap();
+            let mut blocks = Vec::new();
+            engine
+                .process(ch, &streams[0].samples, &mut blocks)
+                .unwrap();
+            Loaded { case, blocks }
+        })
+        .collect();
+    let mut grid = Vec::new();
+    for sentence_pause_ms in [250, 290, 330, 370] {
+        for multi_sentence_min_ms in [900, 1300, 1700] {
+            for human_silence_ms in [400, 450, 500] {
+                for human_silence_long_ms in [700, 850] {
+                    for machine_greeting_ms in [4000, 4800, 5600] {
+                        for vad_margin_db in [8.0, 10.0, 12.0] {
+                            grid.push(AmdConfig {
+                                sentence_pause_ms,
+                                multi_sentence_min_ms,
+                                human_silence_ms,
+                                human_silence_long_ms,
+                                machine_greeting_ms,
+                                vad_margin_db,
+                                ..AmdConfig::default()
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut results: Vec<(f64, AmdConfig, Score)> = grid
+        .into_par_iter()
+        .map(|cfg| {
+            let s = run(&loaded, &cfg);
+            (cost(&s), cfg, s)
+        })
+        .collect();
+    results.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (c, cfg, s) in results.iter().take(8) {
+        let (mut hl, mut mt) = (s.human_latency.clone(), s.machine_time.clone());
+        println!(
+            "cost {c:.1}: human {}/{} machine {}/{} other {}/{} | human lat p50 {:.0} p95 {:.0} | machine p50 {:.0} | pause {} multi {} hsil {} hlong {} mgreet {} margin {}",
+            s.human_ok, s.humans, s.machine_ok, s.machines, s.other_ok, s.others,
+            pct(&mut hl, 0.5), pct(&mut hl, 0.95), pct(&mut mt, 0.5),
+            cfg.sentence_pause_ms, cfg.multi_sentence_min_ms, cfg.human_silence_ms,
+            cfg.human_silence_long_ms, cfg.machine_greeting_ms, cfg.vad_margin_db
+        );
+    }
+}
