@@ -64,7 +64,7 @@ fn sentences_read_without_waiting_are_a_machine() {
     silence(&mut s, 300);
     for _ in 0..4 {
         speech(&mut s, 1300, 6000.0);
-        silence(&mut s, 350);
+        silence(&mut s, 450);
     }
     let d = run(&s, 30.0);
     assert_eq!(d.verdict, AmdVerdict::Machine, "{d:?}");
