@@ -62,16 +62,6 @@ pub struct BeepEvent {
     pub freq_hz: f32,
 }
 
-/// A cadenced call-progress tone whose single bursts look like beeps: a
-/// candidate at its frequency waits `max_off_ms` for a repeat.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ProgressTone {
-    /// Nominal frequency, Hz.
-    pub freq_hz: f32,
-    /// Longest silence between bursts, ms.
-    pub max_off_ms: u32,
-}
-
 /// Tunable parameters of beep detection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BeepConfig {
@@ -85,26 +75,30 @@ pub struct BeepConfig {
     pub max_duration_ms: u32,
     /// Weakest tone, dBFS (peak of the sine relative to full scale).
     pub min_level_dbfs: f32,
-    /// Tone power over everything else in a 20 ms window, dB.
+    /// Tone power over everything else in a 20 ms window, dB (a window
+    /// below it does not extend a part).
     pub min_tone_snr_db: f32,
-    /// Largest relative frequency deviation within a part (above 700 Hz;
-    /// below it the tolerance widens as the estimate's resolution falls).
+    /// Tone power over everything else over a whole part, dB.
+    pub min_part_snr_db: f32,
+    /// Largest relative frequency deviation of a window from its part
+    /// (above 700 Hz; below it the tolerance widens as the window
+    /// estimate's resolution falls). Grouping only: steadiness is judged on
+    /// the whole part.
     pub max_freq_jitter: f32,
-    /// Largest ratio of the largest to the smallest block energy inside a
-    /// part, dB (beating dual tones swing far more).
-    pub max_ripple_db: f32,
+    /// Largest relative deviation of a 40 ms chunk's frequency from the
+    /// part's, beyond what the part's noise explains.
+    pub max_drift: f32,
+    /// Largest relative variance of the 5 ms block energies inside a part
+    /// beyond a steady tone's in white noise (two tones beat, a voice's
+    /// energy follows its pitch pulses).
+    pub max_ripple: f32,
     /// Parts closer than this form one beep (double beep, two-tone beep), ms.
     pub max_gap_ms: u32,
-    /// Wait after a candidate ends for a same-frequency repeat, ms.
+    /// Wait after a candidate ends for a same-frequency repeat (a cadence:
+    /// busy, ring-back), ms.
     pub holdoff_ms: u32,
-    /// Two tones within this relative distance are "the same frequency"
-    /// (cadence repeats, progress tones).
+    /// Two tones within this relative distance are "the same frequency".
     pub same_freq: f32,
-    /// Progress tones that get a longer hold-off.
-    pub progress_tones: Vec<ProgressTone>,
-    /// A group at the frequency of a tone that ended less than this long
-    /// ago is a cadence repeat, ms.
-    pub cadence_memory_ms: u32,
 }
 
 impl Default for BeepConfig {
@@ -115,30 +109,14 @@ impl Default for BeepConfig {
             min_duration_ms: 120,
             max_duration_ms: 2050,
             min_level_dbfs: -45.0,
-            min_tone_snr_db: 9.0,
+            min_tone_snr_db: 8.0,
+            min_part_snr_db: 10.0,
             max_freq_jitter: 0.02,
-            max_ripple_db: 4.0,
+            max_drift: 0.004,
+            max_ripple: 0.02,
             max_gap_ms: 160,
-            holdoff_ms: 400,
+            holdoff_ms: 500,
             same_freq: 0.02,
-            progress_tones: vec![
-                // European ring-back (1 s on, 4 s off) and busy.
-                ProgressTone {
-                    freq_hz: 425.0,
-                    max_off_ms: 5_500,
-                },
-                // North American call waiting (repeats after ~10 s).
-                ProgressTone {
-                    freq_hz: 440.0,
-                    max_off_ms: 10_500,
-                },
-                // Recorder warning (0.5 s every 15 s).
-                ProgressTone {
-                    freq_hz: 1400.0,
-                    max_off_ms: 15_500,
-                },
-            ],
-            cadence_memory_ms: 16_000,
         }
     }
 }
@@ -149,8 +127,15 @@ const W: usize = 4;
 const MAX_PARTS: usize = 4;
 /// Shortest part, blocks (shorter tonal runs are treated as gaps).
 const MIN_PART_BLOCKS: u32 = 6;
+/// Blocks per steadiness chunk (40 ms).
+const CHUNK: u32 = 8;
+/// Most chunks kept per part (the longest beep, 2 s, and a margin).
+const MAX_CHUNKS: usize = 64;
 /// Most pending candidates and remembered tones.
 const SLOTS: usize = 4;
+/// A part is unsteady only when its drift is also this many times what
+/// white noise at the part's SNR explains.
+const DRIFT_Z: f64 = 6.0;
 const BLOCK: u64 = BLOCK_LEN as u64;
 
 /// Thresholds in feature units.
@@ -158,9 +143,9 @@ const BLOCK: u64 = BLOCK_LEN as u64;
 struct Limits {
     energy_gate: u64,
     min_snr: f32,
+    min_part_snr: f64,
     min_c: f32,
     max_c: f32,
-    ripple: f32,
     gap_blocks: u64,
     holdoff: u64,
 }
@@ -174,9 +159,11 @@ impl Limits {
             // a sine of peak A has energy A^2/2 per sample
             energy_gate: (peak * peak / 2.0 * (W * BLOCK_LEN) as f64) as u64,
             min_snr: 10f32.powf(cfg.min_tone_snr_db / 10.0),
-            min_c: c(cfg.max_freq_hz * 1.03),
-            max_c: c(cfg.min_freq_hz * 0.97),
-            ripple: 10f32.powf(cfg.max_ripple_db / 10.0),
+            min_part_snr: 10f64.powf(cfg.min_part_snr_db as f64 / 10.0),
+            // windows scatter (a 20 ms window at 350 Hz in 12 dB noise: +-10%);
+            // the part's frequency is held to the band
+            min_c: c(cfg.max_freq_hz * 1.05),
+            max_c: c(cfg.min_freq_hz * 0.8),
             gap_blocks: ms_blocks(cfg.max_gap_ms),
             holdoff: ms_blocks(cfg.holdoff_ms),
         }
@@ -188,14 +175,12 @@ fn ms_blocks(ms: u32) -> u64 {
 }
 
 /// A run of tonal windows at one frequency, being built.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Part {
     /// First block of the tone.
     start: u64,
     /// Last loud block so far.
     last_loud: u64,
-    /// Last block whose window was tonal at this frequency.
-    last_on: u64,
     /// Tonal windows seen.
     windows: u32,
     /// Running reference frequency (mean of the windows' estimates).
@@ -205,44 +190,197 @@ struct Part {
     /// Mean block energy tracking (sum, count).
     e_sum: f32,
     e_n: u32,
-    e_min: f32,
-    e_max: f32,
-    /// DFT recurrence sums: sum Re(y[m]* (y[m-1] + y[m+1])), sum |y[m]|^2.
-    rec_num: f64,
-    rec_den: f64,
-    /// Recurrence terms summed.
-    rec_n: u32,
-    /// The two bins nearest the tone (the others hold mostly noise).
-    bins: [usize; 2],
     /// Consecutive windows that failed (not tonal or off frequency).
     misses: u32,
+    /// Summed lags of each whole chunk of [`CHUNK`] loud blocks, and of the
+    /// chunk being filled (`chunk_blocks` blocks so far).
+    chunks: [[i64; 3]; MAX_CHUNKS],
+    n_chunks: usize,
+    chunk: [i64; 3],
+    chunk_blocks: u32,
+    /// Interior blocks' energies: count, sum, sum of squares.
+    int_n: u32,
+    int_sum: f64,
+    int_sq: f64,
+    /// DFT recurrence sums: sum Re(y[m]* (y[m-1] + y[m+1])), sum |y[m]|^2,
+    /// terms summed, over the two bins nearest the tone.
+    rec_num: f64,
+    rec_den: f64,
+    rec_n: u32,
+    bins: [usize; 2],
 }
 
 impl Part {
-    fn f_ref(&self) -> f32 {
-        self.f_sum / self.windows.max(1) as f32
+    fn new(start: u64, i: u64, t: tracker::Tone) -> Self {
+        Self {
+            start,
+            last_loud: i,
+            windows: 1,
+            f_sum: t.freq_hz,
+            r: [0; 3],
+            e_sum: 0.0,
+            e_n: 0,
+            misses: 0,
+            chunks: [[0; 3]; MAX_CHUNKS],
+            n_chunks: 0,
+            chunk: [0; 3],
+            chunk_blocks: 0,
+            int_n: 0,
+            int_sum: 0.0,
+            int_sq: 0.0,
+            rec_num: 0.0,
+            rec_den: 0.0,
+            rec_n: 0,
+            bins: nearest_bins(t.freq_hz),
+        }
     }
-    fn mean_energy(&self) -> f32 {
-        self.e_sum / self.e_n.max(1) as f32
-    }
-    /// The part's frequency: coarse from the summed lags, refined by the
-    /// DFT recurrence.
-    fn freq(&self) -> f32 {
-        let Some(t) = tracker::measure(self.r[0] as f64, self.r[1] as f64, self.r[2] as f64) else {
-            return self.f_ref();
-        };
+
+    /// The part's frequency refined by the DFT recurrence (every linear
+    /// measurement of a pure tone taken every block is a sinusoid in the
+    /// block index: `y[m-1] + y[m+1] = 2 cos(40 w) y[m]`), unwrapped with
+    /// the coarse estimate `t`; and whether the refinement applied.
+    fn refined(&self, t: tracker::Tone, n: f64) -> (f32, bool) {
         // white noise adds to |y[m]|^2 but not to the cross terms: take its
         // expected share (variance per sample times the bins' gain, 40 *
         // 8192^2 per bin) out of the denominator
-        let blocks = self.e_n.max(1) as f64;
-        let noise_var = t.energy as f64 / (1.0 + t.snr as f64) / (blocks * BLOCK_LEN as f64);
+        let noise_var = t.energy as f64 / (1.0 + t.snr as f64) / n;
         let den =
             self.rec_den - self.rec_n as f64 * 2.0 * BLOCK_LEN as f64 * 8192.0 * 8192.0 * noise_var;
-        if den <= 0.05 * self.rec_den {
-            return t.freq_hz;
+        if self.rec_n == 0 || den <= 0.05 * self.rec_den {
+            return (t.freq_hz, false);
         }
-        refine(t.freq_hz, (self.rec_num / (2.0 * den)) as f32)
+        let cos_theta = (self.rec_num / (2.0 * den)) as f32;
+        // near cos(40 w) = +-1 (multiples of 100 Hz) acos is ill-conditioned
+        (refine(t.freq_hz, cos_theta), cos_theta.abs() < 0.8)
     }
+
+    fn f_ref(&self) -> f32 {
+        self.f_sum / self.windows.max(1) as f32
+    }
+
+    fn mean_energy(&self) -> f32 {
+        self.e_sum / self.e_n.max(1) as f32
+    }
+
+    /// Adds a loud block's lags.
+    #[inline]
+    fn add_lags(&mut self, b: &FeatureBlock) {
+        self.add_lags_raw([b.energy as i64, b.acf[0] as i64, b.acf[1] as i64]);
+    }
+
+    #[inline]
+    fn add_lags_raw(&mut self, r: [i64; 3]) {
+        for k in 0..3 {
+            self.r[k] += r[k];
+            self.chunk[k] += r[k];
+        }
+        self.chunk_blocks += 1;
+        if self.chunk_blocks == CHUNK {
+            if self.n_chunks < MAX_CHUNKS {
+                self.chunks[self.n_chunks] = self.chunk;
+                self.n_chunks += 1;
+            }
+            self.chunk = [0; 3];
+            self.chunk_blocks = 0;
+        }
+    }
+
+    /// Adds an interior block's energy to the ripple sums.
+    #[inline]
+    fn add_interior(&mut self, e: f64) {
+        self.int_n += 1;
+        self.int_sum += e;
+        self.int_sq += e * e;
+    }
+
+    /// The interior blocks' energy fluctuation beyond what a steady tone in
+    /// white noise at `snr` gives: relative variance, less the tone's own
+    /// (a 40-sample block of a sine at `w` holds `sin(40 w) / sin w` more
+    /// or less than 40 samples' worth of energy, with the phase) and the
+    /// noise's (cross terms and noise energy: `(4 / snr + 2 / snr^2) /
+    /// 40`). Two close tones beat (ring-back 440+480 Hz: 40 Hz; busy
+    /// 480+620 Hz: 140 Hz, still a third of the mean from one 5 ms block to
+    /// another); a voice's energy follows its pitch pulses.
+    fn ripple(&self, w: f64, snr: f64) -> f64 {
+        if self.int_n < 4 {
+            return 0.0;
+        }
+        let n = self.int_n as f64;
+        let mean = self.int_sum / n;
+        let var = (self.int_sq / n - mean * mean).max(0.0) / (mean * mean);
+        let bl = BLOCK_LEN as f64;
+        let rho = (bl * w).sin() / (bl * w.sin().max(1e-3));
+        let noise = (4.0 / snr + 2.0 / (snr * snr)) / bl;
+        (var - 0.5 * rho * rho - noise).max(0.0)
+    }
+
+    /// The whole part's measurements.
+    fn summary(&self) -> Summary {
+        let loud_blocks = self.e_n.max(1) as f64;
+        let n = loud_blocks * BLOCK_LEN as f64;
+        let Some(t) = tracker::measure(self.r[0] as f64, self.r[1] as f64, self.r[2] as f64) else {
+            return Summary::default();
+        };
+        // noise power per sample (Pisarenko's smallest eigenvalue)
+        let noise = t.energy as f64 / (1.0 + t.snr as f64) / n;
+        let w = 2.0 * std::f64::consts::PI * t.freq_hz as f64 / SAMPLE_RATE as f64;
+        // chunk frequencies: where cos w is well away from 0, from the
+        // relation x[n] + x[n-2] = 2 cos w x[n-1] (exact for a clean tone
+        // over any span); near 2 kHz from the chunk's Pisarenko estimate
+        // with the part's noise (the window-edge error is small there)
+        // the first and last chunks hold the tone's edges, where the
+        // relation breaks for a sample or two
+        let full = CHUNK as f64 * BLOCK_LEN as f64;
+        let inner = if self.n_chunks >= 3 {
+            &self.chunks[1..self.n_chunks - 1]
+        } else {
+            &self.chunks[..0]
+        };
+        let chunks = inner.iter().map(|r| (*r, full));
+        let snr = (t.snr as f64).max(1.0);
+        let mut drift = 0.0f64;
+        let mut drift_z = 0.0f64;
+        for (r, nk) in chunks {
+            let (r0, r1, r2) = (r[0] as f64 - noise * nk, r[1] as f64, r[2] as f64);
+            let c = if w.cos().abs() > 0.7 && r1 != 0.0 {
+                (r0 + r2) / (2.0 * r1)
+            } else if r0 > 0.0 {
+                r1 / r0
+            } else {
+                continue;
+            };
+            let d = (c.clamp(-1.0, 1.0).acos() - w).abs();
+            drift = drift.max(d / w);
+            // in units of the spread white noise at the part's SNR explains
+            drift_z = drift_z.max(d * nk.sqrt() * snr * w.sin().max(0.1));
+        }
+        let (freq_dft, dft_checked) = self.refined(t, n);
+        let freq = t.freq_hz;
+        Summary {
+            freq,
+            snr: t.snr as f64,
+            freq_dft,
+            dft_checked,
+            drift,
+            drift_z,
+            ripple: self.ripple(w, snr),
+            blocks: loud_blocks as u32,
+        }
+    }
+}
+
+/// A part's measurements over its whole length.
+#[derive(Debug, Clone, Copy, Default)]
+struct Summary {
+    freq: f32,
+    freq_dft: f32,
+    dft_checked: bool,
+    snr: f64,
+    drift: f64,
+    drift_z: f64,
+    ripple: f64,
+    #[allow(dead_code)]
+    blocks: u32,
 }
 
 /// Unwraps the fine estimate `cos(40 w)` with a coarse frequency: the
@@ -275,9 +413,22 @@ struct Closed {
 /// Why a group is not a beep (for tests and tracing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reject {
+    /// Shorter than the shortest or longer than the longest beep.
     Duration,
+    /// A part's block energies ripple (beating tones, pitch pulses).
     Ripple,
+    /// A part's frequency is outside the band.
+    Band,
+    /// A part's tone does not stand far enough above the rest.
+    Weak,
+    /// The lags and the DFT bins disagree on a part's frequency (several
+    /// harmonics).
+    Harmonic,
+    /// A part's frequency wanders (vibrato, drifting voice).
+    Unsteady,
+    /// More parts than a double or two-tone beep has.
     Parts,
+    /// The special information tone sequence.
     Sit,
 }
 
@@ -287,7 +438,8 @@ struct Group {
     parts: [Closed; MAX_PARTS],
     n: usize,
     overflow: bool,
-    rippled: bool,
+    /// The first rule a part failed.
+    failed: Option<Reject>,
 }
 
 impl Group {
@@ -320,10 +472,12 @@ pub struct BeepDetector {
     part: Option<Part>,
     group: Option<Group>,
     pending: [Option<Pending>; SLOTS],
-    /// Recent tones: (frequency, end block).
+    /// Recent tones: (frequency, end sample).
     recent: [Option<(f32, u64)>; SLOTS],
     #[cfg(test)]
     rejects: Vec<(Reject, f32)>,
+    #[cfg(test)]
+    summaries: Vec<Summary>,
 }
 
 impl Default for BeepDetector {
@@ -348,6 +502,8 @@ impl BeepDetector {
             recent: [None; SLOTS],
             #[cfg(test)]
             rejects: Vec::new(),
+            #[cfg(test)]
+            summaries: Vec::new(),
         }
     }
 
@@ -373,9 +529,14 @@ impl BeepDetector {
         } else {
             None
         };
-        self.track(i, block, tone);
+        if tone.is_some() || self.part.is_some() || self.group.is_some() {
+            self.track(i, block, tone);
+        }
         self.dft_hist[1] = self.dft_hist[0];
         self.dft_hist[0] = block.dft;
+        if self.pending.iter().all(Option::is_none) {
+            return None;
+        }
         self.poll(i)
     }
 
@@ -419,12 +580,10 @@ impl BeepDetector {
         if let Some(p) = &mut self.part {
             let on = tone.filter(|t| same_part(p.f_ref(), t.freq_hz, self.cfg.max_freq_jitter));
             // block energies: loud blocks extend the part
-            let mean = p.mean_energy();
-            let loud = e >= 0.5 * mean;
+            let loud = e >= 0.5 * p.mean_energy();
             match on {
                 Some(t) => {
                     p.misses = 0;
-                    p.last_on = i;
                     p.windows += 1;
                     p.f_sum += t.freq_hz;
                 }
@@ -434,23 +593,18 @@ impl BeepDetector {
                 // the previous block is interior when this one is loud
                 // (whatever its own energy: the nulls of beating tones)
                 if i >= p.start + 2 {
-                    let prev = self.energies[((i - 1) % W as u64) as usize] as f32;
-                    p.e_min = p.e_min.min(prev);
-                    p.e_max = p.e_max.max(prev);
-                }
-                p.last_loud = i;
-                p.e_sum += e;
-                p.e_n += 1;
-                p.r[0] += block.energy as i64;
-                p.r[1] += block.acf[0] as i64;
-                p.r[2] += block.acf[1] as i64;
-                if i >= p.start + 2 {
+                    let prev = self.energies[((i - 1) % W as u64) as usize] as f64;
+                    p.add_interior(prev);
                     let (num, den) =
                         recurrence(&self.dft_hist[1], &self.dft_hist[0], &block.dft, p.bins);
                     p.rec_num += num;
                     p.rec_den += den;
                     p.rec_n += 1;
                 }
+                p.last_loud = i;
+                p.e_sum += e;
+                p.e_n += 1;
+                p.add_lags(block);
             }
             // a part ends after two failing windows (one is tolerated)
             if p.misses >= 2 {
@@ -474,7 +628,7 @@ impl BeepDetector {
         // energy onset: the first block of the window holding at least half
         // of the loudest block's energy
         let first = (i + 1).saturating_sub(W as u64);
-        let max = (0..W).map(|k| self.energies[k]).max().unwrap_or(0);
+        let max = self.energies.iter().copied().max().unwrap_or(0);
         let mut start = i;
         for b in first..=i {
             if self.energies[(b % W as u64) as usize] as u64 * 2 >= max as u64 {
@@ -482,40 +636,57 @@ impl BeepDetector {
                 break;
             }
         }
-        let mut p = Part {
-            start,
-            last_loud: i,
-            last_on: i,
-            windows: 1,
-            f_sum: t.freq_hz,
-            e_min: f32::INFINITY,
-            bins: nearest_bins(t.freq_hz),
-            e_max: 0.0,
-            ..Part::default()
-        };
+        let mut p = Part::new(start, i, t);
+        // the window's blocks from the onset on are the part's first
+        // (their lags are in the window; their DFTs are not needed: the
+        // recurrence starts two blocks in)
+        let mut ring = self.window.blocks_since(i + 1 - start);
         for b in start..=i {
             let e = self.energies[(b % W as u64) as usize];
             p.e_sum += e as f32;
             p.e_n += 1;
+            if let Some(r) = ring.next() {
+                p.add_lags_raw(r);
+            }
         }
         self.part = Some(p);
     }
 
     fn close_part(&mut self, p: Part) {
-        #[cfg(test)]
-        if std::env::var("BEEP_DEBUG").is_ok() {
-            eprintln!("part {p:?} freq {}", p.freq());
-        }
         let blocks = (p.last_loud + 1).saturating_sub(p.start) as u32;
-        let closed = Closed {
-            start: p.start * BLOCK,
-            end: (p.last_loud + 1) * BLOCK,
-            freq: p.freq(),
-        };
         if blocks < MIN_PART_BLOCKS {
             return;
         }
-        let rippled = p.e_max > p.e_min * self.lim.ripple;
+        let s = p.summary();
+        #[cfg(test)]
+        self.summaries.push(s);
+        let band = self.cfg.min_freq_hz * 0.98..=self.cfg.max_freq_hz * 1.02;
+        let failed = if !band.contains(&s.freq) {
+            Some(Reject::Band)
+        } else if s.snr < self.lim.min_part_snr {
+            Some(Reject::Weak)
+        } else if s.ripple > self.cfg.max_ripple as f64 {
+            Some(Reject::Ripple)
+        } else if s.dft_checked
+            && (s.freq_dft - s.freq).abs() > 0.03 * s.freq * (500.0 / s.freq).max(1.0)
+        {
+            // a lone tone gives the same frequency from the lags and from
+            // the DFT bins' block-to-block rotation; several harmonics
+            // (a voice) pull the two apart
+            Some(Reject::Harmonic)
+        } else if s.drift > self.cfg.max_drift as f64 && s.drift_z > DRIFT_Z {
+            Some(Reject::Unsteady)
+        } else {
+            None
+        };
+        let closed = Closed {
+            start: p.start * BLOCK,
+            end: (p.last_loud + 1) * BLOCK,
+            // the DFT recurrence is the finer estimate where it is well
+            // conditioned (50 Hz off the multiples of 100 Hz most); the
+            // lags' elsewhere
+            freq: if s.dft_checked { s.freq_dft } else { s.freq },
+        };
         // a part after the gap ends the previous group
         if let Some(g) = &self.group {
             if closed.start > g.end() + self.lim.gap_blocks * BLOCK {
@@ -524,7 +695,7 @@ impl BeepDetector {
             }
         }
         let g = self.group.get_or_insert_with(Group::default);
-        g.rippled |= rippled;
+        g.failed = g.failed.or(failed);
         if g.n < MAX_PARTS {
             g.parts[g.n] = closed;
             g.n += 1;
@@ -540,12 +711,9 @@ impl BeepDetector {
             return;
         }
         let freq = g.parts[0].freq;
-        #[cfg(test)]
-        if std::env::var("BEEP_DEBUG").is_ok() {
-            eprintln!("group {:?}", &g.parts[..g.n]);
-        }
         let verdict = self.judge(&g);
-        // any tone (beep or not) may be the first of a cadence
+        // any tone (beep or not) may be the first of a cadence: a tone at
+        // its frequency starting within the hold-off repeats it
         let repeat = self.is_recent(freq, g.start());
         self.remember(freq, g.end());
         // a pending candidate at this frequency was a cadence too
@@ -562,13 +730,8 @@ impl BeepDetector {
                 self.rejects.push((_r, freq));
             }
             Ok(event) if !repeat && !cancelled => {
-                let mut hold = self.lim.holdoff;
-                for pt in &self.cfg.progress_tones {
-                    if same(pt.freq_hz, freq, self.cfg.same_freq) {
-                        hold = hold.max(ms_blocks(pt.max_off_ms));
-                    }
-                }
-                let due = (g.end() / BLOCK).max(now) + hold;
+                // two blocks of slack, as in `is_recent`
+                let due = (g.end() / BLOCK + self.lim.holdoff + 2).max(now);
                 if let Some(slot) = self.pending.iter_mut().find(|s| s.is_none()) {
                     *slot = Some(Pending { event, due });
                 }
@@ -583,8 +746,8 @@ impl BeepDetector {
         if ms < self.cfg.min_duration_ms as u64 || ms > self.cfg.max_duration_ms as u64 {
             return Err(Reject::Duration);
         }
-        if g.rippled {
-            return Err(Reject::Ripple);
+        if let Some(r) = g.failed {
+            return Err(r);
         }
         if g.overflow {
             return Err(Reject::Parts);
@@ -599,8 +762,11 @@ impl BeepDetector {
         })
     }
 
+    /// Whether a tone at `freq` ended within the hold-off before `start`
+    /// (two blocks of slack: a detected end and start may each be a block
+    /// off the tone's).
     fn is_recent(&self, freq: f32, start: u64) -> bool {
-        let memory = ms_blocks(self.cfg.cadence_memory_ms) * BLOCK;
+        let memory = (self.lim.holdoff + 2) * BLOCK;
         self.recent.iter().flatten().any(|&(f, end)| {
             same(f, freq, self.cfg.same_freq) && start >= end && start - end <= memory
         })
@@ -613,15 +779,18 @@ impl BeepDetector {
         self.recent[slot] = Some((freq, end));
     }
 
-    /// Reports a candidate whose hold-off has passed, unless a tone at its
-    /// frequency is sounding now (the repeat has begun).
+    /// Reports a candidate whose hold-off has passed, unless a tone near
+    /// its frequency is sounding now (a repeat has begun: decided when its
+    /// group closes).
     fn poll(&mut self, i: u64) -> Option<BeepEvent> {
         let sounding = self.part.map(|p| p.f_ref());
         for k in 0..SLOTS {
             let Some(p) = self.pending[k] else { continue };
             if let Some(f) = sounding {
-                if same(f, p.event.freq_hz, self.cfg.same_freq) && i > p.event.end / BLOCK + 1 {
-                    continue; // decided when the repeat's group closes
+                if same_part(p.event.freq_hz, f, self.cfg.max_freq_jitter)
+                    && i > p.event.end / BLOCK + 1
+                {
+                    continue;
                 }
             }
             if i >= p.due {
@@ -634,8 +803,8 @@ impl BeepDetector {
 }
 
 /// Whether a window frequency continues a part at `f_ref`: within the
-/// relative jitter, or within the estimate's error in `cos w` (the block
-/// edges' bias, +-0.016 at worst, and noise), i.e. `0.02 / sin w` radians.
+/// relative jitter, or within the window estimate's error in `cos w` (the
+/// window's edges and noise), i.e. `0.013 / sin w` radians.
 #[inline]
 fn same_part(f_ref: f32, f: f32, jitter: f32) -> bool {
     let w = 2.0 * std::f32::consts::PI * f_ref / SAMPLE_RATE as f32;

@@ -70,6 +70,13 @@ impl<const W: usize> Window<W> {
         self.pos = (self.pos + 1) % W;
     }
 
+    /// The lags `[energy, acf[0], acf[1]]` of the newest `n` blocks (at
+    /// most `W`), oldest first.
+    pub fn blocks_since(&self, n: u64) -> impl Iterator<Item = [i64; 3]> + '_ {
+        let n = (n as usize).min(W);
+        (0..n).map(move |j| self.ring[(self.pos + W - n + j) % W])
+    }
+
     /// Summed energy of the window (integer, exact).
     #[inline]
     pub fn energy(&self) -> u64 {
