@@ -3,10 +3,12 @@
 //! audio, and `ringwire evaluate --json` runs ringwire and the classic
 //! app_amd baseline over it.
 //!
-//! Regression thresholds on ringwire's own figures are in [`thresholds`];
-//! they assert only with `RINGWIRE_AMD_THRESHOLDS=1` until the detectors
-//! land (their owner turns them on). The baseline's figures are always
-//! checked to be computed.
+//! ringwire's figures on the fixed CI corpus must stay at or above the
+//! levels in [`regression`] (what the detectors reach today, with a small
+//! margin), so a change that makes them worse fails CI. The targets
+//! are in [`targets`]; they are not all met yet and are asserted only with
+//! `RINGWIRE_AMD_TARGETS=1`. The baseline's figures are always checked to
+//! be computed.
 use ringwire_host::corpus::{read_cases, Case};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -16,22 +18,110 @@ use std::process::Command;
 const CASES: usize = 60;
 const SEED: u64 = 7;
 
-/// Regression thresholds on ringwire, for the fixed CI corpus above
-/// (held-out split). Checked only when `RINGWIRE_AMD_THRESHOLDS=1`.
-mod thresholds {
-    pub const MIN_ACCURACY: f64 = 0.95;
-    pub const MIN_HUMAN_RECALL: f64 = 0.97;
-    pub const MIN_MACHINE_RECALL: f64 = 0.93;
+/// One set of limits on ringwire's figures.
+struct Limits {
+    min_accuracy: f64,
+    min_human_recall: f64,
+    min_machine_recall: f64,
     /// ms after the end of the live greeting.
-    pub const MAX_HUMAN_LATENCY_P50_MS: f64 = 500.0;
-    pub const MAX_HUMAN_LATENCY_P95_MS: f64 = 1000.0;
+    max_human_latency_p50_ms: f64,
+    max_human_latency_p95_ms: f64,
     /// ms from answer.
-    pub const MAX_MACHINE_TIME_P50_MS: f64 = 3000.0;
-    pub const MIN_BEEP_RECALL: f64 = 0.95;
-    pub const MAX_BEEP_ONSET_ERROR_P50_MS: f64 = 40.0;
-    pub const MAX_FALSE_BEEPS_PER_100_LIVE: f64 = 3.0;
-    pub const MAX_FALSE_BEEPS_DISTRACTOR: u64 = 0;
-    pub const MAX_CAUSALITY_VIOLATIONS: u64 = 0;
+    max_machine_time_p50_ms: f64,
+    min_beep_recall: f64,
+    max_beep_onset_error_p50_ms: f64,
+    max_false_beeps_per_100_live: f64,
+    max_false_beeps_distractor: u64,
+    max_causality_violations: u64,
+}
+
+/// What the detectors reach today on the fixed CI corpus, less a margin:
+/// always asserted, so regressions fail CI.
+mod regression {
+    pub const LIMITS: super::Limits = super::Limits {
+        min_accuracy: REGRESSION[0],
+        min_human_recall: REGRESSION[1],
+        min_machine_recall: REGRESSION[2],
+        max_human_latency_p50_ms: REGRESSION[3],
+        max_human_latency_p95_ms: REGRESSION[4],
+        max_machine_time_p50_ms: REGRESSION[5],
+        min_beep_recall: REGRESSION[6],
+        max_beep_onset_error_p50_ms: REGRESSION[7],
+        max_false_beeps_per_100_live: REGRESSION[8],
+        max_false_beeps_distractor: REGRESSION[9] as u64,
+        max_causality_violations: 0,
+    };
+    /// accuracy, human recall, machine recall, human p50, human p95,
+    /// machine p50, beep recall, beep onset p50, false beeps/100 live,
+    /// false beeps on distractors
+    const REGRESSION: [f64; 10] = [
+        0.80, 0.87, 0.75, 520.0, 1100.0, 5600.0, 0.50, 40.0, 5.0, 2.0,
+    ];
+}
+
+/// The targets (not all met yet): asserted with
+/// `RINGWIRE_AMD_TARGETS=1`.
+mod targets {
+    pub const LIMITS: super::Limits = super::Limits {
+        min_accuracy: 0.97,
+        min_human_recall: 0.99,
+        min_machine_recall: 0.95,
+        max_human_latency_p50_ms: 500.0,
+        max_human_latency_p95_ms: 1000.0,
+        max_machine_time_p50_ms: 3000.0,
+        min_beep_recall: 0.98,
+        max_beep_onset_error_p50_ms: 40.0,
+        max_false_beeps_per_100_live: 1.0,
+        max_false_beeps_distractor: 0,
+        max_causality_violations: 0,
+    };
+}
+
+/// The names of the limits that `rw`/`beep` (evaluation JSON) break.
+fn broken(limits: &Limits, rw: &Value, beep: &Value) -> Vec<&'static str> {
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    let checks = [
+        ("accuracy", f(&rw["accuracy"]) >= limits.min_accuracy),
+        (
+            "human recall",
+            f(&rw["human_recall"]) >= limits.min_human_recall,
+        ),
+        (
+            "machine recall",
+            f(&rw["machine_recall"]) >= limits.min_machine_recall,
+        ),
+        (
+            "human latency p50",
+            f(&rw["human_latency_ms"]["p50"]) <= limits.max_human_latency_p50_ms,
+        ),
+        (
+            "human latency p95",
+            f(&rw["human_latency_ms"]["p95"]) <= limits.max_human_latency_p95_ms,
+        ),
+        (
+            "machine time p50",
+            f(&rw["machine_time_ms"]["p50"]) <= limits.max_machine_time_p50_ms,
+        ),
+        ("beep recall", f(&beep["recall"]) >= limits.min_beep_recall),
+        (
+            "beep onset p50",
+            f(&beep["onset_error_ms"]["p50"]) <= limits.max_beep_onset_error_p50_ms,
+        ),
+        (
+            "false beeps live",
+            f(&beep["false_beeps_per_100_live"]) <= limits.max_false_beeps_per_100_live,
+        ),
+        (
+            "false beeps distractor",
+            beep["false_beeps_distractor"].as_u64() <= Some(limits.max_false_beeps_distractor),
+        ),
+        ("no detector panics", rw["panics"].as_u64() == Some(0)),
+        (
+            "causality",
+            rw["causality"]["violations"].as_u64() <= Some(limits.max_causality_violations),
+        ),
+    ];
+    checks.iter().filter(|c| !c.1).map(|c| c.0).collect()
 }
 
 fn have_espeak() -> bool {
@@ -289,49 +379,17 @@ fn corpus_truth_matches_audio_and_evaluation_reports_both_systems() {
         "{table}"
     );
 
-    if std::env::var("RINGWIRE_AMD_THRESHOLDS").as_deref() == Ok("1") {
-        use thresholds::*;
-        let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
-        let checks = [
-            ("accuracy", f(&rw["accuracy"]) >= MIN_ACCURACY),
-            ("human recall", f(&rw["human_recall"]) >= MIN_HUMAN_RECALL),
-            (
-                "machine recall",
-                f(&rw["machine_recall"]) >= MIN_MACHINE_RECALL,
-            ),
-            (
-                "human latency p50",
-                f(&rw["human_latency_ms"]["p50"]) <= MAX_HUMAN_LATENCY_P50_MS,
-            ),
-            (
-                "human latency p95",
-                f(&rw["human_latency_ms"]["p95"]) <= MAX_HUMAN_LATENCY_P95_MS,
-            ),
-            (
-                "machine time p50",
-                f(&rw["machine_time_ms"]["p50"]) <= MAX_MACHINE_TIME_P50_MS,
-            ),
-            ("beep recall", f(&beep["recall"]) >= MIN_BEEP_RECALL),
-            (
-                "beep onset p50",
-                f(&beep["onset_error_ms"]["p50"]) <= MAX_BEEP_ONSET_ERROR_P50_MS,
-            ),
-            (
-                "false beeps live",
-                f(&beep["false_beeps_per_100_live"]) <= MAX_FALSE_BEEPS_PER_100_LIVE,
-            ),
-            (
-                "false beeps distractor",
-                beep["false_beeps_distractor"].as_u64() <= Some(MAX_FALSE_BEEPS_DISTRACTOR),
-            ),
-            ("no detector panics", rw["panics"].as_u64() == Some(0)),
-            (
-                "causality",
-                rw["causality"]["violations"].as_u64() <= Some(MAX_CAUSALITY_VIOLATIONS),
-            ),
-        ];
-        let failed: Vec<&str> = checks.iter().filter(|c| !c.1).map(|c| c.0).collect();
-        assert!(failed.is_empty(), "AMD regression: {failed:?}\n{table}");
+    let failed = broken(&regression::LIMITS, &rw, &beep);
+    assert!(
+        failed.is_empty(),
+        "AMD/beep regression: {failed:?}\n{table}"
+    );
+    if std::env::var("RINGWIRE_AMD_TARGETS").as_deref() == Ok("1") {
+        let missed = broken(&targets::LIMITS, &rw, &beep);
+        assert!(
+            missed.is_empty(),
+            "AMD/beep targets missed: {missed:?}\n{table}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
