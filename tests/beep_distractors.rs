@@ -131,9 +131,15 @@ enum Noise {
 
 /// One beep at `f` Hz, `ms` long, at `dbfs`, with `noise` 12 dB below the
 /// tone, through both laws: exactly one event, onset and end within 40 ms,
-/// frequency within 2%. Returns (|onset error| in samples, relative
-/// frequency error) per law.
-fn one_beep(f: f64, ms: usize, dbfs: f64, noise: Noise, seed: u64) -> Vec<(i64, f64)> {
+/// frequency within 2%. Returns per law (|onset error| in samples, relative
+/// frequency error), or what went wrong.
+fn one_beep(
+    f: f64,
+    ms: usize,
+    dbfs: f64,
+    noise: Noise,
+    seed: u64,
+) -> Vec<Result<(i64, f64), String>> {
     let mut t = Timeline::new();
     t.silence(800 * MS);
     let start = tones(&mut t, &[f], dbfs, ms);
@@ -160,16 +166,25 @@ fn one_beep(f: f64, ms: usize, dbfs: f64, noise: Noise, seed: u64) -> Vec<(i64, 
     LAWS.iter()
         .map(|&law| {
             let events = detect(&t.through(law));
-            let ctx = format!("{f} Hz {ms} ms {dbfs} dBFS {noise:?} {law:?}: {events:?}");
-            assert_eq!(events.len(), 1, "{ctx}");
+            let ctx =
+                format!("{f} Hz {ms} ms {dbfs} dBFS {noise:?} seed {seed} {law:?}: {events:?}");
+            if events.len() != 1 {
+                return Err(format!("{} events: {ctx}", events.len()));
+            }
             let e = events[0];
             let onset = e.start as i64 - start as i64;
-            assert!(onset.abs() <= 40 * MS as i64, "onset {onset} {ctx}");
+            if onset.abs() > 40 * MS as i64 {
+                return Err(format!("onset {onset}: {ctx}"));
+            }
             let end = e.end as i64 - (start + ms * MS) as i64;
-            assert!(end.abs() <= 40 * MS as i64, "end {end} {ctx}");
+            if end.abs() > 40 * MS as i64 {
+                return Err(format!("end {end}: {ctx}"));
+            }
             let ferr = (e.freq_hz as f64 - f).abs() / f;
-            assert!(ferr <= 0.02, "frequency {ctx}");
-            (onset.abs(), ferr)
+            if ferr > 0.02 {
+                return Err(format!("frequency: {ctx}"));
+            }
+            Ok((onset.abs(), ferr))
         })
         .collect()
 }
@@ -180,7 +195,20 @@ fn band() -> Vec<f64> {
     freqs
 }
 
-fn report(name: &str, results: &[(i64, f64)]) {
+/// Prints recall and the error spread, then fails on any miss.
+fn report(name: &str, outcomes: &[Result<(i64, f64), String>]) {
+    let results: Vec<(i64, f64)> = outcomes.iter().filter_map(|r| r.clone().ok()).collect();
+    let misses: Vec<&String> = outcomes.iter().filter_map(|r| r.as_ref().err()).collect();
+    for m in &misses {
+        println!("{name}: {m}");
+    }
+    println!(
+        "{name}: recall {}/{} ({:.2}%)",
+        results.len(),
+        outcomes.len(),
+        100.0 * results.len() as f64 / outcomes.len() as f64
+    );
+    assert!(!results.is_empty(), "{name}: nothing detected");
     let mut onsets: Vec<i64> = results.iter().map(|r| r.0).collect();
     let mut ferrs: Vec<f64> = results.iter().map(|r| r.1).collect();
     onsets.sort_unstable();
@@ -193,10 +221,16 @@ fn report(name: &str, results: &[(i64, f64)]) {
         ferrs[n / 2] * 100.0,
         ferrs[n - 1] * 100.0
     );
+    assert!(
+        misses.is_empty(),
+        "{name}: {} of {} missed",
+        misses.len(),
+        outcomes.len()
+    );
 }
 
 #[test]
-#[ignore = "350 Hz 120 ms beeps in 12 dB noise are missed in a few percent of seeds: the lag estimate's part frequency is ~3% low and fails the band check"]
+#[ignore = "2 of 684 missed (700 Hz 2 s -3 dBFS in white noise, seed 422)"]
 fn beeps_across_the_band_levels_durations_and_noise() {
     let mut results = Vec::new();
     for (i, &f) in band().iter().enumerate() {
@@ -213,7 +247,7 @@ fn beeps_across_the_band_levels_durations_and_noise() {
 }
 
 #[test]
-#[ignore = "as the band matrix: 350 Hz 120 ms in noise"]
+#[ignore = "recall 2/80: short noise parts (pink noise's low-frequency runs, babble harmonics) within the gap join the beep's group and fail it"]
 fn beeps_in_pink_and_babble_noise() {
     let mut results = Vec::new();
     for (i, &f) in band().iter().enumerate().step_by(2) {
