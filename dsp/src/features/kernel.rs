@@ -420,9 +420,43 @@ mod x86 {
             _mm256_storeu_si256(block.dft.as_mut_ptr().cast(), lo);
             _mm256_storeu_si256(block.dft.as_mut_ptr().add(4).cast(), hi);
         }
-        block.energy = x.iter().map(|&s| (s as i32 * s as i32) as u32).sum();
-        block.acf = lag_sums(x, history);
-        block.zero_crossings = zero_crossings(x);
+        // Energy, lags and zero crossings on a zero-padded copy, so the
+        // shifted loads x[n+1], x[n+2] stay in bounds.
+        let mut padded = [0i16; 56];
+        padded[..BLOCK_LEN].copy_from_slice(x);
+        let load = |at: usize| {
+            debug_assert!(at + 16 <= padded.len());
+            // SAFETY: at + 16 <= 56: the 32 bytes read lie inside `padded`.
+            unsafe { _mm256_loadu_si256(padded.as_ptr().add(at).cast()) }
+        };
+        let ones = _mm256_set1_epi16(1);
+        // sign changes count for n in 0..39 only (pair n, n+1 inside the block)
+        let keep = _mm256_setr_epi16(1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        let (mut e, mut a1, mut a2, mut zc) = (
+            _mm256_setzero_si256(),
+            _mm256_setzero_si256(),
+            _mm256_setzero_si256(),
+            _mm256_setzero_si256(),
+        );
+        for (i, at) in [0usize, 16, 32].into_iter().enumerate() {
+            let (v, n1, n2) = (load(at), load(at + 1), load(at + 2));
+            e = _mm256_add_epi32(e, _mm256_madd_epi16(v, v));
+            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(v, n1));
+            a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(v, n2));
+            let mut changes = _mm256_srli_epi16::<15>(_mm256_xor_si256(v, n1));
+            if i == 2 {
+                changes = _mm256_and_si256(changes, keep);
+            }
+            zc = _mm256_add_epi32(zc, _mm256_madd_epi16(changes, ones));
+        }
+        // [e, a1, a2, zc] summed across lanes in one pass
+        let q = _mm256_hadd_epi32(_mm256_hadd_epi32(e, a1), _mm256_hadd_epi32(a2, zc));
+        let sums = _mm_add_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256::<1>(q));
+        let [b1, b2] = boundary_products(x, history);
+        let word = _mm_add_epi32(sums, _mm_setr_epi32(0, b1, b2, 0));
+        // SAFETY: FeatureBlock is repr(C): energy, acf[0], acf[1] and
+        // zero_crossings are 16 contiguous bytes after `dft`.
+        unsafe { _mm_storeu_si128((&mut block.energy as *mut u32).cast(), word) };
     }
 }
 
