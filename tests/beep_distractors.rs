@@ -314,7 +314,6 @@ fn cadence(freqs: &[f64], dbfs: f64, pattern: &[(usize, usize)], cycles: usize) 
 }
 
 #[test]
-#[ignore = "EU busy (425 Hz 500/500): the first burst is still reported; the 500 ms hold-off does not yet catch the repeat"]
 fn ring_back_and_busy_tones_are_not_beeps() {
     assert_none(
         "US ring-back",

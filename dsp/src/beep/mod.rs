@@ -95,7 +95,9 @@ pub struct BeepConfig {
     /// Parts closer than this form one beep (double beep, two-tone beep), ms.
     pub max_gap_ms: u32,
     /// Wait after a candidate ends for a same-frequency repeat (a cadence:
-    /// busy, ring-back), ms.
+    /// busy, ring-back), ms. Longer than the 500 ms off time of the common
+    /// busy tones with a margin for onset jitter; keep it at 700 ms or less
+    /// (every voicemail beep is reported this late).
     pub holdoff_ms: u32,
     /// Two tones within this relative distance are "the same frequency".
     pub same_freq: f32,
@@ -115,7 +117,7 @@ impl Default for BeepConfig {
             max_drift: 0.004,
             max_ripple: 0.02,
             max_gap_ms: 160,
-            holdoff_ms: 500,
+            holdoff_ms: 600,
             same_freq: 0.02,
         }
     }
@@ -849,6 +851,16 @@ impl BeepDetector {
                 if same_part(p.event.freq_hz, f, self.cfg.max_freq_jitter)
                     && i > p.event.end / BLOCK + 1
                 {
+                    continue;
+                }
+            }
+            // a repeat whose part has closed but whose group is still open
+            // (waiting out the gap) is decided when the group closes
+            if let Some(g) = &self.group {
+                if g.parts[..g.n].iter().any(|c| {
+                    c.start >= p.event.end
+                        && same_part(p.event.freq_hz, c.freq, self.cfg.max_freq_jitter)
+                }) {
                     continue;
                 }
             }
