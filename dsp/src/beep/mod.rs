@@ -148,6 +148,12 @@ const DFT_SIGMA: f64 = 5.0;
 const BAND_Z: f64 = 3.0;
 /// The lag/DFT agreement tolerance, in the difference's sigmas.
 const AGREE_Z: f64 = 4.5;
+/// Neighbouring parts of a group are one frequency within this many
+/// sigmas of their difference (or [`BeepConfig::same_freq`]).
+const NEIGHBOUR_Z: f32 = 3.5;
+/// Neighbouring parts at least this far apart (relative) are a two-tone
+/// beep; between one frequency and this, the group is rejected.
+const NEIGHBOUR_STEP: f32 = 0.12;
 const BLOCK: u64 = BLOCK_LEN as u64;
 
 /// Thresholds in feature units.
@@ -464,6 +470,8 @@ struct Closed {
     start: u64,
     end: u64,
     freq: f32,
+    /// Expected relative error of `freq`.
+    sigma: f32,
 }
 
 /// Why a group is not a beep (for tests and tracing).
@@ -747,6 +755,7 @@ impl BeepDetector {
             // conditioned (50 Hz off the multiples of 100 Hz most); the
             // lags' elsewhere
             freq: s.best,
+            sigma: s.sigma_best as f32,
         };
         // a part after the gap ends the previous group
         if let Some(g) = &self.group {
@@ -815,6 +824,17 @@ impl BeepDetector {
         }
         if is_sit(&g.parts[..g.n]) {
             return Err(Reject::Sit);
+        }
+        // a double beep repeats one frequency, a two-tone beep steps far;
+        // neighbours a few percent apart, beyond what their noise explains,
+        // are a voice moving (espeak-ng de+f2 'mmm': 75 ms murmurs at 375
+        // then 361 Hz)
+        for w in g.parts[..g.n].windows(2) {
+            let d = (w[0].freq - w[1].freq).abs() / w[0].freq.max(w[1].freq);
+            let noise = NEIGHBOUR_Z * (w[0].sigma.powi(2) + w[1].sigma.powi(2)).sqrt();
+            if d > self.cfg.same_freq.max(noise) && d < NEIGHBOUR_STEP {
+                return Err(Reject::Unsteady);
+            }
         }
         Ok(BeepEvent {
             start: g.start(),
