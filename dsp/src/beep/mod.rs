@@ -2,43 +2,84 @@
 //! gives the same events).
 //!
 //! A beep is a steady single tone between 350 and 2100 Hz lasting 120 ms to
-//! 2 s; a double beep or a two-tone beep (parts less than
-//! [`BeepConfig::max_gap_ms`] apart) is one beep. Two stages:
+//! 2 s; a double beep (one frequency twice) or a two-tone beep (two
+//! frequencies far apart) whose parts are less than
+//! [`BeepConfig::max_gap_ms`] apart is one beep.
 //!
-//! 1. **Tone tracker** ([`tracker`]): every 5 ms block, the lag-0/1/2
-//!    autocorrelations of the last four blocks (20 ms) give the dominant
-//!    sinusoid's frequency and its power over the residual (Pisarenko's
-//!    estimate, unbiased in white noise). A window is *tonal* when it is
-//!    loud enough, the tone stands [`BeepConfig::min_tone_snr_db`] above the
-//!    rest, the frequency is in range, and the DTMF bins do not hold two
-//!    tones (a row and a column tone). Consecutive tonal windows at one
-//!    frequency (within [`BeepConfig::max_freq_jitter`], wider below 700 Hz
-//!    where two lags resolve frequency coarsely) form a *part*; its start is
-//!    the first loud block of its first window (energy onset), its end the
-//!    end of its last loud block. A part's frequency is refined from the
-//!    DFT bins: any linear measurement of a pure tone, taken every block,
-//!    is a sinusoid in the block index, so `y[m-1] + y[m+1] = 2 cos(40 w)
-//!    y[m]` for every bin; that fine, aliased estimate is unwrapped with the
-//!    coarse one (the summed lags are exact, but over a short part the
-//!    window's edges still leave an error of about `1 / (N sin w)` radians,
-//!    several percent at 350-450 Hz).
-//! 2. **Beep rules** on groups of parts: a group is rejected when its
-//!    duration is out of range, when a part's block energies ripple (two
-//!    close tones beat: ring-back 440+480, 400+450, busy 480+620), when it
-//!    has too many parts (drifting speech), or when it is the special
-//!    information tone sequence (913.8/985.2, 1370.6/1428.5, 1776.7 Hz). A
-//!    tone that repeats at the same frequency after the group ends is a
-//!    cadence (busy, ring-back, call waiting, recorder warning), not a beep:
-//!    a candidate is reported only after [`BeepConfig::holdoff_ms`] of no
-//!    repeat (longer, [`ProgressTone::max_off_ms`], at the frequencies of
-//!    the common cadenced tones: 425 Hz, 440 Hz, 1400 Hz), and a group at
-//!    the frequency of a recent tone is dropped.
+//! # Design
+//!
+//! 1. **Parts from 20 ms windows** (the `tracker` module). Every 5 ms block, the
+//!    exact lag-0/1/2 autocorrelation sums of the last four blocks give the
+//!    window's dominant sinusoid and its power over the residual
+//!    (Pisarenko's estimate, unbiased in white noise). A window is *tonal*
+//!    when it is loud enough ([`BeepConfig::min_level_dbfs`]), the tone
+//!    stands [`BeepConfig::min_tone_snr_db`] above the rest, its frequency
+//!    is loosely in the band (windows scatter), and the DTMF bins do not
+//!    hold a row and a column tone. Consecutive tonal windows at one
+//!    frequency (within [`BeepConfig::max_freq_jitter`], wider at low
+//!    frequency where one window resolves frequency coarsely) form a
+//!    *part*. Windows only build parts; nothing is decided per window. A
+//!    part starts at the energy onset of its first window and ends after
+//!    its last loud block; it sums its blocks' lags (whole part and 40 ms
+//!    chunks), its interior block energies, and the DFT-bin recurrence
+//!    `y[m-1] + y[m+1] = 2 cos(40 w) y[m]` (any linear measurement of a
+//!    pure tone taken every block is a sinusoid in the block index).
+//! 2. **Part rules**, on each closed part's whole-part sums. The frequency
+//!    is the inverse-variance mean of the lag estimate and the
+//!    recurrence's (whose aliasing the lag estimate resolves; left out near
+//!    multiples of 100 Hz, where it is ill-conditioned); the expected
+//!    spreads in white noise scale as `1 / (w sin w sqrt(N snr))` and
+//!    `1 / (40 w |sin 40w| sqrt(N snr))`. A part fails when
+//!    - *band*: the frequency is outside the band widened by 2% plus three
+//!      of its sigmas,
+//!    - *tone-to-rest*: the tone is less than
+//!      [`BeepConfig::min_part_snr_db`] above the rest,
+//!    - *ripple*: its block energies vary beyond a steady tone's in white
+//!      noise ([`BeepConfig::max_ripple`]: two close tones beat, ring-back
+//!      440+480 Hz, busy 480+620 Hz; a voice follows its pitch pulses),
+//!    - *frequency agreement*: the lag and recurrence frequencies differ by
+//!      more than 3% (more below 500 Hz) and 4.5 sigmas of their difference
+//!      (harmonics of a voice pull them apart), or
+//!    - *drift*: a 40 ms chunk's frequency is off the part's by more than
+//!      [`BeepConfig::max_drift`] and by more than white noise explains (the
+//!      second-largest chunk when there are four or more: one noisy chunk
+//!      of a 2 s beep is not a wandering voice).
+//! 3. **Groups**: parts less than [`BeepConfig::max_gap_ms`] apart form a
+//!    group, judged when the gap has passed: it is a beep when its whole
+//!    span lasts 120 ms to 2 s, no part failed, it has at most four parts,
+//!    it is not the special information tone (913.8/985.2, 1370.6/1428.5,
+//!    1776.7 Hz, the last two enough), and neighbouring parts are either
+//!    one frequency (a double beep: within [`BeepConfig::same_freq`] or 3.5
+//!    sigmas) or a step of 12% or more (a two-tone beep); between, it is a
+//!    voice moving. The event's frequency is the first part's.
+//! 4. **Cadence hold-off**: any group, beep or not, may be the first burst
+//!    of a cadence. A beep is reported [`BeepConfig::holdoff_ms`] (600 ms)
+//!    after it ends, unless a tone at its frequency starts meanwhile (the
+//!    EU busy tone's 500 ms gap with a margin; a candidate is held while
+//!    such a repeat is sounding or waits in an open group), and a group
+//!    starting within the hold-off after a tone at its frequency is
+//!    dropped.
 //!
 //! Events carry media time: `start` and `end` are the tone's, not the
-//! decision's, which comes after the hold-off. The detector is causal and
-//! knows nothing of the call: tones in live-answer calls (a call-waiting
-//! tone, a tone before anyone spoke) are for the caller to gate, as the AMD
-//! layer does with its verdict.
+//! decision's, which comes after the hold-off.
+//!
+//! # Gating contract
+//!
+//! The detector is causal and knows nothing of the call. The caller
+//! (`host/src/analyze.rs`, `CallDetectors`) reports a beep only after
+//! speech has been heard (a greeting) and never once the AMD verdict is
+//! "human". That gating, not this module, keeps out the tones a single
+//! burst of which looks like a beep: ring-back (EU 425 Hz, 1 s on, 4 s
+//! off), busy and SIT before answer, and call-waiting (440 Hz every 10 s)
+//! and recorder-warning (1400 Hz every 15 s) tones in live calls, which
+//! repeat too seldom for any useful hold-off.
+//!
+//! # Known limits
+//!
+//! The noise models are white: in pink or babble noise 12 dB below the
+//! tone, short tonal noise parts join a beep's group and fail it, and the
+//! lag frequency is biased by a few percent (see the ignored
+//! `beeps_in_pink_and_babble_noise` test).
 //!
 //! Cost per block: an integer energy gate, a ring update; a square root and
 //! an `acos` when the window is loud; a few dozen more flops while a tone
