@@ -290,9 +290,9 @@ fn run_detectors(
 
 /// The detectors of one stream, fed the same feature blocks.
 ///
-/// Beeps are reported only in context: after speech has been heard (so
-/// ring-back, busy and information tones before an answer are not beeps)
-/// and never once the call is judged live (call-waiting and recorder tones
+/// Beeps are reported only in context: after the greeting, not overlapping
+/// speech (so ring-back, busy and information tones before an answer, and
+/// held vowels, are not beeps) and never once the call is judged live (call-waiting and recorder tones
 /// in a conversation are not voicemail beeps). The AMD detector runs for
 /// that whenever beeps are asked for, and its verdict is reported only when
 /// AMD is asked for too.
@@ -333,14 +333,16 @@ impl CallDetectors {
         }
     }
 
-    /// A beep counts only after speech and never in a live call.
+    /// A beep counts only after the greeting (not overlapping speech) and
+    /// never in a call judged live.
     fn on_beep(&mut self, b: ringwire_dsp::beep::BeepEvent, events: &mut Vec<Event>) {
         let Some(amd) = &mut self.amd else { return };
-        if !amd.has_heard_speech() || amd.verdict() == Some(AmdVerdict::Human) {
+        if amd.verdict() == Some(AmdVerdict::Human) {
             return;
         }
-        amd.note_beep(b.start);
-        events.push(beep_event(b));
+        if amd.note_beep(b.start) {
+            events.push(beep_event(b));
+        }
     }
 
     /// Ends the stream.

@@ -152,7 +152,7 @@ impl Limits {
 
 /// Frames of consecutive speech that confirm speech: long enough for the
 /// VAD to have recognised a steady tone (which then is not speech).
-const CONFIRM_FRAMES: u32 = vad::TONE_FRAMES as u32 + 1;
+const CONFIRM_FRAMES: u32 = vad::TONE_DELAY_FRAMES as u32 + 1;
 
 /// Where the greeting stands.
 #[derive(Debug, Clone, Copy)]
@@ -244,16 +244,21 @@ impl AmdDetector {
         decision
     }
 
-    /// Tells the detector a beep was heard, starting at sample `start`. A
-    /// beep that follows the greeting (after a gap, with no speech since)
-    /// means "machine" at the next block; one that overlaps speech is
-    /// ignored (a held vowel, not a voicemail prompt).
-    pub fn note_beep(&mut self, start: u64) {
-        let Some(g) = &self.greeting else { return };
+    /// Tells the detector a beep was heard, starting at sample `start`;
+    /// returns whether it counts as a voicemail beep: it follows the
+    /// greeting (after a gap, with no speech since). If undecided, such a
+    /// beep means "machine" at the next block. A beep that overlaps speech
+    /// is a held vowel, not a voicemail prompt, and is ignored.
+    pub fn note_beep(&mut self, start: u64) -> bool {
+        let Some(g) = &self.greeting else {
+            return false;
+        };
         let speech_end = (g.last_speech as u64 + 1) * FRAME_MS as u64 * SAMPLE_RATE as u64 / 1000;
-        if speech_end + BEEP_GAP_SAMPLES <= start {
+        let follows_greeting = speech_end + BEEP_GAP_SAMPLES <= start;
+        if follows_greeting && !self.decided {
             self.pending_beep = true;
         }
+        follows_greeting
     }
 
     /// Ends the stream: the decision, if none was made yet.
@@ -312,8 +317,8 @@ impl AmdDetector {
                     };
                     g.last_tone = Some(frame);
                     let tone_start =
-                        (frame + 1).saturating_sub(g.tone_frames + vad::TONE_FRAMES as u32);
-                    if g.tone_frames + vad::TONE_FRAMES as u32 >= l.tone_after_greeting
+                        (frame + 1).saturating_sub(g.tone_frames + vad::TONE_DELAY_FRAMES as u32);
+                    if g.tone_frames + vad::TONE_DELAY_FRAMES as u32 >= l.tone_after_greeting
                         && tone_start > g.last_speech + 1
                     {
                         return Some(self.decision(

@@ -1,21 +1,28 @@
 use super::*;
 use crate::features::{FeatureEngine, SoftwareEngine};
-use crate::signal::{to_i16, Sine, WhiteNoise};
+use crate::signal::{to_i16, WhiteNoise};
 
-/// Speech-like sound: syllables of 180 ms (a harmonic series at 140 Hz
-/// under a raised-cosine envelope) with 40 ms gaps inside words and 120 ms
-/// between words (every third syllable), at peak amplitude `amp`.
+/// Speech-like sound: syllables of 180 ms, each a harmonic series whose
+/// pitch glides (by 25-65 Hz, between 110 and 255 Hz) and whose spectral tilt changes from syllable
+/// to syllable, under a raised-cosine envelope; 40 ms gaps inside words and
+/// 120 ms between words (every third syllable); peak amplitude `amp`.
 fn speech(out: &mut Vec<f64>, ms: usize, amp: f64) {
     let end = out.len() + ms * 8;
-    let mut parts: Vec<Sine> = (1..8)
-        .map(|h| Sine::new(140.0 * h as f64, 8000.0, amp / h as f64, h as f64))
-        .collect();
-    let mut syllable = 0;
+    let mut syllable = 0usize;
+    let mut phase = 0.0f64;
     while out.len() < end {
         let len = (180 * 8).min(end - out.len());
+        let f0_start = 110.0 + (syllable * 37 % 80) as f64;
+        let f0_end = f0_start + 25.0 + (syllable * 13 % 40) as f64;
+        let tilt = 0.5 + (syllable * 29 % 10) as f64 / 10.0;
         for i in 0..len {
+            let f0 = f0_start + (f0_end - f0_start) * i as f64 / len as f64;
+            phase += 2.0 * std::f64::consts::PI * f0 / 8000.0;
             let env = (std::f64::consts::PI * i as f64 / len as f64).sin();
-            out.push(parts.iter_mut().map(|p| p.next_sample()).sum::<f64>() * env);
+            let v: f64 = (1..12)
+                .map(|h| (h as f64 * phase).sin() / (h as f64).powf(tilt))
+                .sum();
+            out.push(v * env * amp / 2.0);
         }
         syllable += 1;
         let gap = if syllable % 3 == 0 { 120 } else { 40 };
@@ -106,18 +113,21 @@ fn a_beep_after_speech_means_machine() {
     // loud blocks whose spectrum moves, as speech does
     for i in 0..40 {
         let moving = FeatureBlock {
-            acf: [(i % 7) * 1_000_000, -(i % 5) * 2_000_000],
+            acf: [
+                ((i / 2) % 7 - 3) * 40_000_000,
+                ((i / 3) % 5 - 2) * 60_000_000,
+            ],
             ..loud
         };
         assert!(amd.push(&moving).is_none());
     }
     // a "beep" inside the speech is not a voicemail beep
-    amd.note_beep(100 * 40 + 20 * 40);
+    assert!(!amd.note_beep(100 * 40 + 20 * 40));
     // one after the speech, with a gap, is
     for _ in 0..10 {
         assert!(amd.push(&quiet).is_none());
     }
-    amd.note_beep(145 * 40);
+    assert!(amd.note_beep(145 * 40));
     let d = (0..4).find_map(|_| amd.push(&quiet)).unwrap();
     assert_eq!((d.verdict, d.cause), (AmdVerdict::Machine, "beep"));
     assert!(amd.finish().is_none(), "one decision only");

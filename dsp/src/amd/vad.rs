@@ -66,12 +66,19 @@ pub fn level_db(mean_square: f32) -> f32 {
 /// Level in dB of a full-scale sine on the engine's 13-bit scale.
 pub const FULL_SCALE_DB: f32 = 69.24; // 10 log10(4096^2 / 2)
 
-/// Frames a tone must stay steady before its frames stop counting as
-/// speech (60 ms).
-pub const TONE_FRAMES: usize = 6;
-/// How far the normalised lags of a steady tone may wander over those
-/// frames.
-const TONE_SPREAD: [f32; 2] = [0.012, 0.024];
+/// Frames over which the lags are averaged before comparing them (a single
+/// 10 ms frame's lags move with the tone's phase at its edges).
+const SMOOTH_FRAMES: usize = 3;
+/// Averaged lags that must agree for a tone.
+const TONE_FRAMES: usize = 4;
+/// Frames of a tone before it is recognised (and stops counting as
+/// speech): 60 ms.
+pub const TONE_DELAY_FRAMES: usize = SMOOTH_FRAMES + TONE_FRAMES - 1;
+/// How far, relatively, the lags' angles (`acos` of the normalised lags: a
+/// frequency scale that does not flatten near 1 as the lags themselves do)
+/// of a steady tone may wander over those frames. Speech moves its pitch
+/// and formants by several percent in 40 ms.
+const TONE_SPREAD: f32 = 0.015;
 
 /// Voice activity detector state for one channel.
 #[derive(Debug, Clone)]
@@ -85,7 +92,9 @@ pub struct Vad {
     chunk: usize,
     frames_in_chunk: u32,
     frames: u64,
-    /// Normalised lags of the last frames (ring).
+    /// The last frames' mean square and lag products (ring).
+    recent: [[f32; 3]; SMOOTH_FRAMES],
+    /// Angles of the averaged normalised lags of the last frames (ring).
     lags: [[f32; 2]; TONE_FRAMES],
 }
 
@@ -114,6 +123,7 @@ impl Vad {
             chunk: 0,
             frames_in_chunk: 0,
             frames: 0,
+            recent: [[0.0; 3]; SMOOTH_FRAMES],
             lags: [[0.0; 2]; TONE_FRAMES],
         }
     }
@@ -144,7 +154,7 @@ impl Vad {
         }
         let floor = self.chunk_min.iter().copied().fold(f32::MAX, f32::min);
         let loud = level >= floor + self.margin_db && level >= self.min_level_db;
-        let tone = self.steady_tone(lags) && loud;
+        let tone = self.steady_tone(mean_square, lags) && loud;
         VadFrame {
             level_db: level,
             floor_db: floor,
@@ -153,12 +163,22 @@ impl Vad {
         }
     }
 
-    /// Records the frame's lags; whether the last [`TONE_FRAMES`] agree.
-    fn steady_tone(&mut self, lags: [f32; 2]) -> bool {
-        let slot = (self.frames as usize) % TONE_FRAMES;
-        self.lags[slot] = lags;
-        if self.frames < TONE_FRAMES as u64 {
-            return false; // the ring still holds its initial zeros
+    /// Records the frame; whether the lags, averaged over
+    /// [`SMOOTH_FRAMES`], agreed over the last [`TONE_FRAMES`].
+    fn steady_tone(&mut self, mean_square: f32, lags: [f32; 2]) -> bool {
+        // `frames` was already counted for this frame
+        let n = self.frames as usize - 1;
+        self.recent[n % SMOOTH_FRAMES] =
+            [mean_square, mean_square * lags[0], mean_square * lags[1]];
+        let sum = self
+            .recent
+            .iter()
+            .fold([0f32; 3], |a, r| [a[0] + r[0], a[1] + r[1], a[2] + r[2]]);
+        let energy = sum[0].max(f32::MIN_POSITIVE);
+        let angle = |r: f32| (r / energy).clamp(-1.0, 1.0).acos();
+        self.lags[n % TONE_FRAMES] = [angle(sum[1]), angle(sum[2])];
+        if n + 1 < TONE_DELAY_FRAMES {
+            return false; // the rings still hold their initial zeros
         }
         let mut lo = [f32::MAX; 2];
         let mut hi = [f32::MIN; 2];
@@ -168,7 +188,7 @@ impl Vad {
                 hi[k] = hi[k].max(l[k]);
             }
         }
-        (0..2).all(|k| hi[k] - lo[k] <= TONE_SPREAD[k])
+        (0..2).all(|k| hi[k] - lo[k] <= TONE_SPREAD * hi[k].max(0.05))
     }
 }
 
@@ -224,7 +244,9 @@ mod tests {
             frames[0].speech,
             "a new sound is speech until proven a tone"
         );
-        assert!(frames[TONE_FRAMES..].iter().all(|f| f.tone && !f.speech));
+        assert!(frames[TONE_DELAY_FRAMES..]
+            .iter()
+            .all(|f| f.tone && !f.speech));
     }
 
     #[test]

@@ -545,6 +545,8 @@ struct Group {
     overflow: bool,
     /// The first rule a part failed.
     failed: Option<Reject>,
+    /// Whether any part passed the part rules.
+    any_passed: bool,
 }
 
 impl Group {
@@ -806,6 +808,13 @@ impl BeepDetector {
             }
         }
         let g = self.group.get_or_insert_with(Group::default);
+        // Failed parts (speech, noise) just before a tone do not spoil it: a
+        // voicemail beep often follows the greeting's last syllable by
+        // 100-200 ms. A failed part after a tonal one does spoil the group.
+        if failed.is_none() && g.n > 0 && g.failed.is_some() && !g.any_passed {
+            *g = Group::default();
+        }
+        g.any_passed |= failed.is_none();
         g.failed = g.failed.or(failed);
         if g.n < MAX_PARTS {
             g.parts[g.n] = closed;
