@@ -4,6 +4,7 @@
 //!
 //! Plain SVG written by hand: no plotting dependency, opens in any browser.
 use crate::analyze::{Event, FileReport, StreamReport};
+use ringwire_dsp::amd::vad::VadFrame;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -55,6 +56,26 @@ fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// The `[start, end)` frame ranges where `is_on` holds.
+fn runs(frames: &[VadFrame], is_on: fn(&VadFrame) -> bool) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, f) in frames.iter().enumerate() {
+        match (is_on(f), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, frames.len()));
+    }
+    out
 }
 
 /// The SVG document for one stream.
@@ -142,32 +163,23 @@ pub fn render(file: &str, stream: &StreamReport) -> String {
             r##"<polyline fill="none" stroke="black" stroke-width="1" points="{}"/>"##,
             level.join(" ")
         );
-        // voice activity strip
+        // voice activity strip: speech in blue, steady tones in amber
         let _ = writeln!(
             svg,
-            r##"<text x="{}" y="{}" fill="#444" text-anchor="end">voice</text>"##,
+            r##"<text x="{}" y="{}" fill="#444" text-anchor="end">voice/tone</text>"##,
             LEFT - 4.0,
             VAD_TOP + 16.0
         );
-        let mut start = None;
-        for (i, f) in frames
-            .iter()
-            .enumerate()
-            .chain(std::iter::once((frames.len(), &frames[0])))
-        {
-            let on = i < frames.len() && f.speech;
-            match (on, start) {
-                (true, None) => start = Some(i),
-                (false, Some(s)) => {
-                    let (x0, x1) = (x(s as f64 * 10.0), x(i as f64 * 10.0));
-                    let _ = writeln!(
-                        svg,
-                        r##"<rect x="{x0:.1}" y="{VAD_TOP}" width="{:.1}" height="{VAD_HEIGHT}" fill="#4a90d9"/>"##,
-                        (x1 - x0).max(0.5)
-                    );
-                    start = None;
-                }
-                _ => {}
+        let kinds: [(fn(&VadFrame) -> bool, &str); 2] =
+            [(|f| f.speech, "#4a90d9"), (|f| f.tone, "#f4b400")];
+        for (is_on, color) in kinds {
+            for (s0, s1) in runs(frames, is_on) {
+                let (x0, x1) = (x(s0 as f64 * 10.0), x(s1 as f64 * 10.0));
+                let _ = writeln!(
+                    svg,
+                    r##"<rect x="{x0:.1}" y="{VAD_TOP}" width="{:.1}" height="{VAD_HEIGHT}" fill="{color}"/>"##,
+                    (x1 - x0).max(0.5)
+                );
             }
         }
     }
@@ -264,6 +276,7 @@ mod tests {
                 level_db: if (50..120).contains(&i) { 55.0 } else { 20.0 },
                 floor_db: 20.0,
                 speech: (50..120).contains(&i),
+                tone: (200..230).contains(&i),
             })
             .collect();
         let stream = StreamReport {
@@ -302,6 +315,11 @@ mod tests {
             svg.matches(r##"fill="#4a90d9""##).count(),
             1,
             "one voice segment"
+        );
+        assert_eq!(
+            svg.matches(r##"fill="#f4b400""##).count(),
+            1,
+            "one tone segment"
         );
         assert!(svg.contains("<polyline"));
     }
