@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 const WIDTH: f64 = 1200.0;
-const LEFT: f64 = 60.0;
+const LEFT: f64 = 80.0;
 const RIGHT: f64 = 20.0;
 const ENVELOPE_TOP: f64 = 40.0;
 const ENVELOPE_HEIGHT: f64 = 200.0;

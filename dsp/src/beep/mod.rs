@@ -155,7 +155,7 @@ impl Default for BeepConfig {
             min_tone_snr_db: 8.0,
             min_part_snr_db: 10.0,
             max_freq_jitter: 0.02,
-            max_drift: 0.004,
+            max_drift: 0.01,
             max_ripple: 0.02,
             max_gap_ms: 160,
             holdoff_ms: 600,
