@@ -30,7 +30,7 @@ use ringwire_dsp::features::{
     ChannelId, FeatureBlock, FeatureEngine, KernelKind, SoftwareEngine, BLOCK_LEN,
 };
 use ringwire_dsp::g711::Law;
-use ringwire_dsp::signal::{dbm0_to_peak, to_i16, DtmfTone, WhiteNoise};
+use ringwire_dsp::signal::{to_i16, DtmfTone, WhiteNoise};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

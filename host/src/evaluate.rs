@@ -382,7 +382,7 @@ fn metrics(
     let mut by_band: BTreeMap<String, [usize; 2]> = BTreeMap::new();
     for (case, r) in cases.iter().zip(results) {
         let o = pick(r);
-        let ok = case.accept.iter().any(|a| *a == o.verdict);
+        let ok = case.accept.contains(&o.verdict);
         *by_cause.entry(o.cause.clone()).or_default() += 1;
         let k = by_kind.entry(case.kind.clone()).or_default();
         k.n += 1;

@@ -58,8 +58,11 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A property of a frame (speech, tone).
+type FrameTest = fn(&VadFrame) -> bool;
+
 /// The `[start, end)` frame ranges where `is_on` holds.
-fn runs(frames: &[VadFrame], is_on: fn(&VadFrame) -> bool) -> Vec<(usize, usize)> {
+fn runs(frames: &[VadFrame], is_on: FrameTest) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = None;
     for (i, f) in frames.iter().enumerate() {
@@ -170,8 +173,7 @@ pub fn render(file: &str, stream: &StreamReport) -> String {
             LEFT - 4.0,
             VAD_TOP + 16.0
         );
-        let kinds: [(fn(&VadFrame) -> bool, &str); 2] =
-            [(|f| f.speech, "#4a90d9"), (|f| f.tone, "#f4b400")];
+        let kinds: [(FrameTest, &str); 2] = [(|f| f.speech, "#4a90d9"), (|f| f.tone, "#f4b400")];
         for (is_on, color) in kinds {
             for (s0, s1) in runs(frames, is_on) {
                 let (x0, x1) = (x(s0 as f64 * 10.0), x(s1 as f64 * 10.0));

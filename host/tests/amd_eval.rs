@@ -379,13 +379,13 @@ fn corpus_truth_matches_audio_and_evaluation_reports_both_systems() {
         "{table}"
     );
 
-    let failed = broken(&regression::LIMITS, &rw, &beep);
+    let failed = broken(&regression::LIMITS, rw, beep);
     assert!(
         failed.is_empty(),
         "AMD/beep regression: {failed:?}\n{table}"
     );
     if std::env::var("RINGWIRE_AMD_TARGETS").as_deref() == Ok("1") {
-        let missed = broken(&targets::LIMITS, &rw, &beep);
+        let missed = broken(&targets::LIMITS, rw, beep);
         assert!(
             missed.is_empty(),
             "AMD/beep targets missed: {missed:?}\n{table}"
