@@ -175,6 +175,8 @@ pub struct AmdDetector {
     vad: Vad,
     blocks: u64,
     framer: Framer,
+    /// One bit per recent block: whether it looked like DTMF.
+    dtmf_history: u32,
     frames: u32,
     speech_run: u32,
     greeting: Option<Greeting>,
@@ -192,6 +194,7 @@ impl AmdDetector {
             cfg,
             blocks: 0,
             framer: Framer::default(),
+            dtmf_history: 0,
             frames: 0,
             speech_run: 0,
             greeting: None,
@@ -232,6 +235,7 @@ impl AmdDetector {
         if self.decided {
             return None;
         }
+        self.dtmf_history = (self.dtmf_history << 1) | block.looks_like_dtmf() as u32;
         let frame_features = self.framer.push(block)?;
         let frame = self.frames;
         self.frames += 1;
@@ -318,8 +322,11 @@ impl AmdDetector {
                     g.last_tone = Some(frame);
                     let tone_start =
                         (frame + 1).saturating_sub(g.tone_frames + vad::TONE_DELAY_FRAMES as u32);
+                    // DTMF keyed after a greeting is a person, not a beep
+                    let dtmf = (self.dtmf_history & 0xFF_FFFF).count_ones() >= 12;
                     if g.tone_frames + vad::TONE_DELAY_FRAMES as u32 >= l.tone_after_greeting
                         && tone_start > g.last_speech + 1
+                        && !dtmf
                     {
                         return Some(self.decision(
                             AmdVerdict::Machine,

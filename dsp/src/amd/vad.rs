@@ -79,6 +79,9 @@ pub const TONE_DELAY_FRAMES: usize = SMOOTH_FRAMES + TONE_FRAMES - 1;
 /// of a steady tone may wander over those frames. Speech moves its pitch
 /// and formants by several percent in 40 ms.
 const TONE_SPREAD: f32 = 0.015;
+/// ...but at least this many radians: the angles of low tones (near 0) move
+/// by that much from frame edges alone.
+const TONE_SPREAD_FLOOR: f32 = 0.01;
 
 /// Voice activity detector state for one channel.
 #[derive(Debug, Clone)]
@@ -188,7 +191,7 @@ impl Vad {
                 hi[k] = hi[k].max(l[k]);
             }
         }
-        (0..2).all(|k| hi[k] - lo[k] <= TONE_SPREAD * hi[k].max(0.05))
+        (0..2).all(|k| hi[k] - lo[k] <= (TONE_SPREAD * hi[k]).max(TONE_SPREAD_FLOOR))
     }
 }
 

@@ -676,7 +676,7 @@ impl BeepDetector {
         if c < self.lim.min_c || c > self.lim.max_c {
             return None;
         }
-        if dtmf_like(block) {
+        if block.looks_like_dtmf() {
             return None;
         }
         Some(t)
@@ -956,17 +956,6 @@ fn same_part(f_ref: f32, f: f32, jitter: f32) -> bool {
 #[inline]
 fn same(a: f32, b: f32, rel: f32) -> bool {
     (a - b).abs() <= rel * a.max(b)
-}
-
-/// Two DTMF bins, a row and a column, each holding a quarter or more of
-/// the energy a lone on-bin tone would put there: two tones.
-#[inline]
-fn dtmf_like(b: &FeatureBlock) -> bool {
-    // on-bin sine of energy E: |X|^2 = E * 20 * 8192^2
-    let full = b.energy as f64 * (BLOCK_LEN as f64 / 2.0) * 8192.0 * 8192.0;
-    let row = (0..4).map(|k| b.power(k)).max().unwrap_or(0) as f64;
-    let col = (4..8).map(|k| b.power(k)).max().unwrap_or(0) as f64;
-    row >= 0.25 * full && col >= 0.25 * full
 }
 
 /// The two DTMF bins nearest `f`.
