@@ -29,6 +29,7 @@
 //! Map: [`g711`] companding; [`features`] the engine trait, block records and
 //! kernels; [`dtmf`] DTMF decisions; [`signal`] generators for tests and
 //! injection.
+#![warn(missing_docs)]
 // Loops over parallel per-bin arrays index them; zips would hide the bin.
 #![allow(clippy::needless_range_loop)]
 

@@ -2,4 +2,5 @@
 //!
 //! The block will implement [`ringwire_dsp::features::FeatureEngine`] with
 //! the arithmetic contract stated in `ringwire_dsp::features`.
+#![warn(missing_docs)]
 pub use ringwire_dsp::features::FeatureEngine;

@@ -4,6 +4,7 @@
 //! Map: [`analyze`] runs detectors offline over files and returns events;
 //! [`report`] renders them as JSON lines or text; [`plot`] draws one SVG
 //! per stream.
+#![warn(missing_docs)]
 pub mod analyze;
 pub mod baseline;
 pub mod corpus;
