@@ -179,6 +179,9 @@ const SLOTS: usize = 4;
 /// A part is unsteady only when its drift is also this many times what
 /// white noise at the part's SNR explains.
 const DRIFT_Z: f64 = 6.0;
+/// A part shorter than this (100 ms) does not start a two-tone group with a
+/// part at another frequency.
+const MIN_MERGE_SAMPLES: u64 = 800;
 /// Expected relative error of a part's lag frequency: `LAG_SIGMA / (w sin w
 /// sqrt(N snr))` over `N` samples (white noise; measured 0.06-0.18).
 const LAG_SIGMA: f64 = 0.15;
@@ -800,9 +803,14 @@ impl BeepDetector {
             freq: s.best,
             sigma: s.sigma_best as f32,
         };
-        // a part after the gap ends the previous group
+        // a part after the gap ends the previous group; so does a part at
+        // another frequency after a blip too short to be half of a two-tone
+        // beep (a syllable that looked tonal just before the real beep)
         if let Some(g) = &self.group {
-            if closed.start > g.end() + self.lim.gap_blocks * BLOCK {
+            let last = g.parts[g.n.saturating_sub(1)];
+            let blip = last.end - last.start < MIN_MERGE_SAMPLES
+                && !same(last.freq, closed.freq, self.cfg.same_freq);
+            if closed.start > g.end() + self.lim.gap_blocks * BLOCK || blip {
                 let g = self.group.take().unwrap();
                 self.close_group(g, p.start);
             }

@@ -224,7 +224,7 @@ fn a_two_tone_beep_is_one_beep_at_its_first_frequency() {
 fn neighbouring_parts_a_few_percent_apart_are_not_a_beep() {
     // two murmurs at 375 and 361 Hz (a voice moving), 60 ms apart
     let r = run(&signal(
-        &[(&[375.0], 90), (&[], 60), (&[361.0], 90)],
+        &[(&[375.0], 110), (&[], 60), (&[361.0], 110)],
         -10.0,
         None,
     ));
@@ -234,6 +234,26 @@ fn neighbouring_parts_a_few_percent_apart_are_not_a_beep() {
         r.events,
         r.rejects
     );
+    // shorter murmurs are not merged at all (each a blip below 100 ms), and
+    // neither alone is long enough to be a beep
+    let r = run(&signal(
+        &[(&[375.0], 90), (&[], 60), (&[361.0], 90)],
+        -10.0,
+        None,
+    ));
+    assert!(r.events.is_empty(), "{:?} {:?}", r.events, r.rejects);
+}
+
+#[test]
+fn a_tonal_syllable_just_before_a_beep_does_not_spoil_it() {
+    // a 70 ms "vowel" at 730 Hz, 60 ms of silence, then a 1740 Hz beep
+    let r = run(&signal(
+        &[(&[730.0], 70), (&[], 60), (&[1740.0], 600)],
+        -12.0,
+        None,
+    ));
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    assert!((r.events[0].freq_hz - 1740.0).abs() < 1740.0 * 0.02);
 }
 
 #[test]
