@@ -10,7 +10,9 @@
 //!   ([`capture::link`] slices frames, [`capture::Scanner`] keeps candidates,
 //!   [`capture::stream`] reorders, fills loss, decodes G.711);
 //! - [`wav`] and [`resample`]: WAV files of any common encoding to 8 kHz;
-//! - [`input`]: [`read_input`], the one entry point of offline analysis.
+//! - [`input`]: [`read_input`], the one entry point of offline analysis;
+//! - [`relay`]: the sans-IO live relay core ([`relay::RelayCore`]: calls,
+//!   legs, latching, forwarding, rewriting, per-leg statistics, taps).
 //!
 //! The run loop of offline analysis: read, then feed each stream's audio and
 //! digits to the detectors in media-time order.
@@ -37,6 +39,7 @@
 
 pub mod capture;
 pub mod input;
+pub mod relay;
 pub mod resample;
 pub mod rfc4733;
 pub mod rtp;

@@ -1,0 +1,926 @@
+//! The sans-IO relay core: calls, legs, latching, forwarding, rewriting,
+//! statistics, media timeouts and detector taps. No sockets, no clocks:
+//! the driver gives it datagrams, commands and the time, and takes back
+//! datagrams to send, events and the next time to wake it.
+//!
+//! The run loop of a driver (time is a [`Duration`] since any start the
+//! driver picks, e.g. a monotonic clock read once per wakeup):
+//!
+//! ```no_run
+//! # use ringwire_media::relay::*;
+//! # fn recv() -> (std::time::Duration, Input) { unimplemented!() }
+//! # fn send(_: LocalPort, _: std::net::SocketAddr, _: bytes::BytesMut) {}
+//! let mut core = RelayCore::new(RelayConfig::default());
+//! let mut wake_at = None;
+//! loop {
+//!     // A datagram on a local port, a command, or Input::Timeout at `wake_at`.
+//!     let (now, input) = recv();
+//!     let _ = core.handle_input(now, input); // Err only for bad commands
+//!     while let Some(out) = core.poll_output() {
+//!         match out {
+//!             Output::Transmit(t) => send(t.from, t.to, t.data), // same buffer
+//!             Output::Event(e) => println!("{e:?}"),
+//!             Output::Timeout(at) => wake_at = Some(at),
+//!         }
+//!     }
+//! #   let _ = wake_at;
+//! }
+//! ```
+//!
+//! Map of the module:
+//!
+//! - this file: [`RelayCore`], its [`Input`]/[`Command`] and
+//!   [`Output`]/[`Event`], legs, latching and forwarding;
+//! - [`stats`]: [`LegStats`] and the receive state behind them (extended
+//!   sequence numbers, RFC 3550 A.8 jitter);
+//! - [`rewrite`]: SSRC/sequence/timestamp rewriting in place, with
+//!   continuity across source changes;
+//! - [`DetectorTap`]: where host plugs DTMF/AMD/beep detectors into a leg.
+//!
+//! Latching (symmetric RTP) and hijack protection: a leg starts with the
+//! remote address from SDP (or none). A packet from another source moves
+//! the remote there only if it is valid RTP (parses, version 2, a payload
+//! type the leg expects) and either the leg has not yet heard its remote
+//! and is within [`RelayConfig::setup_window`] of its setup, or its remote
+//! has been quiet for [`RelayConfig::quiet_window`]. Anything else from
+//! another source is dropped and counted in [`LegStats::hijack_drops`].
+//!
+//! Allocation: nothing on the packet path allocates. The output queue is
+//! sized at [`RelayConfig::queue_capacity`] and drained after each input;
+//! the port and leg tables are only touched by commands. A forwarded
+//! datagram is the caller's own [`BytesMut`], rewritten in place (header
+//! bytes only) when rewriting is on; a dropped datagram's buffer is
+//! dropped (a pooling driver may prefer to keep a spare).
+
+pub mod rewrite;
+pub mod stats;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::BytesMut;
+
+use crate::rtp::{is_rtcp_like, RtpHeader};
+pub use rewrite::Rewrite;
+use rewrite::RewriteState;
+pub use stats::LegStats;
+use stats::{ticks, RecvState, SeqClass};
+
+/// A local socket of the node, as the driver names it (a UDP port, or any
+/// socket id the driver hands out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LocalPort(pub u16);
+
+/// A call, named by the caller (the control layer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallId(pub u64);
+
+/// A leg, named by the caller; unique across calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LegId(pub u64);
+
+/// A detector tap registered with [`RelayCore::register_tap`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TapId(pub u32);
+
+/// Timing knobs of the relay core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelayConfig {
+    /// After a leg is set up (or its remote changed by command), a valid
+    /// RTP packet from any source may latch it, until its remote is heard.
+    pub setup_window: Duration,
+    /// A leg whose remote sent no RTP for this long may latch again.
+    pub quiet_window: Duration,
+    /// A leg without RTP for this long raises [`Event::MediaTimeout`] once.
+    pub media_timeout: Duration,
+    /// Capacity the output queue is allocated with.
+    pub queue_capacity: usize,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            setup_window: Duration::from_secs(2),
+            quiet_window: Duration::from_secs(5),
+            media_timeout: Duration::from_secs(30),
+            queue_capacity: 1024,
+        }
+    }
+}
+
+/// How a leg is set up: its local sockets and what SDP says of the remote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegSpec {
+    /// Local socket for RTP.
+    pub rtp: LocalPort,
+    /// Local socket for RTCP; equal to `rtp` for rtcp-mux.
+    pub rtcp: LocalPort,
+    /// Remote RTP address from SDP, if known.
+    pub remote_rtp: Option<SocketAddr>,
+    /// Remote RTCP address from SDP; defaults to the RTP address with the
+    /// next port (the same port with rtcp-mux).
+    pub remote_rtcp: Option<SocketAddr>,
+    /// Payload types the remote may send (empty: any). Latching requires
+    /// one of these.
+    pub payload_types: Vec<u8>,
+    /// RTP clock rate, for jitter and timestamp continuity (8000 for G.711).
+    pub clock_rate: u32,
+}
+
+impl LegSpec {
+    /// A leg on `rtp`/`rtcp` with the SDP remote `remote`, any payload
+    /// type, at 8000 Hz.
+    pub fn new(rtp: LocalPort, rtcp: LocalPort, remote: Option<SocketAddr>) -> Self {
+        LegSpec {
+            rtp,
+            rtcp,
+            remote_rtp: remote,
+            remote_rtcp: None,
+            payload_types: Vec::new(),
+            clock_rate: 8000,
+        }
+    }
+}
+
+/// A control command; commands may allocate, packets never do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Creates an empty call.
+    CreateCall {
+        /// The new call.
+        call: CallId,
+    },
+    /// Adds a leg to a call.
+    AddLeg {
+        /// The call.
+        call: CallId,
+        /// The new leg.
+        leg: LegId,
+        /// Its sockets and remote.
+        spec: LegSpec,
+    },
+    /// New remote addresses from SDP (re-offer): reopens the setup window.
+    SetRemote {
+        /// The leg.
+        leg: LegId,
+        /// Remote RTP address.
+        rtp: Option<SocketAddr>,
+        /// Remote RTCP address (default as in [`LegSpec::remote_rtcp`]).
+        rtcp: Option<SocketAddr>,
+    },
+    /// Bridges two legs of one call: each one's media goes out of the
+    /// other. Either's previous bridge is undone.
+    Bridge {
+        /// One leg.
+        a: LegId,
+        /// The other leg.
+        b: LegId,
+    },
+    /// Undoes a leg's bridge (both sides).
+    Unbridge {
+        /// The leg.
+        leg: LegId,
+    },
+    /// Rewrites SSRC, sequence and timestamp of the RTP sent out of a leg
+    /// (and the sender SSRC/timestamp of its RTCP SR/RR), or stops it.
+    SetRewrite {
+        /// The leg whose outgoing media is rewritten.
+        leg: LegId,
+        /// The rewrite, or `None` to forward untouched.
+        rewrite: Option<Rewrite>,
+    },
+    /// Attaches a registered detector tap to a leg's incoming RTP, or
+    /// detaches it.
+    SetTap {
+        /// The leg.
+        leg: LegId,
+        /// The tap, or `None`.
+        tap: Option<TapId>,
+    },
+    /// Deletes a call and its legs; each leg's final statistics come out as
+    /// [`Event::LegClosed`].
+    DeleteCall {
+        /// The call.
+        call: CallId,
+    },
+}
+
+/// What the driver hands the core.
+#[derive(Debug)]
+pub enum Input {
+    /// A datagram received on a local socket.
+    Datagram {
+        /// The socket it arrived on.
+        local: LocalPort,
+        /// Its source.
+        from: SocketAddr,
+        /// Its bytes; forwarded (possibly rewritten) in this same buffer.
+        data: BytesMut,
+    },
+    /// The time given by the last [`Output::Timeout`] has come.
+    Timeout,
+    /// A control command.
+    Command(Command),
+}
+
+/// A datagram to send.
+#[derive(Debug)]
+pub struct Transmit {
+    /// The local socket to send from.
+    pub from: LocalPort,
+    /// The destination.
+    pub to: SocketAddr,
+    /// The bytes: the received buffer itself.
+    pub data: BytesMut,
+}
+
+/// Which of a leg's two streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// RTP.
+    Rtp,
+    /// RTCP.
+    Rtcp,
+}
+
+/// Something the control layer wants to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A leg's remote address moved by latching.
+    Latched {
+        /// The call.
+        call: CallId,
+        /// The leg.
+        leg: LegId,
+        /// RTP or RTCP.
+        stream: Stream,
+        /// The previous remote, if any.
+        old: Option<SocketAddr>,
+        /// The new remote.
+        new: SocketAddr,
+    },
+    /// A leg received no RTP for [`RelayConfig::media_timeout`] (raised
+    /// once, until media resumes).
+    MediaTimeout {
+        /// The call.
+        call: CallId,
+        /// The leg.
+        leg: LegId,
+        /// When its last RTP arrived, if ever.
+        last_rtp: Option<Duration>,
+    },
+    /// RTP arrived again on a leg that had timed out.
+    MediaResumed {
+        /// The call.
+        call: CallId,
+        /// The leg.
+        leg: LegId,
+    },
+    /// A leg was removed with its call.
+    LegClosed {
+        /// The call.
+        call: CallId,
+        /// The leg.
+        leg: LegId,
+        /// Its final statistics.
+        stats: LegStats,
+    },
+}
+
+/// What the core hands the driver.
+#[derive(Debug)]
+pub enum Output {
+    /// Send a datagram.
+    Transmit(Transmit),
+    /// Tell the control layer.
+    Event(Event),
+    /// Give the core [`Input::Timeout`] at this time (replaces any earlier
+    /// request).
+    Timeout(Duration),
+}
+
+/// Why a command failed. Datagrams never fail: bad ones are counted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RelayError {
+    /// No such call.
+    #[error("no call {0:?}")]
+    UnknownCall(CallId),
+    /// The call exists already.
+    #[error("call {0:?} exists already")]
+    CallExists(CallId),
+    /// No such leg.
+    #[error("no leg {0:?}")]
+    UnknownLeg(LegId),
+    /// The leg exists already.
+    #[error("leg {0:?} exists already")]
+    LegExists(LegId),
+    /// A local port is already used by another leg.
+    #[error("local port {0:?} is in use")]
+    PortInUse(LocalPort),
+    /// Legs of different calls, or a leg with itself, cannot be bridged.
+    #[error("cannot bridge {a:?} with {b:?}: {why}")]
+    BadBridge {
+        /// One leg.
+        a: LegId,
+        /// The other leg.
+        b: LegId,
+        /// Why not.
+        why: &'static str,
+    },
+    /// A payload type above 127.
+    #[error("payload type {0} is larger than 127")]
+    BadPayloadType(u8),
+    /// A clock rate of zero.
+    #[error("clock rate must not be zero")]
+    BadClockRate,
+    /// No such tap.
+    #[error("no tap {0:?}")]
+    UnknownTap(TapId),
+}
+
+/// An RTP packet as a detector tap sees it; borrows the received buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct TapPacket<'a> {
+    /// The call.
+    pub call: CallId,
+    /// The leg it arrived on.
+    pub leg: LegId,
+    /// Arrival time (the `now` it was handed in with).
+    pub now: Duration,
+    /// Payload type.
+    pub payload_type: u8,
+    /// Marker bit.
+    pub marker: bool,
+    /// Sequence number as received.
+    pub sequence: u16,
+    /// RTP timestamp as received.
+    pub timestamp: u32,
+    /// SSRC as received.
+    pub ssrc: u32,
+    /// Payload, padding excluded (zero copy: valid during the call only;
+    /// copy what must outlive it).
+    pub payload: &'a [u8],
+}
+
+/// A detector fed with a leg's incoming RTP (DTMF in-band or RFC 4733,
+/// AMD, beep): called synchronously, before the packet is forwarded, for
+/// every accepted RTP packet that is not a duplicate.
+pub trait DetectorTap: Send {
+    /// One packet. Must not block; should not allocate.
+    fn on_rtp(&mut self, packet: &TapPacket<'_>);
+}
+
+/// Counters of the whole core.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CoreCounters {
+    /// Datagrams on a local port no leg owns: dropped.
+    pub unknown_port: u64,
+    /// Outputs queued beyond the initial queue capacity (the driver is not
+    /// draining after each input).
+    pub queue_overflows: u64,
+}
+
+/// One leg's state.
+#[derive(Debug)]
+struct Leg {
+    id: LegId,
+    call: CallId,
+    rtp_port: LocalPort,
+    rtcp_port: LocalPort,
+    remote_rtp: Option<SocketAddr>,
+    remote_rtcp: Option<SocketAddr>,
+    /// Remote RTCP given by SDP or latched, rather than derived from RTP.
+    rtcp_pinned: bool,
+    /// Bit `pt` set: payload type `pt` expected; 0: any.
+    pt_mask: u128,
+    clock_rate: u32,
+    /// Start of the setup window.
+    setup_at: Duration,
+    /// The remote has been heard since setup.
+    heard: bool,
+    last_rtp_at: Option<Duration>,
+    timed_out: bool,
+    peer: Option<usize>,
+    rewrite: Option<RewriteState>,
+    tap: Option<TapId>,
+    recv: RecvState,
+    stats: LegStats,
+}
+
+impl Leg {
+    fn deadline(&self, timeout: Duration) -> Option<Duration> {
+        (!self.timed_out).then(|| self.last_rtp_at.unwrap_or(self.setup_at) + timeout)
+    }
+
+    fn set_remote(&mut self, now: Duration, rtp: Option<SocketAddr>, rtcp: Option<SocketAddr>) {
+        self.remote_rtp = rtp;
+        self.rtcp_pinned = rtcp.is_some();
+        self.remote_rtcp = rtcp.or_else(|| rtp.map(|a| self.derived_rtcp(a)));
+        self.setup_at = now;
+        self.heard = false;
+    }
+
+    fn derived_rtcp(&self, rtp: SocketAddr) -> SocketAddr {
+        if self.rtcp_port == self.rtp_port {
+            rtp
+        } else {
+            SocketAddr::new(rtp.ip(), rtp.port().wrapping_add(1))
+        }
+    }
+
+    fn expects(&self, pt: u8) -> bool {
+        self.pt_mask == 0 || self.pt_mask & (1u128 << pt) != 0
+    }
+}
+
+/// The relay core: see the [module documentation](self).
+pub struct RelayCore {
+    config: RelayConfig,
+    calls: HashMap<CallId, Vec<usize>>,
+    legs: Vec<Option<Leg>>,
+    free: Vec<usize>,
+    by_id: HashMap<LegId, usize>,
+    /// Local port -> leg slot.
+    ports: HashMap<LocalPort, usize>,
+    taps: Vec<Option<Box<dyn DetectorTap>>>,
+    queue: VecDeque<Output>,
+    counters: CoreCounters,
+    /// A lower bound of the earliest media-timeout deadline.
+    next_timeout: Option<Duration>,
+    timeout_dirty: bool,
+}
+
+impl std::fmt::Debug for RelayCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayCore")
+            .field("config", &self.config)
+            .field("calls", &self.calls.len())
+            .field("legs", &self.by_id.len())
+            .field("queued", &self.queue.len())
+            .field("counters", &self.counters)
+            .finish()
+    }
+}
+
+impl RelayCore {
+    /// An empty core.
+    pub fn new(config: RelayConfig) -> Self {
+        RelayCore {
+            config,
+            calls: HashMap::new(),
+            legs: Vec::new(),
+            free: Vec::new(),
+            by_id: HashMap::new(),
+            ports: HashMap::new(),
+            taps: Vec::new(),
+            queue: VecDeque::with_capacity(config.queue_capacity),
+            counters: CoreCounters::default(),
+            next_timeout: None,
+            timeout_dirty: false,
+        }
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &RelayConfig {
+        &self.config
+    }
+
+    /// Registers a detector tap; attach it to legs with [`Command::SetTap`].
+    pub fn register_tap(&mut self, tap: Box<dyn DetectorTap>) -> TapId {
+        self.taps.push(Some(tap));
+        TapId((self.taps.len() - 1) as u32)
+    }
+
+    /// Takes a tap back (e.g. to read its results); legs using it stop
+    /// feeding it.
+    pub fn take_tap(&mut self, id: TapId) -> Option<Box<dyn DetectorTap>> {
+        self.taps.get_mut(id.0 as usize).and_then(Option::take)
+    }
+
+    /// A leg's statistics.
+    pub fn leg_stats(&self, leg: LegId) -> Option<LegStats> {
+        self.leg(leg).map(|l| l.stats)
+    }
+
+    /// A leg's current remote RTP and RTCP addresses.
+    pub fn leg_remote(&self, leg: LegId) -> Option<(Option<SocketAddr>, Option<SocketAddr>)> {
+        self.leg(leg).map(|l| (l.remote_rtp, l.remote_rtcp))
+    }
+
+    /// Counters of the whole core.
+    pub fn counters(&self) -> CoreCounters {
+        self.counters
+    }
+
+    /// Number of calls.
+    pub fn call_count(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Number of legs.
+    pub fn leg_count(&self) -> usize {
+        self.by_id.len()
+    }
+
+    fn leg(&self, leg: LegId) -> Option<&Leg> {
+        self.by_id.get(&leg).and_then(|&i| self.legs[i].as_ref())
+    }
+
+    fn slot(&self, leg: LegId) -> Result<usize, RelayError> {
+        self.by_id
+            .get(&leg)
+            .copied()
+            .ok_or(RelayError::UnknownLeg(leg))
+    }
+
+    /// The one way in. `now` never goes backwards. Datagrams and timeouts
+    /// always succeed (bad datagrams are counted); commands may fail, and a
+    /// failed command changes nothing.
+    pub fn handle_input(&mut self, now: Duration, input: Input) -> Result<(), RelayError> {
+        match input {
+            Input::Datagram { local, from, data } => {
+                self.on_datagram(now, local, from, data);
+                Ok(())
+            }
+            Input::Timeout => {
+                self.on_timeout(now);
+                Ok(())
+            }
+            Input::Command(c) => {
+                let r = self.on_command(now, c);
+                self.recompute_timeout();
+                r
+            }
+        }
+    }
+
+    /// The one way out: call until `None` after each input.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if let Some(o) = self.queue.pop_front() {
+            return Some(o);
+        }
+        if self.timeout_dirty {
+            self.timeout_dirty = false;
+            if let Some(at) = self.next_timeout {
+                return Some(Output::Timeout(at));
+            }
+        }
+        None
+    }
+
+    fn push(&mut self, o: Output) {
+        if self.queue.len() == self.queue.capacity() {
+            self.counters.queue_overflows += 1;
+        }
+        self.queue.push_back(o);
+    }
+
+    fn on_command(&mut self, now: Duration, c: Command) -> Result<(), RelayError> {
+        match c {
+            Command::CreateCall { call } => {
+                if self.calls.contains_key(&call) {
+                    return Err(RelayError::CallExists(call));
+                }
+                self.calls.insert(call, Vec::new());
+            }
+            Command::AddLeg { call, leg, spec } => self.add_leg(now, call, leg, spec)?,
+            Command::SetRemote { leg, rtp, rtcp } => {
+                let i = self.slot(leg)?;
+                let l = self.legs[i].as_mut().expect("indexed leg");
+                l.set_remote(now, rtp, rtcp);
+            }
+            Command::Bridge { a, b } => {
+                let (ia, ib) = (self.slot(a)?, self.slot(b)?);
+                if ia == ib {
+                    return Err(RelayError::BadBridge {
+                        a,
+                        b,
+                        why: "a leg cannot be bridged with itself",
+                    });
+                }
+                if self.legs[ia].as_ref().map(|l| l.call) != self.legs[ib].as_ref().map(|l| l.call)
+                {
+                    return Err(RelayError::BadBridge {
+                        a,
+                        b,
+                        why: "legs of different calls",
+                    });
+                }
+                self.unbridge(ia);
+                self.unbridge(ib);
+                self.legs[ia].as_mut().expect("indexed leg").peer = Some(ib);
+                self.legs[ib].as_mut().expect("indexed leg").peer = Some(ia);
+            }
+            Command::Unbridge { leg } => {
+                let i = self.slot(leg)?;
+                self.unbridge(i);
+            }
+            Command::SetRewrite { leg, rewrite } => {
+                let i = self.slot(leg)?;
+                self.legs[i].as_mut().expect("indexed leg").rewrite =
+                    rewrite.map(RewriteState::new);
+            }
+            Command::SetTap { leg, tap } => {
+                let i = self.slot(leg)?;
+                if let Some(t) = tap {
+                    if !matches!(self.taps.get(t.0 as usize), Some(Some(_))) {
+                        return Err(RelayError::UnknownTap(t));
+                    }
+                }
+                self.legs[i].as_mut().expect("indexed leg").tap = tap;
+            }
+            Command::DeleteCall { call } => {
+                let slots = self
+                    .calls
+                    .remove(&call)
+                    .ok_or(RelayError::UnknownCall(call))?;
+                for i in slots {
+                    self.unbridge(i);
+                    if let Some(l) = self.legs[i].take() {
+                        self.ports.remove(&l.rtp_port);
+                        self.ports.remove(&l.rtcp_port);
+                        self.by_id.remove(&l.id);
+                        self.free.push(i);
+                        self.push(Output::Event(Event::LegClosed {
+                            call,
+                            leg: l.id,
+                            stats: l.stats,
+                        }));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn add_leg(
+        &mut self,
+        now: Duration,
+        call: CallId,
+        id: LegId,
+        spec: LegSpec,
+    ) -> Result<(), RelayError> {
+        if !self.calls.contains_key(&call) {
+            return Err(RelayError::UnknownCall(call));
+        }
+        if self.by_id.contains_key(&id) {
+            return Err(RelayError::LegExists(id));
+        }
+        for p in [spec.rtp, spec.rtcp] {
+            if self.ports.contains_key(&p) {
+                return Err(RelayError::PortInUse(p));
+            }
+        }
+        if spec.clock_rate == 0 {
+            return Err(RelayError::BadClockRate);
+        }
+        let mut pt_mask = 0u128;
+        for &pt in &spec.payload_types {
+            if pt > 127 {
+                return Err(RelayError::BadPayloadType(pt));
+            }
+            pt_mask |= 1u128 << pt;
+        }
+        let mut leg = Leg {
+            id,
+            call,
+            rtp_port: spec.rtp,
+            rtcp_port: spec.rtcp,
+            remote_rtp: None,
+            remote_rtcp: None,
+            rtcp_pinned: false,
+            pt_mask,
+            clock_rate: spec.clock_rate,
+            setup_at: now,
+            heard: false,
+            last_rtp_at: None,
+            timed_out: false,
+            peer: None,
+            rewrite: None,
+            tap: None,
+            recv: RecvState::default(),
+            stats: LegStats::default(),
+        };
+        leg.set_remote(now, spec.remote_rtp, spec.remote_rtcp);
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.legs[i] = Some(leg);
+                i
+            }
+            None => {
+                self.legs.push(Some(leg));
+                self.legs.len() - 1
+            }
+        };
+        self.ports.insert(spec.rtp, i);
+        self.ports.insert(spec.rtcp, i);
+        self.by_id.insert(id, i);
+        self.calls.get_mut(&call).expect("checked").push(i);
+        Ok(())
+    }
+
+    fn unbridge(&mut self, i: usize) {
+        if let Some(p) = self.legs[i].as_mut().and_then(|l| l.peer.take()) {
+            if let Some(pl) = self.legs[p].as_mut() {
+                if pl.peer == Some(i) {
+                    pl.peer = None;
+                }
+            }
+        }
+    }
+
+    fn recompute_timeout(&mut self) {
+        let t = self.config.media_timeout;
+        let next = self
+            .legs
+            .iter()
+            .flatten()
+            .filter_map(|l| l.deadline(t))
+            .min();
+        if next != self.next_timeout {
+            self.next_timeout = next;
+            self.timeout_dirty = true;
+        }
+    }
+
+    fn on_timeout(&mut self, now: Duration) {
+        let t = self.config.media_timeout;
+        for i in 0..self.legs.len() {
+            let Some(l) = self.legs[i].as_mut() else {
+                continue;
+            };
+            if l.deadline(t).is_some_and(|d| d <= now) {
+                l.timed_out = true;
+                let e = Event::MediaTimeout {
+                    call: l.call,
+                    leg: l.id,
+                    last_rtp: l.last_rtp_at,
+                };
+                self.push(Output::Event(e));
+            }
+        }
+        self.recompute_timeout();
+        // Woken early (deadlines moved on with media): ask again.
+        if self.next_timeout.is_some() {
+            self.timeout_dirty = true;
+        }
+    }
+
+    fn on_datagram(&mut self, now: Duration, local: LocalPort, from: SocketAddr, data: BytesMut) {
+        let Some(&i) = self.ports.get(&local) else {
+            self.counters.unknown_port += 1;
+            return;
+        };
+        let Some(leg) = self.legs[i].as_ref() else {
+            self.counters.unknown_port += 1;
+            return;
+        };
+        if local == leg.rtcp_port && (local != leg.rtp_port || is_rtcp_like(&data)) {
+            self.on_rtcp(now, i, from, data);
+        } else {
+            self.on_rtp(now, i, from, data);
+        }
+    }
+
+    fn on_rtp(&mut self, now: Duration, i: usize, from: SocketAddr, data: BytesMut) {
+        let cfg = self.config;
+        let leg = self.legs[i].as_mut().expect("indexed leg");
+        let h = match RtpHeader::parse(&data) {
+            Ok(h) => h,
+            Err(_) => {
+                leg.stats.malformed += 1;
+                return;
+            }
+        };
+        if leg.remote_rtp != Some(from) {
+            let quiet_since = leg.last_rtp_at.unwrap_or(leg.setup_at);
+            let in_setup = !leg.heard && now.saturating_sub(leg.setup_at) < cfg.setup_window;
+            let quiet = now.saturating_sub(quiet_since) >= cfg.quiet_window;
+            if !(leg.expects(h.payload_type) && (in_setup || quiet)) {
+                leg.stats.hijack_drops += 1;
+                return;
+            }
+            let old = leg.remote_rtp.replace(from);
+            if !leg.rtcp_pinned {
+                leg.remote_rtcp = Some(leg.derived_rtcp(from));
+            }
+            leg.stats.latches += 1;
+            let e = Event::Latched {
+                call: leg.call,
+                leg: leg.id,
+                stream: Stream::Rtp,
+                old,
+                new: from,
+            };
+            self.push(Output::Event(e));
+        }
+        let leg = self.legs[i].as_mut().expect("indexed leg");
+        leg.heard = true;
+        leg.last_rtp_at = Some(now);
+        leg.stats.packets += 1;
+        leg.stats.bytes += data.len() as u64;
+        let arrival = ticks(now, leg.clock_rate);
+        let class = leg
+            .recv
+            .on_rtp(h.ssrc, h.sequence, h.timestamp, arrival, &mut leg.stats);
+        if leg.timed_out {
+            leg.timed_out = false;
+            let deadline = now + cfg.media_timeout;
+            if self.next_timeout.is_none_or(|t| deadline < t) {
+                self.next_timeout = Some(deadline);
+                self.timeout_dirty = true;
+            }
+            let e = Event::MediaResumed {
+                call: leg.call,
+                leg: leg.id,
+            };
+            self.push(Output::Event(e));
+        }
+        let leg = self.legs[i].as_mut().expect("indexed leg");
+        if let (Some(t), true) = (leg.tap, class != SeqClass::Duplicate) {
+            if let Some(Some(tap)) = self.taps.get_mut(t.0 as usize) {
+                tap.on_rtp(&TapPacket {
+                    call: leg.call,
+                    leg: leg.id,
+                    now,
+                    payload_type: h.payload_type,
+                    marker: h.marker,
+                    sequence: h.sequence,
+                    timestamp: h.timestamp,
+                    ssrc: h.ssrc,
+                    payload: &data[h.payload_range()],
+                });
+            }
+        }
+        self.forward(now, i, Stream::Rtp, data);
+    }
+
+    fn on_rtcp(&mut self, now: Duration, i: usize, from: SocketAddr, data: BytesMut) {
+        let cfg = self.config;
+        let leg = self.legs[i].as_mut().expect("indexed leg");
+        if data.len() < 8 || !is_rtcp_like(&data) {
+            leg.stats.malformed += 1;
+            return;
+        }
+        if leg.remote_rtcp != Some(from) {
+            // RTCP follows RTP: it latches from the RTP remote's address,
+            // or from anywhere while RTP could still latch at setup.
+            let same_host = leg.remote_rtp.is_some_and(|a| a.ip() == from.ip());
+            let in_setup = !leg.heard && now.saturating_sub(leg.setup_at) < cfg.setup_window;
+            if !(same_host && leg.heard || in_setup) {
+                leg.stats.hijack_drops += 1;
+                return;
+            }
+            let old = leg.remote_rtcp.replace(from);
+            leg.rtcp_pinned = true;
+            let e = Event::Latched {
+                call: leg.call,
+                leg: leg.id,
+                stream: Stream::Rtcp,
+                old,
+                new: from,
+            };
+            self.push(Output::Event(e));
+        }
+        let leg = self.legs[i].as_mut().expect("indexed leg");
+        leg.stats.rtcp_packets += 1;
+        leg.stats.rtcp_bytes += data.len() as u64;
+        self.forward(now, i, Stream::Rtcp, data);
+    }
+
+    /// Sends `data`, received on leg `i`, out of its bridged peer.
+    fn forward(&mut self, now: Duration, i: usize, stream: Stream, mut data: BytesMut) {
+        let peer = self.legs[i].as_ref().and_then(|l| l.peer);
+        let Some(p) = peer else {
+            self.legs[i]
+                .as_mut()
+                .expect("indexed leg")
+                .stats
+                .not_forwarded += 1;
+            return;
+        };
+        let out = self.legs[p].as_mut().expect("bridged leg");
+        let (from, to) = match stream {
+            Stream::Rtp => (out.rtp_port, out.remote_rtp),
+            Stream::Rtcp => (out.rtcp_port, out.remote_rtcp),
+        };
+        let Some(to) = to else {
+            self.legs[i]
+                .as_mut()
+                .expect("indexed leg")
+                .stats
+                .not_forwarded += 1;
+            return;
+        };
+        if let Some(rw) = out.rewrite.as_mut() {
+            match stream {
+                Stream::Rtp => rw.apply_rtp(&mut data, now, out.clock_rate),
+                Stream::Rtcp => rw.apply_rtcp(&mut data),
+            }
+        }
+        out.stats.sent_packets += 1;
+        out.stats.sent_bytes += data.len() as u64;
+        self.push(Output::Transmit(Transmit { from, to, data }));
+    }
+}
