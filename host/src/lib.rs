@@ -9,5 +9,6 @@ pub mod analyze;
 pub mod baseline;
 pub mod corpus;
 pub mod evaluate;
+pub mod ng;
 pub mod plot;
 pub mod report;

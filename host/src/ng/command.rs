@@ -1,0 +1,621 @@
+//! NG framing and commands: `COOKIE SP BENCODED-DICT` in, the same cookie and
+//! a bencoded reply dictionary out.
+//!
+//! Keys are matched the way rtpengine matches them: `call-id`, `call id` and
+//! `call_id` are the same key, and so are upper and lower case (`ICE`,
+//! `ice`). Keys this module does not know are ignored here and stay
+//! readable through [`Request::dict`].
+
+use std::net::IpAddr;
+
+use thiserror::Error;
+
+use super::bencode::{self, DecodeError, Dict, Value};
+
+/// A parsed NG request, borrowing from the datagram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request<'a> {
+    /// The cookie to echo in the reply (never empty, no spaces).
+    pub cookie: &'a [u8],
+    /// The command and its typed arguments.
+    pub command: Command<'a>,
+    /// The whole request dictionary, for keys not typed here.
+    pub dict: Dict<'a>,
+}
+
+/// A command with its arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command<'a> {
+    /// `ping`: answered with `pong`.
+    Ping,
+    /// `offer`: the caller's SDP, to be rewritten for the callee.
+    Offer(Offer<'a>),
+    /// `answer`: the callee's SDP, to be rewritten for the caller.
+    Answer(Answer<'a>),
+    /// `delete`: end a call or one of its legs.
+    Delete(Delete<'a>),
+    /// `query`: statistics of a call.
+    Query(Query<'a>),
+}
+
+impl Command<'_> {
+    /// The command's name on the wire.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Ping => "ping",
+            Command::Offer(_) => "offer",
+            Command::Answer(_) => "answer",
+            Command::Delete(_) => "delete",
+            Command::Query(_) => "query",
+        }
+    }
+}
+
+/// Arguments of `offer`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Offer<'a> {
+    /// SIP Call-ID.
+    pub call_id: &'a str,
+    /// SIP From tag (the offering leg).
+    pub from_tag: &'a str,
+    /// The offered SDP body.
+    pub sdp: &'a [u8],
+    /// Common options.
+    pub options: Options<'a>,
+}
+
+/// Arguments of `answer`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer<'a> {
+    /// SIP Call-ID.
+    pub call_id: &'a str,
+    /// SIP From tag (the offering leg).
+    pub from_tag: &'a str,
+    /// SIP To tag (the answering leg).
+    pub to_tag: &'a str,
+    /// The answered SDP body.
+    pub sdp: &'a [u8],
+    /// Common options.
+    pub options: Options<'a>,
+}
+
+/// Arguments of `delete`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delete<'a> {
+    /// SIP Call-ID.
+    pub call_id: &'a str,
+    /// SIP From tag; rtpengine accepts a delete without one (whole call).
+    pub from_tag: Option<&'a str>,
+    /// SIP To tag, when only one dialogue of a forked call ends.
+    pub to_tag: Option<&'a str>,
+    /// `delete-delay` in seconds, when given.
+    pub delete_delay: Option<i64>,
+    /// Common options (`flags` may hold `fatal` or `all`).
+    pub options: Options<'a>,
+}
+
+/// Arguments of `query`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query<'a> {
+    /// SIP Call-ID.
+    pub call_id: &'a str,
+    /// SIP From tag, when given.
+    pub from_tag: Option<&'a str>,
+    /// SIP To tag, when given.
+    pub to_tag: Option<&'a str>,
+}
+
+/// `IP4` or `IP6` as NG writes them (`address family`, `received-from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddressFamily {
+    /// IPv4.
+    Ip4,
+    /// IPv6.
+    Ip6,
+}
+
+/// Options common to `offer`, `answer` and `delete`, as Kamailio's and
+/// OpenSIPS's rtpengine modules send them. Absent keys are `None` or empty.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Options<'a> {
+    /// `via-branch`.
+    pub via_branch: Option<&'a str>,
+    /// `flags`: every item as sent (`trust-address`, `symmetric`, ...).
+    pub flags: Vec<&'a str>,
+    /// `replace`: `origin`, `session-connection`, ... (also collected from
+    /// `replace-origin`-style items in `flags`).
+    pub replace: Vec<&'a str>,
+    /// `direction`: the two interface names, e.g. `["external","internal"]`.
+    pub direction: Vec<&'a str>,
+    /// `ICE`: `remove`, `force`, `force-relay`, ...
+    pub ice: Option<&'a str>,
+    /// `transport-protocol`: `RTP/AVP`, `RTP/SAVP`, ...
+    pub transport_protocol: Option<&'a str>,
+    /// `received-from`: the signalling source the proxy saw.
+    pub received_from: Option<IpAddr>,
+    /// `address family`.
+    pub address_family: Option<AddressFamily>,
+    /// `media address`: the address to advertise instead of the node's.
+    pub media_address: Option<IpAddr>,
+    /// `rtcp-mux`: `offer`, `demux`, `accept`, `reject`, ...
+    pub rtcp_mux: Vec<&'a str>,
+    /// `record call`: `yes`/`on` is true, `no`/`off` false.
+    pub record_call: Option<bool>,
+    /// `label`.
+    pub label: Option<&'a str>,
+}
+
+impl Options<'_> {
+    /// Whether `flags` holds `flag` (rtpengine spelling tolerance: `-`,
+    /// `_` and spaces are equal; case-insensitive).
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| key_eq(f.as_bytes(), flag))
+    }
+
+    /// Whether `replace` holds `what` (e.g. `origin`).
+    pub fn replaces(&self, what: &str) -> bool {
+        self.replace.iter().any(|f| key_eq(f.as_bytes(), what))
+    }
+}
+
+/// Why a datagram is not an NG request. [`RequestError::NoCookie`] cannot be
+/// answered (there is no cookie to echo): the driver counts and drops it.
+/// The others are answered with an NG error reply echoing the cookie.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RequestError<'a> {
+    /// No `COOKIE SP` prefix: nothing to reply to.
+    #[error("datagram has no cookie")]
+    NoCookie,
+    /// A cookie was found but the rest is not a valid request.
+    #[error("{error}")]
+    Command {
+        /// The cookie to echo in the error reply.
+        cookie: &'a [u8],
+        /// What is wrong.
+        error: CommandError,
+    },
+}
+
+/// Why a request body is not a valid command. The `Display` text is the
+/// `error-reason` of the reply.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CommandError {
+    /// The body is not bencode.
+    #[error("Could not decode bencode dictionary: {0}")]
+    Bencode(#[from] DecodeError),
+    /// The body is bencode but not a dictionary.
+    #[error("Request is not a bencode dictionary")]
+    NotADictionary,
+    /// No `command` key.
+    #[error("Dictionary contains no key \"command\"")]
+    MissingCommand,
+    /// A command this node does not implement.
+    #[error("Unrecognized command: {0}")]
+    UnknownCommand(String),
+    /// A required key is absent (rtpengine's wording: `No call-id in message`).
+    #[error("No {0} in message")]
+    MissingKey(&'static str),
+    /// A key holds a value of the wrong type or an invalid value.
+    #[error("Invalid value for key \"{key}\": {reason}")]
+    InvalidValue {
+        /// The key, in its canonical spelling.
+        key: &'static str,
+        /// What was expected.
+        reason: &'static str,
+    },
+}
+
+/// Largest cookie accepted: rtpengine peers send short tokens such as
+/// `5323_1`; anything longer is treated as a datagram without a cookie.
+pub const MAX_COOKIE_LEN: usize = 256;
+
+/// Splits `COOKIE SP BODY`. Trailing CR/LF after the body (as sent by
+/// hand-typed test tools) is not part of the body.
+pub fn split_cookie(datagram: &[u8]) -> Option<(&[u8], &[u8])> {
+    let sp = datagram.iter().position(|&b| b == b' ')?;
+    let cookie = &datagram[..sp];
+    if cookie.is_empty()
+        || cookie.len() > MAX_COOKIE_LEN
+        || cookie
+            .iter()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return None;
+    }
+    let mut body = &datagram[sp + 1..];
+    while let [rest @ .., b'\r' | b'\n'] = body {
+        body = rest;
+    }
+    Some((cookie, body))
+}
+
+/// Parses a whole datagram.
+pub fn parse_request(datagram: &[u8]) -> Result<Request<'_>, RequestError<'_>> {
+    let (cookie, body) = split_cookie(datagram).ok_or(RequestError::NoCookie)?;
+    let (command, dict) =
+        parse_command(body).map_err(|error| RequestError::Command { cookie, error })?;
+    Ok(Request {
+        cookie,
+        command,
+        dict,
+    })
+}
+
+/// Parses the bencoded body of a request.
+pub fn parse_command(body: &[u8]) -> Result<(Command<'_>, Dict<'_>), CommandError> {
+    let Value::Dict(dict) = bencode::decode(body)? else {
+        return Err(CommandError::NotADictionary);
+    };
+    let name = get(&dict, "command").ok_or(CommandError::MissingCommand)?;
+    let name = name.as_bytes().ok_or(CommandError::InvalidValue {
+        key: "command",
+        reason: "expected a string",
+    })?;
+    let command = if name.eq_ignore_ascii_case(b"ping") {
+        Command::Ping
+    } else if name.eq_ignore_ascii_case(b"offer") {
+        Command::Offer(Offer {
+            call_id: required_str(&dict, "call-id")?,
+            from_tag: required_str(&dict, "from-tag")?,
+            sdp: required_sdp(&dict)?,
+            options: options(&dict)?,
+        })
+    } else if name.eq_ignore_ascii_case(b"answer") {
+        Command::Answer(Answer {
+            call_id: required_str(&dict, "call-id")?,
+            from_tag: required_str(&dict, "from-tag")?,
+            to_tag: required_str(&dict, "to-tag")?,
+            sdp: required_sdp(&dict)?,
+            options: options(&dict)?,
+        })
+    } else if name.eq_ignore_ascii_case(b"delete") {
+        Command::Delete(Delete {
+            call_id: required_str(&dict, "call-id")?,
+            from_tag: optional_str(&dict, "from-tag")?,
+            to_tag: optional_str(&dict, "to-tag")?,
+            delete_delay: optional_int(&dict, "delete-delay")?,
+            options: options(&dict)?,
+        })
+    } else if name.eq_ignore_ascii_case(b"query") {
+        Command::Query(Query {
+            call_id: required_str(&dict, "call-id")?,
+            from_tag: optional_str(&dict, "from-tag")?,
+            to_tag: optional_str(&dict, "to-tag")?,
+        })
+    } else {
+        let shown: String = String::from_utf8_lossy(name).chars().take(64).collect();
+        return Err(CommandError::UnknownCommand(shown));
+    };
+    Ok((command, dict))
+}
+
+/// Key equality as rtpengine has it: ASCII case-insensitive, with `-`, `_`
+/// and space interchangeable.
+pub fn key_eq(raw: &[u8], canonical: &str) -> bool {
+    fn norm(b: u8) -> u8 {
+        match b {
+            b'_' | b' ' => b'-',
+            b => b.to_ascii_lowercase(),
+        }
+    }
+    raw.len() == canonical.len()
+        && raw
+            .iter()
+            .zip(canonical.bytes())
+            .all(|(&a, b)| norm(a) == norm(b))
+}
+
+/// The first value under `key` in any accepted spelling.
+pub fn get<'d, 'a>(dict: &'d Dict<'a>, key: &str) -> Option<&'d Value<'a>> {
+    dict.find(|k| key_eq(k, key))
+}
+
+fn optional_str<'a>(dict: &Dict<'a>, key: &'static str) -> Result<Option<&'a str>, CommandError> {
+    match get(dict, key) {
+        None => Ok(None),
+        Some(v) => v.as_str().map(Some).ok_or(CommandError::InvalidValue {
+            key,
+            reason: "expected a UTF-8 string",
+        }),
+    }
+}
+
+fn required_str<'a>(dict: &Dict<'a>, key: &'static str) -> Result<&'a str, CommandError> {
+    match optional_str(dict, key)? {
+        Some(s) if !s.is_empty() => Ok(s),
+        _ => Err(CommandError::MissingKey(key)),
+    }
+}
+
+fn required_sdp<'a>(dict: &Dict<'a>) -> Result<&'a [u8], CommandError> {
+    match get(dict, "sdp") {
+        None => Err(CommandError::MissingKey("SDP body")),
+        Some(v) => match v.as_bytes() {
+            Some(b) if !b.is_empty() => Ok(b),
+            Some(_) => Err(CommandError::MissingKey("SDP body")),
+            None => Err(CommandError::InvalidValue {
+                key: "sdp",
+                reason: "expected a string",
+            }),
+        },
+    }
+}
+
+fn optional_int(dict: &Dict<'_>, key: &'static str) -> Result<Option<i64>, CommandError> {
+    match get(dict, key) {
+        None => Ok(None),
+        Some(Value::Int(i)) => Ok(Some(*i)),
+        // Some proxies send numbers as strings.
+        Some(v) => v
+            .as_str()
+            .and_then(|s| s.trim().parse().ok())
+            .map(Some)
+            .ok_or(CommandError::InvalidValue {
+                key,
+                reason: "expected an integer",
+            }),
+    }
+}
+
+/// A list of strings; a single string is taken as a one-item list.
+fn str_list<'a>(dict: &Dict<'a>, key: &'static str) -> Result<Vec<&'a str>, CommandError> {
+    let bad = CommandError::InvalidValue {
+        key,
+        reason: "expected a list of strings",
+    };
+    match get(dict, key) {
+        None => Ok(Vec::new()),
+        Some(Value::List(items)) => items
+            .iter()
+            .map(|v| v.as_str().ok_or(bad.clone()))
+            .collect(),
+        Some(v) => v.as_str().map(|s| vec![s]).ok_or(bad),
+    }
+}
+
+fn options<'a>(dict: &Dict<'a>) -> Result<Options<'a>, CommandError> {
+    let flags = str_list(dict, "flags")?;
+    let mut replace = str_list(dict, "replace")?;
+    for f in &flags {
+        let b = f.as_bytes();
+        if b.len() > 8 && key_eq(&b[..8], "replace-") {
+            replace.push(&f[8..]);
+        }
+    }
+    let received_from = match get(dict, "received-from") {
+        None => None,
+        Some(v) => {
+            let bad = CommandError::InvalidValue {
+                key: "received-from",
+                reason: "expected [\"IP4\"|\"IP6\", address]",
+            };
+            let items = v.as_list().ok_or(bad.clone())?;
+            let [family, addr] = items else {
+                return Err(bad);
+            };
+            let family = family.as_str().and_then(parse_family).ok_or(bad.clone())?;
+            let ip: IpAddr = addr
+                .as_str()
+                .and_then(|a| a.parse().ok())
+                .ok_or(bad.clone())?;
+            if family_of(ip) != family {
+                return Err(bad);
+            }
+            Some(ip)
+        }
+    };
+    let address_family = match optional_str(dict, "address-family")? {
+        None => None,
+        Some(s) => Some(parse_family(s).ok_or(CommandError::InvalidValue {
+            key: "address-family",
+            reason: "expected IP4 or IP6",
+        })?),
+    };
+    let media_address = match optional_str(dict, "media-address")? {
+        None => None,
+        Some(s) => Some(s.parse().map_err(|_| CommandError::InvalidValue {
+            key: "media-address",
+            reason: "expected an IP address",
+        })?),
+    };
+    let record_call = match optional_str(dict, "record-call")? {
+        None => None,
+        Some(s) if s.eq_ignore_ascii_case("yes") || s.eq_ignore_ascii_case("on") => Some(true),
+        Some(s) if s.eq_ignore_ascii_case("no") || s.eq_ignore_ascii_case("off") => Some(false),
+        Some(_) => {
+            return Err(CommandError::InvalidValue {
+                key: "record-call",
+                reason: "expected yes or no",
+            })
+        }
+    };
+    Ok(Options {
+        via_branch: optional_str(dict, "via-branch")?,
+        flags,
+        replace,
+        direction: str_list(dict, "direction")?,
+        ice: optional_str(dict, "ICE")?,
+        transport_protocol: optional_str(dict, "transport-protocol")?,
+        received_from,
+        address_family,
+        media_address,
+        rtcp_mux: str_list(dict, "rtcp-mux")?,
+        record_call,
+        label: optional_str(dict, "label")?,
+    })
+}
+
+fn parse_family(s: &str) -> Option<AddressFamily> {
+    if s.eq_ignore_ascii_case("IP4") {
+        Some(AddressFamily::Ip4)
+    } else if s.eq_ignore_ascii_case("IP6") {
+        Some(AddressFamily::Ip6)
+    } else {
+        None
+    }
+}
+
+fn family_of(ip: IpAddr) -> AddressFamily {
+    match ip {
+        IpAddr::V4(_) => AddressFamily::Ip4,
+        IpAddr::V6(_) => AddressFamily::Ip6,
+    }
+}
+
+/// Packet, byte and error counters of one direction or kind of traffic.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Packets.
+    pub packets: u64,
+    /// Bytes (payload and headers above UDP).
+    pub bytes: u64,
+    /// Malformed or dropped packets.
+    pub errors: u64,
+}
+
+/// Statistics of one leg (one tag) of a call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagStats {
+    /// The SIP tag naming the leg.
+    pub tag: String,
+    /// When the leg was created (Unix seconds).
+    pub created: i64,
+    /// Per media section: the node's local RTP port, the peer's address
+    /// (after latching) if known, and RTP counters received from the peer.
+    pub media: Vec<MediaStats>,
+}
+
+/// Statistics of one media section of a leg.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MediaStats {
+    /// The node's local RTP port.
+    pub local_port: u16,
+    /// Where the peer sends from / receives on, when known.
+    pub peer: Option<std::net::SocketAddr>,
+    /// RTP received from the peer.
+    pub rtp: Counters,
+    /// RTCP received from the peer.
+    pub rtcp: Counters,
+}
+
+/// What `query` (and `delete`) report, in rtpengine's shape: `created`,
+/// `last signal`, `tags`, `totals`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallStats {
+    /// When the call was created (Unix seconds).
+    pub created: i64,
+    /// When it last saw a signalling command (Unix seconds).
+    pub last_signal: i64,
+    /// Legs.
+    pub tags: Vec<TagStats>,
+    /// RTP totals over all legs.
+    pub rtp: Counters,
+    /// RTCP totals over all legs.
+    pub rtcp: Counters,
+}
+
+/// An NG reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// `{"result":"pong"}`.
+    Pong,
+    /// `{"result":"ok"}`, with the rewritten SDP for offer and answer.
+    Ok {
+        /// The rewritten SDP.
+        sdp: Option<Vec<u8>>,
+    },
+    /// `{"result":"ok", created, last signal, tags, totals}`.
+    Stats(CallStats),
+    /// `{"result":"error","error-reason":...}`.
+    Error(String),
+}
+
+impl Reply {
+    /// Appends `COOKIE SP BENCODED-DICT` to `out`.
+    pub fn encode(&self, cookie: &[u8], out: &mut Vec<u8>) {
+        out.extend_from_slice(cookie);
+        out.push(b' ');
+        self.encode_body(out);
+    }
+
+    /// Appends the bencoded reply dictionary (no cookie) to `out`.
+    pub fn encode_body(&self, out: &mut Vec<u8>) {
+        let mut d = Dict::new();
+        match self {
+            Reply::Pong => {
+                d.insert("result", "pong");
+                d.encode(out);
+            }
+            Reply::Ok { sdp } => {
+                d.insert("result", "ok");
+                if let Some(sdp) = sdp {
+                    d.insert("sdp", sdp.as_slice());
+                }
+                d.encode(out);
+            }
+            Reply::Error(reason) => {
+                d.insert("result", "error");
+                d.insert("error-reason", reason.as_str());
+                d.encode(out);
+            }
+            Reply::Stats(s) => encode_stats(s, out),
+        }
+    }
+}
+
+fn counters_dict(c: &Counters) -> Dict<'static> {
+    let mut d = Dict::new();
+    d.insert("packets", c.packets.min(i64::MAX as u64) as i64)
+        .insert("bytes", c.bytes.min(i64::MAX as u64) as i64)
+        .insert("errors", c.errors.min(i64::MAX as u64) as i64);
+    d
+}
+
+fn encode_stats(s: &CallStats, out: &mut Vec<u8>) {
+    let peers: Vec<Vec<(String, i64)>> = s
+        .tags
+        .iter()
+        .map(|t| {
+            t.media
+                .iter()
+                .map(|m| match m.peer {
+                    Some(p) => (p.ip().to_string(), i64::from(p.port())),
+                    None => (String::new(), 0),
+                })
+                .collect()
+        })
+        .collect();
+    let mut tags = Dict::new();
+    for (t, peers) in s.tags.iter().zip(&peers) {
+        let mut medias = Vec::new();
+        for (i, (m, (ip, port))) in t.media.iter().zip(peers).enumerate() {
+            let mut endpoint = Dict::new();
+            endpoint
+                .insert("address", ip.as_str())
+                .insert("port", *port);
+            let mut md = Dict::new();
+            md.insert("index", i as i64 + 1)
+                .insert("local port", i64::from(m.local_port))
+                .insert("endpoint", endpoint)
+                .insert("RTP", counters_dict(&m.rtp))
+                .insert("RTCP", counters_dict(&m.rtcp));
+            medias.push(Value::Dict(md));
+        }
+        let mut td = Dict::new();
+        td.insert("tag", t.tag.as_str())
+            .insert("created", t.created)
+            .insert("medias", Value::List(medias));
+        tags.insert(t.tag.as_str(), td);
+    }
+    let mut totals = Dict::new();
+    totals
+        .insert("RTP", counters_dict(&s.rtp))
+        .insert("RTCP", counters_dict(&s.rtcp));
+    let mut d = Dict::new();
+    d.insert("result", "ok")
+        .insert("created", s.created)
+        .insert("last signal", s.last_signal)
+        .insert("tags", tags)
+        .insert("totals", totals);
+    d.encode(out);
+}

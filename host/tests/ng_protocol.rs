@@ -1,0 +1,1064 @@
+//! NG protocol tests: datagrams shaped as Kamailio's rtpengine module sends
+//! them, bencode edge cases, SDP rewriting, and the sans-IO server driven
+//! by a fake node that allocates ports.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use ringwire_host::ng::bencode::{self, DecodeError, Dict, Value, MAX_DEPTH};
+use ringwire_host::ng::command::{self, AddressFamily};
+use ringwire_host::ng::sdp::{self, MediaPorts, RewriteOptions, Sdp, SdpError};
+use ringwire_host::ng::{
+    Allocation, Answer, CallControl, CallStats, Command, CommandError, ControlError, Counters,
+    Delete, Dropped, MediaStats, NgConfig, NgServer, Offer, Query, Request, RequestError, TagStats,
+};
+
+// ---------------------------------------------------------------- helpers
+
+/// Bencodes a dictionary of string values in the given order.
+fn dict(entries: &[(&str, Value<'_>)]) -> Vec<u8> {
+    let mut d = Dict::new();
+    for (k, v) in entries {
+        d.insert(k, v.clone());
+    }
+    let mut out = Vec::new();
+    d.encode(&mut out);
+    out
+}
+
+fn datagram(cookie: &str, entries: &[(&str, Value<'_>)]) -> Vec<u8> {
+    let mut out = format!("{cookie} ").into_bytes();
+    out.extend(dict(entries));
+    out
+}
+
+fn s(v: &str) -> Value<'_> {
+    Value::Bytes(v.as_bytes())
+}
+
+fn list<'a>(items: &[&'a str]) -> Value<'a> {
+    Value::List(items.iter().map(|i| Value::Bytes(i.as_bytes())).collect())
+}
+
+/// Splits a reply into its cookie and decoded dictionary.
+fn reply_dict(reply: &[u8]) -> (String, Dict<'_>) {
+    let sp = reply.iter().position(|&b| b == b' ').expect("cookie");
+    let cookie = String::from_utf8(reply[..sp].to_vec()).unwrap();
+    let Value::Dict(d) = bencode::decode(&reply[sp + 1..]).expect("reply is bencode") else {
+        panic!("reply is not a dictionary");
+    };
+    (cookie, d)
+}
+
+fn get_str<'a>(d: &Dict<'a>, key: &str) -> Option<&'a str> {
+    d.get(key.as_bytes()).and_then(|v| v.as_str())
+}
+
+const OFFER_SDP: &str = "v=0\r\n\
+o=root 1938347507 1938347507 IN IP4 192.0.2.10\r\n\
+s=Callweaver 30280\r\n\
+c=IN IP4 192.0.2.10\r\n\
+t=0 0\r\n\
+m=audio 10480 RTP/AVP 18 8 0 101\r\n\
+a=rtpmap:18 G729/8000\r\n\
+a=fmtp:18 annexb=no\r\n\
+a=rtpmap:8 PCMA/8000\r\n\
+a=rtpmap:0 PCMU/8000\r\n\
+a=rtpmap:101 telephone-event/8000\r\n\
+a=fmtp:101 0-16\r\n\
+a=ptime:20\r\n\
+a=x-vendor-thing:keep me exactly   \r\n\
+a=sendrecv\r\n";
+
+const ANSWER_SDP: &str = "v=0\r\n\
+o=- 42 43 IN IP4 198.51.100.7\r\n\
+s=-\r\n\
+t=0 0\r\n\
+m=audio 30000 RTP/AVP 8 101\r\n\
+c=IN IP4 198.51.100.7\r\n\
+a=rtpmap:101 telephone-event/8000\r\n\
+a=rtcp:30001\r\n\
+a=ptime:30\r\n";
+
+// ---------------------------------------------------------------- fake node
+
+#[derive(Default)]
+struct FakeNode {
+    next_port: u16,
+    /// call-id -> (from-tag, ports offered, to-tag and ports answered)
+    calls: HashMap<String, FakeCall>,
+    offers_executed: usize,
+}
+
+struct FakeCall {
+    from_tag: String,
+    offer_ports: Vec<u16>,
+    to_tag: Option<String>,
+    remote: Vec<Option<std::net::SocketAddr>>,
+}
+
+const NODE_ADDR: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 5));
+
+impl FakeNode {
+    fn new() -> Self {
+        FakeNode {
+            next_port: 40000,
+            ..Default::default()
+        }
+    }
+
+    fn alloc(&mut self, n: usize) -> Vec<u16> {
+        (0..n)
+            .map(|_| {
+                let p = self.next_port;
+                self.next_port += 2;
+                p
+            })
+            .collect()
+    }
+}
+
+impl CallControl for FakeNode {
+    fn offer(&mut self, offer: &Offer<'_>, sdp: &Sdp<'_>) -> Result<Allocation, ControlError> {
+        self.offers_executed += 1;
+        let ports = self.alloc(sdp.media.len());
+        self.calls.insert(
+            offer.call_id.to_string(),
+            FakeCall {
+                from_tag: offer.from_tag.to_string(),
+                offer_ports: ports.clone(),
+                to_tag: None,
+                remote: (0..sdp.media.len()).map(|i| sdp.remote_rtp(i)).collect(),
+            },
+        );
+        Ok(Allocation {
+            address: offer.options.media_address.unwrap_or(NODE_ADDR),
+            media: ports.into_iter().map(MediaPorts::rtp).collect(),
+        })
+    }
+
+    fn answer(&mut self, answer: &Answer<'_>, sdp: &Sdp<'_>) -> Result<Allocation, ControlError> {
+        let n = sdp.media.len();
+        let ports = self.alloc(n);
+        let call = self
+            .calls
+            .get_mut(answer.call_id)
+            .ok_or(ControlError::UnknownCall)?;
+        if call.from_tag != answer.from_tag {
+            return Err(ControlError::UnknownTag);
+        }
+        call.to_tag = Some(answer.to_tag.to_string());
+        Ok(Allocation {
+            address: NODE_ADDR,
+            media: ports
+                .into_iter()
+                .map(|p| MediaPorts {
+                    rtp: p,
+                    rtcp: Some(p + 1),
+                })
+                .collect(),
+        })
+    }
+
+    fn delete(&mut self, delete: &Delete<'_>) -> Result<Option<CallStats>, ControlError> {
+        let call = self
+            .calls
+            .remove(delete.call_id)
+            .ok_or(ControlError::UnknownCall)?;
+        Ok(Some(stats_of(&call)))
+    }
+
+    fn query(&mut self, query: &Query<'_>) -> Result<CallStats, ControlError> {
+        self.calls
+            .get(query.call_id)
+            .map(stats_of)
+            .ok_or(ControlError::UnknownCall)
+    }
+}
+
+fn stats_of(call: &FakeCall) -> CallStats {
+    let rtp = Counters {
+        packets: 50,
+        bytes: 50 * 172,
+        errors: 1,
+    };
+    CallStats {
+        created: 1_700_000_000,
+        last_signal: 1_700_000_005,
+        tags: vec![TagStats {
+            tag: call.from_tag.clone(),
+            created: 1_700_000_000,
+            media: call
+                .offer_ports
+                .iter()
+                .zip(&call.remote)
+                .map(|(p, r)| MediaStats {
+                    local_port: *p,
+                    peer: *r,
+                    rtp,
+                    rtcp: Counters::default(),
+                })
+                .collect(),
+        }],
+        rtp,
+        rtcp: Counters::default(),
+    }
+}
+
+fn server() -> (NgServer<FakeNode>, Instant) {
+    (NgServer::new(FakeNode::new()), Instant::now())
+}
+
+fn ask(server: &mut NgServer<FakeNode>, now: Instant, datagram: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    server.handle(now, datagram, &mut out).expect("answered");
+    out
+}
+
+fn kamailio_offer(cookie: &str, call_id: &str) -> Vec<u8> {
+    // Key order and option shapes as in a Kamailio rtpengine_offer() dump.
+    datagram(
+        cookie,
+        &[
+            ("sdp", s(OFFER_SDP)),
+            ("ICE", s("remove")),
+            ("flags", list(&["trust-address", "SIP-source-address"])),
+            ("replace", list(&["origin", "session-connection"])),
+            ("transport-protocol", s("RTP/AVP")),
+            ("rtcp-mux", list(&["demux"])),
+            ("call-id", s(call_id)),
+            ("via-branch", s("z9hG4bK776asdhds")),
+            ("received-from", list(&["IP4", "192.0.2.10"])),
+            ("from-tag", s("as611038b8")),
+            ("command", s("offer")),
+        ],
+    )
+}
+
+// ---------------------------------------------------------------- framing
+
+#[test]
+fn ping_pong_exact_bytes() {
+    let (mut srv, now) = server();
+    assert_eq!(
+        ask(&mut srv, now, b"5323_1 d7:command4:pinge"),
+        b"5323_1 d6:result4:ponge"
+    );
+    // A trailing newline (netcat, hand-typed tests) is tolerated.
+    assert_eq!(
+        ask(&mut srv, now, b"5323_2 d7:command4:pinge\n"),
+        b"5323_2 d6:result4:ponge"
+    );
+    assert_eq!(srv.stats().pings, 2);
+}
+
+#[test]
+fn whitespace_inside_bencode_is_an_error_reply_not_a_crash() {
+    let (mut srv, now) = server();
+    let r = ask(&mut srv, now, b"5323_1 d7:command4:ping e");
+    let (cookie, d) = reply_dict(&r);
+    assert_eq!(cookie, "5323_1");
+    assert_eq!(get_str(&d, "result"), Some("error"));
+    assert!(get_str(&d, "error-reason")
+        .unwrap()
+        .starts_with("Could not decode"));
+}
+
+#[test]
+fn no_cookie_is_dropped_and_counted() {
+    let (mut srv, now) = server();
+    for bad in [
+        &b""[..],
+        b"d7:command4:pinge",
+        b" d7:command4:pinge",
+        b"\x00\x01\x02",
+    ] {
+        let mut out = Vec::new();
+        assert_eq!(srv.handle(now, bad, &mut out), Err(Dropped), "{bad:?}");
+        assert!(out.is_empty());
+    }
+    assert_eq!(srv.stats().dropped, 4);
+    assert_eq!(
+        command::parse_request(b"nocookie"),
+        Err(RequestError::NoCookie)
+    );
+}
+
+#[test]
+fn malformed_requests_get_clear_error_replies() {
+    let cases: &[(&[u8], &str)] = &[
+        (b"c1 garbage", "Could not decode bencode dictionary"),
+        (b"c1 ", "Could not decode bencode dictionary"),
+        (b"c1 l4:pinge", "Request is not a bencode dictionary"),
+        (b"c1 d4:call1:ye", "Dictionary contains no key \"command\""),
+        (b"c1 d7:commandi1ee", "Invalid value for key \"command\""),
+        (
+            b"c1 d7:command10:frobnicatee",
+            "Unrecognized command: frobnicate",
+        ),
+        (
+            b"c1 d7:command5:offer8:from-tag1:f3:sdp3:v=0e",
+            "No call-id in message",
+        ),
+        (b"c1 d7:command5:query7:call-id0:e", "No call-id in message"),
+        (
+            b"c1 d7:command5:offer7:call-id1:c3:sdp3:v=0e",
+            "No from-tag in message",
+        ),
+        (
+            b"c1 d7:command5:offer7:call-id1:c8:from-tag1:fe",
+            "No SDP body in message",
+        ),
+        (
+            b"c1 d7:command6:answer7:call-id1:c8:from-tag1:f3:sdp3:v=0e",
+            "No to-tag in message",
+        ),
+        (
+            b"c1 d7:command6:delete8:from-tag1:fe",
+            "No call-id in message",
+        ),
+        (
+            b"c1 d7:command5:offer7:call-id1:c8:from-tag1:f3:sdp5:hello",
+            "Could not decode",
+        ),
+        (
+            b"c1 d7:command5:offer7:call-id1:c8:from-tag1:f3:sdp5:helloe",
+            "Failed to parse SDP: SDP does not start with v=",
+        ),
+        (
+            b"c1 d7:command5:offer7:call-id1:c8:from-tag1:f3:sdp3:v=05:flagsi3ee",
+            "Invalid value for key \"flags\"",
+        ),
+        (
+            b"c1 d7:command5:query7:call-id7:unknowne",
+            "Unknown call-id",
+        ),
+        (
+            b"c1 d7:command6:delete7:call-id7:unknowne",
+            "Unknown call-id",
+        ),
+    ];
+    let (mut srv, now) = server();
+    for (i, (dgram, reason)) in cases.iter().enumerate() {
+        // Distinct cookies so the retransmission cache stays out of the way.
+        let mut d = format!("c{i}").into_bytes();
+        d.extend_from_slice(&dgram[2..]);
+        let r = ask(&mut srv, now, &d);
+        let (cookie, dict) = reply_dict(&r);
+        assert_eq!(cookie, format!("c{i}"));
+        assert_eq!(
+            get_str(&dict, "result"),
+            Some("error"),
+            "{}",
+            String::from_utf8_lossy(dgram)
+        );
+        let got = get_str(&dict, "error-reason").unwrap();
+        assert!(
+            got.starts_with(reason),
+            "{got:?} should start with {reason:?}"
+        );
+    }
+    assert_eq!(srv.stats().errors, cases.len() as u64);
+}
+
+#[test]
+fn kamailio_offer_parses_into_typed_options() {
+    let d = kamailio_offer("12345_7", "7a37578a52ffa9431e00f11732e51b21@192.0.2.10");
+    let Request {
+        cookie,
+        command,
+        dict,
+    } = command::parse_request(&d).unwrap();
+    assert_eq!(cookie, b"12345_7");
+    let Command::Offer(o) = command else {
+        panic!("not an offer")
+    };
+    assert_eq!(o.call_id, "7a37578a52ffa9431e00f11732e51b21@192.0.2.10");
+    assert_eq!(o.from_tag, "as611038b8");
+    assert_eq!(o.sdp, OFFER_SDP.as_bytes());
+    let opts = &o.options;
+    assert_eq!(opts.ice, Some("remove"));
+    assert!(opts.has_flag("trust-address"));
+    assert!(opts.has_flag("sip_source_address"));
+    assert!(opts.replaces("origin") && opts.replaces("session-connection"));
+    assert_eq!(opts.transport_protocol, Some("RTP/AVP"));
+    assert_eq!(opts.rtcp_mux, vec!["demux"]);
+    assert_eq!(opts.via_branch, Some("z9hG4bK776asdhds"));
+    assert_eq!(opts.received_from, Some("192.0.2.10".parse().unwrap()));
+    // The raw dictionary keeps arrival order and every key.
+    let keys: Vec<&[u8]> = dict.iter().map(|(k, _)| k).collect();
+    assert_eq!(keys.first(), Some(&&b"sdp"[..]));
+    assert_eq!(keys.last(), Some(&&b"command"[..]));
+}
+
+#[test]
+fn key_spellings_and_unknown_keys() {
+    // Older modules write keys with spaces; unknown keys are ignored.
+    let d = datagram(
+        "k1",
+        &[
+            ("command", s("offer")),
+            ("call id", s("abc")),
+            ("from_tag", s("ft")),
+            ("sdp", s(OFFER_SDP)),
+            ("address family", s("IP6")),
+            ("media address", s("2001:db8::5")),
+            ("record call", s("yes")),
+            ("flags", list(&["replace-origin", "symmetric"])),
+            (
+                "x-future-key",
+                Value::List(vec![Value::Int(-1), Value::Dict(Dict::new())]),
+            ),
+            ("direction", list(&["external", "internal"])),
+        ],
+    );
+    let req = command::parse_request(&d).unwrap();
+    let Command::Offer(o) = req.command else {
+        panic!()
+    };
+    assert_eq!((o.call_id, o.from_tag), ("abc", "ft"));
+    assert_eq!(o.options.address_family, Some(AddressFamily::Ip6));
+    assert_eq!(
+        o.options.media_address,
+        Some("2001:db8::5".parse().unwrap())
+    );
+    assert_eq!(o.options.record_call, Some(true));
+    assert!(o.options.replaces("origin"));
+    assert_eq!(o.options.direction, vec!["external", "internal"]);
+    assert!(req.dict.get(b"x-future-key").is_some());
+}
+
+#[test]
+fn delete_and_query_arguments() {
+    let d = datagram(
+        "d1",
+        &[
+            ("command", s("delete")),
+            ("call-id", s("c")),
+            ("from-tag", s("f")),
+            ("delete-delay", Value::Int(0)),
+            ("flags", list(&["fatal"])),
+        ],
+    );
+    let Command::Delete(del) = command::parse_request(&d).unwrap().command else {
+        panic!()
+    };
+    assert_eq!(
+        (del.call_id, del.from_tag, del.to_tag),
+        ("c", Some("f"), None)
+    );
+    assert_eq!(del.delete_delay, Some(0));
+    assert!(del.options.has_flag("fatal"));
+
+    let q = datagram("q1", &[("call-id", s("c")), ("command", s("query"))]);
+    let Command::Query(q) = command::parse_request(&q).unwrap().command else {
+        panic!()
+    };
+    assert_eq!(q.call_id, "c");
+    assert_eq!(q.from_tag, None);
+}
+
+#[test]
+fn bad_received_from_is_an_error() {
+    for rf in [
+        list(&["IP4"]),
+        list(&["IP4", "not-an-ip"]),
+        list(&["IP6", "192.0.2.1"]),
+        s("x"),
+    ] {
+        let d = datagram(
+            "r",
+            &[
+                ("command", s("offer")),
+                ("call-id", s("c")),
+                ("from-tag", s("f")),
+                ("sdp", s(OFFER_SDP)),
+                ("received-from", rf),
+            ],
+        );
+        assert!(matches!(
+            command::parse_request(&d),
+            Err(RequestError::Command {
+                error: CommandError::InvalidValue {
+                    key: "received-from",
+                    ..
+                },
+                ..
+            })
+        ));
+    }
+}
+
+// ---------------------------------------------------------------- a whole call
+
+#[test]
+fn offer_answer_query_delete() {
+    let (mut srv, now) = server();
+    let call_id = "7a37578a52ffa9431e00f11732e51b21@192.0.2.10";
+
+    // offer
+    let r = ask(&mut srv, now, &kamailio_offer("100_1", call_id));
+    let (cookie, d) = reply_dict(&r);
+    assert_eq!(cookie, "100_1");
+    assert_eq!(get_str(&d, "result"), Some("ok"));
+    let sdp = get_str(&d, "sdp").unwrap();
+    let expected = OFFER_SDP
+        .replace(
+            "o=root 1938347507 1938347507 IN IP4 192.0.2.10",
+            "o=root 1938347507 1938347507 IN IP4 203.0.113.5",
+        )
+        .replace("c=IN IP4 192.0.2.10", "c=IN IP4 203.0.113.5")
+        .replace("m=audio 10480 ", "m=audio 40000 ");
+    assert_eq!(sdp, expected);
+    let call = &srv.control().calls[call_id];
+    assert_eq!(call.remote, vec![Some("192.0.2.10:10480".parse().unwrap())]);
+
+    // answer (to-tag leg), media-level c= and a=rtcp
+    let a = datagram(
+        "100_2",
+        &[
+            ("command", s("answer")),
+            ("call-id", s(call_id)),
+            ("from-tag", s("as611038b8")),
+            ("to-tag", s("bt55")),
+            ("sdp", s(ANSWER_SDP)),
+        ],
+    );
+    let r = ask(&mut srv, now, &a);
+    let (_, d) = reply_dict(&r);
+    assert_eq!(
+        get_str(&d, "result"),
+        Some("ok"),
+        "{:?}",
+        get_str(&d, "error-reason")
+    );
+    let expected = ANSWER_SDP
+        .replace("c=IN IP4 198.51.100.7", "c=IN IP4 203.0.113.5")
+        .replace("m=audio 30000 ", "m=audio 40002 ")
+        .replace("a=rtcp:30001", "a=rtcp:40003");
+    assert_eq!(get_str(&d, "sdp").unwrap(), expected);
+    assert_eq!(srv.control().calls[call_id].to_tag.as_deref(), Some("bt55"));
+
+    // query
+    let q = datagram("100_3", &[("command", s("query")), ("call-id", s(call_id))]);
+    let r = ask(&mut srv, now, &q);
+    let (_, d) = reply_dict(&r);
+    assert_eq!(get_str(&d, "result"), Some("ok"));
+    assert_eq!(
+        d.get(b"created").and_then(|v| v.as_int()),
+        Some(1_700_000_000)
+    );
+    assert_eq!(
+        d.get(b"last signal").and_then(|v| v.as_int()),
+        Some(1_700_000_005)
+    );
+    let totals = d.get(b"totals").and_then(|v| v.as_dict()).unwrap();
+    let rtp = totals.get(b"RTP").and_then(|v| v.as_dict()).unwrap();
+    assert_eq!(rtp.get(b"packets").and_then(|v| v.as_int()), Some(50));
+    assert_eq!(rtp.get(b"errors").and_then(|v| v.as_int()), Some(1));
+    let tags = d.get(b"tags").and_then(|v| v.as_dict()).unwrap();
+    let leg = tags.get(b"as611038b8").and_then(|v| v.as_dict()).unwrap();
+    let medias = leg.get(b"medias").and_then(|v| v.as_list()).unwrap();
+    let m0 = medias[0].as_dict().unwrap();
+    assert_eq!(m0.get(b"local port").and_then(|v| v.as_int()), Some(40000));
+    let ep = m0.get(b"endpoint").and_then(|v| v.as_dict()).unwrap();
+    assert_eq!(get_str(ep, "address"), Some("192.0.2.10"));
+    assert_eq!(ep.get(b"port").and_then(|v| v.as_int()), Some(10480));
+
+    // delete, then the call is gone
+    let del = datagram(
+        "100_4",
+        &[
+            ("command", s("delete")),
+            ("call-id", s(call_id)),
+            ("from-tag", s("as611038b8")),
+        ],
+    );
+    let r = ask(&mut srv, now, &del);
+    let (_, d) = reply_dict(&r);
+    assert_eq!(get_str(&d, "result"), Some("ok"));
+    assert!(d.get(b"totals").is_some());
+    let r = ask(
+        &mut srv,
+        now,
+        &datagram("100_5", &[("command", s("query")), ("call-id", s(call_id))]),
+    );
+    let (_, d) = reply_dict(&r);
+    assert_eq!(get_str(&d, "error-reason"), Some("Unknown call-id"));
+
+    let st = srv.stats();
+    assert_eq!(
+        (st.offers, st.answers, st.queries, st.deletes),
+        (1, 1, 2, 1)
+    );
+}
+
+#[test]
+fn answer_for_unknown_call_or_tag() {
+    let (mut srv, now) = server();
+    let ans = |cookie: &str, from: &str| {
+        datagram(
+            cookie,
+            &[
+                ("command", s("answer")),
+                ("call-id", s("c1")),
+                ("from-tag", s(from)),
+                ("to-tag", s("t")),
+                ("sdp", s(ANSWER_SDP)),
+            ],
+        )
+    };
+    let r = ask(&mut srv, now, &ans("a1", "f"));
+    let (_, d) = reply_dict(&r);
+    assert_eq!(get_str(&d, "error-reason"), Some("Unknown call-id"));
+    ask(&mut srv, now, &kamailio_offer("a2", "c1"));
+    let r = ask(&mut srv, now, &ans("a3", "wrong"));
+    let (_, d) = reply_dict(&r);
+    assert_eq!(get_str(&d, "error-reason"), Some("Unknown tag"));
+}
+
+#[test]
+fn retransmission_is_answered_from_cache() {
+    let (mut srv, now) = server();
+    let offer = kamailio_offer("77_1", "retx");
+    let first = ask(&mut srv, now, &offer);
+    let again = ask(&mut srv, now + Duration::from_millis(500), &offer);
+    assert_eq!(first, again);
+    assert_eq!(srv.control().offers_executed, 1);
+    assert_eq!(srv.stats().retransmits, 1);
+    // Same cookie, different body: a new request (a restarted proxy reusing
+    // cookies must not get a stale answer).
+    let other = kamailio_offer("77_1", "retx-2");
+    ask(&mut srv, now + Duration::from_secs(1), &other);
+    assert_eq!(srv.control().offers_executed, 2);
+    // After the cache lifetime the same datagram is executed again.
+    ask(&mut srv, now + Duration::from_secs(40), &other);
+    assert_eq!(srv.control().offers_executed, 3);
+}
+
+#[test]
+fn cache_capacity_bounds_memory() {
+    let config = NgConfig {
+        cache_capacity: 2,
+        ..NgConfig::default()
+    };
+    let mut srv = NgServer::with_config(FakeNode::new(), config);
+    let now = Instant::now();
+    for i in 0..3 {
+        ask(
+            &mut srv,
+            now,
+            &kamailio_offer(&format!("c{i}"), &format!("call{i}")),
+        );
+    }
+    // c0 was evicted, c2 is still cached.
+    ask(&mut srv, now, &kamailio_offer("c0", "call0"));
+    ask(&mut srv, now, &kamailio_offer("c2", "call2"));
+    assert_eq!(srv.control().offers_executed, 4);
+    assert_eq!(srv.stats().retransmits, 1);
+}
+
+#[test]
+fn media_address_and_ipv6() {
+    let (mut srv, now) = server();
+    let d = datagram(
+        "v6",
+        &[
+            ("command", s("offer")),
+            ("call-id", s("c6")),
+            ("from-tag", s("f")),
+            ("sdp", s(OFFER_SDP)),
+            ("media-address", s("2001:db8::5")),
+        ],
+    );
+    let r = ask(&mut srv, now, &d);
+    let (_, d) = reply_dict(&r);
+    let sdp = get_str(&d, "sdp").unwrap();
+    assert!(sdp.contains("\r\nc=IN IP6 2001:db8::5\r\n"), "{sdp}");
+    // Without replace=origin the o= line is untouched.
+    assert!(sdp.contains("o=root 1938347507 1938347507 IN IP4 192.0.2.10\r\n"));
+}
+
+// ---------------------------------------------------------------- bencode
+
+#[test]
+fn bencode_edge_cases() {
+    assert_eq!(bencode::decode(b"i-1e"), Ok(Value::Int(-1)));
+    assert_eq!(bencode::decode(b"0:"), Ok(Value::Bytes(b"")));
+    assert_eq!(
+        bencode::decode(b"lli1eeli2el0:eee"),
+        Ok(Value::List(vec![
+            Value::List(vec![Value::Int(1)]),
+            Value::List(vec![Value::Int(2), Value::List(vec![Value::Bytes(b"")])]),
+        ]))
+    );
+    // Unsorted and duplicate keys are accepted, in arrival order.
+    let Value::Dict(d) = bencode::decode(b"d1:bi1e1:ai2e1:bi3ee").unwrap() else {
+        panic!()
+    };
+    let keys: Vec<&[u8]> = d.iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, vec![&b"b"[..], b"a", b"b"]);
+    assert_eq!(d.get(b"b"), Some(&Value::Int(1)));
+    // Huge declared lengths are checked, not allocated.
+    assert!(matches!(
+        bencode::decode(b"4294967295:abc"),
+        Err(DecodeError::LengthTooLarge {
+            declared: 4294967295,
+            available: 3,
+            ..
+        })
+    ));
+    assert!(matches!(
+        bencode::decode(b"99999999999999999999:x"),
+        Err(DecodeError::NumberOutOfRange { .. })
+    ));
+    assert!(matches!(
+        bencode::decode(b"5:abc"),
+        Err(DecodeError::LengthTooLarge { .. })
+    ));
+    // Leading zeros and negative zero rejected, per the spec.
+    for bad in [&b"i01e"[..], b"i-0e", b"i-01e", b"01:a", b"ie"] {
+        assert!(matches!(
+            bencode::decode(bad),
+            Err(DecodeError::NonCanonicalNumber { .. })
+        ));
+    }
+    // Truncation, bad bytes, non-string keys, trailing bytes.
+    assert!(matches!(
+        bencode::decode(b"l"),
+        Err(DecodeError::UnexpectedEof { offset: 1 })
+    ));
+    assert!(matches!(
+        bencode::decode(b"i12"),
+        Err(DecodeError::UnexpectedEof { .. })
+    ));
+    assert!(matches!(
+        bencode::decode(b"d"),
+        Err(DecodeError::UnexpectedEof { .. })
+    ));
+    assert!(matches!(
+        bencode::decode(b"d1:a"),
+        Err(DecodeError::UnexpectedEof { .. })
+    ));
+    assert!(matches!(
+        bencode::decode(b"x"),
+        Err(DecodeError::UnexpectedByte { byte: b'x', .. })
+    ));
+    assert!(matches!(
+        bencode::decode(b"i1x2e"),
+        Err(DecodeError::UnexpectedByte { .. })
+    ));
+    assert!(matches!(
+        bencode::decode(b"di1ei2ee"),
+        Err(DecodeError::KeyNotString { offset: 1 })
+    ));
+    assert!(matches!(
+        bencode::decode(b"i1ei2e"),
+        Err(DecodeError::TrailingBytes {
+            offset: 3,
+            count: 3
+        })
+    ));
+    assert_eq!(bencode::decode_prefix(b"i1ei2e"), Ok((Value::Int(1), 3)));
+    // Depth limit on dictionaries too.
+    let mut deep = Vec::new();
+    for _ in 0..=MAX_DEPTH {
+        deep.extend_from_slice(b"d1:k");
+    }
+    deep.extend_from_slice(b"i0e");
+    deep.extend(std::iter::repeat_n(b'e', MAX_DEPTH + 1));
+    assert!(matches!(
+        bencode::decode(&deep),
+        Err(DecodeError::TooDeep { .. })
+    ));
+    // Binary strings survive.
+    let mut out = Vec::new();
+    Value::Bytes(&[0, 255, b':', b'e']).encode(&mut out);
+    assert_eq!(out, b"4:\x00\xff:e");
+}
+
+fn arb_value() -> impl Strategy<Value = Value<'static>> {
+    let leaf = prop_oneof![
+        any::<i64>().prop_map(Value::Int),
+        proptest::collection::vec(any::<u8>(), 0..12)
+            .prop_map(|v| Value::Bytes(Box::leak(v.into_boxed_slice()))),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::List),
+            proptest::collection::vec(("[a-z -]{0,8}", inner), 0..6).prop_map(|entries| {
+                let mut d = Dict::new();
+                for (k, v) in entries {
+                    d.insert(Box::leak(k.into_boxed_str()), v);
+                }
+                Value::Dict(d)
+            }),
+        ]
+    })
+}
+
+proptest! {
+    #[test]
+    fn bencode_round_trip(v in arb_value()) {
+        let mut out = Vec::new();
+        v.encode(&mut out);
+        prop_assert_eq!(bencode::decode(&out), Ok(v));
+    }
+
+    #[test]
+    fn bencode_decode_never_panics(data in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let _ = bencode::decode(&data);
+    }
+
+    #[test]
+    fn bencode_decode_never_panics_on_bencode_alphabet(
+        data in proptest::collection::vec(prop_oneof![
+            Just(b'i'), Just(b'l'), Just(b'd'), Just(b'e'), Just(b':'), Just(b'-'),
+            Just(b'0'), Just(b'1'), Just(b'9'), any::<u8>()
+        ], 0..256)
+    ) {
+        if let Ok(v) = bencode::decode(&data) {
+            // Whatever decodes re-encodes to the same bytes (canonical
+            // numbers, keys kept in order).
+            let mut out = Vec::new();
+            v.encode(&mut out);
+            prop_assert_eq!(out, data);
+        }
+    }
+
+    #[test]
+    fn server_never_panics(data in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let (mut srv, now) = server();
+        let mut out = Vec::new();
+        let mut dgram = b"ck ".to_vec();
+        dgram.extend_from_slice(&data);
+        prop_assert!(srv.handle(now, &dgram, &mut out).is_ok());
+        prop_assert!(out.starts_with(b"ck d"));
+        let _ = srv.handle(now, &data, &mut Vec::new());
+    }
+
+    #[test]
+    fn sdp_never_panics(data in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let mut body = b"v=0\r\nm=audio 1 RTP/AVP 0\r\n".to_vec();
+        body.extend_from_slice(&data);
+        if let Ok(parsed) = Sdp::parse(&body) {
+            let ports = vec![MediaPorts::rtp(2); parsed.media.len()];
+            let mut out = Vec::new();
+            prop_assert!(sdp::rewrite(&body, NODE_ADDR, &ports, RewriteOptions::default(), &mut out).is_ok());
+            // The rewrite is itself valid SDP with the same media count.
+            let again = Sdp::parse(&out).unwrap();
+            prop_assert_eq!(again.media.len(), parsed.media.len());
+        }
+    }
+}
+
+// ---------------------------------------------------------------- SDP
+
+#[test]
+fn sdp_extraction() {
+    let sdp = Sdp::parse(OFFER_SDP.as_bytes()).unwrap();
+    assert_eq!(sdp.origin_address, Some("192.0.2.10"));
+    assert_eq!(
+        sdp.connection.as_ref().unwrap().ip,
+        Some("192.0.2.10".parse().unwrap())
+    );
+    assert_eq!(sdp.media.len(), 1);
+    let m = &sdp.media[0];
+    assert_eq!((m.kind, m.port, m.proto), ("audio", 10480, "RTP/AVP"));
+    assert_eq!(m.formats, vec!["18", "8", "0", "101"]);
+    assert_eq!(m.ptime, Some(20));
+    let pts: Vec<(u8, &str, u32)> = m
+        .payload_types
+        .iter()
+        .map(|p| (p.pt, p.encoding, p.clock_rate))
+        .collect();
+    assert_eq!(
+        pts,
+        vec![
+            (18, "G729", 8000),
+            (8, "PCMA", 8000),
+            (0, "PCMU", 8000),
+            (101, "telephone-event", 8000)
+        ]
+    );
+    assert_eq!(sdp.remote_rtp(0), Some("192.0.2.10:10480".parse().unwrap()));
+
+    // Static payload types without rtpmap, media-level c=, a=rtcp with address.
+    let body = b"v=0\r\no=- 1 1 IN IP6 2001:db8::1\r\ns=-\r\nt=0 0\r\nm=audio 5004 RTP/AVP 0 8 96\r\nc=IN IP6 2001:db8::1\r\na=rtcp:5005 IN IP6 2001:db8::2\r\n";
+    let sdp = Sdp::parse(body).unwrap();
+    let m = &sdp.media[0];
+    assert_eq!(m.payload_types.len(), 2); // 96 has no rtpmap: left out
+    assert_eq!(m.rtcp.as_ref().unwrap().0, 5005);
+    assert_eq!(
+        sdp.remote_rtp(0),
+        Some(std::net::SocketAddr::new(
+            IpAddr::V6("2001:db8::1".parse::<Ipv6Addr>().unwrap()),
+            5004
+        ))
+    );
+}
+
+#[test]
+fn sdp_malformed_is_typed() {
+    let cases: &[(&[u8], SdpError)] = &[
+        (b"", SdpError::NoVersion),
+        (b"o=x\r\n", SdpError::NoVersion),
+        (b"v=0\r\nnonsense\r\n", SdpError::BadLine { line: 2 }),
+        (
+            b"v=0\r\nc=IN IP5 1.2.3.4\r\n",
+            SdpError::BadConnection { line: 2 },
+        ),
+        (b"v=0\r\nc=IN IP4\r\n", SdpError::BadConnection { line: 2 }),
+        (
+            b"v=0\r\nm=audio 70000 RTP/AVP 0\r\n",
+            SdpError::BadMedia { line: 2 },
+        ),
+        (
+            b"v=0\r\nm=audio 7000 RTP/AVP\r\n",
+            SdpError::BadMedia { line: 2 },
+        ),
+        (
+            b"v=0\r\no=- 1 IN IP4 1.2.3.4\r\n",
+            SdpError::BadOrigin { line: 2 },
+        ),
+        (
+            b"v=0\r\nm=audio 1 RTP/AVP 0\r\na=rtpmap:x PCMU/8000\r\n",
+            SdpError::BadAttribute {
+                line: 3,
+                attribute: "rtpmap",
+            },
+        ),
+        (
+            b"v=0\r\nm=audio 1 RTP/AVP 0\r\na=rtcp:abc\r\n",
+            SdpError::BadAttribute {
+                line: 3,
+                attribute: "rtcp",
+            },
+        ),
+        (
+            b"v=0\r\nm=audio 1 RTP/AVP 0\r\na=ptime:-5\r\n",
+            SdpError::BadAttribute {
+                line: 3,
+                attribute: "ptime",
+            },
+        ),
+        (b"v=0\r\nc=IN IP4 \xff\r\n", SdpError::NotUtf8 { line: 2 }),
+    ];
+    for (body, err) in cases {
+        assert_eq!(
+            Sdp::parse(body).as_ref().err(),
+            Some(err),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
+    }
+    let mut out = Vec::new();
+    assert_eq!(
+        sdp::rewrite(
+            OFFER_SDP.as_bytes(),
+            NODE_ADDR,
+            &[],
+            RewriteOptions::default(),
+            &mut out
+        ),
+        Err(SdpError::MediaCountMismatch {
+            sdp: 1,
+            allocated: 0
+        })
+    );
+}
+
+#[test]
+fn sdp_rewrite_keeps_everything_else() {
+    // Two media sections, LF-only line endings on some lines, an unknown
+    // attribute, a disabled stream, ICE attributes, non-UTF-8 in s=.
+    let body: &[u8] = b"v=0\r\n\
+o=alice 2890844526 2890844526 IN IP4 10.0.0.1\r\n\
+s=\xe9t\xe9\r\n\
+c=IN IP4 10.0.0.1\r\n\
+t=0 0\n\
+a=ice-ufrag:F7gI\r\n\
+m=audio 49170 RTP/AVP 0 101\r\n\
+a=rtcp:49171 IN IP4 10.0.0.1\r\n\
+a=candidate:1 1 UDP 2130706431 10.0.0.1 49170 typ host\r\n\
+a=x-unknown:  spaces  kept \r\n\
+m=video 0 RTP/AVP 31\n\
+c=IN IP4 10.0.0.2\n\
+a=inactive\n";
+    let ports = [MediaPorts::rtp(40000), MediaPorts::rtp(40002)];
+    let mut out = Vec::new();
+    sdp::rewrite(body, NODE_ADDR, &ports, RewriteOptions::default(), &mut out).unwrap();
+    let expected: &[u8] = b"v=0\r\n\
+o=alice 2890844526 2890844526 IN IP4 10.0.0.1\r\n\
+s=\xe9t\xe9\r\n\
+c=IN IP4 203.0.113.5\r\n\
+t=0 0\n\
+a=ice-ufrag:F7gI\r\n\
+m=audio 40000 RTP/AVP 0 101\r\n\
+a=rtcp:40001 IN IP4 203.0.113.5\r\n\
+a=candidate:1 1 UDP 2130706431 10.0.0.1 49170 typ host\r\n\
+a=x-unknown:  spaces  kept \r\n\
+m=video 0 RTP/AVP 31\n\
+c=IN IP4 203.0.113.5\n\
+a=inactive\n";
+    assert_eq!(
+        String::from_utf8_lossy(&out),
+        String::from_utf8_lossy(expected)
+    );
+    assert_eq!(out, expected);
+
+    // ICE stripped and origin replaced when asked, IPv6 node address.
+    let v6: IpAddr = "2001:db8::5".parse().unwrap();
+    let mut out = Vec::new();
+    let opts = RewriteOptions {
+        replace_origin: true,
+        strip_ice: true,
+    };
+    sdp::rewrite(body, v6, &ports, opts, &mut out).unwrap();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("o=alice 2890844526 2890844526 IN IP6 2001:db8::5\r\n"));
+    assert!(text.contains("\r\nc=IN IP6 2001:db8::5\r\n"));
+    assert!(text.contains("a=rtcp:40001 IN IP6 2001:db8::5\r\n"));
+    assert!(!text.contains("candidate") && !text.contains("ice-ufrag"));
+    assert!(text.contains("a=x-unknown:  spaces  kept \r\n"));
+
+    // Rewriting the rewrite with the same allocation is a fixed point.
+    let mut twice = Vec::new();
+    sdp::rewrite(&out, v6, &ports, opts, &mut twice).unwrap();
+    assert_eq!(twice, out);
+}
+
+#[test]
+fn sdp_rewrite_inserts_missing_connection() {
+    let body = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8\r\na=sendrecv\r\n";
+    let mut out = Vec::new();
+    sdp::rewrite(
+        body,
+        NODE_ADDR,
+        &[MediaPorts::rtp(50000)],
+        RewriteOptions::default(),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 50000 RTP/AVP 8\r\nc=IN IP4 203.0.113.5\r\na=sendrecv\r\n"
+    );
+    // Port count syntax m=audio 4000/2 keeps its suffix.
+    let body = b"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000/2 RTP/AVP 8\r\n";
+    let mut out = Vec::new();
+    sdp::rewrite(
+        body,
+        NODE_ADDR,
+        &[MediaPorts::rtp(50000)],
+        RewriteOptions::default(),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        b"v=0\r\nc=IN IP4 203.0.113.5\r\nm=audio 50000/2 RTP/AVP 8\r\n"
+    );
+}
