@@ -1008,3 +1008,80 @@ fn pcap_replay_forwards_demo_capture_untouched() {
     assert_eq!(r.stats[0].lost, 0);
     assert_eq!(r.stats[0].duplicates, 0);
 }
+
+// ---------------------------------------------------------------- throughput
+
+/// Packets per second through the core alone (no sockets), 1000 bridged
+/// calls, buffers recycled from the outputs as a pooling driver would.
+/// `cargo test -p ringwire-media --release --test relay_core -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement, run in release"]
+fn relay_core_throughput() {
+    let calls = 1000u16;
+    let mut h = H::new(RelayConfig::default());
+    let mut pool = Vec::new();
+    for c in 0..calls {
+        let call = CallId(c as u64);
+        h.cmd(ms(0), Command::CreateCall { call });
+        let base = 20000 + 4 * c;
+        for (k, leg) in [LegId(2 * c as u64), LegId(2 * c as u64 + 1)]
+            .into_iter()
+            .enumerate()
+        {
+            let port = base + 2 * k as u16;
+            let remote =
+                SocketAddr::new([10, 1, (c >> 8) as u8, c as u8].into(), 4000 + 2 * k as u16);
+            h.cmd(
+                ms(0),
+                Command::AddLeg {
+                    call,
+                    leg,
+                    spec: LegSpec::new(LocalPort(port), LocalPort(port + 1), Some(remote)),
+                },
+            );
+            pool.push((LocalPort(port), remote, rtp(0, 0, leg.0 as u32)));
+        }
+        h.cmd(
+            ms(0),
+            Command::Bridge {
+                a: LegId(2 * c as u64),
+                b: LegId(2 * c as u64 + 1),
+            },
+        );
+    }
+    h.drain();
+    let rounds = 500u32;
+    let start = std::time::Instant::now();
+    let mut sent = 0u64;
+    for r in 1..=rounds {
+        let now = ms(20 * r as u64);
+        for slot in pool.iter_mut() {
+            let (local, from, buf) = slot;
+            let mut data = std::mem::take(buf);
+            data[2..4].copy_from_slice(&(r as u16).to_be_bytes());
+            data[4..8].copy_from_slice(&(160 * r).to_be_bytes());
+            h.core
+                .handle_input(
+                    now,
+                    Input::Datagram {
+                        local: *local,
+                        from: *from,
+                        data,
+                    },
+                )
+                .unwrap();
+            while let Some(o) = h.core.poll_output() {
+                if let Output::Transmit(t) = o {
+                    *buf = t.data; // back to the pool
+                    sent += 1;
+                }
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "{sent} packets in {secs:.3} s: {:.2} M packets/s through the core alone",
+        sent as f64 / secs / 1e6
+    );
+    assert_eq!(sent, rounds as u64 * pool.len() as u64);
+}

@@ -381,6 +381,9 @@ pub struct CoreCounters {
     pub queue_overflows: u64,
 }
 
+/// Marks a local port no leg owns.
+const NO_LEG: u32 = u32::MAX;
+
 /// One leg's state.
 #[derive(Debug)]
 struct Leg {
@@ -441,8 +444,9 @@ pub struct RelayCore {
     legs: Vec<Option<Leg>>,
     free: Vec<usize>,
     by_id: HashMap<LegId, usize>,
-    /// Local port -> leg slot.
-    ports: HashMap<LocalPort, usize>,
+    /// Local port -> leg slot, indexed directly (`NO_LEG`: none); 256 KiB
+    /// per core buys a packet path without hashing.
+    ports: Vec<u32>,
     taps: Vec<Option<Box<dyn DetectorTap>>>,
     queue: VecDeque<Output>,
     counters: CoreCounters,
@@ -472,7 +476,7 @@ impl RelayCore {
             legs: Vec::new(),
             free: Vec::new(),
             by_id: HashMap::new(),
-            ports: HashMap::new(),
+            ports: vec![NO_LEG; 1 << 16],
             taps: Vec::new(),
             queue: VecDeque::with_capacity(config.queue_capacity),
             counters: CoreCounters::default(),
@@ -638,8 +642,8 @@ impl RelayCore {
                 for i in slots {
                     self.unbridge(i);
                     if let Some(l) = self.legs[i].take() {
-                        self.ports.remove(&l.rtp_port);
-                        self.ports.remove(&l.rtcp_port);
+                        self.ports[l.rtp_port.0 as usize] = NO_LEG;
+                        self.ports[l.rtcp_port.0 as usize] = NO_LEG;
                         self.by_id.remove(&l.id);
                         self.free.push(i);
                         self.push(Output::Event(Event::LegClosed {
@@ -668,7 +672,7 @@ impl RelayCore {
             return Err(RelayError::LegExists(id));
         }
         for p in [spec.rtp, spec.rtcp] {
-            if self.ports.contains_key(&p) {
+            if self.ports[p.0 as usize] != NO_LEG {
                 return Err(RelayError::PortInUse(p));
             }
         }
@@ -713,8 +717,8 @@ impl RelayCore {
                 self.legs.len() - 1
             }
         };
-        self.ports.insert(spec.rtp, i);
-        self.ports.insert(spec.rtcp, i);
+        self.ports[spec.rtp.0 as usize] = i as u32;
+        self.ports[spec.rtcp.0 as usize] = i as u32;
         self.by_id.insert(id, i);
         self.calls.get_mut(&call).expect("checked").push(i);
         Ok(())
@@ -768,10 +772,12 @@ impl RelayCore {
     }
 
     fn on_datagram(&mut self, now: Duration, local: LocalPort, from: SocketAddr, data: BytesMut) {
-        let Some(&i) = self.ports.get(&local) else {
+        let i = self.ports[local.0 as usize];
+        if i == NO_LEG {
             self.counters.unknown_port += 1;
             return;
-        };
+        }
+        let i = i as usize;
         let Some(leg) = self.legs[i].as_ref() else {
             self.counters.unknown_port += 1;
             return;
