@@ -409,6 +409,33 @@ fn relatches_after_the_remote_goes_quiet() {
     assert_eq!(h.stats(A).hijack_drops, 2);
 }
 
+#[test]
+fn a_new_remote_from_sdp_reopens_the_setup_window() {
+    let mut h = H::bridged(RelayConfig::default(), ms(0), &[0]);
+    h.dgram(ms(100), A_RTP, CARRIER, rtp(1, 0, 1));
+    // Re-offer at 10 s with a new address: media to A goes there at once,
+    // and the first valid packet from anywhere within 2 s latches.
+    h.cmd(
+        ms(10_000),
+        Command::SetRemote {
+            leg: A,
+            rtp: Some(sa("198.51.100.20:42000")),
+            rtcp: None,
+        },
+    );
+    let o = h.dgram(ms(10_010), B_RTP, AGENT, rtp(1, 0, 2));
+    assert_eq!(transmits(&o)[0].to, sa("198.51.100.20:42000"));
+    let o = h.dgram(ms(11_000), A_RTP, "198.51.100.21:43000", rtp(2, 160, 1));
+    assert_eq!(transmits(&o).len(), 1);
+    assert_eq!(
+        h.core.leg_remote(A),
+        Some((
+            Some(sa("198.51.100.21:43000")),
+            Some(sa("198.51.100.21:43001"))
+        ))
+    );
+}
+
 // ---------------------------------------------------------------- RTCP
 
 #[test]
