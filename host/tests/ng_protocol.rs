@@ -1062,3 +1062,29 @@ fn sdp_rewrite_inserts_missing_connection() {
         b"v=0\r\nc=IN IP4 203.0.113.5\r\nm=audio 50000/2 RTP/AVP 8\r\n"
     );
 }
+
+#[test]
+fn sdp_last_line_ending_in_bare_cr() {
+    // Found by the `bencode` fuzz target: a final m= line ending in a bare
+    // CR, with no c= anywhere. The inserted c= line must start on a line of
+    // its own, and the result must parse again.
+    let body = b"v=0\nm=audio 0 RTP/AVP 0\r";
+    let mut out = Vec::new();
+    sdp::rewrite(
+        body,
+        NODE_ADDR,
+        &[MediaPorts::rtp(50000)],
+        RewriteOptions::default(),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(out, b"v=0\nm=audio 0 RTP/AVP 0\nc=IN IP4 203.0.113.5\r");
+    assert_eq!(Sdp::parse(&out).unwrap().media.len(), 1);
+    // The bare CR is a line ending, not part of the last format.
+    let sdp = Sdp::parse(b"v=0\r\nm=audio 1 RTP/AVP 0 8\r").unwrap();
+    assert_eq!(sdp.media[0].formats, vec!["0", "8"]);
+    assert_eq!(
+        Sdp::parse(b"v=0\r\nm=audio 1 RTP/AVP \r"),
+        Err(SdpError::BadMedia { line: 2 })
+    );
+}

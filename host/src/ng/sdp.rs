@@ -308,7 +308,7 @@ pub fn rewrite(
     let mut eol: &[u8] = b"\r\n";
     for (n, line) in lines(body) {
         let content = line.content;
-        if !line.ending.is_empty() {
+        if line.ending.ends_with(b"\n") {
             eol = line.ending;
         }
         if content.len() >= 2 && content[1] == b'=' {
@@ -348,23 +348,22 @@ pub fn rewrite(
                     let port = if media_disabled { 0 } else { ports[i].rtp };
                     out.extend_from_slice(port.to_string().as_bytes());
                     out.extend_from_slice(&port_field.as_bytes()[port_end..]);
-                    out.extend_from_slice(line.ending);
                     if m.connection.is_none() && parsed.connection.is_none() {
-                        let e = if line.ending.is_empty() {
-                            eol
+                        // The inserted line needs a real line break before
+                        // it; the last line may have none (or a bare CR).
+                        let (before, after) = if line.ending.ends_with(b"\n") {
+                            (line.ending, line.ending)
                         } else {
-                            line.ending
+                            (eol, line.ending)
                         };
-                        if line.ending.is_empty() {
-                            out.extend_from_slice(e);
-                        }
+                        out.extend_from_slice(before);
                         out.extend_from_slice(b"c=IN ");
                         out.extend_from_slice(addr_type.as_bytes());
                         out.push(b' ');
                         out.extend_from_slice(addr.as_bytes());
-                        if !line.ending.is_empty() {
-                            out.extend_from_slice(e);
-                        }
+                        out.extend_from_slice(after);
+                    } else {
+                        out.extend_from_slice(line.ending);
                     }
                     continue;
                 }
@@ -422,7 +421,8 @@ struct Line<'a> {
     ending: &'a [u8],
 }
 
-/// Lines with their own endings (`\r\n`, `\n`, or none at the end).
+/// Lines with their own endings: `\r\n`, `\n`, or at the very end a bare
+/// `\r` or nothing.
 fn lines(body: &[u8]) -> impl Iterator<Item = (usize, Line<'_>)> {
     let mut rest = body;
     let mut n = 0;
@@ -437,7 +437,11 @@ fn lines(body: &[u8]) -> impl Iterator<Item = (usize, Line<'_>)> {
                 let cstart = if cr { i - 1 } else { i };
                 (&rest[..cstart], &rest[cstart..=i], &rest[i + 1..])
             }
-            None => (rest, &rest[rest.len()..], &rest[rest.len()..]),
+            None => {
+                let end = rest.len();
+                let cstart = if rest[end - 1] == b'\r' { end - 1 } else { end };
+                (&rest[..cstart], &rest[cstart..], &rest[end..])
+            }
         };
         rest = next;
         Some((n, Line { content, ending }))
