@@ -84,7 +84,8 @@ pub struct Answer<'a> {
 pub struct Delete<'a> {
     /// SIP Call-ID.
     pub call_id: &'a str,
-    /// SIP From tag; rtpengine accepts a delete without one (whole call).
+    /// SIP From tag; optional here, the node decides what a delete without
+    /// one ends (the whole call, or an error).
     pub from_tag: Option<&'a str>,
     /// SIP To tag, when only one dialogue of a forked call ends.
     pub to_tag: Option<&'a str>,
