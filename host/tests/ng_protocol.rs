@@ -1088,3 +1088,88 @@ fn sdp_last_line_ending_in_bare_cr() {
         Err(SdpError::BadMedia { line: 2 })
     );
 }
+
+/// A media section: port (0 = disabled), whether it has its own c= line,
+/// whether it has a=rtcp, and unknown attribute values.
+type MediaSpec = (u16, bool, bool, Vec<String>);
+
+fn arb_sdp() -> impl Strategy<Value = (Vec<u8>, usize)> {
+    let media = (
+        prop_oneof![Just(0u16), 1u16..],
+        any::<bool>(),
+        any::<bool>(),
+        proptest::collection::vec("[ -~]{0,20}", 0..3),
+    );
+    (
+        any::<bool>(),
+        any::<bool>(),
+        prop_oneof![Just("\r\n"), Just("\n")],
+        proptest::collection::vec(media, 1..4),
+        proptest::collection::vec("[ -~]{0,20}", 0..3),
+    )
+        .prop_map(|(v6, session_c, eol, media, session_attrs)| {
+            let (t, a) = if v6 {
+                ("IP6", "2001:db8::7")
+            } else {
+                ("IP4", "10.1.2.3")
+            };
+            let mut s = format!("v=0{eol}o=- 1 2 IN {t} {a}{eol}s=-{eol}");
+            if session_c {
+                s += &format!("c=IN {t} {a}{eol}");
+            }
+            s += &format!("t=0 0{eol}");
+            for x in &session_attrs {
+                s += &format!("a=x-{x}{eol}");
+            }
+            let m: Vec<MediaSpec> = media;
+            for (port, own_c, rtcp, attrs) in &m {
+                s += &format!("m=audio {port} RTP/AVP 0 8 101{eol}");
+                if *own_c {
+                    s += &format!("c=IN {t} {a}{eol}");
+                }
+                s += &format!("a=rtpmap:101 telephone-event/8000{eol}");
+                if *rtcp {
+                    s += &format!("a=rtcp:{}{eol}", port.wrapping_add(1));
+                }
+                for x in attrs {
+                    s += &format!("a=x-{x}{eol}");
+                }
+            }
+            (s.into_bytes(), m.len())
+        })
+}
+
+proptest! {
+    #[test]
+    fn sdp_rewrite_round_trip((body, n) in arb_sdp(), v6 in any::<bool>(), base in 1024u16..60000) {
+        let node: IpAddr = if v6 { "2001:db8::5".parse().unwrap() } else { NODE_ADDR };
+        let ports: Vec<MediaPorts> = (0..n).map(|i| MediaPorts::rtp(base + 2 * i as u16)).collect();
+        let mut out = Vec::new();
+        sdp::rewrite(&body, node, &ports, RewriteOptions::default(), &mut out).unwrap();
+        let before = Sdp::parse(&body).unwrap();
+        let after = Sdp::parse(&out).unwrap();
+        prop_assert_eq!(after.media.len(), n);
+        for i in 0..n {
+            let (b, a) = (&before.media[i], &after.media[i]);
+            if b.port == 0 {
+                prop_assert_eq!(a.port, 0);
+            } else {
+                // Every enabled section now points at the node.
+                prop_assert_eq!(after.remote_rtp(i), Some(std::net::SocketAddr::new(node, ports[i].rtp)));
+                if b.rtcp.is_some() {
+                    prop_assert_eq!(a.rtcp.as_ref().map(|r| r.0), Some(ports[i].rtp + 1));
+                }
+            }
+            prop_assert_eq!(&a.payload_types, &b.payload_types);
+            prop_assert_eq!(&a.formats, &b.formats);
+        }
+        // Every line but c=, m= and a=rtcp: is byte-identical, in order.
+        let keep = |s: &[u8]| -> Vec<Vec<u8>> {
+            s.split_inclusive(|&b| b == b'\n')
+                .filter(|l| !(l.starts_with(b"c=") || l.starts_with(b"m=") || l.starts_with(b"a=rtcp:")))
+                .map(|l| l.to_vec())
+                .collect()
+        };
+        prop_assert_eq!(keep(&out), keep(&body));
+    }
+}
