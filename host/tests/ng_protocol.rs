@@ -1149,15 +1149,15 @@ proptest! {
         let before = Sdp::parse(&body).unwrap();
         let after = Sdp::parse(&out).unwrap();
         prop_assert_eq!(after.media.len(), n);
-        for i in 0..n {
+        for (i, p) in ports.iter().enumerate() {
             let (b, a) = (&before.media[i], &after.media[i]);
             if b.port == 0 {
                 prop_assert_eq!(a.port, 0);
             } else {
                 // Every enabled section now points at the node.
-                prop_assert_eq!(after.remote_rtp(i), Some(std::net::SocketAddr::new(node, ports[i].rtp)));
+                prop_assert_eq!(after.remote_rtp(i), Some(std::net::SocketAddr::new(node, p.rtp)));
                 if b.rtcp.is_some() {
-                    prop_assert_eq!(a.rtcp.as_ref().map(|r| r.0), Some(ports[i].rtp + 1));
+                    prop_assert_eq!(a.rtcp.as_ref().map(|r| r.0), Some(p.rtp + 1));
                 }
             }
             prop_assert_eq!(&a.payload_types, &b.payload_types);
