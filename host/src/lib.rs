@@ -3,7 +3,9 @@
 //!
 //! Map: [`analyze`] runs detectors offline over files and returns events;
 //! [`report`] renders them as JSON lines or text; [`plot`] draws one SVG
-//! per stream.
+//! per stream; [`corpus`], [`evaluate`] and [`baseline`] generate the AMD
+//! corpus and score ringwire against the classic detector; [`ng`] is the
+//! sans-IO rtpengine NG control protocol (bencode, commands, SDP rewrite).
 #![warn(missing_docs)]
 pub mod analyze;
 pub mod baseline;
