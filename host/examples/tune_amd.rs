@@ -4,6 +4,10 @@
 //! classed as a machine costs most, then machine recall, then decision time.
 //!
 //! `cargo run --release -p ringwire-host --example tune_amd -- target/amd-corpus/tune`
+//!
+//! With `--bias-sweep` after the directory it instead reports the default
+//! configuration at biases -1..1 (the knob that trades false "machine"
+//! against false "human"), e.g. on the held-out split.
 use rayon::prelude::*;
 use ringwire_dsp::amd::{AmdConfig, AmdVerdict};
 use ringwire_dsp::features::{FeatureBlock, FeatureEngine, SoftwareEngine};
@@ -114,6 +118,25 @@ fn main() {
             Loaded { case, blocks }
         })
         .collect();
+    if std::env::args().any(|a| a == "--bias-sweep") {
+        for bias in [-1.0f32, -0.5, 0.0, 0.5, 1.0] {
+            let cfg = AmdConfig {
+                bias,
+                ..AmdConfig::default()
+            };
+            let s = run(&loaded, &cfg);
+            let (mut hl, mut mt) = (s.human_latency.clone(), s.machine_time.clone());
+            println!(
+                "bias {bias:+.1}: human recall {:.1}% machine recall {:.1}% | human latency p50 {:.0} p95 {:.0} ms | machine p50 {:.0} ms",
+                100.0 * s.human_ok as f64 / s.humans as f64,
+                100.0 * s.machine_ok as f64 / s.machines as f64,
+                pct(&mut hl, 0.5),
+                pct(&mut hl, 0.95),
+                pct(&mut mt, 0.5)
+            );
+        }
+        return;
+    }
     let mut grid = Vec::new();
     for sentence_pause_ms in [330, 370, 410] {
         for multi_sentence_min_ms in [900, 1300] {
