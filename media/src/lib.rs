@@ -12,7 +12,9 @@
 //! - [`wav`] and [`resample`]: WAV files of any common encoding to 8 kHz;
 //! - [`input`]: [`read_input`], the one entry point of offline analysis;
 //! - [`relay`]: the sans-IO live relay core ([`relay::RelayCore`]: calls,
-//!   legs, latching, forwarding, rewriting, per-leg statistics, taps).
+//!   legs, latching, forwarding, rewriting, per-leg statistics, taps);
+//! - [`driver`]: the threads and sockets around it ([`driver::DriverHandle`]:
+//!   shard workers, epoll + `recvmmsg`/`sendmmsg`, drop counters).
 //!
 //! The run loop of offline analysis: read, then feed each stream's audio and
 //! digits to the detectors in media-time order.
@@ -38,6 +40,7 @@
 #![warn(missing_docs)]
 
 pub mod capture;
+pub mod driver;
 pub mod input;
 pub mod relay;
 pub mod resample;

@@ -1,0 +1,438 @@
+//! IO drivers: the threads and sockets around the sans-IO [`RelayCore`].
+//!
+//! A driver runs N shard workers. Each worker owns one [`RelayCore`] and the
+//! UDP sockets of the legs of its calls, waits on all of them at once, reads
+//! many datagrams per wakeup, feeds the core with the time of a monotonic
+//! clock and sends what the core hands back in batches. A call lives on the
+//! shard [`shard_for`] picks from its id, so its legs never cross threads.
+//!
+//! The control side (the NG server, tests) talks to the workers through a
+//! [`DriverHandle`]: each [`Request`] goes down a channel and wakes the
+//! worker (an eventfd); the worker answers on a one-shot channel. Nothing on
+//! the packet path takes a lock or touches the control thread.
+//!
+//! ```no_run
+//! # use ringwire_media::driver::*;
+//! # use ringwire_media::relay::*;
+//! # fn main() -> Result<(), DriverError> {
+//! let driver = DriverHandle::start(DriverKind::Auto, DriverConfig::default())?;
+//! let call = CallId(1);
+//! driver.command(call, Command::CreateCall { call })?;
+//! let sockets = driver.bind_pair(30000, 30001)?; // RTP and RTCP, non-blocking
+//! let spec = LegSpec::new(LocalPort(30000), LocalPort(30001), None);
+//! driver.add_leg(call, LegId(1), spec, sockets)?;
+//! // ... a second leg, Command::Bridge, media flows ...
+//! let snapshot = driver.snapshot()?; // counters for metrics
+//! # let _ = snapshot;
+//! driver.command(call, Command::DeleteCall { call })?; // closes its sockets
+//! driver.shutdown();
+//! # Ok(()) }
+//! ```
+//!
+//! Map: this file holds what every backend shares ([`Driver`], [`Request`],
+//! [`DriverHandle`], [`ShardSnapshot`], the drop counters); [`portable`] is
+//! the epoll + `recvmmsg`/`sendmmsg` backend; an io_uring backend plugs in
+//! beside it by implementing [`Driver`].
+
+pub mod portable;
+#[cfg(test)]
+mod tests;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::relay::{
+    CallId, Command, Event, LegId, LegSpec, LegStats, LocalPort, RelayConfig, RelayError,
+};
+
+/// Which IO backend runs the workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DriverKind {
+    /// The best one available here (today: portable).
+    #[default]
+    Auto,
+    /// epoll with `recvmmsg`/`sendmmsg`: runs on any Linux.
+    Portable,
+    /// io_uring: not available yet; falls back to portable with a warning.
+    IoUring,
+}
+
+impl std::str::FromStr for DriverKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(DriverKind::Auto),
+            "portable" => Ok(DriverKind::Portable),
+            "io_uring" | "io-uring" | "uring" => Ok(DriverKind::IoUring),
+            other => Err(format!(
+                "unknown driver `{other}` (expected auto, portable or io_uring)"
+            )),
+        }
+    }
+}
+
+/// Settings of a driver.
+#[derive(Debug, Clone)]
+pub struct DriverConfig {
+    /// Shard workers (at least 1).
+    pub threads: usize,
+    /// Address the media sockets bind on.
+    pub bind: IpAddr,
+    /// Timing knobs of each shard's core.
+    pub relay: RelayConfig,
+    /// Datagrams read (and sent) per system call.
+    pub batch: usize,
+    /// Receive buffer size; larger datagrams are dropped and counted as
+    /// truncated.
+    pub buffer_size: usize,
+    /// Where the cores' events go ([`Event::LegClosed`], timeouts,
+    /// latching); events that find the channel full are counted and dropped.
+    pub events: Option<mpsc::SyncSender<(usize, Event)>>,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig {
+            threads: 1,
+            bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            relay: RelayConfig::default(),
+            batch: 32,
+            buffer_size: 2048,
+            events: None,
+        }
+    }
+}
+
+/// Why a driver could not do what was asked.
+#[derive(Debug, Error)]
+pub enum DriverError {
+    /// A system call failed (epoll, eventfd, bind, thread spawn).
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The relay core refused the command.
+    #[error(transparent)]
+    Relay(#[from] RelayError),
+    /// The worker is gone (shut down or crashed).
+    #[error("shard {0} is not running")]
+    ShardGone(usize),
+    /// The worker did not answer in time.
+    #[error("shard {0} did not answer within {1:?}")]
+    Timeout(usize, Duration),
+}
+
+impl DriverError {
+    fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        DriverError::Io {
+            what: what.into(),
+            source,
+        }
+    }
+}
+
+/// What one leg looks like from outside: statistics and current remotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegInfo {
+    /// Its statistics so far.
+    pub stats: LegStats,
+    /// Remote RTP address (after latching).
+    pub remote_rtp: Option<SocketAddr>,
+    /// Remote RTCP address (after latching).
+    pub remote_rtcp: Option<SocketAddr>,
+}
+
+/// Counters a worker keeps beside its core's: drops the driver itself
+/// makes, and its own work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DriverCounters {
+    /// Datagrams read from sockets.
+    pub received: u64,
+    /// Datagrams handed to the kernel to send.
+    pub sent: u64,
+    /// Datagrams larger than the receive buffer: dropped.
+    pub truncated: u64,
+    /// Datagrams whose source address could not be read: dropped.
+    pub bad_source: u64,
+    /// Receive system calls that failed with something other than
+    /// "would block".
+    pub recv_errors: u64,
+    /// Datagrams the kernel refused to send (full socket buffer, no route):
+    /// dropped.
+    pub send_errors: u64,
+    /// Core events dropped because the event channel was full or closed.
+    pub events_dropped: u64,
+    /// Wakeups of the worker.
+    pub wakeups: u64,
+}
+
+/// Everything a shard counts, summed for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShardSnapshot {
+    /// Calls on the shard.
+    pub calls: u64,
+    /// Legs on the shard.
+    pub legs: u64,
+    /// Leg statistics summed over live and closed legs.
+    pub legs_total: LegStats,
+    /// Datagrams on a port no leg owns (core).
+    pub unknown_port: u64,
+    /// Outputs queued past the core's queue capacity.
+    pub queue_overflows: u64,
+    /// The driver's own counters.
+    pub driver: DriverCounters,
+}
+
+impl ShardSnapshot {
+    /// Adds `other` into `self` (for a node-wide total).
+    pub fn merge(&mut self, other: &ShardSnapshot) {
+        self.calls += other.calls;
+        self.legs += other.legs;
+        add_stats(&mut self.legs_total, &other.legs_total);
+        self.unknown_port += other.unknown_port;
+        self.queue_overflows += other.queue_overflows;
+        let (d, o) = (&mut self.driver, &other.driver);
+        d.received += o.received;
+        d.sent += o.sent;
+        d.truncated += o.truncated;
+        d.bad_source += o.bad_source;
+        d.recv_errors += o.recv_errors;
+        d.send_errors += o.send_errors;
+        d.events_dropped += o.events_dropped;
+        d.wakeups += o.wakeups;
+    }
+}
+
+/// Adds the counters of `b` into `a` (jitter: the larger of the two).
+pub fn add_stats(a: &mut LegStats, b: &LegStats) {
+    a.packets += b.packets;
+    a.bytes += b.bytes;
+    a.lost += b.lost;
+    a.duplicates += b.duplicates;
+    a.out_of_order += b.out_of_order;
+    a.jitter = a.jitter.max(b.jitter);
+    a.malformed += b.malformed;
+    a.hijack_drops += b.hijack_drops;
+    a.latches += b.latches;
+    a.ssrc_changes += b.ssrc_changes;
+    a.rtcp_packets += b.rtcp_packets;
+    a.rtcp_bytes += b.rtcp_bytes;
+    a.not_forwarded += b.not_forwarded;
+    a.sent_packets += b.sent_packets;
+    a.sent_bytes += b.sent_bytes;
+}
+
+/// A one-shot reply channel.
+pub type Reply<T> = mpsc::SyncSender<T>;
+
+/// What the control side asks a worker.
+#[derive(Debug)]
+pub enum Request {
+    /// A relay command. With [`Command::AddLeg`], `sockets` are the leg's
+    /// bound, non-blocking sockets (one per distinct local port): the
+    /// worker owns them from now on and closes them when the call is
+    /// deleted (or at once if the command fails).
+    Relay {
+        /// The command.
+        command: Command,
+        /// Sockets that come with an `AddLeg`.
+        sockets: Vec<(LocalPort, UdpSocket)>,
+        /// Where the result goes.
+        reply: Option<Reply<Result<(), RelayError>>>,
+    },
+    /// A leg's statistics and remotes.
+    LegInfo {
+        /// The leg.
+        leg: LegId,
+        /// Where the answer goes (`None`: no such leg).
+        reply: Reply<Option<LegInfo>>,
+    },
+    /// The shard's counters.
+    Snapshot {
+        /// Where the answer goes.
+        reply: Reply<ShardSnapshot>,
+    },
+}
+
+/// A running set of shard workers, whatever the IO backend.
+pub trait Driver: Send + Sync {
+    /// The backend's name, for logs and metrics (`portable`, `io_uring`).
+    fn name(&self) -> &'static str;
+    /// Number of shards.
+    fn shards(&self) -> usize;
+    /// Queues `request` for `shard` and wakes its worker.
+    fn submit(&self, shard: usize, request: Request) -> Result<(), DriverError>;
+    /// Stops the workers (each finishes its current wakeup) and waits for
+    /// them. Idempotent.
+    fn shutdown(&self);
+}
+
+/// The shard a call lives on: a hash of its id, modulo `shards`.
+pub fn shard_for(call: CallId, shards: usize) -> usize {
+    // splitmix64 finaliser: consecutive ids spread evenly.
+    let mut z = call.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z % shards.max(1) as u64) as usize
+}
+
+/// How long the control side waits for a worker's answer.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The control side's view of a running driver: typed request/reply calls
+/// over [`Driver::submit`].
+pub struct DriverHandle {
+    driver: Box<dyn Driver>,
+    bind: IpAddr,
+}
+
+impl std::fmt::Debug for DriverHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DriverHandle")
+            .field("driver", &self.driver.name())
+            .field("shards", &self.driver.shards())
+            .field("bind", &self.bind)
+            .finish()
+    }
+}
+
+impl DriverHandle {
+    /// Starts the workers of the backend `kind` names. `IoUring` is not
+    /// available yet: it logs a warning and starts the portable driver.
+    pub fn start(kind: DriverKind, config: DriverConfig) -> Result<Self, DriverError> {
+        if kind == DriverKind::IoUring {
+            tracing::warn!("the io_uring driver is not available yet; using the portable driver");
+        }
+        let bind = config.bind;
+        let driver = portable::PortableDriver::start(config)?;
+        Ok(DriverHandle {
+            driver: Box::new(driver),
+            bind,
+        })
+    }
+
+    /// Wraps an already running driver.
+    pub fn from_driver(driver: Box<dyn Driver>, bind: IpAddr) -> Self {
+        DriverHandle { driver, bind }
+    }
+
+    /// The backend's name.
+    pub fn name(&self) -> &'static str {
+        self.driver.name()
+    }
+
+    /// Number of shards.
+    pub fn shards(&self) -> usize {
+        self.driver.shards()
+    }
+
+    /// The address media sockets bind on.
+    pub fn bind_address(&self) -> IpAddr {
+        self.bind
+    }
+
+    /// The shard of `call`.
+    pub fn shard_of(&self, call: CallId) -> usize {
+        shard_for(call, self.driver.shards())
+    }
+
+    /// Binds a non-blocking UDP socket on the media address and `port`.
+    pub fn bind(&self, port: u16) -> Result<UdpSocket, DriverError> {
+        let addr = SocketAddr::new(self.bind, port);
+        let s = UdpSocket::bind(addr).map_err(|e| DriverError::io(format!("bind {addr}"), e))?;
+        s.set_nonblocking(true)
+            .map_err(|e| DriverError::io("set_nonblocking", e))?;
+        Ok(s)
+    }
+
+    /// Binds the RTP and RTCP sockets of a leg (one socket when the ports
+    /// are equal, rtcp-mux).
+    pub fn bind_pair(
+        &self,
+        rtp: u16,
+        rtcp: u16,
+    ) -> Result<Vec<(LocalPort, UdpSocket)>, DriverError> {
+        let mut v = vec![(LocalPort(rtp), self.bind(rtp)?)];
+        if rtcp != rtp {
+            v.push((LocalPort(rtcp), self.bind(rtcp)?));
+        }
+        Ok(v)
+    }
+
+    fn ask<T>(
+        &self,
+        shard: usize,
+        make: impl FnOnce(Reply<T>) -> Request,
+    ) -> Result<T, DriverError> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.driver.submit(shard, make(tx))?;
+        rx.recv_timeout(REPLY_TIMEOUT).map_err(|e| match e {
+            mpsc::RecvTimeoutError::Timeout => DriverError::Timeout(shard, REPLY_TIMEOUT),
+            mpsc::RecvTimeoutError::Disconnected => DriverError::ShardGone(shard),
+        })
+    }
+
+    /// Runs a relay command on `call`'s shard and waits for its result.
+    pub fn command(&self, call: CallId, command: Command) -> Result<(), DriverError> {
+        let shard = self.shard_of(call);
+        self.ask(shard, |reply| Request::Relay {
+            command,
+            sockets: Vec::new(),
+            reply: Some(reply),
+        })?
+        .map_err(DriverError::from)
+    }
+
+    /// Adds leg `leg` to `call` with its bound sockets (see
+    /// [`DriverHandle::bind_pair`]); on failure the sockets are closed.
+    pub fn add_leg(
+        &self,
+        call: CallId,
+        leg: LegId,
+        spec: LegSpec,
+        sockets: Vec<(LocalPort, UdpSocket)>,
+    ) -> Result<(), DriverError> {
+        let shard = self.shard_of(call);
+        self.ask(shard, |reply| Request::Relay {
+            command: Command::AddLeg { call, leg, spec },
+            sockets,
+            reply: Some(reply),
+        })?
+        .map_err(DriverError::from)
+    }
+
+    /// Statistics and remotes of `leg` of `call`.
+    pub fn leg_info(&self, call: CallId, leg: LegId) -> Result<Option<LegInfo>, DriverError> {
+        let shard = self.shard_of(call);
+        self.ask(shard, |reply| Request::LegInfo { leg, reply })
+    }
+
+    /// Counters of every shard, summed.
+    pub fn snapshot(&self) -> Result<ShardSnapshot, DriverError> {
+        let mut total = ShardSnapshot::default();
+        for shard in 0..self.shards() {
+            let s = self.ask(shard, |reply| Request::Snapshot { reply })?;
+            total.merge(&s);
+        }
+        Ok(total)
+    }
+
+    /// Stops the workers and waits for them.
+    pub fn shutdown(&self) {
+        self.driver.shutdown();
+    }
+}
+
+impl Drop for DriverHandle {
+    fn drop(&mut self) {
+        self.driver.shutdown();
+    }
+}
