@@ -5,12 +5,14 @@
 //! [`report`] renders them as JSON lines or text; [`plot`] draws one SVG
 //! per stream; [`corpus`], [`evaluate`] and [`baseline`] generate the AMD
 //! corpus and score ringwire against the classic detector; [`ng`] is the
-//! sans-IO rtpengine NG control protocol (bencode, commands, SDP rewrite).
+//! sans-IO rtpengine NG control protocol (bencode, commands, SDP rewrite);
+//! [`load`] drives any NG node with calls and measures the relay.
 #![warn(missing_docs)]
 pub mod analyze;
 pub mod baseline;
 pub mod corpus;
 pub mod evaluate;
+pub mod load;
 pub mod ng;
 pub mod plot;
 pub mod report;

@@ -66,6 +66,8 @@ enum Command {
         #[arg(long, default_value_t = 40)]
         causality: usize,
     },
+    /// Drive an NG-protocol node (ringwire, rtpengine) with calls and RTP; measure the relay.
+    Load(ringwire_host::load::LoadArgs),
 }
 
 fn main() -> ExitCode {
@@ -106,6 +108,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             json,
             causality,
         } => ringwire_host::evaluate::run_command(corpus, split, json, causality),
+        Command::Load(args) => {
+            ringwire_host::load::run_command(&args)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
