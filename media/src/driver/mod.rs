@@ -37,6 +37,8 @@
 pub mod portable;
 #[cfg(test)]
 mod tests;
+#[cfg(target_os = "linux")]
+pub mod uring;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::mpsc;

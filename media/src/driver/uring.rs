@@ -372,6 +372,8 @@ pub struct UringSockets {
     ring: IoUring,
     bufring: BufRing,
     pool: Arc<Pool>,
+    /// Boxed: the kernel holds pointers into a slot while `send_slots` grows.
+    #[allow(clippy::vec_box)]
     send_slots: Vec<Box<SendSlot>>,
     free_sends: Vec<u32>,
     inflight_sends: usize,
