@@ -6,7 +6,9 @@
 //! per stream; [`corpus`], [`evaluate`] and [`baseline`] generate the AMD
 //! corpus and score ringwire against the classic detector; [`ng`] is the
 //! sans-IO rtpengine NG control protocol (bencode, commands, SDP rewrite);
-//! [`load`] drives any NG node with calls and measures the relay.
+//! [`load`] drives any NG node with calls and measures the relay;
+//! [`serve`] is the live node daemon (`ringwire serve`: NG socket, relay
+//! workers, metrics).
 #![warn(missing_docs)]
 pub mod analyze;
 pub mod baseline;
@@ -16,3 +18,4 @@ pub mod load;
 pub mod ng;
 pub mod plot;
 pub mod report;
+pub mod serve;

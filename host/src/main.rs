@@ -68,6 +68,15 @@ enum Command {
     },
     /// Drive an NG-protocol node (ringwire, rtpengine) with calls and RTP; measure the relay.
     Load(ringwire_host::load::LoadArgs),
+    /// Run the live media node: NG control socket, relay workers, /metrics; SIGTERM drains.
+    Serve {
+        /// TOML config (see ringwire.example.toml); defaults run out of the box.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// NG control address (UDP), overriding the config [default: 127.0.0.1:2223].
+        #[arg(long, value_name = "ADDR")]
+        ng: Option<std::net::SocketAddr>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -112,7 +121,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ringwire_host::load::run_command(&args)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve { config, ng } => serve(config, ng),
     }
+}
+
+fn serve(config: Option<PathBuf>, ng: Option<std::net::SocketAddr>) -> Result<ExitCode> {
+    use ringwire_host::serve::{run, Config};
+    let mut config = match &config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(ng) = ng {
+        config.control.ng = ng;
+    }
+    run(config)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn analyze(

@@ -1,0 +1,367 @@
+//! The `ringwire serve` configuration: one TOML file, every key optional,
+//! defaults that run out of the box. Unknown keys are errors that name the
+//! key and its table, so a typo never silently falls back to a default.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use ringwire_media::driver::DriverKind;
+
+/// Why a configuration could not be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML is malformed, or a key is unknown or of the wrong type.
+    #[error("bad config {path}{table}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// ` in [table]` when the error is inside one.
+        table: String,
+        /// toml's message (names the key, line and column).
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("bad config {path}: `{key}`: {why}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// The key, dotted (`media.port_min`).
+        key: &'static str,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `[control]`: the NG socket.
+    pub control: ControlConfig,
+    /// `[metrics]`: the Prometheus endpoint.
+    pub metrics: MetricsConfig,
+    /// `[media]`: addresses and ports of the media sockets.
+    pub media: MediaConfig,
+    /// `[workers]`: threads and IO driver.
+    pub workers: WorkersConfig,
+    /// `[timeouts]`: relay and shutdown timing.
+    pub timeouts: TimeoutsConfig,
+    /// `[detectors]`: which detectors run on live legs.
+    pub detectors: DetectorsConfig,
+}
+
+/// `[control]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControlConfig {
+    /// Where the NG protocol listens (UDP). Default `127.0.0.1:2223`.
+    pub ng: SocketAddr,
+}
+
+impl Default for ControlConfig {
+    fn default() -> Self {
+        ControlConfig {
+            ng: SocketAddr::from(([127, 0, 0, 1], 2223)),
+        }
+    }
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` at all. Default true.
+    pub enabled: bool,
+    /// Where `/metrics` listens (HTTP). Default `127.0.0.1:9233`.
+    pub listen: SocketAddr,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 9233)),
+        }
+    }
+}
+
+/// `[media]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// Address the media sockets bind on. Default `127.0.0.1`.
+    pub address: IpAddr,
+    /// Address written into SDP, when peers must use another one (NAT).
+    /// Default: `address`.
+    pub advertise: Option<IpAddr>,
+    /// Lowest RTP port (RTP ports are even, RTCP the next odd one).
+    pub port_min: u16,
+    /// Highest port of the range.
+    pub port_max: u16,
+    /// Largest datagram accepted, in bytes.
+    pub max_datagram: usize,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            advertise: None,
+            port_min: 30000,
+            port_max: 39999,
+            max_datagram: 2048,
+        }
+    }
+}
+
+/// Which IO driver, as written in the config.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriverChoice {
+    /// The best available.
+    #[default]
+    Auto,
+    /// epoll + recvmmsg/sendmmsg.
+    Portable,
+    /// io_uring (falls back to portable while it is not available).
+    IoUring,
+}
+
+impl From<DriverChoice> for DriverKind {
+    fn from(c: DriverChoice) -> Self {
+        match c {
+            DriverChoice::Auto => DriverKind::Auto,
+            DriverChoice::Portable => DriverKind::Portable,
+            DriverChoice::IoUring => DriverKind::IoUring,
+        }
+    }
+}
+
+/// `[workers]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkersConfig {
+    /// Shard worker threads; 0: one per core. Default 0.
+    pub threads: usize,
+    /// `auto`, `portable` or `io_uring`. Default `auto`.
+    pub driver: DriverChoice,
+    /// Datagrams per receive/send system call. Default 32.
+    pub batch: Option<usize>,
+}
+
+/// `[timeouts]`, in seconds (fractions allowed).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutsConfig {
+    /// A leg without RTP this long raises a media timeout. Default 30.
+    pub media: f64,
+    /// After setup, any valid RTP source may latch the leg this long.
+    /// Default 2.
+    pub setup_window: f64,
+    /// A remote quiet this long may be replaced by latching. Default 5.
+    pub quiet_window: f64,
+    /// On SIGTERM, how long to wait for calls to end. Default 0 (stop at
+    /// once once no new offers are accepted).
+    pub drain: f64,
+}
+
+impl Default for TimeoutsConfig {
+    fn default() -> Self {
+        TimeoutsConfig {
+            media: 30.0,
+            setup_window: 2.0,
+            quiet_window: 5.0,
+            drain: 0.0,
+        }
+    }
+}
+
+/// `[detectors]`: enabled on every live leg (wired to the relay's taps as
+/// they land; today they are accepted and reported in the startup log).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorsConfig {
+    /// In-band DTMF and RFC 4733. Default true.
+    pub dtmf: bool,
+    /// Answering-machine detection. Default false.
+    pub amd: bool,
+    /// Voicemail beep. Default false.
+    pub beep: bool,
+}
+
+impl Default for DetectorsConfig {
+    fn default() -> Self {
+        DetectorsConfig {
+            dtmf: true,
+            amd: false,
+            beep: false,
+        }
+    }
+}
+
+impl Config {
+    /// Parses TOML text; `path` names it in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_string(),
+            table: e
+                .span()
+                .and_then(|s| table_at(text, s.start))
+                .map(|t| format!(" in [{t}]"))
+                .unwrap_or_default(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    /// Reads and parses a file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: name.clone(),
+            source,
+        })?;
+        Self::parse(&text, &name)
+    }
+
+    fn validate(&self, path: &str) -> Result<(), ConfigError> {
+        let bad = |key, why: String| ConfigError::Invalid {
+            path: path.to_string(),
+            key,
+            why,
+        };
+        let m = &self.media;
+        if m.port_min == 0 || m.port_min > m.port_max {
+            return Err(bad(
+                "media.port_min",
+                format!(
+                    "the port range {}-{} is empty or starts at 0",
+                    m.port_min, m.port_max
+                ),
+            ));
+        }
+        if (m.port_min as u32 + 1) & !1 >= m.port_max as u32 {
+            return Err(bad(
+                "media.port_max",
+                "the range holds no even/odd RTP/RTCP port pair".into(),
+            ));
+        }
+        if !(64..=65535).contains(&m.max_datagram) {
+            return Err(bad("media.max_datagram", "must be 64..=65535".into()));
+        }
+        if self.workers.batch.is_some_and(|b| !(1..=1024).contains(&b)) {
+            return Err(bad("workers.batch", "must be 1..=1024".into()));
+        }
+        for (key, v) in [
+            ("timeouts.media", self.timeouts.media),
+            ("timeouts.setup_window", self.timeouts.setup_window),
+            ("timeouts.quiet_window", self.timeouts.quiet_window),
+            ("timeouts.drain", self.timeouts.drain),
+        ] {
+            if !(v.is_finite() && (0.0..=86_400.0).contains(&v)) {
+                return Err(bad(
+                    key,
+                    format!("{v} is not a number of seconds in 0..=86400"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Worker threads to run: the configured number, or one per core.
+    pub fn threads(&self) -> usize {
+        match self.workers.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
+    /// The address written into SDP.
+    pub fn advertised_address(&self) -> IpAddr {
+        self.media.advertise.unwrap_or(self.media.address)
+    }
+}
+
+/// Seconds as a [`Duration`] (validated finite and non-negative).
+pub fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s.max(0.0))
+}
+
+/// The `[table]` whose body holds byte `offset` of `text`, if any.
+fn table_at(text: &str, offset: usize) -> Option<String> {
+    let before = text.get(..offset.min(text.len()))?;
+    before.lines().rev().find_map(|line| {
+        let l = line.trim();
+        (l.starts_with('[') && l.ends_with(']'))
+            .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_defaults() {
+        let c = Config::parse("", "x.toml").unwrap();
+        assert_eq!(c, Config::default());
+        assert_eq!(c.control.ng, "127.0.0.1:2223".parse().unwrap());
+        assert_eq!(c.metrics.listen, "127.0.0.1:9233".parse().unwrap());
+        assert_eq!((c.media.port_min, c.media.port_max), (30000, 39999));
+        assert!(c.threads() >= 1);
+    }
+
+    #[test]
+    fn example_file_parses() {
+        let text = include_str!("../../../ringwire.example.toml");
+        Config::parse(text, "ringwire.example.toml").unwrap();
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_table() {
+        let e = Config::parse("[media]\nport_min = 30000\nport_maxx = 2\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("port_maxx"), "{e}");
+        assert!(e.contains("[media]"), "{e}");
+        assert!(e.contains("c.toml"), "{e}");
+        let e = Config::parse("bogus = 1\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_and_bad_values_are_named() {
+        let e = Config::parse("[workers]\ndriver = \"dpdk\"\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("dpdk") && e.contains("[workers]"), "{e}");
+        let e = Config::parse("[media]\nport_min = 40000\nport_max = 30000\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("media.port_min"), "{e}");
+        let e = Config::parse("[timeouts]\nmedia = -1.0\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("timeouts.media"), "{e}");
+        let e = Config::parse("[control]\nng = \"nowhere\"\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("ng") && e.contains("[control]"), "{e}");
+    }
+}

@@ -1,0 +1,435 @@
+//! [`Node`]: the NG protocol's [`CallControl`] over the relay driver.
+//!
+//! A call has two sides: the offerer (named by the offer's `from-tag`) and
+//! the answerer (named by the answer's `to-tag`). Each enabled media section
+//! becomes one relay leg per side, both created and bridged at offer time:
+//! the offerer's leg has the offer's address as its remote and local ports
+//! the answerer will learn from the rewritten answer; the answerer's leg has
+//! no remote until the answer and local ports written into the rewritten
+//! offer. A repeated offer (same tag) returns the same ports and moves the
+//! remote only if the SDP changed it, so latching is not undone by a
+//! retransmission with a new cookie.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ringwire_media::driver::{DriverError, DriverHandle};
+use ringwire_media::relay::{CallId, Command, LegId, LegSpec, LocalPort};
+
+use super::ports::PortAllocator;
+use crate::ng::{
+    Allocation, Answer, CallControl, CallStats, ControlError, Counters, Delete, MediaPorts,
+    MediaStats, Offer, Query, Sdp, TagStats,
+};
+
+/// Times a busy port (bound by another program) is skipped before giving up.
+const BIND_ATTEMPTS: usize = 16;
+
+/// One relay leg: a media section of one side.
+#[derive(Debug, Clone, Copy)]
+struct MediaLeg {
+    leg: LegId,
+    rtp: u16,
+    rtcp: u16,
+    /// The remote the last SDP of this side named (to spot changes).
+    sdp_remote: Option<(Option<SocketAddr>, Option<SocketAddr>)>,
+}
+
+#[derive(Debug, Default)]
+struct Side {
+    tag: Option<String>,
+    created: i64,
+    media: Vec<Option<MediaLeg>>,
+}
+
+#[derive(Debug)]
+struct CallState {
+    id: CallId,
+    created: i64,
+    last_signal: i64,
+    sides: [Side; 2],
+}
+
+/// Gauges the node publishes for metrics (read from any thread).
+#[derive(Debug, Default)]
+pub struct NodeGauges {
+    /// Calls the control layer knows.
+    pub calls: AtomicU64,
+    /// RTP/RTCP port pairs in use.
+    pub port_pairs: AtomicU64,
+    /// Offers refused while draining.
+    pub refused_draining: AtomicU64,
+}
+
+/// The node behind the NG server: ports, calls and the relay driver.
+#[derive(Debug)]
+pub struct Node {
+    driver: Arc<DriverHandle>,
+    ports: PortAllocator,
+    address: IpAddr,
+    calls: HashMap<String, CallState>,
+    next_call: u64,
+    next_leg: u64,
+    draining: Arc<AtomicBool>,
+    gauges: Arc<NodeGauges>,
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn other(e: DriverError) -> ControlError {
+    ControlError::Other(e.to_string())
+}
+
+/// Remote RTP and RTCP of media section `i` as the SDP gives them.
+fn sdp_remote(sdp: &Sdp<'_>, i: usize) -> (Option<SocketAddr>, Option<SocketAddr>) {
+    let rtp = sdp.remote_rtp(i);
+    let rtcp = sdp.media[i].rtcp.as_ref().and_then(|(port, conn)| {
+        let ip = conn.as_ref().and_then(|c| c.ip).or(rtp.map(|a| a.ip()))?;
+        Some(SocketAddr::new(ip, *port))
+    });
+    (rtp, rtcp)
+}
+
+impl Node {
+    /// A node allocating ports in `ports`, writing `address` into SDP;
+    /// while `draining` is set it refuses offers for new calls.
+    pub fn new(
+        driver: Arc<DriverHandle>,
+        ports: PortAllocator,
+        address: IpAddr,
+        draining: Arc<AtomicBool>,
+    ) -> Self {
+        Node {
+            driver,
+            ports,
+            address,
+            calls: HashMap::new(),
+            next_call: 1,
+            next_leg: 1,
+            draining,
+            gauges: Arc::default(),
+        }
+    }
+
+    /// The gauges it publishes.
+    pub fn gauges(&self) -> Arc<NodeGauges> {
+        self.gauges.clone()
+    }
+
+    /// Calls it holds.
+    pub fn call_count(&self) -> usize {
+        self.calls.len()
+    }
+
+    fn publish(&self) {
+        self.gauges
+            .calls
+            .store(self.calls.len() as u64, Ordering::Relaxed);
+        self.gauges
+            .port_pairs
+            .store(self.ports.in_use() as u64, Ordering::Relaxed);
+    }
+
+    /// Allocates a port pair and binds its sockets, skipping pairs another
+    /// program holds.
+    fn bind_pair(&mut self) -> Result<(u16, Vec<(LocalPort, UdpSocket)>), ControlError> {
+        for _ in 0..BIND_ATTEMPTS {
+            let p = self.ports.allocate().map_err(|_| ControlError::NoPorts)?;
+            match self.driver.bind_pair(p, p + 1) {
+                Ok(s) => return Ok((p, s)),
+                Err(e) => {
+                    tracing::warn!("port pair {p} unusable, skipped: {e}");
+                    self.ports.free(p);
+                }
+            }
+        }
+        Err(ControlError::NoPorts)
+    }
+
+    /// Adds one leg with fresh ports to `call`.
+    fn add_leg(
+        &mut self,
+        call: CallId,
+        remote: (Option<SocketAddr>, Option<SocketAddr>),
+        payload_types: Vec<u8>,
+        clock_rate: u32,
+    ) -> Result<MediaLeg, ControlError> {
+        let (p, sockets) = self.bind_pair()?;
+        let leg = LegId(self.next_leg);
+        self.next_leg += 1;
+        let spec = LegSpec {
+            rtp: LocalPort(p),
+            rtcp: LocalPort(p + 1),
+            remote_rtp: remote.0,
+            remote_rtcp: remote.1,
+            payload_types,
+            clock_rate,
+        };
+        if let Err(e) = self.driver.add_leg(call, leg, spec, sockets) {
+            self.ports.free(p);
+            return Err(other(e));
+        }
+        Ok(MediaLeg {
+            leg,
+            rtp: p,
+            rtcp: p + 1,
+            sdp_remote: remote.0.is_some().then_some(remote),
+        })
+    }
+
+    /// Makes sure every enabled section of `sdp` has a bridged pair of legs
+    /// and sets side `s`'s remotes from it. Returns the ports of the other
+    /// side, one entry per section.
+    fn apply_sdp(
+        &mut self,
+        call_id: &str,
+        s: usize,
+        sdp: &Sdp<'_>,
+    ) -> Result<Vec<MediaPorts>, ControlError> {
+        let call = self.calls.get(call_id).ok_or(ControlError::UnknownCall)?;
+        let id = call.id;
+        let mut out = Vec::with_capacity(sdp.media.len());
+        for (i, m) in sdp.media.iter().enumerate() {
+            if m.port == 0 {
+                out.push(MediaPorts { rtp: 0, rtcp: None });
+                continue;
+            }
+            let remote = sdp_remote(sdp, i);
+            let existing = self.calls[call_id].sides[s].media.get(i).copied().flatten();
+            let mine = match existing {
+                Some(mut leg) => {
+                    if leg.sdp_remote != Some(remote) {
+                        self.driver
+                            .command(
+                                id,
+                                Command::SetRemote {
+                                    leg: leg.leg,
+                                    rtp: remote.0,
+                                    rtcp: remote.1,
+                                },
+                            )
+                            .map_err(other)?;
+                        leg.sdp_remote = Some(remote);
+                    }
+                    leg
+                }
+                None => {
+                    let pts: Vec<u8> = m
+                        .formats
+                        .iter()
+                        .filter_map(|f| f.parse::<u8>().ok())
+                        .filter(|&pt| pt < 128)
+                        .collect();
+                    let rate = m
+                        .payload_types
+                        .first()
+                        .map_or(8000, |p| p.clock_rate.max(1));
+                    let mine = self.add_leg(id, remote, pts, rate)?;
+                    let theirs = self.add_leg(id, (None, None), Vec::new(), rate)?;
+                    self.driver
+                        .command(
+                            id,
+                            Command::Bridge {
+                                a: mine.leg,
+                                b: theirs.leg,
+                            },
+                        )
+                        .map_err(other)?;
+                    let sides = &mut self.calls.get_mut(call_id).expect("checked").sides;
+                    for (side, leg) in [(s, mine), (1 - s, theirs)] {
+                        let media = &mut sides[side].media;
+                        if media.len() <= i {
+                            media.resize(i + 1, None);
+                        }
+                        media[i] = Some(leg);
+                    }
+                    mine
+                }
+            };
+            let sides = &mut self.calls.get_mut(call_id).expect("checked").sides;
+            sides[s].media[i] = Some(mine);
+            let theirs = sides[1 - s].media[i].expect("legs come in pairs");
+            out.push(MediaPorts {
+                rtp: theirs.rtp,
+                rtcp: Some(theirs.rtcp),
+            });
+        }
+        Ok(out)
+    }
+
+    fn stats(&self, call: &CallState) -> CallStats {
+        let mut stats = CallStats {
+            created: call.created,
+            last_signal: call.last_signal,
+            ..CallStats::default()
+        };
+        for side in &call.sides {
+            let Some(tag) = &side.tag else { continue };
+            let mut t = TagStats {
+                tag: tag.clone(),
+                created: side.created,
+                media: Vec::new(),
+            };
+            for m in side.media.iter().flatten() {
+                let info = self.driver.leg_info(call.id, m.leg).ok().flatten();
+                let mut ms = MediaStats {
+                    local_port: m.rtp,
+                    ..MediaStats::default()
+                };
+                if let Some(info) = info {
+                    let s = info.stats;
+                    ms.peer = info.remote_rtp;
+                    ms.rtp = Counters {
+                        packets: s.packets,
+                        bytes: s.bytes,
+                        errors: s.malformed + s.hijack_drops,
+                    };
+                    ms.rtcp = Counters {
+                        packets: s.rtcp_packets,
+                        bytes: s.rtcp_bytes,
+                        errors: 0,
+                    };
+                }
+                for (total, c) in [(&mut stats.rtp, ms.rtp), (&mut stats.rtcp, ms.rtcp)] {
+                    total.packets += c.packets;
+                    total.bytes += c.bytes;
+                    total.errors += c.errors;
+                }
+                t.media.push(ms);
+            }
+            stats.tags.push(t);
+        }
+        stats
+    }
+
+    /// Deletes a call from the relay and frees its ports.
+    fn remove(&mut self, call_id: &str) -> Result<(), ControlError> {
+        let call = self
+            .calls
+            .remove(call_id)
+            .ok_or(ControlError::UnknownCall)?;
+        let result = self
+            .driver
+            .command(call.id, Command::DeleteCall { call: call.id });
+        for side in &call.sides {
+            for m in side.media.iter().flatten() {
+                self.ports.free(m.rtp);
+            }
+        }
+        self.publish();
+        result.map_err(other)
+    }
+
+    /// Deletes every call (shutdown).
+    pub fn delete_all(&mut self) {
+        let ids: Vec<String> = self.calls.keys().cloned().collect();
+        for id in ids {
+            let _ = self.remove(&id);
+        }
+    }
+}
+
+impl CallControl for Node {
+    fn offer(&mut self, offer: &Offer<'_>, sdp: &Sdp<'_>) -> Result<Allocation, ControlError> {
+        let now = unix_now();
+        if !self.calls.contains_key(offer.call_id) {
+            if self.draining.load(Ordering::Relaxed) {
+                self.gauges.refused_draining.fetch_add(1, Ordering::Relaxed);
+                return Err(ControlError::Other("node is draining: no new calls".into()));
+            }
+            let id = CallId(self.next_call);
+            self.next_call += 1;
+            self.driver
+                .command(id, Command::CreateCall { call: id })
+                .map_err(other)?;
+            self.calls.insert(
+                offer.call_id.to_string(),
+                CallState {
+                    id,
+                    created: now,
+                    last_signal: now,
+                    sides: [
+                        Side {
+                            tag: Some(offer.from_tag.to_string()),
+                            created: now,
+                            media: Vec::new(),
+                        },
+                        Side::default(),
+                    ],
+                },
+            );
+        }
+        let call = self.calls.get_mut(offer.call_id).expect("present");
+        call.last_signal = now;
+        let s = call
+            .sides
+            .iter()
+            .position(|side| side.tag.as_deref() == Some(offer.from_tag))
+            .ok_or(ControlError::UnknownTag)?;
+        let result = self.apply_sdp(offer.call_id, s, sdp);
+        if result.is_err()
+            && self.calls[offer.call_id]
+                .sides
+                .iter()
+                .all(|s| s.media.is_empty())
+        {
+            // A first offer that failed leaves nothing behind.
+            let _ = self.remove(offer.call_id);
+        }
+        self.publish();
+        Ok(Allocation {
+            address: self.address,
+            media: result?,
+        })
+    }
+
+    fn answer(&mut self, answer: &Answer<'_>, sdp: &Sdp<'_>) -> Result<Allocation, ControlError> {
+        let now = unix_now();
+        let call = self
+            .calls
+            .get_mut(answer.call_id)
+            .ok_or(ControlError::UnknownCall)?;
+        call.last_signal = now;
+        let offerer = call
+            .sides
+            .iter()
+            .position(|side| side.tag.as_deref() == Some(answer.from_tag))
+            .ok_or(ControlError::UnknownTag)?;
+        let answerer = &mut call.sides[1 - offerer];
+        if answerer.tag.as_deref() != Some(answer.to_tag) {
+            answerer.tag = Some(answer.to_tag.to_string());
+            answerer.created = now;
+        }
+        let media = self.apply_sdp(answer.call_id, 1 - offerer, sdp)?;
+        self.publish();
+        Ok(Allocation {
+            address: self.address,
+            media,
+        })
+    }
+
+    fn delete(&mut self, delete: &Delete<'_>) -> Result<Option<CallStats>, ControlError> {
+        let call = self
+            .calls
+            .get(delete.call_id)
+            .ok_or(ControlError::UnknownCall)?;
+        let stats = self.stats(call);
+        self.remove(delete.call_id)?;
+        Ok(Some(stats))
+    }
+
+    fn query(&mut self, query: &Query<'_>) -> Result<CallStats, ControlError> {
+        let call = self
+            .calls
+            .get(query.call_id)
+            .ok_or(ControlError::UnknownCall)?;
+        Ok(self.stats(call))
+    }
+}

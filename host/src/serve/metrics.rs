@@ -1,0 +1,284 @@
+//! Prometheus text metrics at `/metrics`: a tiny HTTP/1.0 responder on its
+//! own thread (one short request at a time is all a scraper needs).
+
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ringwire_media::driver::{DriverHandle, ShardSnapshot};
+
+use super::control::NodeGauges;
+use super::EventCounters;
+use crate::ng::NgStats;
+
+/// What the metrics come from.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// The relay workers.
+    pub driver: Arc<DriverHandle>,
+    /// The control layer's gauges.
+    pub node: Arc<NodeGauges>,
+    /// NG server counters, published by the NG loop.
+    pub ng: Arc<Mutex<NgStats>>,
+    /// Counts of relay events.
+    pub events: Arc<EventCounters>,
+}
+
+fn metric(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(&str, u64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    for (labels, v) in samples {
+        if labels.is_empty() {
+            let _ = writeln!(out, "{name} {v}");
+        } else {
+            let _ = writeln!(out, "{name}{{{labels}}} {v}");
+        }
+    }
+}
+
+/// Renders every metric in the Prometheus text format (0.0.4).
+pub fn render(src: &Sources) -> String {
+    let snap = src.driver.snapshot().unwrap_or_else(|e| {
+        tracing::warn!("metrics: a shard did not answer: {e}");
+        ShardSnapshot::default()
+    });
+    let ng = src.ng.lock().map(|g| *g).unwrap_or_default();
+    let l = &snap.legs_total;
+    let d = &snap.driver;
+    let mut out = String::with_capacity(4096);
+    let info = format!("driver=\"{}\"", src.driver.name());
+    metric(
+        &mut out,
+        "ringwire_info",
+        "gauge",
+        "The IO driver in use.",
+        &[(&info, 1)],
+    );
+    metric(
+        &mut out,
+        "ringwire_shards",
+        "gauge",
+        "Relay worker threads.",
+        &[("", src.driver.shards() as u64)],
+    );
+    metric(
+        &mut out,
+        "ringwire_calls",
+        "gauge",
+        "Calls on the relay.",
+        &[("", snap.calls)],
+    );
+    metric(
+        &mut out,
+        "ringwire_legs",
+        "gauge",
+        "Legs on the relay.",
+        &[("", snap.legs)],
+    );
+    metric(
+        &mut out,
+        "ringwire_port_pairs_in_use",
+        "gauge",
+        "RTP/RTCP port pairs allocated.",
+        &[("", src.node.port_pairs.load(Ordering::Relaxed))],
+    );
+    metric(
+        &mut out,
+        "ringwire_datagrams_received_total",
+        "counter",
+        "Datagrams read from media sockets.",
+        &[("", d.received)],
+    );
+    metric(
+        &mut out,
+        "ringwire_datagrams_sent_total",
+        "counter",
+        "Datagrams handed to the kernel.",
+        &[("", d.sent)],
+    );
+    metric(
+        &mut out,
+        "ringwire_rtp_packets_received_total",
+        "counter",
+        "RTP packets accepted from remotes.",
+        &[("", l.packets)],
+    );
+    metric(
+        &mut out,
+        "ringwire_rtcp_packets_received_total",
+        "counter",
+        "RTCP packets accepted from remotes.",
+        &[("", l.rtcp_packets)],
+    );
+    metric(
+        &mut out,
+        "ringwire_packets_relayed_total",
+        "counter",
+        "RTP and RTCP packets relayed out of legs.",
+        &[("", l.sent_packets)],
+    );
+    metric(
+        &mut out,
+        "ringwire_bytes_relayed_total",
+        "counter",
+        "Bytes relayed out of legs.",
+        &[("", l.sent_bytes)],
+    );
+    metric(
+        &mut out,
+        "ringwire_rtp_lost_total",
+        "counter",
+        "RTP packets lost on the way to the node.",
+        &[("", l.lost)],
+    );
+    metric(
+        &mut out,
+        "ringwire_drops_total",
+        "counter",
+        "Datagrams dropped, by cause.",
+        &[
+            ("cause=\"malformed\"", l.malformed),
+            ("cause=\"hijack\"", l.hijack_drops),
+            ("cause=\"not_forwarded\"", l.not_forwarded),
+            ("cause=\"unknown_port\"", snap.unknown_port),
+            ("cause=\"truncated\"", d.truncated),
+            ("cause=\"bad_source\"", d.bad_source),
+            ("cause=\"send_error\"", d.send_errors),
+        ],
+    );
+    metric(
+        &mut out,
+        "ringwire_recv_errors_total",
+        "counter",
+        "Failed receive system calls.",
+        &[("", d.recv_errors)],
+    );
+    metric(
+        &mut out,
+        "ringwire_worker_wakeups_total",
+        "counter",
+        "Wakeups of the relay workers.",
+        &[("", d.wakeups)],
+    );
+    metric(
+        &mut out,
+        "ringwire_events_dropped_total",
+        "counter",
+        "Relay events lost to a full channel.",
+        &[("", d.events_dropped)],
+    );
+    metric(
+        &mut out,
+        "ringwire_media_timeouts_total",
+        "counter",
+        "Legs that went without RTP for the media timeout.",
+        &[("", src.events.timeouts.load(Ordering::Relaxed))],
+    );
+    metric(
+        &mut out,
+        "ringwire_latches_total",
+        "counter",
+        "Remote addresses moved by latching.",
+        &[("", l.latches)],
+    );
+    metric(
+        &mut out,
+        "ringwire_ng_requests_total",
+        "counter",
+        "NG commands executed, by command.",
+        &[
+            ("command=\"ping\"", ng.pings),
+            ("command=\"offer\"", ng.offers),
+            ("command=\"answer\"", ng.answers),
+            ("command=\"delete\"", ng.deletes),
+            ("command=\"query\"", ng.queries),
+        ],
+    );
+    metric(
+        &mut out,
+        "ringwire_ng_datagrams_total",
+        "counter",
+        "NG datagrams received.",
+        &[("", ng.datagrams)],
+    );
+    metric(
+        &mut out,
+        "ringwire_ng_errors_total",
+        "counter",
+        "NG error replies sent.",
+        &[("", ng.errors)],
+    );
+    metric(
+        &mut out,
+        "ringwire_ng_dropped_total",
+        "counter",
+        "NG datagrams without a cookie, dropped.",
+        &[("", ng.dropped)],
+    );
+    metric(
+        &mut out,
+        "ringwire_ng_retransmits_total",
+        "counter",
+        "NG replies served from the retransmission cache.",
+        &[("", ng.retransmits)],
+    );
+    metric(
+        &mut out,
+        "ringwire_ng_refused_draining_total",
+        "counter",
+        "Offers refused while draining.",
+        &[("", src.node.refused_draining.load(Ordering::Relaxed))],
+    );
+    out
+}
+
+/// Serves `/metrics` on `listener` until the process ends.
+pub fn serve(listener: TcpListener, src: Sources) {
+    for conn in listener.incoming() {
+        match conn {
+            Ok(stream) => {
+                if let Err(e) = respond(stream, &src) {
+                    tracing::debug!("metrics connection: {e}");
+                }
+            }
+            Err(e) => tracing::debug!("metrics accept: {e}"),
+        }
+    }
+}
+
+fn respond(mut stream: TcpStream, src: &Sources) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(2)))?;
+    let mut req = Vec::with_capacity(1024);
+    let mut buf = [0u8; 1024];
+    while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 8192 {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        req.extend_from_slice(&buf[..n]);
+    }
+    let line = req.split(|&b| b == b'\n').next().unwrap_or_default();
+    let line = String::from_utf8_lossy(line);
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (status, ctype, body) = match (method, path.split('?').next().unwrap_or("")) {
+        ("GET", "/metrics") => ("200 OK", "text/plain; version=0.0.4", render(src)),
+        ("GET", _) => (
+            "404 Not Found",
+            "text/plain",
+            "not found: try /metrics\n".into(),
+        ),
+        _ => ("405 Method Not Allowed", "text/plain", "GET only\n".into()),
+    };
+    let head = format!(
+        "HTTP/1.0 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body.as_bytes())?;
+    stream.flush()
+}

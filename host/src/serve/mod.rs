@@ -1,0 +1,279 @@
+//! `ringwire serve`: the live media node daemon.
+//!
+//! Threads: the caller's thread runs the NG control socket (UDP, one
+//! datagram at a time through [`NgServer`], whose [`control::Node`] talks
+//! to the relay workers); the relay workers of the media driver each own a
+//! shard of calls and their sockets; one thread serves `/metrics`; one logs
+//! relay events; one waits for SIGTERM/SIGINT.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), ringwire_host::serve::ServeError> {
+//! use ringwire_host::serve::{run, Config};
+//! let config = Config::default(); // NG on 127.0.0.1:2223, /metrics on :9233
+//! run(config) // returns after SIGTERM/SIGINT, once drained
+//! # }
+//! ```
+//!
+//! Map: [`config`] (the TOML file), [`ports`] (RTP/RTCP pair allocator),
+//! [`control`] (the NG `CallControl` over the driver), [`metrics`]
+//! (Prometheus text). Shutdown: a signal stops new offers; the NG socket
+//! keeps answering (answers, deletes, queries) until no call is left or
+//! `timeouts.drain` has passed; then the remaining calls are deleted and the
+//! workers stopped, and `run` returns `Ok`.
+
+pub mod config;
+pub mod control;
+pub mod metrics;
+pub mod ports;
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+
+use ringwire_media::driver::{DriverConfig, DriverError, DriverHandle};
+use ringwire_media::relay::{Event, RelayConfig};
+
+pub use config::{Config, ConfigError};
+
+use crate::ng::{NgConfig, NgServer};
+
+/// Why the node could not start (once running, it only stops on a signal).
+#[derive(Debug, Error)]
+pub enum ServeError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A listening socket could not be opened.
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Listen {
+        /// Which socket.
+        what: &'static str,
+        /// Where.
+        addr: SocketAddr,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The media driver could not start.
+    #[error("media driver: {0}")]
+    Driver(#[from] DriverError),
+    /// Signal handling could not be set up.
+    #[error("signal handling: {0}")]
+    Signals(std::io::Error),
+}
+
+/// Counts of relay events, for metrics.
+#[derive(Debug, Default)]
+pub struct EventCounters {
+    /// Media timeouts raised.
+    pub timeouts: AtomicU64,
+    /// Remotes moved by latching.
+    pub latches: AtomicU64,
+}
+
+/// How often the NG loop looks at the stop flag while idle.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Runs the node with `config` until SIGTERM or SIGINT; see the
+/// [module documentation](self).
+pub fn run(config: Config) -> Result<(), ServeError> {
+    // Before any thread exists, so that every thread inherits the mask and
+    // only the signal thread ever sees SIGTERM/SIGINT.
+    let signals = block_signals().map_err(ServeError::Signals)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        std::thread::Builder::new()
+            .name("ringwire-signals".into())
+            .spawn(move || wait_for_signal(signals, &stop))
+            .map_err(ServeError::Signals)?;
+    }
+
+    let ng_socket = UdpSocket::bind(config.control.ng).map_err(|source| ServeError::Listen {
+        what: "NG control",
+        addr: config.control.ng,
+        source,
+    })?;
+    ng_socket
+        .set_read_timeout(Some(TICK))
+        .map_err(ServeError::Signals)?;
+    let metrics_listener = if config.metrics.enabled {
+        Some(
+            TcpListener::bind(config.metrics.listen).map_err(|source| ServeError::Listen {
+                what: "metrics",
+                addr: config.metrics.listen,
+                source,
+            })?,
+        )
+    } else {
+        None
+    };
+
+    let (events_tx, events_rx) = mpsc::sync_channel(65_536);
+    let driver_config = DriverConfig {
+        threads: config.threads(),
+        bind: config.media.address,
+        relay: RelayConfig {
+            setup_window: config::secs(config.timeouts.setup_window),
+            quiet_window: config::secs(config.timeouts.quiet_window),
+            media_timeout: config::secs(config.timeouts.media),
+            ..RelayConfig::default()
+        },
+        batch: config.workers.batch.unwrap_or(32),
+        buffer_size: config.media.max_datagram,
+        events: Some(events_tx),
+    };
+    let driver = Arc::new(DriverHandle::start(
+        config.workers.driver.into(),
+        driver_config,
+    )?);
+
+    let event_counts = Arc::new(EventCounters::default());
+    {
+        let counts = event_counts.clone();
+        std::thread::Builder::new()
+            .name("ringwire-events".into())
+            .spawn(move || log_events(events_rx, &counts))
+            .map_err(ServeError::Signals)?;
+    }
+
+    let draining = Arc::new(AtomicBool::new(false));
+    let node = control::Node::new(
+        driver.clone(),
+        ports::PortAllocator::new(config.media.port_min, config.media.port_max),
+        config.advertised_address(),
+        draining.clone(),
+    );
+    let ng_stats = Arc::new(Mutex::new(Default::default()));
+    if let Some(listener) = metrics_listener {
+        let src = metrics::Sources {
+            driver: driver.clone(),
+            node: node.gauges(),
+            ng: ng_stats.clone(),
+            events: event_counts.clone(),
+        };
+        std::thread::Builder::new()
+            .name("ringwire-metrics".into())
+            .spawn(move || metrics::serve(listener, src))
+            .map_err(ServeError::Signals)?;
+    }
+    let d = &config.detectors;
+    tracing::info!(
+        ng = %config.control.ng,
+        metrics = %if config.metrics.enabled { config.metrics.listen.to_string() } else { "off".into() },
+        media = %config.media.address,
+        ports = %format!("{}-{}", config.media.port_min, config.media.port_max),
+        driver = driver.name(),
+        shards = driver.shards(),
+        dtmf = d.dtmf, amd = d.amd, beep = d.beep,
+        "ringwire serve started"
+    );
+
+    let mut server = NgServer::with_config(node, NgConfig::default());
+    let mut buf = vec![0u8; 65_536];
+    let mut reply = Vec::with_capacity(65_536);
+    let mut drain_deadline: Option<Instant> = None;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            let deadline = *drain_deadline.get_or_insert_with(|| {
+                draining.store(true, Ordering::Relaxed);
+                tracing::info!(
+                    calls = server.control().call_count(),
+                    "signal: draining (no new calls)"
+                );
+                Instant::now() + config::secs(config.timeouts.drain)
+            });
+            if server.control().call_count() == 0 || Instant::now() >= deadline {
+                break;
+            }
+        }
+        match ng_socket.recv_from(&mut buf) {
+            Ok((n, peer)) => {
+                reply.clear();
+                if server.handle(Instant::now(), &buf[..n], &mut reply).is_ok() {
+                    if let Err(e) = ng_socket.send_to(&reply, peer) {
+                        tracing::warn!(%peer, "NG reply not sent: {e}");
+                    }
+                } else {
+                    tracing::debug!(%peer, "NG datagram without a cookie dropped");
+                }
+                if let Ok(mut g) = ng_stats.lock() {
+                    *g = server.stats();
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => tracing::warn!("NG socket: {e}"),
+        }
+    }
+    let left = server.control().call_count();
+    server.control_mut().delete_all();
+    driver.shutdown();
+    tracing::info!(calls_cut = left, "ringwire serve stopped");
+    Ok(())
+}
+
+fn log_events(rx: mpsc::Receiver<(usize, Event)>, counts: &EventCounters) {
+    for (shard, e) in rx {
+        match e {
+            Event::MediaTimeout { call, leg, .. } => {
+                counts.timeouts.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(shard, call = call.0, leg = leg.0, "media timeout");
+            }
+            Event::Latched {
+                call,
+                leg,
+                old,
+                new,
+                ..
+            } => {
+                counts.latches.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(shard, call = call.0, leg = leg.0, ?old, %new, "latched");
+            }
+            Event::MediaResumed { call, leg } => {
+                tracing::info!(shard, call = call.0, leg = leg.0, "media resumed");
+            }
+            Event::LegClosed { call, leg, stats } => {
+                tracing::debug!(shard, call = call.0, leg = leg.0, ?stats, "leg closed");
+            }
+        }
+    }
+}
+
+/// Blocks SIGTERM and SIGINT in this thread (and the threads it spawns
+/// later); returns the set for `sigwait`.
+fn block_signals() -> std::io::Result<libc::sigset_t> {
+    // SAFETY: sigset_t is a plain C struct initialised by sigemptyset
+    // before use; pthread_sigmask only reads it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        let r = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        if r != 0 {
+            return Err(std::io::Error::from_raw_os_error(r));
+        }
+        Ok(set)
+    }
+}
+
+fn wait_for_signal(set: libc::sigset_t, stop: &AtomicBool) {
+    loop {
+        let mut sig: libc::c_int = 0;
+        // SAFETY: `set` is an initialised signal set and `sig` a live int.
+        let r = unsafe { libc::sigwait(&set, &mut sig) };
+        if r == 0 {
+            tracing::info!(signal = sig, "stop requested");
+            stop.store(true, Ordering::Relaxed);
+        }
+    }
+}

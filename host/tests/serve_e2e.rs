@@ -1,0 +1,369 @@
+//! End to end: the real `ringwire serve` binary on loopback, driven over NG
+//! like a SIP proxy would, with two test endpoints exchanging RTP through
+//! it, metrics scraped over HTTP and a SIGTERM to finish.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ringwire_host::ng::bencode::{decode, Dict, Value};
+
+const WAIT: Duration = Duration::from_secs(3);
+
+/// Kills the node if a test fails half way.
+struct Node {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Node {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn temp_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("ringwire-serve-e2e-{}-{name}", std::process::id()))
+}
+
+fn spawn(config: &str, name: &str) -> Node {
+    let path = temp_path(&format!("{name}.toml"));
+    std::fs::write(&path, config).unwrap();
+    let log = temp_path(&format!("{name}.log"));
+    let child = Command::new(env!("CARGO_BIN_EXE_ringwire"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("RINGWIRE_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    Node { child, log }
+}
+
+/// An NG client: one socket, a counter for cookies.
+struct Ng {
+    socket: UdpSocket,
+    node: SocketAddr,
+    n: u32,
+}
+
+impl Ng {
+    fn new(node: SocketAddr) -> Self {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_read_timeout(Some(WAIT)).unwrap();
+        Ng { socket, node, n: 0 }
+    }
+
+    fn raw(&mut self, datagram: &[u8]) -> Vec<u8> {
+        self.socket.send_to(datagram, self.node).unwrap();
+        let mut buf = vec![0u8; 65536];
+        let (n, _) = self
+            .socket
+            .recv_from(&mut buf)
+            .expect("an NG reply in time");
+        buf.truncate(n);
+        buf
+    }
+
+    /// Sends `dict` with a fresh cookie; returns the reply's body.
+    fn request(&mut self, dict: &Dict<'_>) -> Vec<u8> {
+        self.n += 1;
+        let cookie = format!("c{}_{}", std::process::id(), self.n);
+        let mut d = cookie.clone().into_bytes();
+        d.push(b' ');
+        dict.encode(&mut d);
+        let reply = self.raw(&d);
+        let prefix = format!("{cookie} ");
+        assert!(reply.starts_with(prefix.as_bytes()), "cookie echoed");
+        reply[prefix.len()..].to_vec()
+    }
+}
+
+fn field<'a>(reply: &'a [u8], key: &str) -> Option<&'a [u8]> {
+    match decode(reply).ok()? {
+        Value::Dict(d) => d.get(key.as_bytes()).and_then(|v| v.as_bytes()),
+        _ => None,
+    }
+}
+
+fn result(reply: &[u8]) -> String {
+    String::from_utf8_lossy(field(reply, "result").unwrap_or(b"?")).into_owned()
+}
+
+fn sdp(rtp: u16, rtcp: u16, sess: u32) -> String {
+    format!(
+        "v=0\r\no=- {sess} 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {rtp} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
+         a=rtpmap:101 telephone-event/8000\r\na=rtcp:{rtcp}\r\na=sendrecv\r\n"
+    )
+}
+
+/// The address and RTP port a rewritten SDP points at.
+fn sdp_target(sdp: &[u8]) -> SocketAddr {
+    let text = String::from_utf8_lossy(sdp);
+    let ip = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("c=IN IP4 "))
+        .expect("c= line");
+    let port = text
+        .lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("m= line");
+    format!("{ip}:{port}").parse().unwrap()
+}
+
+fn rtp(seq: u16, ssrc: u32) -> Vec<u8> {
+    let mut p = vec![0x80, 0];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&(160 * seq as u32).to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend((0..160).map(|i| (i as u8) ^ (seq as u8)));
+    p
+}
+
+fn endpoint() -> UdpSocket {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s
+}
+
+fn recv(s: &UdpSocket) -> (Vec<u8>, SocketAddr) {
+    let mut buf = [0u8; 2048];
+    let (n, from) = s
+        .recv_from(&mut buf)
+        .expect("media through the node in time");
+    (buf[..n].to_vec(), from)
+}
+
+fn scrape(addr: SocketAddr) -> String {
+    let mut s = TcpStream::connect_timeout(&addr, WAIT).expect("metrics listening");
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.0 200"), "{body}");
+    body
+}
+
+fn metric(body: &str, series: &str) -> u64 {
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {series} in\n{body}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn offer_answer_media_metrics_delete_and_sigterm() {
+    let ng_port = free_udp_port();
+    let metrics_port = free_tcp_port();
+    let base = 42000 + (std::process::id() % 500) as u16 * 20;
+    let config = format!(
+        "[control]\nng = \"127.0.0.1:{ng_port}\"\n\
+         [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\
+         [media]\nport_min = {base}\nport_max = {}\n\
+         [workers]\nthreads = 2\n",
+        base + 19
+    );
+    let node = spawn(&config, "main");
+    let ng_addr: SocketAddr = format!("127.0.0.1:{ng_port}").parse().unwrap();
+    let metrics_addr: SocketAddr = format!("127.0.0.1:{metrics_port}").parse().unwrap();
+
+    // ping -> pong, retried until the node listens.
+    let mut ng = Ng::new(ng_addr);
+    ng.socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let mut ping = Dict::new();
+        ping.insert("command", "ping");
+        let mut d = b"ping1 ".to_vec();
+        ping.encode(&mut d);
+        ng.socket.send_to(&d, ng_addr).unwrap();
+        let mut buf = [0u8; 512];
+        if let Ok((n, _)) = ng.socket.recv_from(&mut buf) {
+            assert_eq!(result(&buf[6..n]), "pong");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "node never answered ping; log:\n{}",
+            node.log()
+        );
+    }
+    ng.socket.set_read_timeout(Some(WAIT)).unwrap();
+
+    // Malformed NG datagrams get error replies.
+    let r = ng.raw(b"bad1 this is not bencode");
+    assert!(r.starts_with(b"bad1 "));
+    assert_eq!(result(&r[5..]), "error");
+    assert!(field(&r[5..], "error-reason").is_some());
+    let r = ng.raw(b"bad2 d7:command7:explodee");
+    assert_eq!(result(&r[5..]), "error");
+
+    // Two endpoints, each with an RTP and an RTCP socket.
+    let (a, a_rtcp, b, b_rtcp) = (endpoint(), endpoint(), endpoint(), endpoint());
+    let port = |s: &UdpSocket| s.local_addr().unwrap().port();
+    let call_id = format!("call-{}", std::process::id());
+    let sdp_a = sdp(port(&a), port(&a_rtcp), 1);
+    let sdp_b = sdp(port(&b), port(&b_rtcp), 2);
+
+    let mut offer = Dict::new();
+    offer
+        .insert("command", "offer")
+        .insert("call-id", call_id.as_str())
+        .insert("from-tag", "tag-a")
+        .insert("sdp", sdp_a.as_str());
+    let r = ng.request(&offer);
+    assert_eq!(result(&r), "ok", "{}", String::from_utf8_lossy(&r));
+    let to_b = sdp_target(field(&r, "sdp").unwrap());
+    assert!(
+        (base..base + 20).contains(&to_b.port()) && to_b.port() % 2 == 0,
+        "{to_b}"
+    );
+    // A repeated offer (new cookie) gets the same ports.
+    let r = ng.request(&offer);
+    assert_eq!(sdp_target(field(&r, "sdp").unwrap()), to_b);
+
+    let mut answer = Dict::new();
+    answer
+        .insert("command", "answer")
+        .insert("call-id", call_id.as_str())
+        .insert("from-tag", "tag-a")
+        .insert("to-tag", "tag-b")
+        .insert("sdp", sdp_b.as_str());
+    let r = ng.request(&answer);
+    assert_eq!(result(&r), "ok", "{}", String::from_utf8_lossy(&r));
+    let to_a = sdp_target(field(&r, "sdp").unwrap());
+    assert_ne!(to_a, to_b);
+
+    // Media both ways, bytes intact, from the node's advertised ports.
+    for seq in 0..10u16 {
+        let p = rtp(100 + seq, 0xA);
+        a.send_to(&p, to_a).unwrap();
+        let (got, from) = recv(&b);
+        assert_eq!(got, p);
+        assert_eq!(from, to_b, "B hears the node on the port B was offered");
+        let q = rtp(500 + seq, 0xB);
+        b.send_to(&q, to_b).unwrap();
+        let (got, from) = recv(&a);
+        assert_eq!(got, q);
+        assert_eq!(from, to_a);
+    }
+    // RTCP: A's receiver report reaches B's RTCP socket.
+    let rr = [0x80, 201, 0, 1, 0, 0, 0, 0xA];
+    a_rtcp
+        .send_to(&rr, SocketAddr::new(to_a.ip(), to_a.port() + 1))
+        .unwrap();
+    assert_eq!(recv(&b_rtcp).0, rr);
+    // Junk on a media port is counted, not relayed.
+    a.send_to(b"junk", to_a).unwrap();
+
+    let mut query = Dict::new();
+    query
+        .insert("command", "query")
+        .insert("call-id", call_id.as_str());
+    let r = ng.request(&query);
+    assert_eq!(result(&r), "ok", "{}", String::from_utf8_lossy(&r));
+
+    let m = scrape(metrics_addr);
+    assert_eq!(metric(&m, "ringwire_calls"), 1);
+    assert_eq!(metric(&m, "ringwire_legs"), 2);
+    assert!(metric(&m, "ringwire_packets_relayed_total") >= 21, "{m}");
+    assert_eq!(
+        metric(&m, "ringwire_ng_requests_total{command=\"offer\"}"),
+        2
+    );
+    assert!(metric(&m, "ringwire_ng_errors_total") >= 2);
+    // The junk may still be in flight: wait for it to be counted.
+    let t = Instant::now();
+    while metric(
+        &scrape(metrics_addr),
+        "ringwire_drops_total{cause=\"malformed\"}",
+    ) < 1
+    {
+        assert!(t.elapsed() < WAIT, "malformed datagram never counted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let mut delete = Dict::new();
+    delete
+        .insert("command", "delete")
+        .insert("call-id", call_id.as_str())
+        .insert("from-tag", "tag-a");
+    let r = ng.request(&delete);
+    assert_eq!(result(&r), "ok", "{}", String::from_utf8_lossy(&r));
+    let r = ng.request(&delete);
+    assert_eq!(result(&r), "error", "a deleted call is gone");
+    let m = scrape(metrics_addr);
+    assert_eq!(metric(&m, "ringwire_calls"), 0);
+    assert_eq!(metric(&m, "ringwire_port_pairs_in_use"), 0);
+    assert!(metric(&m, "ringwire_packets_relayed_total") >= 21);
+
+    // SIGTERM: a clean exit, status 0.
+    let mut node = node;
+    // SAFETY: kill(2) on our own child's pid.
+    let r = unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(r, 0);
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = node.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "exit {status:?}; log:\n{}", node.log());
+    assert!(node.log().contains("stopped"), "{}", node.log());
+}
+
+#[test]
+fn bad_config_key_is_a_clear_error() {
+    let node = spawn("[media]\nport_min = 30000\nbogus_key = 1\n", "bad");
+    let mut node = node;
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = node.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "bad config accepted");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success());
+    let log = node.log();
+    assert!(log.contains("bogus_key"), "{log}");
+    assert!(log.contains("[media]"), "{log}");
+}
