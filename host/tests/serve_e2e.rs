@@ -248,7 +248,7 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
     assert_eq!(result(&r), "ok", "{}", String::from_utf8_lossy(&r));
     let to_b = sdp_target(field(&r, "sdp").unwrap());
     assert!(
-        (base..base + 20).contains(&to_b.port()) && to_b.port() % 2 == 0,
+        (base..base + 20).contains(&to_b.port()) && to_b.port().is_multiple_of(2),
         "{to_b}"
     );
     // A repeated offer (new cookie) gets the same ports.

@@ -51,6 +51,8 @@ struct CallState {
     created: i64,
     last_signal: i64,
     sides: [Side; 2],
+    /// Ports of legs left unpaired by a failed offer (freed with the call).
+    stray_ports: Vec<u16>,
 }
 
 /// Gauges the node publishes for metrics (read from any thread).
@@ -232,7 +234,14 @@ impl Node {
                         .first()
                         .map_or(8000, |p| p.clock_rate.max(1));
                     let mine = self.add_leg(id, remote, pts, rate)?;
-                    let theirs = self.add_leg(id, (None, None), Vec::new(), rate)?;
+                    let theirs = match self.add_leg(id, (None, None), Vec::new(), rate) {
+                        Ok(t) => t,
+                        Err(e) => {
+                            let call = self.calls.get_mut(call_id).expect("checked");
+                            call.stray_ports.push(mine.rtp);
+                            return Err(e);
+                        }
+                    };
                     self.driver
                         .command(
                             id,
@@ -323,6 +332,9 @@ impl Node {
                 self.ports.free(m.rtp);
             }
         }
+        for &p in &call.stray_ports {
+            self.ports.free(p);
+        }
         self.publish();
         result.map_err(other)
     }
@@ -363,6 +375,7 @@ impl CallControl for Node {
                         },
                         Side::default(),
                     ],
+                    stray_ports: Vec::new(),
                 },
             );
         }

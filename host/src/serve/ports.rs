@@ -27,7 +27,7 @@ impl PortAllocator {
         let first = (min as u32 + 1) & !1;
         let free = (first..max as u32)
             .step_by(2)
-            .filter(|&p| p + 1 <= max as u32 && p > 0)
+            .filter(|&p| p > 0)
             .map(|p| p as u16)
             .collect();
         PortAllocator {
