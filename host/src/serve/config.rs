@@ -15,7 +15,7 @@ use ringwire_media::driver::DriverKind;
 #[derive(Debug, Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read config {path}: {source}")]
+    #[error("cannot read config {path}")]
     Read {
         /// The file.
         path: String,

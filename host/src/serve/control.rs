@@ -25,8 +25,9 @@ use crate::ng::{
     MediaStats, Offer, Query, Sdp, TagStats,
 };
 
-/// Times a busy port (bound by another program) is skipped before giving up.
-const BIND_ATTEMPTS: usize = 16;
+/// Busy pairs (bound by another program, e.g. a second node sharing the
+/// range) skipped per allocation before giving up.
+const BIND_ATTEMPTS: usize = 512;
 
 /// One relay leg: a media section of one side.
 #[derive(Debug, Clone, Copy)]

@@ -47,7 +47,7 @@ pub enum ServeError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// A listening socket could not be opened.
-    #[error("cannot listen on {addr} ({what}): {source}")]
+    #[error("cannot listen on {addr} ({what})")]
     Listen {
         /// Which socket.
         what: &'static str,

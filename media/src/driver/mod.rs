@@ -116,8 +116,7 @@ pub enum DriverError {
     Io {
         /// What was being done.
         what: String,
-        /// The OS error.
-        #[source]
+        /// The OS error (in the message, so logs show it).
         source: std::io::Error,
     },
     /// The relay core refused the command.
