@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Side-by-side relay benchmark: rtpengine (userspace forwarding) and
+# `ringwire serve`, driven by the same `ringwire load`, same machine, same run.
+#
+#   benches/relay.sh [CALLS ...]        default: 500 1000 2000
+#   env: DURATION=20 (s of media)  CPS=500 (call setups/s)
+#        EXTRA="--dtmf --amd-audio" (payloads for the detectors)
+#        NODE_CPU=0 LOAD_CPU=1 (cores for taskset)   OUT=target/relay-bench
+#
+# The node under test is pinned to core NODE_CPU and the load generator to
+# core LOAD_CPU with taskset, so on a 2-core machine each has one core.
+# See benches/RELAY.md for the method and recorded figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CALLS=("$@")
+[ ${#CALLS[@]} -gt 0 ] || CALLS=(500 1000 2000)
+DURATION=${DURATION:-20}
+CPS=${CPS:-500}
+EXTRA=${EXTRA:-}
+NODE_CPU=${NODE_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+OUT=${OUT:-target/relay-bench}
+RTPE_NG=127.0.0.1:22240
+RW_NG=127.0.0.1:22230
+mkdir -p "$OUT"
+
+if ! command -v rtpengine >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        echo "relay.sh: installing rtpengine-daemon (apt-get)"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y rtpengine-daemon >/dev/null ||
+            { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y rtpengine-daemon >/dev/null; }
+    else
+        echo "relay.sh: rtpengine is not installed and we are not root: apt-get install rtpengine-daemon" >&2
+        exit 1
+    fi
+fi
+# The Debian package starts a daemon from /etc/rtpengine; ours ignores that config.
+systemctl stop rtpengine-daemon >/dev/null 2>&1 || true
+
+echo "relay.sh: building release"
+cargo build --release -q -p ringwire-host
+BIN=target/release/ringwire
+
+NODES=(rtpengine)
+if "$BIN" serve --help >/dev/null 2>&1; then
+    NODES+=(ringwire)
+else
+    echo "relay.sh: \`ringwire serve\` is not available yet: measuring rtpengine alone"
+fi
+echo "relay.sh: node pinned to core $NODE_CPU, load generator to core $LOAD_CPU (taskset); $(nproc) cores online"
+echo "relay.sh: ${DURATION} s of media per run, setup at $CPS calls/s, payload options: ${EXTRA:-none}"
+
+NODE_PID=
+start_node() { # $1: node name; sets NODE_PID and NG
+    case $1 in
+    rtpengine)
+        NG=$RTPE_NG
+        taskset -c "$NODE_CPU" rtpengine --config-file=none --foreground --log-stderr --log-level=4 \
+            --interface=127.0.0.1 --listen-ng=$NG --port-min=20000 --port-max=59999 \
+            --table=-1 --no-fallback >"$OUT/rtpengine.log" 2>&1 &
+        ;;
+    ringwire)
+        NG=$RW_NG
+        taskset -c "$NODE_CPU" "$BIN" serve --ng $NG >"$OUT/ringwire.log" 2>&1 &
+        ;;
+    esac
+    NODE_PID=$!
+    sleep 1
+    kill -0 "$NODE_PID" 2>/dev/null || { echo "relay.sh: $1 did not start; see $OUT/$1.log" >&2; exit 1; }
+}
+stop_node() {
+    kill "$NODE_PID" 2>/dev/null || true
+    wait "$NODE_PID" 2>/dev/null || true
+}
+trap 'stop_node' EXIT
+
+RESULTS=()
+for node in "${NODES[@]}"; do
+    for n in "${CALLS[@]}"; do
+        start_node "$node"
+        json="$OUT/$node-$n.json"
+        echo "relay.sh: $node, $n calls ..."
+        # shellcheck disable=SC2086
+        if taskset -c "$LOAD_CPU" "$BIN" load --ng "$NG" --calls "$n" --duration "$DURATION" --cps "$CPS" \
+            --node-pid "$NODE_PID" --json $EXTRA >"$json"; then
+            RESULTS+=("$node" "$n" "$json")
+        else
+            echo "relay.sh: $node at $n calls failed" >&2
+        fi
+        stop_node
+    done
+done
+
+python3 - "${RESULTS[@]}" <<'PY'
+import json, sys
+args = sys.argv[1:]
+rows = [args[i:i + 3] for i in range(0, len(args), 3)]
+hdr = ("node", "calls", "relayed pps", "node CPU", "pps/CPU-s", "loss %", "p50 µs", "p99 µs", "max µs", "jitter µs", "gen CPU")
+fmt = "{:<10} {:>6} {:>11} {:>8} {:>10} {:>8} {:>7} {:>7} {:>8} {:>9} {:>7}"
+print()
+print(fmt.format(*hdr))
+for node, calls, path in rows:
+    r = json.load(open(path))
+    t = r["media_seconds"]
+    cpu = r.get("node_cpu_seconds")
+    per = r.get("relayed_per_node_cpu_second")
+    gen = r.get("generator_cpu_seconds")
+    jit = max(r["caller_to_callee"]["jitter_mean_us"], r["callee_to_caller"]["jitter_mean_us"])
+    print(fmt.format(node, r["calls_established"], f'{r["relayed_pps"]:.0f}',
+                     f"{100 * cpu / t:.0f}%" if cpu is not None else "?",
+                     f"{per:.0f}" if per else "?", f'{100 * r["loss_ratio"]:.4f}',
+                     r["latency"]["p50_us"], r["latency"]["p99_us"], r["latency"]["max_us"],
+                     f"{jit:.0f}", f"{100 * gen / t:.0f}%" if gen is not None else "?"))
+PY
