@@ -65,7 +65,7 @@ pub fn greeting_loop(law: Law) -> Vec<Frame> {
         t += dur;
         // A consonant-like noise burst or a short pause between syllables.
         let gap = (30 + (i * 23) % 90) * ms;
-        if i % 3 == 0 {
+        if matches!(i % 3, 0) {
             noise.add_to(&mut sig[t..t + gap]);
         }
         t += gap;

@@ -461,7 +461,8 @@ pub fn run(args: &LoadArgs, quiet: bool) -> Result<LoadReport, LoadError> {
     if !args.ng.ip().is_loopback() {
         return Err(LoadError::NotLoopback(args.ng));
     }
-    if args.calls == 0 || !(args.duration > 0.0) || !(args.cps > 0.0) {
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    if args.calls == 0 || !positive(args.duration) || !positive(args.cps) {
         return Err(LoadError::Options(
             "--calls, --duration and --cps must be positive".into(),
         ));
