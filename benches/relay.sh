@@ -5,7 +5,8 @@
 #   benches/relay.sh [CALLS ...]        default: 500 1000 2000
 #   env: DURATION=20 (s of media)  CPS=500 (call setups/s)
 #        EXTRA="--dtmf --amd-audio" (payloads for the detectors)
-#        NODE_CPU=0 LOAD_CPU=1 (cores for taskset)   OUT=target/relay-bench
+#        NODE_CPU=0 LOAD_CPU=1 (cores for taskset)   NODE_THREADS=1 (worker threads of each node)
+#        OUT=target/relay-bench
 #
 # The node under test is pinned to core NODE_CPU and the load generator to
 # core LOAD_CPU with taskset, so on a 2-core machine each has one core.
@@ -19,6 +20,9 @@ DURATION=${DURATION:-20}
 CPS=${CPS:-500}
 EXTRA=${EXTRA:-}
 NODE_CPU=${NODE_CPU:-0}
+# Worker threads of each node: as many as the cores it is pinned to (more
+# threads on one core only queue behind each other).
+NODE_THREADS=${NODE_THREADS:-1}
 LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-target/relay-bench}
 RTPE_NG=127.0.0.1:22240
@@ -58,11 +62,12 @@ start_node() { # $1: node name; sets NODE_PID and NG
         NG=$RTPE_NG
         taskset -c "$NODE_CPU" rtpengine --config-file=none --foreground --log-stderr --log-level=4 \
             --interface=127.0.0.1 --listen-ng=$NG --port-min=20000 --port-max=59999 \
-            --table=-1 --no-fallback >"$OUT/rtpengine.log" 2>&1 &
+            --num-threads=$NODE_THREADS --table=-1 --no-fallback >"$OUT/rtpengine.log" 2>&1 &
         ;;
     ringwire)
         NG=$RW_NG
-        taskset -c "$NODE_CPU" "$BIN" serve --ng $NG >"$OUT/ringwire.log" 2>&1 &
+        printf '[workers]\nthreads = %s\n' "$NODE_THREADS" >"$OUT/ringwire.toml"
+        taskset -c "$NODE_CPU" "$BIN" serve --config "$OUT/ringwire.toml" --ng $NG >"$OUT/ringwire.log" 2>&1 &
         ;;
     esac
     NODE_PID=$!
