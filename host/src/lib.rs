@@ -14,6 +14,7 @@ pub mod analyze;
 pub mod baseline;
 pub mod corpus;
 pub mod evaluate;
+pub mod live;
 pub mod load;
 pub mod ng;
 pub mod plot;

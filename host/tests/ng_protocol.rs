@@ -204,6 +204,7 @@ fn stats_of(call: &FakeCall) -> CallStats {
         }],
         rtp,
         rtcp: Counters::default(),
+        events: Vec::new(),
     }
 }
 

@@ -513,6 +513,37 @@ pub struct CallStats {
     pub rtp: Counters,
     /// RTCP totals over all legs.
     pub rtcp: Counters,
+    /// Detector events of the call's legs, oldest first (a ringwire
+    /// extension: encoded as an `events` list only when not empty).
+    pub events: Vec<DetectorEvent>,
+}
+
+/// One detector event as `query` reports it: a dict with `type`, `tag`,
+/// `leg`, `media time` (ms from the leg's first packet), `wall time` (Unix
+/// ms) and the detector's own fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DetectorEvent {
+    /// `dtmf`, `amd` or `beep`.
+    pub kind: &'static str,
+    /// The tag of the side whose media it was found in.
+    pub tag: String,
+    /// The relay leg.
+    pub leg: u64,
+    /// Media time, ms from the leg's first packet.
+    pub media_ms: u64,
+    /// Wall-clock time of the detection, Unix ms.
+    pub wall_ms: u64,
+    /// The detector's fields (`digit`, `source`, `verdict`, ...).
+    pub fields: Vec<(&'static str, EventField)>,
+}
+
+/// A value of a [`DetectorEvent`] field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventField {
+    /// A string.
+    Str(String),
+    /// An integer.
+    Int(i64),
 }
 
 /// An NG reply.
@@ -618,5 +649,27 @@ fn encode_stats(s: &CallStats, out: &mut Vec<u8>) {
         .insert("last signal", s.last_signal)
         .insert("tags", tags)
         .insert("totals", totals);
+    if !s.events.is_empty() {
+        let events = s
+            .events
+            .iter()
+            .map(|e| {
+                let mut ed = Dict::new();
+                ed.insert("type", e.kind)
+                    .insert("tag", e.tag.as_str())
+                    .insert("leg", e.leg.min(i64::MAX as u64) as i64)
+                    .insert("media time", e.media_ms.min(i64::MAX as u64) as i64)
+                    .insert("wall time", e.wall_ms.min(i64::MAX as u64) as i64);
+                for (k, v) in &e.fields {
+                    match v {
+                        EventField::Str(s) => ed.insert(k, s.as_str()),
+                        EventField::Int(i) => ed.insert(k, *i),
+                    };
+                }
+                Value::Dict(ed)
+            })
+            .collect();
+        d.insert("events", Value::List(events));
+    }
     d.encode(out);
 }

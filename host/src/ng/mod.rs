@@ -40,8 +40,8 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 
 pub use command::{
-    parse_request, Answer, CallStats, Command, CommandError, Counters, Delete, MediaStats, Offer,
-    Options, Query, Reply, Request, RequestError, TagStats,
+    parse_request, Answer, CallStats, Command, CommandError, Counters, Delete, DetectorEvent,
+    EventField, MediaStats, Offer, Options, Query, Reply, Request, RequestError, TagStats,
 };
 pub use sdp::{MediaPorts, RewriteOptions, Sdp, SdpError};
 

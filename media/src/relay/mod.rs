@@ -54,6 +54,7 @@
 
 pub mod rewrite;
 pub mod stats;
+pub mod tap;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -65,6 +66,7 @@ use crate::rtp::{is_rtcp_like, RtpHeader};
 pub use rewrite::Rewrite;
 use rewrite::RewriteState;
 pub use stats::LegStats;
+pub use tap::TapHandle;
 use stats::{ticks, RecvState, SeqClass};
 
 /// A local socket of the node, as the driver names it (a UDP port, or any
@@ -197,6 +199,16 @@ pub enum Command {
         leg: LegId,
         /// The tap, or `None`.
         tap: Option<TapId>,
+    },
+    /// Installs a detector tap in slot `id` (replacing any), for cores a
+    /// driver owns on another thread ([`RelayCore::register_tap`] needs the
+    /// core itself); attach it to legs with [`Command::SetTap`]. The tap is
+    /// taken out of the handle: a handle installs once.
+    InstallTap {
+        /// The slot.
+        id: TapId,
+        /// The tap.
+        tap: TapHandle,
     },
     /// Deletes a call and its legs; each leg's final statistics come out as
     /// [`Event::LegClosed`].
@@ -633,6 +645,14 @@ impl RelayCore {
                     }
                 }
                 self.legs[i].as_mut().expect("indexed leg").tap = tap;
+            }
+            Command::InstallTap { id, tap } => {
+                let t = tap.take().ok_or(RelayError::UnknownTap(id))?;
+                let i = id.0 as usize;
+                if self.taps.len() <= i {
+                    self.taps.resize_with(i + 1, || None);
+                }
+                self.taps[i] = Some(t);
             }
             Command::DeleteCall { call } => {
                 let slots = self

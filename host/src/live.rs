@@ -1,0 +1,671 @@
+//! Detectors on live call legs: a [`DetectorTap`] per relay worker.
+//!
+//! Each shard worker of the media driver gets one [`LiveTap`] (installed
+//! with [`Command::InstallTap`](ringwire_media::relay::Command::InstallTap)
+//! and attached to legs with `SetTap`). The tap owns one [`SoftwareEngine`]
+//! for the worker's thread and one engine channel per leg; it decodes
+//! G.711 payloads (PT 0 and 8) through the engine, fills RTP timestamp
+//! gaps with silence (at most [`MAX_GAP_FILL`] samples per gap), feeds the
+//! leg's [`CallDetectors`] (in-band DTMF, AMD, beep), and tracks RFC 4733
+//! telephone events of the leg's `telephone-event` payload type with an
+//! [`EventTracker`]. What they find leaves the worker as [`LiveEvent`]s
+//! through a bounded channel (full: counted and dropped, the worker never
+//! blocks).
+//!
+//! The control side configures legs through [`LiveControl`], one unbounded
+//! channel per shard that the tap drains when packets arrive: a leg's
+//! [`TapControl::Leg`] is sent before its `SetTap` command, so the tap
+//! knows the leg before its first packet.
+//!
+//! Allocation: once a leg is configured (engine channel opened, detectors
+//! built) a packet allocates nothing: feature blocks and found events go
+//! into vectors the tap reuses, and events are plain values on a bounded
+//! channel.
+//!
+//! Media time is samples fed to the detectors (RTP timestamp units at
+//! 8 kHz) from the leg's first packet, gaps included up to the bound; wall
+//! time is the Unix time (ms) at which the event was found.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ringwire_dsp::features::{ChannelId, FeatureBlock, FeatureEngine, SoftwareEngine, SAMPLE_RATE};
+use ringwire_dsp::g711::Law;
+use ringwire_media::relay::{CallId, DetectorTap, LegId, TapId, TapPacket};
+use ringwire_media::rfc4733::{EventTracker, TelephoneEvent};
+
+use crate::analyze::{AnalyzeOptions, CallDetectors, Detector, DigitSource, Event};
+
+/// The tap slot live detectors use in every shard's core.
+pub const LIVE_TAP: TapId = TapId(0);
+
+/// Largest RTP timestamp gap (samples) filled with silence; a larger gap
+/// (a long hold, a restarted sender) fills this much and skips the rest.
+pub const MAX_GAP_FILL: u32 = 2 * SAMPLE_RATE;
+
+/// Capacity of the event channel out of the workers.
+pub const EVENT_CAPACITY: usize = 4096;
+
+/// Which detectors run on a leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DetectorSet {
+    /// In-band DTMF and RFC 4733 telephone events.
+    pub dtmf: bool,
+    /// Answering-machine detection (one verdict per leg).
+    pub amd: bool,
+    /// Voicemail beeps.
+    pub beep: bool,
+}
+
+impl DetectorSet {
+    /// Whether any detector is on.
+    pub fn any(self) -> bool {
+        self.dtmf || self.amd || self.beep
+    }
+
+    /// Whether a detector reads the audio (not only telephone events).
+    fn in_audio(self) -> bool {
+        self.any()
+    }
+
+    fn options(self) -> AnalyzeOptions {
+        let mut d = Vec::new();
+        if self.dtmf {
+            d.push(Detector::Dtmf);
+        }
+        if self.amd {
+            d.push(Detector::Amd);
+        }
+        if self.beep {
+            d.push(Detector::Beep);
+        }
+        AnalyzeOptions::with_detectors(&d)
+    }
+
+    /// This set changed by NG flags: `detect-dtmf`, `detect-amd`,
+    /// `detect-beep` switch one on, `no-detect-dtmf` (etc.) off, and
+    /// `no-detect` all off.
+    pub fn with_flags<'a>(mut self, flags: impl IntoIterator<Item = &'a str>) -> Self {
+        for f in flags {
+            let f = f.trim().to_ascii_lowercase().replace(['_', ' '], "-");
+            match f.as_str() {
+                "detect-dtmf" => self.dtmf = true,
+                "detect-amd" => self.amd = true,
+                "detect-beep" => self.beep = true,
+                "no-detect-dtmf" => self.dtmf = false,
+                "no-detect-amd" => self.amd = false,
+                "no-detect-beep" => self.beep = false,
+                "no-detect" | "no-detectors" => self = DetectorSet::default(),
+                _ => {}
+            }
+        }
+        self
+    }
+}
+
+/// A leg's configuration, from the control side to the tap.
+#[derive(Debug, Clone)]
+pub enum TapControl {
+    /// Sets up (or reconfigures) a leg.
+    Leg {
+        /// Its call.
+        call: CallId,
+        /// The leg.
+        leg: LegId,
+        /// Detectors to run.
+        detectors: DetectorSet,
+        /// Its RFC 4733 payload type (rtpmap `telephone-event/8000`).
+        telephone_event: Option<u8>,
+    },
+    /// Ends every leg of a call: pending digits and verdicts come out.
+    Forget {
+        /// The call.
+        call: CallId,
+    },
+}
+
+/// Something a detector found on a live leg.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveEvent {
+    /// The call.
+    pub call: CallId,
+    /// The leg whose incoming media it was found in.
+    pub leg: LegId,
+    /// Media time of the event, ms from the leg's first packet.
+    pub media_ms: u64,
+    /// Wall-clock time when it was found, Unix ms.
+    pub wall_ms: u64,
+    /// What was found (its times are media times too).
+    pub event: Event,
+}
+
+impl LiveEvent {
+    /// `dtmf`, `amd` or `beep`.
+    pub fn kind(&self) -> &'static str {
+        match self.event {
+            Event::Dtmf { .. } => "dtmf",
+            Event::Amd { .. } => "amd",
+            Event::Beep { .. } => "beep",
+        }
+    }
+}
+
+/// Counters the taps share with the control side.
+#[derive(Debug, Default)]
+pub struct TapCounters {
+    /// Events dropped because the event channel was full.
+    pub dropped: AtomicU64,
+    /// Packets of configured legs that fed a detector.
+    pub packets: AtomicU64,
+}
+
+/// One leg's detector state.
+struct LegState {
+    call: CallId,
+    set: DetectorSet,
+    telephone_event: Option<u8>,
+    channel: Option<ChannelId>,
+    detectors: Option<CallDetectors>,
+    tracker: Option<EventTracker>,
+    /// RTP timestamp that media time 0 corresponds to.
+    base_ts: Option<u32>,
+    ssrc: u32,
+    /// Timestamp the next audio packet should carry.
+    next_ts: Option<u32>,
+    /// Samples fed to the engine (media time).
+    fed: u64,
+    /// Samples skipped beyond the gap bound.
+    skipped: u64,
+}
+
+/// The detector tap of one relay worker (see the [module documentation](self)).
+pub struct LiveTap {
+    engine: SoftwareEngine,
+    control: mpsc::Receiver<TapControl>,
+    events: mpsc::SyncSender<LiveEvent>,
+    counters: Arc<TapCounters>,
+    legs: HashMap<LegId, LegState>,
+    blocks: Vec<FeatureBlock>,
+    found: Vec<Event>,
+    packets: u64,
+}
+
+const ZEROS: [i16; 160] = [0; 160];
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl LiveTap {
+    /// A tap taking leg configuration from `control` and sending events
+    /// into `events`.
+    pub fn new(
+        control: mpsc::Receiver<TapControl>,
+        events: mpsc::SyncSender<LiveEvent>,
+        counters: Arc<TapCounters>,
+    ) -> Self {
+        LiveTap {
+            engine: SoftwareEngine::new(),
+            control,
+            events,
+            counters,
+            legs: HashMap::new(),
+            blocks: Vec::with_capacity(64),
+            found: Vec::with_capacity(8),
+            packets: 0,
+        }
+    }
+
+    /// Legs it holds state for.
+    pub fn leg_count(&self) -> usize {
+        self.legs.len()
+    }
+
+    /// Applies queued leg configuration (done on every packet; call it
+    /// directly in tests).
+    pub fn drain_control(&mut self) {
+        while let Ok(c) = self.control.try_recv() {
+            match c {
+                TapControl::Leg {
+                    call,
+                    leg,
+                    detectors,
+                    telephone_event,
+                } => self.configure(call, leg, detectors, telephone_event),
+                TapControl::Forget { call } => self.forget(call),
+            }
+        }
+    }
+
+    fn configure(&mut self, call: CallId, leg: LegId, set: DetectorSet, te: Option<u8>) {
+        if let Some(st) = self.legs.get_mut(&leg) {
+            st.telephone_event = te;
+            if st.set != set {
+                st.set = set;
+                st.detectors = set.in_audio().then(|| CallDetectors::new(&set.options()));
+                st.tracker = set.dtmf.then(EventTracker::new);
+            }
+            return;
+        }
+        let channel = match self.engine.open_channel() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(call = call.0, leg = leg.0, "detectors off: {e}");
+                None
+            }
+        };
+        self.legs.insert(
+            leg,
+            LegState {
+                call,
+                set,
+                telephone_event: te,
+                channel,
+                detectors: set.in_audio().then(|| CallDetectors::new(&set.options())),
+                tracker: set.dtmf.then(EventTracker::new),
+                base_ts: None,
+                ssrc: 0,
+                next_ts: None,
+                fed: 0,
+                skipped: 0,
+            },
+        );
+    }
+
+    fn forget(&mut self, call: CallId) {
+        let legs: Vec<LegId> = self
+            .legs
+            .iter()
+            .filter(|(_, s)| s.call == call)
+            .map(|(&l, _)| l)
+            .collect();
+        for leg in legs {
+            let Some(mut st) = self.legs.remove(&leg) else {
+                continue;
+            };
+            if let Some(t) = st.tracker.as_mut() {
+                t.finish();
+            }
+            self.poll_digits(leg, &mut st);
+            self.found.clear();
+            if let Some(d) = st.detectors.as_mut() {
+                d.finish(&mut self.found);
+            }
+            self.emit_found(leg, &st);
+            if let Some(c) = st.channel {
+                let _ = self.engine.close_channel(c);
+            }
+        }
+    }
+
+    fn send(&self, e: LiveEvent) {
+        if self.events.try_send(e).is_err() {
+            self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn emit_found(&mut self, leg: LegId, st: &LegState) {
+        if self.found.is_empty() {
+            return;
+        }
+        let wall_ms = unix_ms();
+        let shift = st.skipped * 1000 / SAMPLE_RATE as u64;
+        for e in self.found.drain(..) {
+            let e = shift_event(e, shift);
+            let ev = LiveEvent {
+                call: st.call,
+                leg,
+                media_ms: e.time_ms(),
+                wall_ms,
+                event: e,
+            };
+            if self.events.try_send(ev).is_err() {
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn poll_digits(&self, leg: LegId, st: &mut LegState) {
+        let Some(t) = st.tracker.as_mut() else { return };
+        let base = st.base_ts.unwrap_or(0);
+        while let Some(d) = t.poll() {
+            let rel = (d.start_ts as u32).wrapping_sub(base) as u64;
+            let start_ms = rel * 1000 / SAMPLE_RATE as u64;
+            let end_ms = start_ms + d.duration as u64 * 1000 / SAMPLE_RATE as u64;
+            self.send(LiveEvent {
+                call: st.call,
+                leg,
+                media_ms: start_ms,
+                wall_ms: unix_ms(),
+                event: Event::Dtmf {
+                    digit: d.digit,
+                    start_ms,
+                    end_ms,
+                    source: DigitSource::Rfc4733,
+                },
+            });
+        }
+    }
+
+    fn on_packet(&mut self, p: &TapPacket<'_>) {
+        let Some(mut st) = self.legs.remove(&p.leg) else {
+            return;
+        };
+        self.packets += 1;
+        st.base_ts.get_or_insert(p.timestamp);
+        if st.ssrc != p.ssrc {
+            if st.fed > 0 || st.next_ts.is_some() {
+                // A new source: keep media time running from where it is.
+                let now = st.fed + st.skipped;
+                st.base_ts = Some(p.timestamp.wrapping_sub(now as u32));
+                st.next_ts = None;
+            }
+            st.ssrc = p.ssrc;
+        }
+        if st.telephone_event == Some(p.payload_type) {
+            if let (Some(t), Ok(ev)) = (st.tracker.as_mut(), TelephoneEvent::parse(p.payload)) {
+                t.push(p.timestamp, p.sequence, &ev);
+                self.poll_digits(p.leg, &mut st);
+            }
+        } else if let (Some(law), Some(ch), true) = (
+            match p.payload_type {
+                0 => Some(Law::Ulaw),
+                8 => Some(Law::Alaw),
+                _ => None,
+            },
+            st.channel,
+            st.detectors.is_some(),
+        ) {
+            self.on_audio(p, law, ch, &mut st);
+        }
+        self.legs.insert(p.leg, st);
+    }
+
+    fn on_audio(&mut self, p: &TapPacket<'_>, law: Law, ch: ChannelId, st: &mut LegState) {
+        self.blocks.clear();
+        if let Some(next) = st.next_ts {
+            let gap = p.timestamp.wrapping_sub(next) as i32;
+            if gap < 0 {
+                return; // late or repeated audio: already past it
+            }
+            let gap = gap as u32;
+            let fill = gap.min(MAX_GAP_FILL);
+            st.skipped += (gap - fill) as u64;
+            let mut left = fill as usize;
+            while left > 0 {
+                let n = left.min(ZEROS.len());
+                if self
+                    .engine
+                    .process(ch, &ZEROS[..n], &mut self.blocks)
+                    .is_err()
+                {
+                    return;
+                }
+                left -= n;
+                st.fed += n as u64;
+                self.run_blocks(st);
+            }
+        }
+        st.next_ts = Some(p.timestamp.wrapping_add(p.payload.len() as u32));
+        if self
+            .engine
+            .process_g711(ch, law, p.payload, &mut self.blocks)
+            .is_ok()
+        {
+            st.fed += p.payload.len() as u64;
+            self.run_blocks(st);
+        }
+        self.emit_found(p.leg, st);
+    }
+
+    fn run_blocks(&mut self, st: &mut LegState) {
+        if let Some(d) = st.detectors.as_mut() {
+            for b in &self.blocks {
+                d.push(b, &mut self.found);
+            }
+        }
+        self.blocks.clear();
+    }
+}
+
+fn shift_event(e: Event, ms: u64) -> Event {
+    if ms == 0 {
+        return e;
+    }
+    match e {
+        Event::Dtmf {
+            digit,
+            start_ms,
+            end_ms,
+            source,
+        } => Event::Dtmf {
+            digit,
+            start_ms: start_ms + ms,
+            end_ms: end_ms + ms,
+            source,
+        },
+        Event::Amd {
+            verdict,
+            at_ms,
+            cause,
+            confidence,
+        } => Event::Amd {
+            verdict,
+            at_ms: at_ms + ms,
+            cause,
+            confidence,
+        },
+        Event::Beep {
+            start_ms,
+            end_ms,
+            freq_hz,
+        } => Event::Beep {
+            start_ms: start_ms + ms,
+            end_ms: end_ms + ms,
+            freq_hz,
+        },
+    }
+}
+
+impl DetectorTap for LiveTap {
+    fn on_rtp(&mut self, packet: &TapPacket<'_>) {
+        self.drain_control();
+        self.on_packet(packet);
+        if self.packets >= 1024 {
+            self.counters
+                .packets
+                .fetch_add(std::mem::take(&mut self.packets), Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for LiveTap {
+    fn drop(&mut self) {
+        self.counters
+            .packets
+            .fetch_add(self.packets, Ordering::Relaxed);
+    }
+}
+
+/// The control side's handle on every shard's tap.
+#[derive(Debug)]
+pub struct LiveControl {
+    shards: Vec<mpsc::Sender<TapControl>>,
+    /// Counters shared with the taps.
+    pub counters: Arc<TapCounters>,
+}
+
+impl LiveControl {
+    /// One tap per shard, sending events into `events`; the taps go into
+    /// the shards' cores, this stays with the control side.
+    pub fn new(shards: usize, events: mpsc::SyncSender<LiveEvent>) -> (Self, Vec<LiveTap>) {
+        let counters = Arc::new(TapCounters::default());
+        let mut senders = Vec::with_capacity(shards);
+        let mut taps = Vec::with_capacity(shards);
+        for _ in 0..shards.max(1) {
+            let (tx, rx) = mpsc::channel();
+            senders.push(tx);
+            taps.push(LiveTap::new(rx, events.clone(), counters.clone()));
+        }
+        (
+            LiveControl {
+                shards: senders,
+                counters,
+            },
+            taps,
+        )
+    }
+
+    /// Sends `control` to `shard`'s tap (a stopped shard ignores it).
+    pub fn send(&self, shard: usize, control: TapControl) {
+        if let Some(tx) = self.shards.get(shard) {
+            let _ = tx.send(control);
+        }
+    }
+}
+
+/// The payload type the SDP media section maps to `telephone-event/8000`.
+pub fn telephone_event_pt<'a>(
+    payload_types: impl IntoIterator<Item = (u8, &'a str, u32)>,
+) -> Option<u8> {
+    payload_types
+        .into_iter()
+        .find(|(_, enc, rate)| enc.eq_ignore_ascii_case("telephone-event") && *rate == SAMPLE_RATE)
+        .map(|(pt, _, _)| pt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ringwire_dsp::signal::{to_i16, DtmfTone};
+    use std::time::Duration;
+
+    fn tone_then_silence(digit: char) -> Vec<i16> {
+        let mut s = vec![0.0f64; 800 + 1600];
+        DtmfTone::new(digit, -10.0).add_to(&mut s[..800], 0.0);
+        to_i16(&s)
+    }
+
+    fn feed(tap: &mut LiveTap, leg: LegId, pt: u8, ts: u32, seq: u16, payload: &[u8]) {
+        tap.on_rtp(&TapPacket {
+            call: CallId(1),
+            leg,
+            now: Duration::ZERO,
+            payload_type: pt,
+            marker: false,
+            sequence: seq,
+            timestamp: ts,
+            ssrc: 9,
+            payload,
+        });
+    }
+
+    #[test]
+    fn inband_and_rfc4733_digits_with_media_time() {
+        let (etx, erx) = mpsc::sync_channel(64);
+        let (ctl, mut taps) = LiveControl::new(1, etx);
+        let mut tap = taps.remove(0);
+        let leg = LegId(7);
+        ctl.send(
+            0,
+            TapControl::Leg {
+                call: CallId(1),
+                leg,
+                detectors: DetectorSet {
+                    dtmf: true,
+                    ..Default::default()
+                },
+                telephone_event: Some(101),
+            },
+        );
+        let mut ts = 1000u32;
+        let mut seq = 0u16;
+        for d in ['1', '5'] {
+            let pcm = tone_then_silence(d);
+            for chunk in pcm.chunks(160) {
+                let mut out = [0u8; 160];
+                let n = Law::Ulaw.encode(chunk, &mut out);
+                feed(&mut tap, leg, 0, ts, seq, &out[..n]);
+                ts = ts.wrapping_add(160);
+                seq = seq.wrapping_add(1);
+            }
+        }
+        // a 400 ms hole in the audio (silence filled), then an RFC 4733 '9'
+        ts = ts.wrapping_add(3200);
+        for (i, end) in [(0u16, false), (1, false), (2, true), (3, true)] {
+            let ev = TelephoneEvent {
+                event: 9,
+                end,
+                volume: 10,
+                duration: 160 * (i + 1).min(3),
+            };
+            let mut b = [0u8; 4];
+            ev.write(&mut b);
+            feed(&mut tap, leg, 101, ts, seq, &b);
+            seq = seq.wrapping_add(1);
+        }
+        // more silence to let the in-band detector close
+        let silence = [0xffu8; 160];
+        for _ in 0..10 {
+            ts = ts.wrapping_add(160);
+            feed(&mut tap, leg, 0, ts, seq, &silence);
+            seq = seq.wrapping_add(1);
+        }
+        let got: Vec<LiveEvent> = erx.try_iter().collect();
+        let digits: Vec<(char, DigitSource, u64)> = got
+            .iter()
+            .filter_map(|e| match e.event {
+                Event::Dtmf { digit, source, .. } => Some((digit, source, e.media_ms)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            digits.iter().map(|d| (d.0, d.1)).collect::<Vec<_>>(),
+            vec![
+                ('1', DigitSource::Inband),
+                ('5', DigitSource::Inband),
+                ('9', DigitSource::Rfc4733)
+            ],
+            "{got:?}"
+        );
+        // '1' at 0 ms, '5' at 300 ms, '9' after 600 ms of audio and a 400 ms hole
+        assert!(digits[0].2 < 40, "{digits:?}");
+        assert!((280..=340).contains(&digits[1].2), "{digits:?}");
+        assert_eq!(digits[2].2, 1000, "{digits:?}");
+        assert!(got.iter().all(|e| e.call == CallId(1) && e.leg == leg));
+        assert_eq!(ctl.counters.dropped.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn flags_switch_detectors() {
+        let d = DetectorSet {
+            dtmf: true,
+            ..Default::default()
+        };
+        let s = d.with_flags(["detect-AMD", "detect beep", "no-detect-dtmf"]);
+        assert_eq!(
+            s,
+            DetectorSet {
+                dtmf: false,
+                amd: true,
+                beep: true
+            }
+        );
+        assert!(!d.with_flags(["no-detect"]).any());
+    }
+
+    #[test]
+    fn telephone_event_from_rtpmap() {
+        let pts = [
+            (0u8, "PCMU", 8000u32),
+            (96, "telephone-event", 48000),
+            (101, "telephone-event", 8000),
+        ];
+        assert_eq!(telephone_event_pt(pts), Some(101));
+        assert_eq!(telephone_event_pt([(0u8, "PCMU", 8000u32)]), None);
+    }
+}
