@@ -39,6 +39,8 @@ pub mod portable;
 mod tests;
 #[cfg(target_os = "linux")]
 pub mod uring;
+#[cfg(target_os = "linux")]
+pub mod uring_driver;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::mpsc;
@@ -53,12 +55,13 @@ use crate::relay::{
 /// Which IO backend runs the workers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DriverKind {
-    /// The best one available here (today: portable).
+    /// io_uring where it is available, else portable (logged).
     #[default]
     Auto,
     /// epoll with `recvmmsg`/`sendmmsg`: runs on any Linux.
     Portable,
-    /// io_uring: not available yet; falls back to portable with a warning.
+    /// io_uring (multishot receive, buffer ring, batched sends); falls
+    /// back to portable with a warning where io_uring is unavailable.
     IoUring,
 }
 
@@ -306,18 +309,27 @@ impl std::fmt::Debug for DriverHandle {
 }
 
 impl DriverHandle {
-    /// Starts the workers of the backend `kind` names. `IoUring` is not
-    /// available yet: it logs a warning and starts the portable driver.
+    /// Starts the workers of the backend `kind` names. `IoUring` and `Auto`
+    /// try io_uring and fall back to the portable driver, logging why, when
+    /// it is unavailable here.
     pub fn start(kind: DriverKind, config: DriverConfig) -> Result<Self, DriverError> {
-        if kind == DriverKind::IoUring {
-            tracing::warn!("the io_uring driver is not available yet; using the portable driver");
-        }
         let bind = config.bind;
+        #[cfg(target_os = "linux")]
+        if kind != DriverKind::Portable {
+            match uring_driver::UringDriver::start(config.clone()) {
+                Ok(d) => return Ok(DriverHandle::from_driver(Box::new(d), bind)),
+                Err(e) if e.is_unavailable() || kind == DriverKind::Auto => {
+                    tracing::warn!("{e}; using the portable driver");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        if kind == DriverKind::IoUring {
+            tracing::warn!("io_uring is Linux only; using the portable driver");
+        }
         let driver = portable::PortableDriver::start(config)?;
-        Ok(DriverHandle {
-            driver: Box::new(driver),
-            bind,
-        })
+        Ok(DriverHandle::from_driver(Box::new(driver), bind))
     }
 
     /// Wraps an already running driver.

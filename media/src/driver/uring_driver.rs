@@ -1,0 +1,611 @@
+//! The io_uring driver: one thread per shard, each owning one
+//! [`UringSockets`] (one ring, a multishot `recvmsg` per socket on a shared
+//! provided-buffer ring, sends queued as SQEs) and one [`RelayCore`].
+//!
+//! The structure mirrors the [portable driver](super::portable); one wakeup
+//! of a worker:
+//!
+//! 1. [`UringSockets::poll`] with the core's next deadline as the timeout:
+//!    one `io_uring_enter` submits every send queued in the last wakeup and
+//!    waits for the next completions, across all sockets of the shard;
+//! 2. every datagram that completed is copied from its ring buffer into a
+//!    pooled [`BytesMut`] (the core takes `BytesMut`, see below), the ring
+//!    buffer goes back to the kernel on the next poll, and the core gets the
+//!    datagram;
+//! 3. the request channel is drained and each request run;
+//! 4. the core's timeout if it is due;
+//! 5. the pending transmits are queued as sends (SQEs, no syscall yet); their
+//!    buffers come back to the pool once the kernel is done with them.
+//!
+//! **Waking the worker for a control request.** The worker sleeps in
+//! `io_uring_enter`, so an eventfd written by the control side would not
+//! wake it unless the ring polls it. [`UringSockets`] owns its ring and
+//! exposes no raw SQE, so each worker has a private loopback UDP socket in
+//! its set (id [`WAKE_ID`]); [`Driver::submit`] sends it one byte after
+//! queueing the request (only when no wake is pending already). The
+//! datagram is an ordinary multishot completion, so no poll tick is needed;
+//! the wait is still capped at [`MAX_IDLE`] as a safety net.
+//!
+//! **The copy.** [`RelayCore`] takes and hands back `BytesMut`, and a
+//! `BytesMut` cannot wrap ring memory, so each datagram is copied once
+//! (`extend_from_slice` of the packet, ~170 bytes for G.711: a few tens of
+//! nanoseconds) into a pooled buffer; no allocation once the pool is warm
+//! (a sent buffer comes back through `Bytes::try_into_mut` when the kernel
+//! has dropped its clone). Zero copy would need the core to be generic over
+//! its packet buffer (anything `DerefMut<Target = [u8]>` that can be
+//! resized within a capacity), so that a [`super::uring::RecvBuf`] travels
+//! from the completion through the core into
+//! `UringSockets::send(SendData::Recv(..))` and back to the ring.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+use super::uring::{Received, SendData, SocketId, UringConfig, UringError, UringSockets};
+use super::{
+    add_stats, Driver, DriverConfig, DriverCounters, DriverError, LegInfo, Request, ShardSnapshot,
+};
+use crate::relay::{
+    CallId, Command, Event, Input, LegId, LegStats, LocalPort, Output, RelayCore, Transmit,
+};
+
+/// The socket id of a worker's wake socket (media sockets use their port).
+pub const WAKE_ID: SocketId = u64::MAX;
+/// Longest sleep without a deadline (a safety net; wakes come by datagram).
+pub const MAX_IDLE: Duration = Duration::from_millis(100);
+/// Bytes the kernel writes in front of each payload in a ring buffer
+/// (`io_uring_recvmsg_out` and a `sockaddr_in6`).
+const RECV_OVERHEAD: usize = 16 + 28;
+/// Most spare buffers kept.
+const POOL_MAX: usize = 8192;
+/// Receive buffers per shard (a power of two).
+const RING_BUFFERS: u16 = 4096;
+/// Most sends in flight per shard.
+const MAX_INFLIGHT_SENDS: usize = 4096;
+
+enum Msg {
+    Req(Request),
+    Stop,
+}
+
+struct Shard {
+    tx: mpsc::Sender<Msg>,
+    /// Connected to the worker's wake socket.
+    wake: UdpSocket,
+    /// A wake datagram is on its way and the worker has not drained yet.
+    wake_pending: Arc<AtomicBool>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Shard {
+    fn wake(&self) {
+        if !self.wake_pending.swap(true, Ordering::SeqCst) {
+            // A failed send (full buffer) means wakes are already queued.
+            let _ = self.wake.send(&[0]);
+        }
+    }
+
+    fn stop(&self) {
+        let _ = self.tx.send(Msg::Stop);
+        self.wake_pending.store(true, Ordering::SeqCst);
+        let _ = self.wake.send(&[0]);
+        let handle = self.thread.lock().map(|mut t| t.take()).unwrap_or(None);
+        if let Some(h) = handle {
+            if h.join().is_err() {
+                tracing::error!("an io_uring shard worker panicked");
+            }
+        }
+    }
+}
+
+/// Why [`UringDriver::start`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UringStartError {
+    /// io_uring cannot serve here (the reason says why): use the portable
+    /// driver.
+    #[error(transparent)]
+    Uring(#[from] UringError),
+    /// Something else failed (wake socket, thread spawn).
+    #[error(transparent)]
+    Driver(#[from] DriverError),
+}
+
+impl UringStartError {
+    /// Whether this means "io_uring is not usable here, fall back".
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, UringStartError::Uring(UringError::Unavailable { .. }))
+    }
+}
+
+impl From<UringStartError> for DriverError {
+    fn from(e: UringStartError) -> Self {
+        match e {
+            UringStartError::Driver(e) => e,
+            UringStartError::Uring(UringError::Io { op, source }) => DriverError::Io {
+                what: format!("io_uring {op}"),
+                source,
+            },
+            UringStartError::Uring(e) => DriverError::Io {
+                what: "io_uring".into(),
+                source: std::io::Error::other(e.to_string()),
+            },
+        }
+    }
+}
+
+/// The io_uring [`Driver`]: see the [module documentation](self).
+pub struct UringDriver {
+    shards: Vec<Shard>,
+}
+
+impl std::fmt::Debug for UringDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UringDriver")
+            .field("shards", &self.shards.len())
+            .finish()
+    }
+}
+
+/// The ring settings a driver configuration asks for.
+pub fn uring_config(config: &DriverConfig) -> UringConfig {
+    UringConfig {
+        buf_size: config.buffer_size.max(64) + RECV_OVERHEAD,
+        buf_count: RING_BUFFERS,
+        sq_entries: 1024,
+        cq_entries: 4 * RING_BUFFERS as u32,
+        max_inflight_sends: MAX_INFLIGHT_SENDS,
+        send_zc: false,
+        defer_taskrun: true,
+    }
+}
+
+/// Makes the ring; without `DEFER_TASKRUN` if the kernel (before 6.1)
+/// refuses it.
+fn open_ring(config: UringConfig) -> Result<UringSockets, UringError> {
+    match UringSockets::new(config.clone()) {
+        Err(UringError::Unavailable { .. }) if config.defer_taskrun => {
+            UringSockets::new(UringConfig {
+                defer_taskrun: false,
+                ..config
+            })
+        }
+        r => r,
+    }
+}
+
+impl UringDriver {
+    /// Starts `config.threads` workers (at least one). Each makes its ring on
+    /// its own thread (required by `DEFER_TASKRUN`) and reports back; the
+    /// first failure stops the workers already started and is returned
+    /// ([`UringStartError::is_unavailable`]: fall back to portable).
+    pub fn start(config: DriverConfig) -> Result<Self, UringStartError> {
+        let n = config.threads.max(1);
+        let start = Instant::now();
+        let mut driver = UringDriver {
+            shards: Vec::with_capacity(n),
+        };
+        let ring_config = uring_config(&config);
+        for id in 0..n {
+            let io_err = |what: &str| {
+                let what = what.to_string();
+                move |source| DriverError::Io { what, source }
+            };
+            let wake_rx =
+                UdpSocket::bind("127.0.0.1:0").map_err(io_err("bind wake socket 127.0.0.1"))?;
+            let wake_addr = wake_rx
+                .local_addr()
+                .map_err(io_err("wake socket address"))?;
+            let wake_tx =
+                UdpSocket::bind("127.0.0.1:0").map_err(io_err("bind wake socket 127.0.0.1"))?;
+            wake_tx
+                .connect(wake_addr)
+                .map_err(io_err("connect wake socket"))?;
+            wake_tx
+                .set_nonblocking(true)
+                .map_err(io_err("set_nonblocking"))?;
+            let (tx, rx) = mpsc::channel();
+            let (init_tx, init_rx) = mpsc::sync_channel(1);
+            let wake_pending = Arc::new(AtomicBool::new(false));
+            let (cfg, ring_cfg, pending) =
+                (config.clone(), ring_config.clone(), wake_pending.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("ringwire-uring-{id}"))
+                .spawn(move || {
+                    let io = open_ring(ring_cfg).and_then(|mut io| {
+                        io.add(WAKE_ID, wake_rx)?;
+                        Ok(io)
+                    });
+                    match io {
+                        Ok(io) => {
+                            let _ = init_tx.send(Ok(()));
+                            Worker::new(id, &cfg, start, io, pending, rx).run();
+                        }
+                        Err(e) => {
+                            let _ = init_tx.send(Err(e));
+                        }
+                    }
+                })
+                .map_err(io_err("spawn worker"))?;
+            match init_rx.recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    let _ = thread.join();
+                    return Err(e.into());
+                }
+                Err(_) => {
+                    let _ = thread.join();
+                    return Err(DriverError::ShardGone(id).into());
+                }
+            }
+            driver.shards.push(Shard {
+                tx,
+                wake: wake_tx,
+                wake_pending,
+                thread: Mutex::new(Some(thread)),
+            });
+        }
+        Ok(driver)
+    }
+}
+
+impl Driver for UringDriver {
+    fn name(&self) -> &'static str {
+        "io_uring"
+    }
+
+    fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    fn submit(&self, shard: usize, request: Request) -> Result<(), DriverError> {
+        let s = self
+            .shards
+            .get(shard)
+            .ok_or(DriverError::ShardGone(shard))?;
+        s.tx.send(Msg::Req(request))
+            .map_err(|_| DriverError::ShardGone(shard))?;
+        s.wake();
+        Ok(())
+    }
+
+    fn shutdown(&self) {
+        for s in &self.shards {
+            s.stop();
+        }
+    }
+}
+
+impl Drop for UringDriver {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct Worker {
+    id: usize,
+    core: RelayCore,
+    io: UringSockets,
+    wake_pending: Arc<AtomicBool>,
+    rx: mpsc::Receiver<Msg>,
+    start: Instant,
+    /// Local ports with a socket in the set (the packet path's table).
+    open: Vec<bool>,
+    call_ports: HashMap<CallId, Vec<LocalPort>>,
+    call_legs: HashMap<CallId, Vec<LegId>>,
+    /// Statistics of closed legs, summed.
+    closed: LegStats,
+    counters: DriverCounters,
+    /// Sends the worker could not queue (unknown socket, queue full).
+    send_refused: u64,
+    wake_at: Option<Duration>,
+    events: Option<mpsc::SyncSender<(usize, Event)>>,
+    buffer_size: usize,
+    pool: Vec<BytesMut>,
+    /// Our clones of payloads the kernel may still be sending, oldest first.
+    inflight: VecDeque<Bytes>,
+    received: Vec<Received>,
+    pending: Vec<Transmit>,
+}
+
+impl Worker {
+    fn new(
+        id: usize,
+        config: &DriverConfig,
+        start: Instant,
+        io: UringSockets,
+        wake_pending: Arc<AtomicBool>,
+        rx: mpsc::Receiver<Msg>,
+    ) -> Self {
+        let pending_cap = config.relay.queue_capacity.max(config.batch * 4);
+        Worker {
+            id,
+            core: RelayCore::new(config.relay),
+            io,
+            wake_pending,
+            rx,
+            start,
+            open: vec![false; 1 << 16],
+            call_ports: HashMap::new(),
+            call_legs: HashMap::new(),
+            closed: LegStats::default(),
+            counters: DriverCounters::default(),
+            send_refused: 0,
+            wake_at: None,
+            events: config.events.clone(),
+            buffer_size: config.buffer_size.max(64),
+            pool: Vec::with_capacity(POOL_MAX),
+            inflight: VecDeque::with_capacity(MAX_INFLIGHT_SENDS),
+            received: Vec::with_capacity(4 * RING_BUFFERS as usize),
+            pending: Vec::with_capacity(pending_cap),
+        }
+    }
+
+    fn now(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn run(mut self) {
+        tracing::debug!(shard = self.id, "io_uring worker started");
+        loop {
+            let timeout = match self.wake_at {
+                None => MAX_IDLE,
+                Some(at) => at.saturating_sub(self.now()).min(MAX_IDLE),
+            };
+            match self.io.poll(Some(timeout)) {
+                Ok(batch) => self.received.extend(batch),
+                Err(e) => {
+                    tracing::error!(shard = self.id, "io_uring poll: {e}");
+                    return;
+                }
+            }
+            self.counters.wakeups += 1;
+            let now = self.now();
+            let mut received = std::mem::take(&mut self.received);
+            for r in received.drain(..) {
+                self.on_datagram(now, r);
+            }
+            self.received = received;
+            let stop = self.on_wake(now);
+            if self.wake_at.is_some_and(|at| at <= now) {
+                self.wake_at = None;
+                let _ = self.core.handle_input(now, Input::Timeout);
+                self.drain_outputs();
+            }
+            self.flush();
+            if stop {
+                // Hand the last sends to the kernel; dropping the set waits
+                // for them.
+                let _ = self.io.flush();
+                tracing::debug!(shard = self.id, "io_uring worker stopped");
+                return;
+            }
+        }
+    }
+
+    fn on_datagram(&mut self, now: Duration, r: Received) {
+        if r.socket_id == WAKE_ID {
+            return;
+        }
+        self.counters.received += 1;
+        let port = r.socket_id as u16;
+        let mut data = self.pool.pop().unwrap_or_else(|| {
+            // Shared from the start, so that freezing it for the send and
+            // taking it back (`try_into_mut`) never allocates again.
+            BytesMut::with_capacity(self.buffer_size).split_off(0)
+        });
+        data.extend_from_slice(&r.data);
+        drop(r.data); // the ring buffer goes back on the next poll
+        let input = Input::Datagram {
+            local: LocalPort(port),
+            from: r.from,
+            data,
+        };
+        let _ = self.core.handle_input(now, input);
+        self.drain_outputs();
+    }
+
+    /// Runs every queued request; true on `Stop`.
+    fn on_wake(&mut self, now: Duration) -> bool {
+        // Cleared before draining: a request queued after the drain sees
+        // `false` and sends a new wake.
+        self.wake_pending.store(false, Ordering::SeqCst);
+        loop {
+            match self.rx.try_recv() {
+                Ok(Msg::Req(r)) => self.on_request(now, r),
+                Ok(Msg::Stop) | Err(mpsc::TryRecvError::Disconnected) => return true,
+                Err(mpsc::TryRecvError::Empty) => return false,
+            }
+        }
+    }
+
+    fn on_request(&mut self, now: Duration, request: Request) {
+        match request {
+            Request::Relay {
+                command,
+                sockets,
+                reply,
+            } => {
+                let added = match &command {
+                    Command::AddLeg { call, leg, .. } => Some((*call, *leg)),
+                    _ => None,
+                };
+                let deleted = match &command {
+                    Command::DeleteCall { call } => Some(*call),
+                    _ => None,
+                };
+                let result = self.core.handle_input(now, Input::Command(command));
+                if result.is_ok() {
+                    if let Some((call, leg)) = added {
+                        self.call_legs.entry(call).or_default().push(leg);
+                        for (port, socket) in sockets {
+                            self.register(call, port, socket);
+                        }
+                    }
+                    if let Some(call) = deleted {
+                        self.call_legs.remove(&call);
+                        for port in self.call_ports.remove(&call).unwrap_or_default() {
+                            self.unregister(port);
+                        }
+                    }
+                }
+                self.drain_outputs();
+                if let Some(reply) = reply {
+                    let _ = reply.try_send(result);
+                }
+            }
+            Request::LegInfo { leg, reply } => {
+                let info = self.core.leg_stats(leg).map(|stats| {
+                    let (remote_rtp, remote_rtcp) = self.core.leg_remote(leg).unwrap_or_default();
+                    LegInfo {
+                        stats,
+                        remote_rtp,
+                        remote_rtcp,
+                    }
+                });
+                let _ = reply.try_send(info);
+            }
+            Request::Snapshot { reply } => {
+                let mut total = self.closed;
+                for legs in self.call_legs.values() {
+                    for &leg in legs {
+                        if let Some(s) = self.core.leg_stats(leg) {
+                            add_stats(&mut total, &s);
+                        }
+                    }
+                }
+                let c = self.core.counters();
+                let _ = reply.try_send(ShardSnapshot {
+                    calls: self.core.call_count() as u64,
+                    legs: self.core.leg_count() as u64,
+                    legs_total: total,
+                    unknown_port: c.unknown_port,
+                    queue_overflows: c.queue_overflows,
+                    driver: self.driver_counters(),
+                });
+            }
+        }
+    }
+
+    /// The worker's counters merged with the ring's.
+    fn driver_counters(&self) -> DriverCounters {
+        let s = self.io.stats();
+        DriverCounters {
+            // As the portable driver counts: oversized datagrams were read
+            // too (then dropped as truncated).
+            received: self.counters.received + s.truncated,
+            sent: s.sent,
+            truncated: s.truncated,
+            recv_errors: s.recv_errors,
+            send_errors: s.send_errors + self.send_refused,
+            ..self.counters
+        }
+    }
+
+    fn register(&mut self, call: CallId, port: LocalPort, socket: UdpSocket) {
+        let id = port.0 as SocketId;
+        if self.io.contains(id) {
+            // A stale socket on the same port: the new one replaces it.
+            let _ = self.io.remove(id);
+        }
+        if let Err(e) = self.io.add(id, socket) {
+            tracing::error!(shard = self.id, port = port.0, "io_uring add socket: {e}");
+            self.counters.recv_errors += 1;
+            return;
+        }
+        self.open[port.0 as usize] = true;
+        self.call_ports.entry(call).or_default().push(port);
+    }
+
+    fn unregister(&mut self, port: LocalPort) {
+        self.open[port.0 as usize] = false;
+        match self.io.remove(port.0 as SocketId) {
+            Ok(socket) => drop(socket),
+            Err(e) => tracing::warn!(shard = self.id, port = port.0, "io_uring remove: {e}"),
+        }
+    }
+
+    fn drain_outputs(&mut self) {
+        while let Some(o) = self.core.poll_output() {
+            match o {
+                Output::Transmit(t) => {
+                    if self.pending.len() == self.pending.capacity() {
+                        self.flush();
+                    }
+                    self.pending.push(t);
+                }
+                Output::Event(e) => self.on_event(e),
+                Output::Timeout(at) => self.wake_at = Some(at),
+            }
+        }
+    }
+
+    fn on_event(&mut self, e: Event) {
+        if let Event::LegClosed { stats, .. } = &e {
+            add_stats(&mut self.closed, stats);
+        }
+        if let Some(tx) = &self.events {
+            if tx.try_send((self.id, e)).is_err() {
+                self.counters.events_dropped += 1;
+            }
+        }
+    }
+
+    /// Queues the pending transmits as sends (they reach the kernel with the
+    /// next poll's single `io_uring_enter`) and takes back the buffers of
+    /// sends the kernel has finished.
+    fn flush(&mut self) {
+        for i in 0..self.pending.len() {
+            let t = &mut self.pending[i];
+            let (port, to) = (t.from, t.to);
+            let data = std::mem::take(&mut t.data).freeze();
+            if !self.open[port.0 as usize] {
+                self.send_refused += 1;
+                continue;
+            }
+            self.send(port, to, data);
+        }
+        self.pending.clear();
+        self.reclaim();
+    }
+
+    fn send(&mut self, port: LocalPort, to: SocketAddr, data: Bytes) {
+        let keep = data.clone();
+        match self.io.send(port.0 as SocketId, to, SendData::Bytes(data)) {
+            Ok(()) => {
+                if self.inflight.len() == MAX_INFLIGHT_SENDS * 2 {
+                    self.inflight.pop_front();
+                }
+                self.inflight.push_back(keep);
+            }
+            Err(e) => {
+                self.send_refused += 1;
+                tracing::trace!(shard = self.id, port = port.0, "io_uring send: {e}");
+            }
+        }
+    }
+
+    /// Returns to the pool the buffers whose send completed (the ring
+    /// dropped its clone), oldest first; stops at the first still in flight.
+    fn reclaim(&mut self) {
+        while let Some(b) = self.inflight.pop_front() {
+            match b.try_into_mut() {
+                Ok(mut m) => {
+                    if self.pool.len() < POOL_MAX && m.capacity() >= self.buffer_size {
+                        m.clear();
+                        self.pool.push(m);
+                    }
+                }
+                Err(b) => {
+                    self.inflight.push_front(b);
+                    return;
+                }
+            }
+        }
+    }
+}
