@@ -426,3 +426,129 @@ fn auto_picks_io_uring_where_available() {
     let p = DriverHandle::start(DriverKind::Portable, DriverConfig::default()).unwrap();
     assert_eq!(p.name(), "portable");
 }
+
+/// CPU seconds the driver's worker threads have used (Linux /proc).
+#[cfg(target_os = "linux")]
+fn worker_cpu_seconds() -> f64 {
+    let mut ticks = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = &stat[open + 1..close];
+        if !(comm.starts_with("ringwire-shard") || comm.starts_with("ringwire-uring")) {
+            continue;
+        }
+        let f: Vec<&str> = stat[close + 2..].split(' ').collect();
+        // Fields 14 and 15 (utime, stime) are 11 and 12 after the comm.
+        ticks += f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    }
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks as f64 / hz
+}
+
+/// A crude comparison (not the benchmark): `CALLS` calls, one direction,
+/// 50 packets/s each, paced from one sender socket, all B legs answering to
+/// one receiver socket; prints the worker CPU per relayed packet.
+/// `cargo test --release -p ringwire-media --test driver_both -- --ignored --nocapture`
+#[cfg(target_os = "linux")]
+#[test]
+#[ignore]
+fn cpu_per_packet_both() {
+    let calls: u64 = std::env::var("CALLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let secs: u64 = std::env::var("SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    for kind in [DriverKind::Portable, DriverKind::IoUring] {
+        let Some(driver) = start(kind, 1) else {
+            continue;
+        };
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let big: libc::c_int = 8 << 20;
+        for s in [&sender, &receiver] {
+            for opt in [libc::SO_RCVBUF, libc::SO_SNDBUF] {
+                // SAFETY: a live int option on an open socket.
+                unsafe {
+                    libc::setsockopt(
+                        std::os::fd::AsRawFd::as_raw_fd(s),
+                        libc::SOL_SOCKET,
+                        opt,
+                        (&big as *const libc::c_int).cast(),
+                        4,
+                    );
+                }
+            }
+        }
+        receiver
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut targets = Vec::new();
+        for c in 0..calls {
+            let call = CallId(1_000 + c);
+            driver.command(call, Command::CreateCall { call }).unwrap();
+            let mut legs = Vec::new();
+            for (n, remote) in [sender.local_addr().unwrap(), receiver.local_addr().unwrap()]
+                .into_iter()
+                .enumerate()
+            {
+                let (p, q, sockets) = bind_leg(&driver);
+                let leg = LegId(call.0 * 10 + n as u64);
+                let spec = LegSpec::new(LocalPort(p), LocalPort(q), Some(remote));
+                driver.add_leg(call, leg, spec, sockets).unwrap();
+                legs.push((leg, p));
+            }
+            driver
+                .command(
+                    call,
+                    Command::Bridge {
+                        a: legs[0].0,
+                        b: legs[1].0,
+                    },
+                )
+                .unwrap();
+            targets.push(SocketAddr::from(([127, 0, 0, 1], legs[0].1)));
+        }
+        let count = std::thread::spawn(move || {
+            let mut buf = [0u8; 2048];
+            let mut n = 0u64;
+            while receiver.recv(&mut buf).is_ok() {
+                n += 1;
+            }
+            n
+        });
+        let cpu0 = worker_cpu_seconds();
+        let t0 = std::time::Instant::now();
+        let mut sent = 0u64;
+        for tick in 0..secs * 50 {
+            for (i, to) in targets.iter().enumerate() {
+                let seq = tick as u16;
+                let _ = sender.send_to(&rtp(seq, 160 * tick as u32, i as u32, 0, 160), to);
+                sent += 1;
+            }
+            let next = Duration::from_millis(20 * (tick + 1));
+            std::thread::sleep(next.saturating_sub(t0.elapsed()));
+        }
+        let got = count.join().unwrap();
+        let cpu = worker_cpu_seconds() - cpu0;
+        let snap = driver.snapshot().unwrap();
+        eprintln!(
+            "{}: {calls} calls, sent {sent}, relayed {got} ({:.3}% lost), worker CPU {cpu:.2} s, \
+             {:.0} pkt per CPU-s, {} wakeups ({:.1} pkt/wakeup)",
+            driver.name(),
+            100.0 * (sent - got.min(sent)) as f64 / sent as f64,
+            got as f64 / cpu.max(1e-9),
+            snap.driver.wakeups,
+            snap.driver.received as f64 / snap.driver.wakeups.max(1) as f64,
+        );
+        driver.shutdown();
+    }
+}
