@@ -189,8 +189,9 @@ impl Default for TimeoutsConfig {
     }
 }
 
-/// `[detectors]`: enabled on every live leg (wired to the relay's taps as
-/// they land; today they are accepted and reported in the startup log).
+/// `[detectors]`: enabled on every live leg (a call's first offer may
+/// change them with NG flags: `detect-amd`, `detect-beep`, `detect-dtmf`,
+/// `no-detect-dtmf`, ..., `no-detect`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectorsConfig {

@@ -19,7 +19,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ringwire_media::driver::{DriverError, DriverHandle};
 use ringwire_media::relay::{CallId, Command, LegId, LegSpec, LocalPort};
 
+use super::detect::DetectEvents;
 use super::ports::PortAllocator;
+use crate::live::{telephone_event_pt, DetectorSet, LiveControl, TapControl, LIVE_TAP};
 use crate::ng::{
     Allocation, Answer, CallControl, CallStats, ControlError, Counters, Delete, MediaPorts,
     MediaStats, Offer, Query, Sdp, TagStats,
@@ -54,6 +56,17 @@ struct CallState {
     sides: [Side; 2],
     /// Ports of legs left unpaired by a failed offer (freed with the call).
     stray_ports: Vec<u16>,
+    /// Detectors on its legs (config defaults changed by the first offer's
+    /// flags).
+    detectors: DetectorSet,
+}
+
+/// Live detectors as the node drives them.
+#[derive(Debug)]
+struct Detect {
+    control: LiveControl,
+    events: Arc<DetectEvents>,
+    defaults: DetectorSet,
 }
 
 /// Gauges the node publishes for metrics (read from any thread).
@@ -78,6 +91,7 @@ pub struct Node {
     next_leg: u64,
     draining: Arc<AtomicBool>,
     gauges: Arc<NodeGauges>,
+    detect: Option<Detect>,
 }
 
 fn unix_now() -> i64 {
@@ -118,6 +132,77 @@ impl Node {
             next_leg: 1,
             draining,
             gauges: Arc::default(),
+            detect: None,
+        }
+    }
+
+    /// Runs live detectors on the legs of its calls: `defaults` (from the
+    /// config's `[detectors]`), changed per call by the offer's flags
+    /// (`detect-amd`, `no-detect-dtmf`, ...; see
+    /// [`DetectorSet::with_flags`]); events land in `events`.
+    pub fn with_detectors(
+        mut self,
+        control: LiveControl,
+        events: Arc<DetectEvents>,
+        defaults: DetectorSet,
+    ) -> Self {
+        self.detect = Some(Detect {
+            control,
+            events,
+            defaults,
+        });
+        self
+    }
+
+    /// Configures the live tap for `leg` (side `side`) and attaches it;
+    /// a failure is logged, never fails the call.
+    fn attach_tap(
+        &self,
+        call: CallId,
+        set: DetectorSet,
+        leg: LegId,
+        side: usize,
+        telephone_event: Option<u8>,
+    ) {
+        let Some(d) = &self.detect else { return };
+        if !set.any() {
+            return;
+        }
+        d.events.add_leg(call, leg, side);
+        d.control.send(
+            self.driver.shard_of(call),
+            TapControl::Leg {
+                call,
+                leg,
+                detectors: set,
+                telephone_event,
+            },
+        );
+        let r = self.driver.command(
+            call,
+            Command::SetTap {
+                leg,
+                tap: Some(LIVE_TAP),
+            },
+        );
+        if let Err(e) = r {
+            tracing::warn!(call = call.0, leg = leg.0, "detectors not attached: {e}");
+        }
+    }
+
+    /// New SDP for a leg already tapped: its telephone-event type may move.
+    fn retune_tap(&self, call: CallId, set: DetectorSet, leg: LegId, telephone_event: Option<u8>) {
+        let Some(d) = &self.detect else { return };
+        if set.any() {
+            d.control.send(
+                self.driver.shard_of(call),
+                TapControl::Leg {
+                    call,
+                    leg,
+                    detectors: set,
+                    telephone_event,
+                },
+            );
         }
     }
 
@@ -198,6 +283,7 @@ impl Node {
     ) -> Result<Vec<MediaPorts>, ControlError> {
         let call = self.calls.get(call_id).ok_or(ControlError::UnknownCall)?;
         let id = call.id;
+        let set = call.detectors;
         let mut out = Vec::with_capacity(sdp.media.len());
         for (i, m) in sdp.media.iter().enumerate() {
             if m.port == 0 {
@@ -205,6 +291,11 @@ impl Node {
                 continue;
             }
             let remote = sdp_remote(sdp, i);
+            let te = telephone_event_pt(
+                m.payload_types
+                    .iter()
+                    .map(|p| (p.pt, p.encoding, p.clock_rate)),
+            );
             let existing = self.calls[call_id].sides[s].media.get(i).copied().flatten();
             let mine = match existing {
                 Some(mut leg) => {
@@ -221,6 +312,7 @@ impl Node {
                             .map_err(other)?;
                         leg.sdp_remote = Some(remote);
                     }
+                    self.retune_tap(id, set, leg.leg, te);
                     leg
                 }
                 None => {
@@ -252,6 +344,10 @@ impl Node {
                             },
                         )
                         .map_err(other)?;
+                    // The answerer's leg gets the offer's telephone-event
+                    // type until its own SDP says otherwise.
+                    self.attach_tap(id, set, mine.leg, s, te);
+                    self.attach_tap(id, set, theirs.leg, 1 - s, te);
                     let sides = &mut self.calls.get_mut(call_id).expect("checked").sides;
                     for (side, leg) in [(s, mine), (1 - s, theirs)] {
                         let media = &mut sides[side].media;
@@ -316,6 +412,9 @@ impl Node {
             }
             stats.tags.push(t);
         }
+        if let Some(d) = &self.detect {
+            stats.events = d.events.events(call.id);
+        }
         stats
     }
 
@@ -335,6 +434,15 @@ impl Node {
         }
         for &p in &call.stray_ports {
             self.ports.free(p);
+        }
+        if let Some(d) = &self.detect {
+            if call.detectors.any() {
+                d.control.send(
+                    self.driver.shard_of(call.id),
+                    TapControl::Forget { call: call.id },
+                );
+            }
+            d.events.close_call(call.id);
         }
         self.publish();
         result.map_err(other)
@@ -362,6 +470,14 @@ impl CallControl for Node {
             self.driver
                 .command(id, Command::CreateCall { call: id })
                 .map_err(other)?;
+            let detectors = match &self.detect {
+                Some(d) => {
+                    d.events.open_call(id, offer.call_id);
+                    d.events.set_side(id, 0, offer.from_tag);
+                    d.defaults.with_flags(offer.options.flags.iter().copied())
+                }
+                None => DetectorSet::default(),
+            };
             self.calls.insert(
                 offer.call_id.to_string(),
                 CallState {
@@ -377,6 +493,7 @@ impl CallControl for Node {
                         Side::default(),
                     ],
                     stray_ports: Vec::new(),
+                    detectors,
                 },
             );
         }
@@ -420,6 +537,9 @@ impl CallControl for Node {
         if answerer.tag.as_deref() != Some(answer.to_tag) {
             answerer.tag = Some(answer.to_tag.to_string());
             answerer.created = now;
+            if let Some(d) = &self.detect {
+                d.events.set_side(call.id, 1 - offerer, answer.to_tag);
+            }
         }
         let media = self.apply_sdp(answer.call_id, 1 - offerer, sdp)?;
         self.publish();

@@ -25,6 +25,8 @@ pub struct Sources {
     pub ng: Arc<Mutex<NgStats>>,
     /// Counts of relay events.
     pub events: Arc<EventCounters>,
+    /// Detector events of live legs, when detectors run.
+    pub detect: Option<Arc<super::detect::DetectEvents>>,
 }
 
 fn metric(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(&str, u64)]) {
@@ -232,6 +234,33 @@ pub fn render(src: &Sources) -> String {
         "Offers refused while draining.",
         &[("", src.node.refused_draining.load(Ordering::Relaxed))],
     );
+    if let Some(det) = &src.detect {
+        metric(
+            &mut out,
+            "ringwire_detector_events_total",
+            "counter",
+            "Detector events on live legs, by detector.",
+            &[
+                ("type=\"dtmf\"", det.dtmf.load(Ordering::Relaxed)),
+                ("type=\"amd\"", det.amd.load(Ordering::Relaxed)),
+                ("type=\"beep\"", det.beep.load(Ordering::Relaxed)),
+            ],
+        );
+        metric(
+            &mut out,
+            "ringwire_detector_events_dropped_total",
+            "counter",
+            "Detector events lost to a full channel.",
+            &[("", det.taps.dropped.load(Ordering::Relaxed))],
+        );
+        metric(
+            &mut out,
+            "ringwire_detector_packets_total",
+            "counter",
+            "RTP packets fed to live detectors (published every 1024 per worker).",
+            &[("", det.taps.packets.load(Ordering::Relaxed))],
+        );
+    }
     out
 }
 

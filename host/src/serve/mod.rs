@@ -3,8 +3,9 @@
 //! Threads: the caller's thread runs the NG control socket (UDP, one
 //! datagram at a time through [`NgServer`], whose [`control::Node`] talks
 //! to the relay workers); the relay workers of the media driver each own a
-//! shard of calls and their sockets; one thread serves `/metrics`; one logs
-//! relay events; one waits for SIGTERM/SIGINT.
+//! shard of calls and their sockets (and runs the detectors of their legs);
+//! one thread serves `/metrics`; one logs relay events; one logs and keeps
+//! detector events; one waits for SIGTERM/SIGINT.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), ringwire_host::serve::ServeError> {
@@ -15,14 +16,16 @@
 //! ```
 //!
 //! Map: [`config`] (the TOML file), [`ports`] (RTP/RTCP pair allocator),
-//! [`control`] (the NG `CallControl` over the driver), [`metrics`]
-//! (Prometheus text). Shutdown: a signal stops new offers; the NG socket
+//! [`control`] (the NG `CallControl` over the driver), [`detect`] (live
+//! detector taps in the workers, their events: log, metrics, `query`),
+//! [`metrics`] (Prometheus text). Shutdown: a signal stops new offers; the NG socket
 //! keeps answering (answers, deletes, queries) until no call is left or
 //! `timeouts.drain` has passed; then the remaining calls are deleted and the
 //! workers stopped, and `run` returns `Ok`.
 
 pub mod config;
 pub mod control;
+pub mod detect;
 pub mod metrics;
 pub mod ports;
 
@@ -140,13 +143,21 @@ pub fn run(config: Config) -> Result<(), ServeError> {
             .map_err(ServeError::Signals)?;
     }
 
+    let (live, detect_events) = detect::start(&driver)?;
+    let defaults = crate::live::DetectorSet {
+        dtmf: config.detectors.dtmf,
+        amd: config.detectors.amd,
+        beep: config.detectors.beep,
+    };
+
     let draining = Arc::new(AtomicBool::new(false));
     let node = control::Node::new(
         driver.clone(),
         ports::PortAllocator::new(config.media.port_min, config.media.port_max),
         config.advertised_address(),
         draining.clone(),
-    );
+    )
+    .with_detectors(live, detect_events.clone(), defaults);
     let ng_stats = Arc::new(Mutex::new(Default::default()));
     if let Some(listener) = metrics_listener {
         let src = metrics::Sources {
@@ -154,6 +165,7 @@ pub fn run(config: Config) -> Result<(), ServeError> {
             node: node.gauges(),
             ng: ng_stats.clone(),
             events: event_counts.clone(),
+            detect: Some(detect_events.clone()),
         };
         std::thread::Builder::new()
             .name("ringwire-metrics".into())

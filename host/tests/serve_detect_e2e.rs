@@ -1,0 +1,528 @@
+//! End to end: live detectors in the real `ringwire serve` binary. Two
+//! loopback endpoints exchange paced PCMU RTP through the node: the caller
+//! sends in-band DTMF "1", "5", "#" and an RFC 4733 "9", the callee a short
+//! greeting then silence (AMD asked for by an NG flag); the digits and a
+//! verdict come back in the NG `query` reply, in the log and in /metrics.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ringwire_dsp::g711::Law;
+use ringwire_dsp::signal::{to_i16, DtmfTone, WhiteNoise};
+use ringwire_host::ng::bencode::{decode, Dict, Value};
+
+const WAIT: Duration = Duration::from_secs(3);
+
+/// Kills the node if a test fails half way.
+struct Node {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Node {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn temp_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "ringwire-serve-detect-{}-{name}",
+        std::process::id()
+    ))
+}
+
+fn spawn(config: &str, name: &str) -> Node {
+    let path = temp_path(&format!("{name}.toml"));
+    std::fs::write(&path, config).unwrap();
+    let log = temp_path(&format!("{name}.log"));
+    let child = Command::new(env!("CARGO_BIN_EXE_ringwire"))
+        .args(["serve", "--config"])
+        .arg(&path)
+        .env("RINGWIRE_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    Node { child, log }
+}
+
+/// An NG client: one socket, a counter for cookies.
+struct Ng {
+    socket: UdpSocket,
+    node: SocketAddr,
+    n: u32,
+}
+
+impl Ng {
+    fn new(node: SocketAddr) -> Self {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_read_timeout(Some(WAIT)).unwrap();
+        Ng { socket, node, n: 0 }
+    }
+
+    fn raw(&mut self, datagram: &[u8]) -> Vec<u8> {
+        self.socket.send_to(datagram, self.node).unwrap();
+        let mut buf = vec![0u8; 65536];
+        let (n, _) = self
+            .socket
+            .recv_from(&mut buf)
+            .expect("an NG reply in time");
+        buf.truncate(n);
+        buf
+    }
+
+    /// Sends `dict` with a fresh cookie; returns the reply's body.
+    fn request(&mut self, dict: &Dict<'_>) -> Vec<u8> {
+        self.n += 1;
+        let cookie = format!("c{}_{}", std::process::id(), self.n);
+        let mut d = cookie.clone().into_bytes();
+        d.push(b' ');
+        dict.encode(&mut d);
+        let reply = self.raw(&d);
+        let prefix = format!("{cookie} ");
+        assert!(reply.starts_with(prefix.as_bytes()), "cookie echoed");
+        reply[prefix.len()..].to_vec()
+    }
+}
+
+fn field<'a>(reply: &'a [u8], key: &str) -> Option<&'a [u8]> {
+    match decode(reply).ok()? {
+        Value::Dict(d) => d.get(key.as_bytes()).and_then(|v| v.as_bytes()),
+        _ => None,
+    }
+}
+
+fn result(reply: &[u8]) -> String {
+    String::from_utf8_lossy(field(reply, "result").unwrap_or(b"?")).into_owned()
+}
+
+fn sdp(rtp: u16, rtcp: u16, sess: u32) -> String {
+    format!(
+        "v=0\r\no=- {sess} 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {rtp} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
+         a=rtpmap:101 telephone-event/8000\r\na=rtcp:{rtcp}\r\na=sendrecv\r\n"
+    )
+}
+
+/// The address and RTP port a rewritten SDP points at.
+fn sdp_target(sdp: &[u8]) -> SocketAddr {
+    let text = String::from_utf8_lossy(sdp);
+    let ip = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("c=IN IP4 "))
+        .expect("c= line");
+    let port = text
+        .lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("m= line");
+    format!("{ip}:{port}").parse().unwrap()
+}
+
+fn endpoint() -> UdpSocket {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s
+}
+
+fn scrape(addr: SocketAddr) -> String {
+    let mut s = TcpStream::connect_timeout(&addr, WAIT).expect("metrics listening");
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.0 200"), "{body}");
+    body
+}
+
+fn metric(body: &str, series: &str) -> u64 {
+    body.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {series} in\n{body}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// One RTP packet: PT, marker, sequence, timestamp, SSRC, payload.
+fn rtp(pt: u8, marker: bool, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x80, pt | if marker { 0x80 } else { 0 }];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&ts.to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend_from_slice(payload);
+    p
+}
+
+/// Speech-like syllables (a gliding harmonic series under a raised-cosine
+/// envelope, short gaps), as in the AMD detector's own tests.
+fn speech(out: &mut Vec<f64>, ms: usize, amp: f64) {
+    let end = out.len() + ms * 8;
+    let mut syllable = 0usize;
+    let mut phase = 0.0f64;
+    while out.len() < end {
+        let len = (180 * 8).min(end - out.len());
+        let f0_start = 110.0 + (syllable * 37 % 80) as f64;
+        let f0_end = f0_start + 25.0 + (syllable * 13 % 40) as f64;
+        let tilt = 0.5 + (syllable * 29 % 10) as f64 / 10.0;
+        for i in 0..len {
+            let f0 = f0_start + (f0_end - f0_start) * i as f64 / len as f64;
+            phase += 2.0 * std::f64::consts::PI * f0 / 8000.0;
+            let env = (std::f64::consts::PI * i as f64 / len as f64).sin();
+            let v: f64 = (1..12)
+                .map(|h| (h as f64 * phase).sin() / (h as f64).powf(tilt))
+                .sum();
+            out.push(v * env * amp / 2.0);
+        }
+        syllable += 1;
+        let gap = if syllable % 3 == 0 { 120 } else { 40 };
+        let gap = (gap * 8).min(end - out.len());
+        out.extend(std::iter::repeat_n(0.0, gap));
+    }
+}
+
+fn ulaw(signal: &[f64], noise_seed: u64) -> Vec<u8> {
+    let mut s = signal.to_vec();
+    WhiteNoise::new(30.0, noise_seed).add_to(&mut s);
+    let pcm = to_i16(&s);
+    let mut out = vec![0u8; pcm.len()];
+    let n = Law::Ulaw.encode(&pcm, &mut out);
+    out.truncate(n);
+    out
+}
+
+/// A packet to send at a time offset (ms) from the start.
+struct Timed {
+    at_ms: u64,
+    data: Vec<u8>,
+}
+
+/// The caller: in-band "1", "5", "#" (100 ms tones, 200 ms gaps), then an
+/// RFC 4733 "9" (PT 101, 120 ms, three end packets) in a hole of the audio,
+/// then silence.
+fn caller_stream(ssrc: u32) -> Vec<Timed> {
+    let mut audio = vec![0.0f64; 0];
+    for d in ['1', '5', '#'] {
+        let start = audio.len();
+        audio.extend(std::iter::repeat_n(0.0, 800 + 1600));
+        DtmfTone::new(d, -10.0).add_to(&mut audio[start..start + 800], 0.0);
+    }
+    let payload = ulaw(&audio, 1);
+    let mut out = Vec::new();
+    let (mut seq, base_ts) = (1u16, 48_000u32);
+    let mut ms = 0u64;
+    for (i, chunk) in payload.chunks(160).enumerate() {
+        let ts = base_ts + 160 * i as u32;
+        out.push(Timed {
+            at_ms: ms,
+            data: rtp(0, i == 0, seq, ts, ssrc, chunk),
+        });
+        seq += 1;
+        ms += 20;
+    }
+    // RFC 4733 '9' at media time 1000 ms (audio ended at 900 ms).
+    let ev_ts = base_ts + 8000;
+    ms = 1000;
+    for (k, (dur, end)) in [
+        (160u16, false),
+        (480, false),
+        (960, true),
+        (960, true),
+        (960, true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let vol_end = 10u8 | if end { 0x80 } else { 0 };
+        let body = [9u8, vol_end, (dur >> 8) as u8, dur as u8];
+        out.push(Timed {
+            at_ms: ms,
+            data: rtp(101, k == 0, seq, ev_ts, ssrc, &body),
+        });
+        seq += 1;
+        ms += 20;
+    }
+    // Silence again after the event (the hole is filled by the node).
+    let silence = ulaw(&vec![0.0; 160 * 25], 2);
+    for (i, chunk) in silence.chunks(160).enumerate() {
+        let ts = base_ts + 8000 + 960 + 160 * i as u32;
+        out.push(Timed {
+            at_ms: ms,
+            data: rtp(0, false, seq, ts, ssrc, chunk),
+        });
+        seq += 1;
+        ms += 20;
+    }
+    out
+}
+
+/// The callee: 700 ms of silence, a 500 ms "hello", 2.3 s of silence.
+fn callee_stream(ssrc: u32) -> Vec<Timed> {
+    let mut audio = vec![0.0f64; 700 * 8];
+    speech(&mut audio, 500, 6000.0);
+    audio.extend(std::iter::repeat_n(0.0, 2300 * 8));
+    let payload = ulaw(&audio, 3);
+    payload
+        .chunks(160)
+        .enumerate()
+        .map(|(i, chunk)| Timed {
+            at_ms: 20 * i as u64,
+            data: rtp(0, i == 0, 7 + i as u16, 1234 + 160 * i as u32, ssrc, chunk),
+        })
+        .collect()
+}
+
+/// A decoded `events` entry of a query reply: (type, tag, fields as text).
+fn events(reply: &[u8]) -> Vec<std::collections::HashMap<String, String>> {
+    let Ok(Value::Dict(d)) = decode(reply) else {
+        return Vec::new();
+    };
+    let Some(list) = d.get(b"events").and_then(|v| v.as_list()) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|e| e.as_dict())
+        .map(|e| {
+            let mut m = std::collections::HashMap::new();
+            for key in [
+                "type",
+                "tag",
+                "leg",
+                "media time",
+                "wall time",
+                "digit",
+                "source",
+                "verdict",
+                "cause",
+            ] {
+                if let Some(v) = e.get(key.as_bytes()) {
+                    let s = match (v.as_bytes(), v.as_int()) {
+                        (Some(b), _) => String::from_utf8_lossy(b).into_owned(),
+                        (_, Some(i)) => i.to_string(),
+                        _ => continue,
+                    };
+                    m.insert(key.to_string(), s);
+                }
+            }
+            m
+        })
+        .collect()
+}
+
+#[test]
+fn dtmf_inband_and_rfc4733_and_amd_verdict_from_live_legs() {
+    let ng_port = free_udp_port();
+    let metrics_port = free_tcp_port();
+    let base = 52000 + (std::process::id() % 400) as u16 * 20;
+    let config = format!(
+        "[control]\nng = \"127.0.0.1:{ng_port}\"\n\
+         [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\
+         [media]\nport_min = {base}\nport_max = {}\n\
+         [workers]\nthreads = 2\n\
+         [detectors]\ndtmf = true\namd = false\nbeep = false\n",
+        base + 19
+    );
+    let node = spawn(&config, "detect");
+    let ng_addr: SocketAddr = format!("127.0.0.1:{ng_port}").parse().unwrap();
+    let metrics_addr: SocketAddr = format!("127.0.0.1:{metrics_port}").parse().unwrap();
+
+    let mut ng = Ng::new(ng_addr);
+    ng.socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let mut ping = Dict::new();
+        ping.insert("command", "ping");
+        let mut d = b"ping1 ".to_vec();
+        ping.encode(&mut d);
+        ng.socket.send_to(&d, ng_addr).unwrap();
+        let mut buf = [0u8; 512];
+        if let Ok((n, _)) = ng.socket.recv_from(&mut buf) {
+            assert_eq!(result(&buf[6..n]), "pong");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "node never answered ping; log:\n{}",
+            node.log()
+        );
+    }
+    ng.socket.set_read_timeout(Some(WAIT)).unwrap();
+
+    let (a, a_rtcp, b, b_rtcp) = (endpoint(), endpoint(), endpoint(), endpoint());
+    let port = |s: &UdpSocket| s.local_addr().unwrap().port();
+    let call_id = format!("detect-{}", std::process::id());
+    let sdp_a = sdp(port(&a), port(&a_rtcp), 1);
+    let sdp_b = sdp(port(&b), port(&b_rtcp), 2);
+    let mut offer = Dict::new();
+    offer
+        .insert("command", "offer")
+        .insert("call-id", call_id.as_str())
+        .insert("from-tag", "caller")
+        .insert("sdp", sdp_a.as_str())
+        .insert("flags", Value::List(vec![Value::from("detect-amd")]));
+    let r = ng.request(&offer);
+    assert_eq!(result(&r), "ok", "{}", String::from_utf8_lossy(&r));
+    let to_b = sdp_target(field(&r, "sdp").unwrap());
+    let mut answer = Dict::new();
+    answer
+        .insert("command", "answer")
+        .insert("call-id", call_id.as_str())
+        .insert("from-tag", "caller")
+        .insert("to-tag", "callee")
+        .insert("sdp", sdp_b.as_str());
+    let r = ng.request(&answer);
+    assert_eq!(result(&r), "ok", "{}", String::from_utf8_lossy(&r));
+    let to_a = sdp_target(field(&r, "sdp").unwrap());
+
+    // Both streams, paced at 20 ms a packet (about 3.5 s in all).
+    let mut sends: Vec<(u64, bool, Vec<u8>)> = caller_stream(0xCA11)
+        .into_iter()
+        .map(|t| (t.at_ms, true, t.data))
+        .chain(
+            callee_stream(0xCA1E)
+                .into_iter()
+                .map(|t| (t.at_ms, false, t.data)),
+        )
+        .collect();
+    sends.sort_by_key(|s| s.0);
+    b.set_nonblocking(true).unwrap();
+    a.set_nonblocking(true).unwrap();
+    let t0 = Instant::now();
+    let mut sink = [0u8; 2048];
+    for (at, from_a, data) in &sends {
+        let due = t0 + Duration::from_millis(*at);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        if *from_a {
+            a.send_to(data, to_a).unwrap();
+        } else {
+            b.send_to(data, to_b).unwrap();
+        }
+        // Keep the endpoints' receive buffers drained.
+        while a.recv_from(&mut sink).is_ok() {}
+        while b.recv_from(&mut sink).is_ok() {}
+    }
+
+    // Poll `query` until the digits and the verdict are in (bounded).
+    let mut query = Dict::new();
+    query
+        .insert("command", "query")
+        .insert("call-id", call_id.as_str());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let got = loop {
+        let r = ng.request(&query);
+        assert_eq!(result(&r), "ok", "{}", String::from_utf8_lossy(&r));
+        let ev = events(&r);
+        let digits = ev.iter().filter(|e| e["type"] == "dtmf").count();
+        let amd = ev
+            .iter()
+            .any(|e| e["type"] == "amd" && e["tag"] == "callee");
+        if digits >= 4 && amd {
+            break ev;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "events so far: {ev:?}\nlog:\n{}",
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+
+    let digits: Vec<(String, String, String)> = got
+        .iter()
+        .filter(|e| e["type"] == "dtmf")
+        .map(|e| (e["digit"].clone(), e["source"].clone(), e["tag"].clone()))
+        .collect();
+    let caller = |d: &str, s: &str| (d.to_string(), s.to_string(), "caller".to_string());
+    assert_eq!(
+        digits,
+        vec![
+            caller("1", "inband"),
+            caller("5", "inband"),
+            caller("#", "inband"),
+            caller("9", "rfc4733"),
+        ],
+        "{got:?}"
+    );
+    let media: Vec<u64> = got
+        .iter()
+        .filter(|e| e["type"] == "dtmf")
+        .map(|e| e["media time"].parse().unwrap())
+        .collect();
+    // Tones at 0, 300, 600 ms; the RFC 4733 event at 1000 ms.
+    for (m, want) in media.iter().zip([0u64, 300, 600, 1000]) {
+        assert!(m.abs_diff(want) <= 40, "media times {media:?}");
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    for e in &got {
+        let wall: u64 = e["wall time"].parse().unwrap();
+        assert!(wall <= now_ms && now_ms - wall < 60_000, "{e:?}");
+        assert!(e["leg"].parse::<u64>().unwrap() > 0);
+    }
+    let amd: Vec<_> = got.iter().filter(|e| e["type"] == "amd").collect();
+    assert_eq!(amd.len(), 1, "one verdict, on the callee's leg: {got:?}");
+    assert_eq!(amd[0]["verdict"], "human", "{got:?}");
+
+    // Metrics count them; the log has one line per event.
+    let m = scrape(metrics_addr);
+    assert_eq!(
+        metric(&m, "ringwire_detector_events_total{type=\"dtmf\"}"),
+        4
+    );
+    assert_eq!(
+        metric(&m, "ringwire_detector_events_total{type=\"amd\"}"),
+        1
+    );
+    assert_eq!(metric(&m, "ringwire_detector_events_dropped_total"), 0);
+    let log = node.log();
+    assert_eq!(
+        log.lines().filter(|l| l.contains("detector event")).count(),
+        5,
+        "{log}"
+    );
+    // (the log may be coloured: look for field values, not `key=value`)
+    assert!(
+        log.lines()
+            .any(|l| l.contains("detector event") && l.contains("\"rfc4733\"")),
+        "{log}"
+    );
+    assert!(
+        log.lines()
+            .any(|l| l.contains("detector event") && l.contains("\"human\"")),
+        "{log}"
+    );
+}
