@@ -95,7 +95,12 @@ fn fake_node() -> SocketAddr {
     addr
 }
 
+/// Load runs one at a time: two generators on the shared cores at once make
+/// pacing (and so the latency checks) depend on the other test.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 fn run_load(ng: SocketAddr, extra: &[&str]) -> Value {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let out = Command::new(env!("CARGO_BIN_EXE_ringwire"))
         .args([
             "load",
