@@ -203,7 +203,7 @@ fn speech(out: &mut Vec<f64>, ms: usize, amp: f64) {
             out.push(v * env * amp / 2.0);
         }
         syllable += 1;
-        let gap = if syllable % 3 == 0 { 120 } else { 40 };
+        let gap = if syllable.is_multiple_of(3) { 120 } else { 40 };
         let gap = (gap * 8).min(end - out.len());
         out.extend(std::iter::repeat_n(0.0, gap));
     }
