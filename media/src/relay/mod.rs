@@ -66,8 +66,8 @@ use crate::rtp::{is_rtcp_like, RtpHeader};
 pub use rewrite::Rewrite;
 use rewrite::RewriteState;
 pub use stats::LegStats;
-pub use tap::TapHandle;
 use stats::{ticks, RecvState, SeqClass};
+pub use tap::TapHandle;
 
 /// A local socket of the node, as the driver names it (a UDP port, or any
 /// socket id the driver hands out).
