@@ -6,6 +6,7 @@
 #   env: DURATION=20 (s of media)  CPS=500 (call setups/s)
 #        EXTRA="--dtmf --amd-audio" (payloads for the detectors)
 #        NODE_CPU=0 LOAD_CPU=1 (cores for taskset)   NODE_THREADS=1 (worker threads of each node)
+#        NODES="rtpengine ringwire" (also ringwire-portable, ringwire-io_uring)
 #        OUT=target/relay-bench
 #
 # The node under test is pinned to core NODE_CPU and the load generator to
@@ -46,10 +47,11 @@ echo "relay.sh: building release"
 cargo build --release -q -p ringwire-host
 BIN=target/release/ringwire
 
-NODES=(rtpengine)
-if "$BIN" serve --help >/dev/null 2>&1; then
-    NODES+=(ringwire)
-else
+# NODES="rtpengine ringwire" by default; ringwire-portable and
+# ringwire-io_uring force that driver (to compare the two).
+read -r -a NODES <<<"${NODES:-rtpengine ringwire}"
+if ! "$BIN" serve --help >/dev/null 2>&1; then
+    NODES=(rtpengine)
     echo "relay.sh: \`ringwire serve\` is not available yet: measuring rtpengine alone"
 fi
 echo "relay.sh: node pinned to core $NODE_CPU, load generator to core $LOAD_CPU (taskset); $(nproc) cores online"
@@ -64,9 +66,11 @@ start_node() { # $1: node name; sets NODE_PID and NG
             --interface=127.0.0.1 --listen-ng=$NG --port-min=20000 --port-max=59999 \
             --num-threads=$NODE_THREADS --table=-1 --no-fallback >"$OUT/rtpengine.log" 2>&1 &
         ;;
-    ringwire)
+    ringwire*)
         NG=$RW_NG
-        printf '[workers]\nthreads = %s\n' "$NODE_THREADS" >"$OUT/ringwire.toml"
+        driver=auto
+        case $1 in ringwire-*) driver=${1#ringwire-} ;; esac
+        printf '[workers]\nthreads = %s\ndriver = "%s"\n' "$NODE_THREADS" "$driver" >"$OUT/ringwire.toml"
         taskset -c "$NODE_CPU" "$BIN" serve --config "$OUT/ringwire.toml" --ng $NG >"$OUT/ringwire.log" 2>&1 &
         ;;
     esac

@@ -414,13 +414,15 @@ fn media_timeout_is_raised(kind: DriverKind) {
 }
 
 #[test]
-fn auto_picks_io_uring_where_available() {
+fn auto_is_the_benchmarked_default_and_io_uring_falls_back() {
     let d = DriverHandle::start(DriverKind::Auto, DriverConfig::default()).unwrap();
+    assert_eq!(d.name(), "portable");
+    let u = DriverHandle::start(DriverKind::IoUring, DriverConfig::default()).unwrap();
     match uring_unavailable() {
-        None => assert_eq!(d.name(), "io_uring"),
+        None => assert_eq!(u.name(), "io_uring"),
         Some(why) => {
-            eprintln!("io_uring unavailable ({why}): Auto is portable");
-            assert_eq!(d.name(), "portable");
+            eprintln!("io_uring unavailable ({why}): IoUring falls back to portable");
+            assert_eq!(u.name(), "portable");
         }
     }
     let p = DriverHandle::start(DriverKind::Portable, DriverConfig::default()).unwrap();
