@@ -24,6 +24,11 @@ NODE_CPU=${NODE_CPU:-0}
 # Worker threads of each node: as many as the cores it is pinned to (more
 # threads on one core only queue behind each other).
 NODE_THREADS=${NODE_THREADS:-1}
+# Detection on every ringwire leg: none by default (a plain relay, as
+# rtpengine is); DETECT=all runs DTMF, AMD and beep detection on every leg
+# (pair it with EXTRA="--dtmf --amd-audio" so the detectors have work).
+DETECT=${DETECT:-none}
+case $DETECT in all) ON=true ;; *) ON=false ;; esac
 LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-target/relay-bench}
 RTPE_NG=127.0.0.1:22240
@@ -70,7 +75,8 @@ start_node() { # $1: node name; sets NODE_PID and NG
         NG=$RW_NG
         driver=auto
         case $1 in ringwire-*) driver=${1#ringwire-} ;; esac
-        printf '[workers]\nthreads = %s\ndriver = "%s"\n' "$NODE_THREADS" "$driver" >"$OUT/ringwire.toml"
+        printf '[workers]\nthreads = %s\ndriver = "%s"\n[detectors]\ndtmf = %s\namd = %s\nbeep = %s\n' \
+            "$NODE_THREADS" "$driver" "$ON" "$ON" "$ON" >"$OUT/ringwire.toml"
         taskset -c "$NODE_CPU" "$BIN" serve --config "$OUT/ringwire.toml" --ng $NG >"$OUT/ringwire.log" 2>&1 &
         ;;
     esac
