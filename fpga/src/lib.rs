@@ -1,6 +1,12 @@
-//! ringwire's FPGA DSP block: placeholder until its issue (see README.md).
+//! ringwire's FPGA DSP block: RTL (`rtl/`), its Verilator simulation
+//! (`sim/`, behind the `fpga-sim` feature) and the Rust driver.
 //!
-//! The block will implement [`ringwire_dsp::features::FeatureEngine`] with
-//! the arithmetic contract stated in `ringwire_dsp::features`.
+//! The block implements the arithmetic contract stated in
+//! [`ringwire_dsp::features`] bit-exactly; [`FpgaSimEngine`] (with the
+//! `fpga-sim` feature) drives the simulated block through the same
+//! [`FeatureEngine`] trait as the software path.
 #![warn(missing_docs)]
 pub use ringwire_dsp::features::FeatureEngine;
+
+pub mod regs;
+pub mod rom;

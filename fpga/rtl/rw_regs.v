@@ -1,0 +1,116 @@
+// Register block of the feature block: a simple AXI-Lite-like bus
+// (byte address, write data, write enable; read data combinational from
+// the address, reads have no side effects). Map (32-bit registers):
+//   0x00 ID          RO  0x52574642 ("RWFB")
+//   0x04 VERSION     RO  0x00010000 (major.minor)
+//   0x08 CTRL        RW  bit0 enable; bit1 soft reset (write 1: clears all
+//                        channel state, the pending record and the
+//                        counters; reads 0)
+//   0x0C STATUS      RO  bit0 enabled, bit1 busy (reset sweep),
+//                        bit2 record pending on the output stream
+//   0x10 CHAN_COUNT  RW  channels in use; samples for ids >= it are dropped
+//                        (reset: the capacity; a larger write is an error
+//                        and is clamped)
+//   0x14 CAPACITY    RO  channel slots (2^CH_BITS)
+//   0x18 BLOCK_LEN   RO  40
+//   0x1C BINS        RO  8
+//   0x20 CHAN_CLEAR  WO  write a channel id: clears its state (position,
+//                        history); an id >= capacity is an error
+//   0x24 SAMPLES     RO  samples accepted
+//   0x28 RECORDS     RO  records emitted
+//   0x2C DROPS       RO  samples dropped (bad channel id, or not enabled)
+//   0x30 ERRORS      RO  bus errors: writes to read-only or unmapped
+//                        addresses, bad CHAN_COUNT or CHAN_CLEAR values
+// Unmapped addresses read 0.
+`default_nettype none
+
+module rw_regs #(
+    parameter integer CH_BITS = 8
+) (
+    input  wire        clk,
+    input  wire        rst,
+    input  wire [7:0]  bus_addr,
+    input  wire [31:0] bus_wdata,
+    input  wire        bus_we,
+    output reg  [31:0] bus_rdata,
+    output reg         enable,
+    output reg         soft_reset,
+    output reg  [15:0] chan_count,
+    output reg         clr_valid,
+    output reg  [15:0] clr_chan,
+    input  wire        busy,
+    input  wire        rec_pending,
+    input  wire [31:0] samples_in,
+    input  wire [31:0] records_out,
+    input  wire [31:0] drops
+);
+    localparam [31:0] ID       = 32'h52574642;
+    localparam [31:0] VERSION  = 32'h00010000;
+    localparam [31:0] CAPACITY = 32'd1 << CH_BITS;
+
+    localparam [7:0] A_ID = 8'h00, A_VERSION = 8'h04, A_CTRL = 8'h08,
+                     A_STATUS = 8'h0C, A_CHAN_COUNT = 8'h10,
+                     A_CAPACITY = 8'h14, A_BLOCK_LEN = 8'h18, A_BINS = 8'h1C,
+                     A_CHAN_CLEAR = 8'h20, A_SAMPLES = 8'h24,
+                     A_RECORDS = 8'h28, A_DROPS = 8'h2C, A_ERRORS = 8'h30;
+
+    reg [31:0] errors;
+
+    always @(*) begin
+        case (bus_addr)
+            A_ID:         bus_rdata = ID;
+            A_VERSION:    bus_rdata = VERSION;
+            A_CTRL:       bus_rdata = {31'd0, enable};
+            A_STATUS:     bus_rdata = {29'd0, rec_pending, busy, enable};
+            A_CHAN_COUNT: bus_rdata = {16'd0, chan_count};
+            A_CAPACITY:   bus_rdata = CAPACITY;
+            A_BLOCK_LEN:  bus_rdata = 32'd40;
+            A_BINS:       bus_rdata = 32'd8;
+            A_SAMPLES:    bus_rdata = samples_in;
+            A_RECORDS:    bus_rdata = records_out;
+            A_DROPS:      bus_rdata = drops;
+            A_ERRORS:     bus_rdata = errors;
+            default:      bus_rdata = 32'd0;
+        endcase
+    end
+
+    always @(posedge clk) begin
+        soft_reset <= 1'b0;
+        clr_valid  <= 1'b0;
+        if (rst) begin
+            enable     <= 1'b0;
+            chan_count <= CAPACITY[15:0];
+            errors     <= 32'd0;
+            clr_chan   <= 16'd0;
+        end else begin
+            if (soft_reset) errors <= 32'd0;
+            if (bus_we) begin
+                case (bus_addr)
+                    A_CTRL: begin
+                        enable     <= bus_wdata[0];
+                        soft_reset <= bus_wdata[1];
+                    end
+                    A_CHAN_COUNT: begin
+                        if (bus_wdata > CAPACITY) begin
+                            chan_count <= CAPACITY[15:0];
+                            errors     <= errors + 32'd1;
+                        end else begin
+                            chan_count <= bus_wdata[15:0];
+                        end
+                    end
+                    A_CHAN_CLEAR: begin
+                        if (bus_wdata < CAPACITY) begin
+                            clr_valid <= 1'b1;
+                            clr_chan  <= bus_wdata[15:0];
+                        end else begin
+                            errors <= errors + 32'd1;
+                        end
+                    end
+                    default: errors <= errors + 32'd1;
+                endcase
+            end
+        end
+    end
+endmodule
+
+`default_nettype wire

@@ -1,0 +1,49 @@
+//! The register map of the feature block (`rtl/rw_regs.v`): byte offsets
+//! of 32-bit registers on its AXI-Lite-like bus.
+
+/// Reads [`ID_VALUE`].
+pub const ID: u32 = 0x00;
+/// Reads [`VERSION_VALUE`] (major in the high half, minor in the low).
+pub const VERSION: u32 = 0x04;
+/// Bit 0: enable; bit 1: soft reset (write 1; clears every channel's
+/// state, the pending record and the counters; reads 0).
+pub const CTRL: u32 = 0x08;
+/// Bit 0: enabled; bit 1: busy (reset sweep); bit 2: record pending.
+pub const STATUS: u32 = 0x0C;
+/// Channels in use: samples for ids at or above it are dropped.
+pub const CHAN_COUNT: u32 = 0x10;
+/// Channel slots of the block (read-only).
+pub const CAPACITY: u32 = 0x14;
+/// Samples per feature block (read-only, 40).
+pub const BLOCK_LEN: u32 = 0x18;
+/// DFT bins per record (read-only, 8).
+pub const BINS: u32 = 0x1C;
+/// Write a channel id to clear its state (write-only).
+pub const CHAN_CLEAR: u32 = 0x20;
+/// Samples accepted since reset.
+pub const SAMPLES: u32 = 0x24;
+/// Records emitted since reset.
+pub const RECORDS: u32 = 0x28;
+/// Samples dropped (bad channel id, or block not enabled).
+pub const DROPS: u32 = 0x2C;
+/// Bus errors: writes to read-only or unmapped registers, bad values.
+pub const ERRORS: u32 = 0x30;
+
+/// The value of [`ID`]: "RWFB".
+pub const ID_VALUE: u32 = 0x5257_4642;
+/// The value of [`VERSION`]: 1.0.
+pub const VERSION_VALUE: u32 = 0x0001_0000;
+
+/// [`CTRL`] bit: enable.
+pub const CTRL_ENABLE: u32 = 1 << 0;
+/// [`CTRL`] bit: soft reset.
+pub const CTRL_SOFT_RESET: u32 = 1 << 1;
+/// [`STATUS`] bit: enabled.
+pub const STATUS_ENABLED: u32 = 1 << 0;
+/// [`STATUS`] bit: reset sweep in progress.
+pub const STATUS_BUSY: u32 = 1 << 1;
+/// [`STATUS`] bit: a record waits on the output stream.
+pub const STATUS_RECORD_PENDING: u32 = 1 << 2;
+
+/// Clock cycles per sample of the RTL core (all bins in parallel).
+pub const CYCLES_PER_SAMPLE: u32 = 1;
