@@ -34,10 +34,10 @@ module rw_regs #(
     input  wire        bus_we,
     output reg  [31:0] bus_rdata,
     output reg         enable,
-    output reg         soft_reset,
+    output wire        soft_reset,
     output reg  [15:0] chan_count,
-    output reg         clr_valid,
-    output reg  [15:0] clr_chan,
+    output wire        clr_valid,
+    output wire [15:0] clr_chan,
     input  wire        busy,
     input  wire        rec_pending,
     input  wire [31:0] samples_in,
@@ -55,6 +55,11 @@ module rw_regs #(
                      A_RECORDS = 8'h28, A_DROPS = 8'h2C, A_ERRORS = 8'h30;
 
     reg [31:0] errors;
+
+    // Command pulses act in the cycle of their bus write.
+    assign soft_reset = bus_we && (bus_addr == A_CTRL) && bus_wdata[1];
+    assign clr_valid  = bus_we && (bus_addr == A_CHAN_CLEAR) && (bus_wdata < CAPACITY);
+    assign clr_chan   = bus_wdata[15:0];
 
     always @(*) begin
         case (bus_addr)
@@ -75,21 +80,15 @@ module rw_regs #(
     end
 
     always @(posedge clk) begin
-        soft_reset <= 1'b0;
-        clr_valid  <= 1'b0;
         if (rst) begin
             enable     <= 1'b0;
             chan_count <= CAPACITY[15:0];
             errors     <= 32'd0;
-            clr_chan   <= 16'd0;
         end else begin
             if (soft_reset) errors <= 32'd0;
             if (bus_we) begin
                 case (bus_addr)
-                    A_CTRL: begin
-                        enable     <= bus_wdata[0];
-                        soft_reset <= bus_wdata[1];
-                    end
+                    A_CTRL: enable <= bus_wdata[0];
                     A_CHAN_COUNT: begin
                         if (bus_wdata > CAPACITY) begin
                             chan_count <= CAPACITY[15:0];
@@ -99,12 +98,7 @@ module rw_regs #(
                         end
                     end
                     A_CHAN_CLEAR: begin
-                        if (bus_wdata < CAPACITY) begin
-                            clr_valid <= 1'b1;
-                            clr_chan  <= bus_wdata[15:0];
-                        end else begin
-                            errors <= errors + 32'd1;
-                        end
+                        if (bus_wdata >= CAPACITY) errors <= errors + 32'd1;
                     end
                     default: errors <= errors + 32'd1;
                 endcase

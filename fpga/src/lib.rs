@@ -10,3 +10,11 @@ pub use ringwire_dsp::features::FeatureEngine;
 
 pub mod regs;
 pub mod rom;
+
+#[cfg(feature = "fpga-sim")]
+pub mod engine;
+#[cfg(feature = "fpga-sim")]
+pub mod sim;
+
+#[cfg(feature = "fpga-sim")]
+pub use engine::FpgaSimEngine;

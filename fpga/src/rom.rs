@@ -9,6 +9,7 @@ pub const TWIDDLE_INCLUDE: &str = "rtl/rw_twiddles.vh";
 /// The text of `rtl/rw_twiddles.vh`: one `case` item per sample position,
 /// a 256-bit word with lane `2k` = cos and `2k+1` = -sin of bin `k`
 /// (16-bit two's complement, lane `i` at bits `[16i+15:16i]`).
+#[allow(clippy::needless_range_loop)] // positions index the inner arrays
 pub fn twiddle_include() -> String {
     let t = twiddles();
     let mut s = String::from(

@@ -1,0 +1,212 @@
+// C ABI around the Verilated feature block (rw_feature_top), for the Rust
+// driver (src/sim.rs). One VerilatedContext per handle; Rust never sees a
+// Verilated type. Included into the model's single translation unit by
+// build.rs.
+//
+// Clocking: each step sets clk low, evaluates (inputs settle), samples the
+// stream handshakes (valid && ready), then raises clk (the RTL's posedge).
+// Records leaving the block are queued here until drained.
+#include "Vrw_feature_top.h"
+#include "verilated.h"
+
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <memory>
+
+namespace {
+
+constexpr int kWords = 20;
+
+struct Record {
+    uint32_t channel;
+    uint32_t words[kWords];
+};
+
+struct Sim {
+    std::unique_ptr<VerilatedContext> ctx;
+    std::unique_ptr<Vrw_feature_top> top;
+    uint64_t cycles = 0;
+    std::deque<Record> records;
+};
+
+// Result codes (mirrored in src/sim.rs).
+constexpr int kOk = 0;
+constexpr int kTimeout = -1;
+constexpr int kStopped = -2;
+
+bool alive(const Sim* s) { return !s->ctx->gotFinish() && !s->ctx->gotError(); }
+
+// One clock cycle; returns whether the input stream fired.
+bool step(Sim* s) {
+    Vrw_feature_top* t = s->top.get();
+    t->clk = 0;
+    t->eval();
+    const bool in_fire = t->s_tvalid && t->s_tready;
+    if (t->m_tvalid && t->m_tready) {
+        Record r;
+        r.channel = t->m_tuser;
+        for (int i = 0; i < kWords; i++) r.words[i] = t->m_tdata[i];
+        s->records.push_back(r);
+    }
+    t->clk = 1;
+    t->eval();
+    s->ctx->timeInc(1);
+    s->cycles++;
+    return in_fire;
+}
+
+uint32_t read_reg(Sim* s, uint32_t addr) {
+    Vrw_feature_top* t = s->top.get();
+    t->bus_we = 0;
+    t->bus_addr = addr & 0xff;
+    t->clk = 0;
+    t->eval();
+    return t->bus_rdata;
+}
+
+}  // namespace
+
+extern "C" {
+
+// A fresh block, held in reset. `rand_seed` 0: registers start at 0;
+// otherwise at random values from that seed (with --x-initial unique,
+// which build.rs passes), to catch state the reset fails to clear.
+void* rwf_create(uint32_t rand_seed) {
+    auto* s = new Sim;
+    s->ctx = std::make_unique<VerilatedContext>();
+    s->ctx->fatalOnError(false);
+    if (rand_seed != 0) {
+        s->ctx->randReset(2);
+        s->ctx->randSeed(static_cast<int>(rand_seed & 0x7fffffff));
+    }
+    s->top = std::make_unique<Vrw_feature_top>(s->ctx.get(), "TOP");
+    Vrw_feature_top* t = s->top.get();
+    t->clk = 0;
+    t->rst = 1;
+    t->bus_we = 0;
+    t->bus_addr = 0;
+    t->bus_wdata = 0;
+    t->s_tvalid = 0;
+    t->s_tdata = 0;
+    t->s_tuser = 0;
+    t->m_tready = 1;
+    t->eval();
+    return s;
+}
+
+void rwf_free(void* h) {
+    auto* s = static_cast<Sim*>(h);
+    if (s == nullptr) return;
+    s->top->final();
+    delete s;
+}
+
+// Pulses the hardware reset and waits (at most max_cycles) for the
+// channel-state sweep to finish. Drops queued records.
+int rwf_reset(void* h, uint64_t max_cycles) {
+    auto* s = static_cast<Sim*>(h);
+    Vrw_feature_top* t = s->top.get();
+    t->s_tvalid = 0;
+    t->bus_we = 0;
+    t->rst = 1;
+    step(s);
+    step(s);
+    t->rst = 0;
+    s->records.clear();
+    for (uint64_t c = 0; c < max_cycles; c++) {
+        if (!alive(s)) return kStopped;
+        if ((read_reg(s, 0x0C) & 2u) == 0) return kOk;
+        step(s);
+    }
+    return kTimeout;
+}
+
+uint32_t rwf_reg_read(void* h, uint32_t addr) { return read_reg(static_cast<Sim*>(h), addr); }
+
+// One bus write (one clock cycle).
+int rwf_reg_write(void* h, uint32_t addr, uint32_t value) {
+    auto* s = static_cast<Sim*>(h);
+    Vrw_feature_top* t = s->top.get();
+    t->bus_addr = addr & 0xff;
+    t->bus_wdata = value;
+    t->bus_we = 1;
+    step(s);
+    t->bus_we = 0;
+    return alive(s) ? kOk : kStopped;
+}
+
+// Runs `n` idle clock cycles.
+int rwf_run(void* h, uint64_t n) {
+    auto* s = static_cast<Sim*>(h);
+    for (uint64_t c = 0; c < n && alive(s); c++) step(s);
+    return alive(s) ? kOk : kStopped;
+}
+
+// Output back-pressure: m_tready.
+void rwf_set_out_ready(void* h, int ready) { static_cast<Sim*>(h)->top->m_tready = ready ? 1 : 0; }
+
+// Pushes `n` samples of one channel, each waiting at most `max_wait`
+// cycles for s_tready. *pushed: how many were accepted.
+int rwf_push_samples(void* h, uint32_t channel, const int16_t* samples, size_t n,
+                     uint64_t max_wait, size_t* pushed) {
+    auto* s = static_cast<Sim*>(h);
+    Vrw_feature_top* t = s->top.get();
+    *pushed = 0;
+    t->s_tuser = channel & 0xffff;
+    for (size_t i = 0; i < n; i++) {
+        t->s_tdata = static_cast<uint16_t>(samples[i]);
+        t->s_tvalid = 1;
+        bool fired = false;
+        for (uint64_t c = 0; c < max_wait && !fired; c++) {
+            if (!alive(s)) {
+                t->s_tvalid = 0;
+                return kStopped;
+            }
+            fired = step(s);
+        }
+        if (!fired) {
+            t->s_tvalid = 0;
+            return kTimeout;
+        }
+        *pushed = i + 1;
+    }
+    t->s_tvalid = 0;
+    return alive(s) ? kOk : kStopped;
+}
+
+// Clocks (at most max_cycles) until no record waits on the output stream.
+int rwf_flush(void* h, uint64_t max_cycles) {
+    auto* s = static_cast<Sim*>(h);
+    Vrw_feature_top* t = s->top.get();
+    t->s_tvalid = 0;
+    for (uint64_t c = 0; c < max_cycles; c++) {
+        if (!alive(s)) return kStopped;
+        t->clk = 0;
+        t->eval();
+        if (!t->m_tvalid) return kOk;
+        step(s);
+    }
+    return kTimeout;
+}
+
+// Moves at most `max` queued records out: channel ids to `channels`, 20
+// words each to `words`. Returns how many.
+size_t rwf_drain_records(void* h, uint32_t* channels, uint32_t* words, size_t max) {
+    auto* s = static_cast<Sim*>(h);
+    size_t n = 0;
+    while (n < max && !s->records.empty()) {
+        const Record& r = s->records.front();
+        channels[n] = r.channel;
+        std::memcpy(words + n * kWords, r.words, sizeof r.words);
+        s->records.pop_front();
+        n++;
+    }
+    return n;
+}
+
+size_t rwf_pending_records(void* h) { return static_cast<Sim*>(h)->records.size(); }
+
+uint64_t rwf_cycles(void* h) { return static_cast<Sim*>(h)->cycles; }
+
+}  // extern "C"

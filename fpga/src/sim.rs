@@ -1,0 +1,203 @@
+//! A safe handle on the Verilated block (`sim/rw_shim.cpp`): register
+//! access, sample pushes and record drains, every wait bounded.
+use std::ffi::c_void;
+
+/// 32-bit words per feature record on the output stream.
+pub const RECORD_WORDS: usize = 20;
+
+mod ffi {
+    use std::ffi::c_void;
+    extern "C" {
+        pub fn rwf_create(rand_seed: u32) -> *mut c_void;
+        pub fn rwf_free(h: *mut c_void);
+        pub fn rwf_reset(h: *mut c_void, max_cycles: u64) -> i32;
+        pub fn rwf_reg_read(h: *mut c_void, addr: u32) -> u32;
+        pub fn rwf_reg_write(h: *mut c_void, addr: u32, value: u32) -> i32;
+        pub fn rwf_run(h: *mut c_void, n: u64) -> i32;
+        pub fn rwf_set_out_ready(h: *mut c_void, ready: i32);
+        pub fn rwf_push_samples(
+            h: *mut c_void,
+            channel: u32,
+            samples: *const i16,
+            n: usize,
+            max_wait: u64,
+            pushed: *mut usize,
+        ) -> i32;
+        pub fn rwf_flush(h: *mut c_void, max_cycles: u64) -> i32;
+        pub fn rwf_drain_records(
+            h: *mut c_void,
+            channels: *mut u32,
+            words: *mut u32,
+            max: usize,
+        ) -> usize;
+        pub fn rwf_pending_records(h: *mut c_void) -> usize;
+        pub fn rwf_cycles(h: *mut c_void) -> u64;
+    }
+}
+
+/// Why a simulation call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SimError {
+    /// The block did not become ready within the cycle bound.
+    Timeout {
+        /// Samples accepted before the stall (for pushes).
+        pushed: usize,
+    },
+    /// The model stopped (`$finish`, `$stop` or an assertion).
+    Stopped,
+}
+
+impl std::fmt::Display for SimError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SimError::Timeout { pushed } => {
+                write!(f, "simulated block stalled (after {pushed} samples)")
+            }
+            SimError::Stopped => f.write_str("simulation stopped"),
+        }
+    }
+}
+
+impl std::error::Error for SimError {}
+
+fn check(rc: i32, pushed: usize) -> Result<(), SimError> {
+    match rc {
+        0 => Ok(()),
+        -1 => Err(SimError::Timeout { pushed }),
+        _ => Err(SimError::Stopped),
+    }
+}
+
+/// One record from the output stream: the channel id and the 20 words
+/// (`re0, im0, ..., re7, im7, energy, lag1, lag2, zero_crossings`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record {
+    /// The RTL channel id (`m_tuser`).
+    pub channel: u32,
+    /// The record words.
+    pub words: [u32; RECORD_WORDS],
+}
+
+/// A simulated feature block with its own Verilator context.
+pub struct Sim {
+    handle: *mut c_void,
+}
+
+// SAFETY: the handle owns its VerilatedContext and model; nothing is shared
+// between handles, and `&mut self` serialises every call on one handle.
+unsafe impl Send for Sim {}
+
+impl Sim {
+    /// Cycles a reset sweep may take at most (65,536 channel slots).
+    pub const RESET_BOUND: u64 = (1 << 16) + 16;
+
+    /// A block after its hardware reset, registers starting at zero.
+    pub fn new() -> Result<Self, SimError> {
+        Self::with_random_init(0)
+    }
+
+    /// A block whose registers start at random values from `seed` (0: at
+    /// zero) before its reset: shows that the reset clears all state.
+    pub fn with_random_init(seed: u32) -> Result<Self, SimError> {
+        // SAFETY: rwf_create returns an owned handle, freed in Drop.
+        let handle = unsafe { ffi::rwf_create(seed) };
+        assert!(!handle.is_null(), "rwf_create failed");
+        let mut sim = Sim { handle };
+        sim.reset()?;
+        Ok(sim)
+    }
+
+    /// Pulses the hardware reset and waits for the state sweep.
+    pub fn reset(&mut self) -> Result<(), SimError> {
+        // SAFETY: valid handle (all calls below likewise).
+        check(unsafe { ffi::rwf_reset(self.handle, Self::RESET_BOUND) }, 0)
+    }
+
+    /// Reads a register.
+    pub fn read32(&mut self, addr: u32) -> u32 {
+        unsafe { ffi::rwf_reg_read(self.handle, addr) }
+    }
+
+    /// Writes a register (one clock cycle).
+    pub fn write32(&mut self, addr: u32, value: u32) -> Result<(), SimError> {
+        check(unsafe { ffi::rwf_reg_write(self.handle, addr, value) }, 0)
+    }
+
+    /// Runs idle clock cycles.
+    pub fn run(&mut self, cycles: u64) -> Result<(), SimError> {
+        check(unsafe { ffi::rwf_run(self.handle, cycles) }, 0)
+    }
+
+    /// Sets the output stream's ready (back-pressure when false).
+    pub fn set_out_ready(&mut self, ready: bool) {
+        unsafe { ffi::rwf_set_out_ready(self.handle, ready as i32) }
+    }
+
+    /// Pushes samples of one channel, waiting at most `max_wait` cycles for
+    /// each to be accepted.
+    pub fn push(&mut self, channel: u32, samples: &[i16], max_wait: u64) -> Result<(), SimError> {
+        let mut pushed = 0usize;
+        // SAFETY: `samples` is valid for `len` reads; `pushed` for a write.
+        let rc = unsafe {
+            ffi::rwf_push_samples(
+                self.handle,
+                channel,
+                samples.as_ptr(),
+                samples.len(),
+                max_wait,
+                &mut pushed,
+            )
+        };
+        check(rc, pushed)
+    }
+
+    /// Clocks until the output register is empty (at most `max_cycles`).
+    pub fn flush(&mut self, max_cycles: u64) -> Result<(), SimError> {
+        check(unsafe { ffi::rwf_flush(self.handle, max_cycles) }, 0)
+    }
+
+    /// Moves every queued record into `out`.
+    pub fn drain(&mut self, out: &mut Vec<Record>) {
+        let mut channels = [0u32; 16];
+        let mut words = [0u32; 16 * RECORD_WORDS];
+        loop {
+            // SAFETY: buffers hold 16 channels and 16 records of words.
+            let n = unsafe {
+                ffi::rwf_drain_records(
+                    self.handle,
+                    channels.as_mut_ptr(),
+                    words.as_mut_ptr(),
+                    channels.len(),
+                )
+            };
+            for i in 0..n {
+                let mut w = [0u32; RECORD_WORDS];
+                w.copy_from_slice(&words[i * RECORD_WORDS..(i + 1) * RECORD_WORDS]);
+                out.push(Record {
+                    channel: channels[i],
+                    words: w,
+                });
+            }
+            if n < channels.len() {
+                return;
+            }
+        }
+    }
+
+    /// Records queued by the harness, not yet drained.
+    pub fn pending_records(&mut self) -> usize {
+        unsafe { ffi::rwf_pending_records(self.handle) }
+    }
+
+    /// Clock cycles simulated so far.
+    pub fn cycles(&mut self) -> u64 {
+        unsafe { ffi::rwf_cycles(self.handle) }
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from rwf_create and is freed once.
+        unsafe { ffi::rwf_free(self.handle) }
+    }
+}
