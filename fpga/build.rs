@@ -14,11 +14,12 @@ mod sim {
     use std::process::Command;
 
     const TOP: &str = "rw_feature_top";
-    const RTL: [&str; 4] = [
+    const RTL: [&str; 5] = [
         "rw_feature_top.v",
         "rw_regs.v",
         "rw_feature_core.v",
         "rw_twiddle_rom.v",
+        "rw_ram_1r1w.v",
     ];
     const INSTALL: &str = "the `fpga-sim` feature needs Verilator (5.x) on PATH: \
         `apt-get install -y --no-install-recommends verilator` on Debian/Ubuntu \

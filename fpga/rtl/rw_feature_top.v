@@ -32,6 +32,7 @@ module rw_feature_top #(
     wire        clr_valid;
     wire [15:0] clr_chan;
     wire        busy;
+    wire        in_flight;
     wire [31:0] samples_in;
     wire [31:0] records_out;
     wire [31:0] drops;
@@ -52,6 +53,7 @@ module rw_feature_top #(
         .clr_chan   (clr_chan),
         .busy       (busy),
         .rec_pending(m_tvalid),
+        .in_flight  (in_flight),
         .samples_in (samples_in),
         .records_out(records_out),
         .drops      (drops)
@@ -76,6 +78,7 @@ module rw_feature_top #(
         .m_tdata    (m_tdata),
         .m_tuser    (m_tuser),
         .busy       (busy),
+        .in_flight  (in_flight),
         .samples_in (samples_in),
         .records_out(records_out),
         .drops      (drops)

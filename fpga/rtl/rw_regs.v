@@ -7,7 +7,8 @@
 //                        channel state, the pending record and the
 //                        counters; reads 0)
 //   0x0C STATUS      RO  bit0 enabled, bit1 busy (reset sweep),
-//                        bit2 record pending on the output stream
+//                        bit2 record pending on the output stream,
+//                        bit3 an operation in the pipeline
 //   0x10 CHAN_COUNT  RW  channels in use; samples for ids >= it are dropped
 //                        (reset: the capacity; a larger write is an error
 //                        and is clamped)
@@ -40,6 +41,7 @@ module rw_regs #(
     output wire [15:0] clr_chan,
     input  wire        busy,
     input  wire        rec_pending,
+    input  wire        in_flight,
     input  wire [31:0] samples_in,
     input  wire [31:0] records_out,
     input  wire [31:0] drops
@@ -66,7 +68,7 @@ module rw_regs #(
             A_ID:         bus_rdata = ID;
             A_VERSION:    bus_rdata = VERSION;
             A_CTRL:       bus_rdata = {31'd0, enable};
-            A_STATUS:     bus_rdata = {29'd0, rec_pending, busy, enable};
+            A_STATUS:     bus_rdata = {28'd0, in_flight, rec_pending, busy, enable};
             A_CHAN_COUNT: bus_rdata = {16'd0, chan_count};
             A_CAPACITY:   bus_rdata = CAPACITY;
             A_BLOCK_LEN:  bus_rdata = 32'd40;

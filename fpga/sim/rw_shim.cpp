@@ -116,7 +116,7 @@ int rwf_reset(void* h, uint64_t max_cycles) {
     s->records.clear();
     for (uint64_t c = 0; c < max_cycles; c++) {
         if (!alive(s)) return kStopped;
-        if ((read_reg(s, 0x0C) & 2u) == 0) return kOk;
+        if ((read_reg(s, 0x0C) & 0xAu) == 0) return kOk;  // not busy, nothing in flight
         step(s);
     }
     return kTimeout;
@@ -175,7 +175,37 @@ int rwf_push_samples(void* h, uint32_t channel, const int16_t* samples, size_t n
     return alive(s) ? kOk : kStopped;
 }
 
-// Clocks (at most max_cycles) until no record waits on the output stream.
+// Pushes n samples, each tagged with its own channel (any interleaving,
+// one per clock when the block is ready); as rwf_push_samples otherwise.
+int rwf_push_tagged(void* h, const uint32_t* channels, const int16_t* samples, size_t n,
+                    uint64_t max_wait, size_t* pushed) {
+    auto* s = static_cast<Sim*>(h);
+    Vrw_feature_top* t = s->top.get();
+    *pushed = 0;
+    for (size_t i = 0; i < n; i++) {
+        t->s_tuser = channels[i] & 0xffff;
+        t->s_tdata = static_cast<uint16_t>(samples[i]);
+        t->s_tvalid = 1;
+        bool fired = false;
+        for (uint64_t c = 0; c < max_wait && !fired; c++) {
+            if (!alive(s)) {
+                t->s_tvalid = 0;
+                return kStopped;
+            }
+            fired = step(s);
+        }
+        if (!fired) {
+            t->s_tvalid = 0;
+            return kTimeout;
+        }
+        *pushed = i + 1;
+    }
+    t->s_tvalid = 0;
+    return alive(s) ? kOk : kStopped;
+}
+
+// Clocks (at most max_cycles) until the pipeline is empty and no record
+// waits on the output stream.
 int rwf_flush(void* h, uint64_t max_cycles) {
     auto* s = static_cast<Sim*>(h);
     Vrw_feature_top* t = s->top.get();
@@ -184,7 +214,7 @@ int rwf_flush(void* h, uint64_t max_cycles) {
         if (!alive(s)) return kStopped;
         t->clk = 0;
         t->eval();
-        if (!t->m_tvalid) return kOk;
+        if (!t->m_tvalid && (read_reg(s, 0x0C) & 8u) == 0) return kOk;
         step(s);
     }
     return kTimeout;

@@ -86,7 +86,7 @@ impl FpgaSimEngine {
             .write32(regs::CTRL, regs::CTRL_ENABLE | regs::CTRL_SOFT_RESET)
             .map_err(backend)?;
         for _ in 0..Sim::RESET_BOUND {
-            if self.sim.read32(regs::STATUS) & regs::STATUS_BUSY == 0 {
+            if self.sim.read32(regs::STATUS) & (regs::STATUS_BUSY | regs::STATUS_IN_FLIGHT) == 0 {
                 self.sim.drain(&mut self.records);
                 self.records.clear();
                 return Ok(());

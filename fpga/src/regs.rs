@@ -8,7 +8,8 @@ pub const VERSION: u32 = 0x04;
 /// Bit 0: enable; bit 1: soft reset (write 1; clears every channel's
 /// state, the pending record and the counters; reads 0).
 pub const CTRL: u32 = 0x08;
-/// Bit 0: enabled; bit 1: busy (reset sweep); bit 2: record pending.
+/// Bit 0: enabled; bit 1: busy (reset sweep); bit 2: record pending;
+/// bit 3: an operation in the pipeline.
 pub const STATUS: u32 = 0x0C;
 /// Channels in use: samples for ids at or above it are dropped.
 pub const CHAN_COUNT: u32 = 0x10;
@@ -44,6 +45,9 @@ pub const STATUS_ENABLED: u32 = 1 << 0;
 pub const STATUS_BUSY: u32 = 1 << 1;
 /// [`STATUS`] bit: a record waits on the output stream.
 pub const STATUS_RECORD_PENDING: u32 = 1 << 2;
+
+/// [`STATUS`] bit: a sample or clear is still in the pipeline.
+pub const STATUS_IN_FLIGHT: u32 = 1 << 3;
 
 /// Clock cycles per sample of the RTL core (all bins in parallel).
 pub const CYCLES_PER_SAMPLE: u32 = 1;

@@ -23,6 +23,14 @@ mod ffi {
             max_wait: u64,
             pushed: *mut usize,
         ) -> i32;
+        pub fn rwf_push_tagged(
+            h: *mut c_void,
+            channels: *const u32,
+            samples: *const i16,
+            n: usize,
+            max_wait: u64,
+            pushed: *mut usize,
+        ) -> i32;
         pub fn rwf_flush(h: *mut c_void, max_cycles: u64) -> i32;
         pub fn rwf_drain_records(
             h: *mut c_void,
@@ -151,7 +159,34 @@ impl Sim {
         check(rc, pushed)
     }
 
-    /// Clocks until the output register is empty (at most `max_cycles`).
+    /// Pushes samples each tagged with its channel, in order (any
+    /// interleaving of channels), waiting at most `max_wait` cycles each.
+    ///
+    /// # Panics
+    /// If the slices differ in length.
+    pub fn push_tagged(
+        &mut self,
+        channels: &[u32],
+        samples: &[i16],
+        max_wait: u64,
+    ) -> Result<(), SimError> {
+        assert_eq!(channels.len(), samples.len());
+        let mut pushed = 0usize;
+        // SAFETY: both slices are valid for `len` reads; `pushed` for a write.
+        let rc = unsafe {
+            ffi::rwf_push_tagged(
+                self.handle,
+                channels.as_ptr(),
+                samples.as_ptr(),
+                samples.len(),
+                max_wait,
+                &mut pushed,
+            )
+        };
+        check(rc, pushed)
+    }
+
+    /// Clocks until the pipeline and the output FIFO are empty (at most `max_cycles`).
     pub fn flush(&mut self, max_cycles: u64) -> Result<(), SimError> {
         check(unsafe { ffi::rwf_flush(self.handle, max_cycles) }, 0)
     }
