@@ -43,7 +43,7 @@ module rw_feature_core #(
     input  wire         rst,
     input  wire         soft_reset,
     input  wire         enable,
-    input  wire [15:0]  chan_count,
+    input  wire [16:0]  chan_count,
     input  wire         clr_valid,
     input  wire [15:0]  clr_chan,
     input  wire         s_tvalid,
@@ -83,7 +83,7 @@ module rw_feature_core #(
     assign s_tready = !sweeping && !clr_pend && room;
 
     wire accept   = s_tvalid && s_tready;
-    wire in_range = {1'b0, s_tuser} < {1'b0, chan_count} && {1'b0, s_tuser} < NCH;
+    wire in_range = {1'b0, s_tuser} < chan_count && {1'b0, s_tuser} < NCH;
     wire take     = accept && enable && in_range;
 
     wire               a_clear = sweeping || clr_pend;

@@ -2,7 +2,8 @@
 // feature core, with the ports a PCIe DMA shell (XDMA/QDMA, Corundum)
 // leaves to user logic: a register bus and AXI-Stream data in and out.
 // See rw_feature_core.v for the arithmetic and the streams, rw_regs.v for
-// the register map. Synchronous active-high reset.
+// the register map. Synchronous active-high reset. CH_BITS (1..16) sets
+// the channel slots, 2^CH_BITS (the simulation builds 8: 256).
 `default_nettype none
 
 module rw_feature_top #(
@@ -28,7 +29,7 @@ module rw_feature_top #(
 );
     wire        enable;
     wire        soft_reset;
-    wire [15:0] chan_count;
+    wire [16:0] chan_count;
     wire        clr_valid;
     wire [15:0] clr_chan;
     wire        busy;

@@ -36,7 +36,7 @@ module rw_regs #(
     output reg  [31:0] bus_rdata,
     output reg         enable,
     output wire        soft_reset,
-    output reg  [15:0] chan_count,
+    output reg  [16:0] chan_count,
     output wire        clr_valid,
     output wire [15:0] clr_chan,
     input  wire        busy,
@@ -69,7 +69,7 @@ module rw_regs #(
             A_VERSION:    bus_rdata = VERSION;
             A_CTRL:       bus_rdata = {31'd0, enable};
             A_STATUS:     bus_rdata = {28'd0, in_flight, rec_pending, busy, enable};
-            A_CHAN_COUNT: bus_rdata = {16'd0, chan_count};
+            A_CHAN_COUNT: bus_rdata = {15'd0, chan_count};
             A_CAPACITY:   bus_rdata = CAPACITY;
             A_BLOCK_LEN:  bus_rdata = 32'd40;
             A_BINS:       bus_rdata = 32'd8;
@@ -84,7 +84,7 @@ module rw_regs #(
     always @(posedge clk) begin
         if (rst) begin
             enable     <= 1'b0;
-            chan_count <= CAPACITY[15:0];
+            chan_count <= CAPACITY[16:0];
             errors     <= 32'd0;
         end else begin
             if (soft_reset) errors <= 32'd0;
@@ -93,10 +93,10 @@ module rw_regs #(
                     A_CTRL: enable <= bus_wdata[0];
                     A_CHAN_COUNT: begin
                         if (bus_wdata > CAPACITY) begin
-                            chan_count <= CAPACITY[15:0];
+                            chan_count <= CAPACITY[16:0];
                             errors     <= errors + 32'd1;
                         end else begin
-                            chan_count <= bus_wdata[15:0];
+                            chan_count <= bus_wdata[16:0];
                         end
                     end
                     A_CHAN_CLEAR: begin
