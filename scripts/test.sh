@@ -3,5 +3,7 @@
 # then runs every unit, integration and end-to-end test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/ensure-deps.sh build-essential pkg-config libpcap-dev espeak-ng sox sip-tester tshark
+scripts/ensure-deps.sh build-essential pkg-config libpcap-dev espeak-ng sox sip-tester tshark verilator
 cargo test --workspace --locked
+# The FPGA block simulated in Verilator, bit-exact against the software path.
+cargo test -p ringwire-fpga --features fpga-sim --locked
