@@ -7,3 +7,6 @@ scripts/ensure-deps.sh build-essential pkg-config libpcap-dev espeak-ng sox sip-
 cargo test --workspace --locked
 # The FPGA block simulated in Verilator, bit-exact against the software path.
 cargo test -p ringwire-fpga --features fpga-sim --locked
+# `--dsp-backend fpga-sim`: ringwire analyze and the live taps give exactly
+# the software backend's output.
+cargo test -p ringwire-host --features fpga-sim --test dsp_backend --locked

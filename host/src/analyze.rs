@@ -7,10 +7,118 @@ use ringwire_dsp::amd::vad::{Framer, Vad, VadFrame};
 use ringwire_dsp::amd::{AmdConfig, AmdDetector, AmdVerdict};
 use ringwire_dsp::beep::{BeepConfig, BeepDetector};
 use ringwire_dsp::dtmf::{DtmfConfig, DtmfDetector};
-use ringwire_dsp::features::{FeatureBlock, FeatureEngine, SoftwareEngine, BLOCK_LEN, SAMPLE_RATE};
+use ringwire_dsp::features::{
+    EngineError, FeatureBlock, FeatureEngine, SoftwareEngine, BLOCK_LEN, SAMPLE_RATE,
+};
 use ringwire_media::input::{read_input, InputError, MediaStream, StreamStats};
 use std::path::Path;
 use std::str::FromStr;
+
+/// Which feature engine computes the detectors' features: `--dsp-backend`
+/// of `ringwire analyze` and `ringwire serve`, `[detectors] dsp_backend`.
+/// The decisions run in the same Rust on either, so events are identical.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DspBackend {
+    /// [`SoftwareEngine`]: the CPU's fixed-point path.
+    #[default]
+    Software,
+    /// `FpgaSimEngine`: the FPGA block's RTL simulated in Verilator (needs
+    /// the binary built with `--features fpga-sim`).
+    FpgaSim,
+}
+
+/// Why a [`DspBackend`] gave no engine.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BackendError {
+    /// The backend was not compiled into this binary.
+    #[error(
+        "this ringwire was built without the fpga-sim feature; \
+         rebuild with --features fpga-sim (needs Verilator)"
+    )]
+    NotBuilt,
+    /// The engine could not start, or cannot hold the channels asked for.
+    #[error("{backend} backend: {source}")]
+    Engine {
+        /// The backend's name.
+        backend: &'static str,
+        /// What it said.
+        source: EngineError,
+    },
+}
+
+impl DspBackend {
+    /// Whether this binary has the backend: [`BackendError::NotBuilt`] if
+    /// not. Cheap: check it before starting work.
+    pub fn check(self) -> Result<(), BackendError> {
+        match self {
+            DspBackend::Software => Ok(()),
+            DspBackend::FpgaSim if cfg!(feature = "fpga-sim") => Ok(()),
+            DspBackend::FpgaSim => Err(BackendError::NotBuilt),
+        }
+    }
+
+    /// The name the engine reports (`FeatureEngine::name`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DspBackend::Software => "software",
+            DspBackend::FpgaSim => "fpga-sim",
+        }
+    }
+
+    /// A fresh engine that can hold `channels` open channels at once
+    /// (`None`: as many as the backend has). The simulated block is
+    /// configured (`CHAN_COUNT`) for exactly that many, so samples for any
+    /// other channel slot would be dropped and counted by the block.
+    pub fn engine(
+        self,
+        channels: Option<usize>,
+    ) -> Result<Box<dyn FeatureEngine + Send>, BackendError> {
+        self.check()?;
+        match self {
+            DspBackend::Software => Ok(Box::new(SoftwareEngine::new())),
+            DspBackend::FpgaSim => fpga_sim_engine(channels),
+        }
+    }
+}
+
+#[cfg(feature = "fpga-sim")]
+fn fpga_sim_engine(channels: Option<usize>) -> Result<Box<dyn FeatureEngine + Send>, BackendError> {
+    use ringwire_fpga::{regs, FpgaSimEngine};
+    let err = |source| BackendError::Engine {
+        backend: "fpga-sim",
+        source,
+    };
+    let mut engine = FpgaSimEngine::new().map_err(err)?;
+    let capacity = engine.capacity();
+    if let Some(n) = channels {
+        let n = n.max(1);
+        if n > capacity {
+            return Err(err(EngineError::NoFreeChannel { capacity }));
+        }
+        engine
+            .sim()
+            .write32(regs::CHAN_COUNT, n as u32)
+            .map_err(|e| err(EngineError::Backend(e.to_string())))?;
+    }
+    Ok(Box::new(engine))
+}
+
+#[cfg(not(feature = "fpga-sim"))]
+fn fpga_sim_engine(_: Option<usize>) -> Result<Box<dyn FeatureEngine + Send>, BackendError> {
+    Err(BackendError::NotBuilt)
+}
+
+/// Why [`analyze_file_with`] could not analyse a file.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    /// The input could not be read.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The feature engine could not be created.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
 
 /// A detector that can be switched on with `--detect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -189,18 +297,42 @@ impl AnalyzeOptions {
     }
 }
 
-/// Reads and analyses one file.
+/// Reads and analyses one file with the software engine.
 pub fn analyze_file(path: &Path, options: &AnalyzeOptions) -> Result<FileReport, InputError> {
     let streams = read_input(path)?;
     let mut engine = SoftwareEngine::new();
+    Ok(report_streams(path, &streams, &mut engine, options))
+}
+
+/// Reads and analyses one file with a fresh engine of `backend`, sized for
+/// the file's streams (they run one after the other, each on its own
+/// channel, closed before the next opens).
+pub fn analyze_file_with(
+    path: &Path,
+    options: &AnalyzeOptions,
+    backend: DspBackend,
+) -> Result<FileReport, AnalyzeError> {
+    backend.check()?;
+    let streams = read_input(path)?;
+    let mut engine = backend.engine(Some(streams.len().max(1)))?;
+    tracing::debug!(file = %path.display(), engine = engine.name(), streams = streams.len(), "analyze");
+    Ok(report_streams(path, &streams, engine.as_mut(), options))
+}
+
+fn report_streams(
+    path: &Path,
+    streams: &[MediaStream],
+    engine: &mut dyn FeatureEngine,
+    options: &AnalyzeOptions,
+) -> FileReport {
     let streams = streams
         .iter()
-        .map(|s| analyze_stream(&mut engine, s, options))
+        .map(|s| analyze_stream(engine, s, options))
         .collect();
-    Ok(FileReport {
+    FileReport {
         file: path.display().to_string(),
         streams,
-    })
+    }
 }
 
 /// Runs the detectors over one stream.

@@ -2,8 +2,9 @@
 //!
 //! Each shard worker of the media driver gets one [`LiveTap`] (installed
 //! with [`Command::InstallTap`](ringwire_media::relay::Command::InstallTap)
-//! and attached to legs with `SetTap`). The tap owns one [`SoftwareEngine`]
-//! for the worker's thread and one engine channel per leg; it decodes
+//! and attached to legs with `SetTap`). The tap owns one feature engine
+//! for the worker's thread ([`SoftwareEngine`], or the simulated FPGA
+//! block: [`DspBackend`]) and one engine channel per leg; it decodes
 //! G.711 payloads (PT 0 and 8) through the engine, fills RTP timestamp
 //! gaps with silence (at most [`MAX_GAP_FILL`] samples per gap), feeds the
 //! leg's [`CallDetectors`] (in-band DTMF, AMD, beep), and tracks RFC 4733
@@ -36,7 +37,9 @@ use ringwire_dsp::g711::Law;
 use ringwire_media::relay::{CallId, DetectorTap, LegId, TapId, TapPacket};
 use ringwire_media::rfc4733::{EventTracker, TelephoneEvent};
 
-use crate::analyze::{AnalyzeOptions, CallDetectors, Detector, DigitSource, Event};
+use crate::analyze::{
+    AnalyzeOptions, BackendError, CallDetectors, Detector, DigitSource, DspBackend, Event,
+};
 
 /// The tap slot live detectors use in every shard's core.
 pub const LIVE_TAP: TapId = TapId(0);
@@ -182,7 +185,7 @@ struct LegState {
 
 /// The detector tap of one relay worker (see the [module documentation](self)).
 pub struct LiveTap {
-    engine: SoftwareEngine,
+    engine: Box<dyn FeatureEngine + Send>,
     control: mpsc::Receiver<TapControl>,
     events: mpsc::SyncSender<LiveEvent>,
     counters: Arc<TapCounters>,
@@ -202,14 +205,25 @@ fn unix_ms() -> u64 {
 
 impl LiveTap {
     /// A tap taking leg configuration from `control` and sending events
-    /// into `events`.
+    /// into `events`, on a [`SoftwareEngine`].
     pub fn new(
         control: mpsc::Receiver<TapControl>,
         events: mpsc::SyncSender<LiveEvent>,
         counters: Arc<TapCounters>,
     ) -> Self {
+        Self::with_engine(control, events, counters, Box::new(SoftwareEngine::new()))
+    }
+
+    /// The same on any feature engine (one channel per configured leg;
+    /// legs beyond its capacity run without in-audio detectors, logged).
+    pub fn with_engine(
+        control: mpsc::Receiver<TapControl>,
+        events: mpsc::SyncSender<LiveEvent>,
+        counters: Arc<TapCounters>,
+        engine: Box<dyn FeatureEngine + Send>,
+    ) -> Self {
         LiveTap {
-            engine: SoftwareEngine::new(),
+            engine,
             control,
             events,
             counters,
@@ -503,21 +517,39 @@ impl LiveControl {
     /// One tap per shard, sending events into `events`; the taps go into
     /// the shards' cores, this stays with the control side.
     pub fn new(shards: usize, events: mpsc::SyncSender<LiveEvent>) -> (Self, Vec<LiveTap>) {
+        Self::with_backend(shards, events, DspBackend::Software)
+            .expect("the software engine is always available")
+    }
+
+    /// The same with each tap on its own engine of `backend` (all the
+    /// channels it has: one per leg).
+    pub fn with_backend(
+        shards: usize,
+        events: mpsc::SyncSender<LiveEvent>,
+        backend: DspBackend,
+    ) -> Result<(Self, Vec<LiveTap>), BackendError> {
+        backend.check()?;
         let counters = Arc::new(TapCounters::default());
         let mut senders = Vec::with_capacity(shards);
         let mut taps = Vec::with_capacity(shards);
         for _ in 0..shards.max(1) {
             let (tx, rx) = mpsc::channel();
             senders.push(tx);
-            taps.push(LiveTap::new(rx, events.clone(), counters.clone()));
+            let engine = backend.engine(None)?;
+            taps.push(LiveTap::with_engine(
+                rx,
+                events.clone(),
+                counters.clone(),
+                engine,
+            ));
         }
-        (
+        Ok((
             LiveControl {
                 shards: senders,
                 counters,
             },
             taps,
-        )
+        ))
     }
 
     /// Sends `control` to `shard`'s tap (a stopped shard ignores it).

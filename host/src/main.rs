@@ -3,7 +3,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use ringwire_host::analyze::{analyze_file, AnalyzeOptions, Detector};
+use ringwire_host::analyze::{analyze_file_with, AnalyzeOptions, Detector, DspBackend};
 use ringwire_host::plot::write_plots;
 use ringwire_host::report::{write_json, write_text, Format};
 use std::io::{IsTerminal, Write};
@@ -32,6 +32,10 @@ enum Command {
         /// tones, beeps and the AMD decision.
         #[arg(long, value_name = "DIR")]
         plot: Option<PathBuf>,
+        /// Feature engine: the software path, or the FPGA block simulated
+        /// in Verilator (a binary built with `--features fpga-sim`).
+        #[arg(long, value_enum, default_value = "software")]
+        dsp_backend: DspBackend,
         /// Input files (WAV, pcap, pcapng); analysed in parallel on all cores.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
@@ -76,6 +80,10 @@ enum Command {
         /// NG control address (UDP), overriding the config [default: 127.0.0.1:2223].
         #[arg(long, value_name = "ADDR")]
         ng: Option<std::net::SocketAddr>,
+        /// Feature engine of the live detectors, overriding the config's
+        /// `[detectors] dsp_backend` [default: software].
+        #[arg(long, value_enum)]
+        dsp_backend: Option<DspBackend>,
     },
 }
 
@@ -103,8 +111,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             detect,
             format,
             plot,
+            dsp_backend,
             inputs,
-        } => analyze(detect, format, plot, inputs),
+        } => analyze(detect, format, plot, dsp_backend, inputs),
         Command::Corpus {
             out,
             split,
@@ -121,11 +130,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ringwire_host::load::run_command(&args)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Serve { config, ng } => serve(config, ng),
+        Command::Serve {
+            config,
+            ng,
+            dsp_backend,
+        } => serve(config, ng, dsp_backend),
     }
 }
 
-fn serve(config: Option<PathBuf>, ng: Option<std::net::SocketAddr>) -> Result<ExitCode> {
+fn serve(
+    config: Option<PathBuf>,
+    ng: Option<std::net::SocketAddr>,
+    dsp_backend: Option<DspBackend>,
+) -> Result<ExitCode> {
     use ringwire_host::serve::{run, Config};
     let mut config = match &config {
         Some(path) => Config::load(path)?,
@@ -133,6 +150,9 @@ fn serve(config: Option<PathBuf>, ng: Option<std::net::SocketAddr>) -> Result<Ex
     };
     if let Some(ng) = ng {
         config.control.ng = ng;
+    }
+    if let Some(backend) = dsp_backend {
+        config.detectors.dsp_backend = backend;
     }
     run(config)?;
     Ok(ExitCode::SUCCESS)
@@ -142,8 +162,10 @@ fn analyze(
     detectors: Vec<Detector>,
     format: Format,
     plot: Option<PathBuf>,
+    backend: DspBackend,
     inputs: Vec<PathBuf>,
 ) -> Result<ExitCode> {
+    backend.check()?;
     let options = AnalyzeOptions {
         detectors,
         trace: plot.is_some(),
@@ -162,7 +184,7 @@ fn analyze(
     let results: Vec<_> = inputs
         .par_iter()
         .map(|path| {
-            let r = analyze_file(path, &options);
+            let r = analyze_file_with(path, &options, backend);
             progress.inc(1);
             r
         })

@@ -11,6 +11,8 @@ use thiserror::Error;
 
 use ringwire_media::driver::DriverKind;
 
+use crate::analyze::DspBackend;
+
 /// Why a configuration could not be used.
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -201,6 +203,10 @@ pub struct DetectorsConfig {
     pub amd: bool,
     /// Voicemail beep. Default false.
     pub beep: bool,
+    /// Feature engine of each worker's live tap: `"software"` (default) or
+    /// `"fpga-sim"` (the FPGA block simulated in Verilator; needs a binary
+    /// built with `--features fpga-sim`).
+    pub dsp_backend: DspBackend,
 }
 
 impl Default for DetectorsConfig {
@@ -209,6 +215,7 @@ impl Default for DetectorsConfig {
             dtmf: true,
             amd: false,
             beep: false,
+            dsp_backend: DspBackend::Software,
         }
     }
 }
@@ -344,6 +351,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn dsp_backend_key() {
+        let c = Config::parse("[detectors]\ndsp_backend = \"fpga-sim\"\n", "c.toml").unwrap();
+        assert_eq!(c.detectors.dsp_backend, DspBackend::FpgaSim);
+        let c = Config::parse("[detectors]\ndsp_backend = \"software\"\n", "c.toml").unwrap();
+        assert_eq!(c.detectors.dsp_backend, DspBackend::Software);
+        let e = Config::parse("[detectors]\ndsp_backend = \"gpu\"\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("gpu") && e.contains("[detectors]"), "{e}");
     }
 
     #[test]

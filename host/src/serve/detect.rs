@@ -11,9 +11,10 @@ use std::sync::{mpsc, Arc, Mutex};
 use ringwire_media::driver::{shard_for, DriverError, DriverHandle};
 use ringwire_media::relay::{CallId, Command, LegId, TapHandle};
 
-use crate::analyze::{DigitSource, Event};
+use crate::analyze::{DigitSource, DspBackend, Event};
 use crate::live::{LiveControl, LiveEvent, TapCounters, EVENT_CAPACITY, LIVE_TAP};
 use crate::ng::{DetectorEvent, EventField};
+use crate::serve::ServeError;
 
 /// Events kept per call for `query` (older ones are dropped first).
 pub const KEEP_PER_CALL: usize = 64;
@@ -230,11 +231,15 @@ pub fn call_on_shard(shard: usize, shards: usize) -> CallId {
 }
 
 /// Installs a live tap in every shard of `driver` and starts the event
-/// thread; returns the control side's handle and the shared events.
-pub fn start(driver: &DriverHandle) -> Result<(LiveControl, Arc<DetectEvents>), DriverError> {
+/// thread; returns the control side's handle and the shared events. Each
+/// tap computes features with its own engine of `backend`.
+pub fn start(
+    driver: &DriverHandle,
+    backend: DspBackend,
+) -> Result<(LiveControl, Arc<DetectEvents>), ServeError> {
     let (tx, rx) = mpsc::sync_channel(EVENT_CAPACITY);
     let shards = driver.shards();
-    let (control, taps) = LiveControl::new(shards, tx);
+    let (control, taps) = LiveControl::with_backend(shards, tx, backend)?;
     for (shard, tap) in taps.into_iter().enumerate() {
         let call = call_on_shard(shard, shards);
         debug_assert_eq!(driver.shard_of(call), shard);

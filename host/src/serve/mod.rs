@@ -63,6 +63,9 @@ pub enum ServeError {
     /// The media driver could not start.
     #[error("media driver: {0}")]
     Driver(#[from] DriverError),
+    /// The detectors' feature engine is unavailable.
+    #[error(transparent)]
+    Backend(#[from] crate::analyze::BackendError),
     /// Signal handling could not be set up.
     #[error("signal handling: {0}")]
     Signals(std::io::Error),
@@ -83,6 +86,7 @@ const TICK: Duration = Duration::from_millis(100);
 /// Runs the node with `config` until SIGTERM or SIGINT; see the
 /// [module documentation](self).
 pub fn run(config: Config) -> Result<(), ServeError> {
+    config.detectors.dsp_backend.check()?;
     // Before any thread exists, so that every thread inherits the mask and
     // only the signal thread ever sees SIGTERM/SIGINT.
     let signals = block_signals().map_err(ServeError::Signals)?;
@@ -143,7 +147,7 @@ pub fn run(config: Config) -> Result<(), ServeError> {
             .map_err(ServeError::Signals)?;
     }
 
-    let (live, detect_events) = detect::start(&driver)?;
+    let (live, detect_events) = detect::start(&driver, config.detectors.dsp_backend)?;
     let defaults = crate::live::DetectorSet {
         dtmf: config.detectors.dtmf,
         amd: config.detectors.amd,
@@ -180,7 +184,7 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         ports = %format!("{}-{}", config.media.port_min, config.media.port_max),
         driver = driver.name(),
         shards = driver.shards(),
-        dtmf = d.dtmf, amd = d.amd, beep = d.beep,
+        dtmf = d.dtmf, amd = d.amd, beep = d.beep, dsp_backend = d.dsp_backend.name(),
         "ringwire serve started"
     );
 
