@@ -1,16 +1,15 @@
 //! [`FpgaSimEngine`]: the [`FeatureEngine`] trait on the simulated block.
 use crate::regs;
-use crate::sim::{Record, Sim, SimError};
+use crate::ring::{Completion, Ring, Status};
+use crate::sim::{Sim, SimError};
 use ringwire_dsp::features::{
     ChannelId, EngineError, FeatureBlock, FeatureEngine, BINS, BLOCK_LEN,
 };
 
-/// Cycles a sample may wait for `s_tready`. The block accepts one sample
-/// per clock while its output drains (the harness always takes records),
-/// so anything near this bound is a hang.
-const MAX_WAIT: u64 = 1024;
-/// Cycles the output register may take to empty.
-const MAX_FLUSH: u64 = 1024;
+/// Submission ring entries.
+const SQ_SIZE: u32 = 8;
+/// Completion ring entries (room for several full descriptors).
+const CQ_SIZE: u32 = 128;
 
 fn backend(e: SimError) -> EngineError {
     EngineError::Backend(e.to_string())
@@ -29,11 +28,13 @@ pub fn feature_block(words: &[u32; crate::sim::RECORD_WORDS]) -> FeatureBlock {
 }
 
 /// Features computed by the Verilated RTL. Channel ids are the RTL's
-/// channel ids (its `s_tuser`), `0..capacity`.
+/// channel ids (its `s_tuser`), `0..capacity`. Samples go to the block
+/// through the descriptor ring ([`Ring`]); records come back as
+/// completions.
 pub struct FpgaSimEngine {
-    sim: Sim,
+    ring: Ring,
     open: Vec<bool>,
-    records: Vec<Record>,
+    done: Vec<Completion>,
 }
 
 impl FpgaSimEngine {
@@ -62,9 +63,9 @@ impl FpgaSimEngine {
         sim.write32(regs::CTRL, regs::CTRL_ENABLE)
             .map_err(backend)?;
         Ok(Self {
-            sim,
+            ring: Ring::new(sim, SQ_SIZE, CQ_SIZE)?,
             open: vec![false; capacity as usize],
-            records: Vec::new(),
+            done: Vec::new(),
         })
     }
 
@@ -75,25 +76,65 @@ impl FpgaSimEngine {
 
     /// The simulation underneath (registers, cycle counts).
     pub fn sim(&mut self) -> &mut Sim {
-        &mut self.sim
+        self.ring.card().sim()
+    }
+
+    /// The descriptor ring (driver side; its card holds the registers).
+    pub fn ring(&mut self) -> &mut Ring {
+        &mut self.ring
     }
 
     /// Soft reset through the control register: every channel's state and
     /// the counters are cleared; open channels stay open and start a new
     /// block at their next sample.
     pub fn soft_reset(&mut self) -> Result<(), EngineError> {
-        self.sim
-            .write32(regs::CTRL, regs::CTRL_ENABLE | regs::CTRL_SOFT_RESET)
+        let card = self.ring.card();
+        card.write32(regs::CTRL, regs::CTRL_ENABLE | regs::CTRL_SOFT_RESET)
             .map_err(backend)?;
         for _ in 0..Sim::RESET_BOUND {
-            if self.sim.read32(regs::STATUS) & (regs::STATUS_BUSY | regs::STATUS_IN_FLIGHT) == 0 {
-                self.sim.drain(&mut self.records);
-                self.records.clear();
+            if card.read32(regs::STATUS) & (regs::STATUS_BUSY | regs::STATUS_IN_FLIGHT) == 0 {
+                let mut stale = Vec::new();
+                card.sim().drain(&mut stale);
+                self.ring.after_reset();
                 return Ok(());
             }
-            self.sim.run(1).map_err(backend)?;
+            card.sim().run(1).map_err(backend)?;
         }
         Err(EngineError::Backend("soft reset did not finish".into()))
+    }
+
+    /// Turns polled completions into blocks; returns the descriptors done.
+    fn collect(
+        &mut self,
+        channel: ChannelId,
+        out: &mut Vec<FeatureBlock>,
+    ) -> Result<usize, EngineError> {
+        let mut done = 0;
+        for c in self.done.drain(..) {
+            match c {
+                Completion::Record {
+                    channel: ch, words, ..
+                } => {
+                    if ch != channel.0 {
+                        return Err(EngineError::Backend(format!(
+                            "record for channel {ch} while feeding channel {}",
+                            channel.0
+                        )));
+                    }
+                    out.push(feature_block(&words));
+                }
+                Completion::Done { status, .. } => {
+                    if status != Status::Ok {
+                        return Err(EngineError::Backend(format!(
+                            "descriptor for channel {} failed: {status:?}",
+                            channel.0
+                        )));
+                    }
+                    done += 1;
+                }
+            }
+        }
+        Ok(done)
     }
 
     fn check_open(&self, channel: ChannelId) -> Result<(), EngineError> {
@@ -111,7 +152,8 @@ impl FeatureEngine for FpgaSimEngine {
                 capacity: self.capacity(),
             });
         };
-        self.sim
+        self.ring
+            .card()
             .write32(regs::CHAN_CLEAR, id as u32)
             .map_err(backend)?;
         self.open[id] = true;
@@ -131,20 +173,19 @@ impl FeatureEngine for FpgaSimEngine {
         out: &mut Vec<FeatureBlock>,
     ) -> Result<(), EngineError> {
         self.check_open(channel)?;
-        self.sim
-            .push(channel.0, samples, MAX_WAIT)
-            .map_err(backend)?;
-        self.sim.flush(MAX_FLUSH).map_err(backend)?;
-        self.records.clear();
-        self.sim.drain(&mut self.records);
-        for r in &self.records {
-            if r.channel != channel.0 {
-                return Err(EngineError::Backend(format!(
-                    "record for channel {} while feeding channel {}",
-                    r.channel, channel.0
-                )));
-            }
-            out.push(feature_block(&r.words));
+        let mut pending = 0usize;
+        for chunk in samples.chunks(Ring::SLOT_SAMPLES) {
+            self.ring.submit(channel.0, chunk)?;
+            self.ring.doorbell()?;
+            pending += 1;
+            // the device runs at the doorbell; take what it completed
+            self.ring.poll_completions(&mut self.done, usize::MAX)?;
+            pending -= self.collect(channel, out)?;
+        }
+        if pending != 0 {
+            return Err(EngineError::Backend(format!(
+                "{pending} descriptors not completed"
+            )));
         }
         Ok(())
     }

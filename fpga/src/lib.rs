@@ -14,6 +14,8 @@ pub mod rom;
 #[cfg(feature = "fpga-sim")]
 pub mod engine;
 #[cfg(feature = "fpga-sim")]
+pub mod ring;
+#[cfg(feature = "fpga-sim")]
 pub mod sim;
 
 #[cfg(feature = "fpga-sim")]

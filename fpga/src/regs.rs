@@ -51,3 +51,29 @@ pub const STATUS_IN_FLIGHT: u32 = 1 << 3;
 
 /// Clock cycles per sample of the RTL core (all bins in parallel).
 pub const CYCLES_PER_SAMPLE: u32 = 1;
+
+// The ring engine's registers (the device model in `ring.rs`, in front of
+// the RTL). Indices count entries; host addresses are word indices into
+// the harness's host memory.
+
+/// Submission ring base (host word address).
+pub const SQ_BASE: u32 = 0x40;
+/// Submission ring entries (2..=65536; a write resets both rings' indices).
+pub const SQ_SIZE: u32 = 0x44;
+/// Submission producer index: the doorbell (host writes).
+pub const SQ_TAIL: u32 = 0x48;
+/// Submission consumer index (device advances; read-only).
+pub const SQ_HEAD: u32 = 0x4C;
+/// Completion ring base (host word address).
+pub const CQ_BASE: u32 = 0x50;
+/// Completion ring entries (2..=65536; a write resets both rings' indices).
+pub const CQ_SIZE: u32 = 0x54;
+/// Completion producer index (device advances; bit 31: its current phase).
+pub const CQ_TAIL: u32 = 0x58;
+/// Completion consumer index (host writes after polling: frees slots).
+pub const CQ_HEAD: u32 = 0x5C;
+/// Ring errors: bad descriptors (channel, overflow, DMA), bad index or
+/// size writes, writes to read-only ring registers.
+pub const RING_ERRORS: u32 = 0x60;
+/// Descriptors completed since reset.
+pub const RING_DESCRIPTORS: u32 = 0x64;
