@@ -122,8 +122,8 @@ impl Default for MediaConfig {
         MediaConfig {
             address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             advertise: None,
-            port_min: 30000,
-            port_max: 39999,
+            port_min: 20000,
+            port_max: 59999,
             max_datagram: 2048,
         }
     }
@@ -329,7 +329,7 @@ mod tests {
         assert_eq!(c, Config::default());
         assert_eq!(c.control.ng, "127.0.0.1:2223".parse().unwrap());
         assert_eq!(c.metrics.listen, "127.0.0.1:9233".parse().unwrap());
-        assert_eq!((c.media.port_min, c.media.port_max), (30000, 39999));
+        assert_eq!((c.media.port_min, c.media.port_max), (20000, 59999));
         assert!(c.threads() >= 1);
     }
 
