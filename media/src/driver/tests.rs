@@ -103,7 +103,14 @@ fn setup(threads: usize, call: u64, a_remote: Option<SocketAddr>) -> Setup {
 
 fn recv(s: &UdpSocket) -> (Vec<u8>, SocketAddr) {
     let mut buf = [0u8; 2048];
-    let (n, from) = s.recv_from(&mut buf).expect("a datagram in time");
+    // A signal (the io_uring worker's task work can cause one) interrupts
+    // the wait: that is a retry, not a missing datagram.
+    let (n, from) = loop {
+        match s.recv_from(&mut buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => break r.expect("a datagram in time"),
+        }
+    };
     (buf[..n].to_vec(), from)
 }
 
