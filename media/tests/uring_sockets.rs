@@ -180,7 +180,7 @@ fn uring_batched_sends_arrive_plain_and_zero_copy() {
         for (i, sink) in sinks.iter().enumerate() {
             let mut buf = [0u8; 2048];
             for seq in 0..20u32 {
-                let (n, from) = recv_retrying(&sink, &mut buf);
+                let (n, from) = recv_retrying(sink, &mut buf);
                 assert_eq!(from, src[i], "sent from socket {i}");
                 assert_eq!(unpack(&buf[..n]), (i as u32, seq, 7));
             }

@@ -35,6 +35,7 @@
 //! beside it by implementing [`Driver`].
 
 pub mod portable;
+mod shard;
 #[cfg(test)]
 mod tests;
 #[cfg(target_os = "linux")]

@@ -48,12 +48,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use super::uring::{Received, SendData, SocketId, UringConfig, UringError, UringSockets};
-use super::{
-    add_stats, Driver, DriverConfig, DriverCounters, DriverError, LegInfo, Request, ShardSnapshot,
-};
-use crate::relay::{
-    CallId, Command, Event, Input, LegId, LegStats, LocalPort, Output, RelayCore, Transmit,
-};
+use super::{add_stats, Driver, DriverConfig, DriverCounters, DriverError, Request};
+use crate::relay::{CallId, Event, Input, LegId, LegStats, LocalPort, Output, RelayCore, Transmit};
 
 /// The socket id of a worker's wake socket (media sockets use their port).
 pub const WAKE_ID: SocketId = u64::MAX;
@@ -425,71 +421,7 @@ impl Worker {
     }
 
     fn on_request(&mut self, now: Duration, request: Request) {
-        match request {
-            Request::Relay {
-                command,
-                sockets,
-                reply,
-            } => {
-                let added = match &command {
-                    Command::AddLeg { call, leg, .. } => Some((*call, *leg)),
-                    _ => None,
-                };
-                let deleted = match &command {
-                    Command::DeleteCall { call } => Some(*call),
-                    _ => None,
-                };
-                let result = self.core.handle_input(now, Input::Command(command));
-                if result.is_ok() {
-                    if let Some((call, leg)) = added {
-                        self.call_legs.entry(call).or_default().push(leg);
-                        for (port, socket) in sockets {
-                            self.register(call, port, socket);
-                        }
-                    }
-                    if let Some(call) = deleted {
-                        self.call_legs.remove(&call);
-                        for port in self.call_ports.remove(&call).unwrap_or_default() {
-                            self.unregister(port);
-                        }
-                    }
-                }
-                self.drain_outputs();
-                if let Some(reply) = reply {
-                    let _ = reply.try_send(result);
-                }
-            }
-            Request::LegInfo { leg, reply } => {
-                let info = self.core.leg_stats(leg).map(|stats| {
-                    let (remote_rtp, remote_rtcp) = self.core.leg_remote(leg).unwrap_or_default();
-                    LegInfo {
-                        stats,
-                        remote_rtp,
-                        remote_rtcp,
-                    }
-                });
-                let _ = reply.try_send(info);
-            }
-            Request::Snapshot { reply } => {
-                let mut total = self.closed;
-                for legs in self.call_legs.values() {
-                    for &leg in legs {
-                        if let Some(s) = self.core.leg_stats(leg) {
-                            add_stats(&mut total, &s);
-                        }
-                    }
-                }
-                let c = self.core.counters();
-                let _ = reply.try_send(ShardSnapshot {
-                    calls: self.core.call_count() as u64,
-                    legs: self.core.leg_count() as u64,
-                    legs_total: total,
-                    unknown_port: c.unknown_port,
-                    queue_overflows: c.queue_overflows,
-                    driver: self.driver_counters(),
-                });
-            }
-        }
+        super::shard::handle_request(self, now, request);
     }
 
     /// The worker's counters merged with the ring's.
@@ -607,6 +539,30 @@ impl Worker {
                 }
             }
         }
+    }
+}
+
+impl super::shard::ShardWorker for Worker {
+    fn parts(&mut self) -> (&mut RelayCore, &mut HashMap<CallId, Vec<LegId>>, &LegStats) {
+        (&mut self.core, &mut self.call_legs, &self.closed)
+    }
+
+    fn register(&mut self, call: CallId, port: LocalPort, socket: UdpSocket) {
+        Worker::register(self, call, port, socket);
+    }
+
+    fn release_ports(&mut self, call: CallId) {
+        for port in self.call_ports.remove(&call).unwrap_or_default() {
+            self.unregister(port);
+        }
+    }
+
+    fn drain_outputs(&mut self) {
+        Worker::drain_outputs(self);
+    }
+
+    fn driver_counters(&self) -> DriverCounters {
+        Worker::driver_counters(self)
     }
 }
 
