@@ -49,8 +49,30 @@ pub const STATUS_RECORD_PENDING: u32 = 1 << 2;
 /// [`STATUS`] bit: a sample or clear is still in the pipeline.
 pub const STATUS_IN_FLIGHT: u32 = 1 << 3;
 
-/// Clock cycles per sample of the RTL core (all bins in parallel).
+/// Clock cycles per sample of the RTL core (all bins in parallel), for any
+/// order in which a channel, once left, does not come back within
+/// [`NEAR_REPEAT_WINDOW`] samples (packets of one channel, as the driver
+/// sends them). A near-repeat (A, B, A or A, B, C, A) waits at most
+/// [`MAX_STALL_CYCLES`] more.
 pub const CYCLES_PER_SAMPLE: u32 = 1;
+
+/// A sample stalls at the input when its channel had a sample 2 or 3
+/// cycles earlier but not 1 cycle earlier: the accumulator word written by
+/// that sample is not yet back in block RAM (see `rtl/rw_feature_core.v`).
+pub const NEAR_REPEAT_WINDOW: u32 = 3;
+
+/// The longest a sample waits at the input for a near-repeat of its
+/// channel (the output stream being ready).
+pub const MAX_STALL_CYCLES: u32 = 2;
+
+/// Cycles from a sample's acceptance (the cycle its handshake fires) to
+/// its record on the output stream, when it ends a block (pipeline stages
+/// S0-S6, then the output FIFO).
+pub const LATENCY_CYCLES: u32 = 7;
+
+/// Records the output FIFO holds; the input stalls only when records
+/// still possible in the pipeline could overflow it.
+pub const OUT_FIFO_RECORDS: u32 = 8;
 
 // The ring engine's registers (the device model in `ring.rs`, in front of
 // the RTL). Indices count entries; host addresses are word indices into

@@ -35,6 +35,10 @@ fn compare(channels: usize, chunks: &[(usize, Vec<i16>)], fpga: &mut FpgaSimEngi
     }
 }
 
+/// Cycles enough to drain the pipeline (and its output FIFO) after the
+/// last sample.
+const DRAIN: u64 = regs::LATENCY_CYCLES as u64 + 8;
+
 fn noise(len: usize, rms: f64, seed: u64) -> Vec<i16> {
     let mut x = vec![0.0; len];
     WhiteNoise::new(rms, seed).add_to(&mut x);
@@ -94,7 +98,7 @@ fn one_sample_per_clock() {
         sim.push(ch, &x[ch as usize * 400..][..400], 1).unwrap();
     }
     assert_eq!(sim.cycles() - before, 4000, "one cycle per sample");
-    sim.flush(4).unwrap();
+    sim.flush(DRAIN).unwrap();
     assert_eq!(sim.read32(regs::SAMPLES), 4000);
     assert_eq!(sim.read32(regs::RECORDS), 100);
     assert_eq!(regs::CYCLES_PER_SAMPLE, 1);
@@ -111,12 +115,12 @@ fn bad_channel_ids_are_dropped_and_counted() {
     sim.push(4, &[100; 40], 4).unwrap();
     sim.push(300, &[100; 40], 4).unwrap();
     sim.push(0xFFFF, &[100; 3], 4).unwrap();
-    sim.flush(4).unwrap();
+    sim.flush(DRAIN).unwrap();
     assert_eq!(sim.read32(regs::DROPS), 123);
     assert_eq!(sim.read32(regs::RECORDS), 0);
     assert_eq!(sim.pending_records(), 0);
     sim.push(3, &[100; 40], 4).unwrap();
-    sim.flush(4).unwrap();
+    sim.flush(DRAIN).unwrap();
     assert_eq!(sim.read32(regs::RECORDS), 1);
     assert_eq!(sim.read32(regs::SAMPLES), 163);
 
@@ -164,27 +168,30 @@ fn back_pressure_stalls_the_input_without_hanging() {
     let mut sim = Sim::new().unwrap();
     sim.write32(regs::CTRL, regs::CTRL_ENABLE).unwrap();
     sim.set_out_ready(false);
-    let x = noise(120, 2000.0, 7);
+    let fifo = regs::OUT_FIFO_RECORDS as usize;
+    let blocks = fifo + 3;
+    let x = noise(blocks * 40, 2000.0, 7);
     sim.push(0, &x[..40], 4).unwrap();
-    sim.run(2).unwrap();
+    sim.run(regs::LATENCY_CYCLES as u64).unwrap();
     assert_eq!(
         sim.read32(regs::STATUS) & regs::STATUS_RECORD_PENDING,
         regs::STATUS_RECORD_PENDING
     );
-    // the records cannot leave: the input stalls (bounded) once the
-    // 2-record output FIFO could overflow, i.e. at the third block
+    // the records cannot leave: the input slows down as the output FIFO
+    // fills (it counts records still possible in the pipeline) and stalls
+    // (bounded) once it is full: at block fifo + 1
     let pushed = match sim.push(0, &x[40..], 100) {
         Err(SimError::Timeout { pushed }) => pushed,
         other => panic!("expected a stall, got {other:?}"),
     };
-    assert_eq!(pushed, 40);
+    assert_eq!(pushed, (fifo - 1) * 40);
     assert_eq!(sim.flush(50), Err(SimError::Timeout { pushed: 0 }));
     sim.set_out_ready(true);
     sim.push(0, &x[40 + pushed..], 4).unwrap();
-    sim.flush(4).unwrap();
+    sim.flush(DRAIN).unwrap();
     let mut records = Vec::new();
     sim.drain(&mut records);
-    assert_eq!(records.len(), 3);
+    assert_eq!(records.len(), blocks);
 
     let mut sw = SoftwareEngine::new();
     let c = sw.open_channel().unwrap();
@@ -322,7 +329,7 @@ fn random_initial_state_is_cleared_by_reset() {
         sim.write32(regs::CTRL, regs::CTRL_ENABLE).unwrap();
         for ch in [0u32, 9, 255] {
             sim.push(ch, &x, 4).unwrap();
-            sim.flush(4).unwrap();
+            sim.flush(DRAIN).unwrap();
             let mut records = Vec::new();
             sim.drain(&mut records);
             let got: Vec<FeatureBlock> = records
@@ -361,12 +368,119 @@ fn reopened_channels_start_fresh() {
     assert_eq!(out, expect);
 }
 
+/// Cycles the core takes to accept samples of these channels, one offered
+/// per cycle: one each, plus the documented stall of a near-repeat (the
+/// channel had a sample 2 or 3 cycles earlier, not 1 cycle earlier).
+fn expected_cycles(chans: &[u32]) -> u64 {
+    let mut issued: Vec<(u64, u32)> = Vec::new();
+    let mut next = 0u64;
+    for &c in chans {
+        let at = |issued: &[(u64, u32)], t: u64, d: u64| {
+            issued
+                .iter()
+                .rev()
+                .take(3)
+                .any(|&(u, ch)| u + d == t && ch == c)
+        };
+        let mut t = next;
+        while !at(&issued, t, 1) && (at(&issued, t, 2) || at(&issued, t, 3)) {
+            t += 1;
+        }
+        assert!(t - next <= regs::MAX_STALL_CYCLES as u64);
+        issued.push((t, c));
+        next = t + 1;
+    }
+    next
+}
+
+#[test]
+fn near_repeats_stall_as_documented() {
+    let x = noise(64, 3000.0, 5);
+    for (chans, extra) in [
+        (vec![0u32, 1, 0], 2u64),
+        (vec![0, 1, 2, 0], 1),
+        (vec![0, 1, 2, 3, 0], 0),
+        (vec![0, 0, 1, 1, 0, 0], 1),
+        (vec![0, 1, 0, 1, 0, 1], 4),
+        (vec![5, 5, 5, 5], 0),
+    ] {
+        let mut sim = Sim::new().unwrap();
+        sim.write32(regs::CTRL, regs::CTRL_ENABLE).unwrap();
+        let before = sim.cycles();
+        sim.push_tagged(&chans, &x[..chans.len()], 1 + regs::MAX_STALL_CYCLES as u64)
+            .unwrap();
+        let took = sim.cycles() - before;
+        assert_eq!(took, chans.len() as u64 + extra, "{chans:?}");
+        assert_eq!(took, expected_cycles(&chans), "{chans:?}");
+    }
+}
+
+/// The order the driver produces: 20 ms packets (160 samples) of one
+/// channel after another, many channels. Exactly one cycle per sample
+/// while samples flow (no stall at all: each sample is offered for one
+/// cycle only), plus the pipeline latency to drain at the end.
+#[test]
+fn packet_order_is_one_cycle_per_sample() {
+    let channels = 48u32;
+    let rounds = 5;
+    let mut sim = Sim::new().unwrap();
+    sim.write32(regs::CTRL, regs::CTRL_ENABLE).unwrap();
+    let signals: Vec<Vec<i16>> = (0..channels)
+        .map(|c| noise(160 * rounds, 2500.0, 100 + c as u64))
+        .collect();
+    let before = sim.cycles();
+    for r in 0..rounds {
+        for c in 0..channels {
+            // short packets now and then: channel switches off block edges
+            let len = if (r + c as usize) % 7 == 3 { 97 } else { 160 };
+            sim.push(c, &signals[c as usize][r * 160..][..len], 1)
+                .unwrap();
+        }
+    }
+    let samples = sim.read32(regs::SAMPLES) as u64;
+    assert_eq!(sim.cycles() - before, samples, "one cycle per sample");
+    sim.flush(DRAIN).unwrap();
+    let total = sim.cycles() - before;
+    assert!(
+        total <= samples + regs::LATENCY_CYCLES as u64,
+        "{total} cycles"
+    );
+    println!(
+        "{samples} samples in 160-sample packets of {channels} channels: {total} cycles, \
+         {:.4} cycles/sample including the drain",
+        total as f64 / samples as f64
+    );
+    let mut records = Vec::new();
+    sim.drain(&mut records);
+    assert_eq!(records.len() as u32, sim.read32(regs::RECORDS));
+    for c in 0..channels {
+        let mine: Vec<i16> = (0..rounds)
+            .flat_map(|r| {
+                let len = if (r + c as usize) % 7 == 3 { 97 } else { 160 };
+                signals[c as usize][r * 160..][..len].to_vec()
+            })
+            .collect();
+        let mut sw = SoftwareEngine::new();
+        let id = sw.open_channel().unwrap();
+        let mut expect = Vec::new();
+        sw.process(id, &mine, &mut expect).unwrap();
+        let got: Vec<FeatureBlock> = records
+            .iter()
+            .filter(|r| r.channel == c)
+            .map(|r| ringwire_fpga::engine::feature_block(&r.words))
+            .collect();
+        assert_eq!(got, expect, "channel {c}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
-    /// Channels switching at every sample, one sample per clock: exercises
-    /// the state RAM's read-after-write forwarding (same channel on
-    /// consecutive cycles) and plain reads (A, B, A patterns).
+    /// Channels switching at every sample: exercises the ctl forwarding
+    /// (same channel 1 and 2 cycles apart), the accumulators' P feedback
+    /// (same channel on consecutive cycles), the near-repeat stall (A, B,
+    /// A) and plain reads; the cycles taken are exactly one per sample plus
+    /// the documented stalls.
     #[test]
     fn sample_by_sample_interleaving_is_bit_exact(
         stream in proptest::collection::vec((0u32..4, any::<i16>()), 0..1500)
@@ -375,9 +489,9 @@ proptest! {
         sim.write32(regs::CTRL, regs::CTRL_ENABLE).unwrap();
         let (chans, samples): (Vec<u32>, Vec<i16>) = stream.iter().copied().unzip();
         let before = sim.cycles();
-        sim.push_tagged(&chans, &samples, 1).unwrap();
-        prop_assert_eq!(sim.cycles() - before, samples.len() as u64);
-        sim.flush(8).unwrap();
+        sim.push_tagged(&chans, &samples, 1 + regs::MAX_STALL_CYCLES as u64).unwrap();
+        prop_assert_eq!(sim.cycles() - before, expected_cycles(&chans));
+        sim.flush(DRAIN).unwrap();
         let mut records = Vec::new();
         sim.drain(&mut records);
         for c in 0..4u32 {
