@@ -187,7 +187,6 @@ module rw_feature_core #(
 
     // ---------------------------------------------------------- S4 - S6
     wire [ACC_W-1:0] acc_rd;
-    reg  [32*LANES-1:0] s5_m;
     reg  [32*LANES-1:0] p;
     reg  [5:0]          p_zc;
 
@@ -196,16 +195,27 @@ module rw_feature_core #(
         .we(s6_s), .waddr(s6_ch), .wdata({p_zc, p})
     );
 
-    wire [31:0] xe = {{19{s4_x[12]}}, s4_x};
+    // Each M register holds its product at its exact width (13 x 16 = 29
+    // bits for the twiddles, 13 x 13 = 26 for x, x[n-1], x[n-2]), so Yosys
+    // sees the add's operand as the DSP's sign-extended output and packs
+    // the add and the P register into the DSP48.
     genvar i;
     generate
         for (i = 0; i < LANES; i = i + 1) begin : g_mac
-            wire [31:0] be = {{16{s4_b[16*i+15]}}, s4_b[16*i +: 16]};
-            wire [31:0] z  = s5_first ? 32'd0
-                           : s5_fwd ? p[32*i +: 32] : acc_rd[32*i +: 32];
+            localparam integer BW = (i < 16) ? 16 : 13;
+            localparam integer MW = 13 + BW;
+            wire [MW-1:0] xe = {{BW{s4_x[12]}}, s4_x};
+            wire [MW-1:0] be = {{13{s4_b[16*i+BW-1]}}, s4_b[16*i +: BW]};
+            reg  [MW-1:0] m;
+            wire [31:0]   z  = s5_first ? 32'd0
+                             : s5_fwd ? p[32*i +: 32] : acc_rd[32*i +: 32];
             always @(posedge clk) begin
-                s5_m[32*i +: 32] <= $signed(xe) * $signed(be);      // M
-                if (s5_s) p[32*i +: 32] <= z + s5_m[32*i +: 32];    // P
+                m <= $signed(xe) * $signed(be);                              // M
+                if (s5_s) p[32*i +: 32] <= z + {{(32-MW){m[MW-1]}}, m};     // P
+            end
+            if (BW < 16) begin : g_narrow
+                // lanes 16-18 carry 13-bit operands sign-extended to 16
+                wire unused_hi = &{1'b0, s4_b[16*i+BW +: 16-BW]};
             end
         end
     endgenerate
