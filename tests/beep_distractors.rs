@@ -234,6 +234,11 @@ fn beeps_across_the_band_levels_durations_and_noise() {
     let mut results = Vec::new();
     for (i, &f) in band().iter().enumerate() {
         for (j, &ms) in [120, 500, 2000].iter().enumerate() {
+            if f == 1400.0 && ms == 500 {
+                // the recorder warning tone's signature, not a beep (see
+                // `call_waiting_and_recorder_warning_tones_are_not_beeps`)
+                continue;
+            }
             for (k, &dbfs) in [-30.0, -10.0, -3.0].iter().enumerate() {
                 for noise in [Noise::None, Noise::White] {
                     let seed = (i * 100 + j * 10 + k) as u64;
@@ -246,7 +251,7 @@ fn beeps_across_the_band_levels_durations_and_noise() {
 }
 
 #[test]
-#[ignore = "recall 2/80: the noise models are white; pink/babble noise makes short tonal parts that join the beep's group and fail it (leaving them out lets espeak speech through) and biases the lag frequency 2-4%"]
+#[ignore = "recall 8/80 at 12 dB SNR: Voss pink noise and babble put most of their power near the tone's band edge; noise-compensated part sums and robust steadiness raised it from 2/80, and the corpus (pink/babble at 12-40 dB below speech) from 64.5% to 90% beep recall, but short tonal noise parts still split or extend beeps and bias the frequency 2-4%"]
 fn beeps_in_pink_and_babble_noise() {
     let mut results = Vec::new();
     for (i, &f) in band().iter().enumerate().step_by(2) {
@@ -353,21 +358,29 @@ fn special_information_tones_are_not_beeps() {
 }
 
 /// Call waiting (440 Hz, 300 ms every 10 s) and the recorder warning
-/// (1400 Hz, 500 ms every 15 s) repeat too seldom for any useful hold-off:
-/// each burst is a beep to the detector, and the caller's gating (no beep
-/// in a call judged live) is what keeps them out.
+/// (1400 Hz, 500 ms every 15 s) repeat too seldom for any useful hold-off
+/// and can sound right after a live "Hello?", where the call context cannot
+/// tell them from a beep: the detector knows their signatures, whatever
+/// the noise splits them into, and never reports them.
 #[test]
-fn call_waiting_and_recorder_warning_bursts_are_left_to_the_caller() {
+fn call_waiting_and_recorder_warning_tones_are_not_beeps() {
     for (name, f, on, off) in [
         ("call waiting", 440.0, 300, 10_000),
         ("recorder warning", 1400.0, 500, 15_000),
     ] {
-        let t = cadence(&[f], -14.0, &[(on, off)], 2);
+        for level in [-30.0, -14.0, -3.0] {
+            let t = cadence(&[f], level, &[(on, off)], 2);
+            assert_none(&format!("{name} at {level} dBFS"), &t);
+        }
+    }
+    // a beep just off either signature is still a beep
+    for (f, ms) in [(440.0, 600), (470.0, 300), (1400.0, 900), (1300.0, 500)] {
+        let mut t = Timeline::new();
+        t.silence(500 * MS);
+        tones(&mut t, &[f], -12.0, ms);
+        t.silence(1000 * MS);
         for (law, events) in both_laws(&t, None) {
-            assert_eq!(events.len(), 2, "{name} {law:?}: {events:?}");
-            for e in events {
-                assert!((e.freq_hz as f64 - f).abs() < 0.02 * f, "{name}: {e:?}");
-            }
+            assert_eq!(events.len(), 1, "{f} Hz {ms} ms {law:?}: {events:?}");
         }
     }
 }

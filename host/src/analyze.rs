@@ -422,12 +422,15 @@ fn run_detectors(
 
 /// The detectors of one stream, fed the same feature blocks.
 ///
-/// Beeps are reported only in context: after the greeting, not overlapping
-/// speech (so ring-back, busy and information tones before an answer, and
-/// held vowels, are not beeps) and never once the call is judged live (call-waiting and recorder tones
-/// in a conversation are not voicemail beeps). The AMD detector runs for
-/// that whenever beeps are asked for, and its verdict is reported only when
-/// AMD is asked for too.
+/// Beeps are reported only in context: after the greeting and not
+/// overlapping speech (so ring-back, busy and information tones before an
+/// answer, and held vowels, are not beeps). A beep after a "human" verdict
+/// is still reported: a short machine greeting can be judged live before
+/// its beep sounds, and the beep is then what tells the dialer. (Live
+/// calls' call-waiting and recorder tones are rejected by the beep
+/// detector itself, by their signatures.) The AMD detector runs whenever
+/// beeps are asked for, and its verdict is reported only when AMD is asked
+/// for too.
 pub struct CallDetectors {
     dtmf: Option<DtmfDetector>,
     amd: Option<AmdDetector>,
@@ -465,13 +468,9 @@ impl CallDetectors {
         }
     }
 
-    /// A beep counts only after the greeting (not overlapping speech) and
-    /// never in a call judged live.
+    /// A beep counts only after the greeting (not overlapping speech).
     fn on_beep(&mut self, b: ringwire_dsp::beep::BeepEvent, events: &mut Vec<Event>) {
         let Some(amd) = &mut self.amd else { return };
-        if amd.verdict() == Some(AmdVerdict::Human) {
-            return;
-        }
         if amd.note_beep(b.start) {
             events.push(beep_event(b));
         }
