@@ -461,6 +461,11 @@ impl CallDetectors {
         if let Some(b) = self.beep.as_mut().and_then(|b| b.push(block)) {
             self.on_beep(b, events);
         }
+        if let (Some(beep), Some(amd)) = (self.beep.as_mut(), self.amd.as_mut()) {
+            if beep.take_sit().is_some() {
+                amd.note_sit();
+            }
+        }
         if let Some(a) = self.amd.as_mut().and_then(|a| a.push(block)) {
             if self.report_amd {
                 events.push(amd_event(a));

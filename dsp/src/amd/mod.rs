@@ -181,6 +181,7 @@ pub struct AmdDetector {
     speech_run: u32,
     greeting: Option<Greeting>,
     pending_beep: bool,
+    pending_sit: bool,
     decided: bool,
     verdict: Option<AmdVerdict>,
 }
@@ -199,6 +200,7 @@ impl AmdDetector {
             speech_run: 0,
             greeting: None,
             pending_beep: false,
+            pending_sit: false,
             decided: false,
             verdict: None,
         }
@@ -265,6 +267,15 @@ impl AmdDetector {
         follows_greeting
     }
 
+    /// Tells the detector a special information tone sequence was heard (a
+    /// carrier intercept: "number not in service"): if undecided, that
+    /// means "machine" at the next block, whatever the announcement after it.
+    pub fn note_sit(&mut self) {
+        if !self.decided {
+            self.pending_sit = true;
+        }
+    }
+
     /// Ends the stream: the decision, if none was made yet.
     pub fn finish(&mut self) -> Option<AmdDecision> {
         if self.decided {
@@ -292,6 +303,9 @@ impl AmdDetector {
         let l = &self.limits;
         if self.pending_beep {
             return Some(self.decision(AmdVerdict::Machine, "beep", 0.95));
+        }
+        if self.pending_sit {
+            return Some(self.decision(AmdVerdict::Machine, "sit", 0.95));
         }
         self.speech_run = if vad.speech { self.speech_run + 1 } else { 0 };
         let confirmed = self.speech_run >= CONFIRM_FRAMES;

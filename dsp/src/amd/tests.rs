@@ -143,3 +143,33 @@ fn cutting_the_audio_at_the_decision_gives_the_same_decision() {
     let cut = run(&s[..full.at as usize], 50.0);
     assert_eq!((full.verdict, full.at), (cut.verdict, cut.at));
 }
+
+#[test]
+fn a_special_information_tone_means_machine_at_once() {
+    let mut s = Vec::new();
+    silence(&mut s, 300);
+    speech(&mut s, 3000, 6000.0);
+    silence(&mut s, 2000);
+    let pcm = to_i16(&s);
+    let mut engine = SoftwareEngine::new();
+    let ch = engine.open_channel().unwrap();
+    let mut blocks = Vec::new();
+    engine.process(ch, &pcm, &mut blocks).unwrap();
+    let mut amd = AmdDetector::new(AmdConfig::default());
+    let mut decisions = Vec::new();
+    for (i, b) in blocks.iter().enumerate() {
+        if i == 100 {
+            amd.note_sit();
+        }
+        decisions.extend(amd.push(b));
+    }
+    decisions.extend(amd.finish());
+    assert_eq!(decisions.len(), 1, "{decisions:?}");
+    let d = decisions[0];
+    assert_eq!((d.verdict, d.cause), (AmdVerdict::Machine, "sit"), "{d:?}");
+    // decided at the next 10 ms frame
+    assert!(d.at <= 102 * 40 + 80, "{d:?}");
+    // once decided, a later SIT changes nothing
+    amd.note_sit();
+    assert!(amd.finish().is_none());
+}

@@ -711,6 +711,8 @@ pub struct BeepDetector {
     noise: NoiseLags,
     /// Recent beep-like bursts (for slow cadences), oldest evicted.
     bursts: [Option<BeepEvent>; SLOTS],
+    /// Start of a special information tone heard and not yet taken.
+    sit: Option<u64>,
     #[cfg(test)]
     rejects: Vec<(Reject, f32)>,
     #[cfg(test)]
@@ -739,6 +741,7 @@ impl BeepDetector {
             recent: [None; SLOTS],
             noise: NoiseLags::default(),
             bursts: [None; SLOTS],
+            sit: None,
             #[cfg(test)]
             rejects: Vec::new(),
             #[cfg(test)]
@@ -749,6 +752,13 @@ impl BeepDetector {
     /// The parameters in use.
     pub fn config(&self) -> &BeepConfig {
         &self.cfg
+    }
+
+    /// The start (sample) of a special information tone sequence heard
+    /// since the last call, if any: the line is a carrier intercept, not a
+    /// person (the call's AMD can say so at once).
+    pub fn take_sit(&mut self) -> Option<u64> {
+        self.sit.take()
     }
 
     /// Media time, in samples, up to which blocks have been consumed.
@@ -1008,6 +1018,9 @@ impl BeepDetector {
             }
             v => v,
         };
+        if verdict == Err(Reject::Sit) {
+            self.sit = Some(g.start());
+        }
         match verdict {
             Err(_r) => {
                 #[cfg(test)]

@@ -179,6 +179,69 @@ fn sit_is_rejected() {
 }
 
 #[test]
+fn sit_is_reported_once_to_the_caller() {
+    let pcm = signal(
+        &[
+            (&[], 300),
+            (&[913.8], 274),
+            (&[1370.6], 274),
+            (&[1776.7], 380),
+            (&[], 400),
+        ],
+        -12.0,
+        None,
+    );
+    let mut d = BeepDetector::default();
+    let mut taken = Vec::new();
+    for b in blocks_of(&pcm) {
+        d.push(&b);
+        taken.extend(d.take_sit());
+    }
+    assert_eq!(taken.len(), 1, "{taken:?}");
+    // within the sequence (300 ms to 1228 ms)
+    assert!((2400..=9824).contains(&taken[0]), "{taken:?}");
+}
+
+#[test]
+fn a_slow_cadence_repeat_is_not_a_beep() {
+    // EU ring-back: 425 Hz, 1 s on, 4 s off; only the first burst is a
+    // beep to the detector (the call gating drops it: before any greeting)
+    let ring: Vec<(&[f64], usize)> = (0..3)
+        .flat_map(|_| [(&[425.0][..], 1000), (&[][..], 4000)])
+        .collect();
+    let r = run(&signal(&ring, -16.0, None));
+    assert_eq!(r.events.len(), 1, "{:?}", r.events);
+    let repeats = r.rejects.iter().filter(|x| x.0 == Reject::Cadence).count();
+    assert_eq!(repeats, 2, "{:?}", r.rejects);
+    // a burst of another length or frequency is not a repeat
+    let r = run(&signal(
+        &[
+            (&[425.0], 1000),
+            (&[], 4000),
+            (&[425.0], 400),
+            (&[], 4000),
+            (&[900.0], 1000),
+        ],
+        -16.0,
+        None,
+    ));
+    assert_eq!(r.events.len(), 3, "{:?} {:?}", r.events, r.rejects);
+}
+
+#[test]
+fn signalling_tone_signatures_are_not_beeps() {
+    for (f, ms) in [(440.0, 300), (1400.0, 500), (1400.0, 300)] {
+        let r = run(&signal(&[(&[f], ms)], -14.0, None));
+        assert!(r.events.is_empty(), "{f} {ms}: {:?}", r.events);
+        assert!(
+            rejected(&r, Reject::Signalling),
+            "{f} {ms}: {:?}",
+            r.rejects
+        );
+    }
+}
+
+#[test]
 fn cadence_hold_off_drops_a_repeating_tone_and_delays_a_lone_one() {
     // EU busy: 425 Hz, 500 ms on, 500 ms off
     let busy: Vec<(&[f64], usize)> = (0..4)
