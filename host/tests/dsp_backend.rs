@@ -249,6 +249,50 @@ mod with_feature {
         assert_eq!(out.matches("\"type\":\"amd\"").count(), 6, "{out}");
     }
 
+    /// A held-out AMD corpus (the split and seed `amd_eval.rs` evaluates,
+    /// 24 cases: humans, machines with and without beeps, distractors),
+    /// all its WAVs in one `analyze` run per backend: byte-identical JSON
+    /// for DTMF, AMD and beep detection.
+    #[test]
+    fn amd_heldout_corpus_prints_the_same_json() {
+        if !have_espeak() {
+            eprintln!("espeak-ng not installed (scripts/ensure-deps.sh espeak-ng): skipped");
+            return;
+        }
+        const CASES: usize = 24;
+        let dir = scratch().join("heldout");
+        let _ = std::fs::remove_dir_all(&dir);
+        let cases = CASES.to_string();
+        let out = ringwire(&[
+            "corpus",
+            "--out",
+            dir.to_str().unwrap(),
+            "--split",
+            "heldout",
+            "--cases",
+            &cases,
+            "--seed",
+            "7",
+        ]);
+        assert!(
+            out.status.success(),
+            "corpus: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut wavs: Vec<PathBuf> = std::fs::read_dir(dir.join("wav"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "wav"))
+            .collect();
+        wavs.sort();
+        assert_eq!(wavs.len(), CASES);
+        let refs: Vec<&Path> = wavs.iter().map(PathBuf::as_path).collect();
+        let out = same_output(&refs);
+        // one AMD verdict per case, and the corpus's beeps are found
+        assert_eq!(out.matches("\"type\":\"amd\"").count(), CASES, "{out}");
+        assert!(out.contains("\"type\":\"beep\""), "{out}");
+    }
+
     /// Two legs interleaved packet by packet through one worker's live
     /// tap: the same events on both backends.
     fn live_events(backend: DspBackend) -> Vec<LiveEvent> {
