@@ -160,8 +160,12 @@ pub struct WorkersConfig {
     pub threads: usize,
     /// `auto`, `portable` or `io_uring`. Default `auto`.
     pub driver: DriverChoice,
-    /// Datagrams per receive/send system call. Default 32.
+    /// Datagrams per send system call (portable driver). Default 32.
     pub batch: Option<usize>,
+    /// Wakeup pacing window in microseconds: under load a worker sleeps up
+    /// to this long between wakeups so each serves many datagrams (each may
+    /// wait that long); 0 wakes at every arrival. Default 250.
+    pub pace_us: Option<u64>,
 }
 
 /// `[timeouts]`, in seconds (fractions allowed).
@@ -273,6 +277,9 @@ impl Config {
         }
         if self.workers.batch.is_some_and(|b| !(1..=1024).contains(&b)) {
             return Err(bad("workers.batch", "must be 1..=1024".into()));
+        }
+        if self.workers.pace_us.is_some_and(|p| p > 10_000) {
+            return Err(bad("workers.pace_us", "must be 0..=10000".into()));
         }
         for (key, v) in [
             ("timeouts.media", self.timeouts.media),

@@ -36,7 +36,9 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
-use ringwire_media::driver::{DriverConfig, DriverError, DriverHandle};
+use ringwire_media::driver::{
+    DriverConfig, DriverError, DriverHandle, DEFAULT_PACE, DEFAULT_PACE_MIN_BATCH,
+};
 use ringwire_media::relay::{Event, RelayConfig};
 
 pub use config::{Config, ConfigError};
@@ -132,6 +134,11 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         batch: config.workers.batch.unwrap_or(32),
         buffer_size: config.media.max_datagram,
         events: Some(events_tx),
+        pace: config
+            .workers
+            .pace_us
+            .map_or(DEFAULT_PACE, Duration::from_micros),
+        pace_min_batch: DEFAULT_PACE_MIN_BATCH,
     };
     let driver = Arc::new(DriverHandle::start(
         config.workers.driver.into(),

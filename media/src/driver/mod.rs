@@ -34,6 +34,7 @@
 //! the epoll + `recvmmsg`/`sendmmsg` backend; an io_uring backend plugs in
 //! beside it by implementing [`Driver`].
 
+pub mod pace;
 pub mod portable;
 mod shard;
 #[cfg(test)]
@@ -92,7 +93,8 @@ pub struct DriverConfig {
     pub bind: IpAddr,
     /// Timing knobs of each shard's core.
     pub relay: RelayConfig,
-    /// Datagrams read (and sent) per system call.
+    /// Datagrams sent per `sendmmsg` (portable driver; its receives take
+    /// one datagram per ready socket per `epoll_wait` round).
     pub batch: usize,
     /// Receive buffer size; larger datagrams are dropped and counted as
     /// truncated.
@@ -100,7 +102,20 @@ pub struct DriverConfig {
     /// Where the cores' events go ([`Event::LegClosed`], timeouts,
     /// latching); events that find the channel full are counted and dropped.
     pub events: Option<mpsc::SyncSender<(usize, Event)>>,
+    /// Wakeup pacing window ([`pace`]): under load a worker sleeps up to
+    /// this long between wakeups so that each serves many datagrams; each
+    /// datagram may wait up to this long. Zero: wake at every arrival.
+    pub pace: Duration,
+    /// Pacing starts when the arrival rate brings at least this many
+    /// datagrams per [`DriverConfig::pace`] window (and stops below it).
+    pub pace_min_batch: u32,
 }
+
+/// The default [`DriverConfig::pace`]: 250 µs, chosen with
+/// `benches/relay.sh` (see `benches/RELAY.md`).
+pub const DEFAULT_PACE: Duration = Duration::from_micros(250);
+/// The default [`DriverConfig::pace_min_batch`].
+pub const DEFAULT_PACE_MIN_BATCH: u32 = 8;
 
 impl Default for DriverConfig {
     fn default() -> Self {
@@ -111,6 +126,8 @@ impl Default for DriverConfig {
             batch: 32,
             buffer_size: 2048,
             events: None,
+            pace: DEFAULT_PACE,
+            pace_min_batch: DEFAULT_PACE_MIN_BATCH,
         }
     }
 }
@@ -292,6 +309,35 @@ pub fn shard_for(call: CallId, shards: usize) -> usize {
     (z % shards.max(1) as u64) as usize
 }
 
+/// Makes an IPv4 UDP socket send with the don't-fragment bit and ignore
+/// the path MTU (`IP_PMTUDISC_PROBE`; a no-op for IPv6, which has no IP
+/// id). Why: an IPv4 datagram without DF needs a fresh IP id, which the
+/// kernel draws per packet from a hashed, shared table (`__ip_select_ident`,
+/// 4% of the node's CPU at 2,000 calls); with DF the id of an unconnected
+/// socket is 0. RTP packets are far below any MTU, so nothing is lost.
+pub fn set_dont_fragment(socket: &UdpSocket) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    if !socket.local_addr()?.is_ipv4() {
+        return Ok(());
+    }
+    let v: libc::c_int = libc::IP_PMTUDISC_PROBE;
+    // SAFETY: passes a live c_int and its size to setsockopt on an open
+    // socket; the kernel only reads it.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// How long the control side waits for a worker's answer.
 pub const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -361,12 +407,14 @@ impl DriverHandle {
         shard_for(call, self.driver.shards())
     }
 
-    /// Binds a non-blocking UDP socket on the media address and `port`.
+    /// Binds a non-blocking UDP socket on the media address and `port`,
+    /// sending with the don't-fragment bit (see [`set_dont_fragment`]).
     pub fn bind(&self, port: u16) -> Result<UdpSocket, DriverError> {
         let addr = SocketAddr::new(self.bind, port);
         let s = UdpSocket::bind(addr).map_err(|e| DriverError::io(format!("bind {addr}"), e))?;
         s.set_nonblocking(true)
             .map_err(|e| DriverError::io("set_nonblocking", e))?;
+        set_dont_fragment(&s).map_err(|e| DriverError::io("IP_MTU_DISCOVER", e))?;
         Ok(s)
     }
 

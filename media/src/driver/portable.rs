@@ -4,11 +4,16 @@
 //!
 //! One wakeup of a worker:
 //!
-//! 1. `epoll_wait` with the core's next deadline as the timeout;
-//! 2. for each ready socket, `recvmmsg` up to [`DriverConfig::batch`]
-//!    datagrams (again while batches come back full), each straight into a
-//!    pooled [`BytesMut`] that is handed to the core and comes back as the
-//!    [`Transmit`] to send: no copy, no allocation once the pool is warm;
+//! 1. `epoll_wait` with the core's next deadline as the timeout, or, while
+//!    [pacing](super::pace), a short sleep and then `epoll_wait` without a
+//!    timeout;
+//! 2. for each ready socket, one `recvmmsg` of one datagram, straight into
+//!    a pooled [`BytesMut`] that is handed to the core and comes back as the
+//!    [`Transmit`] to send: no copy, no allocation once the pool is warm.
+//!    The epoll set is level-triggered, so a socket with more queued is
+//!    reported again by the next `epoll_wait(0)` of the same wakeup (up to
+//!    [`MAX_ROUNDS`]); reading until "would block" instead costs a failed
+//!    receive per datagram, as each socket holds one at RTP rates;
 //! 3. the eventfd: drain the request channel and run each request;
 //! 4. the core's timeout if it is due;
 //! 5. sort the pending transmits by source socket and send each run with
@@ -24,13 +29,15 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 
+use super::pace::Pacer;
 use super::{add_stats, Driver, DriverConfig, DriverCounters, DriverError, Request};
 use crate::relay::{CallId, Event, Input, LegId, LegStats, LocalPort, Output, RelayCore, Transmit};
 
 /// The epoll token of the eventfd (socket tokens are port numbers).
 const WAKE_TOKEN: u64 = u64::MAX;
-/// Most `recvmmsg` rounds per socket per wakeup (fairness between sockets).
-const MAX_ROUNDS: usize = 8;
+/// Most `epoll_wait` rounds per wakeup (each reads one datagram per ready
+/// socket; later rounds see the sockets that still hold some).
+pub const MAX_ROUNDS: usize = 16;
 /// Most spare buffers kept.
 const POOL_MAX: usize = 8192;
 /// Ready events taken per `epoll_wait`.
@@ -315,6 +322,9 @@ struct Worker {
     send: MsgArrays,
     pending: Vec<Transmit>,
     ready: Vec<libc::epoll_event>,
+    pacer: Pacer,
+    /// Datagrams handled in the current wakeup.
+    handled: usize,
 }
 
 impl Worker {
@@ -346,11 +356,13 @@ impl Worker {
             batch,
             buffer_size: config.buffer_size.max(64),
             pool: Vec::with_capacity(POOL_MAX),
-            recv: MsgArrays::new(batch),
-            recv_bufs: (0..batch).map(|_| BytesMut::new()).collect(),
+            recv: MsgArrays::new(1),
+            recv_bufs: vec![BytesMut::new()],
             send: MsgArrays::new(batch),
             pending: Vec::with_capacity(pending_cap),
             ready: vec![libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS],
+            pacer: Pacer::new(config.pace, config.pace_min_batch),
+            handled: 0,
         }
     }
 
@@ -360,15 +372,73 @@ impl Worker {
 
     fn run(mut self) {
         tracing::debug!(shard = self.id, "worker started");
+        super::pace::set_timer_slack(self.pacer.window());
+        let mut sleep: Option<Duration> = None;
         loop {
-            let timeout_ms = match self.wake_at {
-                None => -1,
-                Some(at) => {
-                    let left = at.saturating_sub(self.now());
-                    // Round up so the deadline has passed when we wake.
-                    left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+            let timeout_ms = if let Some(d) = sleep.take() {
+                // Pacing: arrivals queue meanwhile, and wake nobody.
+                std::thread::sleep(d);
+                0
+            } else {
+                match self.wake_at {
+                    None => -1,
+                    Some(at) => {
+                        let left = at.saturating_sub(self.now());
+                        // Round up so the deadline has passed when we wake.
+                        left.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
+                    }
                 }
             };
+            let Some(n) = self.wait(timeout_ms) else {
+                return;
+            };
+            self.counters.wakeups += 1;
+            let started = self.now();
+            self.handled = 0;
+            let mut stop = false;
+            let mut n = n;
+            for round in 0..MAX_ROUNDS {
+                for k in 0..n {
+                    let token = self.ready[k].u64;
+                    if token == WAKE_TOKEN {
+                        stop |= self.on_wake(started);
+                    } else {
+                        self.drain_socket(token as u16, started);
+                    }
+                }
+                // Sockets that still hold datagrams (level-triggered).
+                if n == 0 || round + 1 == MAX_ROUNDS {
+                    break;
+                }
+                match self.wait(0) {
+                    Some(m) => n = m,
+                    None => return,
+                }
+            }
+            if self.wake_at.is_some_and(|at| at <= started) {
+                self.wake_at = None;
+                let _ = self.core.handle_input(started, Input::Timeout);
+                self.drain_outputs();
+            }
+            self.flush();
+            if stop {
+                tracing::debug!(shard = self.id, "worker stopped");
+                return;
+            }
+            sleep = self
+                .pacer
+                .after_wakeup(started, self.now(), self.handled)
+                .map(|d| match self.wake_at {
+                    Some(at) => d.min(at.saturating_sub(self.now())),
+                    None => d,
+                })
+                .filter(|d| !d.is_zero());
+        }
+    }
+
+    /// One `epoll_wait` into `ready`; `None` on a fatal error (logged).
+    fn wait(&mut self, timeout_ms: i32) -> Option<usize> {
+        loop {
             // SAFETY: `ready` is a live buffer of MAX_EVENTS epoll_events.
             let n = unsafe {
                 libc::epoll_wait(
@@ -378,34 +448,13 @@ impl Worker {
                     timeout_ms,
                 )
             };
-            if n < 0 {
-                let e = std::io::Error::last_os_error();
-                if e.kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
+            if n >= 0 {
+                return Some(n as usize);
+            }
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
                 tracing::error!(shard = self.id, "epoll_wait: {e}");
-                return;
-            }
-            self.counters.wakeups += 1;
-            let now = self.now();
-            let mut stop = false;
-            for k in 0..n as usize {
-                let token = self.ready[k].u64;
-                if token == WAKE_TOKEN {
-                    stop |= self.on_wake(now);
-                } else {
-                    self.drain_socket(token as u16, now);
-                }
-            }
-            if self.wake_at.is_some_and(|at| at <= now) {
-                self.wake_at = None;
-                let _ = self.core.handle_input(now, Input::Timeout);
-                self.drain_outputs();
-            }
-            self.flush();
-            if stop {
-                tracing::debug!(shard = self.id, "worker stopped");
-                return;
+                return None;
             }
         }
     }
@@ -477,88 +526,84 @@ impl Worker {
         }
     }
 
-    /// Reads what `port`'s socket holds and feeds it to the core.
+    /// Reads one datagram from `port`'s socket and feeds it to the core
+    /// (the caller's next `epoll_wait` reports the socket again if it holds
+    /// more).
     fn drain_socket(&mut self, port: u16, now: Duration) {
         let fd = self.fds[port as usize];
         if fd < 0 {
             return;
         }
-        for _ in 0..MAX_ROUNDS {
-            for i in 0..self.batch {
-                if self.recv_bufs[i].capacity() < self.buffer_size {
-                    self.recv_bufs[i] = self
-                        .pool
-                        .pop()
-                        .unwrap_or_else(|| BytesMut::with_capacity(self.buffer_size));
-                }
-                let b = &mut self.recv_bufs[i];
-                b.clear();
-                let spare = b.spare_capacity_mut();
-                self.recv.iovs[i] = libc::iovec {
-                    iov_base: spare.as_mut_ptr().cast(),
-                    iov_len: spare.len(),
-                };
-                self.recv.link(
-                    i,
-                    std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
-                );
-            }
-            // SAFETY: every header points at a live iovec over the spare
-            // capacity of a buffer we own and at a live sockaddr_storage;
-            // none of them moves until the call returns.
-            let n = unsafe {
-                libc::recvmmsg(
-                    fd,
-                    self.recv.hdrs.as_mut_ptr(),
-                    self.batch as libc::c_uint,
-                    libc::MSG_DONTWAIT,
-                    std::ptr::null_mut(),
-                )
-            };
-            if n < 0 {
-                let e = std::io::Error::last_os_error();
-                if !matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
-                ) {
-                    self.counters.recv_errors += 1;
-                }
-                return;
-            }
-            let n = n as usize;
-            for i in 0..n {
-                self.counters.received += 1;
-                let h = &self.recv.hdrs[i];
-                let (len, flags, namelen) = (
-                    h.msg_len as usize,
-                    h.msg_hdr.msg_flags,
-                    h.msg_hdr.msg_namelen,
-                );
-                if flags & libc::MSG_TRUNC != 0 {
-                    self.counters.truncated += 1;
-                    continue;
-                }
-                let Some(from) = read_sockaddr(&self.recv.addrs[i], namelen) else {
-                    self.counters.bad_source += 1;
-                    continue;
-                };
-                let mut data = std::mem::take(&mut self.recv_bufs[i]);
-                // SAFETY: the kernel wrote `len` bytes (no more than the
-                // spare capacity it was given) at the start of the spare
-                // capacity of this buffer, which was empty.
-                unsafe { data.set_len(len.min(data.capacity())) };
-                let input = Input::Datagram {
-                    local: LocalPort(port),
-                    from,
-                    data,
-                };
-                let _ = self.core.handle_input(now, input);
-                self.drain_outputs();
-            }
-            if n < self.batch {
-                return;
-            }
+        if self.recv_bufs[0].capacity() < self.buffer_size {
+            self.recv_bufs[0] = self
+                .pool
+                .pop()
+                .unwrap_or_else(|| BytesMut::with_capacity(self.buffer_size));
         }
+        let b = &mut self.recv_bufs[0];
+        b.clear();
+        let spare = b.spare_capacity_mut();
+        self.recv.iovs[0] = libc::iovec {
+            iov_base: spare.as_mut_ptr().cast(),
+            iov_len: spare.len(),
+        };
+        self.recv.link(
+            0,
+            std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
+        );
+        // SAFETY: header 0 points at a live iovec over the spare capacity of
+        // a buffer we own and at a live sockaddr_storage; none of them moves
+        // until the call returns.
+        let n = unsafe {
+            libc::recvmmsg(
+                fd,
+                self.recv.hdrs.as_mut_ptr(),
+                1,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
+            ) {
+                self.counters.recv_errors += 1;
+            }
+            return;
+        }
+        if n == 0 {
+            return;
+        }
+        self.counters.received += 1;
+        self.handled += 1;
+        let h = &self.recv.hdrs[0];
+        let (len, flags, namelen) = (
+            h.msg_len as usize,
+            h.msg_hdr.msg_flags,
+            h.msg_hdr.msg_namelen,
+        );
+        if flags & libc::MSG_TRUNC != 0 {
+            self.counters.truncated += 1;
+            return;
+        }
+        let Some(from) = read_sockaddr(&self.recv.addrs[0], namelen) else {
+            self.counters.bad_source += 1;
+            return;
+        };
+        let mut data = std::mem::take(&mut self.recv_bufs[0]);
+        // SAFETY: the kernel wrote `len` bytes (no more than the spare
+        // capacity it was given) at the start of the spare capacity of this
+        // buffer, which was empty.
+        unsafe { data.set_len(len.min(data.capacity())) };
+        let input = Input::Datagram {
+            local: LocalPort(port),
+            from,
+            data,
+        };
+        let _ = self.core.handle_input(now, input);
+        self.drain_outputs();
     }
 
     /// Sends the pending transmits, one `sendmmsg` per run of the same

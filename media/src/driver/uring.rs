@@ -755,6 +755,16 @@ impl UringSockets {
     fn enter(&mut self, timeout: Option<Duration>) -> Result<(), UringError> {
         let submitter = self.ring.submitter();
         let r = match timeout {
+            // With DEFER_TASKRUN, completions that arrived meanwhile are
+            // only posted by an enter that asks for events, and each enter
+            // runs at most max(20, wanted) of them: ask for a whole CQ's
+            // worth with a zero timeout (ETIME when fewer), so that one
+            // enter takes everything that queued while the caller slept.
+            Some(d) if d.is_zero() && self.config.defer_taskrun => {
+                let ts = types::Timespec::new();
+                let args = types::SubmitArgs::new().timespec(&ts);
+                submitter.submit_with_args(self.config.cq_entries as usize, &args)
+            }
             Some(d) if d.is_zero() => submitter.submit(),
             None => submitter.submit_and_wait(1),
             Some(d) => {

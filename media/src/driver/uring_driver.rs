@@ -7,7 +7,11 @@
 //!
 //! 1. [`UringSockets::poll`] with the core's next deadline as the timeout:
 //!    one `io_uring_enter` submits every send queued in the last wakeup and
-//!    waits for the next completions, across all sockets of the shard;
+//!    waits for the next completions, across all sockets of the shard.
+//!    While [pacing](super::pace) (under load), the worker first submits the
+//!    sends, sleeps out the pacing window (arrivals queue as deferred task
+//!    work and wake nobody), and then polls without waiting: one wakeup per
+//!    window, however many datagrams;
 //! 2. every datagram that completed is copied from its ring buffer into a
 //!    pooled [`BytesMut`] (the core takes `BytesMut`, see below), the ring
 //!    buffer goes back to the kernel on the next poll, and the core gets the
@@ -47,6 +51,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
+use super::pace::Pacer;
 use super::uring::{Received, SendData, SocketId, UringConfig, UringError, UringSockets};
 use super::{add_stats, Driver, DriverConfig, DriverCounters, DriverError, Request};
 use crate::relay::{CallId, Event, Input, LegId, LegStats, LocalPort, Output, RelayCore, Transmit};
@@ -60,7 +65,10 @@ pub const MAX_IDLE: Duration = Duration::from_millis(100);
 const RECV_OVERHEAD: usize = 16 + 28;
 /// Most spare buffers kept.
 const POOL_MAX: usize = 8192;
-/// Receive buffers per shard (a power of two).
+/// Receive buffers per shard (a power of two). Enough to hold a backlog of
+/// 20 ms at 2,000 calls: a socket that finds the ring empty stops receiving
+/// until it is re-armed, and with few buffers (512 was tried) a node that
+/// falls behind spends its time re-arming receives.
 const RING_BUFFERS: u16 = 4096;
 /// Most sends in flight per shard.
 const MAX_INFLIGHT_SENDS: usize = 4096;
@@ -154,7 +162,8 @@ pub fn uring_config(config: &DriverConfig) -> UringConfig {
         buf_size: config.buffer_size.max(64) + RECV_OVERHEAD,
         buf_count: RING_BUFFERS,
         sq_entries: 1024,
-        cq_entries: 4 * RING_BUFFERS as u32,
+        // Every receive buffer and every send slot may complete at once.
+        cq_entries: (RING_BUFFERS as u32 + MAX_INFLIGHT_SENDS as u32).next_power_of_two(),
         max_inflight_sends: MAX_INFLIGHT_SENDS,
         send_zc: false,
         defer_taskrun: true,
@@ -307,6 +316,7 @@ struct Worker {
     inflight: VecDeque<Bytes>,
     received: Vec<Received>,
     pending: Vec<Transmit>,
+    pacer: Pacer,
 }
 
 impl Worker {
@@ -339,6 +349,7 @@ impl Worker {
             inflight: VecDeque::with_capacity(MAX_INFLIGHT_SENDS),
             received: Vec::with_capacity(4 * RING_BUFFERS as usize),
             pending: Vec::with_capacity(pending_cap),
+            pacer: Pacer::new(config.pace, config.pace_min_batch),
         }
     }
 
@@ -348,10 +359,23 @@ impl Worker {
 
     fn run(mut self) {
         tracing::debug!(shard = self.id, "io_uring worker started");
+        super::pace::set_timer_slack(self.pacer.window());
+        let mut sleep: Option<Duration> = None;
         loop {
-            let timeout = match self.wake_at {
-                None => MAX_IDLE,
-                Some(at) => at.saturating_sub(self.now()).min(MAX_IDLE),
+            let timeout = if let Some(d) = sleep.take() {
+                // Pacing: hand the sends to the kernel now, then let
+                // arrivals queue (they wake nobody) and take them at once.
+                if let Err(e) = self.io.flush() {
+                    tracing::error!(shard = self.id, "io_uring submit: {e}");
+                    return;
+                }
+                std::thread::sleep(d);
+                Duration::ZERO
+            } else {
+                match self.wake_at {
+                    None => MAX_IDLE,
+                    Some(at) => at.saturating_sub(self.now()).min(MAX_IDLE),
+                }
             };
             match self.io.poll(Some(timeout)) {
                 Ok(batch) => self.received.extend(batch),
@@ -363,6 +387,7 @@ impl Worker {
             self.counters.wakeups += 1;
             let now = self.now();
             let mut received = std::mem::take(&mut self.received);
+            let handled = received.len();
             for r in received.drain(..) {
                 self.on_datagram(now, r);
             }
@@ -381,6 +406,15 @@ impl Worker {
                 tracing::debug!(shard = self.id, "io_uring worker stopped");
                 return;
             }
+            let end = self.now();
+            sleep = self
+                .pacer
+                .after_wakeup(now, end, handled)
+                .map(|d| match self.wake_at {
+                    Some(at) => d.min(at.saturating_sub(end)),
+                    None => d,
+                })
+                .filter(|d| !d.is_zero());
         }
     }
 
