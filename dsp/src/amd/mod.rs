@@ -8,7 +8,9 @@
 //!   (a live person says "Hello?" and waits for the caller). The wait
 //!   needed grows with the greeting's length (a 4 s receptionist greeting
 //!   gets more patience than "Hello?"), so short greetings are decided
-//!   within half a second of their end.
+//!   within half a second of their end. Speech whose loudest frame is
+//!   far below the greeting's ([`AmdConfig::talker_range_db`]) is other
+//!   voices (babble, a television), not the talker going on.
 //! - **machine**: the speaker paused the way one does between sentences and
 //!   went on (a recorded greeting reads several sentences without waiting
 //!   for an answer); or spoke without stopping for longer than any live
@@ -92,6 +94,9 @@ pub struct AmdConfig {
     pub machine_greeting_ms: u32,
     /// A steady tone this long after the greeting (a beep) means "machine".
     pub tone_after_greeting_ms: u32,
+    /// Speech whose loudest frame is more than this many dB below the
+    /// greeting's loudest is background (babble), not the talker.
+    pub talker_range_db: f32,
 }
 
 impl Default for AmdConfig {
@@ -107,6 +112,7 @@ impl Default for AmdConfig {
             multi_sentence_min_ms: 1300,
             machine_greeting_ms: 4800,
             tone_after_greeting_ms: 120,
+            talker_range_db: 15.0,
         }
     }
 }
@@ -122,6 +128,7 @@ struct Limits {
     multi_sentence_min: u32,
     machine_greeting: u32,
     tone_after_greeting: u32,
+    talker_range_db: f32,
 }
 
 impl Limits {
@@ -140,6 +147,7 @@ impl Limits {
             multi_sentence_min: scale(cfg.multi_sentence_min_ms, -0.3).round() as u32,
             machine_greeting: scale(cfg.machine_greeting_ms, -0.3).round() as u32,
             tone_after_greeting: frames(cfg.tone_after_greeting_ms),
+            talker_range_db: cfg.talker_range_db,
         }
     }
 
@@ -165,6 +173,8 @@ struct Greeting {
     last_tone: Option<u32>,
     /// Consecutive tone frames up to `last_tone`.
     tone_frames: u32,
+    /// Loudest frame of the greeting's speech, dB: the talker's level.
+    peak_db: f32,
 }
 
 /// Streaming AMD for one channel: feed it the channel's feature blocks from
@@ -179,6 +189,8 @@ pub struct AmdDetector {
     dtmf_history: u32,
     frames: u32,
     speech_run: u32,
+    /// Loudest frame of the current speech run, dB.
+    run_peak_db: f32,
     greeting: Option<Greeting>,
     pending_beep: bool,
     pending_sit: bool,
@@ -198,6 +210,7 @@ impl AmdDetector {
             dtmf_history: 0,
             frames: 0,
             speech_run: 0,
+            run_peak_db: f32::MIN,
             greeting: None,
             pending_beep: false,
             pending_sit: false,
@@ -308,6 +321,11 @@ impl AmdDetector {
             return Some(self.decision(AmdVerdict::Machine, "sit", 0.95));
         }
         self.speech_run = if vad.speech { self.speech_run + 1 } else { 0 };
+        self.run_peak_db = if self.speech_run == 0 {
+            f32::MIN
+        } else {
+            self.run_peak_db.max(vad.level_db)
+        };
         let confirmed = self.speech_run >= CONFIRM_FRAMES;
         match &mut self.greeting {
             None => {
@@ -318,6 +336,7 @@ impl AmdDetector {
                         last_speech: frame,
                         last_tone: None,
                         tone_frames: 0,
+                        peak_db: self.run_peak_db,
                     });
                 } else if frame + 1 >= l.max_frames {
                     return Some(self.decision(AmdVerdict::Unknown, "no-speech", 0.5));
@@ -349,7 +368,13 @@ impl AmdDetector {
                         ));
                     }
                 }
-                if confirmed {
+                // speech far below the greeting's level is another voice
+                // (babble, a television), not the talker going on
+                let talker = confirmed && self.run_peak_db >= g.peak_db - l.talker_range_db;
+                if talker {
+                    g.peak_db = g.peak_db.max(vad.level_db);
+                }
+                if talker {
                     // the pause that just ended, before this run of speech
                     let run_start = frame + 1 - self.speech_run.min(CONFIRM_FRAMES);
                     let pause = run_start.saturating_sub(g.last_speech + 1);
@@ -361,7 +386,7 @@ impl AmdDetector {
                     if frame + 1 - g.start >= l.machine_greeting {
                         return Some(self.decision(AmdVerdict::Machine, "long-greeting", 0.85));
                     }
-                } else if !vad.speech {
+                } else if !vad.speech || confirmed {
                     let greeting = g.last_speech + 1 - g.start;
                     let last_sound = g.last_tone.map_or(g.last_speech, |t| t.max(g.last_speech));
                     let silence = frame - last_sound;

@@ -173,3 +173,25 @@ fn a_special_information_tone_means_machine_at_once() {
     amd.note_sit();
     assert!(amd.finish().is_none());
 }
+
+#[test]
+fn quiet_background_talk_after_a_greeting_is_not_the_talker() {
+    // "Hello?" then other voices 20 dB down (a television, an office):
+    // the talker is waiting, so human, soon after the greeting
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 600, 6000.0);
+    silence(&mut s, 300);
+    speech(&mut s, 3000, 600.0);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    assert!(d.at / 8 <= 1100 + 700, "{d:?}");
+    // the same continuation at the talker's level is the talker reading on
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 1600, 6000.0);
+    silence(&mut s, 400);
+    speech(&mut s, 3000, 3000.0);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Machine, "{d:?}");
+}
