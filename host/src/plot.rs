@@ -279,6 +279,7 @@ mod tests {
                 floor_db: 20.0,
                 speech: (50..120).contains(&i),
                 tone: (200..230).contains(&i),
+                tone_hz: if (200..230).contains(&i) { 1000.0 } else { 0.0 },
             })
             .collect();
         let stream = StreamReport {

@@ -357,7 +357,10 @@ impl AmdDetector {
                         (frame + 1).saturating_sub(g.tone_frames + vad::TONE_DELAY_FRAMES as u32);
                     // DTMF keyed after a greeting is a person, not a beep
                     let dtmf = (self.dtmf_history & 0xFF_FFFF).count_ones() >= 12;
-                    if g.tone_frames + vad::TONE_DELAY_FRAMES as u32 >= l.tone_after_greeting
+                    // a live call's signalling tone (call waiting, recorder
+                    // warning) counts only once it outlasts its signature
+                    let needed = signalling_tone_frames(vad.tone_hz).max(l.tone_after_greeting);
+                    if g.tone_frames + vad::TONE_DELAY_FRAMES as u32 >= needed
                         && tone_start > g.last_speech + 1
                         && !dtmf
                     {
@@ -404,6 +407,20 @@ impl AmdDetector {
             }
         }
         None
+    }
+}
+
+/// Frames a tone at `hz` must last before it can be a beep: longer than
+/// the live-call signalling tone it may be (North American call waiting,
+/// 440 Hz 300 ms; the recorder warning, 1400 Hz 500 ms), else 0.
+fn signalling_tone_frames(hz: f32) -> u32 {
+    let near = |f: f32| (hz - f).abs() <= 0.015 * f;
+    if near(440.0) {
+        45
+    } else if near(1400.0) {
+        70
+    } else {
+        0
     }
 }
 

@@ -195,3 +195,36 @@ fn quiet_background_talk_after_a_greeting_is_not_the_talker() {
     let d = run(&s, 30.0);
     assert_eq!(d.verdict, AmdVerdict::Machine, "{d:?}");
 }
+
+#[test]
+fn a_signalling_tone_after_a_live_greeting_is_not_a_beep() {
+    // "Hello?" then the recorder warning (1400 Hz, 500 ms): still human
+    let tone = |out: &mut Vec<f64>, f: f64, ms: usize| {
+        let start = out.len();
+        out.extend(
+            (0..ms * 8)
+                .map(|i| 4000.0 * (std::f64::consts::TAU * f * (start + i) as f64 / 8000.0).sin()),
+        );
+    };
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 500, 6000.0);
+    silence(&mut s, 200);
+    tone(&mut s, 1400.0, 500);
+    silence(&mut s, 3000);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    // a 1000 Hz beep in the same place is a machine's
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 500, 6000.0);
+    silence(&mut s, 200);
+    tone(&mut s, 1000.0, 500);
+    silence(&mut s, 3000);
+    let d = run(&s, 30.0);
+    assert_eq!(
+        (d.verdict, d.cause),
+        (AmdVerdict::Machine, "tone-after-greeting"),
+        "{d:?}"
+    );
+}

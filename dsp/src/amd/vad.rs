@@ -112,6 +112,9 @@ pub struct VadFrame {
     pub speech: bool,
     /// Whether the frame belongs to a steady tone (never speech).
     pub tone: bool,
+    /// The tone's frequency, Hz, when `tone` (from the averaged lag-1 angle:
+    /// exact for one sinusoid); 0 otherwise.
+    pub tone_hz: f32,
 }
 
 impl Vad {
@@ -158,11 +161,17 @@ impl Vad {
         let floor = self.chunk_min.iter().copied().fold(f32::MAX, f32::min);
         let loud = level >= floor + self.margin_db && level >= self.min_level_db;
         let tone = self.steady_tone(mean_square, lags) && loud;
+        let n = (self.frames as usize - 1) % TONE_FRAMES;
         VadFrame {
             level_db: level,
             floor_db: floor,
             speech: loud && !tone,
             tone,
+            tone_hz: if tone {
+                self.lags[n][0] * crate::features::SAMPLE_RATE as f32 / std::f32::consts::TAU
+            } else {
+                0.0
+            },
         }
     }
 
