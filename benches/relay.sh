@@ -8,6 +8,8 @@
 #        NODE_CPU=0 LOAD_CPU=1 (cores for taskset)   NODE_THREADS=1 (worker threads of each node)
 #        NODES="rtpengine ringwire" (also ringwire-portable, ringwire-io_uring)
 #        OUT=target/relay-bench
+#        BIN=path/to/ringwire (default: $CARGO_TARGET_DIR or target, /release/ringwire)
+#        BUILD=0 (use BIN as it is, no cargo build)   PACE_US= (ringwire's [workers] pace_us; default: the node's)
 #
 # The node under test is pinned to core NODE_CPU and the load generator to
 # core LOAD_CPU with taskset, so on a 2-core machine each has one core.
@@ -48,9 +50,12 @@ fi
 # The Debian package starts a daemon from /etc/rtpengine; ours ignores that config.
 systemctl stop rtpengine-daemon >/dev/null 2>&1 || true
 
-echo "relay.sh: building release"
-cargo build --release -q -p ringwire-host
-BIN=target/release/ringwire
+BIN=${BIN:-${CARGO_TARGET_DIR:-target}/release/ringwire}
+if [ "${BUILD:-1}" != 0 ]; then
+    echo "relay.sh: building release"
+    cargo build --release -q -p ringwire-host
+fi
+PACE_US=${PACE_US:-}
 
 # NODES="rtpengine ringwire" by default; ringwire-portable and
 # ringwire-io_uring force that driver (to compare the two).
@@ -61,6 +66,7 @@ if ! "$BIN" serve --help >/dev/null 2>&1; then
 fi
 echo "relay.sh: node pinned to core $NODE_CPU, load generator to core $LOAD_CPU (taskset); $(nproc) cores online"
 echo "relay.sh: ${DURATION} s of media per run, setup at $CPS calls/s, payload options: ${EXTRA:-none}"
+echo "relay.sh: binary $BIN; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 NODE_PID=
 start_node() { # $1: node name; sets NODE_PID and NG
@@ -75,8 +81,9 @@ start_node() { # $1: node name; sets NODE_PID and NG
         NG=$RW_NG
         driver=auto
         case $1 in ringwire-*) driver=${1#ringwire-} ;; esac
-        printf '[workers]\nthreads = %s\ndriver = "%s"\n[detectors]\ndtmf = %s\namd = %s\nbeep = %s\n' \
-            "$NODE_THREADS" "$driver" "$ON" "$ON" "$ON" >"$OUT/ringwire.toml"
+        printf '[workers]\nthreads = %s\ndriver = "%s"\n%s[detectors]\ndtmf = %s\namd = %s\nbeep = %s\n' \
+            "$NODE_THREADS" "$driver" "${PACE_US:+pace_us = $PACE_US
+}" "$ON" "$ON" "$ON" >"$OUT/ringwire.toml"
         taskset -c "$NODE_CPU" "$BIN" serve --config "$OUT/ringwire.toml" --ng $NG >"$OUT/ringwire.log" 2>&1 &
         ;;
     esac
@@ -91,11 +98,13 @@ stop_node() {
 trap 'stop_node' EXIT
 
 RESULTS=()
-for node in "${NODES[@]}"; do
-    for n in "${CALLS[@]}"; do
+# Loads outside, nodes inside: the nodes measured at one load run back to
+# back, under the same background load.
+for n in "${CALLS[@]}"; do
+    for node in "${NODES[@]}"; do
         start_node "$node"
         json="$OUT/$node-$n.json"
-        echo "relay.sh: $node, $n calls ..."
+        echo "relay.sh: $node, $n calls ... (load $(cut -d' ' -f1-3 /proc/loadavg))"
         # shellcheck disable=SC2086
         if taskset -c "$LOAD_CPU" "$BIN" load --ng "$NG" --calls "$n" --duration "$DURATION" --cps "$CPS" \
             --node-pid "$NODE_PID" --json $EXTRA >"$json"; then
@@ -107,6 +116,7 @@ for node in "${NODES[@]}"; do
     done
 done
 
+echo "relay.sh: load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "${RESULTS[@]}" <<'PY'
 import json, sys
 args = sys.argv[1:]
@@ -115,6 +125,10 @@ hdr = ("node", "calls", "relayed pps", "node CPU", "pps/CPU-s", "loss %", "p50 Â
 fmt = "{:<10} {:>6} {:>11} {:>8} {:>10} {:>8} {:>7} {:>7} {:>8} {:>9} {:>7}"
 print()
 print(fmt.format(*hdr))
+order = {}
+for node, _, _ in rows:
+    order.setdefault(node, len(order))
+rows.sort(key=lambda r: (order[r[0]], int(r[1])))
 for node, calls, path in rows:
     r = json.load(open(path))
     t = r["media_seconds"]
