@@ -476,7 +476,7 @@ impl CallDetectors {
     /// A beep counts only after the greeting (not overlapping speech).
     fn on_beep(&mut self, b: ringwire_dsp::beep::BeepEvent, events: &mut Vec<Event>) {
         let Some(amd) = &mut self.amd else { return };
-        if amd.note_beep(b.start) {
+        if amd.note_beep(b.start, b.end) {
             events.push(beep_event(b));
         }
     }

@@ -191,6 +191,9 @@ pub struct AmdDetector {
     speech_run: u32,
     /// Loudest frame of the current speech run, dB.
     run_peak_db: f32,
+    /// The talker's recent runs of speech, `(first, last)` frames, oldest
+    /// first (for placing a beep against the greeting).
+    runs: [(u32, u32); RUNS],
     greeting: Option<Greeting>,
     pending_beep: bool,
     pending_sit: bool,
@@ -211,6 +214,7 @@ impl AmdDetector {
             frames: 0,
             speech_run: 0,
             run_peak_db: f32::MIN,
+            runs: [(u32::MAX, u32::MAX); RUNS],
             greeting: None,
             pending_beep: false,
             pending_sit: false,
@@ -263,17 +267,35 @@ impl AmdDetector {
         decision
     }
 
-    /// Tells the detector a beep was heard, starting at sample `start`;
+    /// Tells the detector a beep was heard from sample `start` to `end`;
     /// returns whether it counts as a voicemail beep: it follows the
-    /// greeting (after a gap, with no speech since). If undecided, such a
-    /// beep means "machine" at the next block. A beep that overlaps speech
-    /// is a held vowel, not a voicemail prompt, and is ignored.
-    pub fn note_beep(&mut self, start: u64) -> bool {
-        let Some(g) = &self.greeting else {
+    /// greeting (after a gap) and no speech follows it. If undecided, such
+    /// a beep means "machine" at the next block. A beep that overlaps the
+    /// greeting is a held vowel, and one with speech after it a tone in a
+    /// conversation: neither is a voicemail prompt. "Speech" that starts
+    /// with the beep is the beep itself (a tone in coloured noise can read
+    /// as speech to the VAD).
+    pub fn note_beep(&mut self, start: u64, end: u64) -> bool {
+        if self.greeting.is_none() {
             return false;
-        };
-        let speech_end = (g.last_speech as u64 + 1) * FRAME_MS as u64 * SAMPLE_RATE as u64 / 1000;
-        let follows_greeting = speech_end + BEEP_GAP_SAMPLES <= start;
+        }
+        let frame_samples = FRAME_MS as u64 * SAMPLE_RATE as u64 / 1000;
+        let (first, last) = (start / frame_samples, end.div_ceil(frame_samples));
+        let slack = BEEP_RUN_SLACK_FRAMES;
+        let mut greeting_before = false;
+        let mut follows_greeting = true;
+        for &(a, b) in self.runs.iter().filter(|r| r.0 != u32::MAX) {
+            let (a, b) = (a as u64, b as u64);
+            if a + slack < first {
+                // the greeting: it must have ended before the beep
+                greeting_before = true;
+                let speech_end = (b + 1) * frame_samples;
+                follows_greeting &= speech_end + BEEP_GAP_SAMPLES <= start;
+            } else if a > last + slack {
+                follows_greeting = false; // talk after the tone
+            }
+        }
+        let follows_greeting = follows_greeting && greeting_before;
         if follows_greeting && !self.decided {
             self.pending_beep = true;
         }
@@ -311,6 +333,18 @@ impl AmdDetector {
         }
     }
 
+    /// Records that the talker spoke from frame `start` (the run's first
+    /// confirmed start) through `frame`.
+    fn note_run(runs: &mut [(u32, u32); RUNS], start: u32, frame: u32) {
+        let newest = runs[RUNS - 1];
+        if newest.0 != u32::MAX && start <= newest.1 + 1 {
+            runs[RUNS - 1].1 = frame;
+        } else {
+            runs.rotate_left(1);
+            runs[RUNS - 1] = (start, frame);
+        }
+    }
+
     /// The rules, once per 10 ms frame.
     fn on_frame(&mut self, frame: u32, vad: VadFrame) -> Option<AmdDecision> {
         let l = &self.limits;
@@ -338,6 +372,7 @@ impl AmdDetector {
                         tone_frames: 0,
                         peak_db: self.run_peak_db,
                     });
+                    Self::note_run(&mut self.runs, start, frame);
                 } else if frame + 1 >= l.max_frames {
                     return Some(self.decision(AmdVerdict::Unknown, "no-speech", 0.5));
                 }
@@ -383,6 +418,7 @@ impl AmdDetector {
                     let pause = run_start.saturating_sub(g.last_speech + 1);
                     let before = g.last_speech + 1 - g.start;
                     g.last_speech = frame;
+                    Self::note_run(&mut self.runs, run_start, frame);
                     if pause >= l.sentence_pause && before >= l.multi_sentence_min {
                         return Some(self.decision(AmdVerdict::Machine, "multi-sentence", 0.8));
                     }
@@ -423,6 +459,13 @@ fn signalling_tone_frames(hz: f32) -> u32 {
         0
     }
 }
+
+/// Runs of speech remembered for placing a beep.
+const RUNS: usize = 8;
+
+/// A run of "speech" starting this close to a beep's start (frames) or
+/// later, up to its end, is the beep itself, misread by the VAD.
+const BEEP_RUN_SLACK_FRAMES: u64 = 3;
 
 /// A voicemail beep starts at least this long after the greeting (20 ms).
 const BEEP_GAP_SAMPLES: u64 = 160;

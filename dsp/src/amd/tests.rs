@@ -122,12 +122,12 @@ fn a_beep_after_speech_means_machine() {
         assert!(amd.push(&moving).is_none());
     }
     // a "beep" inside the speech is not a voicemail beep
-    assert!(!amd.note_beep(100 * 40 + 20 * 40));
+    assert!(!amd.note_beep(100 * 40 + 20 * 40, 100 * 40 + 20 * 40 + 1600));
     // one after the speech, with a gap, is
     for _ in 0..10 {
         assert!(amd.push(&quiet).is_none());
     }
-    assert!(amd.note_beep(145 * 40));
+    assert!(amd.note_beep(145 * 40, 145 * 40 + 1600));
     let d = (0..4).find_map(|_| amd.push(&quiet)).unwrap();
     assert_eq!((d.verdict, d.cause), (AmdVerdict::Machine, "beep"));
     assert!(amd.finish().is_none(), "one decision only");
@@ -227,4 +227,51 @@ fn a_signalling_tone_after_a_live_greeting_is_not_a_beep() {
         (AmdVerdict::Machine, "tone-after-greeting"),
         "{d:?}"
     );
+}
+
+#[test]
+fn a_beep_the_vad_took_for_speech_still_follows_the_greeting() {
+    // greeting, 300 ms gap, then a tone wobbling enough (4% vibrato) that
+    // the VAD calls it speech, as a beep in coloured noise can read
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 1000, 6000.0);
+    silence(&mut s, 300);
+    let beep_start = s.len() as u64;
+    let mut phase = 0.0f64;
+    for i in 0..4000 {
+        let f = 1000.0 * (1.0 + 0.04 * (std::f64::consts::TAU * 6.0 * i as f64 / 8000.0).sin());
+        phase += std::f64::consts::TAU * f / 8000.0;
+        s.push(5000.0 * phase.sin());
+    }
+    let pcm = to_i16(&s);
+    let mut engine = SoftwareEngine::new();
+    let ch = engine.open_channel().unwrap();
+    let mut blocks = Vec::new();
+    engine.process(ch, &pcm, &mut blocks).unwrap();
+    let mut amd = AmdDetector::new(AmdConfig::default());
+    for b in &blocks {
+        amd.push(b);
+    }
+    assert!(amd.has_heard_speech());
+    assert!(
+        amd.note_beep(beep_start, beep_start + 4000),
+        "the beep follows the greeting"
+    );
+    // a tone starting inside the greeting does not
+    assert!(!amd.note_beep(8 * 900, 8 * 1100));
+    // nor does one with talk after it
+    let mut talk = s.clone();
+    silence(&mut talk, 300);
+    speech(&mut talk, 600, 6000.0);
+    let pcm = to_i16(&talk);
+    let mut engine = SoftwareEngine::new();
+    let ch = engine.open_channel().unwrap();
+    let mut blocks = Vec::new();
+    engine.process(ch, &pcm, &mut blocks).unwrap();
+    let mut amd = AmdDetector::new(AmdConfig::default());
+    for b in &blocks {
+        amd.push(b);
+    }
+    assert!(!amd.note_beep(beep_start, beep_start + 4000));
 }
