@@ -87,7 +87,7 @@
 //!
 //! In pink or babble noise only 12 dB below the tone, short tonal noise
 //! parts still split or extend a beep and bias its frequency by 2-4% (see
-//! the ignored `beeps_in_pink_and_babble_noise` test: 6 of 80).
+//! the ignored `beeps_in_pink_and_babble_noise` test: 8 of 80).
 //!
 //! Cost per block: an integer energy gate, a ring update; a square root and
 //! an `acos` when the window is loud; a few dozen more flops while a tone
@@ -994,23 +994,29 @@ impl BeepDetector {
             }
         }
         let g = self.group.get_or_insert_with(Group::default);
-        // A failed part far quieter than a tone of the group is the line
-        // noise around it (pink or babble noise has short tonal stretches
-        // between and after a beep's parts), not a voice going on: it
-        // neither joins nor spoils the group.
-        if failed.is_some() && g.any_passed && p.mean_energy() < g.loudest_passed * QUIET_PART {
+        // A part far quieter than a tone of the group is the line noise
+        // around it (pink or babble noise has short tonal stretches between
+        // and after a beep's parts), not a voice going on or a beep's part
+        // (a beep's parts are one level): it neither joins nor spoils the
+        // group; and a tone far louder than all the group so far makes the
+        // parts before it noise.
+        let e = p.mean_energy();
+        if g.any_passed && e < g.loudest_passed * QUIET_PART {
             return;
         }
-        if failed.is_none() {
-            g.loudest_passed = g.loudest_passed.max(p.mean_energy());
+        if failed.is_none() && g.n > 0 && g.loudest < e * QUIET_PART {
+            *g = Group::default();
         }
-        g.loudest = g.loudest.max(p.mean_energy());
         // Failed parts (speech, noise) just before a tone do not spoil it: a
         // voicemail beep often follows the greeting's last syllable by
         // 100-200 ms. A failed part after a tonal one does spoil the group.
         if failed.is_none() && g.n > 0 && g.failed.is_some() && !g.any_passed {
             *g = Group::default();
         }
+        if failed.is_none() {
+            g.loudest_passed = g.loudest_passed.max(e);
+        }
+        g.loudest = g.loudest.max(e);
         g.any_passed |= failed.is_none();
         g.failed = g.failed.or(failed);
         if g.n < MAX_PARTS {
