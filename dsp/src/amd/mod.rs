@@ -465,7 +465,7 @@ const RUNS: usize = 8;
 
 /// A run of "speech" starting this close to a beep's start (frames) or
 /// later, up to its end, is the beep itself, misread by the VAD.
-const BEEP_RUN_SLACK_FRAMES: u64 = 3;
+const BEEP_RUN_SLACK_FRAMES: u64 = 6;
 
 /// A voicemail beep starts at least this long after the greeting (20 ms).
 const BEEP_GAP_SAMPLES: u64 = 160;

@@ -308,6 +308,32 @@ fn neighbouring_parts_a_few_percent_apart_are_not_a_beep() {
 }
 
 #[test]
+fn two_long_steady_tones_a_few_percent_apart_are_a_two_tone_beep() {
+    // 250 ms at 1000 Hz, then 250 ms at 1060 Hz: a voice holds no two
+    // pitches that steadily that long
+    let r = run(&signal(&[(&[1000.0], 250), (&[1060.0], 250)], -12.0, None));
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    assert!(
+        (r.events[0].freq_hz - 1000.0).abs() < 20.0,
+        "{:?}",
+        r.events
+    );
+    // a 3% step (beyond one frequency, short of a two-tone beep's) is a
+    // voice moving, however long the parts
+    let r = run(&signal(
+        &[(&[1000.0], 250), (&[], 60), (&[1030.0], 250)],
+        -12.0,
+        None,
+    ));
+    assert!(
+        rejected(&r, Reject::Unsteady),
+        "{:?} {:?}",
+        r.events,
+        r.rejects
+    );
+}
+
+#[test]
 fn a_tonal_syllable_just_before_a_beep_does_not_spoil_it() {
     // a 70 ms "vowel" at 730 Hz, 60 ms of silence, then a 1740 Hz beep
     let r = run(&signal(
