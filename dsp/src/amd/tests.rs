@@ -35,16 +35,31 @@ fn silence(out: &mut Vec<f64>, ms: usize) {
     out.extend(std::iter::repeat_n(0.0, ms * 8));
 }
 
-fn run(signal: &[f64], noise_rms: f64) -> AmdDecision {
-    let mut s = signal.to_vec();
-    WhiteNoise::new(noise_rms, 3).add_to(&mut s);
-    let pcm = to_i16(&s);
+/// The feature blocks of `signal` (no noise added).
+fn blocks_of(signal: &[f64]) -> Vec<FeatureBlock> {
+    let pcm = to_i16(signal);
     let mut engine = SoftwareEngine::new();
     let ch = engine.open_channel().unwrap();
     let mut blocks = Vec::new();
     engine.process(ch, &pcm, &mut blocks).unwrap();
+    blocks
+}
+
+/// A detector fed all of `signal`, whatever it decided.
+fn fed(signal: &[f64]) -> AmdDetector {
     let mut amd = AmdDetector::new(AmdConfig::default());
-    let mut decisions: Vec<AmdDecision> = blocks.iter().filter_map(|b| amd.push(b)).collect();
+    for b in &blocks_of(signal) {
+        amd.push(b);
+    }
+    amd
+}
+
+fn run(signal: &[f64], noise_rms: f64) -> AmdDecision {
+    let mut s = signal.to_vec();
+    WhiteNoise::new(noise_rms, 3).add_to(&mut s);
+    let mut amd = AmdDetector::new(AmdConfig::default());
+    let mut decisions: Vec<AmdDecision> =
+        blocks_of(&s).iter().filter_map(|b| amd.push(b)).collect();
     decisions.extend(amd.finish());
     assert_eq!(decisions.len(), 1, "exactly one decision: {decisions:?}");
     decisions[0]
@@ -150,14 +165,9 @@ fn a_special_information_tone_means_machine_at_once() {
     silence(&mut s, 300);
     speech(&mut s, 3000, 6000.0);
     silence(&mut s, 2000);
-    let pcm = to_i16(&s);
-    let mut engine = SoftwareEngine::new();
-    let ch = engine.open_channel().unwrap();
-    let mut blocks = Vec::new();
-    engine.process(ch, &pcm, &mut blocks).unwrap();
     let mut amd = AmdDetector::new(AmdConfig::default());
     let mut decisions = Vec::new();
-    for (i, b) in blocks.iter().enumerate() {
+    for (i, b) in blocks_of(&s).iter().enumerate() {
         if i == 100 {
             amd.note_sit();
         }
@@ -244,15 +254,7 @@ fn a_beep_the_vad_took_for_speech_still_follows_the_greeting() {
         phase += std::f64::consts::TAU * f / 8000.0;
         s.push(5000.0 * phase.sin());
     }
-    let pcm = to_i16(&s);
-    let mut engine = SoftwareEngine::new();
-    let ch = engine.open_channel().unwrap();
-    let mut blocks = Vec::new();
-    engine.process(ch, &pcm, &mut blocks).unwrap();
-    let mut amd = AmdDetector::new(AmdConfig::default());
-    for b in &blocks {
-        amd.push(b);
-    }
+    let mut amd = fed(&s);
     assert!(amd.has_heard_speech());
     assert!(
         amd.note_beep(beep_start, beep_start + 4000),
@@ -264,14 +266,5 @@ fn a_beep_the_vad_took_for_speech_still_follows_the_greeting() {
     let mut talk = s.clone();
     silence(&mut talk, 300);
     speech(&mut talk, 600, 6000.0);
-    let pcm = to_i16(&talk);
-    let mut engine = SoftwareEngine::new();
-    let ch = engine.open_channel().unwrap();
-    let mut blocks = Vec::new();
-    engine.process(ch, &pcm, &mut blocks).unwrap();
-    let mut amd = AmdDetector::new(AmdConfig::default());
-    for b in &blocks {
-        amd.push(b);
-    }
-    assert!(!amd.note_beep(beep_start, beep_start + 4000));
+    assert!(!fed(&talk).note_beep(beep_start, beep_start + 4000));
 }
