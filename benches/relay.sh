@@ -10,6 +10,8 @@
 #        OUT=target/relay-bench
 #        BIN=path/to/ringwire (default: $CARGO_TARGET_DIR or target, /release/ringwire)
 #        BUILD=0 (use BIN as it is, no cargo build)   PACE_US= (ringwire's [workers] pace_us; default: the node's)
+#        RT=10 (run both nodes and the generator SCHED_FIFO at this priority, with chrt:
+#               isolates the run from other tenants of a shared machine; default: off)
 #
 # The node under test is pinned to core NODE_CPU and the load generator to
 # core LOAD_CPU with taskset, so on a 2-core machine each has one core.
@@ -32,6 +34,10 @@ NODE_THREADS=${NODE_THREADS:-1}
 DETECT=${DETECT:-none}
 case $DETECT in all) ON=true ;; *) ON=false ;; esac
 LOAD_CPU=${LOAD_CPU:-1}
+# SCHED_FIFO for the node and the generator alike (chrt), or nothing.
+RT=${RT:-}
+PRIO=()
+[ -n "$RT" ] && PRIO=(chrt -f "$RT")
 OUT=${OUT:-target/relay-bench}
 RTPE_NG=127.0.0.1:22240
 RW_NG=127.0.0.1:22230
@@ -65,6 +71,7 @@ if ! "$BIN" serve --help >/dev/null 2>&1; then
     echo "relay.sh: \`ringwire serve\` is not available yet: measuring rtpengine alone"
 fi
 echo "relay.sh: node pinned to core $NODE_CPU, load generator to core $LOAD_CPU (taskset); $(nproc) cores online"
+[ -n "$RT" ] && echo "relay.sh: node and generator run SCHED_FIFO priority $RT (chrt)"
 echo "relay.sh: ${DURATION} s of media per run, setup at $CPS calls/s, payload options: ${EXTRA:-none}"
 echo "relay.sh: binary $BIN; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -73,7 +80,7 @@ start_node() { # $1: node name; sets NODE_PID and NG
     case $1 in
     rtpengine)
         NG=$RTPE_NG
-        taskset -c "$NODE_CPU" rtpengine --config-file=none --foreground --log-stderr --log-level=4 \
+        "${PRIO[@]}" taskset -c "$NODE_CPU" rtpengine --config-file=none --foreground --log-stderr --log-level=4 \
             --interface=127.0.0.1 --listen-ng=$NG --port-min=20000 --port-max=59999 \
             --num-threads=$NODE_THREADS --table=-1 --no-fallback >"$OUT/rtpengine.log" 2>&1 &
         ;;
@@ -84,7 +91,7 @@ start_node() { # $1: node name; sets NODE_PID and NG
         printf '[workers]\nthreads = %s\ndriver = "%s"\n%s[detectors]\ndtmf = %s\namd = %s\nbeep = %s\n' \
             "$NODE_THREADS" "$driver" "${PACE_US:+pace_us = $PACE_US
 }" "$ON" "$ON" "$ON" >"$OUT/ringwire.toml"
-        taskset -c "$NODE_CPU" "$BIN" serve --config "$OUT/ringwire.toml" --ng $NG >"$OUT/ringwire.log" 2>&1 &
+        "${PRIO[@]}" taskset -c "$NODE_CPU" "$BIN" serve --config "$OUT/ringwire.toml" --ng $NG >"$OUT/ringwire.log" 2>&1 &
         ;;
     esac
     NODE_PID=$!
@@ -106,7 +113,7 @@ for n in "${CALLS[@]}"; do
         json="$OUT/$node-$n.json"
         echo "relay.sh: $node, $n calls ... (load $(cut -d' ' -f1-3 /proc/loadavg))"
         # shellcheck disable=SC2086
-        if taskset -c "$LOAD_CPU" "$BIN" load --ng "$NG" --calls "$n" --duration "$DURATION" --cps "$CPS" \
+        if "${PRIO[@]}" taskset -c "$LOAD_CPU" "$BIN" load --ng "$NG" --calls "$n" --duration "$DURATION" --cps "$CPS" \
             --node-pid "$NODE_PID" --json $EXTRA >"$json"; then
             RESULTS+=("$node" "$n" "$json")
         else
