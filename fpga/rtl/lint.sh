@@ -2,6 +2,12 @@
 # verilator --lint-only -Wall on the whole block (must print nothing).
 set -e
 cd "$(dirname "$0")"
-verilator --lint-only -Wall --top-module rw_feature_top \
-    rw_feature_top.v rw_regs.v rw_feature_core.v rw_twiddle_rom.v rw_ram_1r1w.v
+# The default build (CH_BITS=8, read latency 2), the wide build the
+# simulation also runs (CH_BITS=15: banked accumulator RAM, read latency
+# 3) and read latency 3 forced on one bank.
+for params in "" "-GCH_BITS=15" "-GRD_LAT=3"; do
+    # shellcheck disable=SC2086 # empty or one -G word
+    verilator --lint-only -Wall $params --top-module rw_feature_top \
+        rw_feature_top.v rw_regs.v rw_feature_core.v rw_twiddle_rom.v rw_ram_1r1w.v
+done
 echo "lint clean"

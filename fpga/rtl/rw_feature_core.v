@@ -13,8 +13,8 @@
 // before the 32-bit add, so the order of additions cannot matter.
 //
 // Pipeline (one operation a clock: a sample, or a channel clear), laid
-// out for a 4 ns clock: every block-RAM read is registered (OREG, read
-// latency 2), the multipliers have registered inputs (AREG/BREG) and a
+// out for a 4 ns clock: every block-RAM read is registered (OREG: read
+// latency 2; the acc RAM's RD_LAT, below, may be 3), the multipliers have registered inputs (AREG/BREG) and a
 // product register (MREG), and the only per-channel loop left in the
 // accumulators is acc + product (a DSP's P register: PREG).
 //   S0  accept; read ctl = {pos, x[n-1], x[n-2]} (32 bits) at the channel.
@@ -26,7 +26,8 @@
 //       and a 3:1 mux in one cycle.
 //   S3  twiddle ROM at pos, registered (with x, x[n-1], x[n-2]: the
 //       multipliers' A/B registers); read acc = {zc, lag2, lag1, energy,
-//       16 DFT sums} (614 bits) at the channel.
+//       16 DFT sums} (614 bits) at the channel (RD_LAT = 3: in S2
+//       instead, so that the word still arrives in S5).
 //   S4  19 products x * {tw 0..15, x, x[n-1], x[n-2]} into M registers.
 //   S5  acc arrives (RAM output register); P <= Z + M with Z = 0 (first
 //       sample of a block), P (the op one cycle ahead was the same
@@ -36,13 +37,27 @@
 // The sums are not cleared: position 0 starts them from zero, so a clear
 // only writes ctl.
 //
-// Hazard: the acc read (S3) sees writes made (S6) at least 4 cycles
-// ahead; one cycle ahead comes from P. A sample whose channel had a
-// sample 2 or 3 cycles ahead but not 1 cycle ahead (A, B, A or A, B, C,
-// A) waits at the input: at most 2 cycles, only for such near-repeats.
-// Any order in which a channel, once left, does not come back within 3
-// samples (packets of one channel: the driver's order) runs at exactly
-// one sample per clock.
+// RD_LAT (2 or 3) is the acc RAM's read latency. The default is 3 when
+// CH_BITS > 12: beyond 4,096 slots the 614-bit words span several block
+// RAMs deep (7-series RAMB36 is at most 4K deep at 9 bits wide), so the
+// RAM is built as 2^(CH_BITS-12) banks of 4,096 with a multiplexer
+// between them, and that multiplexer gets its own register stage
+// (rw_ram_1r1w OREG = 2: each bank's DO_REG, the mux, a register). At
+// CH_BITS <= 12 one bank, RD_LAT = 2. RD_LAT may be set explicitly (the
+// simulation checks RD_LAT = 3 at CH_BITS = 15 too); the register ACC_RD_LAT
+// (rw_regs.v) reports it. The stage count, the latency to the output
+// and the FIFO accounting do not depend on it: the read moves one stage
+// earlier (S2), and the data arrives in S5 either way.
+//
+// Hazard: the acc read (S3, or S2 for RD_LAT = 3) sees writes made (S6)
+// at least RD_LAT + 2 cycles ahead; one cycle ahead comes from P. A
+// sample whose channel had a sample 2..RD_LAT+1 cycles ahead but not 1
+// cycle ahead waits at the input: RD_LAT = 2: A, B, A (2 cycles) or
+// A, B, C, A (1); RD_LAT = 3: A, B, A (3), A, B, C, A (2) or
+// A, B, C, D, A (1). At most RD_LAT cycles, only for such near-repeats.
+// Any order in which a channel, once left, does not come back within
+// RD_LAT + 1 samples (packets of one channel: the driver's order) runs at
+// exactly one sample per clock.
 //
 // Input stream (AXI-Stream style): s_tdata = 16-bit sample, s_tuser =
 // channel id. A sample for a channel >= chan_count, or while not enabled,
@@ -61,7 +76,8 @@
 `default_nettype none
 
 module rw_feature_core #(
-    parameter integer CH_BITS = 8
+    parameter integer CH_BITS = 8,
+    parameter integer RD_LAT  = (CH_BITS > 12) ? 3 : 2
 ) (
     input  wire         clk,
     input  wire         rst,
@@ -90,6 +106,8 @@ module rw_feature_core #(
     localparam integer ACC_W   = 614;
     localparam integer LANES   = 19;
     localparam [3:0]  QDEPTH   = 4'd8;
+    // acc RAM banks of 4,096 words (RD_LAT = 3 registers their mux)
+    localparam integer ACC_BANK_BITS = (CH_BITS > 12) ? CH_BITS - 12 : 0;
 
     // ----------------------------------------------------- stage valids
     // sN_v: an operation in stage N; sN_clr: it is a clear (else a sample)
@@ -128,7 +146,9 @@ module rw_feature_core #(
     wire near1 = s1_s && s1_ch == in_ch;
     wire near2 = s2_s && s2_ch == in_ch;
     wire near3 = s3_s && s3_ch == in_ch;
-    wire hazard = enable && in_range && !near1 && (near2 || near3);
+    // RD_LAT = 3: the acc read is a cycle earlier, the window a cycle wider
+    wire near4 = (RD_LAT >= 3) && s4_s && s4_ch == in_ch;
+    wire hazard = enable && in_range && !near1 && (near2 || near3 || near4);
 
     assign busy      = sweeping;
     assign in_flight = s1_v || s2_v || s3_v || s4_v || s5_v || s6_v || clr_pend;
@@ -190,8 +210,13 @@ module rw_feature_core #(
     reg  [32*LANES-1:0] p;
     reg  [5:0]          p_zc;
 
-    rw_ram_1r1w #(.WIDTH(ACC_W), .ABITS(CH_BITS), .OREG(1)) u_acc (
-        .clk(clk), .raddr(s3_ch), .rdata(acc_rd),
+    // read in S3 (RD_LAT = 2) or S2 (RD_LAT = 3): the word arrives in S5
+    wire [CH_BITS-1:0] acc_raddr = (RD_LAT >= 3) ? s2_ch : s3_ch;
+    rw_ram_1r1w #(
+        .WIDTH(ACC_W), .ABITS(CH_BITS), .OREG(RD_LAT - 1),
+        .BANK_BITS(ACC_BANK_BITS)
+    ) u_acc (
+        .clk(clk), .raddr(acc_raddr), .rdata(acc_rd),
         .we(s6_s), .waddr(s6_ch), .wdata({p_zc, p})
     );
 

@@ -3,11 +3,15 @@
 // leaves to user logic: a register bus and AXI-Stream data in and out.
 // See rw_feature_core.v for the arithmetic and the streams, rw_regs.v for
 // the register map. Synchronous active-high reset. CH_BITS (1..16) sets
-// the channel slots, 2^CH_BITS (the simulation builds 8: 256).
+// the channel slots, 2^CH_BITS (the simulation builds 8: 256); RD_LAT (2
+// or 3) the accumulator RAM's read latency (default 3 above 4,096 slots,
+// where the RAM's bank multiplexer gets its own register; see
+// rw_feature_core.v).
 `default_nettype none
 
 module rw_feature_top #(
-    parameter integer CH_BITS = 8
+    parameter integer CH_BITS = 8,
+    parameter integer RD_LAT  = (CH_BITS > 12) ? 3 : 2
 ) (
     input  wire         clk,
     input  wire         rst,
@@ -39,7 +43,8 @@ module rw_feature_top #(
     wire [31:0] drops;
 
     rw_regs #(
-        .CH_BITS(CH_BITS)
+        .CH_BITS(CH_BITS),
+        .RD_LAT (RD_LAT)
     ) u_regs (
         .clk        (clk),
         .rst        (rst),
@@ -61,7 +66,8 @@ module rw_feature_top #(
     );
 
     rw_feature_core #(
-        .CH_BITS(CH_BITS)
+        .CH_BITS(CH_BITS),
+        .RD_LAT (RD_LAT)
     ) u_core (
         .clk        (clk),
         .rst        (rst),

@@ -2,7 +2,8 @@
 // (byte address, write data, write enable; read data combinational from
 // the address, reads have no side effects). Map (32-bit registers):
 //   0x00 ID          RO  0x52574642 ("RWFB")
-//   0x04 VERSION     RO  0x00010000 (major.minor)
+//   0x04 VERSION     RO  0x00020000 (major.minor; 2.0: the 7-stage
+//                        pipeline, 8-record output FIFO, ACC_RD_LAT)
 //   0x08 CTRL        RW  bit0 enable; bit1 soft reset (write 1: clears all
 //                        channel state, the pending record and the
 //                        counters; reads 0)
@@ -22,11 +23,15 @@
 //   0x2C DROPS       RO  samples dropped (bad channel id, or not enabled)
 //   0x30 ERRORS      RO  bus errors: writes to read-only or unmapped
 //                        addresses, bad CHAN_COUNT or CHAN_CLEAR values
+//   0x34 ACC_RD_LAT  RO  the accumulator RAM's read latency (2 or 3): a
+//                        near-repeat of a channel within ACC_RD_LAT + 1
+//                        samples waits at most ACC_RD_LAT cycles
 // Unmapped addresses read 0.
 `default_nettype none
 
 module rw_regs #(
-    parameter integer CH_BITS = 8
+    parameter integer CH_BITS = 8,
+    parameter integer RD_LAT  = 2
 ) (
     input  wire        clk,
     input  wire        rst,
@@ -47,14 +52,15 @@ module rw_regs #(
     input  wire [31:0] drops
 );
     localparam [31:0] ID       = 32'h52574642;
-    localparam [31:0] VERSION  = 32'h00010000;
+    localparam [31:0] VERSION  = 32'h00020000;
     localparam [31:0] CAPACITY = 32'd1 << CH_BITS;
 
     localparam [7:0] A_ID = 8'h00, A_VERSION = 8'h04, A_CTRL = 8'h08,
                      A_STATUS = 8'h0C, A_CHAN_COUNT = 8'h10,
                      A_CAPACITY = 8'h14, A_BLOCK_LEN = 8'h18, A_BINS = 8'h1C,
                      A_CHAN_CLEAR = 8'h20, A_SAMPLES = 8'h24,
-                     A_RECORDS = 8'h28, A_DROPS = 8'h2C, A_ERRORS = 8'h30;
+                     A_RECORDS = 8'h28, A_DROPS = 8'h2C, A_ERRORS = 8'h30,
+                     A_ACC_RD_LAT = 8'h34;
 
     reg [31:0] errors;
 
@@ -77,6 +83,7 @@ module rw_regs #(
             A_RECORDS:    bus_rdata = records_out;
             A_DROPS:      bus_rdata = drops;
             A_ERRORS:     bus_rdata = errors;
+            A_ACC_RD_LAT: bus_rdata = RD_LAT;
             default:      bus_rdata = 32'd0;
         endcase
     end

@@ -6,7 +6,17 @@
 // Clocking: each step sets clk low, evaluates (inputs settle), samples the
 // stream handshakes (valid && ready), then raises clk (the RTL's posedge).
 // Records leaving the block are queued here until drained.
-#include "Vrw_feature_top.h"
+//
+// build.rs includes this file once per Verilated model: RWF_TOP names the
+// model's class (its --prefix), RWF_TOP_H its header and RWF_FN(name) the
+// C symbol of each entry point (rwf_name for the default model), so two
+// models link into one binary.
+#ifndef RWF_TOP
+#define RWF_TOP Vrw_feature_top
+#define RWF_TOP_H "Vrw_feature_top.h"
+#define RWF_FN(name) rwf_##name
+#endif
+#include RWF_TOP_H
 #include "verilated.h"
 
 #include <cstdint>
@@ -25,7 +35,7 @@ struct Record {
 
 struct Sim {
     std::unique_ptr<VerilatedContext> ctx;
-    std::unique_ptr<Vrw_feature_top> top;
+    std::unique_ptr<RWF_TOP> top;
     uint64_t cycles = 0;
     std::deque<Record> records;
 };
@@ -39,7 +49,7 @@ bool alive(const Sim* s) { return !s->ctx->gotFinish() && !s->ctx->gotError(); }
 
 // One clock cycle; returns whether the input stream fired.
 bool step(Sim* s) {
-    Vrw_feature_top* t = s->top.get();
+    RWF_TOP* t = s->top.get();
     t->clk = 0;
     t->eval();
     const bool in_fire = t->s_tvalid && t->s_tready;
@@ -57,7 +67,7 @@ bool step(Sim* s) {
 }
 
 uint32_t read_reg(Sim* s, uint32_t addr) {
-    Vrw_feature_top* t = s->top.get();
+    RWF_TOP* t = s->top.get();
     t->bus_we = 0;
     t->bus_addr = addr & 0xff;
     t->clk = 0;
@@ -72,7 +82,7 @@ extern "C" {
 // A fresh block, held in reset. `rand_seed` 0: registers start at 0;
 // otherwise at random values from that seed (with --x-initial unique,
 // which build.rs passes), to catch state the reset fails to clear.
-void* rwf_create(uint32_t rand_seed) {
+void* RWF_FN(create)(uint32_t rand_seed) {
     auto* s = new Sim;
     s->ctx = std::make_unique<VerilatedContext>();
     s->ctx->fatalOnError(false);
@@ -80,8 +90,8 @@ void* rwf_create(uint32_t rand_seed) {
         s->ctx->randReset(2);
         s->ctx->randSeed(static_cast<int>(rand_seed & 0x7fffffff));
     }
-    s->top = std::make_unique<Vrw_feature_top>(s->ctx.get(), "TOP");
-    Vrw_feature_top* t = s->top.get();
+    s->top = std::make_unique<RWF_TOP>(s->ctx.get(), "TOP");
+    RWF_TOP* t = s->top.get();
     t->clk = 0;
     t->rst = 1;
     t->bus_we = 0;
@@ -95,7 +105,7 @@ void* rwf_create(uint32_t rand_seed) {
     return s;
 }
 
-void rwf_free(void* h) {
+void RWF_FN(free)(void* h) {
     auto* s = static_cast<Sim*>(h);
     if (s == nullptr) return;
     s->top->final();
@@ -104,9 +114,9 @@ void rwf_free(void* h) {
 
 // Pulses the hardware reset and waits (at most max_cycles) for the
 // channel-state sweep to finish. Drops queued records.
-int rwf_reset(void* h, uint64_t max_cycles) {
+int RWF_FN(reset)(void* h, uint64_t max_cycles) {
     auto* s = static_cast<Sim*>(h);
-    Vrw_feature_top* t = s->top.get();
+    RWF_TOP* t = s->top.get();
     t->s_tvalid = 0;
     t->bus_we = 0;
     t->rst = 1;
@@ -122,12 +132,12 @@ int rwf_reset(void* h, uint64_t max_cycles) {
     return kTimeout;
 }
 
-uint32_t rwf_reg_read(void* h, uint32_t addr) { return read_reg(static_cast<Sim*>(h), addr); }
+uint32_t RWF_FN(reg_read)(void* h, uint32_t addr) { return read_reg(static_cast<Sim*>(h), addr); }
 
 // One bus write (one clock cycle).
-int rwf_reg_write(void* h, uint32_t addr, uint32_t value) {
+int RWF_FN(reg_write)(void* h, uint32_t addr, uint32_t value) {
     auto* s = static_cast<Sim*>(h);
-    Vrw_feature_top* t = s->top.get();
+    RWF_TOP* t = s->top.get();
     t->bus_addr = addr & 0xff;
     t->bus_wdata = value;
     t->bus_we = 1;
@@ -137,21 +147,21 @@ int rwf_reg_write(void* h, uint32_t addr, uint32_t value) {
 }
 
 // Runs `n` idle clock cycles.
-int rwf_run(void* h, uint64_t n) {
+int RWF_FN(run)(void* h, uint64_t n) {
     auto* s = static_cast<Sim*>(h);
     for (uint64_t c = 0; c < n && alive(s); c++) step(s);
     return alive(s) ? kOk : kStopped;
 }
 
 // Output back-pressure: m_tready.
-void rwf_set_out_ready(void* h, int ready) { static_cast<Sim*>(h)->top->m_tready = ready ? 1 : 0; }
+void RWF_FN(set_out_ready)(void* h, int ready) { static_cast<Sim*>(h)->top->m_tready = ready ? 1 : 0; }
 
 // Pushes `n` samples of one channel, each waiting at most `max_wait`
 // cycles for s_tready. *pushed: how many were accepted.
-int rwf_push_samples(void* h, uint32_t channel, const int16_t* samples, size_t n,
+int RWF_FN(push_samples)(void* h, uint32_t channel, const int16_t* samples, size_t n,
                      uint64_t max_wait, size_t* pushed) {
     auto* s = static_cast<Sim*>(h);
-    Vrw_feature_top* t = s->top.get();
+    RWF_TOP* t = s->top.get();
     *pushed = 0;
     t->s_tuser = channel & 0xffff;
     for (size_t i = 0; i < n; i++) {
@@ -177,10 +187,10 @@ int rwf_push_samples(void* h, uint32_t channel, const int16_t* samples, size_t n
 
 // Pushes n samples, each tagged with its own channel (any interleaving,
 // one per clock when the block is ready); as rwf_push_samples otherwise.
-int rwf_push_tagged(void* h, const uint32_t* channels, const int16_t* samples, size_t n,
+int RWF_FN(push_tagged)(void* h, const uint32_t* channels, const int16_t* samples, size_t n,
                     uint64_t max_wait, size_t* pushed) {
     auto* s = static_cast<Sim*>(h);
-    Vrw_feature_top* t = s->top.get();
+    RWF_TOP* t = s->top.get();
     *pushed = 0;
     for (size_t i = 0; i < n; i++) {
         t->s_tuser = channels[i] & 0xffff;
@@ -206,9 +216,9 @@ int rwf_push_tagged(void* h, const uint32_t* channels, const int16_t* samples, s
 
 // Clocks (at most max_cycles) until the pipeline is empty and no record
 // waits on the output stream.
-int rwf_flush(void* h, uint64_t max_cycles) {
+int RWF_FN(flush)(void* h, uint64_t max_cycles) {
     auto* s = static_cast<Sim*>(h);
-    Vrw_feature_top* t = s->top.get();
+    RWF_TOP* t = s->top.get();
     t->s_tvalid = 0;
     for (uint64_t c = 0; c < max_cycles; c++) {
         if (!alive(s)) return kStopped;
@@ -222,7 +232,7 @@ int rwf_flush(void* h, uint64_t max_cycles) {
 
 // Moves at most `max` queued records out: channel ids to `channels`, 20
 // words each to `words`. Returns how many.
-size_t rwf_drain_records(void* h, uint32_t* channels, uint32_t* words, size_t max) {
+size_t RWF_FN(drain_records)(void* h, uint32_t* channels, uint32_t* words, size_t max) {
     auto* s = static_cast<Sim*>(h);
     size_t n = 0;
     while (n < max && !s->records.empty()) {
@@ -235,8 +245,8 @@ size_t rwf_drain_records(void* h, uint32_t* channels, uint32_t* words, size_t ma
     return n;
 }
 
-size_t rwf_pending_records(void* h) { return static_cast<Sim*>(h)->records.size(); }
+size_t RWF_FN(pending_records)(void* h) { return static_cast<Sim*>(h)->records.size(); }
 
-uint64_t rwf_cycles(void* h) { return static_cast<Sim*>(h)->cycles; }
+uint64_t RWF_FN(cycles)(void* h) { return static_cast<Sim*>(h)->cycles; }
 
 }  // extern "C"

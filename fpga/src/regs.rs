@@ -29,11 +29,19 @@ pub const RECORDS: u32 = 0x28;
 pub const DROPS: u32 = 0x2C;
 /// Bus errors: writes to read-only or unmapped registers, bad values.
 pub const ERRORS: u32 = 0x30;
+/// The accumulator RAM's read latency in cycles, 2 or 3 (read-only, since
+/// version 2.0): 3 in builds above 4,096 channel slots, whose banked RAM
+/// has a registered bank multiplexer. It sets the near-repeat rule
+/// ([`near_repeat_window`], [`max_stall_cycles`]).
+pub const ACC_RD_LAT: u32 = 0x34;
 
 /// The value of [`ID`]: "RWFB".
 pub const ID_VALUE: u32 = 0x5257_4642;
-/// The value of [`VERSION`]: 1.0.
-pub const VERSION_VALUE: u32 = 0x0001_0000;
+/// The value of [`VERSION`]: 2.0. Version 2 is the 7-stage pipeline
+/// ([`LATENCY_CYCLES`] 7, was 2), the 8-record output FIFO
+/// ([`OUT_FIFO_RECORDS`], was 2) and the [`ACC_RD_LAT`] register; 1.0 was
+/// the 2-stage core.
+pub const VERSION_VALUE: u32 = 0x0002_0000;
 
 /// [`CTRL`] bit: enable.
 pub const CTRL_ENABLE: u32 = 1 << 0;
@@ -51,23 +59,46 @@ pub const STATUS_IN_FLIGHT: u32 = 1 << 3;
 
 /// Clock cycles per sample of the RTL core (all bins in parallel), for any
 /// order in which a channel, once left, does not come back within
-/// [`NEAR_REPEAT_WINDOW`] samples (packets of one channel, as the driver
+/// [`near_repeat_window`] samples (packets of one channel, as the driver
 /// sends them). A near-repeat (A, B, A or A, B, C, A) waits at most
-/// [`MAX_STALL_CYCLES`] more.
+/// [`max_stall_cycles`] more. Any build, either read latency.
 pub const CYCLES_PER_SAMPLE: u32 = 1;
 
-/// A sample stalls at the input when its channel had a sample 2 or 3
-/// cycles earlier but not 1 cycle earlier: the accumulator word written by
-/// that sample is not yet back in block RAM (see `rtl/rw_feature_core.v`).
-pub const NEAR_REPEAT_WINDOW: u32 = 3;
+/// [`ACC_RD_LAT`] of the default build (`CH_BITS` up to 12: one bank).
+pub const DEFAULT_ACC_RD_LAT: u32 = 2;
+
+/// [`ACC_RD_LAT`] of the largest builds (`CH_BITS` above 12: banked, the
+/// bank multiplexer registered), the highest the RTL has.
+pub const MAX_ACC_RD_LAT: u32 = 3;
+
+/// A sample stalls at the input when its channel had a sample 2 to
+/// `near_repeat_window(rd_lat)` cycles earlier but not 1 cycle earlier: the
+/// accumulator word written by that sample is not yet back in block RAM
+/// (see `rtl/rw_feature_core.v`). `rd_lat` is what [`ACC_RD_LAT`] reads:
+/// window 3 at read latency 2, 4 at read latency 3.
+pub const fn near_repeat_window(rd_lat: u32) -> u32 {
+    rd_lat + 1
+}
 
 /// The longest a sample waits at the input for a near-repeat of its
-/// channel (the output stream being ready).
-pub const MAX_STALL_CYCLES: u32 = 2;
+/// channel (the output stream being ready), for the [`ACC_RD_LAT`] the
+/// block reports: 2 cycles at read latency 2 (A, B, A), 3 at read
+/// latency 3.
+pub const fn max_stall_cycles(rd_lat: u32) -> u32 {
+    rd_lat
+}
+
+/// [`near_repeat_window`] of the default build ([`DEFAULT_ACC_RD_LAT`]).
+pub const NEAR_REPEAT_WINDOW: u32 = near_repeat_window(DEFAULT_ACC_RD_LAT);
+
+/// [`max_stall_cycles`] of any build (at [`MAX_ACC_RD_LAT`]): a bound a
+/// driver may wait per sample without reading [`ACC_RD_LAT`].
+pub const MAX_STALL_CYCLES: u32 = max_stall_cycles(MAX_ACC_RD_LAT);
 
 /// Cycles from a sample's acceptance (the cycle its handshake fires) to
 /// its record on the output stream, when it ends a block (pipeline stages
-/// S0-S6, then the output FIFO).
+/// S0-S6, then the output FIFO). Either read latency: at 3 the
+/// accumulator read moves one stage earlier.
 pub const LATENCY_CYCLES: u32 = 7;
 
 /// Records the output FIFO holds; the input stalls only when records

@@ -5,6 +5,41 @@ use std::ffi::c_void;
 /// 32-bit words per feature record on the output stream.
 pub const RECORD_WORDS: usize = 20;
 
+/// Which Verilated build of the RTL a [`Sim`] runs (both are compiled in
+/// by `build.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Model {
+    /// `CH_BITS = 8` (256 channel slots), accumulator read latency 2: the
+    /// build every driver test uses.
+    #[default]
+    Default,
+    /// `CH_BITS = 15` (32,768 slots, the 250 MHz / 25,000-channel sizing):
+    /// the accumulator RAM in 8 banks with a registered bank multiplexer,
+    /// read latency 3 (register [`crate::regs::ACC_RD_LAT`] reads 3).
+    Wide,
+}
+
+type PushFn = unsafe extern "C" fn(*mut c_void, u32, *const i16, usize, u64, *mut usize) -> i32;
+type PushTaggedFn =
+    unsafe extern "C" fn(*mut c_void, *const u32, *const i16, usize, u64, *mut usize) -> i32;
+
+/// The shim's entry points for one model.
+struct Api {
+    create: unsafe extern "C" fn(u32) -> *mut c_void,
+    free: unsafe extern "C" fn(*mut c_void),
+    reset: unsafe extern "C" fn(*mut c_void, u64) -> i32,
+    reg_read: unsafe extern "C" fn(*mut c_void, u32) -> u32,
+    reg_write: unsafe extern "C" fn(*mut c_void, u32, u32) -> i32,
+    run: unsafe extern "C" fn(*mut c_void, u64) -> i32,
+    set_out_ready: unsafe extern "C" fn(*mut c_void, i32),
+    push_samples: PushFn,
+    push_tagged: PushTaggedFn,
+    flush: unsafe extern "C" fn(*mut c_void, u64) -> i32,
+    drain_records: unsafe extern "C" fn(*mut c_void, *mut u32, *mut u32, usize) -> usize,
+    pending_records: unsafe extern "C" fn(*mut c_void) -> usize,
+    cycles: unsafe extern "C" fn(*mut c_void) -> u64,
+}
+
 mod ffi {
     use std::ffi::c_void;
     extern "C" {
@@ -41,6 +76,78 @@ mod ffi {
         pub fn rwf_pending_records(h: *mut c_void) -> usize;
         pub fn rwf_cycles(h: *mut c_void) -> u64;
     }
+
+    /// The entry points of this model.
+    pub(super) const API: super::Api = super::Api {
+        create: rwf_create,
+        free: rwf_free,
+        reset: rwf_reset,
+        reg_read: rwf_reg_read,
+        reg_write: rwf_reg_write,
+        run: rwf_run,
+        set_out_ready: rwf_set_out_ready,
+        push_samples: rwf_push_samples,
+        push_tagged: rwf_push_tagged,
+        flush: rwf_flush,
+        drain_records: rwf_drain_records,
+        pending_records: rwf_pending_records,
+        cycles: rwf_cycles,
+    };
+}
+
+mod ffi_wide {
+    use std::ffi::c_void;
+    extern "C" {
+        pub fn rwf_wide_create(rand_seed: u32) -> *mut c_void;
+        pub fn rwf_wide_free(h: *mut c_void);
+        pub fn rwf_wide_reset(h: *mut c_void, max_cycles: u64) -> i32;
+        pub fn rwf_wide_reg_read(h: *mut c_void, addr: u32) -> u32;
+        pub fn rwf_wide_reg_write(h: *mut c_void, addr: u32, value: u32) -> i32;
+        pub fn rwf_wide_run(h: *mut c_void, n: u64) -> i32;
+        pub fn rwf_wide_set_out_ready(h: *mut c_void, ready: i32);
+        pub fn rwf_wide_push_samples(
+            h: *mut c_void,
+            channel: u32,
+            samples: *const i16,
+            n: usize,
+            max_wait: u64,
+            pushed: *mut usize,
+        ) -> i32;
+        pub fn rwf_wide_push_tagged(
+            h: *mut c_void,
+            channels: *const u32,
+            samples: *const i16,
+            n: usize,
+            max_wait: u64,
+            pushed: *mut usize,
+        ) -> i32;
+        pub fn rwf_wide_flush(h: *mut c_void, max_cycles: u64) -> i32;
+        pub fn rwf_wide_drain_records(
+            h: *mut c_void,
+            channels: *mut u32,
+            words: *mut u32,
+            max: usize,
+        ) -> usize;
+        pub fn rwf_wide_pending_records(h: *mut c_void) -> usize;
+        pub fn rwf_wide_cycles(h: *mut c_void) -> u64;
+    }
+
+    /// The entry points of this model.
+    pub(super) const API: super::Api = super::Api {
+        create: rwf_wide_create,
+        free: rwf_wide_free,
+        reset: rwf_wide_reset,
+        reg_read: rwf_wide_reg_read,
+        reg_write: rwf_wide_reg_write,
+        run: rwf_wide_run,
+        set_out_ready: rwf_wide_set_out_ready,
+        push_samples: rwf_wide_push_samples,
+        push_tagged: rwf_wide_push_tagged,
+        flush: rwf_wide_flush,
+        drain_records: rwf_wide_drain_records,
+        pending_records: rwf_wide_pending_records,
+        cycles: rwf_wide_cycles,
+    };
 }
 
 /// Why a simulation call failed.
@@ -89,6 +196,8 @@ pub struct Record {
 /// A simulated feature block with its own Verilator context.
 pub struct Sim {
     handle: *mut c_void,
+    api: &'static Api,
+    model: Model,
 }
 
 // SAFETY: the handle owns its VerilatedContext and model; nothing is shared
@@ -107,38 +216,56 @@ impl Sim {
     /// A block whose registers start at random values from `seed` (0: at
     /// zero) before its reset: shows that the reset clears all state.
     pub fn with_random_init(seed: u32) -> Result<Self, SimError> {
-        // SAFETY: rwf_create returns an owned handle, freed in Drop.
-        let handle = unsafe { ffi::rwf_create(seed) };
+        Self::with_model(Model::Default, seed)
+    }
+
+    /// A block of the given [`Model`] after its hardware reset, registers
+    /// starting at random values from `seed` (0: at zero).
+    pub fn with_model(model: Model, seed: u32) -> Result<Self, SimError> {
+        let api: &'static Api = match model {
+            Model::Default => &ffi::API,
+            Model::Wide => &ffi_wide::API,
+        };
+        // SAFETY: create returns an owned handle, freed in Drop.
+        let handle = unsafe { (api.create)(seed) };
         assert!(!handle.is_null(), "rwf_create failed");
-        let mut sim = Sim { handle };
+        let mut sim = Sim { handle, api, model };
         sim.reset()?;
         Ok(sim)
+    }
+
+    /// The Verilated build this block runs.
+    pub fn model(&self) -> Model {
+        self.model
     }
 
     /// Pulses the hardware reset and waits for the state sweep.
     pub fn reset(&mut self) -> Result<(), SimError> {
         // SAFETY: valid handle (all calls below likewise).
-        check(unsafe { ffi::rwf_reset(self.handle, Self::RESET_BOUND) }, 0)
+        check(
+            unsafe { (self.api.reset)(self.handle, Self::RESET_BOUND) },
+            0,
+        )
     }
 
     /// Reads a register.
     pub fn read32(&mut self, addr: u32) -> u32 {
-        unsafe { ffi::rwf_reg_read(self.handle, addr) }
+        unsafe { (self.api.reg_read)(self.handle, addr) }
     }
 
     /// Writes a register (one clock cycle).
     pub fn write32(&mut self, addr: u32, value: u32) -> Result<(), SimError> {
-        check(unsafe { ffi::rwf_reg_write(self.handle, addr, value) }, 0)
+        check(unsafe { (self.api.reg_write)(self.handle, addr, value) }, 0)
     }
 
     /// Runs idle clock cycles.
     pub fn run(&mut self, cycles: u64) -> Result<(), SimError> {
-        check(unsafe { ffi::rwf_run(self.handle, cycles) }, 0)
+        check(unsafe { (self.api.run)(self.handle, cycles) }, 0)
     }
 
     /// Sets the output stream's ready (back-pressure when false).
     pub fn set_out_ready(&mut self, ready: bool) {
-        unsafe { ffi::rwf_set_out_ready(self.handle, ready as i32) }
+        unsafe { (self.api.set_out_ready)(self.handle, ready as i32) }
     }
 
     /// Pushes samples of one channel, waiting at most `max_wait` cycles for
@@ -147,7 +274,7 @@ impl Sim {
         let mut pushed = 0usize;
         // SAFETY: `samples` is valid for `len` reads; `pushed` for a write.
         let rc = unsafe {
-            ffi::rwf_push_samples(
+            (self.api.push_samples)(
                 self.handle,
                 channel,
                 samples.as_ptr(),
@@ -174,7 +301,7 @@ impl Sim {
         let mut pushed = 0usize;
         // SAFETY: both slices are valid for `len` reads; `pushed` for a write.
         let rc = unsafe {
-            ffi::rwf_push_tagged(
+            (self.api.push_tagged)(
                 self.handle,
                 channels.as_ptr(),
                 samples.as_ptr(),
@@ -188,7 +315,7 @@ impl Sim {
 
     /// Clocks until the pipeline and the output FIFO are empty (at most `max_cycles`).
     pub fn flush(&mut self, max_cycles: u64) -> Result<(), SimError> {
-        check(unsafe { ffi::rwf_flush(self.handle, max_cycles) }, 0)
+        check(unsafe { (self.api.flush)(self.handle, max_cycles) }, 0)
     }
 
     /// Moves every queued record into `out`.
@@ -198,7 +325,7 @@ impl Sim {
         loop {
             // SAFETY: buffers hold 16 channels and 16 records of words.
             let n = unsafe {
-                ffi::rwf_drain_records(
+                (self.api.drain_records)(
                     self.handle,
                     channels.as_mut_ptr(),
                     words.as_mut_ptr(),
@@ -221,18 +348,18 @@ impl Sim {
 
     /// Records queued by the harness, not yet drained.
     pub fn pending_records(&mut self) -> usize {
-        unsafe { ffi::rwf_pending_records(self.handle) }
+        unsafe { (self.api.pending_records)(self.handle) }
     }
 
     /// Clock cycles simulated so far.
     pub fn cycles(&mut self) -> u64 {
-        unsafe { ffi::rwf_cycles(self.handle) }
+        unsafe { (self.api.cycles)(self.handle) }
     }
 }
 
 impl Drop for Sim {
     fn drop(&mut self) {
         // SAFETY: the handle came from rwf_create and is freed once.
-        unsafe { ffi::rwf_free(self.handle) }
+        unsafe { (self.api.free)(self.handle) }
     }
 }

@@ -2,12 +2,13 @@
 //! `fpga-sim`, which needs Verilator anyway).
 #![cfg(feature = "fpga-sim")]
 
-#[test]
-fn rtl_is_lint_clean() {
+/// The top, linted with these `-G` parameters.
+fn lint_top(params: &[&str]) {
     let rtl = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rtl");
     let out = std::process::Command::new(std::env::var("VERILATOR").unwrap_or("verilator".into()))
         .current_dir(&rtl)
         .args(["--lint-only", "-Wall", "--top-module", "rw_feature_top"])
+        .args(params)
         .args([
             "rw_feature_top.v",
             "rw_regs.v",
@@ -19,7 +20,23 @@ fn rtl_is_lint_clean() {
         .expect("run verilator");
     let text =
         String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.trim().is_empty(), "{text}");
+    assert!(
+        out.status.success() && text.trim().is_empty(),
+        "{params:?}: {text}"
+    );
+}
+
+#[test]
+fn rtl_is_lint_clean() {
+    lint_top(&[]);
+}
+
+#[test]
+fn read_latency_3_builds_are_lint_clean() {
+    // the wide build (banked accumulator RAM, registered bank mux) and
+    // read latency 3 forced on a single bank
+    lint_top(&["-GCH_BITS=15"]);
+    lint_top(&["-GRD_LAT=3"]);
 }
 
 #[test]
