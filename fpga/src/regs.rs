@@ -38,9 +38,9 @@ pub const ACC_RD_LAT: u32 = 0x34;
 /// The value of [`ID`]: "RWFB".
 pub const ID_VALUE: u32 = 0x5257_4642;
 /// The value of [`VERSION`]: 2.0. Version 2 is the 7-stage pipeline
-/// ([`LATENCY_CYCLES`] 7, was 2), the 8-record output FIFO
-/// ([`OUT_FIFO_RECORDS`], was 2) and the [`ACC_RD_LAT`] register; 1.0 was
-/// the 2-stage core.
+/// ([`LATENCY_CYCLES`]), the 8-record output FIFO ([`OUT_FIFO_RECORDS`])
+/// and the [`ACC_RD_LAT`] register; 1.0 was the 2-stage core with a
+/// 2-record FIFO. `FpgaSimEngine` refuses another major version.
 pub const VERSION_VALUE: u32 = 0x0002_0000;
 
 /// [`CTRL`] bit: enable.
