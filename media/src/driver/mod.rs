@@ -1,9 +1,11 @@
-//! IO drivers: the threads and sockets around the sans-IO [`RelayCore`].
+//! IO drivers: the threads and sockets around the sans-IO
+//! [`RelayCore`](crate::relay::RelayCore).
 //!
-//! A driver runs N shard workers. Each worker owns one [`RelayCore`] and the
-//! UDP sockets of the legs of its calls, waits on all of them at once, reads
-//! many datagrams per wakeup, feeds the core with the time of a monotonic
-//! clock and sends what the core hands back in batches. A call lives on the
+//! A driver runs N shard workers. Each worker owns one
+//! [`RelayCore`](crate::relay::RelayCore) and the UDP sockets of the legs
+//! of its calls, waits on all of them at once, reads many datagrams per
+//! wakeup, feeds the core with the time of a monotonic clock and sends
+//! what the core hands back in batches. A call lives on the
 //! shard [`shard_for`] picks from its id, so its legs never cross threads.
 //!
 //! The control side (the NG server, tests) talks to the workers through a
@@ -31,8 +33,9 @@
 //!
 //! Map: this file holds what every backend shares ([`Driver`], [`Request`],
 //! [`DriverHandle`], [`ShardSnapshot`], the drop counters); [`portable`] is
-//! the epoll + `recvmmsg`/`sendmmsg` backend; an io_uring backend plugs in
-//! beside it by implementing [`Driver`].
+//! the epoll + `recvmmsg`/`sendmmsg` backend; [`uring_driver`] (over
+//! [`uring`]) the io_uring one; both implement [`Driver`]; [`pace`] is the
+//! optional wakeup pacing both use.
 
 pub mod pace;
 pub mod portable;
@@ -58,9 +61,9 @@ use crate::relay::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DriverKind {
     /// The default the benchmark picked: portable. `benches/relay.sh` with
-    /// `NODES="ringwire-portable ringwire-io_uring"` measured the two equal
-    /// in relayed packets per CPU-second at 1000 and 2000 paced calls, with
-    /// portable's p99 latency a little lower (0.86 vs 1.01 ms at 1000 calls).
+    /// `NODES="ringwire-portable ringwire-io_uring"` measured portable
+    /// ahead in relayed packets per CPU-second at 500, 1000 and 2000 paced
+    /// calls (311k / 307k / 293k against 269k / 279k / 289k).
     #[default]
     Auto,
     /// epoll with `recvmmsg`/`sendmmsg`: runs on any Linux.
