@@ -12,8 +12,10 @@
 //!    [`Transmit`] to send: no copy, no allocation once the pool is warm.
 //!    The epoll set is level-triggered, so a socket with more queued is
 //!    reported again by the next `epoll_wait(0)` of the same wakeup (up to
-//!    [`MAX_ROUNDS`]); reading until "would block" instead costs a failed
-//!    receive per datagram, as each socket holds one at RTP rates;
+//!    [`MAX_ROUNDS`]), and those later rounds read up to
+//!    [`DriverConfig::batch`] per `recvmmsg` (a backlog). Reading until
+//!    "would block" from the start costs a failed receive per datagram, as
+//!    each socket holds one at RTP rates;
 //! 3. the eventfd: drain the request channel and run each request;
 //! 4. the core's timeout if it is due;
 //! 5. sort the pending transmits by source socket and send each run with
@@ -356,8 +358,8 @@ impl Worker {
             batch,
             buffer_size: config.buffer_size.max(64),
             pool: Vec::with_capacity(POOL_MAX),
-            recv: MsgArrays::new(1),
-            recv_bufs: vec![BytesMut::new()],
+            recv: MsgArrays::new(batch),
+            recv_bufs: (0..batch).map(|_| BytesMut::new()).collect(),
             send: MsgArrays::new(batch),
             pending: Vec::with_capacity(pending_cap),
             ready: vec![libc::epoll_event { events: 0, u64: 0 }; MAX_EVENTS],
@@ -403,7 +405,11 @@ impl Worker {
                     if token == WAKE_TOKEN {
                         stop |= self.on_wake(started);
                     } else {
-                        self.drain_socket(token as u16, started);
+                        // First round: a socket holds one datagram at RTP
+                        // rates, and a second receive would fail. Later
+                        // rounds: it held more, so it is backlogged.
+                        let max = if round == 0 { 1 } else { self.batch };
+                        self.drain_socket(token as u16, started, max);
                     }
                 }
                 // Sockets that still hold datagrams (level-triggered).
@@ -526,39 +532,42 @@ impl Worker {
         }
     }
 
-    /// Reads one datagram from `port`'s socket and feeds it to the core
-    /// (the caller's next `epoll_wait` reports the socket again if it holds
-    /// more).
-    fn drain_socket(&mut self, port: u16, now: Duration) {
+    /// Reads up to `max` datagrams from `port`'s socket with one `recvmmsg`
+    /// and feeds them to the core (the caller's next `epoll_wait` reports
+    /// the socket again if it holds more).
+    fn drain_socket(&mut self, port: u16, now: Duration, max: usize) {
         let fd = self.fds[port as usize];
         if fd < 0 {
             return;
         }
-        if self.recv_bufs[0].capacity() < self.buffer_size {
-            self.recv_bufs[0] = self
-                .pool
-                .pop()
-                .unwrap_or_else(|| BytesMut::with_capacity(self.buffer_size));
+        let max = max.clamp(1, self.batch);
+        for i in 0..max {
+            if self.recv_bufs[i].capacity() < self.buffer_size {
+                self.recv_bufs[i] = self
+                    .pool
+                    .pop()
+                    .unwrap_or_else(|| BytesMut::with_capacity(self.buffer_size));
+            }
+            let b = &mut self.recv_bufs[i];
+            b.clear();
+            let spare = b.spare_capacity_mut();
+            self.recv.iovs[i] = libc::iovec {
+                iov_base: spare.as_mut_ptr().cast(),
+                iov_len: spare.len(),
+            };
+            self.recv.link(
+                i,
+                std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
+            );
         }
-        let b = &mut self.recv_bufs[0];
-        b.clear();
-        let spare = b.spare_capacity_mut();
-        self.recv.iovs[0] = libc::iovec {
-            iov_base: spare.as_mut_ptr().cast(),
-            iov_len: spare.len(),
-        };
-        self.recv.link(
-            0,
-            std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t,
-        );
-        // SAFETY: header 0 points at a live iovec over the spare capacity of
-        // a buffer we own and at a live sockaddr_storage; none of them moves
-        // until the call returns.
+        // SAFETY: headers `0..max` point at live iovecs over the spare
+        // capacity of buffers we own and at live sockaddr_storages; none of
+        // them moves until the call returns.
         let n = unsafe {
             libc::recvmmsg(
                 fd,
                 self.recv.hdrs.as_mut_ptr(),
-                1,
+                max as libc::c_uint,
                 libc::MSG_DONTWAIT,
                 std::ptr::null_mut(),
             )
@@ -573,37 +582,36 @@ impl Worker {
             }
             return;
         }
-        if n == 0 {
-            return;
+        for i in 0..n as usize {
+            self.counters.received += 1;
+            self.handled += 1;
+            let h = &self.recv.hdrs[i];
+            let (len, flags, namelen) = (
+                h.msg_len as usize,
+                h.msg_hdr.msg_flags,
+                h.msg_hdr.msg_namelen,
+            );
+            if flags & libc::MSG_TRUNC != 0 {
+                self.counters.truncated += 1;
+                continue;
+            }
+            let Some(from) = read_sockaddr(&self.recv.addrs[i], namelen) else {
+                self.counters.bad_source += 1;
+                continue;
+            };
+            let mut data = std::mem::take(&mut self.recv_bufs[i]);
+            // SAFETY: the kernel wrote `len` bytes (no more than the spare
+            // capacity it was given) at the start of the spare capacity of
+            // this buffer, which was empty.
+            unsafe { data.set_len(len.min(data.capacity())) };
+            let input = Input::Datagram {
+                local: LocalPort(port),
+                from,
+                data,
+            };
+            let _ = self.core.handle_input(now, input);
+            self.drain_outputs();
         }
-        self.counters.received += 1;
-        self.handled += 1;
-        let h = &self.recv.hdrs[0];
-        let (len, flags, namelen) = (
-            h.msg_len as usize,
-            h.msg_hdr.msg_flags,
-            h.msg_hdr.msg_namelen,
-        );
-        if flags & libc::MSG_TRUNC != 0 {
-            self.counters.truncated += 1;
-            return;
-        }
-        let Some(from) = read_sockaddr(&self.recv.addrs[0], namelen) else {
-            self.counters.bad_source += 1;
-            return;
-        };
-        let mut data = std::mem::take(&mut self.recv_bufs[0]);
-        // SAFETY: the kernel wrote `len` bytes (no more than the spare
-        // capacity it was given) at the start of the spare capacity of this
-        // buffer, which was empty.
-        unsafe { data.set_len(len.min(data.capacity())) };
-        let input = Input::Datagram {
-            local: LocalPort(port),
-            from,
-            data,
-        };
-        let _ = self.core.handle_input(now, input);
-        self.drain_outputs();
     }
 
     /// Sends the pending transmits, one `sendmmsg` per run of the same
