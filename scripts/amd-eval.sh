@@ -9,7 +9,7 @@
 #   AMD_CASES=320 AMD_TUNE_CASES=320 AMD_SEED=1 override the sizes and seed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/ensure-deps.sh espeak-ng sox
+scripts/ensure-deps.sh build-essential pkg-config libpcap-dev espeak-ng sox
 cargo build --release -p ringwire-host --locked
 bin=target/release/ringwire
 seed="${AMD_SEED:-1}"

@@ -85,6 +85,12 @@ pub struct AmdConfig {
     pub human_silence_long_ms: u32,
     /// The longest live greeting expected.
     pub long_human_greeting_ms: u32,
+    /// A greeting at least this long may be a short machine greeting
+    /// ("Leave a message after the tone.")...
+    pub beep_wait_greeting_ms: u32,
+    /// ...so the silence after it that means "human" is at least this long,
+    /// to give a voicemail beep the time to sound.
+    pub beep_wait_ms: u32,
     /// A pause at least this long, followed by more speech, is a sentence
     /// boundary...
     pub sentence_pause_ms: u32,
@@ -108,6 +114,8 @@ impl Default for AmdConfig {
             human_silence_ms: 400,
             human_silence_long_ms: 850,
             long_human_greeting_ms: 3500,
+            beep_wait_greeting_ms: 1200,
+            beep_wait_ms: 850,
             sentence_pause_ms: 370,
             multi_sentence_min_ms: 1300,
             machine_greeting_ms: 4800,
@@ -124,6 +132,8 @@ struct Limits {
     human_silence: f32,
     human_silence_long: f32,
     long_human_greeting: f32,
+    beep_wait_greeting: u32,
+    beep_wait: f32,
     sentence_pause: u32,
     multi_sentence_min: u32,
     machine_greeting: u32,
@@ -143,6 +153,8 @@ impl Limits {
             human_silence: scale(cfg.human_silence_ms, 0.3),
             human_silence_long: scale(cfg.human_silence_long_ms, 0.3),
             long_human_greeting: frames(cfg.long_human_greeting_ms) as f32,
+            beep_wait_greeting: frames(cfg.beep_wait_greeting_ms),
+            beep_wait: scale(cfg.beep_wait_ms, 0.3),
             sentence_pause: scale(cfg.sentence_pause_ms, -0.2).round() as u32,
             multi_sentence_min: scale(cfg.multi_sentence_min_ms, -0.3).round() as u32,
             machine_greeting: scale(cfg.machine_greeting_ms, -0.3).round() as u32,
@@ -154,7 +166,12 @@ impl Limits {
     /// Silence, in frames, that ends a greeting of `greeting` frames as human.
     fn human_silence_after(&self, greeting: u32) -> f32 {
         let t = (greeting as f32 / self.long_human_greeting).min(1.0);
-        self.human_silence + t * (self.human_silence_long - self.human_silence)
+        let wait = self.human_silence + t * (self.human_silence_long - self.human_silence);
+        if greeting >= self.beep_wait_greeting {
+            wait.max(self.beep_wait)
+        } else {
+            wait
+        }
     }
 }
 
@@ -378,7 +395,12 @@ impl AmdDetector {
                 }
             }
             Some(g) => {
-                if vad.tone {
+                // DTMF keyed after a greeting is a person at the keypad:
+                // neither a beep nor the talker going on, and the silence
+                // that means "human" runs on through it
+                let dtmf = (self.dtmf_history & 0xFF_FFFF).count_ones() >= 12;
+                let keying = (self.dtmf_history & 0xF).count_ones() >= 2;
+                if vad.tone && !dtmf && !keying {
                     // A steady tone after the greeting is a voicemail beep
                     // (the beep detector confirms its frequency and length
                     // later; the verdict needs only that it is a tone).
@@ -390,14 +412,11 @@ impl AmdDetector {
                     g.last_tone = Some(frame);
                     let tone_start =
                         (frame + 1).saturating_sub(g.tone_frames + vad::TONE_DELAY_FRAMES as u32);
-                    // DTMF keyed after a greeting is a person, not a beep
-                    let dtmf = (self.dtmf_history & 0xFF_FFFF).count_ones() >= 12;
                     // a live call's signalling tone (call waiting, recorder
                     // warning) counts only once it outlasts its signature
                     let needed = signalling_tone_frames(vad.tone_hz).max(l.tone_after_greeting);
                     if g.tone_frames + vad::TONE_DELAY_FRAMES as u32 >= needed
                         && tone_start > g.last_speech + 1
-                        && !dtmf
                     {
                         return Some(self.decision(
                             AmdVerdict::Machine,
@@ -408,7 +427,8 @@ impl AmdDetector {
                 }
                 // speech far below the greeting's level is another voice
                 // (babble, a television), not the talker going on
-                let talker = confirmed && self.run_peak_db >= g.peak_db - l.talker_range_db;
+                let talker =
+                    confirmed && !keying && self.run_peak_db >= g.peak_db - l.talker_range_db;
                 if talker {
                     g.peak_db = g.peak_db.max(vad.level_db);
                 }

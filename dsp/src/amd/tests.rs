@@ -268,3 +268,55 @@ fn a_beep_the_vad_took_for_speech_still_follows_the_greeting() {
     speech(&mut talk, 600, 6000.0);
     assert!(!fed(&talk).note_beep(beep_start, beep_start + 4000));
 }
+
+/// A steady tone of `hz` for `ms` at peak `amp`.
+fn tone(out: &mut Vec<f64>, hz: f64, ms: usize, amp: f64) {
+    let mut sine = crate::signal::Sine::new(hz, 8000.0, amp, 0.0);
+    out.extend((0..ms * 8).map(|_| sine.next_sample()));
+}
+
+#[test]
+fn a_greeting_as_long_as_a_short_machine_greeting_waits_for_its_beep() {
+    // "Leave your message at the beep." (1.5 s), the beep 700 ms later: a
+    // live person's silence rule would have said "human" before it sounded
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 1500, 6000.0);
+    let greeting_end_ms = s.len() as u64 / 8;
+    silence(&mut s, 700);
+    tone(&mut s, 1000.0, 400, 6000.0);
+    silence(&mut s, 2000);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Machine, "{d:?}");
+    assert_eq!(d.cause, "tone-after-greeting");
+    // without the beep it is a (slower) live answer
+    let mut live = s[..(greeting_end_ms as usize + 700) * 8].to_vec();
+    silence(&mut live, 2400);
+    let d = run(&live, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    let after = d.at / 8 - greeting_end_ms;
+    // the wait runs from the last voiced frame, a syllable's fade before
+    // the greeting's nominal end
+    let wait = AmdConfig::default().beep_wait_ms as u64;
+    assert!(
+        (wait - 200..wait + 300).contains(&after),
+        "decided {after} ms after the greeting"
+    );
+}
+
+#[test]
+fn dtmf_keyed_after_a_greeting_does_not_delay_the_live_verdict() {
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 500, 6000.0);
+    let greeting_end_ms = s.len() as u64 / 8;
+    silence(&mut s, 150);
+    let mut digit = vec![0.0; 100 * 8];
+    crate::signal::DtmfTone::new('5', -8.0).add_to(&mut digit, 0.0);
+    s.extend(digit);
+    silence(&mut s, 3000);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    let after = d.at / 8 - greeting_end_ms;
+    assert!(after <= 700, "decided {after} ms after the greeting");
+}
