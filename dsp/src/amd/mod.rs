@@ -70,7 +70,9 @@ pub struct AmdDecision {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AmdConfig {
     /// Give up (with `unknown` if no speech was heard, else the best guess)
-    /// after this much audio.
+    /// after this much audio, counted from the last call-progress tone
+    /// heard before any speech (ring-back after answer), at most twice
+    /// this from answer.
     pub max_analysis_ms: u32,
     /// Trades false "machine" against false "human": -1 favours "human"
     /// (fewer live people lost), +1 favours "machine"; 0 is the tuned point.
@@ -205,9 +207,14 @@ pub struct AmdDetector {
     /// One bit per recent block: whether it looked like DTMF.
     dtmf_history: u32,
     frames: u32,
+    /// Frame from which the maximum analysis time runs: after the last
+    /// call-progress tone (ring-back heard before anyone spoke).
+    clock_start: u32,
     speech_run: u32,
     /// Loudest frame of the current speech run, dB.
     run_peak_db: f32,
+    /// Quietest frame of the current speech run after its onset, dB.
+    run_low_db: f32,
     /// The talker's recent runs of speech, `(first, last)` frames, oldest
     /// first (for placing a beep against the greeting).
     runs: [(u32, u32); RUNS],
@@ -229,8 +236,10 @@ impl AmdDetector {
             framer: Framer::default(),
             dtmf_history: 0,
             frames: 0,
+            clock_start: 0,
             speech_run: 0,
             run_peak_db: f32::MIN,
+            run_low_db: f32::MAX,
             runs: [(u32::MAX, u32::MAX); RUNS],
             greeting: None,
             pending_beep: false,
@@ -377,10 +386,18 @@ impl AmdDetector {
         } else {
             self.run_peak_db.max(vad.level_db)
         };
+        self.run_low_db = match self.speech_run {
+            0 => f32::MAX,
+            r if r > ONSET_FRAMES => self.run_low_db.min(vad.level_db),
+            _ => self.run_low_db,
+        };
         let confirmed = self.speech_run >= CONFIRM_FRAMES;
         match &mut self.greeting {
             None => {
-                if confirmed {
+                // a greeting swells and fades from syllable to syllable; a
+                // run of "speech" at one level is a tone the VAD has not
+                // recognised (a ring-back's beating pair)
+                if confirmed && self.run_peak_db - self.run_low_db >= GREETING_SWING_DB {
                     let start = frame + 1 - CONFIRM_FRAMES;
                     self.greeting = Some(Greeting {
                         start,
@@ -390,7 +407,11 @@ impl AmdDetector {
                         peak_db: self.run_peak_db,
                     });
                     Self::note_run(&mut self.runs, start, frame);
-                } else if frame + 1 >= l.max_frames {
+                } else if vad.tone && frame + 1 < MAX_CLOCK_RESTART * l.max_frames {
+                    // ring-back still playing: the call is not answered
+                    // in earnest yet, the analysis time starts after it
+                    self.clock_start = frame + 1;
+                } else if frame + 1 - self.clock_start >= l.max_frames {
                     return Some(self.decision(AmdVerdict::Unknown, "no-speech", 0.5));
                 }
             }
@@ -457,7 +478,7 @@ impl AmdDetector {
                         ));
                     }
                 }
-                if frame + 1 >= l.max_frames {
+                if frame + 1 - self.clock_start >= l.max_frames {
                     return Some(self.decision(AmdVerdict::Machine, "max-analysis-time", 0.5));
                 }
             }
@@ -479,6 +500,17 @@ fn signalling_tone_frames(hz: f32) -> u32 {
         0
     }
 }
+
+/// Frames at the start of a run of speech left out of its level swing (the
+/// onset frame is only partly filled).
+const ONSET_FRAMES: u32 = 2;
+
+/// The least swing in level, dB, over a run of speech that starts a greeting.
+const GREETING_SWING_DB: f32 = 2.0;
+
+/// Tones before any speech restart the analysis time only within this many
+/// maximum analysis times from answer, so every stream is decided.
+const MAX_CLOCK_RESTART: u32 = 2;
 
 /// Runs of speech remembered for placing a beep.
 const RUNS: usize = 8;

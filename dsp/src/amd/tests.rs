@@ -125,9 +125,10 @@ fn a_beep_after_speech_means_machine() {
     for _ in 0..100 {
         assert!(amd.push(&quiet).is_none());
     }
-    // loud blocks whose spectrum moves, as speech does
+    // loud blocks whose spectrum and level move, as speech does
     for i in 0..40 {
         let moving = FeatureBlock {
+            energy: loud.energy / (1 + (i as u32 / 4) % 3),
             acf: [
                 ((i / 2) % 7 - 3) * 40_000_000,
                 ((i / 3) % 5 - 2) * 60_000_000,
@@ -319,4 +320,64 @@ fn dtmf_keyed_after_a_greeting_does_not_delay_the_live_verdict() {
     assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
     let after = d.at / 8 - greeting_end_ms;
     assert!(after <= 700, "decided {after} ms after the greeting");
+}
+
+/// A cadenced tone (`freqs` on `on_ms`, off `off_ms`, for `total_ms`).
+fn cadence(freqs: &[f64], on_ms: usize, off_ms: usize, total_ms: usize, amp: f64) -> Vec<f64> {
+    (0..total_ms * 8)
+        .map(|n| {
+            let on = n % ((on_ms + off_ms) * 8) < on_ms * 8;
+            let t = n as f64 / 8000.0;
+            let v: f64 = freqs
+                .iter()
+                .map(|f| (std::f64::consts::TAU * f * t).sin())
+                .sum();
+            if on {
+                amp * v / freqs.len() as f64
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn busy_tones_are_never_a_live_greeting() {
+    // EU 425 Hz and US 480+620 Hz busy, and the 400 Hz congestion tone
+    for (freqs, on, off) in [
+        (&[425.0][..], 500, 500),
+        (&[480.0, 620.0][..], 500, 500),
+        (&[400.0][..], 250, 250),
+    ] {
+        for amp in [800.0, 4000.0, 16000.0] {
+            let mut s = Vec::new();
+            silence(&mut s, 300);
+            s.extend(cadence(freqs, on, off, 7000, amp));
+            let d = run(&s, 3.0);
+            assert_ne!(
+                d.verdict,
+                AmdVerdict::Human,
+                "{freqs:?} {on}/{off} ms at {amp}: {d:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn ring_back_before_the_answer_does_not_use_up_the_analysis_time() {
+    // two cycles of EU ring-back (425 Hz, 1 s on, 4 s off), then "Hello?"
+    // 8.6 s after the stream started
+    let mut s = cadence(&[425.0], 1000, 4000, 6000, 4000.0);
+    silence(&mut s, 2600);
+    speech(&mut s, 600, 6000.0);
+    silence(&mut s, 3000);
+    let d = run(&s, 3.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    // with nothing after the ring-back the stream is still decided
+    let mut rings = cadence(&[425.0], 1000, 4000, 30_000, 4000.0);
+    rings.truncate(30_000 * 8);
+    let d = run(&rings, 3.0);
+    assert_eq!(d.verdict, AmdVerdict::Unknown, "{d:?}");
+    let limit_ms = MAX_CLOCK_RESTART as u64 * AmdConfig::default().max_analysis_ms as u64;
+    assert!(d.at / 8 <= limit_ms + 8000, "decided at {} ms", d.at / 8);
 }

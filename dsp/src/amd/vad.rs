@@ -82,6 +82,16 @@ const TONE_SPREAD: f32 = 0.015;
 /// ...but at least this many radians: the angles of low tones (near 0) move
 /// by that much from frame edges alone.
 const TONE_SPREAD_FLOOR: f32 = 0.01;
+/// A sound whose frame level stays within this many dB over
+/// [`TONE_FRAMES`] frames (speech's syllables swell and fade by more)...
+const TONE_FLAT_DB: f32 = 0.3;
+/// ...is a tone if its lags' angles stay within this many radians: a pure
+/// tone's lags over a window that is not a whole number of its periods
+/// wander with its phase, most for low tones (0.023 rad at 425 Hz).
+const TONE_FLAT_SPREAD: f32 = 0.05;
+/// Lag-1 angle of 300 Hz: below it, flat level alone does not make a tone
+/// (voiced speech's strong low harmonics).
+const TONE_FLAT_MIN_ANGLE: f32 = std::f32::consts::TAU * 300.0 / 8000.0;
 
 /// Voice activity detector state for one channel.
 #[derive(Debug, Clone)]
@@ -99,6 +109,8 @@ pub struct Vad {
     recent: [[f32; 3]; SMOOTH_FRAMES],
     /// Angles of the averaged normalised lags of the last frames (ring).
     lags: [[f32; 2]; TONE_FRAMES],
+    /// Levels (dB) of the last frames (ring, same slots as `lags`).
+    levels: [f32; TONE_FRAMES],
 }
 
 /// What the VAD says about one frame.
@@ -131,6 +143,7 @@ impl Vad {
             frames: 0,
             recent: [[0.0; 3]; SMOOTH_FRAMES],
             lags: [[0.0; 2]; TONE_FRAMES],
+            levels: [0.0; TONE_FRAMES],
         }
     }
 
@@ -189,6 +202,7 @@ impl Vad {
         let energy = sum[0].max(f32::MIN_POSITIVE);
         let angle = |r: f32| (r / energy).clamp(-1.0, 1.0).acos();
         self.lags[n % TONE_FRAMES] = [angle(sum[1]), angle(sum[2])];
+        self.levels[n % TONE_FRAMES] = level_db(mean_square);
         if n + 1 < TONE_DELAY_FRAMES {
             return false; // the rings still hold their initial zeros
         }
@@ -200,7 +214,15 @@ impl Vad {
                 hi[k] = hi[k].max(l[k]);
             }
         }
-        (0..2).all(|k| hi[k] - lo[k] <= (TONE_SPREAD * hi[k]).max(TONE_SPREAD_FLOOR))
+        let steady = (0..2).all(|k| hi[k] - lo[k] <= (TONE_SPREAD * hi[k]).max(TONE_SPREAD_FLOOR));
+        let (quiet, loud) = self
+            .levels
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), &l| (a.min(l), b.max(l)));
+        let flat = loud - quiet <= TONE_FLAT_DB
+            && lo[0] >= TONE_FLAT_MIN_ANGLE
+            && (0..2).all(|k| hi[k] - lo[k] <= TONE_FLAT_SPREAD);
+        steady || flat
     }
 }
 
