@@ -79,7 +79,7 @@ impl Worker {
                 .unwrap();
             for b in &self.blocks {
                 if let Some(beep) = self.beep[ch].push(b) {
-                    self.amd[ch].note_beep(beep.start);
+                    self.amd[ch].note_beep(beep.start, beep.end);
                 }
                 if self.amd[ch].push(b).is_some() {
                     self.decisions += 1;
