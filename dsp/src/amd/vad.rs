@@ -173,7 +173,7 @@ impl Vad {
         }
         let floor = self.chunk_min.iter().copied().fold(f32::MAX, f32::min);
         let loud = level >= floor + self.margin_db && level >= self.min_level_db;
-        let tone = self.steady_tone(mean_square, lags) && loud;
+        let tone = self.steady_tone(mean_square, lags, level) && loud;
         let n = (self.frames as usize - 1) % TONE_FRAMES;
         VadFrame {
             level_db: level,
@@ -190,7 +190,7 @@ impl Vad {
 
     /// Records the frame; whether the lags, averaged over
     /// [`SMOOTH_FRAMES`], agreed over the last [`TONE_FRAMES`].
-    fn steady_tone(&mut self, mean_square: f32, lags: [f32; 2]) -> bool {
+    fn steady_tone(&mut self, mean_square: f32, lags: [f32; 2], level: f32) -> bool {
         // `frames` was already counted for this frame
         let n = self.frames as usize - 1;
         self.recent[n % SMOOTH_FRAMES] =
@@ -202,7 +202,7 @@ impl Vad {
         let energy = sum[0].max(f32::MIN_POSITIVE);
         let angle = |r: f32| (r / energy).clamp(-1.0, 1.0).acos();
         self.lags[n % TONE_FRAMES] = [angle(sum[1]), angle(sum[2])];
-        self.levels[n % TONE_FRAMES] = level_db(mean_square);
+        self.levels[n % TONE_FRAMES] = level;
         if n + 1 < TONE_DELAY_FRAMES {
             return false; // the rings still hold their initial zeros
         }
