@@ -185,14 +185,23 @@ struct LegState {
 
 /// The detector tap of one relay worker (see the [module documentation](self)).
 pub struct LiveTap {
-    engine: Box<dyn FeatureEngine + Send>,
     control: mpsc::Receiver<TapControl>,
+    /// Each leg's state stays in place: a packet borrows it (it is some
+    /// kilobytes of detector state, too big to move per packet).
+    legs: HashMap<LegId, LegState>,
+    feed: Feed,
+    packets: u64,
+}
+
+/// What a tap feeds legs' audio through and sends their events into,
+/// apart from the legs themselves so that a leg and it can be borrowed
+/// at once.
+struct Feed {
+    engine: Box<dyn FeatureEngine + Send>,
     events: mpsc::SyncSender<LiveEvent>,
     counters: Arc<TapCounters>,
-    legs: HashMap<LegId, LegState>,
     blocks: Vec<FeatureBlock>,
     found: Vec<Event>,
-    packets: u64,
 }
 
 const ZEROS: [i16; 160] = [0; 160];
@@ -223,13 +232,15 @@ impl LiveTap {
         engine: Box<dyn FeatureEngine + Send>,
     ) -> Self {
         LiveTap {
-            engine,
             control,
-            events,
-            counters,
             legs: HashMap::new(),
-            blocks: Vec::with_capacity(64),
-            found: Vec::with_capacity(8),
+            feed: Feed {
+                engine,
+                events,
+                counters,
+                blocks: Vec::with_capacity(64),
+                found: Vec::with_capacity(8),
+            },
             packets: 0,
         }
     }
@@ -265,7 +276,7 @@ impl LiveTap {
             }
             return;
         }
-        let channel = match self.engine.open_channel() {
+        let channel = match self.feed.engine.open_channel() {
             Ok(c) => Some(c),
             Err(e) => {
                 tracing::warn!(call = call.0, leg = leg.0, "detectors off: {e}");
@@ -301,18 +312,33 @@ impl LiveTap {
             let Some(mut st) = self.legs.remove(&leg) else {
                 continue;
             };
-            if let Some(t) = st.tracker.as_mut() {
-                t.finish();
-            }
-            self.poll_digits(leg, &mut st);
-            self.found.clear();
-            if let Some(d) = st.detectors.as_mut() {
-                d.finish(&mut self.found);
-            }
-            self.emit_found(leg, &st);
-            if let Some(c) = st.channel {
-                let _ = self.engine.close_channel(c);
-            }
+            self.feed.finish(leg, &mut st);
+        }
+    }
+
+    fn on_packet(&mut self, p: &TapPacket<'_>) {
+        let Some(st) = self.legs.get_mut(&p.leg) else {
+            return;
+        };
+        self.packets += 1;
+        self.feed.on_packet(p, st);
+    }
+}
+
+impl Feed {
+    /// Ends a leg: its last events, and its engine channel closed.
+    fn finish(&mut self, leg: LegId, st: &mut LegState) {
+        if let Some(t) = st.tracker.as_mut() {
+            t.finish();
+        }
+        self.poll_digits(leg, st);
+        self.found.clear();
+        if let Some(d) = st.detectors.as_mut() {
+            d.finish(&mut self.found);
+        }
+        self.emit_found(leg, st);
+        if let Some(c) = st.channel {
+            let _ = self.engine.close_channel(c);
         }
     }
 
@@ -365,11 +391,7 @@ impl LiveTap {
         }
     }
 
-    fn on_packet(&mut self, p: &TapPacket<'_>) {
-        let Some(mut st) = self.legs.remove(&p.leg) else {
-            return;
-        };
-        self.packets += 1;
+    fn on_packet(&mut self, p: &TapPacket<'_>, st: &mut LegState) {
         st.base_ts.get_or_insert(p.timestamp);
         if st.ssrc != p.ssrc {
             if st.fed > 0 || st.next_ts.is_some() {
@@ -383,7 +405,7 @@ impl LiveTap {
         if st.telephone_event == Some(p.payload_type) {
             if let (Some(t), Ok(ev)) = (st.tracker.as_mut(), TelephoneEvent::parse(p.payload)) {
                 t.push(p.timestamp, p.sequence, &ev);
-                self.poll_digits(p.leg, &mut st);
+                self.poll_digits(p.leg, st);
             }
         } else if let (Some(law), Some(ch), true) = (
             match p.payload_type {
@@ -394,9 +416,8 @@ impl LiveTap {
             st.channel,
             st.detectors.is_some(),
         ) {
-            self.on_audio(p, law, ch, &mut st);
+            self.on_audio(p, law, ch, st);
         }
-        self.legs.insert(p.leg, st);
     }
 
     fn on_audio(&mut self, p: &TapPacket<'_>, law: Law, ch: ChannelId, st: &mut LegState) {
@@ -490,7 +511,8 @@ impl DetectorTap for LiveTap {
         self.drain_control();
         self.on_packet(packet);
         if self.packets >= 1024 {
-            self.counters
+            self.feed
+                .counters
                 .packets
                 .fetch_add(std::mem::take(&mut self.packets), Ordering::Relaxed);
         }
@@ -499,7 +521,8 @@ impl DetectorTap for LiveTap {
 
 impl Drop for LiveTap {
     fn drop(&mut self) {
-        self.counters
+        self.feed
+            .counters
             .packets
             .fetch_add(self.packets, Ordering::Relaxed);
     }
