@@ -4,173 +4,15 @@
 //! greeting then silence (AMD asked for by an NG flag); the digits and a
 //! verdict come back in the NG `query` reply, in the log and in /metrics.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod common;
+use common::*;
+
+use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use ringwire_dsp::g711::Law;
-use ringwire_dsp::signal::{to_i16, DtmfTone, WhiteNoise};
+use ringwire_dsp::signal::{add_speech_like as speech, to_i16, DtmfTone, WhiteNoise};
 use ringwire_host::ng::bencode::{decode, Dict, Value};
-
-const WAIT: Duration = Duration::from_secs(3);
-
-/// Kills the node if a test fails half way.
-struct Node {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Node {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn temp_path(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "ringwire-serve-detect-{}-{name}",
-        std::process::id()
-    ))
-}
-
-fn spawn(config: &str, name: &str) -> Node {
-    let path = temp_path(&format!("{name}.toml"));
-    std::fs::write(&path, config).unwrap();
-    let log = temp_path(&format!("{name}.log"));
-    let child = Command::new(env!("CARGO_BIN_EXE_ringwire"))
-        .args(["serve", "--config"])
-        .arg(&path)
-        .env("RINGWIRE_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    Node { child, log }
-}
-
-/// An NG client: one socket, a counter for cookies.
-struct Ng {
-    socket: UdpSocket,
-    node: SocketAddr,
-    n: u32,
-}
-
-impl Ng {
-    fn new(node: SocketAddr) -> Self {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        socket.set_read_timeout(Some(WAIT)).unwrap();
-        Ng { socket, node, n: 0 }
-    }
-
-    fn raw(&mut self, datagram: &[u8]) -> Vec<u8> {
-        self.socket.send_to(datagram, self.node).unwrap();
-        let mut buf = vec![0u8; 65536];
-        let (n, _) = self
-            .socket
-            .recv_from(&mut buf)
-            .expect("an NG reply in time");
-        buf.truncate(n);
-        buf
-    }
-
-    /// Sends `dict` with a fresh cookie; returns the reply's body.
-    fn request(&mut self, dict: &Dict<'_>) -> Vec<u8> {
-        self.n += 1;
-        let cookie = format!("c{}_{}", std::process::id(), self.n);
-        let mut d = cookie.clone().into_bytes();
-        d.push(b' ');
-        dict.encode(&mut d);
-        let reply = self.raw(&d);
-        let prefix = format!("{cookie} ");
-        assert!(reply.starts_with(prefix.as_bytes()), "cookie echoed");
-        reply[prefix.len()..].to_vec()
-    }
-}
-
-fn field<'a>(reply: &'a [u8], key: &str) -> Option<&'a [u8]> {
-    match decode(reply).ok()? {
-        Value::Dict(d) => d.get(key.as_bytes()).and_then(|v| v.as_bytes()),
-        _ => None,
-    }
-}
-
-fn result(reply: &[u8]) -> String {
-    String::from_utf8_lossy(field(reply, "result").unwrap_or(b"?")).into_owned()
-}
-
-fn sdp(rtp: u16, rtcp: u16, sess: u32) -> String {
-    format!(
-        "v=0\r\no=- {sess} 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
-         m=audio {rtp} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n\
-         a=rtpmap:101 telephone-event/8000\r\na=rtcp:{rtcp}\r\na=sendrecv\r\n"
-    )
-}
-
-/// The address and RTP port a rewritten SDP points at.
-fn sdp_target(sdp: &[u8]) -> SocketAddr {
-    let text = String::from_utf8_lossy(sdp);
-    let ip = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("c=IN IP4 "))
-        .expect("c= line");
-    let port = text
-        .lines()
-        .find_map(|l| l.strip_prefix("m=audio "))
-        .and_then(|l| l.split_whitespace().next())
-        .expect("m= line");
-    format!("{ip}:{port}").parse().unwrap()
-}
-
-fn endpoint() -> UdpSocket {
-    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.set_read_timeout(Some(WAIT)).unwrap();
-    s
-}
-
-fn scrape(addr: SocketAddr) -> String {
-    let mut s = TcpStream::connect_timeout(&addr, WAIT).expect("metrics listening");
-    s.set_read_timeout(Some(WAIT)).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    assert!(body.starts_with("HTTP/1.0 200"), "{body}");
-    body
-}
-
-fn metric(body: &str, series: &str) -> u64 {
-    body.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no {series} in\n{body}"))
-        .trim()
-        .parse()
-        .unwrap()
-}
 
 /// One RTP packet: PT, marker, sequence, timestamp, SSRC, payload.
 fn rtp(pt: u8, marker: bool, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
@@ -180,33 +22,6 @@ fn rtp(pt: u8, marker: bool, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Ve
     p.extend_from_slice(&ssrc.to_be_bytes());
     p.extend_from_slice(payload);
     p
-}
-
-/// Speech-like syllables (a gliding harmonic series under a raised-cosine
-/// envelope, short gaps), as in the AMD detector's own tests.
-fn speech(out: &mut Vec<f64>, ms: usize, amp: f64) {
-    let end = out.len() + ms * 8;
-    let mut syllable = 0usize;
-    let mut phase = 0.0f64;
-    while out.len() < end {
-        let len = (180 * 8).min(end - out.len());
-        let f0_start = 110.0 + (syllable * 37 % 80) as f64;
-        let f0_end = f0_start + 25.0 + (syllable * 13 % 40) as f64;
-        let tilt = 0.5 + (syllable * 29 % 10) as f64 / 10.0;
-        for i in 0..len {
-            let f0 = f0_start + (f0_end - f0_start) * i as f64 / len as f64;
-            phase += 2.0 * std::f64::consts::PI * f0 / 8000.0;
-            let env = (std::f64::consts::PI * i as f64 / len as f64).sin();
-            let v: f64 = (1..12)
-                .map(|h| (h as f64 * phase).sin() / (h as f64).powf(tilt))
-                .sum();
-            out.push(v * env * amp / 2.0);
-        }
-        syllable += 1;
-        let gap = if syllable.is_multiple_of(3) { 120 } else { 40 };
-        let gap = (gap * 8).min(end - out.len());
-        out.extend(std::iter::repeat_n(0.0, gap));
-    }
 }
 
 fn ulaw(signal: &[f64], noise_seed: u64) -> Vec<u8> {
