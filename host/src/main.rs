@@ -3,6 +3,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
+use ringwire_dsp::amd::AmdConfig;
 use ringwire_host::analyze::{analyze_file_with, AnalyzeOptions, Detector, DspBackend};
 use ringwire_host::plot::write_plots;
 use ringwire_host::report::{write_json, write_text, Format};
@@ -36,6 +37,18 @@ enum Command {
         /// in Verilator (a binary built with `--features fpga-sim`).
         #[arg(long, value_enum, default_value = "software")]
         dsp_backend: DspBackend,
+        /// AMD: the longest audio analysed before giving up, ms.
+        #[arg(long, value_name = "MS", default_value_t = AmdConfig::default().max_analysis_ms)]
+        amd_max_analysis_ms: u32,
+        /// AMD: -1 favours "human" (fewer live people lost), +1 favours
+        /// "machine" (earlier, more machines caught); 0 is the tuned point.
+        #[arg(
+            long,
+            value_name = "B",
+            default_value_t = 0.0,
+            allow_negative_numbers = true
+        )]
+        amd_bias: f32,
         /// Input files (WAV, pcap, pcapng); analysed in parallel on all cores.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
@@ -112,8 +125,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             format,
             plot,
             dsp_backend,
+            amd_max_analysis_ms,
+            amd_bias,
             inputs,
-        } => analyze(detect, format, plot, dsp_backend, inputs),
+        } => {
+            let amd = amd_config(amd_max_analysis_ms, amd_bias)?;
+            analyze(detect, format, plot, dsp_backend, amd, inputs)
+        }
         Command::Corpus {
             out,
             split,
@@ -158,16 +176,33 @@ fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The AMD parameters `analyze` was given, checked.
+fn amd_config(max_analysis_ms: u32, bias: f32) -> Result<AmdConfig> {
+    if !(-1.0..=1.0).contains(&bias) {
+        anyhow::bail!("--amd-bias must be between -1 and 1, not {bias}");
+    }
+    if max_analysis_ms < 1000 {
+        anyhow::bail!("--amd-max-analysis-ms must be at least 1000, not {max_analysis_ms}");
+    }
+    Ok(AmdConfig {
+        max_analysis_ms,
+        bias,
+        ..AmdConfig::default()
+    })
+}
+
 fn analyze(
     detectors: Vec<Detector>,
     format: Format,
     plot: Option<PathBuf>,
     backend: DspBackend,
+    amd: AmdConfig,
     inputs: Vec<PathBuf>,
 ) -> Result<ExitCode> {
     backend.check()?;
     let options = AnalyzeOptions {
         detectors,
+        amd,
         trace: plot.is_some(),
         ..Default::default()
     };

@@ -291,3 +291,61 @@ fn demo_capture_holds_inband_and_rfc4733_digits() {
     .collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn amd_analysis_time_and_bias_are_flags() {
+    // a greeting that goes on for 7 s: "machine" once it is too long for a
+    // live person, or at the analysis time if that comes first
+    let mut s = vec![0.0; 4000];
+    ringwire_dsp::signal::add_speech_like(&mut s, 7000, 6000.0);
+    let wav = scratch("long-greeting.wav");
+    write_wav(&wav, 8000, &[to_i16(&s)]);
+    let wav = wav.to_str().unwrap();
+    let amd = |extra: &[&str]| {
+        let mut args = vec!["analyze", "--detect", "amd", "--format", "json"];
+        args.extend_from_slice(extra);
+        args.push(wav);
+        let out = ringwire(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ev = json_lines(&out).remove(0);
+        (
+            ev["verdict"].as_str().unwrap().to_string(),
+            ev["at_ms"].as_u64().unwrap(),
+            ev["cause"].as_str().unwrap().to_string(),
+        )
+    };
+    let (verdict, at, cause) = amd(&[]);
+    assert_eq!(
+        (verdict.as_str(), cause.as_str()),
+        ("machine", "long-greeting")
+    );
+    let (verdict, short_at, cause) = amd(&["--amd-max-analysis-ms", "2000"]);
+    assert_eq!(
+        (verdict.as_str(), cause.as_str()),
+        ("machine", "max-analysis-time")
+    );
+    // 2 s after the greeting's first 500 ms (whose onset the VAD may take
+    // for a tone, which restarts the clock)
+    assert!(
+        (2000..=2600).contains(&short_at),
+        "decided at {short_at} ms"
+    );
+    // favouring "machine" calls a long greeting a machine sooner
+    let (_, eager_at, _) = amd(&["--amd-bias", "1"]);
+    assert!(
+        eager_at < at,
+        "bias +1 decided at {eager_at} ms, bias 0 at {at} ms"
+    );
+    for bad in [["--amd-bias", "1.5"], ["--amd-max-analysis-ms", "10"]] {
+        let out = ringwire(&["analyze", "--detect", "amd", bad[0], bad[1], wav]);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(bad[0]),
+            "{bad:?}"
+        );
+    }
+}
