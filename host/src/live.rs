@@ -32,6 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use ringwire_dsp::amd::AmdConfig;
 use ringwire_dsp::features::{ChannelId, FeatureBlock, FeatureEngine, SoftwareEngine, SAMPLE_RATE};
 use ringwire_dsp::g711::Law;
 use ringwire_media::relay::{CallId, DetectorTap, LegId, TapId, TapPacket};
@@ -73,7 +74,7 @@ impl DetectorSet {
         self.any()
     }
 
-    fn options(self) -> AnalyzeOptions {
+    fn options(self, amd: &AmdConfig) -> AnalyzeOptions {
         let mut d = Vec::new();
         if self.dtmf {
             d.push(Detector::Dtmf);
@@ -84,7 +85,10 @@ impl DetectorSet {
         if self.beep {
             d.push(Detector::Beep);
         }
-        AnalyzeOptions::with_detectors(&d)
+        AnalyzeOptions {
+            amd: amd.clone(),
+            ..AnalyzeOptions::with_detectors(&d)
+        }
     }
 
     /// This set changed by NG flags: `detect-dtmf`, `detect-amd`,
@@ -191,6 +195,8 @@ pub struct LiveTap {
     legs: HashMap<LegId, LegState>,
     feed: Feed,
     packets: u64,
+    /// AMD parameters of the legs configured from now on.
+    amd: AmdConfig,
 }
 
 /// What a tap feeds legs' audio through and sends their events into,
@@ -242,7 +248,14 @@ impl LiveTap {
                 found: Vec::with_capacity(8),
             },
             packets: 0,
+            amd: AmdConfig::default(),
         }
+    }
+
+    /// Sets the AMD parameters (maximum analysis time, bias) of the legs
+    /// configured from now on.
+    pub fn set_amd_config(&mut self, amd: AmdConfig) {
+        self.amd = amd;
     }
 
     /// Legs it holds state for.
@@ -271,7 +284,9 @@ impl LiveTap {
             st.telephone_event = te;
             if st.set != set {
                 st.set = set;
-                st.detectors = set.in_audio().then(|| CallDetectors::new(&set.options()));
+                st.detectors = set
+                    .in_audio()
+                    .then(|| CallDetectors::new(&set.options(&self.amd)));
                 st.tracker = set.dtmf.then(EventTracker::new);
             }
             return;
@@ -290,7 +305,9 @@ impl LiveTap {
                 set,
                 telephone_event: te,
                 channel,
-                detectors: set.in_audio().then(|| CallDetectors::new(&set.options())),
+                detectors: set
+                    .in_audio()
+                    .then(|| CallDetectors::new(&set.options(&self.amd))),
                 tracker: set.dtmf.then(EventTracker::new),
                 base_ts: None,
                 ssrc: 0,
@@ -693,6 +710,42 @@ mod tests {
         assert_eq!(digits[2].2, 1000, "{digits:?}");
         assert!(got.iter().all(|e| e.call == CallId(1) && e.leg == leg));
         assert_eq!(ctl.counters.dropped.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn the_amd_parameters_set_on_a_tap_reach_its_legs() {
+        let (etx, erx) = mpsc::sync_channel(64);
+        let (ctl, mut taps) = LiveControl::new(1, etx);
+        let mut tap = taps.remove(0);
+        tap.set_amd_config(AmdConfig {
+            max_analysis_ms: 1000,
+            ..AmdConfig::default()
+        });
+        let leg = LegId(3);
+        ctl.send(
+            0,
+            TapControl::Leg {
+                call: CallId(1),
+                leg,
+                detectors: DetectorSet {
+                    amd: true,
+                    ..Default::default()
+                },
+                telephone_event: None,
+            },
+        );
+        // 1.5 s of silence: "unknown" at the configured 1 s, not 8 s
+        let silence = [0xFFu8; 160]; // µ-law zero
+        for seq in 0..75u16 {
+            feed(&mut tap, leg, 0, 160 * seq as u32, seq, &silence);
+        }
+        let e = erx.try_recv().expect("an AMD event");
+        match e.event {
+            Event::Amd { verdict, at_ms, .. } => {
+                assert_eq!((verdict.as_str(), at_ms), ("unknown", 1000));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

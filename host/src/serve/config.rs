@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use thiserror::Error;
 
+use ringwire_dsp::amd::AmdConfig;
 use ringwire_media::driver::DriverKind;
 
 use crate::analyze::DspBackend;
@@ -208,6 +209,11 @@ pub struct DetectorsConfig {
     pub amd: bool,
     /// Voicemail beep. Default false.
     pub beep: bool,
+    /// AMD: the most audio analysed before giving up, ms. Default 8000.
+    pub amd_max_analysis_ms: u32,
+    /// AMD: -1 favours "human" (fewer live people lost), +1 "machine"
+    /// (sooner, more machines caught). Default 0, the tuned point.
+    pub amd_bias: f32,
     /// Feature engine of each worker's live tap: `"software"` (default) or
     /// `"fpga-sim"` (the FPGA block simulated in Verilator; needs a binary
     /// built with `--features fpga-sim`).
@@ -220,7 +226,20 @@ impl Default for DetectorsConfig {
             dtmf: true,
             amd: false,
             beep: false,
+            amd_max_analysis_ms: AmdConfig::default().max_analysis_ms,
+            amd_bias: 0.0,
             dsp_backend: DspBackend::Software,
+        }
+    }
+}
+
+impl DetectorsConfig {
+    /// The AMD parameters these keys give.
+    pub fn amd_config(&self) -> AmdConfig {
+        AmdConfig {
+            max_analysis_ms: self.amd_max_analysis_ms,
+            bias: self.amd_bias,
+            ..AmdConfig::default()
         }
     }
 }
@@ -278,6 +297,16 @@ impl Config {
         }
         if self.workers.batch.is_some_and(|b| !(1..=1024).contains(&b)) {
             return Err(bad("workers.batch", "must be 1..=1024".into()));
+        }
+        let d = &self.detectors;
+        if !(-1.0..=1.0).contains(&d.amd_bias) {
+            return Err(bad("detectors.amd_bias", "must be -1..=1".into()));
+        }
+        if !(1000..=60_000).contains(&d.amd_max_analysis_ms) {
+            return Err(bad(
+                "detectors.amd_max_analysis_ms",
+                "must be 1000..=60000".into(),
+            ));
         }
         if self.workers.pace_us.is_some_and(|p| p > 10_000) {
             return Err(bad("workers.pace_us", "must be 0..=10000".into()));
@@ -359,6 +388,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn amd_keys() {
+        let c = Config::parse(
+            "[detectors]\namd_bias = 0.5\namd_max_analysis_ms = 5000\n",
+            "c.toml",
+        )
+        .unwrap();
+        let amd = c.detectors.amd_config();
+        assert_eq!((amd.bias, amd.max_analysis_ms), (0.5, 5000));
+        assert_eq!(
+            Config::default().detectors.amd_config(),
+            AmdConfig::default()
+        );
+        for (text, key) in [
+            ("amd_bias = 2.0", "detectors.amd_bias"),
+            ("amd_bias = nan", "detectors.amd_bias"),
+            ("amd_max_analysis_ms = 10", "detectors.amd_max_analysis_ms"),
+        ] {
+            let e = Config::parse(&format!("[detectors]\n{text}\n"), "c.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
+use ringwire_dsp::amd::AmdConfig;
 use ringwire_media::driver::{shard_for, DriverError, DriverHandle};
 use ringwire_media::relay::{CallId, Command, LegId, TapHandle};
 
@@ -232,15 +233,18 @@ pub fn call_on_shard(shard: usize, shards: usize) -> CallId {
 
 /// Installs a live tap in every shard of `driver` and starts the event
 /// thread; returns the control side's handle and the shared events. Each
-/// tap computes features with its own engine of `backend`.
+/// tap computes features with its own engine of `backend` and runs AMD
+/// with `amd`.
 pub fn start(
     driver: &DriverHandle,
     backend: DspBackend,
+    amd: &AmdConfig,
 ) -> Result<(LiveControl, Arc<DetectEvents>), ServeError> {
     let (tx, rx) = mpsc::sync_channel(EVENT_CAPACITY);
     let shards = driver.shards();
     let (control, taps) = LiveControl::with_backend(shards, tx, backend)?;
-    for (shard, tap) in taps.into_iter().enumerate() {
+    for (shard, mut tap) in taps.into_iter().enumerate() {
+        tap.set_amd_config(amd.clone());
         let call = call_on_shard(shard, shards);
         debug_assert_eq!(driver.shard_of(call), shard);
         driver.command(

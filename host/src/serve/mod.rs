@@ -154,7 +154,11 @@ pub fn run(config: Config) -> Result<(), ServeError> {
             .map_err(ServeError::Signals)?;
     }
 
-    let (live, detect_events) = detect::start(&driver, config.detectors.dsp_backend)?;
+    let (live, detect_events) = detect::start(
+        &driver,
+        config.detectors.dsp_backend,
+        &config.detectors.amd_config(),
+    )?;
     let defaults = crate::live::DetectorSet {
         dtmf: config.detectors.dtmf,
         amd: config.detectors.amd,
