@@ -3,7 +3,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use ringwire_dsp::amd::AmdConfig;
+use ringwire_dsp::amd::{AmdConfig, AmdConfigError};
 use ringwire_host::analyze::{analyze_file_with, AnalyzeOptions, Detector, DspBackend};
 use ringwire_host::plot::write_plots;
 use ringwire_host::report::{write_json, write_text, Format};
@@ -178,16 +178,12 @@ fn serve(
 
 /// The AMD parameters `analyze` was given, checked.
 fn amd_config(max_analysis_ms: u32, bias: f32) -> Result<AmdConfig> {
-    if !(-1.0..=1.0).contains(&bias) {
-        anyhow::bail!("--amd-bias must be between -1 and 1, not {bias}");
-    }
-    if max_analysis_ms < 1000 {
-        anyhow::bail!("--amd-max-analysis-ms must be at least 1000, not {max_analysis_ms}");
-    }
-    Ok(AmdConfig {
-        max_analysis_ms,
-        bias,
-        ..AmdConfig::default()
+    AmdConfig::with_knobs(max_analysis_ms, bias).map_err(|e| {
+        let flag = match e {
+            AmdConfigError::Bias(_) => "--amd-bias",
+            AmdConfigError::MaxAnalysis(_) => "--amd-max-analysis-ms",
+        };
+        anyhow::anyhow!("{flag}: {e}")
     })
 }
 

@@ -127,6 +127,43 @@ impl Default for AmdConfig {
     }
 }
 
+/// A settable AMD parameter out of its range (see [`AmdConfig::check`]).
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum AmdConfigError {
+    /// `bias` outside -1..=1 (or not a number).
+    #[error("the AMD bias must be -1..=1, not {0}")]
+    Bias(f32),
+    /// `max_analysis_ms` outside 1000..=60000.
+    #[error("the AMD maximum analysis time must be 1000..=60000 ms, not {0}")]
+    MaxAnalysis(u32),
+}
+
+impl AmdConfig {
+    /// A configuration with the operator's two knobs set and the tuned
+    /// thresholds, or the knob that is out of range.
+    pub fn with_knobs(max_analysis_ms: u32, bias: f32) -> Result<Self, AmdConfigError> {
+        let cfg = AmdConfig {
+            max_analysis_ms,
+            bias,
+            ..AmdConfig::default()
+        };
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Whether the operator's knobs are in range: `bias` -1..=1,
+    /// `max_analysis_ms` 1000..=60000.
+    pub fn check(&self) -> Result<(), AmdConfigError> {
+        if !(-1.0..=1.0).contains(&self.bias) {
+            return Err(AmdConfigError::Bias(self.bias));
+        }
+        if !(1000..=60_000).contains(&self.max_analysis_ms) {
+            return Err(AmdConfigError::MaxAnalysis(self.max_analysis_ms));
+        }
+        Ok(())
+    }
+}
+
 /// Thresholds in frames, after the bias.
 #[derive(Debug, Clone)]
 struct Limits {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use thiserror::Error;
 
-use ringwire_dsp::amd::AmdConfig;
+use ringwire_dsp::amd::{AmdConfig, AmdConfigError};
 use ringwire_media::driver::DriverKind;
 
 use crate::analyze::DspBackend;
@@ -298,15 +298,12 @@ impl Config {
         if self.workers.batch.is_some_and(|b| !(1..=1024).contains(&b)) {
             return Err(bad("workers.batch", "must be 1..=1024".into()));
         }
-        let d = &self.detectors;
-        if !(-1.0..=1.0).contains(&d.amd_bias) {
-            return Err(bad("detectors.amd_bias", "must be -1..=1".into()));
-        }
-        if !(1000..=60_000).contains(&d.amd_max_analysis_ms) {
-            return Err(bad(
-                "detectors.amd_max_analysis_ms",
-                "must be 1000..=60000".into(),
-            ));
+        if let Err(e) = self.detectors.amd_config().check() {
+            let key = match e {
+                AmdConfigError::Bias(_) => "detectors.amd_bias",
+                AmdConfigError::MaxAnalysis(_) => "detectors.amd_max_analysis_ms",
+            };
+            return Err(bad(key, e.to_string()));
         }
         if self.workers.pace_us.is_some_and(|p| p > 10_000) {
             return Err(bad("workers.pace_us", "must be 0..=10000".into()));
