@@ -20,8 +20,9 @@ mod sim {
     use std::process::Command;
 
     const TOP: &str = "rw_feature_top";
-    const RTL: [&str; 5] = [
+    const RTL: [&str; 6] = [
         "rw_feature_top.v",
+        "rw_ring.v",
         "rw_regs.v",
         "rw_feature_core.v",
         "rw_twiddle_rom.v",

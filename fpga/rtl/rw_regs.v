@@ -2,7 +2,8 @@
 // (byte address, write data, write enable; read data combinational from
 // the address, reads have no side effects). Map (32-bit registers):
 //   0x00 ID          RO  0x52574642 ("RWFB")
-//   0x04 VERSION     RO  0x00020000 (major.minor; 2.0: the 7-stage
+//   0x04 VERSION     RO  0x00030000 (major.minor; 3.0: the descriptor
+//                        ring engine in RTL, rw_ring.v; 2.0: the 7-stage
 //                        pipeline, 8-record output FIFO, ACC_RD_LAT)
 //   0x08 CTRL        RW  bit0 enable; bit1 soft reset (write 1: clears all
 //                        channel state, the pending record and the
@@ -26,7 +27,8 @@
 //   0x34 ACC_RD_LAT  RO  the accumulator RAM's read latency (2 or 3): a
 //                        near-repeat of a channel within ACC_RD_LAT + 1
 //                        samples waits at most ACC_RD_LAT cycles
-// Unmapped addresses read 0.
+// Unmapped addresses read 0. The top routes 0x40 and up to the ring
+// engine (rw_ring.v); this block sees only 0x00..0x3F.
 `default_nettype none
 
 module rw_regs #(
@@ -52,7 +54,7 @@ module rw_regs #(
     input  wire [31:0] drops
 );
     localparam [31:0] ID       = 32'h52574642;
-    localparam [31:0] VERSION  = 32'h00020000;
+    localparam [31:0] VERSION  = 32'h00030000;
     localparam [31:0] CAPACITY = 32'd1 << CH_BITS;
 
     localparam [7:0] A_ID = 8'h00, A_VERSION = 8'h04, A_CTRL = 8'h08,

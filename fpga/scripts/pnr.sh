@@ -118,14 +118,20 @@ module rw_pnr_top (
     wire [639:0] m_tdata;
     wire [15:0]  m_tuser;
     wire [31:0]  bus_rdata;
-    rw_feature_top #(.CH_BITS($ch_bits)) u_top (
+    // RING=0: the core alone (the descriptor ring engine is left out, its
+    // DMA port tied off)
+    rw_feature_top #(.CH_BITS($ch_bits), .RING(0)) u_top (
         .clk(clk), .rst(rst),
         .bus_addr(inq[71:64]), .bus_wdata(inq[63:32]), .bus_we(bus_we),
         .bus_rdata(bus_rdata),
         .s_tvalid(s_tvalid), .s_tready(s_tready),
         .s_tdata(inq[31:16]), .s_tuser(inq[15:0]),
         .m_tvalid(m_tvalid), .m_tready(m_tready),
-        .m_tdata(m_tdata), .m_tuser(m_tuser)
+        .m_tdata(m_tdata), .m_tuser(m_tuser),
+        .dma_rd_valid(), .dma_rd_ready(1'b0), .dma_rd_addr(),
+        .dma_rd_resp_valid(1'b0), .dma_rd_resp_data(32'd0), .dma_rd_resp_err(1'b0),
+        .dma_wr_valid(), .dma_wr_ready(1'b0), .dma_wr_addr(), .dma_wr_data(),
+        .ring_quiet()
     );
     // the consumer: takes a record into a shift register when it pops one
     wire [$((ow - 1)):0] obs = {$obs m_tuser};
@@ -287,7 +293,7 @@ for g, (t, s) in rows[:top_n]:
     print("%7.2f  %-46s <- %s" % (t / 1000.0, g, s))
 EOF
 
-files="rw_feature_top.v rw_regs.v rw_feature_core.v rw_twiddle_rom.v rw_ram_1r1w.v"
+files="rw_feature_top.v rw_regs.v rw_feature_core.v rw_twiddle_rom.v rw_ram_1r1w.v rw_ring.v"
 read_cmds=""
 for f in $files; do
     read_cmds="$read_cmds read_verilog -I $rtl $rtl/$f;"

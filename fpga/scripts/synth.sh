@@ -37,7 +37,7 @@ if ! command -v "$yosys" >/dev/null 2>&1; then
 fi
 
 mkdir -p "$out"
-files="rw_feature_top.v rw_regs.v rw_feature_core.v rw_twiddle_rom.v rw_ram_1r1w.v"
+files="rw_feature_top.v rw_regs.v rw_feature_core.v rw_twiddle_rom.v rw_ram_1r1w.v rw_ring.v"
 read_cmds=""
 for f in $files; do
     read_cmds="$read_cmds read_verilog -I $rtl $rtl/$f;"

@@ -7,6 +7,13 @@
 // stream handshakes (valid && ready), then raises clk (the RTL's posedge).
 // Records leaving the block are queued here until drained.
 //
+// Host memory: the word buffer the Rust side owns (attach_host), reached
+// by the block's DMA master port as a PCIe shell would: read requests
+// answered in order `latency` cycles later (an error answer outside the
+// buffer), posted writes of 4 words applied in the cycle they are
+// accepted (words outside it dropped and counted). With a stall seed, the shell's ready signals
+// follow a pseudo-random pattern (back-pressure on both directions).
+//
 // build.rs includes this file once per Verilated model: RWF_TOP names the
 // model's class (its --prefix), RWF_TOP_H its header and RWF_FN(name) the
 // C symbol of each entry point (rwf_name for the default model), so two
@@ -33,12 +40,31 @@ struct Record {
     uint32_t words[kWords];
 };
 
+struct Read {
+    uint64_t due;
+    uint32_t addr;
+};
+
+struct Dma {
+    uint32_t* mem = nullptr;
+    size_t len = 0;
+    uint32_t latency = 2;
+    uint32_t lfsr = 0;  // 0: always ready
+    std::deque<Read> reads;
+    uint64_t faults = 0;  // reads and writes outside the buffer
+};
+
 struct Sim {
     std::unique_ptr<VerilatedContext> ctx;
     std::unique_ptr<RWF_TOP> top;
     uint64_t cycles = 0;
     std::deque<Record> records;
+    Dma dma;
 };
+
+// What happened in one clock cycle.
+constexpr int kInFire = 1;    // the input stream took a sample
+constexpr int kDmaBeat = 2;   // a DMA request, answer or write went through
 
 // Result codes (mirrored in src/sim.rs).
 constexpr int kOk = 0;
@@ -47,12 +73,72 @@ constexpr int kStopped = -2;
 
 bool alive(const Sim* s) { return !s->ctx->gotFinish() && !s->ctx->gotError(); }
 
-// One clock cycle; returns whether the input stream fired.
-bool step(Sim* s) {
+// Drives the DMA port's inputs for the coming clock edge.
+bool drive_dma(Sim* s) {
     RWF_TOP* t = s->top.get();
+    Dma& d = s->dma;
+    t->dma_rd_resp_valid = 0;
+    t->dma_rd_resp_err = 0;
+    t->dma_rd_resp_data = 0;
+    bool beat = false;
+    if (!d.reads.empty() && d.reads.front().due <= s->cycles) {
+        const uint32_t a = d.reads.front().addr;
+        d.reads.pop_front();
+        t->dma_rd_resp_valid = 1;
+        if (a < d.len) {
+            t->dma_rd_resp_data = d.mem[a];
+        } else {
+            t->dma_rd_resp_err = 1;
+            d.faults++;
+        }
+        beat = true;
+    }
+    if (d.lfsr != 0) {
+        // xorshift32: about one cycle in four not ready, per direction
+        d.lfsr ^= d.lfsr << 13;
+        d.lfsr ^= d.lfsr >> 17;
+        d.lfsr ^= d.lfsr << 5;
+        t->dma_rd_ready = (d.lfsr & 3u) != 0;
+        t->dma_wr_ready = (d.lfsr & 12u) != 0;
+    } else {
+        t->dma_rd_ready = 1;
+        t->dma_wr_ready = 1;
+    }
+    return beat;
+}
+
+// Takes the DMA port's requests of this cycle (inputs settled).
+bool take_dma(Sim* s) {
+    RWF_TOP* t = s->top.get();
+    Dma& d = s->dma;
+    bool beat = false;
+    if (t->dma_rd_valid && t->dma_rd_ready) {
+        d.reads.push_back(Read{s->cycles + d.latency, t->dma_rd_addr});
+        beat = true;
+    }
+    if (t->dma_wr_valid && t->dma_wr_ready) {
+        // 4 words a beat, low word first
+        for (uint32_t i = 0; i < 4; i++) {
+            const uint64_t a = static_cast<uint64_t>(t->dma_wr_addr) + i;
+            if (a < d.len) {
+                d.mem[a] = t->dma_wr_data[i];
+            } else {
+                d.faults++;
+            }
+        }
+        beat = true;
+    }
+    return beat;
+}
+
+// One clock cycle; returns what fired (kInFire, kDmaBeat).
+int step_events(Sim* s) {
+    RWF_TOP* t = s->top.get();
+    bool beat = drive_dma(s);
     t->clk = 0;
     t->eval();
     const bool in_fire = t->s_tvalid && t->s_tready;
+    beat = take_dma(s) || beat;
     if (t->m_tvalid && t->m_tready) {
         Record r;
         r.channel = t->m_tuser;
@@ -63,8 +149,11 @@ bool step(Sim* s) {
     t->eval();
     s->ctx->timeInc(1);
     s->cycles++;
-    return in_fire;
+    return (in_fire ? kInFire : 0) | (beat ? kDmaBeat : 0);
 }
+
+// One clock cycle; returns whether the input stream fired.
+bool step(Sim* s) { return (step_events(s) & kInFire) != 0; }
 
 uint32_t read_reg(Sim* s, uint32_t addr) {
     RWF_TOP* t = s->top.get();
@@ -101,6 +190,11 @@ void* RWF_FN(create)(uint32_t rand_seed) {
     t->s_tdata = 0;
     t->s_tuser = 0;
     t->m_tready = 1;
+    t->dma_rd_ready = 1;
+    t->dma_wr_ready = 1;
+    t->dma_rd_resp_valid = 0;
+    t->dma_rd_resp_err = 0;
+    t->dma_rd_resp_data = 0;
     t->eval();
     return s;
 }
@@ -120,8 +214,10 @@ int RWF_FN(reset)(void* h, uint64_t max_cycles) {
     t->s_tvalid = 0;
     t->bus_we = 0;
     t->rst = 1;
+    s->dma.reads.clear();
     step(s);
     step(s);
+    s->dma.reads.clear();
     t->rst = 0;
     s->records.clear();
     for (uint64_t c = 0; c < max_cycles; c++) {
@@ -243,6 +339,45 @@ size_t RWF_FN(drain_records)(void* h, uint32_t* channels, uint32_t* words, size_
         n++;
     }
     return n;
+}
+
+// Host memory for the DMA port: `len` words at `mem` (null, 0: none),
+// which must stay valid until attached again or the handle is freed.
+void RWF_FN(attach_host)(void* h, uint32_t* mem, size_t len) {
+    auto* s = static_cast<Sim*>(h);
+    s->dma.mem = mem;
+    s->dma.len = mem == nullptr ? 0 : len;
+}
+
+// The host's read latency in cycles (at least 1) and its ready pattern
+// (seed 0: always ready).
+void RWF_FN(set_dma)(void* h, uint32_t latency, uint32_t stall_seed) {
+    auto* s = static_cast<Sim*>(h);
+    s->dma.latency = latency < 1 ? 1 : latency;
+    s->dma.lfsr = stall_seed;
+}
+
+// DMA reads and writes outside host memory so far.
+uint64_t RWF_FN(dma_faults)(void* h) { return static_cast<Sim*>(h)->dma.faults; }
+
+// Clocks until the ring engine is quiet (nothing to do, or stalled on
+// completion room, and no read in flight). Times out after `max_idle`
+// cycles in a row without a DMA beat.
+int RWF_FN(ring_run)(void* h, uint64_t max_idle) {
+    auto* s = static_cast<Sim*>(h);
+    RWF_TOP* t = s->top.get();
+    uint64_t idle = 0;
+    for (;;) {
+        if (!alive(s)) return kStopped;
+        // the outputs of the last evaluation are the registers' (every
+        // call ends on an evaluated model)
+        if (t->ring_quiet && s->dma.reads.empty()) return kOk;
+        if (step_events(s) & kDmaBeat) {
+            idle = 0;
+        } else if (++idle > max_idle) {
+            return kTimeout;
+        }
+    }
 }
 
 size_t RWF_FN(pending_records)(void* h) { return static_cast<Sim*>(h)->records.size(); }

@@ -37,11 +37,13 @@ pub const ACC_RD_LAT: u32 = 0x34;
 
 /// The value of [`ID`]: "RWFB".
 pub const ID_VALUE: u32 = 0x5257_4642;
-/// The value of [`VERSION`]: 2.0. Version 2 is the 7-stage pipeline
-/// ([`LATENCY_CYCLES`]), the 8-record output FIFO ([`OUT_FIFO_RECORDS`])
-/// and the [`ACC_RD_LAT`] register; 1.0 was the 2-stage core with a
-/// 2-record FIFO. `FpgaSimEngine` refuses another major version.
-pub const VERSION_VALUE: u32 = 0x0002_0000;
+/// The value of [`VERSION`]: 3.0. Version 3 adds the descriptor ring
+/// engine and DMA master in RTL ([`RING_STATUS`], [`HOST_WORDS`]); 2.0 was
+/// the 7-stage pipeline ([`LATENCY_CYCLES`]), the 8-record output FIFO
+/// ([`OUT_FIFO_RECORDS`]) and the [`ACC_RD_LAT`] register; 1.0 the
+/// 2-stage core with a 2-record FIFO. `FpgaSimEngine` refuses another
+/// major version.
+pub const VERSION_VALUE: u32 = 0x0003_0000;
 
 /// [`CTRL`] bit: enable.
 pub const CTRL_ENABLE: u32 = 1 << 0;
@@ -105,9 +107,9 @@ pub const LATENCY_CYCLES: u32 = 7;
 /// still possible in the pipeline could overflow it.
 pub const OUT_FIFO_RECORDS: u32 = 8;
 
-// The ring engine's registers (the device model in `ring.rs`, in front of
-// the RTL). Indices count entries; host addresses are word indices into
-// the harness's host memory.
+// The ring engine's registers (rtl/rw_ring.v: queue manager and DMA
+// master). Indices count entries; host addresses are word indices into
+// host memory.
 
 /// Submission ring base (host word address).
 pub const SQ_BASE: u32 = 0x40;
@@ -130,3 +132,17 @@ pub const CQ_HEAD: u32 = 0x5C;
 pub const RING_ERRORS: u32 = 0x60;
 /// Descriptors completed since reset.
 pub const RING_DESCRIPTORS: u32 = 0x64;
+/// Ring engine state (read-only): the `RING_*` bits below.
+pub const RING_STATUS: u32 = 0x68;
+/// Words of host memory the engine may reach: every descriptor is checked
+/// against this window before any of its samples is read.
+pub const HOST_WORDS: u32 = 0x6C;
+
+/// `RING_STATUS`: a descriptor is under way.
+pub const RING_BUSY: u32 = 1 << 0;
+/// `RING_STATUS`: stalled, waiting for completion room.
+pub const RING_STALLED: u32 = 1 << 1;
+/// `RING_STATUS`: DMA reads outstanding.
+pub const RING_READS: u32 = 1 << 2;
+/// `RING_STATUS`: descriptors pending (`SQ_HEAD != SQ_TAIL`).
+pub const RING_PENDING: u32 = 1 << 3;

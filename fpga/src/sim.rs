@@ -38,6 +38,10 @@ struct Api {
     drain_records: unsafe extern "C" fn(*mut c_void, *mut u32, *mut u32, usize) -> usize,
     pending_records: unsafe extern "C" fn(*mut c_void) -> usize,
     cycles: unsafe extern "C" fn(*mut c_void) -> u64,
+    attach_host: unsafe extern "C" fn(*mut c_void, *mut u32, usize),
+    set_dma: unsafe extern "C" fn(*mut c_void, u32, u32),
+    dma_faults: unsafe extern "C" fn(*mut c_void) -> u64,
+    ring_run: unsafe extern "C" fn(*mut c_void, u64) -> i32,
 }
 
 mod ffi {
@@ -75,6 +79,10 @@ mod ffi {
         ) -> usize;
         pub fn rwf_pending_records(h: *mut c_void) -> usize;
         pub fn rwf_cycles(h: *mut c_void) -> u64;
+        pub fn rwf_attach_host(h: *mut c_void, mem: *mut u32, len: usize);
+        pub fn rwf_set_dma(h: *mut c_void, latency: u32, stall_seed: u32);
+        pub fn rwf_dma_faults(h: *mut c_void) -> u64;
+        pub fn rwf_ring_run(h: *mut c_void, max_idle: u64) -> i32;
     }
 
     /// The entry points of this model.
@@ -92,6 +100,10 @@ mod ffi {
         drain_records: rwf_drain_records,
         pending_records: rwf_pending_records,
         cycles: rwf_cycles,
+        attach_host: rwf_attach_host,
+        set_dma: rwf_set_dma,
+        dma_faults: rwf_dma_faults,
+        ring_run: rwf_ring_run,
     };
 }
 
@@ -130,6 +142,10 @@ mod ffi_wide {
         ) -> usize;
         pub fn rwf_wide_pending_records(h: *mut c_void) -> usize;
         pub fn rwf_wide_cycles(h: *mut c_void) -> u64;
+        pub fn rwf_wide_attach_host(h: *mut c_void, mem: *mut u32, len: usize);
+        pub fn rwf_wide_set_dma(h: *mut c_void, latency: u32, stall_seed: u32);
+        pub fn rwf_wide_dma_faults(h: *mut c_void) -> u64;
+        pub fn rwf_wide_ring_run(h: *mut c_void, max_idle: u64) -> i32;
     }
 
     /// The entry points of this model.
@@ -147,6 +163,10 @@ mod ffi_wide {
         drain_records: rwf_wide_drain_records,
         pending_records: rwf_wide_pending_records,
         cycles: rwf_wide_cycles,
+        attach_host: rwf_wide_attach_host,
+        set_dma: rwf_wide_set_dma,
+        dma_faults: rwf_wide_dma_faults,
+        ring_run: rwf_wide_ring_run,
     };
 }
 
@@ -193,11 +213,39 @@ pub struct Record {
     pub words: [u32; RECORD_WORDS],
 }
 
+/// Host memory the block's DMA port reaches: a word buffer owned here and
+/// handed to the shim as a raw pointer, so that Rust's references to it
+/// (tied to `&Sim` / `&mut Sim`) never overlap a simulation call.
+struct HostBuf {
+    ptr: *mut u32,
+    len: usize,
+}
+
+impl HostBuf {
+    fn zeroed(len: usize) -> Self {
+        let b: Box<[u32]> = vec![0; len].into_boxed_slice();
+        HostBuf {
+            len: b.len(),
+            ptr: Box::into_raw(b).cast::<u32>(),
+        }
+    }
+}
+
+impl Drop for HostBuf {
+    fn drop(&mut self) {
+        // SAFETY: ptr/len came from Box::into_raw of a boxed slice of len
+        // words, freed once.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.ptr, self.len)) });
+    }
+}
+
 /// A simulated feature block with its own Verilator context.
 pub struct Sim {
     handle: *mut c_void,
     api: &'static Api,
     model: Model,
+    // after `handle` in drop order: the shim holds a pointer into it
+    host: HostBuf,
 }
 
 // SAFETY: the handle owns its VerilatedContext and model; nothing is shared
@@ -229,7 +277,12 @@ impl Sim {
         // SAFETY: create returns an owned handle, freed in Drop.
         let handle = unsafe { (api.create)(seed) };
         assert!(!handle.is_null(), "rwf_create failed");
-        let mut sim = Sim { handle, api, model };
+        let mut sim = Sim {
+            handle,
+            api,
+            model,
+            host: HostBuf::zeroed(0),
+        };
         sim.reset()?;
         Ok(sim)
     }
@@ -349,6 +402,50 @@ impl Sim {
     /// Records queued by the harness, not yet drained.
     pub fn pending_records(&mut self) -> usize {
         unsafe { (self.api.pending_records)(self.handle) }
+    }
+
+    /// Gives the block `words` of zeroed host memory for its DMA port (the
+    /// previous memory is dropped).
+    pub fn set_host_words(&mut self, words: usize) {
+        let buf = HostBuf::zeroed(words);
+        // SAFETY: the buffer lives in `self.host` until replaced here again
+        // (after the shim has the new pointer) or until the handle is freed
+        // (Drop frees the handle first); the shim touches it only inside
+        // calls on `&mut self`, when no Rust reference to it exists.
+        unsafe { (self.api.attach_host)(self.handle, buf.ptr, buf.len) };
+        self.host = buf;
+    }
+
+    /// Host memory (what the DMA port reads and writes).
+    pub fn host(&self) -> &[u32] {
+        // SAFETY: ptr/len describe the live buffer; the borrow of `self`
+        // keeps the shim from running while the slice lives.
+        unsafe { std::slice::from_raw_parts(self.host.ptr, self.host.len) }
+    }
+
+    /// Host memory, writable (the driver's side of the rings).
+    pub fn host_mut(&mut self) -> &mut [u32] {
+        // SAFETY: as in `host`, with the unique borrow of `self`.
+        unsafe { std::slice::from_raw_parts_mut(self.host.ptr, self.host.len) }
+    }
+
+    /// The host's answer to DMA reads: `latency` cycles (at least 1); with
+    /// a nonzero `stall_seed` the host's ready signals follow a
+    /// pseudo-random pattern (back-pressure on reads and writes).
+    pub fn set_dma(&mut self, latency: u32, stall_seed: u32) {
+        unsafe { (self.api.set_dma)(self.handle, latency, stall_seed) }
+    }
+
+    /// DMA reads and writes that fell outside host memory.
+    pub fn dma_faults(&mut self) -> u64 {
+        unsafe { (self.api.dma_faults)(self.handle) }
+    }
+
+    /// Clocks until the ring engine is quiet: nothing left to do, or
+    /// stalled on completion room. [`SimError::Timeout`] after `max_idle`
+    /// cycles in a row without a DMA beat.
+    pub fn ring_run(&mut self, max_idle: u64) -> Result<(), SimError> {
+        check(unsafe { (self.api.ring_run)(self.handle, max_idle) }, 0)
     }
 
     /// Clock cycles simulated so far.

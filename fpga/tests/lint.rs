@@ -15,6 +15,7 @@ fn lint_top(params: &[&str]) {
             "rw_feature_core.v",
             "rw_twiddle_rom.v",
             "rw_ram_1r1w.v",
+            "rw_ring.v",
         ])
         .output()
         .expect("run verilator");
@@ -40,10 +41,15 @@ fn read_latency_3_builds_are_lint_clean() {
 }
 
 #[test]
+fn the_block_without_its_ring_engine_is_lint_clean() {
+    lint_top(&["-GRING=0"]);
+}
+
+#[test]
 fn each_module_lints_alone() {
     // DECLFILENAME: one module per file, named as the file.
     let rtl = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rtl");
-    for top in ["rw_regs", "rw_twiddle_rom", "rw_ram_1r1w"] {
+    for top in ["rw_regs", "rw_twiddle_rom", "rw_ram_1r1w", "rw_ring"] {
         let out =
             std::process::Command::new(std::env::var("VERILATOR").unwrap_or("verilator".into()))
                 .current_dir(&rtl)

@@ -289,7 +289,7 @@ fn reset_mid_stream_resets_indices_and_channels() {
 fn malformed_descriptors_are_answered_with_errors() {
     let mut r = ring(8, 32);
     let x = noise(80, 2000.0, 13);
-    let host_len = r.card().host.words.len() as u32;
+    let host_len = r.card().host().len() as u32;
     r.submit(0, &x).unwrap();
     r.submit(999, &x).unwrap(); // channel beyond CHAN_COUNT
     r.submit_raw([0, 100_000, 0, 77]).unwrap(); // more records than the CQ
@@ -326,7 +326,7 @@ fn malformed_descriptors_are_answered_with_errors() {
     // the ring is in its base state: no entry past the tail is valid
     let cq = r.card().read32(regs::CQ_BASE) as usize;
     let tail = (r.card().read32(regs::CQ_TAIL) & 0xffff) as usize;
-    assert_eq!(r.card().host.words[cq + tail * CQE_WORDS], 0);
+    assert_eq!(r.card().host()[cq + tail * CQE_WORDS], 0);
 }
 
 #[test]

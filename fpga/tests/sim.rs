@@ -68,8 +68,13 @@ fn register_map_identifies_the_block() {
     // writes to read-only or unmapped registers, and bad values, are errors
     sim.write32(regs::ID, 1).unwrap();
     sim.write32(regs::BLOCK_LEN, 80).unwrap();
-    sim.write32(0xFC, 1).unwrap();
+    sim.write32(0x3C, 1).unwrap();
     assert_eq!(sim.read32(regs::ERRORS), 3);
+    // 0x40 and up are the ring engine's: its own error counter
+    sim.write32(0xFC, 1).unwrap();
+    sim.write32(regs::SQ_HEAD, 1).unwrap();
+    assert_eq!(sim.read32(regs::ERRORS), 3);
+    assert_eq!(sim.read32(regs::RING_ERRORS), 2);
     assert_eq!(sim.read32(regs::BLOCK_LEN), 40);
     sim.write32(regs::CHAN_COUNT, 1000).unwrap();
     assert_eq!(sim.read32(regs::CHAN_COUNT), 256, "clamped");
