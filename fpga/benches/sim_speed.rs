@@ -76,7 +76,7 @@ fn sim_speed(c: &mut Criterion) {
     let cycles = fpga.sim().cycles() - cycles0;
     println!(
         "fpga-sim: {cycles} simulated cycles for {samples} samples = {:.4} cycles/sample \
-         (the device model drains the pipeline after each 160-sample descriptor)",
+         (the ring engine fetches, drains the pipeline and writes the done entry for each 160-sample descriptor)",
         cycles as f64 / samples as f64
     );
 
