@@ -261,3 +261,37 @@ fn the_reset_clears_ring_state_from_random_registers() {
         assert_eq!(blocks[0], software(&x));
     }
 }
+
+#[test]
+fn completion_entries_outside_the_window_are_skipped_and_counted() {
+    let mut r = ring_with(Sim::new().unwrap(), 4, 32);
+    let host = r.card().host().len() as u32;
+    // a completion ring whose third entry would end past the window
+    let cq = host - 2 * ringwire_fpga::ring::CQE_WORDS as u32;
+    r.card().write32(regs::CQ_BASE, cq).unwrap();
+    let x = noise(400, 2000.0, 4);
+    r.submit(0, &x).unwrap();
+    r.doorbell().unwrap();
+    // 10 records and a done entry: 2 written, 9 skipped, nothing hangs
+    assert_eq!(r.card().read32(regs::RING_DESCRIPTORS), 1);
+    assert_eq!(r.card().read32(regs::RING_ERRORS), 9);
+    assert_eq!(r.card().read32(regs::CQ_TAIL) & 0xffff, 11);
+    assert_eq!(r.card().sim().dma_faults(), 0, "no write left the window");
+    let first = &r.card().host()[cq as usize..];
+    assert_eq!(first[0] & 3, 1, "a record entry, phase 1");
+    assert_eq!(first[1], 0);
+}
+
+#[test]
+fn an_empty_descriptor_completes_with_no_records() {
+    let mut r = ring_with(Sim::new().unwrap(), 4, 32);
+    r.submit(1, &[]).unwrap();
+    let x = noise(120, 2000.0, 12);
+    r.submit(1, &x).unwrap();
+    r.doorbell().unwrap();
+    let mut done = Vec::new();
+    r.poll_completions(&mut done, usize::MAX).unwrap();
+    let (blocks, ends) = sort(&done, 2);
+    assert_eq!(ends, [(0, Status::Ok, 0), (1, Status::Ok, 3)]);
+    assert_eq!(blocks[1], software(&x));
+}
