@@ -105,6 +105,11 @@ pub struct AmdConfig {
     /// Speech whose loudest frame is more than this many dB below the
     /// greeting's loudest is background (babble), not the talker.
     pub talker_range_db: f32,
+    /// A greeting starts only with a 10 ms frame at least this loud (dBFS,
+    /// 0 = a full-scale sine): quieter "speech" is background (babble, a
+    /// distant television), not someone at the handset. Greetings of -30
+    /// dBFS RMS peak near -20 dBFS.
+    pub min_talker_dbfs: f32,
 }
 
 impl Default for AmdConfig {
@@ -117,12 +122,13 @@ impl Default for AmdConfig {
             human_silence_long_ms: 850,
             long_human_greeting_ms: 3500,
             beep_wait_greeting_ms: 1200,
-            beep_wait_ms: 850,
-            sentence_pause_ms: 370,
-            multi_sentence_min_ms: 1300,
+            beep_wait_ms: 920,
+            sentence_pause_ms: 455,
+            multi_sentence_min_ms: 850,
             machine_greeting_ms: 4800,
             tone_after_greeting_ms: 120,
-            talker_range_db: 15.0,
+            talker_range_db: 12.0,
+            min_talker_dbfs: -34.0,
         }
     }
 }
@@ -178,6 +184,7 @@ struct Limits {
     machine_greeting: u32,
     tone_after_greeting: u32,
     talker_range_db: f32,
+    min_talker_db: f32,
 }
 
 impl Limits {
@@ -199,6 +206,7 @@ impl Limits {
             machine_greeting: scale(cfg.machine_greeting_ms, -0.3).round() as u32,
             tone_after_greeting: frames(cfg.tone_after_greeting_ms),
             talker_range_db: cfg.talker_range_db,
+            min_talker_db: vad::FULL_SCALE_DB + cfg.min_talker_dbfs,
         }
     }
 
@@ -434,7 +442,10 @@ impl AmdDetector {
                 // a greeting swells and fades from syllable to syllable; a
                 // run of "speech" at one level is a tone the VAD has not
                 // recognised (a ring-back's beating pair)
-                if confirmed && self.run_peak_db - self.run_low_db >= GREETING_SWING_DB {
+                if confirmed
+                    && self.run_peak_db - self.run_low_db >= GREETING_SWING_DB
+                    && self.run_peak_db >= l.min_talker_db
+                {
                     let start = frame + 1 - CONFIRM_FRAMES;
                     self.greeting = Some(Greeting {
                         start,

@@ -57,12 +57,52 @@ fn sentences_read_without_waiting_are_a_machine() {
     silence(&mut s, 300);
     for _ in 0..4 {
         speech(&mut s, 1300, 6000.0);
-        silence(&mut s, 450);
+        silence(&mut s, 550);
     }
     let d = run(&s, 30.0);
     assert_eq!(d.verdict, AmdVerdict::Machine, "{d:?}");
     assert_eq!(d.cause, "multi-sentence");
     assert!(d.at / 8 < 2500, "decided at {} ms", d.at / 8);
+}
+
+#[test]
+fn comma_pauses_of_a_slow_live_greeting_are_not_sentence_breaks() {
+    // a receptionist at 110 words a minute: pauses of 340 ms at the commas
+    // (the detector measures about 430: syllables fade into them)
+    let mut s = Vec::new();
+    silence(&mut s, 300);
+    for _ in 0..3 {
+        speech(&mut s, 1000, 6000.0);
+        silence(&mut s, 340);
+    }
+    silence(&mut s, 3000);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+}
+
+#[test]
+fn background_talk_too_quiet_for_the_handset_starts_no_greeting() {
+    // voices at about -50 dBFS (a room behind the line), then the talker
+    let mut s = Vec::new();
+    speech(&mut s, 700, 190.0);
+    silence(&mut s, 900);
+    speech(&mut s, 600, 190.0);
+    silence(&mut s, 700);
+    let greeting_end = s.len() / 8 + 500;
+    speech(&mut s, 500, 6000.0);
+    silence(&mut s, 3000);
+    let d = run(&s, 3.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    let after_end_ms = d.at as i64 / 8 - greeting_end as i64;
+    assert!(
+        (300..=700).contains(&after_end_ms),
+        "decided {after_end_ms} ms after the greeting, not after the background talk"
+    );
+    // the same talk at handset level is a greeting: "human" after it
+    let mut loud = Vec::new();
+    speech(&mut loud, 700, 6000.0);
+    silence(&mut loud, 3000);
+    assert!(run(&loud, 3.0).at / 8 < 1500);
 }
 
 #[test]
