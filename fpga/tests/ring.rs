@@ -3,56 +3,17 @@
 //! the ring stay bit-exact with the software engine.
 #![cfg(feature = "fpga-sim")]
 
-use ringwire_dsp::features::{ChannelId, FeatureBlock, FeatureEngine, SoftwareEngine};
-use ringwire_dsp::signal::{to_i16, WhiteNoise};
-use ringwire_fpga::engine::feature_block;
+mod common;
+
+use common::{assert_rings_at_base, enabled_ring, noise, software, sort};
+use ringwire_dsp::features::{ChannelId, FeatureEngine};
 use ringwire_fpga::regs;
-use ringwire_fpga::ring::{Completion, Ring, RingError, Status, CQE_WORDS, DESC_WORDS};
+use ringwire_fpga::ring::{Ring, RingError, Status, CQE_WORDS, DESC_WORDS};
 use ringwire_fpga::sim::Sim;
 use ringwire_fpga::FpgaSimEngine;
 
-fn noise(len: usize, rms: f64, seed: u64) -> Vec<i16> {
-    let mut n = WhiteNoise::new(rms, seed);
-    to_i16(&(0..len).map(|_| n.next_sample()).collect::<Vec<_>>())
-}
-
 fn ring(sq: u32, cq: u32) -> Ring {
-    let mut r = Ring::new(Sim::new().unwrap(), sq, cq).unwrap();
-    r.card().write32(regs::CTRL, regs::CTRL_ENABLE).unwrap();
-    r
-}
-
-/// The software engine's blocks for each channel's whole input.
-fn software(per_channel: &[Vec<i16>]) -> Vec<Vec<FeatureBlock>> {
-    let mut sw = SoftwareEngine::new();
-    per_channel
-        .iter()
-        .map(|x| {
-            let c = sw.open_channel().unwrap();
-            let mut out = Vec::new();
-            sw.process(c, x, &mut out).unwrap();
-            out
-        })
-        .collect()
-}
-
-/// Sorts completions into per-channel blocks; returns the done entries.
-fn sort(done: &[Completion], blocks: &mut [Vec<FeatureBlock>]) -> Vec<(u32, Status, u32)> {
-    let mut ends = Vec::new();
-    for c in done {
-        match c {
-            Completion::Record { channel, words, .. } => {
-                blocks[*channel as usize].push(feature_block(words))
-            }
-            Completion::Done {
-                tag,
-                status,
-                records,
-                ..
-            } => ends.push((*tag, *status, *records)),
-        }
-    }
-    ends
+    enabled_ring(Sim::new().unwrap(), sq, cq)
 }
 
 #[test]
@@ -251,15 +212,7 @@ fn reset_mid_stream_resets_indices_and_channels() {
         r.card().sim().run(16).unwrap();
     }
     r.after_reset();
-    for reg in [
-        regs::SQ_TAIL,
-        regs::SQ_HEAD,
-        regs::CQ_HEAD,
-        regs::RING_ERRORS,
-    ] {
-        assert_eq!(r.card().read32(reg), 0);
-    }
-    assert_eq!(r.card().read32(regs::CQ_TAIL), 1 << 31);
+    assert_rings_at_base(&mut r);
     assert_eq!(r.card().read32(regs::SAMPLES), 0);
 
     // channels start fresh; the old completions never show up

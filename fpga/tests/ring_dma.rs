@@ -4,52 +4,23 @@
 //! the stream ports held off while the ring owns the core.
 #![cfg(feature = "fpga-sim")]
 
-use ringwire_dsp::features::{FeatureBlock, FeatureEngine, SoftwareEngine};
-use ringwire_dsp::signal::{to_i16, WhiteNoise};
-use ringwire_fpga::engine::feature_block;
+mod common;
+
+use common::{assert_rings_at_base, enabled_ring as ring_with, noise, sort, DoneEntry};
+use ringwire_dsp::features::FeatureBlock;
 use ringwire_fpga::regs;
 use ringwire_fpga::ring::{Completion, Ring, Status};
 use ringwire_fpga::sim::{Sim, SimError};
 
-fn noise(len: usize, rms: f64, seed: u64) -> Vec<i16> {
-    let mut n = WhiteNoise::new(rms, seed);
-    to_i16(&(0..len).map(|_| n.next_sample()).collect::<Vec<_>>())
-}
-
-fn ring_with(sim: Sim, sq: u32, cq: u32) -> Ring {
-    let mut r = Ring::new(sim, sq, cq).unwrap();
-    r.card().write32(regs::CTRL, regs::CTRL_ENABLE).unwrap();
-    r
-}
-
+/// One channel's software blocks.
 fn software(x: &[i16]) -> Vec<FeatureBlock> {
-    let mut sw = SoftwareEngine::new();
-    let c = sw.open_channel().unwrap();
-    let mut out = Vec::new();
-    sw.process(c, x, &mut out).unwrap();
-    out
+    common::software(&[x]).remove(0)
 }
-
-/// A done entry: tag, status, records produced.
-type DoneEntry = (u32, Status, u32);
 
 /// Per-channel blocks and the done entries.
-fn sort(done: &[Completion], channels: usize) -> (Vec<Vec<FeatureBlock>>, Vec<DoneEntry>) {
+fn split(done: &[Completion], channels: usize) -> (Vec<Vec<FeatureBlock>>, Vec<DoneEntry>) {
     let mut blocks = vec![Vec::new(); channels];
-    let mut ends = Vec::new();
-    for c in done {
-        match c {
-            Completion::Record { channel, words, .. } => {
-                blocks[*channel as usize].push(feature_block(words))
-            }
-            Completion::Done {
-                tag,
-                status,
-                records,
-                ..
-            } => ends.push((*tag, *status, *records)),
-        }
-    }
+    let ends = sort(done, &mut blocks);
     (blocks, ends)
 }
 
@@ -95,7 +66,7 @@ fn slow_and_stalling_host_memory_keeps_records_exact() {
             r.poll_completions(&mut done, usize::MAX).unwrap();
         }
         r.poll_completions(&mut done, usize::MAX).unwrap();
-        let (blocks, ends) = sort(&done, inputs.len());
+        let (blocks, ends) = split(&done, inputs.len());
         assert!(ends.iter().all(|e| e.1 == Status::Ok), "latency {latency}");
         for (c, x) in inputs.iter().enumerate() {
             assert_eq!(blocks[c], software(x), "latency {latency}, channel {c}");
@@ -118,7 +89,7 @@ fn samples_outside_the_host_window_are_a_dma_error_before_any_is_read() {
     r.doorbell().unwrap();
     let mut done = Vec::new();
     r.poll_completions(&mut done, usize::MAX).unwrap();
-    let (_, ends) = sort(&done, 1);
+    let (_, ends) = split(&done, 1);
     assert_eq!(ends, [(0, Status::DmaError, 0)]);
     assert_eq!(
         r.card().read32(regs::SAMPLES),
@@ -146,7 +117,7 @@ fn a_read_answered_with_an_error_ends_the_descriptor() {
     r.doorbell().unwrap();
     let mut done = Vec::new();
     r.poll_completions(&mut done, usize::MAX).unwrap();
-    let (blocks, ends) = sort(&done, 3);
+    let (blocks, ends) = split(&done, 3);
     assert_eq!(ends.len(), 2);
     assert_eq!(ends[0].1, Status::DmaError);
     // what was read before the error went through the core; its records
@@ -177,21 +148,13 @@ fn a_soft_reset_in_the_middle_of_a_descriptor_starts_clean() {
         r.card().sim().run(16).unwrap();
     }
     assert_eq!(r.card().read32(regs::RING_STATUS), 0);
-    for reg in [
-        regs::SQ_TAIL,
-        regs::SQ_HEAD,
-        regs::CQ_HEAD,
-        regs::RING_ERRORS,
-    ] {
-        assert_eq!(r.card().read32(reg), 0);
-    }
-    assert_eq!(r.card().read32(regs::CQ_TAIL), 1 << 31);
+    assert_rings_at_base(&mut r);
     r.after_reset();
     let mut done = Vec::new();
     r.submit(1, &x).unwrap();
     r.doorbell().unwrap();
     r.poll_completions(&mut done, usize::MAX).unwrap();
-    let (blocks, ends) = sort(&done, 2);
+    let (blocks, ends) = split(&done, 2);
     assert_eq!(ends.len(), 1, "the abandoned descriptor left no entry");
     assert_eq!(blocks[1], software(&x));
 }
@@ -217,7 +180,7 @@ fn ring_set_up_is_refused_while_a_descriptor_runs() {
     r.card().sim().ring_run(100_000).unwrap();
     let mut done = Vec::new();
     r.poll_completions(&mut done, usize::MAX).unwrap();
-    let (blocks, ends) = sort(&done, 1);
+    let (blocks, ends) = split(&done, 1);
     assert_eq!(ends.len(), 1);
     assert_eq!(blocks[0], software(&x));
 }
@@ -243,7 +206,7 @@ fn the_stream_ports_wait_while_the_ring_owns_the_core() {
     assert_eq!(recs.len(), 2);
     let mut done = Vec::new();
     r.poll_completions(&mut done, usize::MAX).unwrap();
-    let (blocks, _) = sort(&done, 1);
+    let (blocks, _) = split(&done, 1);
     assert_eq!(blocks[0], software(&x));
 }
 
@@ -256,7 +219,7 @@ fn the_reset_clears_ring_state_from_random_registers() {
         r.doorbell().unwrap();
         let mut done = Vec::new();
         r.poll_completions(&mut done, usize::MAX).unwrap();
-        let (blocks, ends) = sort(&done, 1);
+        let (blocks, ends) = split(&done, 1);
         assert_eq!(ends, [(0, Status::Ok, 10)], "seed {seed}");
         assert_eq!(blocks[0], software(&x));
     }
@@ -291,7 +254,7 @@ fn an_empty_descriptor_completes_with_no_records() {
     r.doorbell().unwrap();
     let mut done = Vec::new();
     r.poll_completions(&mut done, usize::MAX).unwrap();
-    let (blocks, ends) = sort(&done, 2);
+    let (blocks, ends) = split(&done, 2);
     assert_eq!(ends, [(0, Status::Ok, 0), (1, Status::Ok, 3)]);
     assert_eq!(blocks[1], software(&x));
 }
