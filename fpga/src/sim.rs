@@ -44,131 +44,94 @@ struct Api {
     ring_run: unsafe extern "C" fn(*mut c_void, u64) -> i32,
 }
 
-mod ffi {
-    use std::ffi::c_void;
-    extern "C" {
-        pub fn rwf_create(rand_seed: u32) -> *mut c_void;
-        pub fn rwf_free(h: *mut c_void);
-        pub fn rwf_reset(h: *mut c_void, max_cycles: u64) -> i32;
-        pub fn rwf_reg_read(h: *mut c_void, addr: u32) -> u32;
-        pub fn rwf_reg_write(h: *mut c_void, addr: u32, value: u32) -> i32;
-        pub fn rwf_run(h: *mut c_void, n: u64) -> i32;
-        pub fn rwf_set_out_ready(h: *mut c_void, ready: i32);
-        pub fn rwf_push_samples(
-            h: *mut c_void,
-            channel: u32,
-            samples: *const i16,
-            n: usize,
-            max_wait: u64,
-            pushed: *mut usize,
-        ) -> i32;
-        pub fn rwf_push_tagged(
-            h: *mut c_void,
-            channels: *const u32,
-            samples: *const i16,
-            n: usize,
-            max_wait: u64,
-            pushed: *mut usize,
-        ) -> i32;
-        pub fn rwf_flush(h: *mut c_void, max_cycles: u64) -> i32;
-        pub fn rwf_drain_records(
-            h: *mut c_void,
-            channels: *mut u32,
-            words: *mut u32,
-            max: usize,
-        ) -> usize;
-        pub fn rwf_pending_records(h: *mut c_void) -> usize;
-        pub fn rwf_cycles(h: *mut c_void) -> u64;
-        pub fn rwf_attach_host(h: *mut c_void, mem: *mut u32, len: usize);
-        pub fn rwf_set_dma(h: *mut c_void, latency: u32, stall_seed: u32);
-        pub fn rwf_dma_faults(h: *mut c_void) -> u64;
-        pub fn rwf_ring_run(h: *mut c_void, max_idle: u64) -> i32;
-    }
+/// The C symbols of one Verilated model (`build.rs` gives each its
+/// prefix) as a module with an [`Api`] table.
+macro_rules! model_api {
+    ($module:ident, $prefix:literal) => {
+        mod $module {
+            use std::ffi::c_void;
+            extern "C" {
+                #[link_name = concat!($prefix, "create")]
+                fn create(rand_seed: u32) -> *mut c_void;
+                #[link_name = concat!($prefix, "free")]
+                fn free(h: *mut c_void);
+                #[link_name = concat!($prefix, "reset")]
+                fn reset(h: *mut c_void, max_cycles: u64) -> i32;
+                #[link_name = concat!($prefix, "reg_read")]
+                fn reg_read(h: *mut c_void, addr: u32) -> u32;
+                #[link_name = concat!($prefix, "reg_write")]
+                fn reg_write(h: *mut c_void, addr: u32, value: u32) -> i32;
+                #[link_name = concat!($prefix, "run")]
+                fn run(h: *mut c_void, n: u64) -> i32;
+                #[link_name = concat!($prefix, "set_out_ready")]
+                fn set_out_ready(h: *mut c_void, ready: i32);
+                #[link_name = concat!($prefix, "push_samples")]
+                fn push_samples(
+                    h: *mut c_void,
+                    channel: u32,
+                    samples: *const i16,
+                    n: usize,
+                    max_wait: u64,
+                    pushed: *mut usize,
+                ) -> i32;
+                #[link_name = concat!($prefix, "push_tagged")]
+                fn push_tagged(
+                    h: *mut c_void,
+                    channels: *const u32,
+                    samples: *const i16,
+                    n: usize,
+                    max_wait: u64,
+                    pushed: *mut usize,
+                ) -> i32;
+                #[link_name = concat!($prefix, "flush")]
+                fn flush(h: *mut c_void, max_cycles: u64) -> i32;
+                #[link_name = concat!($prefix, "drain_records")]
+                fn drain_records(
+                    h: *mut c_void,
+                    channels: *mut u32,
+                    words: *mut u32,
+                    max: usize,
+                ) -> usize;
+                #[link_name = concat!($prefix, "pending_records")]
+                fn pending_records(h: *mut c_void) -> usize;
+                #[link_name = concat!($prefix, "cycles")]
+                fn cycles(h: *mut c_void) -> u64;
+                #[link_name = concat!($prefix, "attach_host")]
+                fn attach_host(h: *mut c_void, mem: *mut u32, len: usize);
+                #[link_name = concat!($prefix, "set_dma")]
+                fn set_dma(h: *mut c_void, latency: u32, stall_seed: u32);
+                #[link_name = concat!($prefix, "dma_faults")]
+                fn dma_faults(h: *mut c_void) -> u64;
+                #[link_name = concat!($prefix, "ring_run")]
+                fn ring_run(h: *mut c_void, max_idle: u64) -> i32;
+            }
 
-    /// The entry points of this model.
-    pub(super) const API: super::Api = super::Api {
-        create: rwf_create,
-        free: rwf_free,
-        reset: rwf_reset,
-        reg_read: rwf_reg_read,
-        reg_write: rwf_reg_write,
-        run: rwf_run,
-        set_out_ready: rwf_set_out_ready,
-        push_samples: rwf_push_samples,
-        push_tagged: rwf_push_tagged,
-        flush: rwf_flush,
-        drain_records: rwf_drain_records,
-        pending_records: rwf_pending_records,
-        cycles: rwf_cycles,
-        attach_host: rwf_attach_host,
-        set_dma: rwf_set_dma,
-        dma_faults: rwf_dma_faults,
-        ring_run: rwf_ring_run,
+            /// The entry points of this model.
+            pub(super) const API: super::Api = super::Api {
+                create,
+                free,
+                reset,
+                reg_read,
+                reg_write,
+                run,
+                set_out_ready,
+                push_samples,
+                push_tagged,
+                flush,
+                drain_records,
+                pending_records,
+                cycles,
+                attach_host,
+                set_dma,
+                dma_faults,
+                ring_run,
+            };
+        }
     };
 }
 
-mod ffi_wide {
-    use std::ffi::c_void;
-    extern "C" {
-        pub fn rwf_wide_create(rand_seed: u32) -> *mut c_void;
-        pub fn rwf_wide_free(h: *mut c_void);
-        pub fn rwf_wide_reset(h: *mut c_void, max_cycles: u64) -> i32;
-        pub fn rwf_wide_reg_read(h: *mut c_void, addr: u32) -> u32;
-        pub fn rwf_wide_reg_write(h: *mut c_void, addr: u32, value: u32) -> i32;
-        pub fn rwf_wide_run(h: *mut c_void, n: u64) -> i32;
-        pub fn rwf_wide_set_out_ready(h: *mut c_void, ready: i32);
-        pub fn rwf_wide_push_samples(
-            h: *mut c_void,
-            channel: u32,
-            samples: *const i16,
-            n: usize,
-            max_wait: u64,
-            pushed: *mut usize,
-        ) -> i32;
-        pub fn rwf_wide_push_tagged(
-            h: *mut c_void,
-            channels: *const u32,
-            samples: *const i16,
-            n: usize,
-            max_wait: u64,
-            pushed: *mut usize,
-        ) -> i32;
-        pub fn rwf_wide_flush(h: *mut c_void, max_cycles: u64) -> i32;
-        pub fn rwf_wide_drain_records(
-            h: *mut c_void,
-            channels: *mut u32,
-            words: *mut u32,
-            max: usize,
-        ) -> usize;
-        pub fn rwf_wide_pending_records(h: *mut c_void) -> usize;
-        pub fn rwf_wide_cycles(h: *mut c_void) -> u64;
-        pub fn rwf_wide_attach_host(h: *mut c_void, mem: *mut u32, len: usize);
-        pub fn rwf_wide_set_dma(h: *mut c_void, latency: u32, stall_seed: u32);
-        pub fn rwf_wide_dma_faults(h: *mut c_void) -> u64;
-        pub fn rwf_wide_ring_run(h: *mut c_void, max_idle: u64) -> i32;
-    }
-
-    /// The entry points of this model.
-    pub(super) const API: super::Api = super::Api {
-        create: rwf_wide_create,
-        free: rwf_wide_free,
-        reset: rwf_wide_reset,
-        reg_read: rwf_wide_reg_read,
-        reg_write: rwf_wide_reg_write,
-        run: rwf_wide_run,
-        set_out_ready: rwf_wide_set_out_ready,
-        push_samples: rwf_wide_push_samples,
-        push_tagged: rwf_wide_push_tagged,
-        flush: rwf_wide_flush,
-        drain_records: rwf_wide_drain_records,
-        pending_records: rwf_wide_pending_records,
-        cycles: rwf_wide_cycles,
-        attach_host: rwf_wide_attach_host,
-        set_dma: rwf_wide_set_dma,
-        dma_faults: rwf_wide_dma_faults,
-        ring_run: rwf_wide_ring_run,
-    };
-}
+model_api!(ffi, "rwf_");
+model_api!(ffi_wide, "rwf_wide_");
 
 /// Why a simulation call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
