@@ -164,6 +164,34 @@ uint32_t read_reg(Sim* s, uint32_t addr) {
     return t->bus_rdata;
 }
 
+// Pushes samples 0..n, `set(i)` putting sample i on the input stream, each
+// waiting at most `max_wait` cycles for s_tready. *pushed: how many were
+// accepted.
+template <typename Set>
+int push_each(Sim* s, size_t n, uint64_t max_wait, size_t* pushed, Set set) {
+    RWF_TOP* t = s->top.get();
+    *pushed = 0;
+    for (size_t i = 0; i < n; i++) {
+        set(t, i);
+        t->s_tvalid = 1;
+        bool fired = false;
+        for (uint64_t c = 0; c < max_wait && !fired; c++) {
+            if (!alive(s)) {
+                t->s_tvalid = 0;
+                return kStopped;
+            }
+            fired = step(s);
+        }
+        if (!fired) {
+            t->s_tvalid = 0;
+            return kTimeout;
+        }
+        *pushed = i + 1;
+    }
+    t->s_tvalid = 0;
+    return alive(s) ? kOk : kStopped;
+}
+
 }  // namespace
 
 extern "C" {
@@ -256,58 +284,20 @@ void RWF_FN(set_out_ready)(void* h, int ready) { static_cast<Sim*>(h)->top->m_tr
 // cycles for s_tready. *pushed: how many were accepted.
 int RWF_FN(push_samples)(void* h, uint32_t channel, const int16_t* samples, size_t n,
                      uint64_t max_wait, size_t* pushed) {
-    auto* s = static_cast<Sim*>(h);
-    RWF_TOP* t = s->top.get();
-    *pushed = 0;
-    t->s_tuser = channel & 0xffff;
-    for (size_t i = 0; i < n; i++) {
+    return push_each(static_cast<Sim*>(h), n, max_wait, pushed, [&](RWF_TOP* t, size_t i) {
+        t->s_tuser = channel & 0xffff;
         t->s_tdata = static_cast<uint16_t>(samples[i]);
-        t->s_tvalid = 1;
-        bool fired = false;
-        for (uint64_t c = 0; c < max_wait && !fired; c++) {
-            if (!alive(s)) {
-                t->s_tvalid = 0;
-                return kStopped;
-            }
-            fired = step(s);
-        }
-        if (!fired) {
-            t->s_tvalid = 0;
-            return kTimeout;
-        }
-        *pushed = i + 1;
-    }
-    t->s_tvalid = 0;
-    return alive(s) ? kOk : kStopped;
+    });
 }
 
 // Pushes n samples, each tagged with its own channel (any interleaving,
 // one per clock when the block is ready); as rwf_push_samples otherwise.
 int RWF_FN(push_tagged)(void* h, const uint32_t* channels, const int16_t* samples, size_t n,
                     uint64_t max_wait, size_t* pushed) {
-    auto* s = static_cast<Sim*>(h);
-    RWF_TOP* t = s->top.get();
-    *pushed = 0;
-    for (size_t i = 0; i < n; i++) {
+    return push_each(static_cast<Sim*>(h), n, max_wait, pushed, [&](RWF_TOP* t, size_t i) {
         t->s_tuser = channels[i] & 0xffff;
         t->s_tdata = static_cast<uint16_t>(samples[i]);
-        t->s_tvalid = 1;
-        bool fired = false;
-        for (uint64_t c = 0; c < max_wait && !fired; c++) {
-            if (!alive(s)) {
-                t->s_tvalid = 0;
-                return kStopped;
-            }
-            fired = step(s);
-        }
-        if (!fired) {
-            t->s_tvalid = 0;
-            return kTimeout;
-        }
-        *pushed = i + 1;
-    }
-    t->s_tvalid = 0;
-    return alive(s) ? kOk : kStopped;
+    });
 }
 
 // Clocks (at most max_cycles) until the pipeline is empty and no record
