@@ -14,6 +14,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "ringwire: cargo not found: install Rust 1.85 or newer (https://rustup.rs), then run this again" >&2
+  echo "ringwire: cargo not found: install Rust 1.89 or newer (https://rustup.rs), then run this again" >&2
   exit 1
 fi

@@ -29,7 +29,7 @@ pub struct TelephoneEvent {
 impl TelephoneEvent {
     /// Parses the first block of a payload (redundant blocks may follow).
     pub fn parse(payload: &[u8]) -> Result<Self, EventError> {
-        if payload.is_empty() || payload.len() % EVENT_LEN != 0 {
+        if payload.is_empty() || !payload.len().is_multiple_of(EVENT_LEN) {
             return Err(EventError::BadLength(payload.len()));
         }
         Ok(Self::from_block([
