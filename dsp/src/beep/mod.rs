@@ -42,8 +42,9 @@
 //!      (harmonics of a voice pull them apart), or
 //!    - *drift*: a 40 ms chunk's frequency is off the part's by more than
 //!      [`BeepConfig::max_drift`] and by more than white noise explains (the
-//!      second-largest chunk when there are four or more: one noisy chunk
-//!      of a 2 s beep is not a wandering voice).
+//!      second-largest chunk of four or five, the third of six or seven,
+//!      the upper quartile of more: a babble syllable or two under a beep
+//!      is not a wandering voice).
 //! 3. **Groups**: parts less than [`BeepConfig::max_gap_ms`] apart form a
 //!    group, judged when the gap has passed: it is a beep when its whole
 //!    span lasts 120 ms to 2 s, no part failed, it has at most four parts,
@@ -87,7 +88,8 @@
 //!
 //! In pink or babble noise only 12 dB below the tone, short tonal noise
 //! parts still split or extend a beep and bias its frequency by 2-4% (see
-//! the ignored `beeps_in_pink_and_babble_noise` test: 12 of 80).
+//! the ignored `beeps_in_pink_and_babble_noise` test in
+//! `tests/beep_distractors.rs`: 12 of 80).
 //!
 //! Cost per block: an integer energy gate, a ring update; a square root and
 //! an `acos` when the window is loud; a few dozen more flops while a tone
@@ -571,15 +573,17 @@ impl NoiseLags {
 
 /// The largest deviation of a part's chunks that is not an outlier: a
 /// wandering voice moves most chunks, while noise (a swell of pink noise,
-/// a babble syllable) moves a few. Of four to seven chunks the second
-/// largest, of eight or more the upper quartile, else the largest; `v` is
+/// a babble syllable) moves a few. Of four or five chunks the second
+/// largest, of six or seven the third (two babble syllables under a 300 ms
+/// beep), of eight or more the upper quartile, else the largest; `v` is
 /// sorted in place.
 fn robust_largest(v: &mut [f64]) -> f64 {
     v.sort_unstable_by(f64::total_cmp);
     match v.len() {
         0 => 0.0,
         n @ 1..=3 => v[n - 1],
-        n @ 4..=7 => v[n - 2],
+        n @ 4..=5 => v[n - 2],
+        n @ 6..=7 => v[n - 3],
         n => v[3 * (n - 1) / 4],
     }
 }

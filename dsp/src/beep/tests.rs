@@ -361,3 +361,26 @@ fn onset_is_within_40_ms_and_frequency_within_2_percent() {
         }
     }
 }
+
+#[test]
+fn two_chunks_pulled_by_noise_bursts_do_not_make_a_steady_beep_unsteady() {
+    // a 350 ms 431 Hz beep (six inner chunks) with two 30 ms bursts of background (a voice's
+    // harmonic at 600 Hz) 14 dB below it: each pulls one 40 ms chunk's
+    // frequency off by a few percent; the other chunks hold steady, so it
+    // is a beep
+    let (lead, len) = (2400usize, 2800usize);
+    let mut x = vec![0.0; lead];
+    x.extend(sine(431.0, peak(-20.0), len, 0.3));
+    x.extend(vec![0.0; 8000]);
+    for at in [lead + 360, lead + 1320] {
+        for (v, y) in x[at..at + 240]
+            .iter_mut()
+            .zip(sine(600.0, peak(-34.0), 240, 1.0))
+        {
+            *v += y;
+        }
+    }
+    let r = run(&law(&x, Law::Ulaw));
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    assert!((r.events[0].freq_hz - 431.0).abs() < 5.0, "{:?}", r.events);
+}
