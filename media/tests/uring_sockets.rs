@@ -68,10 +68,13 @@ fn unpack(d: &[u8]) -> (u32, u32, u32) {
 #[test]
 fn uring_64_sockets_50_datagrams_each_with_sources() {
     for defer_taskrun in [false, true] {
-        receive_64_sockets(UringConfig {
-            defer_taskrun,
-            ..UringConfig::default()
-        });
+        for fixed_files in [true, false] {
+            receive_64_sockets(UringConfig {
+                defer_taskrun,
+                fixed_files,
+                ..UringConfig::default()
+            });
+        }
     }
 }
 
@@ -212,6 +215,26 @@ fn uring_batched_sends_arrive_plain_and_zero_copy() {
         let mut want = payload(1, 2, 3);
         want[0] ^= 0xff;
         assert_eq!(&buf[..n], &want[..]);
+    }
+}
+
+#[test]
+fn uring_removed_socket_closes_when_dropped() {
+    // a socket in the ring's file table is held open by the table: removal
+    // must take it out, or its port stays bound after the caller drops it
+    for fixed_files in [true, false] {
+        let Some(mut io) = open(UringConfig {
+            fixed_files,
+            ..UringConfig::default()
+        }) else {
+            return;
+        };
+        let s = bind();
+        let addr = s.local_addr().unwrap();
+        io.add(7, s).unwrap();
+        io.flush().unwrap();
+        drop(io.remove(7).unwrap());
+        UdpSocket::bind(addr).expect("the removed socket's port is free again");
     }
 }
 

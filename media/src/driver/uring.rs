@@ -105,6 +105,10 @@ pub struct UringConfig {
     /// are processed only when the owner polls (fewer interruptions, larger
     /// batches). The set must then be used from the thread that created it.
     pub defer_taskrun: bool,
+    /// Register every socket in the ring's file table (as many as the
+    /// descriptor limit allows), so no operation takes a file reference of
+    /// its own; the rest, or all when off, go by descriptor.
+    pub fixed_files: bool,
 }
 
 impl Default for UringConfig {
@@ -117,6 +121,7 @@ impl Default for UringConfig {
             max_inflight_sends: 4096,
             send_zc: false,
             defer_taskrun: false,
+            fixed_files: true,
         }
     }
 }
@@ -301,6 +306,10 @@ struct SockEntry {
     gen: u32,
     state: RecvState,
     errors_in_row: u32,
+    /// Registered in the ring's file table at the entry's slot: its
+    /// operations name the slot, and the kernel takes no file reference per
+    /// operation (`fget`, an atomic increment and decrement each).
+    fixed: bool,
 }
 
 /// A destination address with a stable home for the kernel to read.
@@ -387,6 +396,9 @@ pub struct UringSockets {
     cqes: Vec<(u64, i32, u32)>,
     stats: UringStats,
     config: UringConfig,
+    /// Slots of the registered (sparse) file table; 0 when the kernel
+    /// refused one (sockets then go by descriptor).
+    fixed_slots: u32,
 }
 
 impl std::fmt::Debug for UringSockets {
@@ -488,6 +500,23 @@ impl UringSockets {
         let mut hdr: Box<libc::msghdr> = Box::new(unsafe { std::mem::zeroed() });
         hdr.msg_namelen = NAME_LEN as libc::socklen_t;
 
+        // A sparse file table, one slot per socket slot: as many as the
+        // descriptor limit allows (the kernel's bound for the table), at
+        // most FIXED_FILES. Without one every socket goes by descriptor.
+        let want = nofile_limit().min(FIXED_FILES as u64) as u32;
+        let fixed_slots = match config.fixed_files {
+            false => 0,
+            true => match ring.submitter().register_files_sparse(want) {
+                Ok(()) => want,
+                Err(e) => {
+                    tracing::debug!(
+                        "io_uring: no registered file table ({e}): sockets by descriptor"
+                    );
+                    0
+                }
+            },
+        };
+
         let cq = config.cq_entries as usize;
         Ok(UringSockets {
             ring,
@@ -506,6 +535,7 @@ impl UringSockets {
             cqes: Vec::with_capacity(cq),
             stats: UringStats::default(),
             config,
+            fixed_slots,
         })
     }
 
@@ -554,23 +584,27 @@ impl UringSockets {
             .map_err(io_err("set_nonblocking"))?;
         let gen = self.next_gen;
         self.next_gen = (self.next_gen + 1) & GEN_MASK;
+        let slot = self.free_socks.pop().unwrap_or(self.socks.len() as u32);
+        // a slot past the table, or a refused update: by descriptor
+        let fixed = slot < self.fixed_slots
+            && self
+                .ring
+                .submitter()
+                .register_files_update(slot, &[sock.as_raw_fd()])
+                .is_ok();
         let entry = SockEntry {
             id,
             sock,
             gen,
             state: RecvState::Armed,
             errors_in_row: 0,
+            fixed,
         };
-        let slot = match self.free_socks.pop() {
-            Some(s) => {
-                self.socks[s as usize] = Some(entry);
-                s
-            }
-            None => {
-                self.socks.push(Some(entry));
-                (self.socks.len() - 1) as u32
-            }
-        };
+        if slot as usize == self.socks.len() {
+            self.socks.push(Some(entry));
+        } else {
+            self.socks[slot as usize] = Some(entry);
+        }
         self.by_id.insert(id, slot);
         self.arm(slot)
     }
@@ -618,6 +652,18 @@ impl UringSockets {
         let e = self.socks[slot as usize]
             .take()
             .ok_or(UringError::UnknownSocket(id))?;
+        if e.fixed {
+            // the table holds a reference to the socket: without this it
+            // would stay open (and its port bound) after the caller drops it.
+            // Sends still queued name the slot: submit them first (the kernel
+            // resolves the slot at issue), so none lands on the socket that
+            // takes the slot next.
+            self.ring.submit().map_err(io_err("submit"))?;
+            self.ring
+                .submitter()
+                .register_files_update(slot, &[-1])
+                .map_err(io_err("unregister file"))?;
+        }
         self.free_socks.push(slot);
         Ok(e.sock)
     }
@@ -633,8 +679,8 @@ impl UringSockets {
         data: impl Into<SendData>,
     ) -> Result<(), UringError> {
         let slot = *self.by_id.get(&id).ok_or(UringError::UnknownSocket(id))?;
-        let fd = match &self.socks[slot as usize] {
-            Some(e) => e.sock.as_raw_fd(),
+        let (fd, fixed) = match &self.socks[slot as usize] {
+            Some(e) => (e.sock.as_raw_fd(), e.fixed),
             None => return Err(UringError::UnknownSocket(id)),
         };
         let data = data.into();
@@ -667,19 +713,28 @@ impl UringSockets {
         let payload = s.data.as_ref().map(SendData::as_slice).unwrap_or(&[]);
         let (addr, addr_len) = s.dest.ptr_len();
         let ud = (KIND_SEND << KIND_SHIFT) | sidx as u64;
-        let sqe = if self.config.send_zc {
-            opcode::SendZc::new(types::Fd(fd), payload.as_ptr(), payload.len() as u32)
-                .dest_addr(addr)
-                .dest_addr_len(addr_len)
-                .build()
-                .user_data(ud)
+        let (ptr, len) = (payload.as_ptr(), payload.len() as u32);
+        macro_rules! send_sqe {
+            ($target:expr) => {
+                if self.config.send_zc {
+                    opcode::SendZc::new($target, ptr, len)
+                        .dest_addr(addr)
+                        .dest_addr_len(addr_len)
+                        .build()
+                } else {
+                    opcode::Send::new($target, ptr, len)
+                        .dest_addr(addr)
+                        .dest_addr_len(addr_len)
+                        .build()
+                }
+            };
+        }
+        let sqe = if fixed {
+            send_sqe!(types::Fixed(slot))
         } else {
-            opcode::Send::new(types::Fd(fd), payload.as_ptr(), payload.len() as u32)
-                .dest_addr(addr)
-                .dest_addr_len(addr_len)
-                .build()
-                .user_data(ud)
-        };
+            send_sqe!(types::Fd(fd))
+        }
+        .user_data(ud);
         self.inflight_sends += 1;
         if let Err(e) = self.push_sqe(&sqe) {
             self.release_send(sidx);
@@ -810,12 +865,12 @@ impl UringSockets {
         let Some(e) = self.socks[slot as usize].as_ref() else {
             return Ok(());
         };
-        let sqe = opcode::RecvMsgMulti::new(
-            types::Fd(e.sock.as_raw_fd()),
-            &*self.recv_hdr.0 as *const libc::msghdr,
-            BGID,
-        )
-        .build()
+        let hdr = &*self.recv_hdr.0 as *const libc::msghdr;
+        let sqe = if e.fixed {
+            opcode::RecvMsgMulti::new(types::Fixed(slot), hdr, BGID).build()
+        } else {
+            opcode::RecvMsgMulti::new(types::Fd(e.sock.as_raw_fd()), hdr, BGID).build()
+        }
         .user_data(recv_user_data(slot, e.gen));
         self.push_sqe(&sqe)
     }
@@ -1036,6 +1091,22 @@ impl Drop for UringSockets {
             std::mem::forget(std::mem::take(&mut self.send_slots));
         }
     }
+}
+
+/// Most slots of a ring's registered file table.
+const FIXED_FILES: u32 = 65536;
+
+/// The soft limit on open descriptors (the kernel's bound for a file table).
+fn nofile_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return 0;
+    }
+    lim.rlim_cur
 }
 
 fn recv_user_data(slot: u32, gen: u32) -> u64 {

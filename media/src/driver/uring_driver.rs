@@ -167,6 +167,7 @@ pub fn uring_config(config: &DriverConfig) -> UringConfig {
         max_inflight_sends: MAX_INFLIGHT_SENDS,
         send_zc: false,
         defer_taskrun: true,
+        fixed_files: true,
     }
 }
 
