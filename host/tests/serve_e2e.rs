@@ -37,28 +37,7 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
 
     // ping -> pong, retried until the node listens.
     let mut ng = Ng::new(ng_addr);
-    ng.socket
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let started = Instant::now();
-    loop {
-        let mut ping = Dict::new();
-        ping.insert("command", "ping");
-        let mut d = b"ping1 ".to_vec();
-        ping.encode(&mut d);
-        ng.socket.send_to(&d, ng_addr).unwrap();
-        let mut buf = [0u8; 512];
-        if let Ok((n, _)) = ng.socket.recv_from(&mut buf) {
-            assert_eq!(result(&buf[6..n]), "pong");
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "node never answered ping; log:\n{}",
-            node.log()
-        );
-    }
-    ng.socket.set_read_timeout(Some(WAIT)).unwrap();
+    wait_for_pong(&mut ng, &node);
 
     // Malformed NG datagrams get error replies.
     let r = ng.raw(b"bad1 this is not bencode");
@@ -203,4 +182,82 @@ fn bad_config_key_is_a_clear_error() {
     let log = node.log();
     assert!(log.contains("bogus_key"), "{log}");
     assert!(log.contains("[media]"), "{log}");
+}
+
+#[test]
+fn offers_beyond_the_descriptor_limit_get_a_clear_error() {
+    // 40 descriptors: a few for the node itself, then 2 sockets an offer
+    let ng_port = free_udp_port();
+    let base = 50000 + (std::process::id() % 70) as u16 * 200;
+    let config = format!(
+        "[control]\nng = \"127.0.0.1:{ng_port}\"\n[metrics]\nenabled = false\n\
+         [media]\nport_min = {base}\nport_max = {}\n[workers]\nthreads = 1\n",
+        base + 199
+    );
+    let node = spawn_with(&config, "nofile", Some(40));
+    let ng_addr: SocketAddr = format!("127.0.0.1:{ng_port}").parse().unwrap();
+    let mut ng = Ng::new(ng_addr);
+    wait_for_pong(&mut ng, &node);
+    let offer = |ng: &mut Ng, n: u32| {
+        let call = format!("fd-{}-{n}", std::process::id());
+        let sdp = sdp(40000 + 2 * n as u16, 40001 + 2 * n as u16, n);
+        let mut d = Dict::new();
+        d.insert("command", "offer")
+            .insert("call-id", call.as_str())
+            .insert("from-tag", "a")
+            .insert("sdp", sdp.as_str());
+        let r = ng.request(&d);
+        (
+            result(&r),
+            field(&r, "error-reason").map(|e| String::from_utf8_lossy(e).into_owned()),
+        )
+    };
+    let mut n = 0;
+    let reason = loop {
+        let (res, reason) = offer(&mut ng, n);
+        if res != "ok" {
+            break reason.unwrap_or_default();
+        }
+        n += 1;
+        assert!(n < 40, "40 offers on 40 descriptors; log:\n{}", node.log());
+    };
+    assert!(n >= 1, "not even one offer: {reason}; log:\n{}", node.log());
+    assert_eq!(reason, "Ran out of file descriptors", "{}", node.log());
+    // the port range was not the problem, nor is it used up by the refusals
+    let mut del = Dict::new();
+    let first = format!("fd-{}-0", std::process::id());
+    del.insert("command", "delete")
+        .insert("call-id", first.as_str())
+        .insert("from-tag", "a");
+    assert_eq!(result(&ng.request(&del)), "ok");
+    assert_eq!(offer(&mut ng, 100).0, "ok", "{}", node.log());
+    let log = node.log();
+    assert!(log.contains("open-descriptor limit is below"), "{log}");
+    assert!(log.contains("raise the open-descriptor limit"), "{log}");
+}
+
+/// Pings until the node answers (it is still starting), at most 10 s.
+fn wait_for_pong(ng: &mut Ng, node: &Node) {
+    ng.socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let mut ping = Dict::new();
+        ping.insert("command", "ping");
+        let mut d = b"ping1 ".to_vec();
+        ping.encode(&mut d);
+        ng.socket.send_to(&d, ng.node).unwrap();
+        let mut buf = [0u8; 512];
+        if let Ok((n, _)) = ng.socket.recv_from(&mut buf) {
+            assert_eq!(result(&buf[6..n]), "pong");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "node never answered ping; log:\n{}",
+            node.log()
+        );
+    }
+    ng.socket.set_read_timeout(Some(WAIT)).unwrap();
 }

@@ -68,6 +68,9 @@ pub enum ControlError {
     /// The RTP port range is exhausted.
     #[error("Ran out of ports")]
     NoPorts,
+    /// The node is at its limit of open descriptors (sockets).
+    #[error("Ran out of file descriptors")]
+    NoDescriptors,
     /// Anything else, worded for the proxy's log.
     #[error("{0}")]
     Other(String),

@@ -232,6 +232,12 @@ impl Node {
             let p = self.ports.allocate().map_err(|_| ControlError::NoPorts)?;
             match self.driver.bind_pair(p, p + 1) {
                 Ok(s) => return Ok((p, s)),
+                Err(e) if e.is_descriptor_limit() => {
+                    // not this pair's fault: every other would fail alike
+                    self.ports.free(p);
+                    tracing::error!("offer refused: {e} (raise the open-descriptor limit)");
+                    return Err(ControlError::NoDescriptors);
+                }
                 Err(e) => {
                     tracing::warn!("port pair {p} unusable, skipped: {e}");
                     self.ports.free(p);

@@ -26,6 +26,7 @@
 pub mod config;
 pub mod control;
 pub mod detect;
+pub mod limits;
 pub mod metrics;
 pub mod ports;
 
@@ -85,6 +86,35 @@ pub struct EventCounters {
 /// How often the NG loop looks at the stop flag while idle.
 const TICK: Duration = Duration::from_millis(100);
 
+/// Raises the descriptor limit as far as it goes and says (log) how many
+/// calls it leaves room for when that is fewer than the port range holds.
+fn check_descriptor_limit(config: &Config) {
+    let ports = (config.media.port_max as u64 + 1).saturating_sub(config.media.port_min as u64);
+    match limits::raise_descriptor_limit() {
+        Ok(l) => {
+            if let Some(before) = l.raised_from {
+                tracing::info!(
+                    from = before,
+                    to = l.soft,
+                    "raised the open-descriptor limit"
+                );
+            }
+            if l.short_of(ports) {
+                tracing::warn!(
+                    limit = l.soft,
+                    ports,
+                    calls = l.calls(),
+                    "the open-descriptor limit is below the {ports} sockets of the RTP port \
+                     range: offers beyond about {} calls will fail; raise the hard limit \
+                     (systemd LimitNOFILE=, or ulimit -Hn)",
+                    l.calls()
+                );
+            }
+        }
+        Err(e) => tracing::warn!("cannot read or raise the open-descriptor limit: {e}"),
+    }
+}
+
 /// Runs the node with `config` until SIGTERM or SIGINT; see the
 /// [module documentation](self).
 pub fn run(config: Config) -> Result<(), ServeError> {
@@ -100,6 +130,8 @@ pub fn run(config: Config) -> Result<(), ServeError> {
             .spawn(move || wait_for_signal(signals, &stop))
             .map_err(ServeError::Signals)?;
     }
+
+    check_descriptor_limit(&config);
 
     let ng_socket = UdpSocket::bind(config.control.ng).map_err(|source| ServeError::Listen {
         what: "NG control",

@@ -52,10 +52,27 @@ pub fn temp_path(name: &str) -> PathBuf {
 }
 
 pub fn spawn(config: &str, name: &str) -> Node {
+    spawn_with(config, name, None)
+}
+
+/// [`spawn`], with the soft and hard open-descriptor limits set to `nofile`
+/// when given (through the shell's `ulimit -n`).
+pub fn spawn_with(config: &str, name: &str, nofile: Option<u32>) -> Node {
     let path = temp_path(&format!("{name}.toml"));
     std::fs::write(&path, config).unwrap();
     let log = temp_path(&format!("{name}.log"));
-    let child = Command::new(env!("CARGO_BIN_EXE_ringwire"))
+    let bin = env!("CARGO_BIN_EXE_ringwire");
+    let mut cmd = match nofile {
+        None => Command::new(bin),
+        Some(n) => {
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                .arg(bin);
+            c
+        }
+    };
+    let child = cmd
         .args(["serve", "--config"])
         .arg(&path)
         .env("RINGWIRE_LOG", "info")

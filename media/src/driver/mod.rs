@@ -162,6 +162,13 @@ pub enum DriverError {
 }
 
 impl DriverError {
+    /// Whether the process (EMFILE) or the system (ENFILE) ran out of file
+    /// descriptors: no other port would do better.
+    pub fn is_descriptor_limit(&self) -> bool {
+        matches!(self, DriverError::Io { source, .. }
+            if matches!(source.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE)))
+    }
+
     fn io(what: impl Into<String>, source: std::io::Error) -> Self {
         DriverError::Io {
             what: what.into(),
