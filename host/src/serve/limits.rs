@@ -46,7 +46,7 @@ pub fn raise_descriptor_limit() -> io::Result<DescriptorLimit> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    let (soft, hard) = (lim.rlim_cur as u64, lim.rlim_max as u64);
+    let (soft, hard) = (lim.rlim_cur, lim.rlim_max);
     if soft >= hard {
         return Ok(DescriptorLimit {
             soft,
