@@ -38,15 +38,7 @@ impl DescriptorLimit {
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit (a no-op when it is
 /// there already) and returns the limit in force.
 pub fn raise_descriptor_limit() -> io::Result<DescriptorLimit> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a valid, writable rlimit.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let (soft, hard) = (lim.rlim_cur, lim.rlim_max);
+    let (soft, hard) = ringwire_media::driver::open_file_limit()?;
     if soft >= hard {
         return Ok(DescriptorLimit {
             soft,
@@ -55,8 +47,8 @@ pub fn raise_descriptor_limit() -> io::Result<DescriptorLimit> {
         });
     }
     let raised = libc::rlimit {
-        rlim_cur: lim.rlim_max,
-        rlim_max: lim.rlim_max,
+        rlim_cur: hard,
+        rlim_max: hard,
     };
     // SAFETY: `raised` is a valid rlimit; raising the soft limit up to the
     // hard one needs no privilege.

@@ -177,6 +177,20 @@ impl DriverError {
     }
 }
 
+/// The process's soft and hard limits on open descriptors
+/// (`RLIMIT_NOFILE`): every media socket takes one.
+pub fn open_file_limit() -> std::io::Result<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok((lim.rlim_cur, lim.rlim_max))
+}
+
 /// What one leg looks like from outside: statistics and current remotes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LegInfo {

@@ -503,7 +503,8 @@ impl UringSockets {
         // A sparse file table, one slot per socket slot: as many as the
         // descriptor limit allows (the kernel's bound for the table), at
         // most FIXED_FILES. Without one every socket goes by descriptor.
-        let want = nofile_limit().min(FIXED_FILES as u64) as u32;
+        let soft = super::open_file_limit().map_or(0, |(soft, _)| soft);
+        let want = soft.min(FIXED_FILES as u64) as u32;
         let fixed_slots = match config.fixed_files {
             false => 0,
             true => match ring.submitter().register_files_sparse(want) {
@@ -1095,19 +1096,6 @@ impl Drop for UringSockets {
 
 /// Most slots of a ring's registered file table.
 const FIXED_FILES: u32 = 65536;
-
-/// The soft limit on open descriptors (the kernel's bound for a file table).
-fn nofile_limit() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a valid, writable rlimit.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return 0;
-    }
-    lim.rlim_cur
-}
 
 fn recv_user_data(slot: u32, gen: u32) -> u64 {
     (KIND_RECV << KIND_SHIFT) | (((gen & GEN_MASK) as u64) << 32) | slot as u64
