@@ -170,28 +170,7 @@ fn dtmf_inband_and_rfc4733_and_amd_verdict_from_live_legs() {
     let metrics_addr: SocketAddr = format!("127.0.0.1:{metrics_port}").parse().unwrap();
 
     let mut ng = Ng::new(ng_addr);
-    ng.socket
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let started = Instant::now();
-    loop {
-        let mut ping = Dict::new();
-        ping.insert("command", "ping");
-        let mut d = b"ping1 ".to_vec();
-        ping.encode(&mut d);
-        ng.socket.send_to(&d, ng_addr).unwrap();
-        let mut buf = [0u8; 512];
-        if let Ok((n, _)) = ng.socket.recv_from(&mut buf) {
-            assert_eq!(result(&buf[6..n]), "pong");
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "node never answered ping; log:\n{}",
-            node.log()
-        );
-    }
-    ng.socket.set_read_timeout(Some(WAIT)).unwrap();
+    wait_for_pong(&mut ng, &node);
 
     let (a, a_rtcp, b, b_rtcp) = (endpoint(), endpoint(), endpoint(), endpoint());
     let port = |s: &UdpSocket| s.local_addr().unwrap().port();

@@ -235,29 +235,3 @@ fn offers_beyond_the_descriptor_limit_get_a_clear_error() {
     assert!(log.contains("open-descriptor limit is below"), "{log}");
     assert!(log.contains("raise the open-descriptor limit"), "{log}");
 }
-
-/// Pings until the node answers (it is still starting), at most 10 s.
-fn wait_for_pong(ng: &mut Ng, node: &Node) {
-    ng.socket
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    let started = Instant::now();
-    loop {
-        let mut ping = Dict::new();
-        ping.insert("command", "ping");
-        let mut d = b"ping1 ".to_vec();
-        ping.encode(&mut d);
-        ng.socket.send_to(&d, ng.node).unwrap();
-        let mut buf = [0u8; 512];
-        if let Ok((n, _)) = ng.socket.recv_from(&mut buf) {
-            assert_eq!(result(&buf[6..n]), "pong");
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "node never answered ping; log:\n{}",
-            node.log()
-        );
-    }
-    ng.socket.set_read_timeout(Some(WAIT)).unwrap();
-}

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ringwire_host::ng::bencode::{decode, Dict, Value};
 
@@ -188,4 +188,30 @@ pub fn metric(body: &str, series: &str) -> u64 {
         .trim()
         .parse()
         .unwrap()
+}
+
+/// Pings until the node answers (it is still starting), at most 10 s.
+pub fn wait_for_pong(ng: &mut Ng, node: &Node) {
+    ng.socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let mut ping = Dict::new();
+        ping.insert("command", "ping");
+        let mut d = b"ping1 ".to_vec();
+        ping.encode(&mut d);
+        ng.socket.send_to(&d, ng.node).unwrap();
+        let mut buf = [0u8; 512];
+        if let Ok((n, _)) = ng.socket.recv_from(&mut buf) {
+            assert_eq!(result(&buf[6..n]), "pong");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "node never answered ping; log:\n{}",
+            node.log()
+        );
+    }
+    ng.socket.set_read_timeout(Some(WAIT)).unwrap();
 }

@@ -37,6 +37,7 @@
 //! [`uring`]) the io_uring one; both implement [`Driver`]; [`pace`] is the
 //! optional wakeup pacing both use.
 
+mod outputs;
 pub mod pace;
 pub mod portable;
 mod shard;

@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 
 use super::pace::Pacer;
-use super::{add_stats, Driver, DriverConfig, DriverCounters, DriverError, Request};
-use crate::relay::{CallId, Event, Input, LegId, LegStats, LocalPort, Output, RelayCore, Transmit};
+use super::{outputs, Driver, DriverConfig, DriverCounters, DriverError, Request};
+use crate::relay::{CallId, Event, Input, LegId, LegStats, LocalPort, RelayCore, Transmit};
 
 /// The epoll token of the eventfd (socket tokens are port numbers).
 const WAKE_TOKEN: u64 = u64::MAX;
@@ -507,28 +507,18 @@ impl Worker {
     }
 
     fn drain_outputs(&mut self) {
-        while let Some(o) = self.core.poll_output() {
-            match o {
-                Output::Transmit(t) => {
-                    if self.pending.len() == self.pending.capacity() {
-                        self.flush();
-                    }
-                    self.pending.push(t);
-                }
-                Output::Event(e) => self.on_event(e),
-                Output::Timeout(at) => self.wake_at = Some(at),
+        loop {
+            let sinks = outputs::OutputSinks {
+                shard: self.id,
+                events: &self.events,
+                closed: &mut self.closed,
+                counters: &mut self.counters,
+                wake_at: &mut self.wake_at,
+            };
+            if !outputs::drain(&mut self.core, &mut self.pending, sinks) {
+                return;
             }
-        }
-    }
-
-    fn on_event(&mut self, e: Event) {
-        if let Event::LegClosed { stats, .. } = &e {
-            add_stats(&mut self.closed, stats);
-        }
-        if let Some(tx) = &self.events {
-            if tx.try_send((self.id, e)).is_err() {
-                self.counters.events_dropped += 1;
-            }
+            self.flush();
         }
     }
 

@@ -53,8 +53,8 @@ use bytes::{Bytes, BytesMut};
 
 use super::pace::Pacer;
 use super::uring::{Received, SendData, SocketId, UringConfig, UringError, UringSockets};
-use super::{add_stats, Driver, DriverConfig, DriverCounters, DriverError, Request};
-use crate::relay::{CallId, Event, Input, LegId, LegStats, LocalPort, Output, RelayCore, Transmit};
+use super::{outputs, Driver, DriverConfig, DriverCounters, DriverError, Request};
+use crate::relay::{CallId, Event, Input, LegId, LegStats, LocalPort, RelayCore, Transmit};
 
 /// The socket id of a worker's wake socket (media sockets use their port).
 pub const WAKE_ID: SocketId = u64::MAX;
@@ -498,28 +498,18 @@ impl Worker {
     }
 
     fn drain_outputs(&mut self) {
-        while let Some(o) = self.core.poll_output() {
-            match o {
-                Output::Transmit(t) => {
-                    if self.pending.len() == self.pending.capacity() {
-                        self.flush();
-                    }
-                    self.pending.push(t);
-                }
-                Output::Event(e) => self.on_event(e),
-                Output::Timeout(at) => self.wake_at = Some(at),
+        loop {
+            let sinks = outputs::OutputSinks {
+                shard: self.id,
+                events: &self.events,
+                closed: &mut self.closed,
+                counters: &mut self.counters,
+                wake_at: &mut self.wake_at,
+            };
+            if !outputs::drain(&mut self.core, &mut self.pending, sinks) {
+                return;
             }
-        }
-    }
-
-    fn on_event(&mut self, e: Event) {
-        if let Event::LegClosed { stats, .. } = &e {
-            add_stats(&mut self.closed, stats);
-        }
-        if let Some(tx) = &self.events {
-            if tx.try_send((self.id, e)).is_err() {
-                self.counters.events_dropped += 1;
-            }
+            self.flush();
         }
     }
 
