@@ -365,4 +365,3 @@ fn a_bridged_call_forwards_and_the_accounting_sees_it() {
     });
     assert_eq!(run(&steps), 22);
 }
-
