@@ -256,6 +256,9 @@ pub struct AmdDetector {
     /// call-progress tone (ring-back heard before anyone spoke).
     clock_start: u32,
     speech_run: u32,
+    /// One bit per recent frame, newest in bit 0: whether the VAD called
+    /// it speech.
+    speech_history: u64,
     /// Loudest frame of the current speech run, dB.
     run_peak_db: f32,
     /// Quietest frame of the current speech run after its onset, dB.
@@ -283,6 +286,7 @@ impl AmdDetector {
             frames: 0,
             clock_start: 0,
             speech_run: 0,
+            speech_history: 0,
             run_peak_db: f32::MIN,
             run_low_db: f32::MAX,
             runs: [(u32::MAX, u32::MAX); RUNS],
@@ -426,6 +430,7 @@ impl AmdDetector {
             return Some(self.decision(AmdVerdict::Machine, "sit", 0.95));
         }
         self.speech_run = if vad.speech { self.speech_run + 1 } else { 0 };
+        self.speech_history = (self.speech_history << 1) | vad.speech as u64;
         self.run_peak_db = if self.speech_run == 0 {
             f32::MIN
         } else {
@@ -486,6 +491,11 @@ impl AmdDetector {
                     let needed = signalling_tone_frames(vad.tone_hz).max(l.tone_after_greeting);
                     if g.tone_frames + vad::TONE_DELAY_FRAMES as u32 >= needed
                         && tone_start > g.last_speech + 1
+                        && quiet_before(
+                            self.speech_history,
+                            frame - tone_start,
+                            QUIET_BEFORE_TONE_FRAMES,
+                        )
                     {
                         return Some(self.decision(
                             AmdVerdict::Machine,
@@ -533,6 +543,23 @@ impl AmdDetector {
         }
         None
     }
+}
+
+/// A tone after the greeting is a beep only when this many frames just
+/// before it were not speech: a voicemail beep follows a pause, while a
+/// vowel held at one pitch (which the VAD reads as a steady tone) comes
+/// straight out of a syllable.
+const QUIET_BEFORE_TONE_FRAMES: u32 = 3;
+
+/// Whether the `gap` frames before the one `back` frames ago were not
+/// speech, from `history` (bit `k`: `k` frames ago); unknown (true) past
+/// its 64 frames.
+fn quiet_before(history: u64, back: u32, gap: u32) -> bool {
+    if gap == 0 || back + gap >= 64 {
+        return true;
+    }
+    let mask = ((1u64 << gap) - 1) << (back + 1);
+    history & mask == 0
 }
 
 /// Frames a tone at `hz` must last before it can be a beep: longer than

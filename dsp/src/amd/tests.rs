@@ -392,3 +392,30 @@ fn ring_back_before_the_answer_does_not_use_up_the_analysis_time() {
     let limit_ms = MAX_CLOCK_RESTART as u64 * AmdConfig::default().max_analysis_ms as u64;
     assert!(d.at / 8 <= limit_ms + 8000, "decided at {} ms", d.at / 8);
 }
+
+#[test]
+fn a_held_vowel_right_after_a_syllable_is_not_a_beep() {
+    // "Go a-head": a syllable, a vowel whose pitch settles over its first
+    // frames (so the VAD calls them speech), then holds long enough to read
+    // as a steady tone; nothing quiet comes before it, as it does before a
+    // voicemail beep
+    let glide = 70;
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 500, 6000.0);
+    silence(&mut s, 60);
+    speech(&mut s, 30, 6000.0);
+    let mut phase = 0.0f64;
+    for i in 0..(glide + 200) * 8 {
+        let f = if i < glide * 8 {
+            450.0 + 150.0 * i as f64 / (glide * 8) as f64
+        } else {
+            600.0
+        };
+        phase += std::f64::consts::TAU * f / 8000.0;
+        s.push(6000.0 * phase.sin());
+    }
+    silence(&mut s, 3000);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+}
