@@ -173,24 +173,29 @@ impl Vad {
         }
         let floor = self.chunk_min.iter().copied().fold(f32::MAX, f32::min);
         let loud = level >= floor + self.margin_db && level >= self.min_level_db;
-        let tone = self.steady_tone(mean_square, lags, level) && loud;
-        let n = (self.frames as usize - 1) % TONE_FRAMES;
+        let tone = self.steady_tone(mean_square, lags) && loud;
         VadFrame {
             level_db: level,
             floor_db: floor,
             speech: loud && !tone,
             tone,
-            tone_hz: if tone {
-                self.lags[n][0] * crate::features::SAMPLE_RATE as f32 / std::f32::consts::TAU
-            } else {
-                0.0
-            },
+            tone_hz: if tone { self.tone_frequency() } else { 0.0 },
         }
+    }
+
+    /// The frequency of the tone of the last frames, Hz: Pisarenko's
+    /// estimate from their summed lags (unbiased in white noise, where the
+    /// lag-1 angle alone is pulled towards the middle of the band).
+    fn tone_frequency(&self) -> f32 {
+        let s = self.recent.iter().fold([0f64; 3], |a, r| {
+            [a[0] + r[0] as f64, a[1] + r[1] as f64, a[2] + r[2] as f64]
+        });
+        crate::beep::measure_tone(s[0], s[1], s[2]).map_or(0.0, |t| t.freq_hz)
     }
 
     /// Records the frame; whether the lags, averaged over
     /// [`SMOOTH_FRAMES`], agreed over the last [`TONE_FRAMES`].
-    fn steady_tone(&mut self, mean_square: f32, lags: [f32; 2], level: f32) -> bool {
+    fn steady_tone(&mut self, mean_square: f32, lags: [f32; 2]) -> bool {
         // `frames` was already counted for this frame
         let n = self.frames as usize - 1;
         self.recent[n % SMOOTH_FRAMES] =
@@ -202,7 +207,10 @@ impl Vad {
         let energy = sum[0].max(f32::MIN_POSITIVE);
         let angle = |r: f32| (r / energy).clamp(-1.0, 1.0).acos();
         self.lags[n % TONE_FRAMES] = [angle(sum[1]), angle(sum[2])];
-        self.levels[n % TONE_FRAMES] = level;
+        // the level over the same frames as the lags: a tone that is not a
+        // whole number of periods a frame (425 Hz: 4.25) alternates its
+        // frame level by a few tenths of a dB with its phase
+        self.levels[n % TONE_FRAMES] = level_db(energy / SMOOTH_FRAMES as f32);
         if n + 1 < TONE_DELAY_FRAMES {
             return false; // the rings still hold their initial zeros
         }
@@ -290,5 +298,70 @@ mod tests {
             vad.push(0.0, [0.0; 2]);
         }
         assert!(!vad.push(10.0, [0.0; 2]).speech); // 10 dB: above floor, below minimum
+    }
+
+    /// The VAD's frames of `samples` (through the feature engine).
+    fn frames_of(samples: &[f64]) -> Vec<VadFrame> {
+        use crate::features::{FeatureEngine, SoftwareEngine};
+        let law = crate::g711::Law::Ulaw;
+        let pcm: Vec<i16> = crate::signal::to_i16(samples)
+            .into_iter()
+            .map(|s| law.decode_one(law.encode_one(s)))
+            .collect();
+        let mut e = SoftwareEngine::new();
+        let ch = e.open_channel().unwrap();
+        let mut blocks = Vec::new();
+        e.process(ch, &pcm, &mut blocks).unwrap();
+        let mut framer = Framer::default();
+        let mut vad = Vad::new(10.0, FULL_SCALE_DB - 50.0);
+        blocks
+            .iter()
+            .filter_map(|b| framer.push(b))
+            .map(|f| vad.push_frame(f))
+            .collect()
+    }
+
+    fn sine(hz: f64, amp: f64, ms: usize, phase: f64) -> Vec<f64> {
+        let mut s = crate::signal::Sine::new(hz, 8000.0, amp, phase);
+        (0..ms * 8).map(|_| s.next_sample()).collect()
+    }
+
+    #[test]
+    fn a_425_hz_tone_whose_frame_level_alternates_is_still_a_tone() {
+        // 4.25 periods a frame: the frame level alternates by 0.3-0.4 dB with
+        // the phase (µ-law adds its share), the EU busy and ring-back tone
+        for phase in [0.0, 0.7, 1.9] {
+            for amp in [1000.0, 2000.0, 4000.0, 9000.0, 16000.0] {
+                let mut s = vec![0.0; 2400];
+                s.extend(sine(425.0, amp, 500, phase));
+                let f = frames_of(&s);
+                let tone = &f[30 + 12..30 + 48];
+                assert!(
+                    tone.iter().all(|f| f.tone && !f.speech),
+                    "phase {phase} amp {amp}: {tone:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_tone_in_white_noise_reads_its_own_frequency() {
+        // the lag-1 angle alone reads a 440 Hz tone 15 dB over white noise
+        // near 500 Hz; Pisarenko's estimate does not move with the noise
+        let mut s = vec![0.0; 2400];
+        s.extend(sine(440.0, 6000.0, 500, 0.0));
+        let noise_rms = 6000.0 / 2f64.sqrt() / 10f64.powf(15.0 / 20.0);
+        crate::signal::WhiteNoise::new(noise_rms, 5).add_to(&mut s);
+        let f = frames_of(&s);
+        let hz: Vec<f32> = f[30..80]
+            .iter()
+            .filter(|f| f.tone)
+            .map(|f| f.tone_hz)
+            .collect();
+        assert!(hz.len() >= 20, "recognised as a tone: {hz:?}");
+        assert!(
+            hz.iter().all(|h| (h - 440.0).abs() < 0.03 * 440.0),
+            "{hz:?}"
+        );
     }
 }

@@ -97,6 +97,7 @@
 use crate::features::{FeatureBlock, BINS, BLOCK_LEN, INPUT_SHIFT, SAMPLE_RATE};
 
 mod tracker;
+pub(crate) use tracker::measure as measure_tone;
 use tracker::Window;
 
 #[cfg(test)]
