@@ -237,6 +237,9 @@ struct Greeting {
     last_tone: Option<u32>,
     /// Consecutive tone frames up to `last_tone`.
     tone_frames: u32,
+    /// Sum of those frames' tone frequencies, Hz (one 30 ms estimate
+    /// scatters by a few percent; their mean does not).
+    tone_hz_sum: f32,
     /// Loudest frame of the greeting's speech, dB: the talker's level.
     peak_db: f32,
 }
@@ -457,6 +460,7 @@ impl AmdDetector {
                         last_speech: frame,
                         last_tone: None,
                         tone_frames: 0,
+                        tone_hz_sum: 0.0,
                         peak_db: self.run_peak_db,
                     });
                     Self::note_run(&mut self.runs, start, frame);
@@ -478,17 +482,18 @@ impl AmdDetector {
                     // A steady tone after the greeting is a voicemail beep
                     // (the beep detector confirms its frequency and length
                     // later; the verdict needs only that it is a tone).
-                    g.tone_frames = if g.last_tone == Some(frame.wrapping_sub(1)) {
-                        g.tone_frames + 1
+                    (g.tone_frames, g.tone_hz_sum) = if g.last_tone == Some(frame.wrapping_sub(1)) {
+                        (g.tone_frames + 1, g.tone_hz_sum + vad.tone_hz)
                     } else {
-                        1
+                        (1, vad.tone_hz)
                     };
                     g.last_tone = Some(frame);
                     let tone_start =
                         (frame + 1).saturating_sub(g.tone_frames + vad::TONE_DELAY_FRAMES as u32);
                     // a live call's signalling tone (call waiting, recorder
                     // warning) counts only once it outlasts its signature
-                    let needed = signalling_tone_frames(vad.tone_hz).max(l.tone_after_greeting);
+                    let hz = g.tone_hz_sum / g.tone_frames as f32;
+                    let needed = signalling_tone_frames(hz).max(l.tone_after_greeting);
                     if g.tone_frames + vad::TONE_DELAY_FRAMES as u32 >= needed
                         && tone_start > g.last_speech + 1
                         && quiet_before(

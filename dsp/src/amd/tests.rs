@@ -437,3 +437,19 @@ fn call_waiting_in_white_noise_after_a_live_greeting_is_not_a_beep() {
         assert_eq!(d.verdict, AmdVerdict::Human, "seed {seed}: {d:?}");
     }
 }
+
+#[test]
+fn call_waiting_after_a_live_greeting_is_not_a_beep_at_any_offset() {
+    // a clean 440 Hz 300 ms call-waiting tone: one 30 ms frequency
+    // estimate of it reads 426-445 Hz with the frame edges; their mean 440
+    for offset_ms in [0, 3, 5, 7, 12] {
+        let mut s = Vec::new();
+        silence(&mut s, 500);
+        speech(&mut s, 1400, 6000.0);
+        silence(&mut s, 400 + offset_ms);
+        tone(&mut s, 440.0, 300, 6000.0);
+        silence(&mut s, 3000);
+        let d = run(&s, 0.0);
+        assert_eq!(d.verdict, AmdVerdict::Human, "offset {offset_ms} ms: {d:?}");
+    }
+}
