@@ -76,7 +76,13 @@ fn render(segments: &[Segment]) -> Vec<i16> {
             }
             Segment::Square { ms, period } => {
                 let p = *period as usize;
-                x.extend((0..n(*ms)).map(|i| if (i / p) % 2 == 0 { i16::MAX } else { i16::MIN }));
+                x.extend((0..n(*ms)).map(|i| {
+                    if (i / p).is_multiple_of(2) {
+                        i16::MAX
+                    } else {
+                        i16::MIN
+                    }
+                }));
             }
             Segment::Stuck { ms, value } => x.extend(std::iter::repeat_n(*value, n(*ms))),
             Segment::Raw(v) => x.extend_from_slice(v),

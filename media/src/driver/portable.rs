@@ -33,7 +33,7 @@ use bytes::BytesMut;
 
 use super::pace::Pacer;
 use super::{outputs, Driver, DriverConfig, DriverCounters, DriverError, Request};
-use crate::relay::{CallId, Event, Input, LegId, LegStats, LocalPort, RelayCore, Transmit};
+use crate::relay::{CallId, Input, LegId, LegStats, LocalPort, RelayCore, Transmit};
 
 /// The epoll token of the eventfd (socket tokens are port numbers).
 const WAKE_TOKEN: u64 = u64::MAX;
@@ -311,11 +311,9 @@ struct Worker {
     sockets: HashMap<u16, UdpSocket>,
     call_ports: HashMap<CallId, Vec<LocalPort>>,
     call_legs: HashMap<CallId, Vec<LegId>>,
-    /// Statistics of closed legs, summed.
-    closed: LegStats,
     counters: DriverCounters,
-    wake_at: Option<Duration>,
-    events: Option<mpsc::SyncSender<(usize, Event)>>,
+    /// Events, closed legs' statistics and the next timer.
+    out: outputs::CoreOutputs,
     batch: usize,
     buffer_size: usize,
     pool: Vec<BytesMut>,
@@ -351,10 +349,8 @@ impl Worker {
             sockets: HashMap::new(),
             call_ports: HashMap::new(),
             call_legs: HashMap::new(),
-            closed: LegStats::default(),
             counters: DriverCounters::default(),
-            wake_at: None,
-            events: config.events.clone(),
+            out: outputs::CoreOutputs::new(config.events.clone()),
             batch,
             buffer_size: config.buffer_size.max(64),
             pool: Vec::with_capacity(POOL_MAX),
@@ -382,7 +378,7 @@ impl Worker {
                 std::thread::sleep(d);
                 0
             } else {
-                match self.wake_at {
+                match self.out.wake_at {
                     None => -1,
                     Some(at) => {
                         let left = at.saturating_sub(self.now());
@@ -421,8 +417,8 @@ impl Worker {
                     None => return,
                 }
             }
-            if self.wake_at.is_some_and(|at| at <= started) {
-                self.wake_at = None;
+            if self.out.wake_at.is_some_and(|at| at <= started) {
+                self.out.wake_at = None;
                 let _ = self.core.handle_input(started, Input::Timeout);
                 self.drain_outputs();
             }
@@ -434,7 +430,7 @@ impl Worker {
             sleep = self
                 .pacer
                 .after_wakeup(started, self.now(), self.handled)
-                .map(|d| match self.wake_at {
+                .map(|d| match self.out.wake_at {
                     Some(at) => d.min(at.saturating_sub(self.now())),
                     None => d,
                 })
@@ -507,17 +503,12 @@ impl Worker {
     }
 
     fn drain_outputs(&mut self) {
-        loop {
-            let sinks = outputs::OutputSinks {
-                shard: self.id,
-                events: &self.events,
-                closed: &mut self.closed,
-                counters: &mut self.counters,
-                wake_at: &mut self.wake_at,
-            };
-            if !outputs::drain(&mut self.core, &mut self.pending, sinks) {
-                return;
-            }
+        while self.out.drain(
+            self.id,
+            &mut self.core,
+            &mut self.pending,
+            &mut self.counters,
+        ) {
             self.flush();
         }
     }
@@ -680,7 +671,7 @@ impl Worker {
 
 impl super::shard::ShardWorker for Worker {
     fn parts(&mut self) -> (&mut RelayCore, &mut HashMap<CallId, Vec<LegId>>, &LegStats) {
-        (&mut self.core, &mut self.call_legs, &self.closed)
+        (&mut self.core, &mut self.call_legs, &self.out.closed)
     }
 
     fn register(&mut self, call: CallId, port: LocalPort, socket: UdpSocket) {

@@ -54,7 +54,7 @@ use bytes::{Bytes, BytesMut};
 use super::pace::Pacer;
 use super::uring::{Received, SendData, SocketId, UringConfig, UringError, UringSockets};
 use super::{outputs, Driver, DriverConfig, DriverCounters, DriverError, Request};
-use crate::relay::{CallId, Event, Input, LegId, LegStats, LocalPort, RelayCore, Transmit};
+use crate::relay::{CallId, Input, LegId, LegStats, LocalPort, RelayCore, Transmit};
 
 /// The socket id of a worker's wake socket (media sockets use their port).
 pub const WAKE_ID: SocketId = u64::MAX;
@@ -304,13 +304,11 @@ struct Worker {
     open: Vec<bool>,
     call_ports: HashMap<CallId, Vec<LocalPort>>,
     call_legs: HashMap<CallId, Vec<LegId>>,
-    /// Statistics of closed legs, summed.
-    closed: LegStats,
     counters: DriverCounters,
     /// Sends the worker could not queue (unknown socket, queue full).
     send_refused: u64,
-    wake_at: Option<Duration>,
-    events: Option<mpsc::SyncSender<(usize, Event)>>,
+    /// Events, closed legs' statistics and the next timer.
+    out: outputs::CoreOutputs,
     buffer_size: usize,
     pool: Vec<BytesMut>,
     /// Our clones of payloads the kernel may still be sending, oldest first.
@@ -340,11 +338,9 @@ impl Worker {
             open: vec![false; 1 << 16],
             call_ports: HashMap::new(),
             call_legs: HashMap::new(),
-            closed: LegStats::default(),
             counters: DriverCounters::default(),
             send_refused: 0,
-            wake_at: None,
-            events: config.events.clone(),
+            out: outputs::CoreOutputs::new(config.events.clone()),
             buffer_size: config.buffer_size.max(64),
             pool: Vec::with_capacity(POOL_MAX),
             inflight: VecDeque::with_capacity(MAX_INFLIGHT_SENDS),
@@ -373,7 +369,7 @@ impl Worker {
                 std::thread::sleep(d);
                 Duration::ZERO
             } else {
-                match self.wake_at {
+                match self.out.wake_at {
                     None => MAX_IDLE,
                     Some(at) => at.saturating_sub(self.now()).min(MAX_IDLE),
                 }
@@ -394,8 +390,8 @@ impl Worker {
             }
             self.received = received;
             let stop = self.on_wake(now);
-            if self.wake_at.is_some_and(|at| at <= now) {
-                self.wake_at = None;
+            if self.out.wake_at.is_some_and(|at| at <= now) {
+                self.out.wake_at = None;
                 let _ = self.core.handle_input(now, Input::Timeout);
                 self.drain_outputs();
             }
@@ -411,7 +407,7 @@ impl Worker {
             sleep = self
                 .pacer
                 .after_wakeup(now, end, handled)
-                .map(|d| match self.wake_at {
+                .map(|d| match self.out.wake_at {
                     Some(at) => d.min(at.saturating_sub(end)),
                     None => d,
                 })
@@ -498,17 +494,12 @@ impl Worker {
     }
 
     fn drain_outputs(&mut self) {
-        loop {
-            let sinks = outputs::OutputSinks {
-                shard: self.id,
-                events: &self.events,
-                closed: &mut self.closed,
-                counters: &mut self.counters,
-                wake_at: &mut self.wake_at,
-            };
-            if !outputs::drain(&mut self.core, &mut self.pending, sinks) {
-                return;
-            }
+        while self.out.drain(
+            self.id,
+            &mut self.core,
+            &mut self.pending,
+            &mut self.counters,
+        ) {
             self.flush();
         }
     }
@@ -569,7 +560,7 @@ impl Worker {
 
 impl super::shard::ShardWorker for Worker {
     fn parts(&mut self) -> (&mut RelayCore, &mut HashMap<CallId, Vec<LegId>>, &LegStats) {
-        (&mut self.core, &mut self.call_legs, &self.closed)
+        (&mut self.core, &mut self.call_legs, &self.out.closed)
     }
 
     fn register(&mut self, call: CallId, port: LocalPort, socket: UdpSocket) {
