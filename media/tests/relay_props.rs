@@ -330,24 +330,18 @@ fn a_bridged_call_forwards_and_the_accounting_sees_it() {
         Step::Bridge(0, 1),
     ];
     for seq in 0..10 {
-        steps.push(Step::Rtp {
-            port: 0,
-            from: 0,
-            pt: 0,
-            seq,
-            ts: 160 * seq as u32,
-            ssrc: 0,
-            len: 160,
-        });
-        steps.push(Step::Rtp {
-            port: 2,
-            from: 2,
-            pt: 0,
-            seq,
-            ts: 160 * seq as u32,
-            ssrc: 1,
-            len: 160,
-        });
+        // each phone from its SDP address into its leg's RTP port
+        for (port, from, ssrc) in [(0, 0, 0), (2, 2, 1)] {
+            steps.push(Step::Rtp {
+                port,
+                from,
+                pt: 0,
+                seq,
+                ts: 160 * seq as u32,
+                ssrc,
+                len: 160,
+            });
+        }
     }
     steps.push(Step::Rtp {
         port: 0,
