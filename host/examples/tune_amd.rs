@@ -140,23 +140,26 @@ fn main() {
     let mut grid = Vec::new();
     for sentence_pause_ms in [370, 455, 520] {
         for multi_sentence_min_ms in [850, 1300] {
-            for human_silence_ms in [400, 450] {
+            for human_silence_ms in [380, 400, 450] {
                 for human_silence_long_ms in [850, 950, 1000] {
                     for long_human_greeting_ms in [2000, 2500, 3500] {
                         for machine_greeting_ms in [4000, 4800] {
                             for talker_range_db in [12.0, 15.0, 18.0] {
                                 for min_talker_dbfs in [-99.0, -34.0] {
-                                    grid.push(AmdConfig {
-                                        sentence_pause_ms,
-                                        multi_sentence_min_ms,
-                                        human_silence_ms,
-                                        human_silence_long_ms,
-                                        long_human_greeting_ms,
-                                        machine_greeting_ms,
-                                        talker_range_db,
-                                        min_talker_dbfs,
-                                        ..AmdConfig::default()
-                                    });
+                                    for vad_hold_db in [0.0, 4.0] {
+                                        grid.push(AmdConfig {
+                                            sentence_pause_ms,
+                                            multi_sentence_min_ms,
+                                            human_silence_ms,
+                                            human_silence_long_ms,
+                                            long_human_greeting_ms,
+                                            machine_greeting_ms,
+                                            talker_range_db,
+                                            min_talker_dbfs,
+                                            vad_hold_db,
+                                            ..AmdConfig::default()
+                                        });
+                                    }
                                 }
                             }
                         }
@@ -176,11 +179,11 @@ fn main() {
     for (c, cfg, s) in results.iter().take(8) {
         let (mut hl, mut mt) = (s.human_latency.clone(), s.machine_time.clone());
         println!(
-            "cost {c:.1}: human {}/{} machine {}/{} other {}/{} | human lat p50 {:.0} p95 {:.0} | machine p50 {:.0} | pause {} multi {} hsil {} hlong {} longgreet {} mgreet {} margin {} talker {} min-talker {}",
+            "cost {c:.1}: human {}/{} machine {}/{} other {}/{} | human lat p50 {:.0} p95 {:.0} | machine p50 {:.0} | pause {} multi {} hsil {} hlong {} longgreet {} mgreet {} margin {} hold {} talker {} min-talker {}",
             s.human_ok, s.humans, s.machine_ok, s.machines, s.other_ok, s.others,
             pct(&mut hl, 0.5), pct(&mut hl, 0.95), pct(&mut mt, 0.5),
             cfg.sentence_pause_ms, cfg.multi_sentence_min_ms, cfg.human_silence_ms,
-            cfg.human_silence_long_ms, cfg.long_human_greeting_ms, cfg.machine_greeting_ms, cfg.vad_margin_db,
+            cfg.human_silence_long_ms, cfg.long_human_greeting_ms, cfg.machine_greeting_ms, cfg.vad_margin_db, cfg.vad_hold_db,
             cfg.talker_range_db, cfg.min_talker_dbfs
         );
     }

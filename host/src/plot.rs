@@ -280,6 +280,7 @@ mod tests {
                 speech: (50..120).contains(&i),
                 tone: (200..230).contains(&i),
                 tone_hz: if (200..230).contains(&i) { 1000.0 } else { 0.0 },
+                held: false,
             })
             .collect();
         let stream = StreamReport {

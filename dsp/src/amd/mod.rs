@@ -81,6 +81,11 @@ pub struct AmdConfig {
     pub bias: f32,
     /// Speech must stand this many dB above the noise floor.
     pub vad_margin_db: f32,
+    /// Inside a greeting, a run of speech goes on through frames up to
+    /// this many dB short of that margin: the fading ends of syllables, which
+    /// line noise would otherwise turn into pauses as long as a sentence
+    /// break.
+    pub vad_hold_db: f32,
     /// Silence after a short greeting that means "human".
     pub human_silence_ms: u32,
     /// Silence after a greeting of `long_human_greeting_ms` or more.
@@ -118,7 +123,8 @@ impl Default for AmdConfig {
             max_analysis_ms: 8000,
             bias: 0.0,
             vad_margin_db: 10.0,
-            human_silence_ms: 400,
+            vad_hold_db: 4.0,
+            human_silence_ms: 380,
             human_silence_long_ms: 850,
             long_human_greeting_ms: 3500,
             beep_wait_greeting_ms: 1200,
@@ -303,7 +309,7 @@ impl AmdDetector {
 
     /// The voice activity detector this configuration uses (for traces).
     pub fn vad_for(cfg: &AmdConfig) -> Vad {
-        Vad::new(cfg.vad_margin_db, MIN_SPEECH_DB)
+        Vad::new(cfg.vad_margin_db, MIN_SPEECH_DB).with_hold(cfg.vad_hold_db)
     }
 
     /// The parameters in use.
@@ -432,6 +438,10 @@ impl AmdDetector {
         if self.pending_sit {
             return Some(self.decision(AmdVerdict::Machine, "sit", 0.95));
         }
+        // a run of the greeting's speech carries on through held frames;
+        // before a greeting they start nothing (babble, unrecognised tones)
+        let speech = vad.speech || (vad.held && self.speech_run > 0 && self.greeting.is_some());
+        let vad = VadFrame { speech, ..vad };
         self.speech_run = if vad.speech { self.speech_run + 1 } else { 0 };
         self.speech_history = (self.speech_history << 1) | vad.speech as u64;
         self.run_peak_db = if self.speech_run == 0 {

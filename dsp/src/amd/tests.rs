@@ -80,6 +80,82 @@ fn comma_pauses_of_a_slow_live_greeting_are_not_sentence_breaks() {
     assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
 }
 
+/// A voiced murmur (a syllable's fading end) at RMS `amp`, from 60 ms
+/// before the end of `out` to `ms` after it: a gliding fundamental with
+/// three harmonics, steady in level.
+fn murmur(out: &mut Vec<f64>, ms: usize, amp: f64) {
+    let start = out.len().saturating_sub(60 * 8);
+    let n = out.len() + ms * 8 - start;
+    out.resize(start + n, 0.0);
+    let mut phase = 0.0f64;
+    for i in 0..n {
+        let f0 = 140.0 - 30.0 * i as f64 / n as f64;
+        phase += std::f64::consts::TAU * f0 / 8000.0;
+        let v: f64 = (1..=4).map(|h| (h as f64 * phase).sin() / h as f64).sum();
+        out[start + i] += amp * v / 0.95; // RMS of the four harmonics: 0.95
+    }
+}
+
+/// Decides `signal` with white noise of RMS `noise_rms` under `cfg`.
+fn run_with(cfg: AmdConfig, signal: &[f64], noise_rms: f64) -> AmdDecision {
+    let mut s = signal.to_vec();
+    WhiteNoise::new(noise_rms, 3).add_to(&mut s);
+    let mut amd = AmdDetector::new(cfg);
+    let mut decisions: Vec<AmdDecision> =
+        blocks_of(&s).iter().filter_map(|b| amd.push(b)).collect();
+    decisions.extend(amd.finish());
+    decisions[0]
+}
+
+#[test]
+fn syllables_fading_into_comma_pauses_in_noise_do_not_lengthen_them() {
+    // "Hello, thank you for calling the library, this is Grace." in line
+    // noise: each phrase fades out for 150 ms at about 8.5 dB over the noise,
+    // short of the speech margin, before a 300 ms comma pause
+    let mut s = Vec::new();
+    silence(&mut s, 300);
+    for phrase_ms in [1400, 1000, 800] {
+        speech(&mut s, phrase_ms, 6000.0);
+        murmur(&mut s, 150, 800.0);
+        silence(&mut s, 300);
+    }
+    silence(&mut s, 3000);
+    let d = run_with(AmdConfig::default(), &s, 300.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    // without the hold the fades count as pause: 450 ms and more, a
+    // sentence break
+    let strict = AmdConfig {
+        vad_hold_db: 0.0,
+        ..AmdConfig::default()
+    };
+    let d = run_with(strict, &s, 300.0);
+    assert_eq!(
+        (d.verdict, d.cause),
+        (AmdVerdict::Machine, "multi-sentence"),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn a_fade_carries_no_click_into_a_greeting() {
+    // clicks of 40 ms, each fading out for 150 ms: too short to be speech,
+    // and before a greeting the fade carries nothing on
+    let mut s = Vec::new();
+    silence(&mut s, 1000);
+    for _ in 0..6 {
+        speech(&mut s, 40, 6000.0);
+        murmur(&mut s, 150, 800.0);
+        silence(&mut s, 400);
+    }
+    silence(&mut s, 9000);
+    let d = run_with(AmdConfig::default(), &s, 300.0);
+    assert_eq!(
+        (d.verdict, d.cause),
+        (AmdVerdict::Unknown, "no-speech"),
+        "{d:?}"
+    );
+}
+
 #[test]
 fn background_talk_too_quiet_for_the_handset_starts_no_greeting() {
     // voices at about -50 dBFS (a room behind the line), then the talker

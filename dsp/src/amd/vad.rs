@@ -8,7 +8,10 @@
 //! it stands a margin above that floor and above an absolute minimum, and
 //! is not part of a steady tone: call-progress tones, beeps and DTMF keep
 //! their normalised lag-1 and lag-2 autocorrelation (a summary of the
-//! spectrum) fixed for many frames, which speech never does.
+//! spectrum) fixed for many frames, which speech never does. A frame a
+//! little short of the margin is marked `held`: loud enough to carry on
+//! speech already under way (a syllable fading into a comma pause), not to
+//! start it.
 
 use crate::features::{FeatureBlock, BLOCK_LEN};
 
@@ -98,6 +101,8 @@ const TONE_FLAT_MIN_ANGLE: f32 = std::f32::consts::TAU * 300.0 / 8000.0;
 pub struct Vad {
     /// Speech needs this many dB above the noise floor.
     margin_db: f32,
+    /// A `held` frame may fall this many dB short of `margin_db`.
+    hold_db: f32,
     /// ...and at least this level (dB on the 13-bit scale).
     min_level_db: f32,
     smoothed: f32,
@@ -127,6 +132,9 @@ pub struct VadFrame {
     /// The tone's frequency, Hz, when `tone` (from the averaged lag-1 angle:
     /// exact for one sinusoid); 0 otherwise.
     pub tone_hz: f32,
+    /// Not speech, but within the hold (see [`Vad::with_hold`]) of the
+    /// margin and not a tone: enough to carry on a run of speech.
+    pub held: bool,
 }
 
 impl Vad {
@@ -135,6 +143,7 @@ impl Vad {
     pub fn new(margin_db: f32, min_level_db: f32) -> Self {
         Self {
             margin_db,
+            hold_db: 0.0,
             min_level_db,
             smoothed: 0.0,
             chunk_min: [f32::MAX; FLOOR_CHUNKS],
@@ -145,6 +154,13 @@ impl Vad {
             lags: [[0.0; 2]; TONE_FRAMES],
             levels: [0.0; TONE_FRAMES],
         }
+    }
+
+    /// The same detector, marking frames up to `hold_db` short of the
+    /// margin as `held` (0, the default, marks none).
+    pub fn with_hold(mut self, hold_db: f32) -> Self {
+        self.hold_db = hold_db.max(0.0);
+        self
     }
 
     /// Classifies the next frame.
@@ -172,7 +188,9 @@ impl Vad {
             self.chunk_min[self.chunk] = f32::MAX;
         }
         let floor = self.chunk_min.iter().copied().fold(f32::MAX, f32::min);
-        let loud = level >= floor + self.margin_db && level >= self.min_level_db;
+        let audible = level >= self.min_level_db;
+        let loud = audible && level >= floor + self.margin_db;
+        let near = audible && level >= floor + self.margin_db - self.hold_db;
         let tone = self.steady_tone(mean_square, lags) && loud;
         VadFrame {
             level_db: level,
@@ -180,6 +198,7 @@ impl Vad {
             speech: loud && !tone,
             tone,
             tone_hz: if tone { self.tone_frequency() } else { 0.0 },
+            held: near && !loud,
         }
     }
 
