@@ -25,10 +25,16 @@ fn fed(signal: &[f64]) -> AmdDetector {
     amd
 }
 
+/// Decides `signal` with white noise of RMS `noise_rms` added.
 fn run(signal: &[f64], noise_rms: f64) -> AmdDecision {
+    run_with(AmdConfig::default(), signal, noise_rms)
+}
+
+/// Decides `signal` with white noise of RMS `noise_rms` under `cfg`.
+fn run_with(cfg: AmdConfig, signal: &[f64], noise_rms: f64) -> AmdDecision {
     let mut s = signal.to_vec();
     WhiteNoise::new(noise_rms, 3).add_to(&mut s);
-    let mut amd = AmdDetector::new(AmdConfig::default());
+    let mut amd = AmdDetector::new(cfg);
     let mut decisions: Vec<AmdDecision> =
         blocks_of(&s).iter().filter_map(|b| amd.push(b)).collect();
     decisions.extend(amd.finish());
@@ -94,17 +100,6 @@ fn murmur(out: &mut Vec<f64>, ms: usize, amp: f64) {
         let v: f64 = (1..=4).map(|h| (h as f64 * phase).sin() / h as f64).sum();
         out[start + i] += amp * v / 0.95; // RMS of the four harmonics: 0.95
     }
-}
-
-/// Decides `signal` with white noise of RMS `noise_rms` under `cfg`.
-fn run_with(cfg: AmdConfig, signal: &[f64], noise_rms: f64) -> AmdDecision {
-    let mut s = signal.to_vec();
-    WhiteNoise::new(noise_rms, 3).add_to(&mut s);
-    let mut amd = AmdDetector::new(cfg);
-    let mut decisions: Vec<AmdDecision> =
-        blocks_of(&s).iter().filter_map(|b| amd.push(b)).collect();
-    decisions.extend(amd.finish());
-    decisions[0]
 }
 
 #[test]
