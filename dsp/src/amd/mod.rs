@@ -16,6 +16,9 @@
 //!   for an answer); or spoke without stopping for longer than any live
 //!   greeting; or a steady tone (a beep) followed the greeting, or the beep
 //!   detector reported one ([`AmdDetector::note_beep`]).
+//! - A tone after the greeting at the frequency of the call-progress tone
+//!   heard before it is that ring-back going on: the "greeting" was the
+//!   room's talk between its bursts, and is dropped.
 //! - **unknown**: no speech at all within the maximum analysis time.
 //!
 //! Every decision uses past audio only: its `at` is the end of the block
@@ -276,6 +279,13 @@ pub struct AmdDetector {
     /// first (for placing a beep against the greeting).
     runs: [(u32, u32); RUNS],
     greeting: Option<Greeting>,
+    /// The current run of tone before any greeting: frames and the sum of
+    /// their frequencies, Hz.
+    pre_tone: (u32, f32),
+    /// Mean frequency of the last call-progress tone (ring-back, busy)
+    /// heard before a greeting, Hz: the same tone after "speech" means the
+    /// line is still ringing and the speech was not a greeting.
+    call_progress_hz: Option<f32>,
     pending_beep: bool,
     pending_sit: bool,
     decided: bool,
@@ -300,6 +310,8 @@ impl AmdDetector {
             run_low_db: f32::MAX,
             runs: [(u32::MAX, u32::MAX); RUNS],
             greeting: None,
+            pre_tone: (0, 0.0),
+            call_progress_hz: None,
             pending_beep: false,
             pending_sit: false,
             decided: false,
@@ -429,6 +441,16 @@ impl AmdDetector {
         }
     }
 
+    /// Counts a frame of tone before any greeting; a run of
+    /// [`CALL_PROGRESS_FRAMES`] is a call-progress tone, whose frequency is
+    /// remembered.
+    fn note_call_progress(&mut self, hz: f32) {
+        self.pre_tone = (self.pre_tone.0 + 1, self.pre_tone.1 + hz);
+        if self.pre_tone.0 >= CALL_PROGRESS_FRAMES {
+            self.call_progress_hz = Some(self.pre_tone.1 / self.pre_tone.0 as f32);
+        }
+    }
+
     /// The rules, once per 10 ms frame.
     fn on_frame(&mut self, frame: u32, vad: VadFrame) -> Option<AmdDecision> {
         let l = &self.limits;
@@ -455,6 +477,9 @@ impl AmdDetector {
             _ => self.run_low_db,
         };
         let confirmed = self.speech_run >= CONFIRM_FRAMES;
+        if !vad.tone {
+            self.pre_tone = (0, 0.0);
+        }
         match &mut self.greeting {
             None => {
                 // a greeting swells and fades from syllable to syllable; a
@@ -478,6 +503,7 @@ impl AmdDetector {
                     // ring-back still playing: the call is not answered
                     // in earnest yet, the analysis time starts after it
                     self.clock_start = frame + 1;
+                    self.note_call_progress(vad.tone_hz);
                 } else if frame + 1 - self.clock_start >= l.max_frames {
                     return Some(self.decision(AmdVerdict::Unknown, "no-speech", 0.5));
                 }
@@ -503,6 +529,17 @@ impl AmdDetector {
                     // a live call's signalling tone (call waiting, recorder
                     // warning) counts only once it outlasts its signature
                     let hz = g.tone_hz_sum / g.tone_frames as f32;
+                    if g.tone_frames >= CALL_PROGRESS_MATCH_FRAMES
+                        && self
+                            .call_progress_hz
+                            .is_some_and(|f| (hz - f).abs() <= 0.03 * f)
+                    {
+                        // the ring-back heard before goes on: what came
+                        // between its bursts (babble) was no greeting
+                        self.greeting = None;
+                        self.clock_start = frame + 1;
+                        return None;
+                    }
                     let needed = signalling_tone_frames(hz).max(l.tone_after_greeting);
                     if g.tone_frames + vad::TONE_DELAY_FRAMES as u32 >= needed
                         && tone_start > g.last_speech + 1
@@ -602,6 +639,14 @@ const GREETING_SWING_DB: f32 = 2.0;
 /// Tones before any speech restart the analysis time only within this many
 /// maximum analysis times from answer, so every stream is decided.
 const MAX_CLOCK_RESTART: u32 = 2;
+
+/// Frames of one tone before any greeting that make it a call-progress
+/// tone (a ring-back or busy burst; the shortest, EU busy, is 200 ms).
+const CALL_PROGRESS_FRAMES: u32 = 10;
+
+/// Frames of a tone after the greeting whose mean frequency is compared
+/// with the call-progress tone's (3%, as for the signalling tones).
+const CALL_PROGRESS_MATCH_FRAMES: u32 = 3;
 
 /// Runs of speech remembered for placing a beep.
 const RUNS: usize = 8;

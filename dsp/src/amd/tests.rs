@@ -465,6 +465,32 @@ fn ring_back_before_the_answer_does_not_use_up_the_analysis_time() {
 }
 
 #[test]
+fn ring_back_going_on_after_speech_means_that_speech_was_no_greeting() {
+    // EU ring-back (425 Hz, 1 s on, 4 s off) with talk in the room between
+    // two bursts, ending just before the second, then the live "Hello?"
+    let mut s = Vec::new();
+    silence(&mut s, 300);
+    s.extend(cadence(&[425.0], 1000, 4000, 6000, 4000.0));
+    let mut talk = Vec::new();
+    silence(&mut talk, 3500);
+    speech(&mut talk, 1700, 3000.0);
+    for (x, t) in s.iter_mut().zip(&talk) {
+        *x += t;
+    }
+    silence(&mut s, 1500);
+    let greeting_end_ms = s.len() as u64 / 8 + 600;
+    speech(&mut s, 600, 6000.0);
+    silence(&mut s, 3000);
+    let d = run(&s, 3.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    assert!(
+        d.at / 8 > greeting_end_ms,
+        "decided at {} ms, before the greeting ended",
+        d.at / 8
+    );
+}
+
+#[test]
 fn a_held_vowel_right_after_a_syllable_is_not_a_beep() {
     // "Go a-head": a syllable, a vowel whose pitch settles over its first
     // frames (so the VAD calls them speech), then holds long enough to read
