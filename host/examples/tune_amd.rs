@@ -5,6 +5,10 @@
 //!
 //! `cargo run --release -p ringwire-host --example tune_amd -- target/amd-corpus/tune`
 //!
+//! Several directories are scored together (e.g. the tune splits of two
+//! seeds: `target/amd-corpus/tune target/amd-corpus-s2/tune`); the cost of
+//! the default configuration is printed after the best ones.
+//!
 //! With `--bias-sweep` after the directory it instead reports the default
 //! configuration at biases -1..1 (the knob that trades false "machine"
 //! against false "human"), e.g. on the held-out split.
@@ -100,14 +104,26 @@ fn cost(s: &Score) -> f64 {
 }
 
 fn main() {
-    let dir = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "target/amd-corpus/tune".into());
-    let dir = Path::new(&dir);
-    let cases = read_cases(dir).expect("cases.jsonl");
+    let mut dirs: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    if dirs.is_empty() {
+        dirs.push("target/amd-corpus/tune".into());
+    }
+    let cases: Vec<(&Path, Case)> = dirs
+        .iter()
+        .flat_map(|d| {
+            let dir = Path::new(d);
+            read_cases(dir)
+                .expect("cases.jsonl")
+                .into_iter()
+                .map(move |c| (dir, c))
+        })
+        .collect();
     let loaded: Vec<Loaded> = cases
         .into_par_iter()
-        .map(|case| {
+        .map(|(dir, case)| {
             let streams = ringwire_media::input::read_input(&dir.join(&case.wav)).expect("wav");
             let mut engine = SoftwareEngine::new();
             let ch = engine.open_channel().unwrap();
@@ -176,7 +192,35 @@ fn main() {
         })
         .collect();
     results.sort_by(|a, b| a.0.total_cmp(&b.0));
-    for (c, cfg, s) in results.iter().take(8) {
+    // every configuration, for a closer look: target/tune_amd.tsv
+    let mut tsv = String::from(
+        "cost\thuman_ok\thumans\tmachine_ok\tmachines\tother_ok\tothers\tpause\tmulti\thsil\thlong\tlonggreet\tmgreet\ttalker\tmin_talker\thold\n",
+    );
+    for (c, cfg, s) in &results {
+        tsv += &format!(
+            "{c:.2}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            s.human_ok,
+            s.humans,
+            s.machine_ok,
+            s.machines,
+            s.other_ok,
+            s.others,
+            cfg.sentence_pause_ms,
+            cfg.multi_sentence_min_ms,
+            cfg.human_silence_ms,
+            cfg.human_silence_long_ms,
+            cfg.long_human_greeting_ms,
+            cfg.machine_greeting_ms,
+            cfg.talker_range_db,
+            cfg.min_talker_dbfs,
+            cfg.vad_hold_db
+        );
+    }
+    std::fs::write("target/tune_amd.tsv", tsv).expect("writing target/tune_amd.tsv");
+    let default = AmdConfig::default();
+    let default_score = run(&loaded, &default);
+    let default_row = (cost(&default_score), default, default_score);
+    for (c, cfg, s) in results.iter().take(8).chain(std::iter::once(&default_row)) {
         let (mut hl, mut mt) = (s.human_latency.clone(), s.machine_time.clone());
         println!(
             "cost {c:.1}: human {}/{} machine {}/{} other {}/{} | human lat p50 {:.0} p95 {:.0} | machine p50 {:.0} | pause {} multi {} hsil {} hlong {} longgreet {} mgreet {} margin {} hold {} talker {} min-talker {}",
