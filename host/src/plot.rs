@@ -166,14 +166,20 @@ pub fn render(file: &str, stream: &StreamReport) -> String {
             r##"<polyline fill="none" stroke="black" stroke-width="1" points="{}"/>"##,
             level.join(" ")
         );
-        // voice activity strip: speech in blue, steady tones in amber
+        // voice activity strip: speech in blue; frames a little short of
+        // it, which carry on a greeting's speech (the VAD's hold), in light
+        // blue; steady tones in amber
         let _ = writeln!(
             svg,
             r##"<text x="{}" y="{}" fill="#444" text-anchor="end">voice/tone</text>"##,
             LEFT - 4.0,
             VAD_TOP + 16.0
         );
-        let kinds: [(FrameTest, &str); 2] = [(|f| f.speech, "#4a90d9"), (|f| f.tone, "#f4b400")];
+        let kinds: [(FrameTest, &str); 3] = [
+            (|f| f.held, "#b7d3f2"),
+            (|f| f.speech, "#4a90d9"),
+            (|f| f.tone, "#f4b400"),
+        ];
         for (is_on, color) in kinds {
             for (s0, s1) in runs(frames, is_on) {
                 let (x0, x1) = (x(s0 as f64 * 10.0), x(s1 as f64 * 10.0));
@@ -280,7 +286,7 @@ mod tests {
                 speech: (50..120).contains(&i),
                 tone: (200..230).contains(&i),
                 tone_hz: if (200..230).contains(&i) { 1000.0 } else { 0.0 },
-                held: false,
+                held: (120..135).contains(&i),
             })
             .collect();
         let stream = StreamReport {
@@ -324,6 +330,11 @@ mod tests {
             svg.matches(r##"fill="#f4b400""##).count(),
             1,
             "one tone segment"
+        );
+        assert_eq!(
+            svg.matches(r##"fill="#b7d3f2""##).count(),
+            1,
+            "one held segment"
         );
         assert!(svg.contains("<polyline"));
     }
