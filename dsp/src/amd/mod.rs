@@ -530,6 +530,7 @@ impl AmdDetector {
                     // warning) counts only once it outlasts its signature
                     let hz = g.tone_hz_sum / g.tone_frames as f32;
                     if g.tone_frames >= CALL_PROGRESS_MATCH_FRAMES
+                        && frame + 1 < MAX_CLOCK_RESTART * l.max_frames
                         && self
                             .call_progress_hz
                             .is_some_and(|f| (hz - f).abs() <= 0.03 * f)

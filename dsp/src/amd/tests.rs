@@ -491,6 +491,31 @@ fn ring_back_going_on_after_speech_means_that_speech_was_no_greeting() {
 }
 
 #[test]
+fn ring_back_with_talk_in_every_gap_is_still_decided_in_time() {
+    // dropping each "greeting" the ring-back follows restarts the analysis
+    // time only as ring-back before an answer does: within its limit
+    let mut s = Vec::new();
+    silence(&mut s, 300);
+    s.extend(cadence(&[425.0], 1000, 4000, 40_000, 4000.0));
+    let mut talk = Vec::new();
+    for _ in 0..8 {
+        silence(&mut talk, 3200);
+        speech(&mut talk, 1700, 3000.0);
+        silence(&mut talk, 100);
+    }
+    for (x, t) in s.iter_mut().zip(&talk) {
+        *x += t;
+    }
+    let d = run(&s, 3.0);
+    let limit_ms = MAX_CLOCK_RESTART as u64 * AmdConfig::default().max_analysis_ms as u64;
+    assert!(
+        d.at / 8 <= limit_ms + 8000,
+        "decided at {} ms: {d:?}",
+        d.at / 8
+    );
+}
+
+#[test]
 fn a_held_vowel_right_after_a_syllable_is_not_a_beep() {
     // "Go a-head": a syllable, a vowel whose pitch settles over its first
     // frames (so the VAD calls them speech), then holds long enough to read
