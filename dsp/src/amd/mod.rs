@@ -531,9 +531,7 @@ impl AmdDetector {
                     let hz = g.tone_hz_sum / g.tone_frames as f32;
                     if g.tone_frames >= CALL_PROGRESS_MATCH_FRAMES
                         && frame + 1 < MAX_CLOCK_RESTART * l.max_frames
-                        && self
-                            .call_progress_hz
-                            .is_some_and(|f| (hz - f).abs() <= 0.03 * f)
+                        && self.call_progress_hz.is_some_and(|f| same_tone(hz, f))
                     {
                         // the ring-back heard before goes on: what came
                         // between its bursts (babble) was no greeting
@@ -615,12 +613,17 @@ fn quiet_before(history: u64, back: u32, gap: u32) -> bool {
     history & mask == 0
 }
 
+/// Whether a tone measured at `hz` is the tone of frequency `f`: within 3%
+/// (the tone plans' 1.5% and a 30 ms estimate's scatter in noise).
+fn same_tone(hz: f32, f: f32) -> bool {
+    (hz - f).abs() <= 0.03 * f
+}
+
 /// Frames a tone at `hz` must last before it can be a beep: longer than
 /// the live-call signalling tone it may be (North American call waiting,
 /// 440 Hz 300 ms; the recorder warning, 1400 Hz 500 ms), else 0.
 fn signalling_tone_frames(hz: f32) -> u32 {
-    // 3%: the tone plans' 1.5% and a 30 ms estimate's scatter in noise
-    let near = |f: f32| (hz - f).abs() <= 0.03 * f;
+    let near = |f: f32| same_tone(hz, f);
     if near(440.0) {
         45
     } else if near(1400.0) {
