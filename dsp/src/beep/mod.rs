@@ -45,6 +45,13 @@
 //!      second-largest chunk of four or five, the third of six or seven,
 //!      the upper quartile of more: a babble syllable or two under a beep
 //!      is not a wandering voice).
+//!    A part that takes up a passed part's tone (of 50 ms or more) within
+//!    40 ms of its end, within 3 dB of its level and at its DFT-recurrence
+//!    frequency (1%, either alias of `cos 40w`) continues that part,
+//!    whatever its lags say: babble under a beep pulls the lag estimate of
+//!    a window or two a few percent off and breaks the tone into parts,
+//!    while the DFT bins, narrow and mostly away from the babble, hold it.
+//!    (Only lag-measured failures are forgiven: weak, harmonic, unsteady.)
 //! 3. **Groups**: parts less than [`BeepConfig::max_gap_ms`] apart form a
 //!    group, judged when the gap has passed: it is a beep when its whole
 //!    span lasts 120 ms to 2 s, no part failed, it has at most four parts,
@@ -53,6 +60,8 @@
 //!    one frequency (a double beep: within [`BeepConfig::same_freq`] or 3.5
 //!    sigmas) or a step of 12% or more (4% between two parts of 150 ms or
 //!    more) (a two-tone beep); between, it is a voice moving. The event's frequency is the first part's.
+//!    A failed part after the group's tone has ended and 6 dB or more
+//!    below it is the line's noise after the beep and is left out.
 //! 4. **Cadence hold-off**: any group, beep or not, may be the first burst
 //!    of a cadence. A beep is reported [`BeepConfig::holdoff_ms`] (600 ms)
 //!    after it ends, unless a tone at its frequency starts meanwhile (the
@@ -217,6 +226,8 @@ const LONG_NEIGHBOUR_STEP: f32 = 0.04;
 /// A failed part whose mean block energy is below this share of the group's
 /// loudest passing part (-10 dB) is noise around the tone, not part of it.
 const QUIET_PART: f32 = 1.0 / 10.0;
+/// A failed part after a group's tone this far below it (6 dB) is line noise.
+const TRAIL_QUIET: f32 = 0.25;
 /// Neighbouring parts of a group are one frequency within this many
 /// sigmas of their difference (or [`BeepConfig::same_freq`]).
 const NEIGHBOUR_Z: f32 = 3.5;
@@ -224,6 +235,16 @@ const NEIGHBOUR_Z: f32 = 3.5;
 /// beep; between one frequency and this, the group is rejected.
 const NEIGHBOUR_STEP: f32 = 0.12;
 const BLOCK: u64 = BLOCK_LEN as u64;
+/// A part starting at most this long after a passed part ended (40 ms:
+/// the tracker's two failing windows and a block) may continue its tone.
+const ABUT_SAMPLES: u64 = 8 * BLOCK;
+/// A tone that parts may continue has lasted this long already (50 ms; a
+/// babble vowel scrap is shorter)...
+const CONTINUE_MIN_SAMPLES: u64 = 10 * BLOCK;
+/// ...a part continuing it is within this many dB of its level...
+const CONTINUE_LEVEL_DB: f32 = 3.0;
+/// ...and at its DFT frequency within this (relative).
+const CONTINUE_DFT: f32 = 0.01;
 
 /// Thresholds in feature units.
 #[derive(Debug, Clone)]
@@ -326,7 +347,10 @@ impl Part {
     /// measurement of a pure tone taken every block is a sinusoid in the
     /// block index: `y[m-1] + y[m+1] = 2 cos(40 w) y[m]`), unwrapped with
     /// the coarse estimate `t`; and whether the refinement applied.
-    fn refined(&self, t: tracker::Tone, n: f64) -> (f32, bool) {
+    /// The recurrence's frequency; whether it is well conditioned (for the
+    /// part's frequency); whether there was any recurrence to take (for
+    /// following a tone across parts, where a few Hz do not matter).
+    fn refined(&self, t: tracker::Tone, n: f64) -> (f32, bool, bool) {
         // white noise adds to |y[m]|^2 but not to the cross terms: take its
         // expected share (variance per sample times the bins' gain, 40 *
         // 8192^2 per bin) out of the denominator
@@ -334,11 +358,11 @@ impl Part {
         let den =
             self.rec_den - self.rec_n as f64 * 2.0 * BLOCK_LEN as f64 * 8192.0 * 8192.0 * noise_var;
         if self.rec_n == 0 || den <= 0.05 * self.rec_den {
-            return (t.freq_hz, false);
+            return (t.freq_hz, false, false);
         }
         let cos_theta = (self.rec_num / (2.0 * den)) as f32;
         // near cos(40 w) = +-1 (multiples of 100 Hz) acos is ill-conditioned
-        (refine(t.freq_hz, cos_theta), cos_theta.abs() < 0.8)
+        (refine(t.freq_hz, cos_theta), cos_theta.abs() < 0.8, true)
     }
 
     fn f_ref(&self) -> f32 {
@@ -466,7 +490,7 @@ impl Part {
         let drift = d / w;
         // in units of the spread white noise at the part's SNR explains
         let drift_z = d * full.sqrt() * snr * w.sin().max(0.1);
-        let (freq_dft, dft_checked) = self.refined(t, n);
+        let (freq_dft, dft_checked, dft_any) = self.refined(t, n);
         let freq = t.freq_hz;
         // expected relative spread of the two estimates in white noise
         // (fitted to 150 seeds per case, 350-1500 Hz, 12 and 20 dB, with a
@@ -491,6 +515,7 @@ impl Part {
             snr: t.snr as f64,
             freq_dft,
             dft_checked,
+            dft_any,
             best: best as f32,
             sigma_lag,
             sigma_dft,
@@ -509,6 +534,8 @@ struct Summary {
     freq: f32,
     freq_dft: f32,
     dft_checked: bool,
+    /// Whether `freq_dft` was measured at all (ill-conditioned or not).
+    dft_any: bool,
     /// The two estimates weighted by their expected variance.
     best: f32,
     /// Expected relative standard deviations (white noise at the part's
@@ -658,6 +685,13 @@ struct Closed {
     freq: f32,
     /// Expected relative error of `freq`.
     sigma: f32,
+    /// The DFT recurrence's frequency, if measured (near multiples of
+    /// 100 Hz only to a few Hz).
+    freq_dft: Option<f32>,
+    /// Mean block energy.
+    energy: f32,
+    /// Whether it passed the part rules.
+    passed: bool,
 }
 
 /// Why a group is not a beep (for tests and tracing).
@@ -991,7 +1025,29 @@ impl BeepDetector {
             // lags' elsewhere
             freq: s.best,
             sigma: s.sigma_best as f32,
+            freq_dft: s.dft_any.then_some(s.freq_dft),
+            energy: p.mean_energy(),
+            passed: failed.is_none(),
         };
+        // Babble under a steady beep pulls the lag estimate of a window or
+        // two a few percent off (the DFT bins, narrow and away from most
+        // of the babble, do not move): the tracker then breaks the tone into
+        // parts, and the pieces measured on the lags fail as weak, harmonic
+        // or unsteady. A part that takes up where a passed one ended, at
+        // its level and at its DFT frequency, is that tone going on.
+        if let Some(g) = &mut self.group {
+            if let Some(last) = g.parts[..g.n].last_mut() {
+                if continues_tone(last, &closed)
+                    && matches!(
+                        failed,
+                        None | Some(Reject::Weak | Reject::Harmonic | Reject::Unsteady)
+                    )
+                {
+                    last.end = last.end.max(closed.end);
+                    return;
+                }
+            }
+        }
         // a part after the gap ends the previous group; so does a part at
         // another frequency after a blip too short to be half of a two-tone
         // beep (a syllable that looked tonal just before the real beep)
@@ -1012,6 +1068,16 @@ impl BeepDetector {
         // group; and a tone far louder than all the group so far makes the
         // parts before it noise.
         let e = p.mean_energy();
+        // A failed part after the group's tone has ended, well below it,
+        // is the line noise after the beep (babble's tonal scraps), not a
+        // voice going on: it neither joins nor spoils the group.
+        let trailing = g.parts[..g.n].iter().rev().find(|c| c.passed);
+        if failed.is_some()
+            && trailing.is_some_and(|c| closed.start >= c.end)
+            && e < g.loudest_passed * TRAIL_QUIET
+        {
+            return;
+        }
         if g.any_passed && e < g.loudest_passed * QUIET_PART {
             return;
         }
@@ -1231,6 +1297,34 @@ fn same_part(f_ref: f32, f: f32, jitter: f32) -> bool {
     let w = 2.0 * std::f32::consts::PI * f_ref / SAMPLE_RATE as f32;
     let tol_c = 0.013 / w.sin().max(0.05) * SAMPLE_RATE as f32 / (2.0 * std::f32::consts::PI);
     (f - f_ref).abs() <= (jitter * f_ref).max(tol_c.min(0.15 * f_ref))
+}
+
+/// Whether part `next` continues the tone of the passed part `last` (of
+/// [`CONTINUE_MIN_SAMPLES`] or more): it starts at most [`ABUT_SAMPLES`]
+/// after `last` ends, within
+/// [`CONTINUE_LEVEL_DB`] of its level, at its DFT frequency
+/// (within [`CONTINUE_DFT`]).
+fn continues_tone(last: &Closed, next: &Closed) -> bool {
+    let level = 10f32.powf(CONTINUE_LEVEL_DB / 10.0);
+    match (last.freq_dft, next.freq_dft) {
+        (Some(a), Some(b)) => {
+            last.passed
+                && last.end - last.start >= CONTINUE_MIN_SAMPLES
+                && next.start <= last.end + ABUT_SAMPLES
+                && next.end > last.end
+                && (same(a, b, CONTINUE_DFT) || same(a, dft_alias(b), CONTINUE_DFT))
+                && next.energy <= last.energy * level
+                && last.energy <= next.energy * level
+        }
+        _ => false,
+    }
+}
+
+/// The other frequency with the same `cos 40w` as `f` near it: its mirror
+/// about the nearest multiple of 100 Hz (the recurrence measures `cos 40w`,
+/// and the lags, which pick between the two, may be pulled a few percent).
+fn dft_alias(f: f32) -> f32 {
+    2.0 * (f / 100.0).round() * 100.0 - f
 }
 
 #[inline]

@@ -384,3 +384,48 @@ fn two_chunks_pulled_by_noise_bursts_do_not_make_a_steady_beep_unsteady() {
     assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
     assert!((r.events[0].freq_hz - 431.0).abs() < 5.0, "{:?}", r.events);
 }
+
+#[test]
+fn a_beep_that_background_breaks_into_parts_is_one_beep() {
+    // a 600 ms 1160 Hz beep with three 40 ms bursts of a 450 Hz voice
+    // harmonic 6 dB below it: each pulls the lag estimate of its windows
+    // far off, so the tracker breaks the tone into parts and the pieces
+    // over the bursts fail; the DFT bins near 1160 Hz hold the tone's
+    // frequency throughout, so the pieces continue the tone
+    let (lead, len) = (2400usize, 4800usize);
+    let mut x = vec![0.0; lead];
+    x.extend(sine(1160.0, peak(-20.0), len, 0.3));
+    x.extend(vec![0.0; 8000]);
+    for at in [lead + 1200, lead + 2400, lead + 3600] {
+        for (v, y) in x[at..at + 320]
+            .iter_mut()
+            .zip(sine(300.0, peak(-30.0), 320, 1.0))
+        {
+            *v += y;
+        }
+    }
+    let r = run(&law(&x, Law::Ulaw));
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    let e = r.events[0];
+    assert!((e.freq_hz - 1160.0).abs() < 1160.0 * 0.02, "{e:?}");
+    assert!((e.start as i64 - lead as i64).abs() <= 320, "{e:?}");
+    assert!((e.end as i64 - (lead + len) as i64).abs() <= 320, "{e:?}");
+}
+
+#[test]
+fn background_talk_well_below_a_beep_after_it_does_not_spoil_it() {
+    // a 400 ms 1000 Hz beep, then, 50 ms after it, background talk 8 dB
+    // below it (babble on the line once the beep has ended)
+    let mut x = vec![0.0; 2400];
+    x.extend(sine(1000.0, peak(-20.0), 3200, 0.3));
+    x.extend(vec![0.0; 400]);
+    crate::signal::add_speech_like(&mut x, 600, peak(-27.0));
+    x.extend(vec![0.0; 8000]);
+    let r = run(&law(&x, Law::Ulaw));
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    assert!(
+        (r.events[0].freq_hz - 1000.0).abs() < 20.0,
+        "{:?}",
+        r.events
+    );
+}
