@@ -10,7 +10,10 @@
 //!   gets more patience than "Hello?"), so short greetings are decided
 //!   within half a second of their end. Speech whose loudest frame is
 //!   far below the greeting's ([`AmdConfig::talker_range_db`]) is other
-//!   voices (babble, a television), not the talker going on.
+//!   voices (babble, a television), not the talker going on; and a voice
+//!   that far louder than all the "greeting" before it is the talker at
+//!   last, so the greeting starts with it (babble on the line had made a
+//!   3.4 s live greeting "longer than any live greeting").
 //! - **machine**: the speaker paused the way one does between sentences and
 //!   went on (a recorded greeting reads several sentences without waiting
 //!   for an answer); or spoke without stopping for longer than any live
@@ -111,7 +114,8 @@ pub struct AmdConfig {
     /// A steady tone this long after the greeting (a beep) means "machine".
     pub tone_after_greeting_ms: u32,
     /// Speech whose loudest frame is more than this many dB below the
-    /// greeting's loudest is background (babble), not the talker.
+    /// greeting's loudest is background (babble), not the talker; speech
+    /// this much louder than all the greeting so far restarts it.
     pub talker_range_db: f32,
     /// A greeting starts only with a 10 ms frame at least this loud (dBFS,
     /// 0 = a full-scale sine): quieter "speech" is background (babble, a
@@ -251,6 +255,10 @@ struct Greeting {
     tone_hz_sum: f32,
     /// Loudest frame of the greeting's speech, dB: the talker's level.
     peak_db: f32,
+    /// `peak_db` before the talker's current run of speech...
+    base_db: f32,
+    /// ...and the frame at which that run started.
+    run_start: u32,
 }
 
 /// Streaming AMD for one channel: feed it the channel's feature blocks from
@@ -497,6 +505,8 @@ impl AmdDetector {
                         tone_frames: 0,
                         tone_hz_sum: 0.0,
                         peak_db: self.run_peak_db,
+                        base_db: self.run_peak_db,
+                        run_start: start,
                     });
                     Self::note_run(&mut self.runs, start, frame);
                 } else if vad.tone && frame + 1 < MAX_CLOCK_RESTART * l.max_frames {
@@ -560,15 +570,24 @@ impl AmdDetector {
                 let talker =
                     confirmed && !keying && self.run_peak_db >= g.peak_db - l.talker_range_db;
                 if talker {
-                    g.peak_db = g.peak_db.max(vad.level_db);
-                }
-                if talker {
                     // the pause that just ended, before this run of speech
                     let run_start = frame + 1 - self.speech_run.min(CONFIRM_FRAMES);
                     let pause = run_start.saturating_sub(g.last_speech + 1);
                     let before = g.last_speech + 1 - g.start;
+                    if g.last_speech + 1 < frame {
+                        (g.base_db, g.run_start) = (g.peak_db, run_start);
+                    }
+                    g.peak_db = g.peak_db.max(vad.level_db);
                     g.last_speech = frame;
                     Self::note_run(&mut self.runs, run_start, frame);
+                    // a voice far louder than all the "greeting" before it
+                    // is the talker at last: what came before was
+                    // background (babble, a television), and the greeting
+                    // starts with this run
+                    if g.run_start > g.start && self.run_peak_db >= g.base_db + l.talker_range_db {
+                        g.start = g.run_start;
+                        return None;
+                    }
                     if pause >= l.sentence_pause && before >= l.multi_sentence_min {
                         return Some(self.decision(AmdVerdict::Machine, "multi-sentence", 0.8));
                     }

@@ -177,6 +177,23 @@ fn background_talk_too_quiet_for_the_handset_starts_no_greeting() {
 }
 
 #[test]
+fn background_talk_running_into_a_long_live_greeting_does_not_lengthen_it() {
+    // other voices at handset level but 16 dB under the talker (babble on
+    // the line) for 1.5 s, then, 200 ms later, a 3.5 s receptionist
+    // greeting and the wait: the greeting starts with the talker, so it is
+    // not "longer than any live greeting"
+    let mut s = Vec::new();
+    speech(&mut s, 1500, 900.0);
+    silence(&mut s, 200);
+    speech(&mut s, 3500, 6000.0);
+    let greeting_end = s.len() / 8;
+    silence(&mut s, 3000);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    assert!(d.at as usize / 8 > greeting_end, "{d:?}");
+}
+
+#[test]
 fn one_very_long_greeting_is_a_machine() {
     let mut s = Vec::new();
     speech(&mut s, 7000, 6000.0);

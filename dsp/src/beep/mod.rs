@@ -45,6 +45,7 @@
 //!      second-largest chunk of four or five, the third of six or seven,
 //!      the upper quartile of more: a babble syllable or two under a beep
 //!      is not a wandering voice).
+//!
 //!    A part that takes up a passed part's tone (of 50 ms or more) within
 //!    40 ms of its end, within 3 dB of its level and at its DFT-recurrence
 //!    frequency (1%, either alias of `cos 40w`) continues that part,
