@@ -362,6 +362,14 @@ impl Part {
             return (t.freq_hz, false, false);
         }
         let cos_theta = (self.rec_num / (2.0 * den)) as f32;
+        if cos_theta.abs() > 1.0 {
+            // coloured noise put less power in these bins than white noise
+            // would, and the correction overshot: the plain ratio, biased
+            // towards 0 by the noise, is good enough to follow a tone
+            // across parts, not to measure it
+            let plain = (self.rec_num / (2.0 * self.rec_den)) as f32;
+            return (refine(t.freq_hz, plain), false, true);
+        }
         // near cos(40 w) = +-1 (multiples of 100 Hz) acos is ill-conditioned
         (refine(t.freq_hz, cos_theta), cos_theta.abs() < 0.8, true)
     }

@@ -429,3 +429,31 @@ fn background_talk_well_below_a_beep_after_it_does_not_spoil_it() {
         r.events
     );
 }
+
+#[test]
+fn a_beep_followed_across_a_burst_that_overcorrects_its_dft_is_one_beep() {
+    // a 500 ms 1828 Hz beep with two 60 ms bursts of a 300 Hz voice
+    // harmonic 11 dB below it: a burst counts as noise to the lags, the
+    // noise share taken out of the DFT bins overshoots (the bins near
+    // 1828 Hz hold none of it), and the recurrence of the piece over the
+    // burst comes out over 1: its plain ratio still follows the tone
+    let (lead, len) = (2400usize, 4000usize);
+    let mut x = vec![0.0; lead];
+    x.extend(sine(1828.0, peak(-20.0), len, 0.3));
+    x.extend(vec![0.0; 8000]);
+    for at in [lead + 1200, lead + 2400] {
+        for (v, y) in x[at..at + 480]
+            .iter_mut()
+            .zip(sine(300.0, peak(-31.0), 480, 1.0))
+        {
+            *v += y;
+        }
+    }
+    let r = run(&law(&x, Law::Ulaw));
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    assert!(
+        (r.events[0].freq_hz - 1828.0).abs() < 1828.0 * 0.02,
+        "{:?}",
+        r.events
+    );
+}
