@@ -362,54 +362,69 @@ fn onset_is_within_40_ms_and_frequency_within_2_percent() {
     }
 }
 
+/// A beep of `f` Hz at -20 dBFS, `len` samples from sample 2400, with
+/// bursts of a `burst_hz` sine at `burst_dbfs` and `burst_len` samples
+/// starting at each of `at` (samples from the beep's start); µ-law.
+fn beep_with_bursts(
+    f: f64,
+    len: usize,
+    at: &[usize],
+    burst_len: usize,
+    burst_hz: f64,
+    burst_dbfs: f64,
+) -> Vec<i16> {
+    let lead = 2400;
+    let mut x = vec![0.0; lead];
+    x.extend(sine(f, peak(-20.0), len, 0.3));
+    x.extend(vec![0.0; 8000]);
+    for &a in at {
+        let burst = sine(burst_hz, peak(burst_dbfs), burst_len, 1.0);
+        for (v, y) in x[lead + a..lead + a + burst_len].iter_mut().zip(burst) {
+            *v += y;
+        }
+    }
+    law(&x, Law::Ulaw)
+}
+
 #[test]
 fn two_chunks_pulled_by_noise_bursts_do_not_make_a_steady_beep_unsteady() {
     // a 350 ms 431 Hz beep (six inner chunks) with two 30 ms bursts of background (a voice's
     // harmonic at 600 Hz) 14 dB below it: each pulls one 40 ms chunk's
     // frequency off by a few percent; the other chunks hold steady, so it
     // is a beep
-    let (lead, len) = (2400usize, 2800usize);
-    let mut x = vec![0.0; lead];
-    x.extend(sine(431.0, peak(-20.0), len, 0.3));
-    x.extend(vec![0.0; 8000]);
-    for at in [lead + 360, lead + 1320] {
-        for (v, y) in x[at..at + 240]
-            .iter_mut()
-            .zip(sine(600.0, peak(-34.0), 240, 1.0))
-        {
-            *v += y;
-        }
-    }
-    let r = run(&law(&x, Law::Ulaw));
+    let r = run(&beep_with_bursts(
+        431.0,
+        2800,
+        &[360, 1320],
+        240,
+        600.0,
+        -34.0,
+    ));
     assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
     assert!((r.events[0].freq_hz - 431.0).abs() < 5.0, "{:?}", r.events);
 }
 
 #[test]
 fn a_beep_that_background_breaks_into_parts_is_one_beep() {
-    // a 600 ms 1160 Hz beep with three 40 ms bursts of a 450 Hz voice
-    // harmonic 6 dB below it: each pulls the lag estimate of its windows
-    // far off, so the tracker breaks the tone into parts and the pieces
-    // over the bursts fail; the DFT bins near 1160 Hz hold the tone's
-    // frequency throughout, so the pieces continue the tone
-    let (lead, len) = (2400usize, 4800usize);
-    let mut x = vec![0.0; lead];
-    x.extend(sine(1160.0, peak(-20.0), len, 0.3));
-    x.extend(vec![0.0; 8000]);
-    for at in [lead + 1200, lead + 2400, lead + 3600] {
-        for (v, y) in x[at..at + 320]
-            .iter_mut()
-            .zip(sine(300.0, peak(-30.0), 320, 1.0))
-        {
-            *v += y;
-        }
-    }
-    let r = run(&law(&x, Law::Ulaw));
+    // a 600 ms 1160 Hz beep with three 40 ms bursts of a 300 Hz voice
+    // harmonic 10 dB below it: each pulls the lag estimate of its windows
+    // off, so the tracker breaks the tone into parts and the pieces over
+    // the bursts fail; the DFT bins near 1160 Hz hold the tone's frequency
+    // throughout, so the pieces continue the tone
+    let (lead, len) = (2400i64, 4800usize);
+    let r = run(&beep_with_bursts(
+        1160.0,
+        len,
+        &[1200, 2400, 3600],
+        320,
+        300.0,
+        -30.0,
+    ));
     assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
     let e = r.events[0];
     assert!((e.freq_hz - 1160.0).abs() < 1160.0 * 0.02, "{e:?}");
-    assert!((e.start as i64 - lead as i64).abs() <= 320, "{e:?}");
-    assert!((e.end as i64 - (lead + len) as i64).abs() <= 320, "{e:?}");
+    assert!((e.start as i64 - lead).abs() <= 320, "{e:?}");
+    assert!((e.end as i64 - (lead + len as i64)).abs() <= 320, "{e:?}");
 }
 
 #[test]
@@ -437,19 +452,14 @@ fn a_beep_followed_across_a_burst_that_overcorrects_its_dft_is_one_beep() {
     // noise share taken out of the DFT bins overshoots (the bins near
     // 1828 Hz hold none of it), and the recurrence of the piece over the
     // burst comes out over 1: its plain ratio still follows the tone
-    let (lead, len) = (2400usize, 4000usize);
-    let mut x = vec![0.0; lead];
-    x.extend(sine(1828.0, peak(-20.0), len, 0.3));
-    x.extend(vec![0.0; 8000]);
-    for at in [lead + 1200, lead + 2400] {
-        for (v, y) in x[at..at + 480]
-            .iter_mut()
-            .zip(sine(300.0, peak(-31.0), 480, 1.0))
-        {
-            *v += y;
-        }
-    }
-    let r = run(&law(&x, Law::Ulaw));
+    let r = run(&beep_with_bursts(
+        1828.0,
+        4000,
+        &[1200, 2400],
+        480,
+        300.0,
+        -31.0,
+    ));
     assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
     assert!(
         (r.events[0].freq_hz - 1828.0).abs() < 1828.0 * 0.02,
