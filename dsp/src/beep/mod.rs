@@ -347,10 +347,10 @@ impl Part {
     /// The part's frequency refined by the DFT recurrence (every linear
     /// measurement of a pure tone taken every block is a sinusoid in the
     /// block index: `y[m-1] + y[m+1] = 2 cos(40 w) y[m]`), unwrapped with
-    /// the coarse estimate `t`; and whether the refinement applied.
-    /// The recurrence's frequency; whether it is well conditioned (for the
-    /// part's frequency); whether there was any recurrence to take (for
-    /// following a tone across parts, where a few Hz do not matter).
+    /// the coarse estimate `t`; whether it is well conditioned enough to
+    /// measure the part's frequency; and whether there was a recurrence at
+    /// all (enough to follow a tone across parts, where a few Hz do not
+    /// matter).
     fn refined(&self, t: tracker::Tone, n: f64) -> (f32, bool, bool) {
         // white noise adds to |y[m]|^2 but not to the cross terms: take its
         // expected share (variance per sample times the bins' gain, 40 *
