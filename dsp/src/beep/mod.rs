@@ -768,7 +768,12 @@ struct Burst {
 /// Whether two bursts' energies are within [`CADENCE_LEVEL_DB`] of each
 /// other (the bursts of a cadence are one level).
 fn same_level(a: f32, b: f32) -> bool {
-    let r = 10f32.powf(CADENCE_LEVEL_DB / 10.0);
+    within_db(a, b, CADENCE_LEVEL_DB)
+}
+
+/// Whether energies `a` and `b` are within `db` of each other.
+fn within_db(a: f32, b: f32, db: f32) -> bool {
+    let r = 10f32.powf(db / 10.0);
     a <= b * r && b <= a * r
 }
 
@@ -1314,7 +1319,6 @@ fn same_part(f_ref: f32, f: f32, jitter: f32) -> bool {
 /// [`CONTINUE_LEVEL_DB`] of its level, at its DFT frequency
 /// (within [`CONTINUE_DFT`]).
 fn continues_tone(last: &Closed, next: &Closed) -> bool {
-    let level = 10f32.powf(CONTINUE_LEVEL_DB / 10.0);
     match (last.freq_dft, next.freq_dft) {
         (Some(a), Some(b)) => {
             last.passed
@@ -1322,8 +1326,7 @@ fn continues_tone(last: &Closed, next: &Closed) -> bool {
                 && next.start <= last.end + ABUT_SAMPLES
                 && next.end > last.end
                 && (same(a, b, CONTINUE_DFT) || same(a, dft_alias(b), CONTINUE_DFT))
-                && next.energy <= last.energy * level
-                && last.energy <= next.energy * level
+                && within_db(last.energy, next.energy, CONTINUE_LEVEL_DB)
         }
         _ => false,
     }
