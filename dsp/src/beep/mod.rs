@@ -1081,7 +1081,7 @@ impl BeepDetector {
         // (a beep's parts are one level): it neither joins nor spoils the
         // group; and a tone far louder than all the group so far makes the
         // parts before it noise.
-        let e = p.mean_energy();
+        let e = closed.energy;
         // A failed part after the group's tone has ended, well below it,
         // is the line noise after the beep (babble's tonal scraps), not a
         // voice going on: it neither joins nor spoils the group.
@@ -1315,9 +1315,8 @@ fn same_part(f_ref: f32, f: f32, jitter: f32) -> bool {
 
 /// Whether part `next` continues the tone of the passed part `last` (of
 /// [`CONTINUE_MIN_SAMPLES`] or more): it starts at most [`ABUT_SAMPLES`]
-/// after `last` ends, within
-/// [`CONTINUE_LEVEL_DB`] of its level, at its DFT frequency
-/// (within [`CONTINUE_DFT`]).
+/// after `last` ends, within [`CONTINUE_LEVEL_DB`] of its level, at its
+/// DFT frequency (within [`CONTINUE_DFT`]).
 fn continues_tone(last: &Closed, next: &Closed) -> bool {
     match (last.freq_dft, next.freq_dft) {
         (Some(a), Some(b)) => {
