@@ -8,8 +8,7 @@
 //! material most likely to put energy on two DTMF frequencies at once.
 use ringwire_dsp::signal::{Sine, WhiteNoise};
 use ringwire_media::input::read_input;
-use ringwire_suite::{detect, Timeline, LAWS};
-use std::process::Command;
+use ringwire_suite::{detect, espeak, Timeline, LAWS};
 
 const TEXTS: [&str; 6] = [
     "Thank you for calling. All of our agents are busy at the moment. Please stay on the line and your call will be answered in the order it was received.",
@@ -35,24 +34,6 @@ const VOICES: [(&str, u32, u32); 12] = [
     ("pl+m1", 145, 10),
     ("en-029+f3", 200, 65),
 ];
-
-fn espeak(voice: &str, wpm: u32, pitch: u32, text: &str, path: &std::path::Path) {
-    let status = Command::new("espeak-ng")
-        .args([
-            "-v",
-            voice,
-            "-s",
-            &wpm.to_string(),
-            "-p",
-            &pitch.to_string(),
-            "-w",
-        ])
-        .arg(path)
-        .arg(text)
-        .status()
-        .expect("espeak-ng is needed for the talk-off test: apt-get install espeak-ng");
-    assert!(status.success(), "espeak-ng failed for voice {voice}");
-}
 
 #[test]
 fn minutes_of_speech_give_no_digits() {

@@ -1,5 +1,6 @@
 //! Helpers shared by the workspace's integration tests and benches: signal
-//! construction with a G.711 round trip, and small assertions.
+//! construction with a G.711 round trip, speech from espeak-ng, and small
+//! assertions.
 use ringwire_dsp::dtmf::{detect_all, DtmfConfig, DtmfEvent};
 use ringwire_dsp::g711::Law;
 use ringwire_dsp::signal::{to_i16, DtmfTone, WhiteNoise};
@@ -78,4 +79,24 @@ pub fn detect(samples: &[i16]) -> Vec<DtmfEvent> {
 /// The digits of a list of events, as a string.
 pub fn digits(events: &[DtmfEvent]) -> String {
     events.iter().map(|e| e.digit).collect()
+}
+
+/// Speaks `text` with espeak-ng (Debian package `espeak-ng`; the README's
+/// test command installs it) into the WAV file `path`; `pitch` is 0-99.
+pub fn espeak(voice: &str, wpm: u32, pitch: u32, text: &str, path: &std::path::Path) {
+    let status = std::process::Command::new("espeak-ng")
+        .args([
+            "-v",
+            voice,
+            "-s",
+            &wpm.to_string(),
+            "-p",
+            &pitch.to_string(),
+            "-w",
+        ])
+        .arg(path)
+        .arg(text)
+        .status()
+        .expect("espeak-ng is needed for this test: apt-get install espeak-ng");
+    assert!(status.success(), "espeak-ng failed for voice {voice}");
 }

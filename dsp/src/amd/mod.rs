@@ -18,7 +18,11 @@
 //!   went on (a recorded greeting reads several sentences without waiting
 //!   for an answer); or spoke without stopping for longer than any live
 //!   greeting; or a steady tone (a beep) followed the greeting, or the beep
-//!   detector reported one ([`AmdDetector::note_beep`]).
+//!   detector reported one ([`AmdDetector::note_beep`]); or the greeting
+//!   said "message" or "tone" the way voicemail greetings do ([`keyword`],
+//!   a small trained spotter): the one cue of a short machine greeting
+//!   without a beep ("Leave a message." and a wait, which timing alone
+//!   cannot tell from "Hello?" and a wait).
 //! - A tone after the greeting at the frequency of the call-progress tone
 //!   heard before it is that ring-back going on: the "greeting" was the
 //!   room's talk between its bursts, and is dropped.
@@ -28,7 +32,10 @@
 //! that decided, and the same audio cut there gives the same verdict.
 use crate::features::{FeatureBlock, BLOCK_LEN, SAMPLE_RATE};
 
+pub mod keyword;
+mod keyword_model;
 pub mod vad;
+use keyword::KeywordSpotter;
 use vad::{Framer, Vad, VadFrame};
 
 /// Frame length in ms.
@@ -65,7 +72,7 @@ pub struct AmdDecision {
     /// audio before it was used.
     pub at: u64,
     /// Which rule decided: `greeting-then-silence`, `multi-sentence`,
-    /// `long-greeting`, `tone-after-greeting`, `beep`, `no-speech`,
+    /// `long-greeting`, `tone-after-greeting`, `beep`, `voicemail-phrase`, `no-speech`,
     /// `max-analysis-time`.
     pub cause: &'static str,
     /// 0..1, how sure the rule is.
@@ -122,6 +129,10 @@ pub struct AmdConfig {
     /// distant television), not someone at the handset. Greetings of -30
     /// dBFS RMS peak near -20 dBFS.
     pub min_talker_dbfs: f32,
+    /// The voicemail-phrase spotter's score (0..1) that means the greeting
+    /// said "message" or "tone" as voicemail greetings do; above 1 turns the
+    /// spotter off.
+    pub voicemail_phrase_score: f32,
 }
 
 impl Default for AmdConfig {
@@ -142,6 +153,7 @@ impl Default for AmdConfig {
             tone_after_greeting_ms: 120,
             talker_range_db: 12.0,
             min_talker_dbfs: -34.0,
+            voicemail_phrase_score: 0.97,
         }
     }
 }
@@ -198,6 +210,7 @@ struct Limits {
     tone_after_greeting: u32,
     talker_range_db: f32,
     min_talker_db: f32,
+    voicemail_phrase_score: f32,
 }
 
 impl Limits {
@@ -220,6 +233,13 @@ impl Limits {
             tone_after_greeting: frames(cfg.tone_after_greeting_ms),
             talker_range_db: cfg.talker_range_db,
             min_talker_db: vad::FULL_SCALE_DB + cfg.min_talker_dbfs,
+            // favouring "machine" lowers the score a phrase needs towards
+            // 0.9, favouring "human" raises it towards 0.995
+            voicemail_phrase_score: if b >= 0.0 {
+                cfg.voicemail_phrase_score - b * (cfg.voicemail_phrase_score - 0.9).max(0.0)
+            } else {
+                cfg.voicemail_phrase_score - b * (0.995 - cfg.voicemail_phrase_score).max(0.0)
+            },
         }
     }
 
@@ -269,6 +289,9 @@ pub struct AmdDetector {
     vad: Vad,
     blocks: u64,
     framer: Framer,
+    keyword: KeywordSpotter,
+    /// Whether the spotter heard a voicemail phrase during the greeting.
+    phrase_heard: bool,
     /// One bit per recent block: whether it looked like DTMF.
     dtmf_history: u32,
     frames: u32,
@@ -309,6 +332,8 @@ impl AmdDetector {
             cfg,
             blocks: 0,
             framer: Framer::default(),
+            keyword: KeywordSpotter::default(),
+            phrase_heard: false,
             dtmf_history: 0,
             frames: 0,
             clock_start: 0,
@@ -359,6 +384,17 @@ impl AmdDetector {
             return None;
         }
         self.dtmf_history = (self.dtmf_history << 1) | block.looks_like_dtmf() as u32;
+        // the spotter listens only to a greeting's speech and the moment
+        // after it, where a keyword ends (scoring costs about as much as the
+        // rest of the detector)
+        if self.keyword.push(block)
+            && self.greeting.is_some()
+            && self.speech_history & PHRASE_AFTER_SPEECH_MASK != 0
+            && self.limits.voicemail_phrase_score <= 1.0
+            && self.keyword.score() >= self.limits.voicemail_phrase_score
+        {
+            self.phrase_heard = true;
+        }
         let frame_features = self.framer.push(block)?;
         let frame = self.frames;
         self.frames += 1;
@@ -467,6 +503,9 @@ impl AmdDetector {
         }
         if self.pending_sit {
             return Some(self.decision(AmdVerdict::Machine, "sit", 0.95));
+        }
+        if self.phrase_heard {
+            return Some(self.decision(AmdVerdict::Machine, "voicemail-phrase", 0.9));
         }
         // a run of the greeting's speech carries on through held frames;
         // before a greeting they start nothing (babble, unrecognised tones)
@@ -670,6 +709,11 @@ const CALL_PROGRESS_FRAMES: u32 = 10;
 /// Frames of a tone after the greeting whose mean frequency is compared
 /// with the call-progress tone's (3%, as for the signalling tones).
 const CALL_PROGRESS_MATCH_FRAMES: u32 = 3;
+
+/// The spotter scores only while one of the last 200 ms (bits of
+/// `speech_history`) was speech: a keyword ends with its speech, and the
+/// VAD may have let its last consonant go a little before.
+const PHRASE_AFTER_SPEECH_MASK: u64 = (1 << 20) - 1;
 
 /// Runs of speech remembered for placing a beep.
 const RUNS: usize = 8;

@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""Trains the AMD's voicemail-phrase spotter and writes its weights as Rust.
+
+The spotter (dsp/src/amd/keyword.rs) scores, every 20 ms, the last 600 ms of
+feature-engine features: it fires at the end of "message" or "tone" as
+voicemail greetings say them ("leave a message", "after the tone").
+
+Data, all made here: espeak-ng speaks the *tune* split's voices at random
+speeds and pitches. Positives are tune-split voicemail sentences, with the
+keyword's end found by aligning (DTW) the sentence against the same voice
+speaking only the words up to the keyword. Negatives are the tune split's
+live greetings, babble and announcement texts, the parts of its machine
+greetings without a keyword, and a list of everyday telephone phrases
+written for this script (none is a held-out text). Each utterance gets a
+level of -30..-12 dBFS and no noise, white, brown-ish or babble noise at
+12-40 dB SNR.
+
+The features are computed exactly as the Rust engine does (integer sums on
+the 13-bit scale), so the model sees in Rust what it saw here.
+
+Model: a multilayer perceptron (scikit-learn, 360 -> 32 ReLU -> 1 logistic),
+fixed seeds. Why Python: scikit-learn's trainer is well kept and the model
+is 12k numbers; the product runs only the Rust inference.
+
+Usage: python3 scripts/keyword/train.py [--reps 12] [--out dsp/src/amd/keyword_model.rs]
+Needs: espeak-ng, numpy, scikit-learn (pip install numpy scikit-learn).
+"""
+import argparse
+import multiprocessing
+import random
+import subprocess
+import numpy as np
+
+BIN_FREQS = [697.0, 770.0, 852.0, 941.0, 1209.0, 1336.0, 1477.0, 1633.0]
+BLOCK = 40
+BLOCKS_PER_FRAME = 4  # 20 ms
+WINDOW = 30  # frames: 600 ms
+LEVEL_FLOOR_DB = -40.0
+
+TUNE_VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb+m3", "en+f2", "en-gb-scotland+f4", "en-us+m7"]
+
+# (sentence, the words up to the end of a keyword in it)
+POSITIVES = [
+    ("Please leave a message.", "Please leave a message"),
+    ("Leave a message after the tone.", "Leave a message"),
+    ("Leave a message after the tone.", "Leave a message after the tone"),
+    ("Hi, it's Sam, leave a message.", "Hi, it's Sam, leave a message"),
+    ("Not here, leave a message.", "Not here, leave a message"),
+    ("Hey, it's Chris. Leave a message.", "Hey, it's Chris. Leave a message"),
+    ("Please leave your name, number and a short message, and we'll call you back as soon as we can.",
+     "Please leave your name, number and a short message"),
+    ("Please leave a message after the tone, or call back during business hours.", "Please leave a message"),
+    ("Please leave a message after the tone, or call back during business hours.",
+     "Please leave a message after the tone"),
+    ("Otherwise, leave a message and I will return your call.", "Otherwise, leave a message"),
+    ("Please leave a detailed message and I'll get back to you.", "Please leave a detailed message"),
+    ("Your call has been forwarded to an automatic voice message system.",
+     "Your call has been forwarded to an automatic voice message"),
+    ("At the tone, please record your message.", "At the tone"),
+    ("At the tone, please record your message.", "At the tone, please record your message"),
+    ("Leave a message and have a great day.", "Leave a message"),
+]
+
+TUNE_NEGATIVES = [
+    "Hello?", "Yes?", "Hi, this is Dana.", "Good afternoon, Miller residence.", "Hello, Tom speaking.",
+    "Yeah, hello?", "Hi there.", "Speaking.", "Hello, who is this?", "Morning!",
+    "Thanks for calling, you're through to the front desk, Raj speaking.",
+    "Good morning, Parkside Dental, this is Emma, how can I help?",
+    "Hello, accounts department, Steve speaking, what can I do for you?",
+    "Hi, you've reached the service desk, my name is Lucy.", "Hello? Who's calling?",
+    "I told him we would be there around six, but traffic was terrible.",
+    "Can you pass me the report from last week, the one with the charts?",
+    "She said the meeting moved to Thursday afternoon.",
+    "We need more paper for the printer on the second floor.",
+    "Hi, you've reached Jenny and Mike. We can't come to the phone right now.",
+    "and we'll call you back as soon as we can.",
+    "Thank you for calling Greenfield Plumbing. Our office is now closed.",
+    "Our regular hours are Monday to Friday, eight in the morning to five in the evening.",
+    "The person you are calling is not available.",
+    "Hello, this is Doctor Alvarez. I am out of the office until Monday.",
+    "If this is an emergency, please hang up and dial the clinic's main number.",
+    "You have reached the voicemail of Karen Smith.", "I'm either on the other line or away from my desk.",
+    "When you have finished recording, you may hang up.", "Hi, this is the Johnsons.",
+    "or call back during business hours.",
+    "The number you have dialed is not in service. Please check the number and dial again.",
+    "We're sorry, your call cannot be completed as dialed.",
+]
+BABBLE = TUNE_NEGATIVES[15:19]
+
+EVERYDAY_NEGATIVES = [
+    "Hi, who's this?", "Hello, Sarah here.", "Yes, speaking.", "Who's calling please?", "Hello, Jones residence.",
+    "Good morning.", "Hey!", "What?", "Hello, hello?", "Hi, can you hear me?",
+    "Oh hi, I was just about to call you.", "Sorry, I was in the garden.", "Yes, this is he.",
+    "Hang on, let me turn the music down.", "Hello, Pete's phone.", "Afternoon, how can I help?",
+    "Front office, Maria speaking.", "Good morning, city council, how may I direct your call?",
+    "Hello, this is the help desk, what seems to be the problem?", "Dispatch, go ahead.",
+    "Thanks for holding, this is Kevin.", "Hello, pharmacy, can you hold a moment?",
+    "Hi, you're through to bookings, Sam here.", "Customer service, my name is Alex, how can I help today?",
+    "Mister Smith's office, Joan speaking.", "Hello, the school office, who's calling?",
+    "Yes, hello, I can hear you.", "Is that you, Mum?", "Just a second.", "Sorry, who?",
+    "The weather was lovely all week.", "Make sure you lock the back door.", "He messed up the whole plan.",
+    "She passed the exam with honours.", "We missed the bus again.", "The manager will be here at nine.",
+    "Send the package by courier.", "I guess we could try tomorrow.", "Please hold the line.",
+    "Could you say that again?", "Did you get my email?", "Yes, I'll put him on.", "Hold on, I'll get her.",
+    "Who would you like to speak to?", "Can I take your name?", "We close at five today.",
+    "The mass of the sun is enormous.", "It's a mess in here.", "Let me check the schedule.",
+    "Honestly, I don't mind.", "Hello, you're on speaker.", "Hi, thanks for calling back.",
+    "Hello, this is Tony, who's this?", "Yeah, it's me.", "Hello, sorry, bad line.",
+]
+NEGATIVES = TUNE_NEGATIVES + EVERYDAY_NEGATIVES
+
+TWIDDLES = np.array([
+    np.round(8192 * np.cos(2 * np.pi * f / 8000 * np.arange(BLOCK)))
+    - 1j * np.round(8192 * np.sin(2 * np.pi * f / 8000 * np.arange(BLOCK)))
+    for f in BIN_FREQS
+])
+
+
+def frame_features(pcm):
+    """Per-20 ms features, as dsp/src/amd/keyword.rs computes them."""
+    x = (pcm.astype(np.int32) >> 3).astype(np.float64)
+    nb = len(x) // BLOCK
+    b = x[: nb * BLOCK].reshape(nb, BLOCK)
+    energy = (b * b).sum(1)
+    acf1 = (b[:, 1:] * b[:, :-1]).sum(1)
+    acf2 = (b[:, 2:] * b[:, :-2]).sum(1)
+    zc = ((b[:, 1:] < 0) != (b[:, :-1] < 0)).sum(1)
+    power = np.abs(b @ TWIDDLES.T) ** 2
+    nf = nb // BLOCKS_PER_FRAME
+
+    def per_frame(v):
+        return v[: nf * BLOCKS_PER_FRAME].reshape(nf, BLOCKS_PER_FRAME, *v.shape[1:]).sum(1)
+
+    e = per_frame(energy) + 1.0
+    full = e[:, None] * (BLOCK / 2) * 8192.0 ** 2
+    return np.column_stack([
+        10 * np.log10(e / (BLOCK * BLOCKS_PER_FRAME)),
+        per_frame(acf1) / e,
+        per_frame(acf2) / e,
+        per_frame(zc) / ((BLOCK - 1) * BLOCKS_PER_FRAME),
+        np.log10(per_frame(power) / full + 1e-4),
+    ])
+
+
+def window(frames, end):
+    """The model's input: the WINDOW frames before `end`, level relative to
+    the window's loudest frame."""
+    w = frames[end - WINDOW:end].copy()
+    w[:, 0] = np.maximum(w[:, 0] - w[:, 0].max(), LEVEL_FLOOR_DB) / 10.0
+    return w.ravel()
+
+
+def speak(voice, text, wpm, pitch):
+    out = subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "-p", str(pitch), "--stdout", text],
+                         capture_output=True, check=True).stdout
+    pcm = np.frombuffer(out[44:], dtype=np.int16).astype(np.float64)
+    n = len(pcm)
+    spec = np.fft.rfft(pcm)
+    spec[np.fft.rfftfreq(n, 1 / 22050) > 3800] = 0
+    y = np.fft.irfft(spec, n)
+    y = np.interp(np.arange(0, n / 22050, 1 / 8000), np.arange(n) / 22050, y)
+    loud = np.where(np.abs(y) > 0.01 * np.abs(y).max())[0]
+    return y[loud[0]:loud[-1] + 1]
+
+
+def dtw_end(prefix, sentence):
+    """Frame of `sentence` where the speech of `prefix` ends."""
+    a, b = prefix[:, 1:], sentence[:, 1:]
+    d = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+    cost = np.full((len(a) + 1, len(b) + 1), np.inf)
+    cost[0, 0] = 0
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            cost[i, j] = d[i - 1, j - 1] + min(cost[i - 1, j], cost[i, j - 1], cost[i - 1, j - 1])
+    return int(np.argmin(cost[len(a), 1:] / (len(a) + np.arange(1, len(b) + 1)))) + 1
+
+
+def to_pcm(y):
+    return np.clip(y / np.abs(y).max() * 20000, -32768, 32767).astype(np.int16)
+
+
+def on_line(rng, y):
+    """`y` at a random level after 0.25-1 s of line, in random noise."""
+    y = y * 10 ** (rng.uniform(-30, -12) / 20) * 32768 / np.sqrt(2) / (np.sqrt((y ** 2).mean()) + 1e-9)
+    lead = rng.randrange(2000, 8000)
+    n = len(y) + lead + 4000
+    kind = rng.randrange(4)
+    if kind == 0:
+        noise = np.zeros(n)
+    else:
+        noise = np.random.default_rng(rng.randrange(1 << 30)).standard_normal(n)
+        if kind == 2:
+            noise = np.cumsum(noise)
+            noise -= np.convolve(noise, np.ones(100) / 100, "same")
+        if kind == 3:
+            noise = np.zeros(n)
+            at = 0
+            while at < n:
+                z = speak(rng.choice(TUNE_VOICES), rng.choice(BABBLE), rng.randint(130, 200), rng.randint(20, 80))
+                k = min(len(z), n - at)
+                noise[at:at + k] += z[:k]
+                at += k
+        snr = rng.uniform(12, 40)
+        noise *= np.sqrt((y ** 2).mean()) * 10 ** (-snr / 20) / np.sqrt((noise ** 2).mean() + 1e-9)
+    noise[lead:lead + len(y)] += y
+    return np.clip(noise, -32768, 32767).astype(np.int16), lead // (BLOCK * BLOCKS_PER_FRAME)
+
+
+def make_windows(seed_reps):
+    seed, reps = seed_reps
+    rng = random.Random(seed)
+    xs, ys = [], []
+    for _ in range(reps):
+        for sentence, prefix in POSITIVES:
+            voice, wpm, pitch = rng.choice(TUNE_VOICES), rng.randint(130, 200), rng.randint(20, 80)
+            y = speak(voice, sentence, wpm, pitch)
+            yp = speak(voice, prefix, wpm, pitch)
+            clean = frame_features(to_pcm(y))
+            end = dtw_end(frame_features(to_pcm(yp)), clean) if len(yp) < len(y) - 800 else len(clean)
+            pcm, lead = on_line(rng, y)
+            f = frame_features(pcm)
+            for d in (-1, 0, 1, 2):
+                e = lead + end + d
+                if WINDOW <= e <= len(f):
+                    xs.append(window(f, e))
+                    ys.append(1)
+        for text in NEGATIVES:
+            y = speak(rng.choice(TUNE_VOICES), text, rng.randint(130, 200), rng.randint(20, 80))
+            pcm, lead = on_line(rng, y)
+            f = frame_features(pcm)
+            last = lead + len(y) // (BLOCK * BLOCKS_PER_FRAME)
+            for e in range(max(WINDOW, lead + 8), min(len(f), last + 10), 2):
+                xs.append(window(f, e))
+                ys.append(0)
+    return np.array(xs), np.array(ys)
+
+
+def rust_array(name, doc, values, per_line=10, test_only=False):
+    vals = [f"{v:.5e}" for v in np.asarray(values, dtype=np.float32).ravel()]
+    lines = [", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
+    body = "\n".join(f"    {line}," for line in lines)
+    cfg = "#[cfg(test)]\n" if test_only else ""
+    cfg += "#[rustfmt::skip]\n"
+    return f"/// {doc}\n{cfg}pub static {name}: [f32; {len(vals)}] = [\n{body}\n];\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=12, help="passes over the texts per worker")
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--out", default="dsp/src/amd/keyword_model.rs")
+    args = ap.parse_args()
+    from sklearn.neural_network import MLPClassifier
+
+    with multiprocessing.Pool(min(args.workers, multiprocessing.cpu_count())) as pool:
+        parts = pool.map(make_windows, [(seed + 1, args.reps) for seed in range(args.workers)])
+    x = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    mean, sd = x.mean(0), x.std(0) + 1e-6
+    model = MLPClassifier((args.hidden,), alpha=1e-2, max_iter=300, random_state=1).fit((x - mean) / sd, y)
+    print(f"{len(y)} windows, {int(y.sum())} positive; training accuracy {model.score((x - mean) / sd, y):.4f}")
+    # fold the standardisation into the first layer
+    w1 = model.coefs_[0] / sd[:, None]
+    b1 = model.intercepts_[0] - (mean / sd) @ model.coefs_[0]
+    w2, b2 = model.coefs_[1][:, 0], model.intercepts_[1]
+    probe = x[np.r_[np.where(y == 1)[0][:2], np.where(y == 0)[0][:2]]]
+    with open(args.out, "w") as out:
+        out.write("//! Weights of the voicemail-phrase spotter, written by\n"
+                  "//! `scripts/keyword/train.py` (do not edit by hand; rerun it).\n\n")
+        out.write(f"/// Hidden units.\npub const HIDDEN: usize = {args.hidden};\n")
+        out.write(rust_array("W1", "First layer, `[input][hidden]` (standardisation folded in).", w1))
+        out.write(rust_array("B1", "First layer biases.", b1))
+        out.write(rust_array("W2", "Output weights.", w2))
+        out.write(rust_array("B2", "Output bias.", b2))
+        out.write(rust_array("PROBE_INPUTS", "Windows the Rust inference is checked against.", probe,
+                             test_only=True))
+        out.write(rust_array("PROBE_SCORES", "The trainer's scores of those windows.",
+                             model.predict_proba((probe - mean) / sd)[:, 1], test_only=True))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
