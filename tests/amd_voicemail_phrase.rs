@@ -71,7 +71,7 @@ fn a_short_greeting_that_asks_for_a_message_is_a_machine() {
 fn without_the_spotter_the_same_greetings_read_as_live() {
     // what the rule changes: timing alone hears a short greeting and a wait
     let off = AmdConfig {
-        voicemail_phrase_score: 2.0,
+        voicemail_phrases: false,
         ..AmdConfig::default()
     };
     for (voice, text) in GREETINGS {

@@ -49,6 +49,10 @@ enum Command {
             allow_negative_numbers = true
         )]
         amd_bias: f32,
+        /// AMD: leave out the voicemail-phrase spotter (trained on English:
+        /// for calls in other languages).
+        #[arg(long)]
+        amd_no_voicemail_phrases: bool,
         /// Input files (WAV, pcap, pcapng); analysed in parallel on all cores.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
@@ -127,9 +131,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             dsp_backend,
             amd_max_analysis_ms,
             amd_bias,
+            amd_no_voicemail_phrases,
             inputs,
         } => {
-            let amd = amd_config(amd_max_analysis_ms, amd_bias)?;
+            let amd = AmdConfig {
+                voicemail_phrases: !amd_no_voicemail_phrases,
+                ..amd_config(amd_max_analysis_ms, amd_bias)?
+            };
             analyze(detect, format, plot, dsp_backend, amd, inputs)
         }
         Command::Corpus {

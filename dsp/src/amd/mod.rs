@@ -129,9 +129,11 @@ pub struct AmdConfig {
     /// distant television), not someone at the handset. Greetings of -30
     /// dBFS RMS peak near -20 dBFS.
     pub min_talker_dbfs: f32,
-    /// The voicemail-phrase spotter's score (0..1) that means the greeting
-    /// said "message" or "tone" as voicemail greetings do; above 1 turns the
-    /// spotter off.
+    /// Whether the voicemail-phrase spotter runs (it is trained on English
+    /// speech: turn it off for campaigns in other languages).
+    pub voicemail_phrases: bool,
+    /// The spotter's score (0..1) that means the greeting said "message" or
+    /// "tone" as voicemail greetings do.
     pub voicemail_phrase_score: f32,
 }
 
@@ -153,6 +155,7 @@ impl Default for AmdConfig {
             tone_after_greeting_ms: 120,
             talker_range_db: 12.0,
             min_talker_dbfs: -34.0,
+            voicemail_phrases: true,
             voicemail_phrase_score: 0.97,
         }
     }
@@ -210,7 +213,8 @@ struct Limits {
     tone_after_greeting: u32,
     talker_range_db: f32,
     min_talker_db: f32,
-    voicemail_phrase_score: f32,
+    /// `None` with the spotter off.
+    voicemail_phrase_score: Option<f32>,
 }
 
 impl Limits {
@@ -235,11 +239,14 @@ impl Limits {
             min_talker_db: vad::FULL_SCALE_DB + cfg.min_talker_dbfs,
             // favouring "machine" lowers the score a phrase needs towards
             // 0.9, favouring "human" raises it towards 0.995
-            voicemail_phrase_score: if b >= 0.0 {
-                cfg.voicemail_phrase_score - b * (cfg.voicemail_phrase_score - 0.9).max(0.0)
-            } else {
-                cfg.voicemail_phrase_score - b * (0.995 - cfg.voicemail_phrase_score).max(0.0)
-            },
+            voicemail_phrase_score: cfg.voicemail_phrases.then(|| {
+                let s = cfg.voicemail_phrase_score;
+                if b >= 0.0 {
+                    s - b * (s - 0.9).max(0.0)
+                } else {
+                    s - b * (0.995 - s).max(0.0)
+                }
+            }),
         }
     }
 
@@ -390,8 +397,10 @@ impl AmdDetector {
         if self.keyword.push(block)
             && self.greeting.is_some()
             && self.speech_history & PHRASE_AFTER_SPEECH_MASK != 0
-            && self.limits.voicemail_phrase_score <= 1.0
-            && self.keyword.score() >= self.limits.voicemail_phrase_score
+            && self
+                .limits
+                .voicemail_phrase_score
+                .is_some_and(|needed| self.keyword.score() >= needed)
         {
             self.phrase_heard = true;
         }

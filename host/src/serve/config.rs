@@ -214,6 +214,9 @@ pub struct DetectorsConfig {
     /// AMD: -1 favours "human" (fewer live people lost), +1 "machine"
     /// (sooner, more machines caught). Default 0, the tuned point.
     pub amd_bias: f32,
+    /// AMD: run the voicemail-phrase spotter ("leave a message", "after the
+    /// tone"; trained on English speech). Default true.
+    pub amd_voicemail_phrases: bool,
     /// Feature engine of each worker's live tap: `"software"` (default) or
     /// `"fpga-sim"` (the FPGA block simulated in Verilator; needs a binary
     /// built with `--features fpga-sim`).
@@ -228,6 +231,7 @@ impl Default for DetectorsConfig {
             beep: false,
             amd_max_analysis_ms: AmdConfig::default().max_analysis_ms,
             amd_bias: 0.0,
+            amd_voicemail_phrases: true,
             dsp_backend: DspBackend::Software,
         }
     }
@@ -239,6 +243,7 @@ impl DetectorsConfig {
         AmdConfig {
             max_analysis_ms: self.amd_max_analysis_ms,
             bias: self.amd_bias,
+            voicemail_phrases: self.amd_voicemail_phrases,
             ..AmdConfig::default()
         }
     }
@@ -390,12 +395,15 @@ mod tests {
     #[test]
     fn amd_keys() {
         let c = Config::parse(
-            "[detectors]\namd_bias = 0.5\namd_max_analysis_ms = 5000\n",
+            "[detectors]\namd_bias = 0.5\namd_max_analysis_ms = 5000\namd_voicemail_phrases = false\n",
             "c.toml",
         )
         .unwrap();
         let amd = c.detectors.amd_config();
-        assert_eq!((amd.bias, amd.max_analysis_ms), (0.5, 5000));
+        assert_eq!(
+            (amd.bias, amd.max_analysis_ms, amd.voicemail_phrases),
+            (0.5, 5000, false)
+        );
         assert_eq!(
             Config::default().detectors.amd_config(),
             AmdConfig::default()
