@@ -99,7 +99,7 @@
 //! In pink or babble noise only 12 dB below the tone, short tonal noise
 //! parts still split or extend a beep and bias its frequency by 2-4% (see
 //! the ignored `beeps_in_pink_and_babble_noise` test in
-//! `tests/beep_distractors.rs`: 12 of 80).
+//! `tests/beep_distractors.rs`: 21 of 80).
 //!
 //! Cost per block: an integer energy gate, a ring update; a square root and
 //! an `acos` when the window is loud; a few dozen more flops while a tone
