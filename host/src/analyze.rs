@@ -436,6 +436,8 @@ pub struct CallDetectors {
     amd: Option<AmdDetector>,
     report_amd: bool,
     beep: Option<BeepDetector>,
+    /// Media time (samples) of a "machine" verdict, once made.
+    machine_at: Option<u64>,
 }
 
 impl CallDetectors {
@@ -449,7 +451,15 @@ impl CallDetectors {
                 .then(|| DtmfDetector::new(options.dtmf.clone())),
             amd: (report_amd || beep).then(|| AmdDetector::new(options.amd.clone())),
             report_amd,
-            beep: beep.then(|| BeepDetector::new(options.beep.clone())),
+            // signalling-like tones come flagged; `on_beep` takes them
+            // only on a line already known to be a machine
+            beep: beep.then(|| {
+                BeepDetector::new(BeepConfig {
+                    report_signalling: true,
+                    ..options.beep.clone()
+                })
+            }),
+            machine_at: None,
         }
     }
 
@@ -467,15 +477,28 @@ impl CallDetectors {
             }
         }
         if let Some(a) = self.amd.as_mut().and_then(|a| a.push(block)) {
-            if self.report_amd {
-                events.push(amd_event(a));
-            }
+            self.on_amd(a, events);
         }
     }
 
-    /// A beep counts only after the greeting (not overlapping speech).
+    fn on_amd(&mut self, a: ringwire_dsp::amd::AmdDecision, events: &mut Vec<Event>) {
+        if a.verdict == AmdVerdict::Machine {
+            self.machine_at = Some(a.at);
+        }
+        if self.report_amd {
+            events.push(amd_event(a));
+        }
+    }
+
+    /// A beep counts only after the greeting (not overlapping speech). A
+    /// tone like a live call's signalling tone (the 1400 Hz recorder
+    /// warning, call waiting) counts only on a line AMD had already called
+    /// a machine when the tone began: there it is the voicemail's beep.
     fn on_beep(&mut self, b: ringwire_dsp::beep::BeepEvent, events: &mut Vec<Event>) {
         let Some(amd) = &mut self.amd else { return };
+        if b.signalling && self.machine_at.is_none_or(|at| at > b.start) {
+            return;
+        }
         if amd.note_beep(b.start, b.end) {
             events.push(beep_event(b));
         }
@@ -494,9 +517,7 @@ impl CallDetectors {
             }
         }
         if let Some(a) = self.amd.as_mut().and_then(AmdDetector::finish) {
-            if self.report_amd {
-                events.push(amd_event(a));
-            }
+            self.on_amd(a, events);
         }
     }
 }

@@ -53,14 +53,20 @@
 //!    a window or two a few percent off and breaks the tone into parts,
 //!    while the DFT bins, narrow and mostly away from the babble, hold it.
 //!    (Only lag-measured failures are forgiven: weak, harmonic, unsteady.)
+//!    Louder babble masks the tone for a syllable: a failed part of at most
+//!    100 ms at the tone's level right after it is held aside, and dropped
+//!    when the tone takes up again after it (else it joins the group).
 //! 3. **Groups**: parts less than [`BeepConfig::max_gap_ms`] apart form a
 //!    group, judged when the gap has passed: it is a beep when its whole
-//!    span lasts 120 ms to 2 s, no part failed, it has at most four parts,
+//!    span lasts 120 ms to 2 s and its parts sound 90 ms or more of it (two
+//!    babble scraps far apart are no double beep), no part failed, it has
+//!    at most four parts,
 //!    it is not the special information tone (913.8/985.2, 1370.6/1428.5,
 //!    1776.7 Hz, the last two enough), and neighbouring parts are either
 //!    one frequency (a double beep: within [`BeepConfig::same_freq`] or 3.5
-//!    sigmas) or a step of 12% or more (4% between two parts of 150 ms or
-//!    more) (a two-tone beep); between, it is a voice moving. The event's frequency is the first part's.
+//!    sigmas) or a step of 12% or more, or any step between two parts of
+//!    120 ms or more (a two-tone beep); between, it is a voice moving. The
+//!    event's frequency is the first part's.
 //!    A failed part after the group's tone has ended and 6 dB or more
 //!    below it is the line's noise after the beep and is left out.
 //! 4. **Cadence hold-off**: any group, beep or not, may be the first burst
@@ -69,14 +75,19 @@
 //!    EU busy tone's 500 ms gap with a margin; a candidate is held while
 //!    such a repeat is sounding or waits in an open group), and a group
 //!    starting within the hold-off after a tone at its frequency is
-//!    dropped.
+//!    dropped. Only tone-like groups count as bursts here: 100 ms or more,
+//!    or with a part that passed (a pulsing murmur); a 50 ms vowel scrap at
+//!    the beep's pitch just before it is not one.
 //!
 //! Events carry media time: `start` and `end` are the tone's, not the
 //! decision's, which comes after the hold-off.
 //!
 //! 5. **Signalling tones and slow cadences**: a group with the signature
 //!    of a live call's signalling tone (call waiting, 440 Hz 300 ms;
-//!    recorder warning, 1400 Hz 500 ms) is not a beep, nor is a beep-like
+//!    recorder warning, 1400 Hz 150-700 ms, as speech may hide its start;
+//!    one frequency throughout, not a two-tone beep averaging to it) is not
+//!    a beep (or, with [`BeepConfig::report_signalling`], a flagged one for
+//!    a caller that knows the line's context), nor is a beep-like
 //!    burst repeating one of about its frequency and length that ended at
 //!    most 6 s before (ring-back cadences, e.g. EU 425 Hz 1 s on 4 s off).
 //!
@@ -92,14 +103,16 @@
 //! (`host/src/analyze.rs`, `CallDetectors`) reports a beep only after
 //! speech has been heard (a greeting) and not overlapping it. That gating
 //! keeps out what sounds before an answer (ring-back, busy and SIT) and
-//! held vowels.
+//! held vowels. It asks for signalling-like tones flagged and takes them
+//! only on a line AMD had already called a machine when the tone began:
+//! a 1400 Hz, 500 ms beep is the recorder warning's double.
 //!
 //! # Known limits
 //!
 //! In pink or babble noise only 12 dB below the tone, short tonal noise
 //! parts still split or extend a beep and bias its frequency by 2-4% (see
 //! the ignored `beeps_in_pink_and_babble_noise` test in
-//! `tests/beep_distractors.rs`: 21 of 80).
+//! `tests/beep_distractors.rs`: 20 of 80).
 //!
 //! Cost per block: an integer energy gate, a ring update; a square root and
 //! an `acos` when the window is loud; a few dozen more flops while a tone
@@ -122,6 +135,12 @@ pub struct BeepEvent {
     pub end: u64,
     /// Frequency in Hz (of the first part).
     pub freq_hz: f32,
+    /// The tone has the signature of a live call's signalling tone (call
+    /// waiting, recorder warning), which a beep at that frequency and
+    /// length also has: only reported with [`BeepConfig::report_signalling`],
+    /// for a caller that knows from elsewhere (an AMD verdict) whether the
+    /// line is a machine.
+    pub signalling: bool,
 }
 
 /// Tunable parameters of beep detection.
@@ -163,6 +182,11 @@ pub struct BeepConfig {
     pub holdoff_ms: u32,
     /// Two tones within this relative distance are "the same frequency".
     pub same_freq: f32,
+    /// Report tones that look like a live call's signalling tone (440 Hz
+    /// 300 ms, 1400 Hz 500 ms) as events flagged
+    /// [`BeepEvent::signalling`] instead of dropping them: a voicemail beep
+    /// can be just such a tone, and only the call's context tells them apart.
+    pub report_signalling: bool,
 }
 
 impl Default for BeepConfig {
@@ -181,6 +205,7 @@ impl Default for BeepConfig {
             max_gap_ms: 230,
             holdoff_ms: 600,
             same_freq: 0.02,
+            report_signalling: false,
         }
     }
 }
@@ -218,12 +243,18 @@ const CADENCE_LEVEL_DB: f32 = 10.0;
 /// A beep-like burst repeating one that ended at most this long before it
 /// is a slow cadence (ring-back tones repeat every 3 to 6 s).
 const SLOW_CADENCE_MS: u64 = 6000;
-/// Parts at least this long (ms) are long enough to be told from a voice
-/// moving by their steadiness alone.
-const LONG_PART_MS: u64 = 150;
-/// Between two long parts, a step of this much (relative) or more is a
-/// two-tone beep.
-const LONG_NEIGHBOUR_STEP: f32 = 0.04;
+/// The parts of a group must sound at least this long together (ms,
+/// three quarters of the shortest beep), whatever its span.
+const MIN_SOUNDING_MS: u64 = 90;
+/// Parts at least this long (ms, the shortest beep) are long enough to be
+/// told from a voice moving by their steadiness alone: two of them at
+/// different frequencies are a two-tone beep.
+const LONG_PART_MS: u64 = 120;
+/// A group shorter than this (ms) with no part that passed is no burst of
+/// a cadence: it neither marks a later tone at its frequency as a repeat
+/// nor cancels a pending beep (a 50 ms vowel scrap at the beep's pitch just
+/// before it). Short tonal bursts are (a pulsing murmur's).
+const MIN_BURST_MS: u64 = 100;
 /// A failed part whose mean block energy is below this share of the group's
 /// loudest passing part (-10 dB) is noise around the tone, not part of it.
 const QUIET_PART: f32 = 1.0 / 10.0;
@@ -246,6 +277,9 @@ const CONTINUE_MIN_SAMPLES: u64 = 10 * BLOCK;
 const CONTINUE_LEVEL_DB: f32 = 3.0;
 /// ...and at its DFT frequency within this (relative).
 const CONTINUE_DFT: f32 = 0.01;
+/// The longest failed part (100 ms, a syllable) held aside as the tone
+/// masked by noise, forgiven when the tone takes up again after it.
+const MAX_MASK_SAMPLES: u64 = 20 * BLOCK;
 
 /// Thresholds in feature units.
 #[derive(Debug, Clone)]
@@ -632,25 +666,40 @@ fn robust_largest(v: &mut [f64]) -> f64 {
 /// every 15 s; FCC 47 CFR 64.501). Either can sound
 /// right after a live "Hello?", where nothing else tells it from a beep.
 fn is_signalling(parts: &[Closed]) -> bool {
-    let (Some(first), Some(last)) = (parts.first(), parts.last()) else {
+    let Some(longest) = parts.iter().max_by_key(|p| p.end - p.start) else {
         return false;
     };
-    // noise can split one burst into parts and scatter their estimates:
-    // the length-weighted mean frequency
-    let ms = (last.end - first.start) * 1000 / SAMPLE_RATE as u64;
-    let (sum, len) = parts.iter().fold((0.0f32, 0.0f32), |(s, l), p| {
-        let n = (p.end - p.start) as f32;
-        (s + p.freq * n, l + n)
-    });
-    let freq = sum / len.max(1.0);
     // 1.5% (the tone plans' tolerance), wider by what the estimates' noise
     // explains, up to 3%
     let sigma = parts.iter().map(|p| p.sigma).fold(0.0f32, f32::max);
     let tol = (0.015 + 2.0 * sigma).min(0.03);
+    // the tone: the longest part and those at its frequency (noise can
+    // split one burst into parts and scatter their estimates: their
+    // length-weighted mean frequency); what else the group holds (a scrap
+    // of the talker's voice) must be little beside it, or it is another
+    // sound (a two-tone beep: 1300 then 1450 Hz)
+    let len = |p: &Closed| (p.end - p.start) as f32;
+    let on_tone = |p: &&Closed| same(p.freq, longest.freq, tol);
+    let (mut sum, mut tone_len, mut n) = (0.0f32, 0.0f32, 0usize);
+    for p in parts.iter().filter(on_tone) {
+        sum += p.freq * len(p);
+        tone_len += len(p);
+        n += 1;
+    }
+    let other: f32 = parts.iter().filter(|p| !on_tone(p)).map(len).sum();
+    if other > 0.25 * tone_len {
+        return false;
+    }
+    let freq = sum / tone_len.max(1.0);
+    let first = parts.iter().find(on_tone).map_or(0, |p| p.start);
+    let last = parts.iter().rev().find(on_tone).map_or(0, |p| p.end);
+    let ms = (last - first) * 1000 / SAMPLE_RATE as u64;
     let near = |f: f32| (freq - f).abs() <= tol * f;
+    // the recorder warning sounds over the conversation: the talker's
+    // voice may hide its first few hundred ms
     (near(440.0) && (200..=450).contains(&ms))
-        || (near(1400.0) && (250..=700).contains(&ms))
-        || (near(425.0) && parts.len() == 2 && (450..=700).contains(&ms))
+        || (near(1400.0) && (150..=700).contains(&ms))
+        || (near(425.0) && n == 2 && (450..=700).contains(&ms))
 }
 
 /// The median of `v` (sorted in place); `None` when empty.
@@ -744,6 +793,9 @@ struct Group {
     loudest_passed: f32,
     /// Mean block energy of the loudest part.
     loudest: f32,
+    /// A short failed part at the tone's level right after it, held aside
+    /// until a part shows whether the tone goes on after it.
+    masked: Option<(Closed, Option<Reject>)>,
 }
 
 impl Group {
@@ -1049,19 +1101,37 @@ impl BeepDetector {
         // parts, and the pieces measured on the lags fail as weak, harmonic
         // or unsteady. A part that takes up where a passed one ended, at
         // its level and at its DFT frequency, is that tone going on.
+        // Louder babble masks the tone for a syllable: a short failed part
+        // at the tone's level right after it is held aside, and forgiven
+        // when the tone takes up again after it.
         if let Some(g) = &mut self.group {
+            let masked_end = g.masked.map(|(m, _)| m.end);
             if let Some(last) = g.parts[..g.n].last_mut() {
-                if continues_tone(last, &closed)
+                if continues_tone(last, &closed, masked_end)
                     && matches!(
                         failed,
                         None | Some(Reject::Weak | Reject::Harmonic | Reject::Unsteady)
                     )
                 {
                     last.end = last.end.max(closed.end);
+                    g.masked = None;
+                    return;
+                }
+                if failed.is_some() && masked_end.is_none() && masks_tone(last, &closed) {
+                    g.masked = Some((closed, failed));
                     return;
                 }
             }
+            if let Some((m, f)) = g.masked.take() {
+                self.join_group(m, f);
+            }
         }
+        self.join_group(closed, failed);
+    }
+
+    /// Adds a closed part to the open group, or starts a group with it,
+    /// closing the open one first when the part is past its gap.
+    fn join_group(&mut self, closed: Closed, failed: Option<Reject>) {
         // a part after the gap ends the previous group; so does a part at
         // another frequency after a blip too short to be half of a two-tone
         // beep (a syllable that looked tonal just before the real beep)
@@ -1071,7 +1141,7 @@ impl BeepDetector {
                 && !same(last.freq, closed.freq, self.cfg.same_freq);
             if closed.start > g.end() + self.lim.gap_blocks * BLOCK || blip {
                 let g = self.group.take().unwrap();
-                self.close_group(g, p.start);
+                self.close_group(g, closed.start / BLOCK);
             }
         }
         let g = self.group.get_or_insert_with(Group::default);
@@ -1120,9 +1190,21 @@ impl BeepDetector {
     }
 
     /// Judges a finished group at block `now`.
-    fn close_group(&mut self, g: Group, now: u64) {
+    fn close_group(&mut self, mut g: Group, now: u64) {
         if g.n == 0 {
             return;
+        }
+        // a masked stretch the tone did not come back after is what it
+        // seemed: a failed part
+        if let Some((m, f)) = g.masked.take() {
+            g.failed = g.failed.or(f);
+            if g.n < MAX_PARTS {
+                g.parts[g.n] = m;
+                g.n += 1;
+            } else {
+                g.overflow = true;
+                g.parts[MAX_PARTS - 1].end = m.end;
+            }
         }
         let freq = g.parts[0].freq;
         let verdict = self.judge(&g);
@@ -1131,14 +1213,17 @@ impl BeepDetector {
         // (a cadence repeats at about one level: a faint noise part at the
         // frequency is not a repeat)
         let repeat = self.is_recent(freq, g.start(), g.loudest);
-        self.remember(Burst {
-            freq,
-            end: g.end(),
-            energy: g.loudest,
-        });
+        let burst = g.any_passed || g.end() - g.start() >= MIN_BURST_MS * SAMPLE_RATE as u64 / 1000;
+        if burst {
+            self.remember(Burst {
+                freq,
+                end: g.end(),
+                energy: g.loudest,
+            });
+        }
         // a pending candidate at this frequency was a cadence too
         let mut cancelled = false;
-        for slot in self.pending.iter_mut() {
+        for slot in self.pending.iter_mut().filter(|_| burst) {
             if matches!(slot, Some(p) if same(p.event.freq_hz, freq, self.cfg.same_freq)
                 && same_level(p.energy, g.loudest))
             {
@@ -1197,10 +1282,17 @@ impl BeepDetector {
         if let Some(r) = g.failed {
             return Err(r);
         }
+        // the span may be long while the tone is not: two babble scraps of
+        // 30-40 ms 150 ms apart are no double beep
+        let sounding: u64 = g.parts[..g.n].iter().map(|c| c.end - c.start).sum();
+        if sounding * 1000 < MIN_SOUNDING_MS * SAMPLE_RATE as u64 {
+            return Err(Reject::Duration);
+        }
         if g.overflow {
             return Err(Reject::Parts);
         }
-        if is_signalling(&g.parts[..g.n]) {
+        let signalling = is_signalling(&g.parts[..g.n]);
+        if signalling && !self.cfg.report_signalling {
             return Err(Reject::Signalling);
         }
         // a double beep repeats one frequency, a two-tone beep steps far;
@@ -1210,15 +1302,14 @@ impl BeepDetector {
         for w in g.parts[..g.n].windows(2) {
             let d = (w[0].freq - w[1].freq).abs() / w[0].freq.max(w[1].freq);
             let noise = NEIGHBOUR_Z * (w[0].sigma.powi(2) + w[1].sigma.powi(2)).sqrt();
-            // two long steady tones a few percent apart are a two-tone
-            // beep; a voice does not hold two pitches that long
+            // two long steady tones at different frequencies are a
+            // two-tone beep, however close: a voice does not hold two
+            // pitches that long
             let long = |c: &Closed| c.end - c.start >= LONG_PART_MS * SAMPLE_RATE as u64 / 1000;
-            let step = if long(&w[0]) && long(&w[1]) {
-                LONG_NEIGHBOUR_STEP
-            } else {
-                NEIGHBOUR_STEP
-            };
-            if d > self.cfg.same_freq.max(noise) && d < step {
+            if long(&w[0]) && long(&w[1]) {
+                continue;
+            }
+            if d > self.cfg.same_freq.max(noise) && d < NEIGHBOUR_STEP {
                 return Err(Reject::Unsteady);
             }
         }
@@ -1226,6 +1317,7 @@ impl BeepDetector {
             start: g.start(),
             end: g.end(),
             freq_hz: g.parts[0].freq,
+            signalling,
         })
     }
 
@@ -1315,20 +1407,35 @@ fn same_part(f_ref: f32, f: f32, jitter: f32) -> bool {
 
 /// Whether part `next` continues the tone of the passed part `last` (of
 /// [`CONTINUE_MIN_SAMPLES`] or more): it starts at most [`ABUT_SAMPLES`]
-/// after `last` ends, within [`CONTINUE_LEVEL_DB`] of its level, at its
-/// DFT frequency (within [`CONTINUE_DFT`]).
-fn continues_tone(last: &Closed, next: &Closed) -> bool {
+/// after `last` ends (or after the masked stretch held aside after it,
+/// ending at `masked_end`), within [`CONTINUE_LEVEL_DB`] of its level, at
+/// its DFT frequency (within [`CONTINUE_DFT`]).
+fn continues_tone(last: &Closed, next: &Closed, masked_end: Option<u64>) -> bool {
+    let end = masked_end.map_or(last.end, |m| m.max(last.end));
     match (last.freq_dft, next.freq_dft) {
         (Some(a), Some(b)) => {
             last.passed
                 && last.end - last.start >= CONTINUE_MIN_SAMPLES
-                && next.start <= last.end + ABUT_SAMPLES
+                && next.start <= end + ABUT_SAMPLES
                 && next.end > last.end
                 && (same(a, b, CONTINUE_DFT) || same(a, dft_alias(b), CONTINUE_DFT))
                 && within_db(last.energy, next.energy, CONTINUE_LEVEL_DB)
         }
         _ => false,
     }
+}
+
+/// Whether the failed part `m` may be the passed tone `last` masked for a
+/// moment by louder noise: it starts at most [`ABUT_SAMPLES`] after `last`
+/// (of [`CONTINUE_MIN_SAMPLES`] or more) ends, lasts at most
+/// [`MAX_MASK_SAMPLES`] and is within [`CONTINUE_LEVEL_DB`] of its level.
+fn masks_tone(last: &Closed, m: &Closed) -> bool {
+    last.passed
+        && last.end - last.start >= CONTINUE_MIN_SAMPLES
+        && m.start <= last.end + ABUT_SAMPLES
+        && m.end > last.end
+        && m.end - m.start <= MAX_MASK_SAMPLES
+        && within_db(last.energy, m.energy, CONTINUE_LEVEL_DB)
 }
 
 /// The other frequency with the same `cos 40w` as `f` near it: its mirror

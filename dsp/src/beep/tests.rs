@@ -31,7 +31,11 @@ struct Run {
 }
 
 fn run(samples: &[i16]) -> Run {
-    let mut d = BeepDetector::default();
+    run_with(samples, BeepConfig::default())
+}
+
+fn run_with(samples: &[i16], cfg: BeepConfig) -> Run {
+    let mut d = BeepDetector::new(cfg);
     let mut events = Vec::new();
     let mut at = Vec::new();
     for (i, b) in blocks_of(samples).iter().enumerate() {
@@ -242,6 +246,122 @@ fn signalling_tone_signatures_are_not_beeps() {
 }
 
 #[test]
+fn signalling_like_tones_come_flagged_when_asked_for() {
+    let cfg = BeepConfig {
+        report_signalling: true,
+        ..BeepConfig::default()
+    };
+    let r = run_with(&signal(&[(&[1400.0], 500)], -14.0, None), cfg.clone());
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    assert!(r.events[0].signalling);
+    let r = run_with(&signal(&[(&[1000.0], 500)], -14.0, None), cfg);
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    assert!(!r.events[0].signalling);
+}
+
+#[test]
+fn a_recorder_warning_whose_start_speech_hid_is_still_signalling() {
+    // the last 200 ms of the 500 ms tone
+    let r = run(&signal(&[(&[1400.0], 200)], -14.0, None));
+    assert!(r.events.is_empty(), "{:?}", r.events);
+    assert!(rejected(&r, Reject::Signalling), "{:?}", r.rejects);
+}
+
+#[test]
+fn a_two_tone_beep_averaging_1400_hz_is_no_signalling_tone() {
+    // 1310 then 1470 Hz: their length-weighted mean is about 1400 Hz
+    let r = run(&signal(
+        &[(&[1310.0], 200), (&[], 100), (&[1470.0], 250)],
+        -14.0,
+        None,
+    ));
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    assert!(
+        (r.events[0].freq_hz - 1310.0).abs() < 20.0,
+        "{:?}",
+        r.events
+    );
+    assert!(!r.events[0].signalling);
+}
+
+#[test]
+fn a_failed_scrap_at_the_beeps_pitch_before_it_is_no_cadence_burst() {
+    // 60 ms of 767 Hz with its 2nd harmonic 14 dB down (a vowel scrap: the
+    // lags and the DFT bins disagree, but the part's frequency is the
+    // beep's), then the beep 300 ms later
+    let mut x = vec![0.0; 2400];
+    let a = sine(767.0, peak(-12.0), 480, 0.0);
+    let b = sine(1534.0, peak(-12.0) * 0.2, 480, 0.5);
+    x.extend(a.iter().zip(&b).map(|(p, q)| p + q));
+    x.extend(vec![0.0; 2400]);
+    x.extend(sine(767.0, peak(-12.0), 1600, 0.0));
+    x.extend(vec![0.0; 8000]);
+    let r = run(&law(&x, Law::Ulaw));
+    assert!(
+        matches!(r.rejects[..], [(Reject::Duration, f)] if same(f, 767.0, 0.02)),
+        "{:?}",
+        r.rejects
+    );
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+}
+
+#[test]
+fn two_scraps_far_apart_are_no_double_beep() {
+    // 35 ms twice, 150 ms apart: a span of 220 ms, 70 ms of tone
+    let r = run(&signal(
+        &[(&[1000.0], 35), (&[], 150), (&[1000.0], 35)],
+        -14.0,
+        None,
+    ));
+    assert!(r.events.is_empty(), "{:?}", r.events);
+    assert!(rejected(&r, Reject::Duration), "{:?}", r.rejects);
+    // 60 ms twice is a (short) double beep
+    let r = run(&signal(
+        &[(&[1000.0], 60), (&[], 100), (&[1000.0], 60)],
+        -14.0,
+        None,
+    ));
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+}
+
+fn closed(start_ms: u64, end_ms: u64, dft: f32, energy: f32, passed: bool) -> Closed {
+    Closed {
+        start: start_ms * 8,
+        end: end_ms * 8,
+        freq: dft,
+        sigma: 0.001,
+        freq_dft: Some(dft),
+        energy,
+        passed,
+    }
+}
+
+#[test]
+fn a_short_failed_part_at_the_tones_level_right_after_it_may_be_the_tone_masked() {
+    let tone = closed(0, 200, 1536.0, 1e6, true);
+    assert!(masks_tone(&tone, &closed(190, 240, 1336.0, 1.2e6, false)));
+    // too late, too long, too quiet or too loud, or after a mere scrap
+    assert!(!masks_tone(&tone, &closed(260, 300, 1336.0, 1e6, false)));
+    assert!(!masks_tone(&tone, &closed(190, 320, 1336.0, 1e6, false)));
+    assert!(!masks_tone(&tone, &closed(190, 240, 1336.0, 0.4e6, false)));
+    assert!(!masks_tone(&tone, &closed(190, 240, 1336.0, 2.5e6, false)));
+    let scrap = closed(0, 40, 1536.0, 1e6, true);
+    assert!(!masks_tone(&scrap, &closed(30, 70, 1336.0, 1e6, false)));
+}
+
+#[test]
+fn the_tone_continues_after_a_masked_stretch_at_its_dft_frequency_or_alias() {
+    let tone = closed(0, 200, 1536.0, 1e6, true);
+    // a masked stretch held aside until 240 ms: the tone may take up by 280
+    let next = closed(270, 400, 1464.0, 1e6, true); // the alias about 1500 Hz
+    assert!(!continues_tone(&tone, &next, None));
+    assert!(continues_tone(&tone, &next, Some(240 * 8)));
+    // another frequency does not continue it
+    let other = closed(270, 400, 1600.0, 1e6, true);
+    assert!(!continues_tone(&tone, &other, Some(240 * 8)));
+}
+
+#[test]
 fn cadence_hold_off_drops_a_repeating_tone_and_delays_a_lone_one() {
     // EU busy: 425 Hz, 500 ms on, 500 ms off
     let busy: Vec<(&[f64], usize)> = (0..4)
@@ -318,10 +438,18 @@ fn two_long_steady_tones_a_few_percent_apart_are_a_two_tone_beep() {
         "{:?}",
         r.events
     );
-    // a 3% step (beyond one frequency, short of a two-tone beep's) is a
-    // voice moving, however long the parts
+    // so is a 3% step between two such parts (a step one frequency's
+    // tolerance does not explain)
     let r = run(&signal(
         &[(&[1000.0], 250), (&[], 60), (&[1030.0], 250)],
+        -12.0,
+        None,
+    ));
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    // the same step between parts too short to judge by steadiness alone
+    // (100 ms) is a voice moving
+    let r = run(&signal(
+        &[(&[1000.0], 100), (&[], 60), (&[1030.0], 100)],
         -12.0,
         None,
     ));
