@@ -286,6 +286,7 @@ mod tests {
                 speech: (50..120).contains(&i),
                 tone: (200..230).contains(&i),
                 tone_hz: if (200..230).contains(&i) { 1000.0 } else { 0.0 },
+                tone_snr_db: if (200..230).contains(&i) { 30.0 } else { 0.0 },
                 held: (120..135).contains(&i),
             })
             .collect();

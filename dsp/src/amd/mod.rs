@@ -118,8 +118,13 @@ pub struct AmdConfig {
     pub multi_sentence_min_ms: u32,
     /// Continuous greeting this long means "machine".
     pub machine_greeting_ms: u32,
-    /// A steady tone this long after the greeting (a beep) means "machine".
+    /// A steady tone this long after the greeting (a beep) means "machine"...
     pub tone_after_greeting_ms: u32,
+    /// ...when it stands this far above the rest (dB, mean over its 30 ms
+    /// estimates): a beep stands clear of the line noise, while a vowel
+    /// held for a syllable ("it's") reads as a tone with its harmonics
+    /// about 10 dB down. A weaker beep is left to the beep detector.
+    pub tone_after_greeting_snr_db: f32,
     /// Speech whose loudest frame is more than this many dB below the
     /// greeting's loudest is background (babble), not the talker; speech
     /// this much louder than all the greeting so far restarts it.
@@ -153,6 +158,7 @@ impl Default for AmdConfig {
             multi_sentence_min_ms: 850,
             machine_greeting_ms: 4800,
             tone_after_greeting_ms: 120,
+            tone_after_greeting_snr_db: 12.0,
             talker_range_db: 12.0,
             min_talker_dbfs: -34.0,
             voicemail_phrases: true,
@@ -211,6 +217,7 @@ struct Limits {
     multi_sentence_min: u32,
     machine_greeting: u32,
     tone_after_greeting: u32,
+    tone_after_greeting_snr_db: f32,
     talker_range_db: f32,
     min_talker_db: f32,
     /// `None` with the spotter off.
@@ -235,6 +242,7 @@ impl Limits {
             multi_sentence_min: scale(cfg.multi_sentence_min_ms, -0.3).round() as u32,
             machine_greeting: scale(cfg.machine_greeting_ms, -0.3).round() as u32,
             tone_after_greeting: frames(cfg.tone_after_greeting_ms),
+            tone_after_greeting_snr_db: cfg.tone_after_greeting_snr_db,
             talker_range_db: cfg.talker_range_db,
             min_talker_db: vad::FULL_SCALE_DB + cfg.min_talker_dbfs,
             // favouring "machine" lowers the score a phrase needs towards
@@ -280,6 +288,8 @@ struct Greeting {
     /// Sum of those frames' tone frequencies, Hz (one 30 ms estimate
     /// scatters by a few percent; their mean does not).
     tone_hz_sum: f32,
+    /// Sum of those frames' tone-to-rest ratios, dB.
+    tone_snr_sum: f32,
     /// Loudest frame of the greeting's speech, dB: the talker's level.
     peak_db: f32,
     /// `peak_db` before the talker's current run of speech...
@@ -552,6 +562,7 @@ impl AmdDetector {
                         last_tone: None,
                         tone_frames: 0,
                         tone_hz_sum: 0.0,
+                        tone_snr_sum: 0.0,
                         peak_db: self.run_peak_db,
                         base_db: self.run_peak_db,
                         run_start: start,
@@ -576,11 +587,16 @@ impl AmdDetector {
                     // A steady tone after the greeting is a voicemail beep
                     // (the beep detector confirms its frequency and length
                     // later; the verdict needs only that it is a tone).
-                    (g.tone_frames, g.tone_hz_sum) = if g.last_tone == Some(frame.wrapping_sub(1)) {
-                        (g.tone_frames + 1, g.tone_hz_sum + vad.tone_hz)
-                    } else {
-                        (1, vad.tone_hz)
-                    };
+                    (g.tone_frames, g.tone_hz_sum, g.tone_snr_sum) =
+                        if g.last_tone == Some(frame.wrapping_sub(1)) {
+                            (
+                                g.tone_frames + 1,
+                                g.tone_hz_sum + vad.tone_hz,
+                                g.tone_snr_sum + vad.tone_snr_db,
+                            )
+                        } else {
+                            (1, vad.tone_hz, vad.tone_snr_db)
+                        };
                     g.last_tone = Some(frame);
                     let tone_start =
                         (frame + 1).saturating_sub(g.tone_frames + vad::TONE_DELAY_FRAMES as u32);
@@ -598,7 +614,10 @@ impl AmdDetector {
                         return None;
                     }
                     let needed = signalling_tone_frames(hz).max(l.tone_after_greeting);
+                    let clear =
+                        g.tone_snr_sum / g.tone_frames as f32 >= l.tone_after_greeting_snr_db;
                     if g.tone_frames + vad::TONE_DELAY_FRAMES as u32 >= needed
+                        && clear
                         && tone_start > g.last_speech + 1
                         && quiet_before(
                             self.speech_history,

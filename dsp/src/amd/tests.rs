@@ -592,3 +592,55 @@ fn call_waiting_after_a_live_greeting_is_not_a_beep_at_any_offset() {
         assert_eq!(d.verdict, AmdVerdict::Human, "offset {offset_ms} ms: {d:?}");
     }
 }
+
+/// A vowel held steady for `ms` at fundamental `f0`: its harmonics at
+/// relative amplitudes `harmonics`, peak about `amp`.
+fn vowel(out: &mut Vec<f64>, f0: f64, harmonics: &[f64], ms: usize, amp: f64) {
+    let start = out.len();
+    out.extend((0..ms * 8).map(|i| {
+        let t = (start + i) as f64 / 8000.0;
+        harmonics
+            .iter()
+            .enumerate()
+            .map(|(k, a)| a * (std::f64::consts::TAU * f0 * (k + 1) as f64 * t).sin())
+            .sum::<f64>()
+            * amp
+    }));
+}
+
+#[test]
+fn a_vowel_after_a_pause_in_the_greeting_is_not_a_beep() {
+    // "Hey, it's Priya.": "Hey", a pause, the vowel of "it's" held steady
+    // for 150 ms (the VAD reads it as a tone; its strongest harmonic
+    // stands about 11 dB over the other nine, as espeak-ng's did at 10 dB),
+    // then "Priya" and silence
+    let greeting = |s: &mut Vec<f64>| {
+        silence(s, 500);
+        speech(s, 450, 6000.0);
+        silence(s, 200);
+        vowel(
+            s,
+            200.0,
+            &[0.5, 1.0, 0.6, 0.3, 0.2, 0.2, 0.3, 0.4, 0.4, 0.3],
+            150,
+            4000.0,
+        );
+        speech(s, 450, 6000.0);
+        silence(s, 3000);
+    };
+    let mut s = Vec::new();
+    greeting(&mut s);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    // what the tone-to-rest floor changes: without it, the vowel is a beep
+    let off = AmdConfig {
+        tone_after_greeting_snr_db: 0.0,
+        ..AmdConfig::default()
+    };
+    let d = run_with(off, &s, 30.0);
+    assert_eq!(
+        (d.verdict, d.cause),
+        (AmdVerdict::Machine, "tone-after-greeting"),
+        "{d:?}"
+    );
+}

@@ -132,6 +132,11 @@ pub struct VadFrame {
     /// The tone's frequency, Hz, when `tone` (from the averaged lag-1 angle:
     /// exact for one sinusoid); 0 otherwise.
     pub tone_hz: f32,
+    /// The tone's power over the rest, dB, when `tone` (Pisarenko's
+    /// estimate over the same frames: a beep stands as far above the line
+    /// noise as it is loud, a held vowel's harmonics keep it low); 0
+    /// otherwise.
+    pub tone_snr_db: f32,
     /// Not speech, but within the hold (see [`Vad::with_hold`]) of the
     /// margin and not a tone: enough to carry on a run of speech.
     pub held: bool,
@@ -192,24 +197,32 @@ impl Vad {
         let loud = audible && level >= floor + self.margin_db;
         let near = audible && level >= floor + self.margin_db - self.hold_db;
         let tone = self.steady_tone(mean_square, lags) && loud;
+        let (tone_hz, tone_snr_db) = if tone {
+            self.tone_measure()
+        } else {
+            (0.0, 0.0)
+        };
         VadFrame {
             level_db: level,
             floor_db: floor,
             speech: loud && !tone,
             tone,
-            tone_hz: if tone { self.tone_frequency() } else { 0.0 },
+            tone_hz,
+            tone_snr_db,
             held: near && !loud,
         }
     }
 
-    /// The frequency of the tone of the last frames, Hz: Pisarenko's
-    /// estimate from their summed lags (unbiased in white noise, where the
-    /// lag-1 angle alone is pulled towards the middle of the band).
-    fn tone_frequency(&self) -> f32 {
+    /// The frequency (Hz) of the tone of the last frames and its power over
+    /// the rest (dB): Pisarenko's estimate from their summed lags (unbiased
+    /// in white noise, where the lag-1 angle alone is pulled towards the
+    /// middle of the band).
+    fn tone_measure(&self) -> (f32, f32) {
         let s = self.recent.iter().fold([0f64; 3], |a, r| {
             [a[0] + r[0] as f64, a[1] + r[1] as f64, a[2] + r[2] as f64]
         });
-        crate::beep::measure_tone(s[0], s[1], s[2]).map_or(0.0, |t| t.freq_hz)
+        crate::beep::measure_tone(s[0], s[1], s[2])
+            .map_or((0.0, 0.0), |t| (t.freq_hz, 10.0 * t.snr.max(1e-3).log10()))
     }
 
     /// Records the frame; whether the lags, averaged over
