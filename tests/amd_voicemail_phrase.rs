@@ -11,6 +11,18 @@ use ringwire_suite::{espeak, Timeline, LAWS};
 /// Speech of `text` at about -20 dBFS after `lead_ms` of line noise and
 /// followed by 3 s of it, through `law`.
 fn call(voice: &str, text: &str, lead_ms: usize, law: ringwire_dsp::g711::Law) -> Vec<i16> {
+    call_in_noise(voice, text, lead_ms, law, 30.0)
+}
+
+/// [`call`] with white noise `snr_db` under a full-scale-relative power of
+/// 2e6 (30 dB: a quiet line).
+fn call_in_noise(
+    voice: &str,
+    text: &str,
+    lead_ms: usize,
+    law: ringwire_dsp::g711::Law,
+    snr_db: f64,
+) -> Vec<i16> {
     let dir = std::env::temp_dir().join(format!("ringwire-phrase-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     // tests run in parallel: one file per call
@@ -31,7 +43,7 @@ fn call(voice: &str, text: &str, lead_ms: usize, law: ringwire_dsp::g711::Law) -
     line.silence(lead_ms * 8);
     line.samples.extend(speech.iter().map(|&s| s as f64 * gain));
     line.silence(3000 * 8);
-    line.add_noise(2e6, 30.0, 7);
+    line.add_noise(2e6, snr_db, 7);
     line.through(law)
 }
 
@@ -104,4 +116,20 @@ fn live_greetings_are_not_voicemail_phrases() {
             );
         }
     }
+}
+
+#[test]
+fn a_greeting_too_near_the_noise_floor_is_not_heard_for_phrases() {
+    // the greeting's peak stands some 40 dB over this quiet line's floor:
+    // asking for more than that leaves the phrase unheeded (the default,
+    // 16 dB, keeps babble a few dB over the floor from scoring as a keyword)
+    let x = call(GREETINGS[0].0, GREETINGS[0].1, 500, LAWS[0]);
+    let strict = AmdConfig {
+        voicemail_phrase_min_snr_db: 60.0,
+        ..AmdConfig::default()
+    };
+    let d = decide(&x, strict);
+    assert_ne!(d.cause, "voicemail-phrase", "{d:?}");
+    let d = decide(&x, AmdConfig::default());
+    assert_eq!(d.cause, "voicemail-phrase", "{d:?}");
 }

@@ -140,6 +140,11 @@ pub struct AmdConfig {
     /// The spotter's score (0..1) that means the greeting said "message" or
     /// "tone" as voicemail greetings do.
     pub voicemail_phrase_score: f32,
+    /// The spotter is heeded only once the greeting's loudest frame stands
+    /// this far (dB) over the noise floor: nearer the floor its spectral
+    /// summaries are mostly the line's noise, and babble (several voices
+    /// at once) can score as a keyword.
+    pub voicemail_phrase_min_snr_db: f32,
 }
 
 impl Default for AmdConfig {
@@ -163,6 +168,7 @@ impl Default for AmdConfig {
             min_talker_dbfs: -34.0,
             voicemail_phrases: true,
             voicemail_phrase_score: 0.97,
+            voicemail_phrase_min_snr_db: 16.0,
         }
     }
 }
@@ -222,6 +228,7 @@ struct Limits {
     min_talker_db: f32,
     /// `None` with the spotter off.
     voicemail_phrase_score: Option<f32>,
+    voicemail_phrase_min_snr_db: f32,
 }
 
 impl Limits {
@@ -255,6 +262,7 @@ impl Limits {
                     s - b * (0.995 - s).max(0.0)
                 }
             }),
+            voicemail_phrase_min_snr_db: cfg.voicemail_phrase_min_snr_db,
         }
     }
 
@@ -338,6 +346,8 @@ pub struct AmdDetector {
     pending_sit: bool,
     decided: bool,
     verdict: Option<AmdVerdict>,
+    /// The VAD's noise floor at the last frame, dB.
+    floor_db: f32,
 }
 
 impl AmdDetector {
@@ -366,6 +376,7 @@ impl AmdDetector {
             pending_sit: false,
             decided: false,
             verdict: None,
+            floor_db: 0.0,
         }
     }
 
@@ -405,7 +416,9 @@ impl AmdDetector {
         // after it, where a keyword ends (scoring costs about as much as the
         // rest of the detector)
         if self.keyword.push(block)
-            && self.greeting.is_some()
+            && self.greeting.as_ref().is_some_and(|g| {
+                g.peak_db - self.floor_db >= self.limits.voicemail_phrase_min_snr_db
+            })
             && self.speech_history & PHRASE_AFTER_SPEECH_MASK != 0
             && self
                 .limits
@@ -418,6 +431,7 @@ impl AmdDetector {
         let frame = self.frames;
         self.frames += 1;
         let vad = self.vad.push_frame(frame_features);
+        self.floor_db = vad.floor_db;
         let decision = self.on_frame(frame, vad);
         if let Some(d) = &decision {
             self.decided = true;
