@@ -15,14 +15,17 @@
 //!   last, so the greeting starts with it (babble on the line had made a
 //!   3.4 s live greeting "longer than any live greeting").
 //! - **machine**: the speaker paused the way one does between sentences and
-//!   went on (a recorded greeting reads several sentences without waiting
-//!   for an answer); or spoke without stopping for longer than any live
-//!   greeting; or a steady tone (a beep) followed the greeting, or the beep
-//!   detector reported one ([`AmdDetector::note_beep`]); or the greeting
-//!   said "message" or "tone" the way voicemail greetings do ([`keyword`],
-//!   a small trained spotter): the one cue of a short machine greeting
-//!   without a beep ("Leave a message." and a wait, which timing alone
-//!   cannot tell from "Hello?" and a wait).
+//!   went on, with a run whose level swings like speech (a recorded
+//!   greeting reads several sentences without waiting for an answer; a
+//!   tone that coloured noise made read as speech stays at one level); or
+//!   spoke without stopping for longer than any live greeting; or a steady
+//!   tone standing clear of the noise (a beep, not a held vowel) followed
+//!   the greeting, or the beep detector reported one
+//!   ([`AmdDetector::note_beep`]); or the greeting said "message" or "tone"
+//!   the way voicemail greetings do ([`keyword`], a small trained spotter,
+//!   heeded only on a greeting well above the noise floor): the one cue of
+//!   a short machine greeting without a beep ("Leave a message." and a
+//!   wait, which timing alone cannot tell from "Hello?" and a wait).
 //! - A tone after the greeting at the frequency of the call-progress tone
 //!   heard before it is that ring-back going on: the "greeting" was the
 //!   room's talk between its bursts, and is dropped.
@@ -304,6 +307,9 @@ struct Greeting {
     base_db: f32,
     /// ...and the frame at which that run started.
     run_start: u32,
+    /// The current run of speech came after a sentence pause: it makes a
+    /// second sentence once its level swings like speech.
+    after_break: bool,
 }
 
 /// Streaming AMD for one channel: feed it the channel's feature blocks from
@@ -580,6 +586,7 @@ impl AmdDetector {
                         peak_db: self.run_peak_db,
                         base_db: self.run_peak_db,
                         run_start: start,
+                        after_break: false,
                     });
                     Self::note_run(&mut self.runs, start, frame);
                 } else if vad.tone && frame + 1 < MAX_CLOCK_RESTART * l.max_frames {
@@ -592,6 +599,9 @@ impl AmdDetector {
                 }
             }
             Some(g) => {
+                if self.speech_run == 0 {
+                    g.after_break = false;
+                }
                 // DTMF keyed after a greeting is a person at the keypad:
                 // neither a beep nor the talker going on, and the silence
                 // that means "human" runs on through it
@@ -670,6 +680,13 @@ impl AmdDetector {
                         return None;
                     }
                     if pause >= l.sentence_pause && before >= l.multi_sentence_min {
+                        g.after_break = true;
+                    }
+                    // a sentence swells and fades from syllable to
+                    // syllable; a run at one level is a tone the VAD did
+                    // not recognise in coloured noise (call waiting in pink
+                    // noise), not the greeting going on
+                    if g.after_break && self.run_peak_db - self.run_low_db >= SENTENCE_SWING_DB {
                         return Some(self.decision(AmdVerdict::Machine, "multi-sentence", 0.8));
                     }
                     if frame + 1 - g.start >= l.machine_greeting {
@@ -739,6 +756,11 @@ const ONSET_FRAMES: u32 = 2;
 
 /// The least swing in level, dB, over a run of speech that starts a greeting.
 const GREETING_SWING_DB: f32 = 2.0;
+
+/// The least swing in level, dB, over the run of speech after a sentence
+/// pause that makes it a second sentence (a syllable's rise or fall; a
+/// tone in coloured noise wavers by a dB or two).
+const SENTENCE_SWING_DB: f32 = 4.0;
 
 /// Tones before any speech restart the analysis time only within this many
 /// maximum analysis times from answer, so every stream is decided.

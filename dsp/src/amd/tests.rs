@@ -644,3 +644,23 @@ fn a_vowel_after_a_pause_in_the_greeting_is_not_a_beep() {
         "{d:?}"
     );
 }
+
+#[test]
+fn a_tone_read_as_speech_after_a_sentence_pause_is_no_second_sentence() {
+    // a greeting, a sentence pause, then call waiting (440 Hz, 300 ms)
+    // that coloured noise made waver enough (here a 25% vibrato) for the
+    // VAD to call it speech: at one level, it is no second sentence
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 1500, 6000.0);
+    silence(&mut s, 500);
+    let mut phase = 0.0f64;
+    for i in 0..2400 {
+        let f = 440.0 * (1.0 + 0.25 * (std::f64::consts::TAU * 6.0 * i as f64 / 8000.0).sin());
+        phase += std::f64::consts::TAU * f / 8000.0;
+        s.push(5000.0 * phase.sin());
+    }
+    silence(&mut s, 3000);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+}
