@@ -8,7 +8,10 @@
 //!   (a live person says "Hello?" and waits for the caller). The wait
 //!   needed grows with the greeting's length (a 4 s receptionist greeting
 //!   gets more patience than "Hello?"), so short greetings are decided
-//!   within half a second of their end. Speech whose loudest frame is
+//!   within half a second of their end. A "greeting" whose level never
+//!   swung as a voice does (a busy tone that the line's noise hid from the
+//!   VAD's tone test) is no greeting: it is dropped and the analysis time
+//!   starts after it. Speech whose loudest frame is
 //!   far below the greeting's ([`AmdConfig::talker_range_db`]) is other
 //!   voices (babble, a television), not the talker going on; and a voice
 //!   that far louder than all the "greeting" before it is the talker at
@@ -310,6 +313,8 @@ struct Greeting {
     /// The current run of speech came after a sentence pause: it makes a
     /// second sentence once its level swings like speech.
     after_break: bool,
+    /// The largest swing in level of any of its runs so far, dB.
+    swing_db: f32,
 }
 
 /// Streaming AMD for one channel: feed it the channel's feature blocks from
@@ -587,6 +592,7 @@ impl AmdDetector {
                         base_db: self.run_peak_db,
                         run_start: start,
                         after_break: false,
+                        swing_db: self.run_peak_db - self.run_low_db,
                     });
                     Self::note_run(&mut self.runs, start, frame);
                 } else if vad.tone && frame + 1 < MAX_CLOCK_RESTART * l.max_frames {
@@ -669,6 +675,7 @@ impl AmdDetector {
                         (g.base_db, g.run_start) = (g.peak_db, run_start);
                     }
                     g.peak_db = g.peak_db.max(vad.level_db);
+                    g.swing_db = g.swing_db.max(self.run_peak_db - self.run_low_db);
                     g.last_speech = frame;
                     Self::note_run(&mut self.runs, run_start, frame);
                     // a voice far louder than all the "greeting" before it
@@ -697,6 +704,17 @@ impl AmdDetector {
                     let last_sound = g.last_tone.map_or(g.last_speech, |t| t.max(g.last_speech));
                     let silence = frame - last_sound;
                     if silence as f32 >= l.human_silence_after(greeting) {
+                        if g.swing_db < MIN_GREETING_SWING_DB {
+                            // one level throughout, like no voice: a
+                            // dual tone (busy) that the line's noise hid
+                            // from the VAD's tone test; no greeting, and
+                            // the analysis time starts after it
+                            self.greeting = None;
+                            if frame + 1 < MAX_CLOCK_RESTART * l.max_frames {
+                                self.clock_start = frame + 1;
+                            }
+                            return None;
+                        }
                         return Some(self.decision(
                             AmdVerdict::Human,
                             "greeting-then-silence",
@@ -756,6 +774,12 @@ const ONSET_FRAMES: u32 = 2;
 
 /// The least swing in level, dB, over a run of speech that starts a greeting.
 const GREETING_SWING_DB: f32 = 2.0;
+
+/// The least swing in level, dB, of some run of a greeting that ends as a
+/// live person's: a voice swells and fades from syllable to syllable (the
+/// flattest live greetings swing 4 dB), a busy tone in white or pink noise
+/// the VAD's tone test missed stays within about 2 dB.
+const MIN_GREETING_SWING_DB: f32 = 3.5;
 
 /// The least swing in level, dB, over the run of speech after a sentence
 /// pause that makes it a second sentence (a syllable's rise or fall; a

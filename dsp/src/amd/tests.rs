@@ -664,3 +664,26 @@ fn a_tone_read_as_speech_after_a_sentence_pause_is_no_second_sentence() {
     let d = run(&s, 30.0);
     assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
 }
+
+#[test]
+fn a_busy_tone_read_as_speech_at_one_level_is_no_live_greeting() {
+    // 425 Hz, 500 ms on, 500 ms off, wavering enough (25% vibrato, as
+    // coloured noise can make a dual tone read) for the VAD to call each
+    // burst speech, and in level by +-1.3 dB as noise moves it: within
+    // 3 dB, where a voice swings 4 dB and more
+    let mut s = Vec::new();
+    silence(&mut s, 300);
+    let mut phase = 0.0f64;
+    for _ in 0..8 {
+        for i in 0..4000 {
+            let t = i as f64 / 8000.0;
+            let f = 425.0 * (1.0 + 0.25 * (std::f64::consts::TAU * 6.0 * t).sin());
+            phase += std::f64::consts::TAU * f / 8000.0;
+            let level = 1.0 + 0.15 * (std::f64::consts::TAU * 3.0 * t).sin();
+            s.push(5000.0 * level * phase.sin());
+        }
+        silence(&mut s, 500);
+    }
+    let d = run(&s, 30.0);
+    assert_ne!(d.verdict, AmdVerdict::Human, "{d:?}");
+}
