@@ -46,16 +46,19 @@
 //!      the upper quartile of more: a babble syllable or two under a beep
 //!      is not a wandering voice).
 //!
-//!    A part that takes up a passed part's tone (of 50 ms or more) within
+//!    A part that takes up a passed part's tone (of 50 ms or more, or of
+//!    any length when the part passed too) within
 //!    40 ms of its end, within 3 dB of its level and at its DFT-recurrence
 //!    frequency (1%, either alias of `cos 40w`) continues that part,
 //!    whatever its lags say: babble under a beep pulls the lag estimate of
 //!    a window or two a few percent off and breaks the tone into parts,
 //!    while the DFT bins, narrow and mostly away from the babble, hold it.
 //!    (Only lag-measured failures are forgiven: weak, harmonic, unsteady.)
-//!    Louder babble masks the tone for a syllable: a failed part of at most
-//!    100 ms at the tone's level right after it is held aside, and dropped
-//!    when the tone takes up again after it (else it joins the group).
+//!    Louder babble masks the tone for a syllable: failed parts at the
+//!    tone's level right after it, 150 ms at most together, are held aside,
+//!    and dropped when the tone takes up again after them (else they join
+//!    the group). Pieces shorter than 50 ms continue each other when both
+//!    passed (babble breaks a beep's start into 30-40 ms pieces).
 //! 3. **Groups**: parts less than [`BeepConfig::max_gap_ms`] apart form a
 //!    group, judged when the gap has passed: it is a beep when its whole
 //!    span lasts 120 ms to 2 s and its parts sound 90 ms or more of it (two
@@ -277,9 +280,10 @@ const CONTINUE_MIN_SAMPLES: u64 = 10 * BLOCK;
 const CONTINUE_LEVEL_DB: f32 = 3.0;
 /// ...and at its DFT frequency within this (relative).
 const CONTINUE_DFT: f32 = 0.01;
-/// The longest failed part (100 ms, a syllable) held aside as the tone
-/// masked by noise, forgiven when the tone takes up again after it.
-const MAX_MASK_SAMPLES: u64 = 20 * BLOCK;
+/// The longest stretch of failed parts (150 ms, a syllable or two) held
+/// aside as the tone masked by noise, forgiven when the tone takes up
+/// again after it.
+const MAX_MASK_SAMPLES: u64 = 30 * BLOCK;
 
 /// Thresholds in feature units.
 #[derive(Debug, Clone)]
@@ -1117,9 +1121,25 @@ impl BeepDetector {
                     g.masked = None;
                     return;
                 }
-                if failed.is_some() && masked_end.is_none() && masks_tone(last, &closed) {
-                    g.masked = Some((closed, failed));
-                    return;
+                if failed.is_some() {
+                    // the stretch held aside grows with each failed part
+                    // that follows it at the tone's level
+                    let (stretch, why, adjoins) = match g.masked {
+                        Some((m, why)) => (
+                            Closed {
+                                end: m.end.max(closed.end),
+                                ..m
+                            },
+                            why,
+                            closed.start <= m.end + ABUT_SAMPLES
+                                && within_db(last.energy, closed.energy, CONTINUE_LEVEL_DB),
+                        ),
+                        None => (closed, failed, true),
+                    };
+                    if adjoins && masks_tone(last, &stretch) {
+                        g.masked = Some((stretch, why));
+                        return;
+                    }
                 }
             }
             if let Some((m, f)) = g.masked.take() {
@@ -1406,7 +1426,7 @@ fn same_part(f_ref: f32, f: f32, jitter: f32) -> bool {
 }
 
 /// Whether part `next` continues the tone of the passed part `last` (of
-/// [`CONTINUE_MIN_SAMPLES`] or more): it starts at most [`ABUT_SAMPLES`]
+/// [`CONTINUE_MIN_SAMPLES`] or more, or shorter when `next` passed too): it starts at most [`ABUT_SAMPLES`]
 /// after `last` ends (or after the masked stretch held aside after it,
 /// ending at `masked_end`), within [`CONTINUE_LEVEL_DB`] of its level, at
 /// its DFT frequency (within [`CONTINUE_DFT`]).
@@ -1415,7 +1435,7 @@ fn continues_tone(last: &Closed, next: &Closed, masked_end: Option<u64>) -> bool
     match (last.freq_dft, next.freq_dft) {
         (Some(a), Some(b)) => {
             last.passed
-                && last.end - last.start >= CONTINUE_MIN_SAMPLES
+                && (last.end - last.start >= CONTINUE_MIN_SAMPLES || next.passed)
                 && next.start <= end + ABUT_SAMPLES
                 && next.end > last.end
                 && (same(a, b, CONTINUE_DFT) || same(a, dft_alias(b), CONTINUE_DFT))
