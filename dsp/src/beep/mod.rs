@@ -62,7 +62,9 @@
 //! 3. **Groups**: parts less than [`BeepConfig::max_gap_ms`] apart form a
 //!    group, judged when the gap has passed: it is a beep when its whole
 //!    span lasts 120 ms to 2 s and its parts sound 90 ms or more of it (two
-//!    babble scraps far apart are no double beep), no part failed, it has
+//!    babble scraps far apart are no double beep; a lone scrap under 50 ms,
+//!    over 40 ms from the other parts, is left out of the span), no part
+//!    failed, it has
 //!    at most four parts,
 //!    it is not the special information tone (913.8/985.2, 1370.6/1428.5,
 //!    1776.7 Hz, the last two enough), and neighbouring parts are either
@@ -88,7 +90,9 @@
 //! 5. **Signalling tones and slow cadences**: a group with the signature
 //!    of a live call's signalling tone (call waiting, 440 Hz 300 ms;
 //!    recorder warning, 1400 Hz 150-700 ms, as speech may hide its start;
-//!    one frequency throughout, not a two-tone beep averaging to it) is not
+//!    one frequency throughout, not a two-tone beep averaging to it; the
+//!    DFT bins' frequency where it agrees with the lags', which pink noise
+//!    pulls a few percent) is not
 //!    a beep (or, with [`BeepConfig::report_signalling`], a flagged one for
 //!    a caller that knows the line's context), nor is a beep-like
 //!    burst repeating one of about its frequency and length that ended at
@@ -683,10 +687,19 @@ fn is_signalling(parts: &[Closed]) -> bool {
     // of the talker's voice) must be little beside it, or it is another
     // sound (a two-tone beep: 1300 then 1450 Hz)
     let len = |p: &Closed| (p.end - p.start) as f32;
-    let on_tone = |p: &&Closed| same(p.freq, longest.freq, tol);
+    // near 1400 Hz (a multiple of 100 Hz) the DFT recurrence is ill
+    // conditioned to measure a beep with, but it is not pulled by pink
+    // noise as the lags are (1371 Hz from the lags, 1397-1400 from the
+    // bins): where the two agree to 3% the bins' frequency
+    let freq = |p: &Closed| {
+        p.freq_dft
+            .filter(|&d| same(d, p.freq, 0.03))
+            .unwrap_or(p.freq)
+    };
+    let on_tone = |p: &&Closed| same(freq(p), freq(longest), tol);
     let (mut sum, mut tone_len, mut n) = (0.0f32, 0.0f32, 0usize);
     for p in parts.iter().filter(on_tone) {
-        sum += p.freq * len(p);
+        sum += freq(p) * len(p);
         tone_len += len(p);
         n += 1;
     }
@@ -1294,8 +1307,15 @@ impl BeepDetector {
         if is_sit(&g.parts[..g.n]) {
             return Err(Reject::Sit);
         }
-        let dur = g.end() - g.start();
-        let ms = dur * 1000 / SAMPLE_RATE as u64;
+        // a lone scrap (a vowel's 30 ms, apart from the tone) is no part of
+        // a double beep: the beep is what the other parts span
+        let parts = &g.parts[..g.n];
+        let kept = |k: &usize| !is_lone_scrap(parts, *k);
+        let (Some(first), Some(last)) = ((0..g.n).find(kept), (0..g.n).rev().find(kept)) else {
+            return Err(Reject::Duration);
+        };
+        let (start, end) = (parts[first].start, parts[last].end);
+        let ms = (end - start) * 1000 / SAMPLE_RATE as u64;
         if ms < self.cfg.min_duration_ms as u64 || ms > self.cfg.max_duration_ms as u64 {
             return Err(Reject::Duration);
         }
@@ -1304,7 +1324,7 @@ impl BeepDetector {
         }
         // the span may be long while the tone is not: two babble scraps of
         // 30-40 ms 150 ms apart are no double beep
-        let sounding: u64 = g.parts[..g.n].iter().map(|c| c.end - c.start).sum();
+        let sounding: u64 = parts[first..=last].iter().map(|c| c.end - c.start).sum();
         if sounding * 1000 < MIN_SOUNDING_MS * SAMPLE_RATE as u64 {
             return Err(Reject::Duration);
         }
@@ -1334,9 +1354,9 @@ impl BeepDetector {
             }
         }
         Ok(BeepEvent {
-            start: g.start(),
-            end: g.end(),
-            freq_hz: g.parts[0].freq,
+            start,
+            end,
+            freq_hz: parts[first].freq,
             signalling,
         })
     }
@@ -1443,6 +1463,21 @@ fn continues_tone(last: &Closed, next: &Closed, masked_end: Option<u64>) -> bool
         }
         _ => false,
     }
+}
+
+/// Whether part `k` of a group of several is a lone scrap: shorter than
+/// [`CONTINUE_MIN_SAMPLES`] and more than [`ABUT_SAMPLES`] from its
+/// neighbours.
+fn is_lone_scrap(parts: &[Closed], k: usize) -> bool {
+    let p = &parts[k];
+    parts.len() > 1
+        && p.end - p.start < CONTINUE_MIN_SAMPLES
+        && parts[..k]
+            .last()
+            .is_none_or(|q| p.start > q.end + ABUT_SAMPLES)
+        && parts
+            .get(k + 1)
+            .is_none_or(|q| q.start > p.end + ABUT_SAMPLES)
 }
 
 /// Whether the failed part `m` may be the passed tone `last` masked for a

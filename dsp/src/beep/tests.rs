@@ -613,3 +613,42 @@ fn a_beep_followed_across_a_burst_that_overcorrects_its_dft_is_one_beep() {
         r.events
     );
 }
+
+#[test]
+fn a_lone_scrap_beside_a_short_tone_makes_no_double_beep() {
+    // a vowel read as 95 ms of tone and, 55 ms later, 30 ms more: each part
+    // passes, together they span 180 ms, but the scrap is no beep's part
+    let r = run(&signal(
+        &[(&[961.0], 95), (&[], 55), (&[961.0], 30)],
+        -14.0,
+        None,
+    ));
+    assert!(r.events.is_empty(), "{:?}", r.events);
+    assert!(rejected(&r, Reject::Duration), "{:?}", r.rejects);
+    // a scrap right at the tone is part of it
+    let parts = [
+        closed(0, 95, 961.0, 1e6, true),
+        closed(150, 180, 961.0, 1e6, true),
+    ];
+    assert!(is_lone_scrap(&parts, 1));
+    let parts = [
+        closed(0, 95, 961.0, 1e6, true),
+        closed(120, 150, 961.0, 1e6, true),
+    ];
+    assert!(!is_lone_scrap(&parts, 1));
+}
+
+#[test]
+fn a_recorder_warning_the_lags_read_low_in_pink_noise_is_still_signalling() {
+    // pink noise pulls the lag estimate 2% low (1371 Hz); the DFT bins
+    // hold 1399 Hz
+    let part = |start_ms: u64, end_ms: u64, lags: f32, dft: Option<f32>| Closed {
+        freq_dft: dft,
+        freq: lags,
+        ..closed(start_ms, end_ms, 1400.0, 1e6, true)
+    };
+    assert!(is_signalling(&[part(0, 500, 1371.0, Some(1399.0))]));
+    assert!(!is_signalling(&[part(0, 500, 1371.0, None)]));
+    // a DFT reading far from the lags' (another alias) is not taken
+    assert!(!is_signalling(&[part(0, 500, 1300.0, Some(1400.0))]));
+}
