@@ -475,6 +475,7 @@ impl CallDetectors {
             if beep.take_sit().is_some() {
                 amd.note_sit();
             }
+            amd.note_beep_in_flight(beep.beep_in_flight());
         }
         if let Some(a) = self.amd.as_mut().and_then(|a| a.push(block)) {
             self.on_amd(a, events);

@@ -5,7 +5,9 @@
 //! speech and silence; a small state machine over the greeting decides:
 //!
 //! - **human**: the greeting stopped and the line stayed quiet for a while
-//!   (a live person says "Hello?" and waits for the caller). The wait
+//!   (a live person says "Hello?" and waits for the caller), and the beep
+//!   detector has no beep on its way ([`AmdDetector::note_beep_in_flight`]:
+//!   a beep the VAD read as speech ends in what looks like that silence). The wait
 //!   needed grows with the greeting's length (a 4 s receptionist greeting
 //!   gets more patience than "Hello?"), so short greetings are decided
 //!   within half a second of their end. A "greeting" whose level never
@@ -354,6 +356,8 @@ pub struct AmdDetector {
     /// line is still ringing and the speech was not a greeting.
     call_progress_hz: Option<f32>,
     pending_beep: bool,
+    /// The beep detector may report a beep soon: no "human" verdict yet.
+    beep_in_flight: bool,
     pending_sit: bool,
     decided: bool,
     verdict: Option<AmdVerdict>,
@@ -384,6 +388,7 @@ impl AmdDetector {
             pre_tone: (0, 0.0),
             call_progress_hz: None,
             pending_beep: false,
+            beep_in_flight: false,
             pending_sit: false,
             decided: false,
             verdict: None,
@@ -484,6 +489,14 @@ impl AmdDetector {
             self.pending_beep = true;
         }
         follows_greeting
+    }
+
+    /// Tells the detector whether the beep detector may report a beep soon
+    /// ([`crate::beep::BeepDetector::beep_in_flight`]): while it may, the
+    /// silence after a greeting does not yet mean "human" (a beep that the
+    /// VAD read as speech ends, and its report comes after a hold-off).
+    pub fn note_beep_in_flight(&mut self, in_flight: bool) {
+        self.beep_in_flight = in_flight;
     }
 
     /// Tells the detector a special information tone sequence was heard (a
@@ -703,7 +716,7 @@ impl AmdDetector {
                     let greeting = g.last_speech + 1 - g.start;
                     let last_sound = g.last_tone.map_or(g.last_speech, |t| t.max(g.last_speech));
                     let silence = frame - last_sound;
-                    if silence as f32 >= l.human_silence_after(greeting) {
+                    if silence as f32 >= l.human_silence_after(greeting) && !self.beep_in_flight {
                         if g.swing_db < MIN_GREETING_SWING_DB {
                             // one level throughout, like no voice: a
                             // dual tone (busy) that the line's noise hid

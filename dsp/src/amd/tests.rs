@@ -687,3 +687,28 @@ fn a_busy_tone_read_as_speech_at_one_level_is_no_live_greeting() {
     let d = run(&s, 30.0);
     assert_ne!(d.verdict, AmdVerdict::Human, "{d:?}");
 }
+
+#[test]
+fn no_live_verdict_while_a_beep_is_in_flight() {
+    // a short greeting and silence: "human" about half a second after it,
+    // but not while the beep detector says a beep may be on its way
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 500, 6000.0);
+    silence(&mut s, 3000);
+    let blocks = blocks_of(&s);
+    let mut amd = AmdDetector::new(AmdConfig::default());
+    let held_until = 2000 * 8 / BLOCK_LEN; // blocks: 2 s
+    let mut decided = None;
+    for (i, b) in blocks.iter().enumerate() {
+        amd.note_beep_in_flight(i < held_until);
+        if let Some(d) = amd.push(b) {
+            decided = Some((i, d));
+            break;
+        }
+    }
+    let (i, d) = decided.expect("decided once released");
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    // on the first frame (two blocks) after the hold
+    assert!((held_until..=held_until + 1).contains(&i), "{i}");
+}

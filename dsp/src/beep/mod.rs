@@ -918,6 +918,23 @@ impl BeepDetector {
         &self.cfg
     }
 
+    /// Whether a beep may be on its way: a candidate waits out its hold-off,
+    /// or the open group already is a beep's length with no part failed
+    /// (tones with a signalling tone's signature aside: they count only
+    /// where the line is known to be a machine already). A caller deciding
+    /// from the same audio (AMD's "a live person: silence after the
+    /// greeting") can wait for it.
+    pub fn beep_in_flight(&self) -> bool {
+        let min = self.cfg.min_duration_ms as u64 * SAMPLE_RATE as u64 / 1000;
+        self.pending.iter().flatten().any(|p| !p.event.signalling)
+            || self.group.is_some_and(|g| {
+                g.n > 0
+                    && g.failed.is_none()
+                    && g.end() - g.start() >= min
+                    && !is_signalling(&g.parts[..g.n])
+            })
+    }
+
     /// The start (sample) of a special information tone sequence heard
     /// since the last call, if any: the line is a carrier intercept, not a
     /// person (the call's AMD can say so at once).

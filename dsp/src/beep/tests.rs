@@ -652,3 +652,48 @@ fn a_recorder_warning_the_lags_read_low_in_pink_noise_is_still_signalling() {
     // a DFT reading far from the lags' (another alias) is not taken
     assert!(!is_signalling(&[part(0, 500, 1300.0, Some(1400.0))]));
 }
+
+#[test]
+fn a_beep_is_in_flight_from_its_length_to_its_report() {
+    let in_flight = |samples: &[i16], cfg: BeepConfig| {
+        let mut d = BeepDetector::new(cfg);
+        let mut flags = Vec::new();
+        let mut reported = None;
+        for (i, b) in blocks_of(samples).iter().enumerate() {
+            if d.push(b).is_some() {
+                reported = Some(i);
+            }
+            flags.push(d.beep_in_flight());
+        }
+        (flags, reported)
+    };
+    // 300 ms at 1000 Hz after 300 ms of silence (blocks of 5 ms): while it
+    // sounds nothing can end a call's silence, so only its end counts
+    let (flags, reported) = in_flight(
+        &signal(&[(&[1000.0], 300)], -14.0, None),
+        BeepConfig::default(),
+    );
+    let reported = reported.expect("the beep is reported");
+    assert!(
+        !flags[..60].iter().any(|&f| f),
+        "nothing in flight before the tone"
+    );
+    // from its end (the part closes two windows later) to its report
+    assert!(
+        flags[125..reported].iter().all(|&f| f),
+        "{:?}",
+        &flags[100..reported]
+    );
+    assert!(
+        !flags[reported..].iter().any(|&f| f),
+        "not after its report"
+    );
+    // a recorder warning's signature is never in flight, even when reported
+    let cfg = BeepConfig {
+        report_signalling: true,
+        ..BeepConfig::default()
+    };
+    let (flags, reported) = in_flight(&signal(&[(&[1400.0], 500)], -14.0, None), cfg);
+    assert!(reported.is_some());
+    assert!(!flags.iter().any(|&f| f));
+}
