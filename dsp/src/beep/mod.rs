@@ -67,7 +67,8 @@
 //!    failed, it has
 //!    at most four parts,
 //!    it is not the special information tone (913.8/985.2, 1370.6/1428.5,
-//!    1776.7 Hz, the last two enough), and neighbouring parts are either
+//!    1776.7 Hz, the last two enough; followed over parts as well, as noise
+//!    may close a group between the segments), and neighbouring parts are either
 //!    one frequency (a double beep: within [`BeepConfig::same_freq`] or 3.5
 //!    sigmas) or a step of 12% or more, or any step between two parts of
 //!    120 ms or more (a two-tone beep); between, it is a voice moving. The
@@ -687,19 +688,12 @@ fn is_signalling(parts: &[Closed]) -> bool {
     // of the talker's voice) must be little beside it, or it is another
     // sound (a two-tone beep: 1300 then 1450 Hz)
     let len = |p: &Closed| (p.end - p.start) as f32;
-    // near 1400 Hz (a multiple of 100 Hz) the DFT recurrence is ill
-    // conditioned to measure a beep with, but it is not pulled by pink
-    // noise as the lags are (1371 Hz from the lags, 1397-1400 from the
-    // bins): where the two agree to 3% the bins' frequency
-    let freq = |p: &Closed| {
-        p.freq_dft
-            .filter(|&d| same(d, p.freq, 0.03))
-            .unwrap_or(p.freq)
-    };
-    let on_tone = |p: &&Closed| same(freq(p), freq(longest), tol);
+    // each part at the bins' frequency ([`bins_freq`]): in pink noise a
+    // recorder warning's lags read 1371 Hz, its bins 1397-1400
+    let on_tone = |p: &&Closed| same(bins_freq(p), bins_freq(longest), tol);
     let (mut sum, mut tone_len, mut n) = (0.0f32, 0.0f32, 0usize);
     for p in parts.iter().filter(on_tone) {
-        sum += freq(p) * len(p);
+        sum += bins_freq(p) * len(p);
         tone_len += len(p);
         n += 1;
     }
@@ -877,6 +871,13 @@ pub struct BeepDetector {
     bursts: [Option<BeepEvent>; SLOTS],
     /// Start of a special information tone heard and not yet taken.
     sit: Option<u64>,
+    /// The SIT's middle segment (1370.6/1428.5 Hz) heard in any part:
+    /// (start, end) samples; parts, not groups, since noise may close a
+    /// group between the segments.
+    sit_middle: Option<(u64, u64)>,
+    /// Start of a part that completed a SIT with [`Self::sit_middle`]: its
+    /// group is the SIT, not a beep.
+    sit_last: Option<u64>,
     #[cfg(test)]
     rejects: Vec<(Reject, f32)>,
     #[cfg(test)]
@@ -906,6 +907,8 @@ impl BeepDetector {
             noise: NoiseLags::default(),
             bursts: [None; SLOTS],
             sit: None,
+            sit_middle: None,
+            sit_last: None,
             #[cfg(test)]
             rejects: Vec::new(),
             #[cfg(test)]
@@ -1129,6 +1132,7 @@ impl BeepDetector {
             energy: p.mean_energy(),
             passed: failed.is_none(),
         };
+        self.track_sit(&closed);
         // Babble under a steady beep pulls the lag estimate of a window or
         // two a few percent off (the DFT bins, narrow and away from most
         // of the babble, do not move): the tracker then breaks the tone into
@@ -1177,6 +1181,35 @@ impl BeepDetector {
             }
         }
         self.join_group(closed, failed);
+    }
+
+    /// Follows the SIT's last two segments across parts: one of 60 ms or
+    /// more near 1370.6/1428.5 Hz, then within 150 ms one near 1776.7 Hz.
+    /// Pink noise and babble break the segments into parts (some failing)
+    /// and may close a group between them.
+    fn track_sit(&mut self, c: &Closed) {
+        let min = 60 * SAMPLE_RATE as u64 / 1000;
+        if c.end - c.start < min {
+            return;
+        }
+        let f = bins_freq(c);
+        if (1340.0..=1460.0).contains(&f) {
+            self.sit_middle = Some((c.start, c.end));
+        } else if (1740.0..=1860.0).contains(&f) {
+            let gap = 150 * SAMPLE_RATE as u64 / 1000;
+            if let Some((start, end)) = self.sit_middle.take() {
+                if c.start + gap >= end && c.start <= end + gap && end - start < 500 * 8 {
+                    self.sit = Some(start);
+                    self.sit_last = Some(c.start);
+                }
+            }
+        }
+    }
+
+    /// Whether the part-level tracker completed a SIT inside group `g`.
+    fn sit_tracked_in(&self, g: &Group) -> bool {
+        self.sit_last
+            .is_some_and(|t| t >= g.start() && t <= g.end())
     }
 
     /// Adds a closed part to the open group, or starts a group with it,
@@ -1295,7 +1328,8 @@ impl BeepDetector {
             }
             v => v,
         };
-        if verdict == Err(Reject::Sit) {
+        // (once: the part-level tracker may have reported this one)
+        if verdict == Err(Reject::Sit) && !self.sit_tracked_in(&g) {
             self.sit = Some(g.start());
         }
         match verdict {
@@ -1321,7 +1355,7 @@ impl BeepDetector {
     fn judge(&self, g: &Group) -> Result<BeepEvent, Reject> {
         // first: the SIT's parts may have speech (the announcement) or
         // noise parts after them in the group
-        if is_sit(&g.parts[..g.n]) {
+        if is_sit(&g.parts[..g.n]) || self.sit_tracked_in(g) {
             return Err(Reject::Sit);
         }
         // a lone scrap (a vowel's 30 ms, apart from the tone) is no part of
@@ -1560,8 +1594,18 @@ fn recurrence(
 fn is_sit(parts: &[Closed]) -> bool {
     let band = |f: f32, lo: f32, hi: f32| f >= lo && f <= hi;
     parts.windows(2).any(|w| {
-        band(w[0].freq, 1340.0, 1460.0)
-            && band(w[1].freq, 1740.0, 1860.0)
+        band(bins_freq(&w[0]), 1340.0, 1460.0)
+            && band(bins_freq(&w[1]), 1740.0, 1860.0)
             && (w[0].end - w[0].start) < 500 * 8
     })
+}
+
+/// A part's frequency for matching a tone plan: the DFT bins' where they
+/// agree with the lags' to 3% (pink noise and babble pull the lags a few
+/// percent; near multiples of 100 Hz the bins are too ill-conditioned to
+/// measure a beep with, not to place a tone in a plan), else the part's.
+fn bins_freq(c: &Closed) -> f32 {
+    c.freq_dft
+        .filter(|&d| same(d, c.freq, 0.03))
+        .unwrap_or(c.freq)
 }

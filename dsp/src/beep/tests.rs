@@ -697,3 +697,48 @@ fn a_beep_is_in_flight_from_its_length_to_its_report() {
     assert!(reported.is_some());
     assert!(!flags.iter().any(|&f| f));
 }
+
+#[test]
+fn a_sit_split_across_groups_is_still_the_sit() {
+    // noise reads a 30 ms scrap at another frequency between the middle and
+    // the last segment, which closes the group (a blip before a tone)
+    let pcm = signal(
+        &[
+            (&[913.8], 274),
+            (&[1370.6], 240),
+            (&[1230.0], 30),
+            (&[1776.7], 380),
+        ],
+        -12.0,
+        None,
+    );
+    let mut d = BeepDetector::default();
+    let mut taken = Vec::new();
+    let mut events = Vec::new();
+    for b in blocks_of(&pcm) {
+        events.extend(d.push(&b));
+        taken.extend(d.take_sit());
+    }
+    while let Some(e) = d.finish() {
+        events.push(e);
+    }
+    assert_eq!(taken.len(), 1, "{taken:?}");
+    assert!(events.is_empty(), "{events:?}");
+}
+
+#[test]
+fn the_sit_is_placed_by_the_bins_where_pink_noise_pulls_the_lags() {
+    // babble read the last segment's lags at 1736 Hz, its bins at 1780 Hz
+    let part = |start_ms: u64, end_ms: u64, lags: f32, dft: f32| Closed {
+        freq: lags,
+        ..closed(start_ms, end_ms, dft, 1e6, true)
+    };
+    assert!(is_sit(&[
+        part(0, 270, 1364.0, 1370.0),
+        part(280, 400, 1736.0, 1780.0)
+    ]));
+    assert!(!is_sit(&[
+        part(0, 270, 1364.0, 1370.0),
+        part(280, 400, 1650.0, 1700.0)
+    ]));
+}
