@@ -299,6 +299,8 @@ struct Greeting {
     last_speech: u32,
     /// Last frame of a steady tone after the greeting started.
     last_tone: Option<u32>,
+    /// `last_tone` before the current run of tone began.
+    tone_before: Option<u32>,
     /// Consecutive tone frames up to `last_tone`.
     tone_frames: u32,
     /// Sum of those frames' tone frequencies, Hz (one 30 ms estimate
@@ -598,6 +600,7 @@ impl AmdDetector {
                         start,
                         last_speech: frame,
                         last_tone: None,
+                        tone_before: None,
                         tone_frames: 0,
                         tone_hz_sum: 0.0,
                         tone_snr_sum: 0.0,
@@ -626,20 +629,34 @@ impl AmdDetector {
                 // that means "human" runs on through it
                 let dtmf = (self.dtmf_history & 0xFF_FFFF).count_ones() >= 12;
                 let keying = (self.dtmf_history & 0xF).count_ones() >= 2;
+                let tone_going_on = g.last_tone == Some(frame.wrapping_sub(1));
+                if tone_going_on && !vad.tone && g.tone_frames > 0 {
+                    // a tone just ended: one with a live call's signalling
+                    // signature that did not outlast it (the recorder
+                    // warning, call waiting) is the line's, not a beep,
+                    // and does not restart the silence after the greeting
+                    let hz = g.tone_hz_sum / g.tone_frames as f32;
+                    let needed = signalling_tone_frames(hz);
+                    if needed > 0 && g.tone_frames + (vad::TONE_DELAY_FRAMES as u32) < needed {
+                        g.last_tone = g.tone_before;
+                    }
+                }
                 if vad.tone && !dtmf && !keying {
                     // A steady tone after the greeting is a voicemail beep
                     // (the beep detector confirms its frequency and length
                     // later; the verdict needs only that it is a tone).
-                    (g.tone_frames, g.tone_hz_sum, g.tone_snr_sum) =
-                        if g.last_tone == Some(frame.wrapping_sub(1)) {
-                            (
-                                g.tone_frames + 1,
-                                g.tone_hz_sum + vad.tone_hz,
-                                g.tone_snr_sum + vad.tone_snr_db,
-                            )
-                        } else {
-                            (1, vad.tone_hz, vad.tone_snr_db)
-                        };
+                    if !tone_going_on {
+                        g.tone_before = g.last_tone;
+                    }
+                    (g.tone_frames, g.tone_hz_sum, g.tone_snr_sum) = if tone_going_on {
+                        (
+                            g.tone_frames + 1,
+                            g.tone_hz_sum + vad.tone_hz,
+                            g.tone_snr_sum + vad.tone_snr_db,
+                        )
+                    } else {
+                        (1, vad.tone_hz, vad.tone_snr_db)
+                    };
                     g.last_tone = Some(frame);
                     let tone_start =
                         (frame + 1).saturating_sub(g.tone_frames + vad::TONE_DELAY_FRAMES as u32);

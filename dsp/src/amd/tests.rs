@@ -712,3 +712,25 @@ fn no_live_verdict_while_a_beep_is_in_flight() {
     // on the first frame (two blocks) after the hold
     assert!((held_until..=held_until + 1).contains(&i), "{i}");
 }
+
+#[test]
+fn a_recorder_warning_after_the_greeting_does_not_restart_its_silence() {
+    // a 1.5 s live greeting (it waits 920 ms for a beep), 700 ms of quiet,
+    // the recorder warning (1400 Hz, 500 ms), quiet: the silence that
+    // means "human" has run out under the tone, which is the line's, so the
+    // verdict comes as it ends, not 920 ms later (the talker may speak on)
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 1500, 6000.0);
+    silence(&mut s, 700);
+    tone(&mut s, 1400.0, 500, 5000.0);
+    let tone_end_ms = s.len() as u64 / 8;
+    silence(&mut s, 3000);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    let at_ms = d.at / 8;
+    assert!(
+        at_ms <= tone_end_ms + 100,
+        "{at_ms} ms, tone ended {tone_end_ms} ms"
+    );
+}
