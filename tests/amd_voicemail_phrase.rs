@@ -5,6 +5,7 @@
 //! alone calls a live person; live greetings stay live.
 use ringwire_dsp::amd::{AmdConfig, AmdDecision, AmdDetector, AmdVerdict};
 use ringwire_dsp::features::{FeatureEngine, SoftwareEngine};
+use ringwire_dsp::signal::scaled_to_peak;
 use ringwire_media::input::read_input;
 use ringwire_suite::{espeak, Timeline, LAWS};
 
@@ -32,16 +33,9 @@ fn call_in_noise(
     espeak(voice, 165, 50, text, &path);
     let speech = read_input(&path).unwrap().remove(0).samples;
     std::fs::remove_file(&path).ok();
-    let peak = speech
-        .iter()
-        .map(|s| s.unsigned_abs())
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64;
-    let gain = 0.2 * 32767.0 / peak;
     let mut line = Timeline::new();
     line.silence(lead_ms * 8);
-    line.samples.extend(speech.iter().map(|&s| s as f64 * gain));
+    line.samples.extend(scaled_to_peak(&speech, 0.2 * 32767.0));
     line.silence(3000 * 8);
     line.add_noise(2e6, snr_db, 7);
     line.through(law)

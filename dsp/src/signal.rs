@@ -234,6 +234,19 @@ pub fn to_i16(signal: &[f64]) -> Vec<i16> {
         .collect()
 }
 
+/// `samples` scaled so that their largest magnitude is `peak` (recorded
+/// speech brought to a test's level); silence stays silence.
+pub fn scaled_to_peak(samples: &[i16], peak: f64) -> Vec<f64> {
+    let max = samples
+        .iter()
+        .map(|s| s.unsigned_abs())
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let gain = peak / max;
+    samples.iter().map(|&s| s as f64 * gain).collect()
+}
+
 /// Mean power (mean square) of a signal.
 pub fn mean_power(signal: &[f64]) -> f64 {
     signal.iter().map(|s| s * s).sum::<f64>() / signal.len().max(1) as f64
@@ -242,6 +255,13 @@ pub fn mean_power(signal: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scaled_to_peak_reaches_the_peak() {
+        let v = scaled_to_peak(&[0, -100, 50], 6000.0);
+        assert_eq!(v, vec![0.0, -6000.0, 3000.0]);
+        assert_eq!(scaled_to_peak(&[0, 0], 6000.0), vec![0.0, 0.0]);
+    }
 
     #[test]
     fn sine_has_the_requested_peak_and_frequency() {

@@ -6,6 +6,7 @@
 //! where it is not installed.
 use ringwire_dsp::amd::AmdVerdict;
 use ringwire_dsp::features::SoftwareEngine;
+use ringwire_dsp::signal::scaled_to_peak;
 use ringwire_host::analyze::{analyze_samples, AnalyzeOptions, Detector, Event};
 use std::process::Command;
 
@@ -32,14 +33,7 @@ fn speech(voice: &str, text: &str) -> Option<Vec<f64>> {
         .remove(0)
         .samples;
     std::fs::remove_file(&path).ok();
-    let peak = samples
-        .iter()
-        .map(|s| s.unsigned_abs())
-        .max()
-        .unwrap_or(1)
-        .max(1) as f64;
-    let gain = 0.2 * 32767.0 / peak;
-    Some(samples.iter().map(|&s| s as f64 * gain).collect())
+    Some(scaled_to_peak(&samples, 0.2 * 32767.0))
 }
 
 /// `lead` ms of silence, the speech, `gap` ms, a 1400 Hz tone of `tone` ms

@@ -810,6 +810,18 @@ struct Group {
 }
 
 impl Group {
+    /// Adds a part; past [`MAX_PARTS`] the last one is stretched to it and
+    /// the group marked overflowing.
+    fn append(&mut self, c: Closed) {
+        if self.n < MAX_PARTS {
+            self.parts[self.n] = c;
+            self.n += 1;
+        } else {
+            self.overflow = true;
+            self.parts[MAX_PARTS - 1].end = c.end;
+        }
+    }
+
     fn start(&self) -> u64 {
         self.parts[0].start
     }
@@ -1263,13 +1275,7 @@ impl BeepDetector {
         g.loudest = g.loudest.max(e);
         g.any_passed |= failed.is_none();
         g.failed = g.failed.or(failed);
-        if g.n < MAX_PARTS {
-            g.parts[g.n] = closed;
-            g.n += 1;
-        } else {
-            g.overflow = true;
-            g.parts[MAX_PARTS - 1].end = closed.end;
-        }
+        g.append(closed);
     }
 
     /// Judges a finished group at block `now`.
@@ -1281,13 +1287,7 @@ impl BeepDetector {
         // seemed: a failed part
         if let Some((m, f)) = g.masked.take() {
             g.failed = g.failed.or(f);
-            if g.n < MAX_PARTS {
-                g.parts[g.n] = m;
-                g.n += 1;
-            } else {
-                g.overflow = true;
-                g.parts[MAX_PARTS - 1].end = m.end;
-            }
+            g.append(m);
         }
         let freq = g.parts[0].freq;
         let verdict = self.judge(&g);
