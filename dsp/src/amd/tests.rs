@@ -348,12 +348,7 @@ fn a_beep_the_vad_took_for_speech_still_follows_the_greeting() {
     speech(&mut s, 1000, 6000.0);
     silence(&mut s, 300);
     let beep_start = s.len() as u64;
-    let mut phase = 0.0f64;
-    for i in 0..4000 {
-        let f = 1000.0 * (1.0 + 0.04 * (std::f64::consts::TAU * 6.0 * i as f64 / 8000.0).sin());
-        phase += std::f64::consts::TAU * f / 8000.0;
-        s.push(5000.0 * phase.sin());
-    }
+    wavering_tone(&mut s, 1000.0, 0.04, 0.0, 500, 5000.0);
     let mut amd = fed(&s);
     assert!(amd.has_heard_speech());
     assert!(
@@ -654,12 +649,7 @@ fn a_tone_read_as_speech_after_a_sentence_pause_is_no_second_sentence() {
     silence(&mut s, 500);
     speech(&mut s, 1500, 6000.0);
     silence(&mut s, 500);
-    let mut phase = 0.0f64;
-    for i in 0..2400 {
-        let f = 440.0 * (1.0 + 0.25 * (std::f64::consts::TAU * 6.0 * i as f64 / 8000.0).sin());
-        phase += std::f64::consts::TAU * f / 8000.0;
-        s.push(5000.0 * phase.sin());
-    }
+    wavering_tone(&mut s, 440.0, 0.25, 0.0, 300, 5000.0);
     silence(&mut s, 3000);
     let d = run(&s, 30.0);
     assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
@@ -673,15 +663,8 @@ fn a_busy_tone_read_as_speech_at_one_level_is_no_live_greeting() {
     // 3 dB, where a voice swings 4 dB and more
     let mut s = Vec::new();
     silence(&mut s, 300);
-    let mut phase = 0.0f64;
     for _ in 0..8 {
-        for i in 0..4000 {
-            let t = i as f64 / 8000.0;
-            let f = 425.0 * (1.0 + 0.25 * (std::f64::consts::TAU * 6.0 * t).sin());
-            phase += std::f64::consts::TAU * f / 8000.0;
-            let level = 1.0 + 0.15 * (std::f64::consts::TAU * 3.0 * t).sin();
-            s.push(5000.0 * level * phase.sin());
-        }
+        wavering_tone(&mut s, 425.0, 0.25, 0.15, 500, 5000.0);
         silence(&mut s, 500);
     }
     let d = run(&s, 30.0);
@@ -733,4 +716,18 @@ fn a_recorder_warning_after_the_greeting_does_not_restart_its_silence() {
         at_ms <= tone_end_ms + 100,
         "{at_ms} ms, tone ended {tone_end_ms} ms"
     );
+}
+
+/// A tone of `f0` for `ms` at peak `amp`, its frequency wavering by
+/// `depth` (relative, 6 Hz vibrato) and its level by `level_depth`
+/// (relative, 3 Hz): what coloured noise can make a steady tone look like.
+fn wavering_tone(out: &mut Vec<f64>, f0: f64, depth: f64, level_depth: f64, ms: usize, amp: f64) {
+    let mut phase = 0.0f64;
+    for i in 0..ms * 8 {
+        let t = i as f64 / 8000.0;
+        let f = f0 * (1.0 + depth * (std::f64::consts::TAU * 6.0 * t).sin());
+        phase += std::f64::consts::TAU * f / 8000.0;
+        let level = 1.0 + level_depth * (std::f64::consts::TAU * 3.0 * t).sin();
+        out.push(amp * level * phase.sin());
+    }
 }
