@@ -64,7 +64,7 @@ fn run(loaded: &[Loaded], amd: &AmdConfig) -> Score {
                 _ => None,
             })
             .expect("one AMD event");
-        let ok = l.case.accept.iter().any(|a| a == verdict.as_str());
+        let ok = ringwire_host::evaluate::is_right(&l.case, verdict.as_str(), at);
         match l.case.class.as_str() {
             "human" => {
                 s.humans += 1;

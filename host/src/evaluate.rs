@@ -8,8 +8,11 @@
 //!   (human/machine cases accept only their class; busy accepts unknown or
 //!   machine, SIT machine or unknown). `unknown` is never right for a human
 //!   or a machine: it lowers recall and accuracy.
+//!   A `human` verdict on a live call made before the person's greeting
+//!   began (on a ring-back, or on babble before the talker) is counted
+//!   wrong: nothing the person said went into it ([`is_right`]).
 //! - **human recall** / **machine recall**: share of human-class
-//!   (machine-class) cases with that verdict.
+//!   (machine-class) cases with that verdict (under the same rule).
 //! - **human latency**: decision time minus `greeting_end_ms` (end of the
 //!   first live greeting utterance), over human cases decided `human` only
 //!   (misclassified and unknown ones are left out of the percentiles; they
@@ -333,12 +336,20 @@ pub fn evaluate(opts: &EvalOptions) -> Result<Report> {
     })
 }
 
+/// Whether `verdict`, decided at `at_ms`, is a right answer for `case`: one of its accepted verdicts,
+/// and for a live call's `human`, made once the person had begun to speak
+/// (a guess on ring-back or background talk is no detection).
+pub fn is_right(case: &Case, verdict: &str, at_ms: u64) -> bool {
+    let guessed = case.class == "human" && verdict == "human" && at_ms < case.greeting_start_ms;
+    case.accept.iter().any(|a| a == verdict) && !guessed
+}
+
 /// Writes one JSON line per case: the truth and both systems' outcomes.
 fn write_results(path: &std::path::Path, cases: &[Case], results: &[CaseResult]) -> Result<()> {
     let f = std::fs::File::create(path)?;
     let mut w = std::io::BufWriter::new(f);
     for (c, r) in cases.iter().zip(results) {
-        let ok = |o: &Outcome| c.accept.contains(&o.verdict);
+        let ok = |o: &Outcome| is_right(c, &o.verdict, o.at_ms);
         let line = serde_json::json!({
             "id": c.id,
             "kind": c.kind,
@@ -382,7 +393,7 @@ fn metrics(
     let mut by_band: BTreeMap<String, [usize; 2]> = BTreeMap::new();
     for (case, r) in cases.iter().zip(results) {
         let o = pick(r);
-        let ok = case.accept.contains(&o.verdict);
+        let ok = is_right(case, &o.verdict, o.at_ms);
         *by_cause.entry(o.cause.clone()).or_default() += 1;
         let k = by_kind.entry(case.kind.clone()).or_default();
         k.n += 1;
@@ -404,7 +415,7 @@ fn metrics(
         match case.class.as_str() {
             "human" => {
                 humans += 1;
-                if o.verdict == "human" {
+                if ok {
                     humans_ok += 1;
                     human_lat.push(o.at_ms as f64 - case.greeting_end_ms as f64);
                 }

@@ -288,6 +288,8 @@ mod tests {
                 tone_hz: if (200..230).contains(&i) { 1000.0 } else { 0.0 },
                 tone_snr_db: if (200..230).contains(&i) { 30.0 } else { 0.0 },
                 held: (120..135).contains(&i),
+                call_progress: false,
+                call_progress_hz: 0.0,
             })
             .collect();
         let stream = StreamReport {

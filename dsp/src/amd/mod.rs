@@ -12,8 +12,13 @@
 //!   gets more patience than "Hello?"), so short greetings are decided
 //!   within half a second of their end. A "greeting" whose level never
 //!   swung as a voice does (a busy tone that the line's noise hid from the
-//!   VAD's tone test) is no greeting: it is dropped and the analysis time
-//!   starts after it. Speech whose loudest frame is
+//!   VAD's tone test), or whose loudest frame never stood 15 dB over the
+//!   noise floor (background talk before anyone spoke: babble sets its
+//!   own floor), is no greeting: it is dropped and the analysis time
+//!   starts after it. A ring-back's beating pair of tones (US, UK), which
+//!   the VAD's 10 ms test reads as speech, is marked by its 100 ms test
+//!   ([`vad::VadFrame::call_progress`]): no voice, and a "greeting" that
+//!   began with it is dropped. Speech whose loudest frame is
 //!   far below the greeting's ([`AmdConfig::talker_range_db`]) is other
 //!   voices (babble, a television), not the talker going on; and a voice
 //!   that far louder than all the "greeting" before it is the talker at
@@ -554,6 +559,20 @@ impl AmdDetector {
         }
     }
 
+    /// Whether the call-progress tone the VAD marks at `frame` means the
+    /// line is still ringing, so greeting `g` was none: it started with
+    /// the tone (whose first frames read as speech), or the tone is the
+    /// one heard before the greeting (ring-back going on after talk
+    /// between its bursts). A greeting that went before it is a voice, and
+    /// the tone (a busy tone after a hang-up) only silence after it.
+    fn is_ringing(&self, frame: u32, g: Greeting, vad: &VadFrame) -> bool {
+        let tone_start = (frame + 1).saturating_sub(vad::CALL_PROGRESS_SPAN_FRAMES as u32);
+        g.start + RINGING_START_SLACK_FRAMES >= tone_start
+            || self
+                .call_progress_hz
+                .is_some_and(|f| same_tone(vad.call_progress_hz, f))
+    }
+
     /// The rules, once per 10 ms frame.
     fn on_frame(&mut self, frame: u32, vad: VadFrame) -> Option<AmdDecision> {
         let l = &self.limits;
@@ -569,6 +588,8 @@ impl AmdDetector {
         // a run of the greeting's speech carries on through held frames;
         // before a greeting they start nothing (babble, unrecognised tones)
         let speech = vad.speech || (vad.held && self.speech_run > 0 && self.greeting.is_some());
+        // a call-progress tone (a ring-back's beating pair) is no voice
+        let speech = speech && !vad.call_progress;
         let vad = VadFrame { speech, ..vad };
         self.speech_run = if vad.speech { self.speech_run + 1 } else { 0 };
         self.speech_history = (self.speech_history << 1) | vad.speech as u64;
@@ -583,8 +604,19 @@ impl AmdDetector {
             _ => self.run_low_db,
         };
         let confirmed = self.speech_run >= CONFIRM_FRAMES;
-        if !vad.tone {
+        if !vad.tone && !vad.call_progress {
             self.pre_tone = (0, 0.0);
+        }
+        if vad.call_progress
+            && self
+                .greeting
+                .is_some_and(|g| self.is_ringing(frame, g, &vad))
+        {
+            // the "greeting" was the ring-back's first 200 ms (before its
+            // 100 ms windows could agree) or talk between its bursts: the
+            // line is still ringing
+            self.greeting = None;
+            self.runs = [(u32::MAX, u32::MAX); RUNS];
         }
         match &mut self.greeting {
             None => {
@@ -611,11 +643,18 @@ impl AmdDetector {
                         swing_db: self.run_peak_db - self.run_low_db,
                     });
                     Self::note_run(&mut self.runs, start, frame);
-                } else if vad.tone && frame + 1 < MAX_CLOCK_RESTART * l.max_frames {
+                } else if (vad.tone || vad.call_progress)
+                    && frame + 1 < MAX_CLOCK_RESTART * l.max_frames
+                {
                     // ring-back still playing: the call is not answered
                     // in earnest yet, the analysis time starts after it
                     self.clock_start = frame + 1;
-                    self.note_call_progress(vad.tone_hz);
+                    let hz = if vad.call_progress {
+                        vad.call_progress_hz
+                    } else {
+                        vad.tone_hz
+                    };
+                    self.note_call_progress(hz);
                 } else if frame + 1 - self.clock_start >= l.max_frames {
                     return Some(self.decision(AmdVerdict::Unknown, "no-speech", 0.5));
                 }
@@ -734,11 +773,16 @@ impl AmdDetector {
                     let last_sound = g.last_tone.map_or(g.last_speech, |t| t.max(g.last_speech));
                     let silence = frame - last_sound;
                     if silence as f32 >= l.human_silence_after(greeting) && !self.beep_in_flight {
-                        if g.swing_db < MIN_GREETING_SWING_DB {
+                        if g.swing_db < MIN_GREETING_SWING_DB
+                            || g.peak_db - vad.floor_db < MIN_GREETING_CLEARANCE_DB
+                        {
                             // one level throughout, like no voice: a
                             // dual tone (busy) that the line's noise hid
-                            // from the VAD's tone test; no greeting, and
-                            // the analysis time starts after it
+                            // from the VAD's tone test; or never clear of
+                            // the floor as a talker at the handset is:
+                            // background talk before anyone spoke. No
+                            // greeting, and the analysis time starts
+                            // after it
                             self.greeting = None;
                             if frame + 1 < MAX_CLOCK_RESTART * l.max_frames {
                                 self.clock_start = frame + 1;
@@ -811,6 +855,13 @@ const GREETING_SWING_DB: f32 = 2.0;
 /// the VAD's tone test missed stays within about 2 dB.
 const MIN_GREETING_SWING_DB: f32 = 3.5;
 
+/// The least height, dB, of a greeting's loudest frame over the noise
+/// floor when the silence after it would mean "human". A talker 12 dB (RMS)
+/// over white noise peaks 18 dB or more over the floor; background talk
+/// (babble of three or four voices) read as a "greeting" before anyone
+/// spoke peaks 5-14 dB over the floor it sets itself.
+const MIN_GREETING_CLEARANCE_DB: f32 = 15.0;
+
 /// The least swing in level, dB, over the run of speech after a sentence
 /// pause that makes it a second sentence (a syllable's rise or fall; a
 /// tone in coloured noise wavers by a dB or two).
@@ -823,6 +874,13 @@ const MAX_CLOCK_RESTART: u32 = 2;
 /// Frames of one tone before any greeting that make it a call-progress
 /// tone (a ring-back or busy burst; the shortest, EU busy, is 200 ms).
 const CALL_PROGRESS_FRAMES: u32 = 10;
+
+/// A greeting that started at most this many frames before a call-progress
+/// tone was marked as steady started with the tone (the marks come
+/// [`vad::CALL_PROGRESS_SPAN_FRAMES`] after its onset; the greeting starts
+/// once the tone's first frames read as speech, or a syllable of babble
+/// just before).
+const RINGING_START_SLACK_FRAMES: u32 = 10;
 
 /// Frames of a tone after the greeting whose mean frequency is compared
 /// with the call-progress tone's (3%, as for the signalling tones).

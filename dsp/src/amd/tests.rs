@@ -731,3 +731,58 @@ fn wavering_tone(out: &mut Vec<f64>, f0: f64, depth: f64, level_depth: f64, ms: 
         out.push(amp * level * phase.sin());
     }
 }
+
+/// The UK ring-back: 400+450 Hz, 400 ms on, 200 ms off, 400 ms on, 2 s off.
+fn uk_ring_back(cycles: usize, amp: f64) -> Vec<f64> {
+    let mut s = Vec::new();
+    for _ in 0..cycles {
+        for (on, off) in [(400, 200), (400, 2000)] {
+            s.extend(cadence(&[400.0, 450.0], on, off, on + off, amp));
+        }
+    }
+    s
+}
+
+/// `signal` through a µ-law encoder and decoder.
+fn through_ulaw(signal: &[f64]) -> Vec<f64> {
+    let law = crate::g711::Law::Ulaw;
+    to_i16(signal)
+        .into_iter()
+        .map(|x| law.decode_one(law.encode_one(x)) as f64)
+        .collect()
+}
+
+#[test]
+fn beating_ring_back_pairs_are_no_live_greeting() {
+    // the US (440+480 Hz, 2 s on, 4 s off) and UK ring-backs swing their
+    // 10 ms level with the beat, so the frame test reads them as speech
+    // (the US one at most offsets against the frames, after µ-law):
+    // neither their bursts nor the silence after them is a live answer
+    let us = |amp| cadence(&[440.0, 480.0], 2000, 4000, 6000, amp);
+    for offset in [0, 13, 27, 51] {
+        for amp in [1500.0, 6000.0, 20000.0] {
+            for rings in [us(amp), uk_ring_back(2, amp)] {
+                let mut lead = Vec::new();
+                silence(&mut lead, 300);
+                lead.extend(std::iter::repeat_n(0.0, offset));
+                lead.extend(&rings);
+                let mut s = lead.clone();
+                let greeting_start_ms = s.len() as u64 / 8 + 500;
+                silence(&mut s, 500);
+                speech(&mut s, 600, 6000.0);
+                silence(&mut s, 3000);
+                let d = run(&through_ulaw(&s), 3.0);
+                let at = (offset, amp, d);
+                assert_eq!(d.verdict, AmdVerdict::Human, "{at:?}");
+                assert!(
+                    d.at / 8 > greeting_start_ms + 600,
+                    "before the greeting: {at:?}"
+                );
+                // rings alone, then silence: nobody answered
+                silence(&mut lead, 9000);
+                let d = run(&through_ulaw(&lead), 3.0);
+                assert_ne!(d.verdict, AmdVerdict::Human, "{:?}", (offset, amp, d));
+            }
+        }
+    }
+}

@@ -226,15 +226,7 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         .par_iter()
         .enumerate()
         .map(|(i, kind)| {
-            let seed = opts.seed.wrapping_mul(0x100_0000_01b3)
-                ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-                ^ match opts.split {
-                    Split::Tune => 0x7475_6e65,
-                    Split::Heldout => 0x6865_6c64,
-                };
-            let id = format!("{}-{:04}", opts.split.as_str(), i);
-            let (case, samples) = make_case(&id, opts.split, kind, &mut Rng::new(seed))
-                .with_context(|| format!("case {id} ({kind})"))?;
+            let (case, samples) = make_indexed_case(opts.split, opts.seed, i, kind)?;
             let path = opts.out.join(&case.wav);
             std::fs::write(&path, synth::wav_bytes(&samples))
                 .with_context(|| format!("writing {}", path.display()))?;
@@ -254,6 +246,32 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateSummary> {
         audio_s: samples as f64 / synth::RATE,
         wall_s: t0.elapsed().as_secs_f64(),
     })
+}
+
+/// Case `index` of the corpus of `split` and `seed`, and its samples, as
+/// [`generate`] makes it (without writing it): one case of a corpus,
+/// e.g. for a test.
+pub fn generate_case(split: Split, seed: u64, index: usize) -> Result<(Case, Vec<i16>)> {
+    let kind = kind_schedule(index + 1)[index];
+    make_indexed_case(split, seed, index, kind)
+}
+
+/// Case `index` (of kind `kind`) of the corpus of `split` and `seed`.
+fn make_indexed_case(
+    split: Split,
+    seed: u64,
+    index: usize,
+    kind: &str,
+) -> Result<(Case, Vec<i16>)> {
+    let case_seed = seed.wrapping_mul(0x100_0000_01b3)
+        ^ (index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ match split {
+            Split::Tune => 0x7475_6e65,
+            Split::Heldout => 0x6865_6c64,
+        };
+    let id = format!("{}-{:04}", split.as_str(), index);
+    make_case(&id, split, kind, &mut Rng::new(case_seed))
+        .with_context(|| format!("case {id} ({kind})"))
 }
 
 /// `ringwire corpus`: generates and prints a one-line summary to stderr.
