@@ -66,4 +66,10 @@ fn beating_ring_back_before_the_answer_is_no_live_greeting() {
         check(6, "human-ringback", "none").verdict,
         AmdVerdict::Human
     );
+    // UK ring-back in babble 18 dB under the talker, which breaks the
+    // bursts' marks into pieces
+    assert_eq!(
+        check(47, "human-ringback", "babble").verdict,
+        AmdVerdict::Human
+    );
 }

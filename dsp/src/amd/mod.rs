@@ -362,6 +362,14 @@ pub struct AmdDetector {
     /// heard before a greeting, Hz: the same tone after "speech" means the
     /// line is still ringing and the speech was not a greeting.
     call_progress_hz: Option<f32>,
+    /// Last frame of a call-progress tone (marked by the VAD, or a tone at
+    /// `call_progress_hz`): a run of "speech" that began before
+    /// [`RINGING_HOLD_FRAMES`] after it is that tone's burst going on
+    /// (babble broke its marks), not a greeting.
+    last_ringing: Option<u32>,
+    /// Consecutive frames of a call-progress tone that the frame test does
+    /// not take for one tone: a beating pair.
+    pair_frames: u32,
     pending_beep: bool,
     /// The beep detector may report a beep soon: no "human" verdict yet.
     beep_in_flight: bool,
@@ -394,6 +402,8 @@ impl AmdDetector {
             greeting: None,
             pre_tone: (0, 0.0),
             call_progress_hz: None,
+            last_ringing: None,
+            pair_frames: 0,
             pending_beep: false,
             beep_in_flight: false,
             pending_sit: false,
@@ -559,15 +569,28 @@ impl AmdDetector {
         }
     }
 
-    /// Whether the call-progress tone the VAD marks at `frame` means the
-    /// line is still ringing, so greeting `g` was none: it started with
-    /// the tone (whose first frames read as speech), or the tone is the
-    /// one heard before the greeting (ring-back going on after talk
-    /// between its bursts). A greeting that went before it is a voice, and
-    /// the tone (a busy tone after a hang-up) only silence after it.
-    fn is_ringing(&self, frame: u32, g: Greeting, vad: &VadFrame) -> bool {
+    /// Whether the call-progress tone at `frame` (marked by the VAD, or,
+    /// `at_known_hz`, a tone at the one heard before) means the line is
+    /// still ringing, so greeting `g` was none: it started with the tone
+    /// (whose first frames read as speech) or right after one of its
+    /// bursts (which babble broke into pieces), or the tone is the one
+    /// heard before the greeting (ring-back going on after talk between
+    /// its bursts), or it is a beating pair (ring-back or busy: nobody
+    /// talks on such a line). A single tone after a greeting is a voice's
+    /// line signalling (call waiting) or a beep, and only silence here.
+    fn is_ringing(&self, frame: u32, g: Greeting, vad: &VadFrame, at_known_hz: bool) -> bool {
+        let after_ring = self
+            .last_ringing
+            .is_some_and(|r| (r..=r + RINGING_HOLD_FRAMES + CONFIRM_FRAMES).contains(&g.start));
+        if !vad.call_progress {
+            return at_known_hz && after_ring;
+        }
         let tone_start = (frame + 1).saturating_sub(vad::CALL_PROGRESS_SPAN_FRAMES as u32);
-        g.start + RINGING_START_SLACK_FRAMES >= tone_start
+        // a beating pair (no single tone: not call waiting, not a beep,
+        // whose last frame may fall out of the frame test)
+        let pair = self.pair_frames >= PAIR_FRAMES;
+        pair || after_ring
+            || g.start + RINGING_START_SLACK_FRAMES >= tone_start
             || self
                 .call_progress_hz
                 .is_some_and(|f| same_tone(vad.call_progress_hz, f))
@@ -607,23 +630,46 @@ impl AmdDetector {
         if !vad.tone && !vad.call_progress {
             self.pre_tone = (0, 0.0);
         }
-        if vad.call_progress
+        let ringing_tone = vad.tone
+            && vad::in_call_progress_band(vad.tone_hz)
             && self
+                .call_progress_hz
+                .is_some_and(|f| same_tone(vad.tone_hz, f));
+        self.pair_frames = if vad.call_progress && !vad.tone {
+            self.pair_frames + 1
+        } else {
+            0
+        };
+        if vad.call_progress || ringing_tone {
+            let ringing = self
                 .greeting
-                .is_some_and(|g| self.is_ringing(frame, g, &vad))
-        {
-            // the "greeting" was the ring-back's first 200 ms (before its
-            // 100 ms windows could agree) or talk between its bursts: the
-            // line is still ringing
-            self.greeting = None;
-            self.runs = [(u32::MAX, u32::MAX); RUNS];
+                .is_none_or(|g| self.is_ringing(frame, g, &vad, ringing_tone));
+            if ringing {
+                // the "greeting" was the ring-back's first 200 ms (before
+                // its 100 ms windows could agree) or talk between its
+                // bursts: the line is still ringing
+                self.greeting = None;
+                self.runs = [(u32::MAX, u32::MAX); RUNS];
+                self.last_ringing = Some(frame);
+                if vad.call_progress {
+                    // 190 ms steady: a call-progress tone, whose return
+                    // (its next burst, read as a tone or not) drops what
+                    // came between
+                    self.call_progress_hz = Some(vad.call_progress_hz);
+                }
+            }
         }
         match &mut self.greeting {
             None => {
                 // a greeting swells and fades from syllable to syllable; a
                 // run of "speech" at one level is a tone the VAD has not
                 // recognised (a ring-back's beating pair)
+                let run_start = frame + 1 - self.speech_run;
+                let after_ringing = self
+                    .last_ringing
+                    .is_none_or(|r| run_start > r + RINGING_HOLD_FRAMES);
                 if confirmed
+                    && after_ringing
                     && self.run_peak_db - self.run_low_db >= GREETING_SWING_DB
                     && self.run_peak_db >= l.min_talker_db
                 {
@@ -881,6 +927,15 @@ const CALL_PROGRESS_FRAMES: u32 = 10;
 /// once the tone's first frames read as speech, or a syllable of babble
 /// just before).
 const RINGING_START_SLACK_FRAMES: u32 = 10;
+
+/// Frames of a call-progress tone outside the frame test's single tones
+/// that make it a beating pair (a single tone's fading last frame or two
+/// may leave that test).
+const PAIR_FRAMES: u32 = 5;
+
+/// See [`AmdDetector::last_ringing`]: 200 ms, the UK ring-back's gap
+/// (a person answers 300 ms or more after the last ring).
+const RINGING_HOLD_FRAMES: u32 = 20;
 
 /// Frames of a tone after the greeting whose mean frequency is compared
 /// with the call-progress tone's (3%, as for the signalling tones).

@@ -310,6 +310,12 @@ const CALL_PROGRESS_SPREAD: f32 = 0.015;
 /// Vowels that came near the other tests read 590-630 Hz.
 const CALL_PROGRESS_BAND_HZ: (f32, f32) = (330.0, 620.0);
 
+/// Whether `hz` is in the band of call-progress tones and their pairs'
+/// means (ring-back, busy, dial tone), 330-620 Hz.
+pub fn in_call_progress_band(hz: f32) -> bool {
+    (CALL_PROGRESS_BAND_HZ.0..=CALL_PROGRESS_BAND_HZ.1).contains(&hz)
+}
+
 /// The least tone-to-rest ratio of a call-progress window, dB (Pisarenko's,
 /// over the 100 ms: a close pair fits one sinusoid well, a vowel's
 /// harmonics do not).
@@ -370,7 +376,7 @@ impl CallProgressTest {
             return None;
         }
         let t = crate::beep::measure_tone(sum[0] as f64, sum[1] as f64, sum[2] as f64)?;
-        let in_band = (CALL_PROGRESS_BAND_HZ.0..=CALL_PROGRESS_BAND_HZ.1).contains(&t.freq_hz);
+        let in_band = in_call_progress_band(t.freq_hz);
         let clear = 10.0 * t.snr.max(1e-6).log10() >= CALL_PROGRESS_MIN_SNR_DB;
         (in_band && clear).then_some(t.freq_hz)
     }
