@@ -9,6 +9,9 @@
 //! seeds: `target/amd-corpus/tune target/amd-corpus-s2/tune`); the cost of
 //! the default configuration is printed after the best ones.
 //!
+//! With `--waits` it searches only the silences that mean "human" and the
+//! wait for a beep.
+//!
 //! With `--bias-sweep` after the directory it instead reports the default
 //! configuration at biases -1..1 (the knob that trades false "machine"
 //! against false "human"), e.g. on the held-out split.
@@ -153,6 +156,10 @@ fn main() {
         }
         return;
     }
+    if std::env::args().any(|a| a == "--waits") {
+        tune_waits(&loaded);
+        return;
+    }
     let mut grid = Vec::new();
     for sentence_pause_ms in [370, 455, 520] {
         for multi_sentence_min_ms in [850, 1300] {
@@ -229,6 +236,48 @@ fn main() {
             cfg.sentence_pause_ms, cfg.multi_sentence_min_ms, cfg.human_silence_ms,
             cfg.human_silence_long_ms, cfg.long_human_greeting_ms, cfg.machine_greeting_ms, cfg.vad_margin_db, cfg.vad_hold_db,
             cfg.talker_range_db, cfg.min_talker_dbfs
+        );
+    }
+}
+
+/// `--waits`: the silences that mean "human" alone (after short and long
+/// greetings, and the wait for a beep after a greeting as long as a short
+/// machine greeting), the rest at their defaults.
+fn tune_waits(loaded: &[Loaded]) {
+    let d = AmdConfig::default();
+    let mut grid = Vec::new();
+    for human_silence_ms in [340, 360, 380, 400] {
+        for human_silence_long_ms in [750, 850] {
+            for beep_wait_greeting_ms in [1000, 1200, 1400, 1600] {
+                for beep_wait_ms in [800, 920] {
+                    grid.push(AmdConfig {
+                        human_silence_ms,
+                        human_silence_long_ms,
+                        beep_wait_greeting_ms,
+                        beep_wait_ms,
+                        ..d.clone()
+                    });
+                }
+            }
+        }
+    }
+    let mut results: Vec<(f64, AmdConfig, Score)> = grid
+        .into_par_iter()
+        .map(|cfg| {
+            let s = run(loaded, &cfg);
+            (cost(&s), cfg, s)
+        })
+        .collect();
+    results.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let default_score = run(loaded, &d);
+    let default_row = (cost(&default_score), d, default_score);
+    for (c, cfg, s) in results.iter().take(10).chain(std::iter::once(&default_row)) {
+        let (mut hl, mut mt) = (s.human_latency.clone(), s.machine_time.clone());
+        println!(
+            "cost {c:.1}: human {}/{} machine {}/{} other {}/{} | human lat p50 {:.0} p95 {:.0} | machine p50 {:.0} | hsil {} hlong {} beep-wait-greeting {} beep-wait {}",
+            s.human_ok, s.humans, s.machine_ok, s.machines, s.other_ok, s.others,
+            pct(&mut hl, 0.5), pct(&mut hl, 0.95), pct(&mut mt, 0.5),
+            cfg.human_silence_ms, cfg.human_silence_long_ms, cfg.beep_wait_greeting_ms, cfg.beep_wait_ms
         );
     }
 }

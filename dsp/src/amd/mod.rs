@@ -168,7 +168,7 @@ impl Default for AmdConfig {
             vad_margin_db: 10.0,
             vad_hold_db: 4.0,
             human_silence_ms: 380,
-            human_silence_long_ms: 850,
+            human_silence_long_ms: 750,
             long_human_greeting_ms: 3500,
             beep_wait_greeting_ms: 1200,
             beep_wait_ms: 920,
