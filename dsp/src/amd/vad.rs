@@ -125,6 +125,8 @@ pub struct Vad {
     levels: [f32; TONE_FRAMES],
     /// The 100 ms test for beating call-progress tones.
     call_progress: CallProgressTest,
+    /// `min_level_db` as a mean square.
+    min_mean_square: f32,
 }
 
 /// What the VAD says about one frame.
@@ -175,6 +177,7 @@ impl Vad {
             lags: [[0.0; 2]; TONE_FRAMES],
             levels: [0.0; TONE_FRAMES],
             call_progress: CallProgressTest::default(),
+            min_mean_square: 10f32.powf(min_level_db / 10.0) - 1.0,
         }
     }
 
@@ -221,7 +224,7 @@ impl Vad {
         };
         let call_progress_hz = self
             .call_progress
-            .push(mean_square, lags, self.min_level_db);
+            .push(mean_square, lags, self.min_mean_square);
         VadFrame {
             level_db: level,
             floor_db: floor,
@@ -298,9 +301,9 @@ const CALL_PROGRESS_WINDOWS: usize = 10;
 /// Frames a call-progress tone must have sounded before it is marked.
 pub const CALL_PROGRESS_SPAN_FRAMES: usize = CALL_PROGRESS_WINDOW + CALL_PROGRESS_WINDOWS - 1;
 
-/// The windows' levels agree within this, dB (a ring-back in babble at
-/// 15 dB stays within it; the flattest vowels do not).
-const CALL_PROGRESS_FLAT_DB: f32 = 0.6;
+/// The windows' levels agree within 0.6 dB (a ring-back in babble at 15
+/// dB stays within it; the flattest vowels do not): this ratio of powers.
+const CALL_PROGRESS_FLAT_RATIO: f32 = 1.148_154; // 10^0.06
 
 /// The windows' lag angles agree within this share of the angle.
 const CALL_PROGRESS_SPREAD: f32 = 0.015;
@@ -327,7 +330,9 @@ const CALL_PROGRESS_MIN_SNR_DB: f32 = 15.0;
 struct CallProgressTest {
     /// The last frames' mean square and lag products (ring).
     frames: [[f32; 3]; CALL_PROGRESS_WINDOW],
-    /// The last windows' lag angles and level (ring).
+    /// Their sums.
+    sum: [f32; 3],
+    /// The last windows' energy and normalised lags (ring).
     windows: [[f32; 3]; CALL_PROGRESS_WINDOWS],
     pushed: usize,
 }
@@ -336,6 +341,7 @@ impl Default for CallProgressTest {
     fn default() -> Self {
         Self {
             frames: [[0.0; 3]; CALL_PROGRESS_WINDOW],
+            sum: [0.0; 3],
             windows: [[0.0; 3]; CALL_PROGRESS_WINDOWS],
             pushed: 0,
         }
@@ -344,35 +350,67 @@ impl Default for CallProgressTest {
 
 impl CallProgressTest {
     /// Records the frame; the tone's frequency when the last windows held
-    /// one call-progress tone at one level of at least `min_db` (not the
+    /// one call-progress tone at one mean square of at least `min_mean_square` (not the
     /// noise floor's margin: the floor rises to a 2 s ring-back within it).
-    fn push(&mut self, mean_square: f32, lags: [f32; 2], min_db: f32) -> Option<f32> {
+    ///
+    /// Most frames fail on level alone (compared as powers, no logarithm);
+    /// angles are taken only for windows already at one level.
+    fn push(&mut self, mean_square: f32, lags: [f32; 2], min_mean_square: f32) -> Option<f32> {
         let n = self.pushed;
         self.pushed += 1;
-        self.frames[n % CALL_PROGRESS_WINDOW] =
-            [mean_square, mean_square * lags[0], mean_square * lags[1]];
-        let sum = self
-            .frames
-            .iter()
-            .fold([0f32; 3], |a, r| [a[0] + r[0], a[1] + r[1], a[2] + r[2]]);
+        let slot = n % CALL_PROGRESS_WINDOW;
+        let frame = [mean_square, mean_square * lags[0], mean_square * lags[1]];
+        let old = std::mem::replace(&mut self.frames[slot], frame);
+        if slot == CALL_PROGRESS_WINDOW - 1 {
+            // exact once a window, so rounding never builds up
+            self.sum = self
+                .frames
+                .iter()
+                .fold([0f32; 3], |a, r| [a[0] + r[0], a[1] + r[1], a[2] + r[2]]);
+        } else {
+            for k in 0..3 {
+                self.sum[k] += frame[k] - old[k];
+            }
+        }
+        let sum = self.sum;
         let energy = sum[0].max(f32::MIN_POSITIVE);
-        let angle = |r: f32| (r / energy).clamp(-1.0, 1.0).acos();
-        let level = level_db(energy / CALL_PROGRESS_WINDOW as f32);
-        self.windows[n % CALL_PROGRESS_WINDOWS] = [angle(sum[1]), angle(sum[2]), level];
-        if self.pushed < CALL_PROGRESS_SPAN_FRAMES || level < min_db {
+        let w = n % CALL_PROGRESS_WINDOWS;
+        self.windows[w] = [energy, sum[1] / energy, sum[2] / energy];
+        let loud = energy / CALL_PROGRESS_WINDOW as f32 >= min_mean_square;
+        if self.pushed < CALL_PROGRESS_SPAN_FRAMES || !loud {
+            return None;
+        }
+        // the oldest and middle windows first: most sounds fail on them
+        let flat = |e: f32| {
+            e <= energy * CALL_PROGRESS_FLAT_RATIO && energy <= e * CALL_PROGRESS_FLAT_RATIO
+        };
+        let oldest = (w + 1) % CALL_PROGRESS_WINDOWS;
+        let middle = (w + CALL_PROGRESS_WINDOWS / 2) % CALL_PROGRESS_WINDOWS;
+        if !flat(self.windows[oldest][0]) || !flat(self.windows[middle][0]) {
+            return None;
+        }
+        let (quiet, loudest) = self
+            .windows
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), w| (a.min(w[0]), b.max(w[0])));
+        if loudest > quiet * CALL_PROGRESS_FLAT_RATIO {
             return None;
         }
         let mut lo = [f32::MAX; 3];
         let mut hi = [f32::MIN; 3];
         for w in &self.windows {
-            for k in 0..3 {
+            for k in 1..3 {
                 lo[k] = lo[k].min(w[k]);
                 hi[k] = hi[k].max(w[k]);
             }
         }
-        let steady =
-            (0..2).all(|k| hi[k] - lo[k] <= (CALL_PROGRESS_SPREAD * hi[k]).max(TONE_SPREAD_FLOOR));
-        if !steady || hi[2] - lo[2] > CALL_PROGRESS_FLAT_DB {
+        // the lag angles fall as the normalised lags rise
+        let angle = |r: f32| r.clamp(-1.0, 1.0).acos();
+        let steady = (1..3).all(|k| {
+            let (widest, narrowest) = (angle(lo[k]), angle(hi[k]));
+            widest - narrowest <= (CALL_PROGRESS_SPREAD * widest).max(TONE_SPREAD_FLOOR)
+        });
+        if !steady {
             return None;
         }
         let t = crate::beep::measure_tone(sum[0] as f64, sum[1] as f64, sum[2] as f64)?;
