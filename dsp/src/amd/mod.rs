@@ -24,8 +24,9 @@
 //!   that far louder than all the "greeting" before it is the talker at
 //!   last, so the greeting starts with it (babble on the line had made a
 //!   3.4 s live greeting "longer than any live greeting").
-//! - **machine**: the speaker paused the way one does between sentences and
-//!   went on, with a run whose level swings like speech (a recorded
+//! - **machine**: the speaker paused the way one does between sentences (a
+//!   pause that a syllable at the talker's level, too short to confirm as
+//!   speech, does not split) and went on, with a run whose level swings like speech (a recorded
 //!   greeting reads several sentences without waiting for an answer; a
 //!   tone that coloured noise made read as speech stays at one level); or
 //!   spoke without stopping for longer than any live greeting; or a steady
@@ -324,6 +325,9 @@ struct Greeting {
     after_break: bool,
     /// The largest swing in level of any of its runs so far, dB.
     swing_db: f32,
+    /// The last run of speech too short to confirm, at the talker's level
+    /// (first and last frame): a weak syllable, which splits a pause.
+    syllable: Option<(u32, u32)>,
 }
 
 /// Streaming AMD for one channel: feed it the channel's feature blocks from
@@ -614,6 +618,12 @@ impl AmdDetector {
         // a call-progress tone (a ring-back's beating pair) is no voice
         let speech = speech && !vad.call_progress;
         let vad = VadFrame { speech, ..vad };
+        // the run of speech that this frame ended, if any: frames, loudest
+        let (ended_run, ended_run_peak_db) = if vad.speech {
+            (0, f32::MIN)
+        } else {
+            (self.speech_run, self.run_peak_db)
+        };
         self.speech_run = if vad.speech { self.speech_run + 1 } else { 0 };
         self.speech_history = (self.speech_history << 1) | vad.speech as u64;
         self.run_peak_db = if self.speech_run == 0 {
@@ -687,6 +697,7 @@ impl AmdDetector {
                         run_start: start,
                         after_break: false,
                         swing_db: self.run_peak_db - self.run_low_db,
+                        syllable: None,
                     });
                     Self::note_run(&mut self.runs, start, frame);
                 } else if (vad.tone || vad.call_progress)
@@ -779,12 +790,25 @@ impl AmdDetector {
                 }
                 // speech far below the greeting's level is another voice
                 // (babble, a television), not the talker going on
+                if (1..CONFIRM_FRAMES).contains(&ended_run)
+                    && ended_run_peak_db >= g.peak_db - l.talker_range_db
+                {
+                    g.syllable = Some((frame - ended_run, frame - 1));
+                }
                 let talker =
                     confirmed && !keying && self.run_peak_db >= g.peak_db - l.talker_range_db;
                 if talker {
                     // the pause that just ended, before this run of speech
                     let run_start = frame + 1 - self.speech_run.min(CONFIRM_FRAMES);
-                    let pause = run_start.saturating_sub(g.last_speech + 1);
+                    // a syllable too short to confirm, at the talker's
+                    // level, splits the pause (a weak syllable in noise):
+                    // the longer part is the pause
+                    let pause = match g.syllable {
+                        Some((a, b)) if a > g.last_speech => {
+                            (a - (g.last_speech + 1)).max(run_start.saturating_sub(b + 1))
+                        }
+                        _ => run_start.saturating_sub(g.last_speech + 1),
+                    };
                     let before = g.last_speech + 1 - g.start;
                     if g.last_speech + 1 < frame {
                         (g.base_db, g.run_start) = (g.peak_db, run_start);

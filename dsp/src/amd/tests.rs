@@ -297,11 +297,13 @@ fn quiet_background_talk_after_a_greeting_is_not_the_talker() {
     assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
     assert!(d.at / 8 <= 1100 + 700, "{d:?}");
     // the same continuation at the talker's level is the talker reading on
+    // (a pause too short for a sentence break: longer than any live
+    // greeting)
     let mut s = Vec::new();
     silence(&mut s, 500);
     speech(&mut s, 1600, 6000.0);
     silence(&mut s, 400);
-    speech(&mut s, 3000, 3000.0);
+    speech(&mut s, 4000, 3000.0);
     let d = run(&s, 30.0);
     assert_eq!(d.verdict, AmdVerdict::Machine, "{d:?}");
 }
@@ -785,4 +787,34 @@ fn beating_ring_back_pairs_are_no_live_greeting() {
             }
         }
     }
+}
+
+#[test]
+fn a_weak_syllable_inside_a_comma_pause_is_no_sentence_break() {
+    // "Hello, thank you for calling the library, this is Grace." in noise:
+    // a short syllable in the pause, at the talker's level but too short to
+    // confirm as speech, splits what would be a 550 ms sentence pause
+    let mut s = Vec::new();
+    silence(&mut s, 300);
+    speech(&mut s, 1400, 6000.0);
+    silence(&mut s, 250);
+    speech(&mut s, 50, 3000.0);
+    silence(&mut s, 250);
+    speech(&mut s, 1000, 6000.0);
+    silence(&mut s, 3000);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    // without the syllable the pause is a sentence break
+    let mut s = Vec::new();
+    silence(&mut s, 300);
+    speech(&mut s, 1400, 6000.0);
+    silence(&mut s, 550);
+    speech(&mut s, 1000, 6000.0);
+    silence(&mut s, 3000);
+    let d = run(&s, 30.0);
+    assert_eq!(
+        (d.verdict, d.cause),
+        (AmdVerdict::Machine, "multi-sentence"),
+        "{d:?}"
+    );
 }
