@@ -227,15 +227,31 @@ fn main() {
     let default = AmdConfig::default();
     let default_score = run(&loaded, &default);
     let default_row = (cost(&default_score), default, default_score);
-    for (c, cfg, s) in results.iter().take(8).chain(std::iter::once(&default_row)) {
+    print_best(&results, 8, &default_row, |cfg| {
+        format!(
+            "pause {} multi {} hsil {} hlong {} longgreet {} mgreet {} margin {} hold {} talker {} min-talker {}",
+            cfg.sentence_pause_ms, cfg.multi_sentence_min_ms, cfg.human_silence_ms,
+            cfg.human_silence_long_ms, cfg.long_human_greeting_ms, cfg.machine_greeting_ms,
+            cfg.vad_margin_db, cfg.vad_hold_db, cfg.talker_range_db, cfg.min_talker_dbfs
+        )
+    });
+}
+
+/// Prints the `n` best configurations of `results` and then `default`,
+/// each with its figures and the parameters `describe` names.
+fn print_best(
+    results: &[(f64, AmdConfig, Score)],
+    n: usize,
+    default: &(f64, AmdConfig, Score),
+    describe: impl Fn(&AmdConfig) -> String,
+) {
+    for (c, cfg, s) in results.iter().take(n).chain(std::iter::once(default)) {
         let (mut hl, mut mt) = (s.human_latency.clone(), s.machine_time.clone());
         println!(
-            "cost {c:.1}: human {}/{} machine {}/{} other {}/{} | human lat p50 {:.0} p95 {:.0} | machine p50 {:.0} | pause {} multi {} hsil {} hlong {} longgreet {} mgreet {} margin {} hold {} talker {} min-talker {}",
+            "cost {c:.1}: human {}/{} machine {}/{} other {}/{} | human lat p50 {:.0} p95 {:.0} | machine p50 {:.0} | {}",
             s.human_ok, s.humans, s.machine_ok, s.machines, s.other_ok, s.others,
             pct(&mut hl, 0.5), pct(&mut hl, 0.95), pct(&mut mt, 0.5),
-            cfg.sentence_pause_ms, cfg.multi_sentence_min_ms, cfg.human_silence_ms,
-            cfg.human_silence_long_ms, cfg.long_human_greeting_ms, cfg.machine_greeting_ms, cfg.vad_margin_db, cfg.vad_hold_db,
-            cfg.talker_range_db, cfg.min_talker_dbfs
+            describe(cfg)
         );
     }
 }
@@ -271,13 +287,13 @@ fn tune_waits(loaded: &[Loaded]) {
     results.sort_by(|a, b| a.0.total_cmp(&b.0));
     let default_score = run(loaded, &d);
     let default_row = (cost(&default_score), d, default_score);
-    for (c, cfg, s) in results.iter().take(10).chain(std::iter::once(&default_row)) {
-        let (mut hl, mut mt) = (s.human_latency.clone(), s.machine_time.clone());
-        println!(
-            "cost {c:.1}: human {}/{} machine {}/{} other {}/{} | human lat p50 {:.0} p95 {:.0} | machine p50 {:.0} | hsil {} hlong {} beep-wait-greeting {} beep-wait {}",
-            s.human_ok, s.humans, s.machine_ok, s.machines, s.other_ok, s.others,
-            pct(&mut hl, 0.5), pct(&mut hl, 0.95), pct(&mut mt, 0.5),
-            cfg.human_silence_ms, cfg.human_silence_long_ms, cfg.beep_wait_greeting_ms, cfg.beep_wait_ms
-        );
-    }
+    print_best(&results, 10, &default_row, |cfg| {
+        format!(
+            "hsil {} hlong {} beep-wait-greeting {} beep-wait {}",
+            cfg.human_silence_ms,
+            cfg.human_silence_long_ms,
+            cfg.beep_wait_greeting_ms,
+            cfg.beep_wait_ms
+        )
+    });
 }

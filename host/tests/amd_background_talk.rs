@@ -36,40 +36,33 @@ fn check(index: usize, kind: &str, noise: &str) -> AmdDecision {
     d
 }
 
+/// Checks each `(index, kind, noise, verdict)` case.
+fn check_all(cases: &[(usize, &str, &str, AmdVerdict)]) {
+    for &(index, kind, noise, verdict) in cases {
+        assert_eq!(check(index, kind, noise).verdict, verdict, "case {index}");
+    }
+}
+
 #[test]
 fn babble_before_the_talker_is_no_live_greeting() {
-    // "Hello, can I help you?" after 1.8 s of babble 19 dB under it
-    assert_eq!(
-        check(57, "human-short", "babble").verdict,
-        AmdVerdict::Human
-    );
-    // a long voicemail greeting after 1.6 s of babble 17 dB under it
-    assert_eq!(
-        check(150, "machine-long", "babble").verdict,
-        AmdVerdict::Machine
-    );
+    check_all(&[
+        // "Hello, can I help you?" after 1.8 s of babble 19 dB under it
+        (57, "human-short", "babble", AmdVerdict::Human),
+        // a long voicemail greeting after 1.6 s of babble 17 dB under it
+        (150, "machine-long", "babble", AmdVerdict::Machine),
+    ]);
 }
 
 #[test]
 fn beating_ring_back_before_the_answer_is_no_live_greeting() {
-    // US ring-back (440+480 Hz) for 8 s, then "Uh, hello?"; then UK
-    // ring-back (400+450 Hz) in babble
-    assert_eq!(
-        check(81, "human-ringback", "none").verdict,
-        AmdVerdict::Human
-    );
-    assert_eq!(
-        check(27, "human-ringback", "babble").verdict,
-        AmdVerdict::Human
-    );
-    assert_eq!(
-        check(6, "human-ringback", "none").verdict,
-        AmdVerdict::Human
-    );
-    // UK ring-back in babble 18 dB under the talker, which breaks the
-    // bursts' marks into pieces
-    assert_eq!(
-        check(47, "human-ringback", "babble").verdict,
-        AmdVerdict::Human
-    );
+    check_all(&[
+        // US ring-back (440+480 Hz) for 8 s, then "Uh, hello?"
+        (81, "human-ringback", "none", AmdVerdict::Human),
+        // UK ring-back (400+450 Hz), in babble and not
+        (27, "human-ringback", "babble", AmdVerdict::Human),
+        (6, "human-ringback", "none", AmdVerdict::Human),
+        // UK ring-back in babble 18 dB under the talker, which breaks the
+        // bursts' marks into pieces
+        (47, "human-ringback", "babble", AmdVerdict::Human),
+    ]);
 }
