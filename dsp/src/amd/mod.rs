@@ -953,9 +953,9 @@ const CALL_PROGRESS_FRAMES: u32 = 10;
 const RINGING_START_SLACK_FRAMES: u32 = 10;
 
 /// Frames of a call-progress tone outside the frame test's single tones
-/// that make it a beating pair (a single tone's fading last frame or two
-/// may leave that test).
-const PAIR_FRAMES: u32 = 5;
+/// that make it a beating pair (a single tone's fading last frame may
+/// leave that test; babble breaks a UK ring-back's marks into runs of 3-6).
+const PAIR_FRAMES: u32 = 3;
 
 /// See [`AmdDetector::last_ringing`]: 200 ms, the UK ring-back's gap
 /// (a person answers 300 ms or more after the last ring).
