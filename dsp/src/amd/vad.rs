@@ -257,10 +257,7 @@ impl Vad {
         let n = self.frames as usize - 1;
         self.recent[n % SMOOTH_FRAMES] =
             [mean_square, mean_square * lags[0], mean_square * lags[1]];
-        let sum = self
-            .recent
-            .iter()
-            .fold([0f32; 3], |a, r| [a[0] + r[0], a[1] + r[1], a[2] + r[2]]);
+        let sum = column_sums(&self.recent);
         let energy = sum[0].max(f32::MIN_POSITIVE);
         let angle = |r: f32| (r / energy).clamp(-1.0, 1.0).acos();
         self.lags[n % TONE_FRAMES] = [angle(sum[1]), angle(sum[2])];
@@ -271,14 +268,7 @@ impl Vad {
         if n + 1 < TONE_DELAY_FRAMES {
             return false; // the rings still hold their initial zeros
         }
-        let mut lo = [f32::MAX; 2];
-        let mut hi = [f32::MIN; 2];
-        for l in &self.lags {
-            for k in 0..2 {
-                lo[k] = lo[k].min(l[k]);
-                hi[k] = hi[k].max(l[k]);
-            }
-        }
+        let (lo, hi) = column_range(&self.lags);
         let steady = (0..2).all(|k| hi[k] - lo[k] <= (TONE_SPREAD * hi[k]).max(TONE_SPREAD_FLOOR));
         let (quiet, loud) = self
             .levels
@@ -289,6 +279,28 @@ impl Vad {
             && (0..2).all(|k| hi[k] - lo[k] <= TONE_FLAT_SPREAD);
         steady || flat
     }
+}
+
+/// The sum of each column of `rows`.
+fn column_sums<const N: usize>(rows: &[[f32; N]]) -> [f32; N] {
+    rows.iter().fold([0.0; N], |mut a, r| {
+        for (a, r) in a.iter_mut().zip(r) {
+            *a += r;
+        }
+        a
+    })
+}
+
+/// The least and the greatest value of each column of `rows`.
+fn column_range<const N: usize>(rows: &[[f32; N]]) -> ([f32; N], [f32; N]) {
+    rows.iter()
+        .fold(([f32::MAX; N], [f32::MIN; N]), |(mut lo, mut hi), r| {
+            for k in 0..N {
+                lo[k] = lo[k].min(r[k]);
+                hi[k] = hi[k].max(r[k]);
+            }
+            (lo, hi)
+        })
 }
 
 /// Frames summed into one window of the call-progress test (100 ms: a
@@ -363,10 +375,7 @@ impl CallProgressTest {
         let old = std::mem::replace(&mut self.frames[slot], frame);
         if slot == CALL_PROGRESS_WINDOW - 1 {
             // exact once a window, so rounding never builds up
-            self.sum = self
-                .frames
-                .iter()
-                .fold([0f32; 3], |a, r| [a[0] + r[0], a[1] + r[1], a[2] + r[2]]);
+            self.sum = column_sums(&self.frames);
         } else {
             for k in 0..3 {
                 self.sum[k] += frame[k] - old[k];
@@ -389,20 +398,9 @@ impl CallProgressTest {
         if !flat(self.windows[oldest][0]) || !flat(self.windows[middle][0]) {
             return None;
         }
-        let (quiet, loudest) = self
-            .windows
-            .iter()
-            .fold((f32::MAX, f32::MIN), |(a, b), w| (a.min(w[0]), b.max(w[0])));
-        if loudest > quiet * CALL_PROGRESS_FLAT_RATIO {
+        let (lo, hi) = column_range(&self.windows);
+        if hi[0] > lo[0] * CALL_PROGRESS_FLAT_RATIO {
             return None;
-        }
-        let mut lo = [f32::MAX; 3];
-        let mut hi = [f32::MIN; 3];
-        for w in &self.windows {
-            for k in 1..3 {
-                lo[k] = lo[k].min(w[k]);
-                hi[k] = hi[k].max(w[k]);
-            }
         }
         // the lag angles fall as the normalised lags rise
         let angle = |r: f32| r.clamp(-1.0, 1.0).acos();
