@@ -12,6 +12,9 @@
 //! With `--waits` it searches only the silences that mean "human" and the
 //! wait for a beep.
 //!
+//! With `--phrases` it searches only the spotter's two scores (the one that
+//! means "machine" and the one that makes the silence wait for a beep).
+//!
 //! With `--bias-sweep` after the directory it instead reports the default
 //! configuration at biases -1..1 (the knob that trades false "machine"
 //! against false "human"), e.g. on the held-out split.
@@ -156,6 +159,10 @@ fn main() {
         }
         return;
     }
+    if std::env::args().any(|a| a == "--phrases") {
+        tune_phrases(&loaded);
+        return;
+    }
     if std::env::args().any(|a| a == "--waits") {
         tune_waits(&loaded);
         return;
@@ -294,6 +301,39 @@ fn tune_waits(loaded: &[Loaded]) {
             cfg.human_silence_long_ms,
             cfg.beep_wait_greeting_ms,
             cfg.beep_wait_ms
+        )
+    });
+}
+
+/// `--phrases`: the spotter's score that means "machine" and the one that
+/// makes the silence after a greeting wait for a beep, the rest at their
+/// defaults (a wait score over 1 never waits).
+fn tune_phrases(loaded: &[Loaded]) {
+    let d = AmdConfig::default();
+    let mut grid = Vec::new();
+    for voicemail_phrase_score in [0.95, 0.97, 0.98, 0.99, 0.995] {
+        for voicemail_phrase_wait_score in [0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.1] {
+            grid.push(AmdConfig {
+                voicemail_phrase_score,
+                voicemail_phrase_wait_score,
+                ..d.clone()
+            });
+        }
+    }
+    let mut results: Vec<(f64, AmdConfig, Score)> = grid
+        .into_par_iter()
+        .map(|cfg| {
+            let s = run(loaded, &cfg);
+            (cost(&s), cfg, s)
+        })
+        .collect();
+    results.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let default_score = run(loaded, &d);
+    let default_row = (cost(&default_score), d, default_score);
+    print_best(&results, 35, &default_row, |cfg| {
+        format!(
+            "phrase {} wait {}",
+            cfg.voicemail_phrase_score, cfg.voicemail_phrase_wait_score
         )
     });
 }

@@ -159,6 +159,13 @@ pub struct AmdConfig {
     /// summaries are mostly the line's noise, and babble (several voices
     /// at once) can score as a keyword.
     pub voicemail_phrase_min_snr_db: f32,
+    /// A spotter score this high during a greeting, short of
+    /// `voicemail_phrase_score`, is a maybe: the silence after the greeting
+    /// that means "human" waits `beep_wait_ms` for a beep whatever the
+    /// greeting's length ("Talk after the tone." is as short as "Hello, can
+    /// I help you?"). It costs a live caller the spotter half-hears some
+    /// latency, never the verdict.
+    pub voicemail_phrase_wait_score: f32,
 }
 
 impl Default for AmdConfig {
@@ -181,8 +188,9 @@ impl Default for AmdConfig {
             talker_range_db: 12.0,
             min_talker_dbfs: -34.0,
             voicemail_phrases: true,
-            voicemail_phrase_score: 0.97,
+            voicemail_phrase_score: 0.98,
             voicemail_phrase_min_snr_db: 16.0,
+            voicemail_phrase_wait_score: 0.5,
         }
     }
 }
@@ -243,6 +251,7 @@ struct Limits {
     /// `None` with the spotter off.
     voicemail_phrase_score: Option<f32>,
     voicemail_phrase_min_snr_db: f32,
+    voicemail_phrase_wait_score: f32,
 }
 
 impl Limits {
@@ -277,14 +286,16 @@ impl Limits {
                 }
             }),
             voicemail_phrase_min_snr_db: cfg.voicemail_phrase_min_snr_db,
+            voicemail_phrase_wait_score: cfg.voicemail_phrase_wait_score,
         }
     }
 
-    /// Silence, in frames, that ends a greeting of `greeting` frames as human.
-    fn human_silence_after(&self, greeting: u32) -> f32 {
+    /// Silence, in frames, that ends a greeting of `greeting` frames, in
+    /// which the spotter's best score was `phrase_peak`, as human.
+    fn human_silence_after(&self, greeting: u32, phrase_peak: f32) -> f32 {
         let t = (greeting as f32 / self.long_human_greeting).min(1.0);
         let wait = self.human_silence + t * (self.human_silence_long - self.human_silence);
-        if greeting >= self.beep_wait_greeting {
+        if greeting >= self.beep_wait_greeting || phrase_peak >= self.voicemail_phrase_wait_score {
             wait.max(self.beep_wait)
         } else {
             wait
@@ -328,6 +339,8 @@ struct Greeting {
     /// The last run of speech too short to confirm, at the talker's level
     /// (first and last frame): a weak syllable, which splits a pause.
     syllable: Option<(u32, u32)>,
+    /// The spotter's best score during the greeting and just after it.
+    phrase_peak: f32,
 }
 
 /// Streaming AMD for one channel: feed it the channel's feature blocks from
@@ -452,17 +465,16 @@ impl AmdDetector {
         // the spotter listens only to a greeting's speech and the moment
         // after it, where a keyword ends (scoring costs about as much as the
         // rest of the detector)
-        if self.keyword.push(block)
-            && self.greeting.as_ref().is_some_and(|g| {
-                g.peak_db - self.floor_db >= self.limits.voicemail_phrase_min_snr_db
-            })
-            && self.speech_history & PHRASE_AFTER_SPEECH_MASK != 0
-            && self
-                .limits
-                .voicemail_phrase_score
-                .is_some_and(|needed| self.keyword.score() >= needed)
-        {
-            self.phrase_heard = true;
+        if self.keyword.push(block) && self.speech_history & PHRASE_AFTER_SPEECH_MASK != 0 {
+            if let (Some(g), Some(needed)) =
+                (self.greeting.as_mut(), self.limits.voicemail_phrase_score)
+            {
+                if g.peak_db - self.floor_db >= self.limits.voicemail_phrase_min_snr_db {
+                    let score = self.keyword.score();
+                    g.phrase_peak = g.phrase_peak.max(score);
+                    self.phrase_heard |= score >= needed;
+                }
+            }
         }
         let frame_features = self.framer.push(block)?;
         let frame = self.frames;
@@ -698,6 +710,7 @@ impl AmdDetector {
                         after_break: false,
                         swing_db: self.run_peak_db - self.run_low_db,
                         syllable: None,
+                        phrase_peak: 0.0,
                     });
                     Self::note_run(&mut self.runs, start, frame);
                 } else if (vad.tone || vad.call_progress)
@@ -842,7 +855,9 @@ impl AmdDetector {
                     let greeting = g.last_speech + 1 - g.start;
                     let last_sound = g.last_tone.map_or(g.last_speech, |t| t.max(g.last_speech));
                     let silence = frame - last_sound;
-                    if silence as f32 >= l.human_silence_after(greeting) && !self.beep_in_flight {
+                    if silence as f32 >= l.human_silence_after(greeting, g.phrase_peak)
+                        && !self.beep_in_flight
+                    {
                         if g.swing_db < MIN_GREETING_SWING_DB
                             || g.peak_db - vad.floor_db < MIN_GREETING_CLEARANCE_DB
                         {

@@ -402,6 +402,22 @@ fn a_greeting_as_long_as_a_short_machine_greeting_waits_for_its_beep() {
 }
 
 #[test]
+fn a_short_greeting_the_spotter_half_heard_waits_for_a_beep() {
+    let cfg = AmdConfig::default();
+    let limits = Limits::new(&cfg);
+    let short = (cfg.beep_wait_greeting_ms / 2).div_ceil(FRAME_MS);
+    let beep_wait = cfg.beep_wait_ms as f32 / FRAME_MS as f32;
+    // "Hello, can I help you?" and "Talk after the tone." are as long:
+    // only the spotter's maybe makes the silence wait for a beep
+    let plain = limits.human_silence_after(short, 0.0);
+    assert!(plain < beep_wait, "{plain}");
+    let maybe = limits.human_silence_after(short, cfg.voicemail_phrase_wait_score);
+    assert!(maybe >= beep_wait, "{maybe}");
+    let below = limits.human_silence_after(short, cfg.voicemail_phrase_wait_score - 0.01);
+    assert_eq!(below, plain);
+}
+
+#[test]
 fn dtmf_keyed_after_a_greeting_does_not_delay_the_live_verdict() {
     let mut s = Vec::new();
     silence(&mut s, 500);
