@@ -83,7 +83,10 @@
 //!    starting within the hold-off after a tone at its frequency is
 //!    dropped. Only tone-like groups count as bursts here: 100 ms or more,
 //!    or with a part that passed (a pulsing murmur); a 50 ms vowel scrap at
-//!    the beep's pitch just before it is not one.
+//!    the beep's pitch just before it is not one. A group failed as a voice
+//!    (ripple, harmonics, wandering) does not make a later tone a repeat:
+//!    a greeting's last words end 100-300 ms before the beep, sometimes at
+//!    its pitch.
 //!
 //! Events carry media time: `start` and `end` are the tone's, not the
 //! decision's, which comes after the hold-off.
@@ -838,6 +841,11 @@ struct Burst {
     end: u64,
     /// Its loudest part's mean block energy.
     energy: f32,
+    /// Whether it was not failed as a voice is (ripple, harmonics,
+    /// wandering): only such a burst makes a later tone at its frequency a
+    /// repeat, as the greeting's last words 300 ms before a beep at their
+    /// pitch do not. Any burst still cancels a pending candidate.
+    tone_like: bool,
 }
 
 /// Whether two bursts' energies are within [`CADENCE_LEVEL_DB`] of each
@@ -1302,6 +1310,10 @@ impl BeepDetector {
                 freq,
                 end: g.end(),
                 energy: g.loudest,
+                tone_like: !matches!(
+                    verdict,
+                    Err(Reject::Ripple | Reject::Harmonic | Reject::Unsteady)
+                ),
             });
         }
         // a pending candidate at this frequency was a cadence too
@@ -1418,7 +1430,8 @@ impl BeepDetector {
     fn is_recent(&self, freq: f32, start: u64, energy: f32) -> bool {
         let memory = (self.lim.holdoff + 2) * BLOCK;
         self.recent.iter().flatten().any(|b| {
-            same(b.freq, freq, self.cfg.same_freq)
+            b.tone_like
+                && same(b.freq, freq, self.cfg.same_freq)
                 && same_level(b.energy, energy)
                 && start >= b.end
                 && start - b.end <= memory

@@ -135,6 +135,32 @@ fn ripple_rejects_beating_dual_tones() {
 }
 
 #[test]
+fn a_voice_at_the_beeps_pitch_just_before_it_is_no_cadence() {
+    // the greeting's last word, rippling at 40 Hz around 560 Hz, ends
+    // 300 ms before a 560 Hz beep: a voice is no burst of a cadence the
+    // beep would repeat
+    let mut x = vec![0.0; 2400];
+    let word = sine(560.0, peak(-14.0), 2400, 0.0);
+    x.extend(word.iter().enumerate().map(|(n, v)| {
+        v * (1.0 + 0.6 * (2.0 * std::f64::consts::PI * 40.0 * n as f64 / 8000.0).sin())
+    }));
+    x.extend(vec![0.0; 2400]);
+    let beep_start = x.len() as u64;
+    x.extend(sine(560.0, peak(-14.0), 4800, 0.3));
+    x.extend(vec![0.0; 8000]);
+    let r = run(&law(&x, Law::Ulaw));
+    assert!(
+        r.rejects.iter().any(|&(w, _)| w == Reject::Ripple),
+        "{:?}",
+        r.rejects
+    );
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    let e = r.events[0];
+    assert!((e.freq_hz - 560.0).abs() < 5.0, "{e:?}");
+    assert!(e.start.abs_diff(beep_start) <= 80, "{e:?} vs {beep_start}");
+}
+
+#[test]
 fn frequency_agreement_rejects_a_tone_with_a_strong_harmonic() {
     // 450 Hz with its 2nd harmonic 10 dB down: the lags read the pair's
     // mean, the DFT recurrence (bins at 697/770 Hz) another frequency
