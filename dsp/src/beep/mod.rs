@@ -84,9 +84,12 @@
 //!    dropped. Only tone-like groups count as bursts here: 100 ms or more,
 //!    or with a part that passed (a pulsing murmur); a 50 ms vowel scrap at
 //!    the beep's pitch just before it is not one. A group failed as a voice
-//!    (ripple, harmonics, wandering) does not make a later tone a repeat:
-//!    a greeting's last words end 100-300 ms before the beep, sometimes at
-//!    its pitch.
+//!    (ripple, harmonics, wandering), or shorter than 60 ms, does not make
+//!    a later tone a repeat: a greeting's last words end 100-300 ms before
+//!    the beep, sometimes at its pitch. A candidate 10 dB or more under a
+//!    burst of 100 ms or more that follows it within the hold-off is
+//!    dropped too: babble between a busy tone's bursts, not a beep (a
+//!    voicemail beep is followed by the recording's silence).
 //!
 //! Events carry media time: `start` and `end` are the tone's, not the
 //! decision's, which comes after the hold-off.
@@ -266,6 +269,14 @@ const LONG_PART_MS: u64 = 120;
 /// nor cancels a pending beep (a 50 ms vowel scrap at the beep's pitch just
 /// before it). Short tonal bursts are (a pulsing murmur's).
 const MIN_BURST_MS: u64 = 100;
+/// A burst with a part that passed makes a later tone at its frequency a
+/// repeat only from this length (ms): a pulsing murmur's 75-95 ms bursts
+/// do, a 30-40 ms vowel or babble scrap does not (see [`Burst::tone_like`]).
+const MIN_PASSED_BURST_MS: u64 = 60;
+/// A candidate is dropped when a burst of [`MIN_BURST_MS`] or more this
+/// many times its energy (10 dB) follows it within the hold-off: it was
+/// the line's noise between that signal's bursts, not a beep.
+const DROWNING_RATIO: f32 = 10.0;
 /// A failed part whose mean block energy is below this share of the group's
 /// loudest passing part (-10 dB) is noise around the tone, not part of it.
 const QUIET_PART: f32 = 1.0 / 10.0;
@@ -842,9 +853,11 @@ struct Burst {
     /// Its loudest part's mean block energy.
     energy: f32,
     /// Whether it was not failed as a voice is (ripple, harmonics,
-    /// wandering): only such a burst makes a later tone at its frequency a
-    /// repeat, as the greeting's last words 300 ms before a beep at their
-    /// pitch do not. Any burst still cancels a pending candidate.
+    /// wandering) and lasted [`MIN_PASSED_BURST_MS`] or more: only such a
+    /// burst makes a later tone at its frequency a repeat, as the
+    /// greeting's last words 300 ms before a beep at their pitch, or a
+    /// 40 ms vowel scrap, do not. Any burst still cancels a pending
+    /// candidate.
     tone_like: bool,
 }
 
@@ -1304,7 +1317,9 @@ impl BeepDetector {
         // (a cadence repeats at about one level: a faint noise part at the
         // frequency is not a repeat)
         let repeat = self.is_recent(freq, g.start(), g.loudest);
-        let burst = g.any_passed || g.end() - g.start() >= MIN_BURST_MS * SAMPLE_RATE as u64 / 1000;
+        let span_ms = (g.end() - g.start()) * 1000 / SAMPLE_RATE as u64;
+        let long = span_ms >= MIN_BURST_MS;
+        let burst = g.any_passed || long;
         if burst {
             self.remember(Burst {
                 freq,
@@ -1313,14 +1328,20 @@ impl BeepDetector {
                 tone_like: !matches!(
                     verdict,
                     Err(Reject::Ripple | Reject::Harmonic | Reject::Unsteady)
-                ),
+                ) && (long || span_ms >= MIN_PASSED_BURST_MS),
             });
         }
         // a pending candidate at this frequency was a cadence too
         let mut cancelled = false;
         for slot in self.pending.iter_mut().filter(|_| burst) {
-            if matches!(slot, Some(p) if same(p.event.freq_hz, freq, self.cfg.same_freq)
-                && same_level(p.energy, g.loudest))
+            // ...and one far quieter than a long burst right after it is
+            // the line's noise between that signal's bursts (babble in a
+            // busy tone's gaps): a voicemail beep is followed by silence
+            let drowned = |p: &Pending| {
+                long && g.start() >= p.event.end && g.loudest >= p.energy * DROWNING_RATIO
+            };
+            if matches!(slot, Some(p) if (same(p.event.freq_hz, freq, self.cfg.same_freq)
+                && same_level(p.energy, g.loudest)) || drowned(p))
             {
                 *slot = None;
                 cancelled = true;
@@ -1470,22 +1491,27 @@ impl BeepDetector {
     /// its frequency is sounding now (a repeat has begun: decided when its
     /// group closes).
     fn poll(&mut self, i: u64) -> Option<BeepEvent> {
-        let sounding = self.part.map(|p| p.f_ref());
+        let sounding = self.part.map(|p| (p.f_ref(), p.mean_energy()));
         for k in 0..SLOTS {
             let Some(p) = self.pending[k] else { continue };
-            if let Some(f) = sounding {
-                if same_part(p.event.freq_hz, f, self.cfg.max_freq_jitter)
+            if let Some((f, e)) = sounding {
+                // a repeat, or a far louder tone that may drown it (see
+                // `close_group`), is sounding: decided when its group closes
+                let drowning = e >= p.energy * DROWNING_RATIO;
+                if (same_part(p.event.freq_hz, f, self.cfg.max_freq_jitter) || drowning)
                     && i > p.event.end / BLOCK + 1
                 {
                     continue;
                 }
             }
-            // a repeat whose part has closed but whose group is still open
-            // (waiting out the gap) is decided when the group closes
+            // a repeat (or a drowning tone) whose part has closed but whose
+            // group is still open (waiting out the gap) is decided when the
+            // group closes
             if let Some(g) = &self.group {
                 if g.parts[..g.n].iter().any(|c| {
                     c.start >= p.event.end
-                        && same_part(p.event.freq_hz, c.freq, self.cfg.max_freq_jitter)
+                        && (same_part(p.event.freq_hz, c.freq, self.cfg.max_freq_jitter)
+                            || c.energy >= p.energy * DROWNING_RATIO)
                 }) {
                     continue;
                 }

@@ -161,6 +161,31 @@ fn a_voice_at_the_beeps_pitch_just_before_it_is_no_cadence() {
 }
 
 #[test]
+fn a_tonal_scrap_at_the_beeps_pitch_before_it_is_no_cadence() {
+    // a 40 ms vowel scrap clean enough to pass, 500 ms before a 450 Hz beep
+    let r = run(&signal(
+        &[(&[450.0], 40), (&[], 500), (&[450.0], 400)],
+        -14.0,
+        None,
+    ));
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    assert!((r.events[0].freq_hz - 450.0).abs() < 5.0, "{:?}", r.events);
+}
+
+#[test]
+fn a_faint_tone_in_a_loud_cadences_gap_is_no_beep() {
+    // babble's 130 ms tonal stretch at 630 Hz, 20 dB under a busy tone
+    // (480+620 Hz) whose next burst starts 300 ms later
+    let faint = signal(&[(&[630.0], 130)], -34.0, None);
+    let busy = signal(&[(&[], 300), (&[480.0, 620.0], 500)], -14.0, None);
+    let r = run(&[&faint[..faint.len() - 8000], &busy[2400..]].concat());
+    assert!(r.events.is_empty(), "{:?}", r.events);
+    // the same tone with silence after it is a beep
+    let r = run(&faint);
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+}
+
+#[test]
 fn frequency_agreement_rejects_a_tone_with_a_strong_harmonic() {
     // 450 Hz with its 2nd harmonic 10 dB down: the lags read the pair's
     // mean, the DFT recurrence (bins at 697/770 Hz) another frequency
