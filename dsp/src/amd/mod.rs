@@ -387,6 +387,11 @@ pub struct AmdDetector {
     /// Consecutive frames of a call-progress tone that the frame test does
     /// not take for one tone: a beating pair.
     pair_frames: u32,
+    /// The current run of sound before any greeting (frames over the floor
+    /// by the VAD's hold margin, speech or not): frames, quietest and
+    /// loudest level, dB. A long run at one level is a tone that the line's
+    /// noise hid from the tone tests (a ring-back 8 dB over white noise).
+    steady: (u32, f32, f32),
     pending_beep: bool,
     /// The beep detector may report a beep soon: no "human" verdict yet.
     beep_in_flight: bool,
@@ -421,6 +426,7 @@ impl AmdDetector {
             call_progress_hz: None,
             last_ringing: None,
             pair_frames: 0,
+            steady: (0, f32::MAX, f32::MIN),
             pending_beep: false,
             beep_in_flight: false,
             pending_sit: false,
@@ -612,6 +618,14 @@ impl AmdDetector {
                 .is_some_and(|f| same_tone(vad.call_progress_hz, f))
     }
 
+    /// Whether the sound before any greeting has held one level (within
+    /// [`STEADY_SOUND_RANGE_DB`]) for [`STEADY_SOUND_FRAMES`] or more: a
+    /// call-progress tone the tone tests missed in noise.
+    fn is_steady_sound(&self) -> bool {
+        let (n, lo, hi) = self.steady;
+        n >= STEADY_SOUND_FRAMES && hi - lo <= STEADY_SOUND_RANGE_DB
+    }
+
     /// The rules, once per 10 ms frame.
     fn on_frame(&mut self, frame: u32, vad: VadFrame) -> Option<AmdDecision> {
         let l = &self.limits;
@@ -629,6 +643,12 @@ impl AmdDetector {
         let speech = vad.speech || (vad.held && self.speech_run > 0 && self.greeting.is_some());
         // a call-progress tone (a ring-back's beating pair) is no voice
         let speech = speech && !vad.call_progress;
+        self.steady = if self.greeting.is_none() && (vad.held || vad.speech) {
+            let (n, lo, hi) = self.steady;
+            (n + 1, lo.min(vad.level_db), hi.max(vad.level_db))
+        } else {
+            (0, f32::MAX, f32::MIN)
+        };
         let vad = VadFrame { speech, ..vad };
         // the run of speech that this frame ended, if any: frames, loudest
         let (ended_run, ended_run_peak_db) = if vad.speech {
@@ -725,6 +745,9 @@ impl AmdDetector {
                         vad.tone_hz
                     };
                     self.note_call_progress(hz);
+                } else if self.is_steady_sound() && frame + 1 < MAX_CLOCK_RESTART * l.max_frames {
+                    // a tone all the same (its frequency unknown)
+                    self.clock_start = frame + 1;
                 } else if frame + 1 - self.clock_start >= l.max_frames {
                     return Some(self.decision(AmdVerdict::Unknown, "no-speech", 0.5));
                 }
@@ -951,6 +974,14 @@ const MIN_GREETING_CLEARANCE_DB: f32 = 15.0;
 /// pause that makes it a second sentence (a syllable's rise or fall; a
 /// tone in coloured noise wavers by a dB or two).
 const SENTENCE_SWING_DB: f32 = 4.0;
+
+/// A run of sound before any greeting this long (frames, 300 ms)...
+const STEADY_SOUND_FRAMES: u32 = 30;
+
+/// ...whose level stays within this range (dB) is a tone, which restarts
+/// the analysis time as a recognised one does: speech and babble swing by
+/// more from syllable to syllable.
+const STEADY_SOUND_RANGE_DB: f32 = 3.0;
 
 /// Tones before any speech restart the analysis time only within this many
 /// maximum analysis times from answer, so every stream is decided.

@@ -495,6 +495,32 @@ fn ring_back_before_the_answer_does_not_use_up_the_analysis_time() {
 }
 
 #[test]
+fn ring_back_the_noise_hides_from_the_tone_tests_still_restarts_the_analysis_time() {
+    // EU ring-back only 8 dB over white noise (no tone test takes it),
+    // then "Hello?" 8.9 s after the stream started
+    let noise_rms = 600.0;
+    let mut s = cadence(
+        &[425.0],
+        1000,
+        4000,
+        6000,
+        noise_rms * 10f64.powf(8.0 / 20.0) * 2f64.sqrt(),
+    );
+    silence(&mut s, 2900);
+    speech(&mut s, 600, 12000.0);
+    silence(&mut s, 3000);
+    let d = run(&s, noise_rms);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    // noise alone, with nobody on the line, is still "unknown" in time
+    let d = run(&vec![0.0; 20_000 * 8], noise_rms);
+    assert_eq!(d.verdict, AmdVerdict::Unknown, "{d:?}");
+    assert!(
+        d.at / 8 <= AmdConfig::default().max_analysis_ms as u64 + 100,
+        "{d:?}"
+    );
+}
+
+#[test]
 fn ring_back_going_on_after_speech_means_that_speech_was_no_greeting() {
     // EU ring-back (425 Hz, 1 s on, 4 s off) with talk in the room between
     // two bursts, ending just before the second, then the live "Hello?"
