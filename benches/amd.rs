@@ -1,6 +1,9 @@
 //! Throughput of answering-machine and beep detection together, in 8 kHz
 //! channels per core (target: at least 20,000). Run with
-//! `cargo bench --bench amd`.
+//! `cargo bench --bench amd`. With `RINGWIRE_BENCH_TICKS=N` in the
+//! environment it runs exactly N ticks and no timing, a fixed workload for
+//! counting instructions (`valgrind --tool=callgrind`) where the shared
+//! machine's timing cannot resolve a few percent.
 //!
 //! One timed iteration is a worker's media tick: [`CHANNELS`] channels, each
 //! fed its next 20 ms frame through the feature engine, then the AMD and
@@ -95,6 +98,18 @@ impl Worker {
 
 fn main() {
     let input = input();
+    // a fixed workload, for instruction counts (valgrind --tool=callgrind)
+    if let Some(ticks) = std::env::var("RINGWIRE_BENCH_TICKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        let mut worker = Worker::new();
+        for _ in 0..ticks {
+            worker.tick(&input);
+        }
+        println!("{ticks} ticks, {} decisions", worker.decisions);
+        return;
+    }
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3))
