@@ -198,14 +198,7 @@ fn main() {
             }
         }
     }
-    let mut results: Vec<(f64, AmdConfig, Score)> = grid
-        .into_par_iter()
-        .map(|cfg| {
-            let s = run(&loaded, &cfg);
-            (cost(&s), cfg, s)
-        })
-        .collect();
-    results.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let results = score_grid(&loaded, grid);
     // every configuration, for a closer look: target/tune_amd.tsv
     let mut tsv = String::from(
         "cost\thuman_ok\thumans\tmachine_ok\tmachines\tother_ok\tothers\tpause\tmulti\thsil\thlong\tlonggreet\tmgreet\ttalker\tmin_talker\thold\n",
@@ -231,10 +224,7 @@ fn main() {
         );
     }
     std::fs::write("target/tune_amd.tsv", tsv).expect("writing target/tune_amd.tsv");
-    let default = AmdConfig::default();
-    let default_score = run(&loaded, &default);
-    let default_row = (cost(&default_score), default, default_score);
-    print_best(&results, 8, &default_row, |cfg| {
+    print_best(&results, 8, &default_row(&loaded), |cfg| {
         format!(
             "pause {} multi {} hsil {} hlong {} longgreet {} mgreet {} margin {} hold {} talker {} min-talker {}",
             cfg.sentence_pause_ms, cfg.multi_sentence_min_ms, cfg.human_silence_ms,
@@ -242,6 +232,26 @@ fn main() {
             cfg.vad_margin_db, cfg.vad_hold_db, cfg.talker_range_db, cfg.min_talker_dbfs
         )
     });
+}
+
+/// Scores every configuration of `grid` on `loaded`, best (lowest cost) first.
+fn score_grid(loaded: &[Loaded], grid: Vec<AmdConfig>) -> Vec<(f64, AmdConfig, Score)> {
+    let mut results: Vec<(f64, AmdConfig, Score)> = grid
+        .into_par_iter()
+        .map(|cfg| {
+            let s = run(loaded, &cfg);
+            (cost(&s), cfg, s)
+        })
+        .collect();
+    results.sort_by(|a, b| a.0.total_cmp(&b.0));
+    results
+}
+
+/// The default configuration's cost and score on `loaded`.
+fn default_row(loaded: &[Loaded]) -> (f64, AmdConfig, Score) {
+    let d = AmdConfig::default();
+    let s = run(loaded, &d);
+    (cost(&s), d, s)
 }
 
 /// Prints the `n` best configurations of `results` and then `default`,
@@ -284,17 +294,8 @@ fn tune_waits(loaded: &[Loaded]) {
             }
         }
     }
-    let mut results: Vec<(f64, AmdConfig, Score)> = grid
-        .into_par_iter()
-        .map(|cfg| {
-            let s = run(loaded, &cfg);
-            (cost(&s), cfg, s)
-        })
-        .collect();
-    results.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let default_score = run(loaded, &d);
-    let default_row = (cost(&default_score), d, default_score);
-    print_best(&results, 10, &default_row, |cfg| {
+    let results = score_grid(loaded, grid);
+    print_best(&results, 10, &default_row(loaded), |cfg| {
         format!(
             "hsil {} hlong {} beep-wait-greeting {} beep-wait {}",
             cfg.human_silence_ms,
@@ -320,17 +321,8 @@ fn tune_phrases(loaded: &[Loaded]) {
             });
         }
     }
-    let mut results: Vec<(f64, AmdConfig, Score)> = grid
-        .into_par_iter()
-        .map(|cfg| {
-            let s = run(loaded, &cfg);
-            (cost(&s), cfg, s)
-        })
-        .collect();
-    results.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let default_score = run(loaded, &d);
-    let default_row = (cost(&default_score), d, default_score);
-    print_best(&results, 35, &default_row, |cfg| {
+    let results = score_grid(loaded, grid);
+    print_best(&results, 35, &default_row(loaded), |cfg| {
         format!(
             "phrase {} wait {}",
             cfg.voicemail_phrase_score, cfg.voicemail_phrase_wait_score
