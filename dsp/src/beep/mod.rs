@@ -86,10 +86,11 @@
 //!    the beep's pitch just before it is not one. A group failed as a voice
 //!    (ripple, harmonics, wandering), or shorter than 60 ms, does not make
 //!    a later tone a repeat: a greeting's last words end 100-300 ms before
-//!    the beep, sometimes at its pitch. A candidate 10 dB or more under a
+//!    the beep, sometimes at its pitch. A candidate 6 dB or more under a
 //!    burst of 100 ms or more that follows it within the hold-off is
-//!    dropped too: babble between a busy tone's bursts, not a beep (a
-//!    voicemail beep is followed by the recording's silence).
+//!    dropped too: babble between a busy tone's bursts, or a low murmur
+//!    inside a live caller's speech, not a beep (a voicemail beep is
+//!    followed by the recording's silence).
 //!
 //! Events carry media time: `start` and `end` are the tone's, not the
 //! decision's, which comes after the hold-off.
@@ -274,9 +275,11 @@ const MIN_BURST_MS: u64 = 100;
 /// do, a 30-40 ms vowel or babble scrap does not (see [`Burst::tone_like`]).
 const MIN_PASSED_BURST_MS: u64 = 60;
 /// A candidate is dropped when a burst of [`MIN_BURST_MS`] or more this
-/// many times its energy (10 dB) follows it within the hold-off: it was
-/// the line's noise between that signal's bursts, not a beep.
-const DROWNING_RATIO: f32 = 10.0;
+/// many times its energy (6 dB) follows it within the hold-off: it was
+/// the line's noise between that signal's bursts, or a murmur inside
+/// speech, not a beep (a voicemail beep is followed by silence, and babble
+/// on its line is 6 dB or more under it).
+const DROWNING_RATIO: f32 = 4.0;
 /// A failed part whose mean block energy is below this share of the group's
 /// loudest passing part (-10 dB) is noise around the tone, not part of it.
 const QUIET_PART: f32 = 1.0 / 10.0;

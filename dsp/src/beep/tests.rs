@@ -174,9 +174,10 @@ fn a_tonal_scrap_at_the_beeps_pitch_before_it_is_no_cadence() {
 
 #[test]
 fn a_faint_tone_in_a_loud_cadences_gap_is_no_beep() {
-    // babble's 130 ms tonal stretch at 630 Hz, 20 dB under a busy tone
-    // (480+620 Hz) whose next burst starts 300 ms later
-    let faint = signal(&[(&[630.0], 130)], -34.0, None);
+    // babble's 130 ms tonal stretch at 630 Hz, 8 dB under a busy tone
+    // (480+620 Hz, each at its level: the pair is 3 dB louder) whose next
+    // burst starts 300 ms later (or a murmur inside a live caller's speech)
+    let faint = signal(&[(&[630.0], 130)], -19.0, None);
     let busy = signal(&[(&[], 300), (&[480.0, 620.0], 500)], -14.0, None);
     let r = run(&[&faint[..faint.len() - 8000], &busy[2400..]].concat());
     assert!(r.events.is_empty(), "{:?}", r.events);
