@@ -274,22 +274,26 @@ fn print_best(
 }
 
 /// `--waits`: the silences that mean "human" alone (after short and long
-/// greetings, and the wait for a beep after a greeting as long as a short
-/// machine greeting), the rest at their defaults.
+/// greetings, the greeting length between them, and the wait for a beep
+/// after a greeting as long as a short machine greeting), the rest at
+/// their defaults.
 fn tune_waits(loaded: &[Loaded]) {
     let d = AmdConfig::default();
     let mut grid = Vec::new();
     for human_silence_ms in [340, 360, 380, 400] {
-        for human_silence_long_ms in [750, 850] {
-            for beep_wait_greeting_ms in [1000, 1200, 1400, 1600] {
-                for beep_wait_ms in [800, 920] {
-                    grid.push(AmdConfig {
-                        human_silence_ms,
-                        human_silence_long_ms,
-                        beep_wait_greeting_ms,
-                        beep_wait_ms,
-                        ..d.clone()
-                    });
+        for human_silence_long_ms in [700, 750, 850] {
+            for long_human_greeting_ms in [3500, 4000, 4500] {
+                for beep_wait_greeting_ms in [1000, 1200, 1400, 1600] {
+                    for beep_wait_ms in [800, 920] {
+                        grid.push(AmdConfig {
+                            human_silence_ms,
+                            human_silence_long_ms,
+                            long_human_greeting_ms,
+                            beep_wait_greeting_ms,
+                            beep_wait_ms,
+                            ..d.clone()
+                        });
+                    }
                 }
             }
         }
@@ -297,9 +301,10 @@ fn tune_waits(loaded: &[Loaded]) {
     let results = score_grid(loaded, grid);
     print_best(&results, 10, &default_row(loaded), |cfg| {
         format!(
-            "hsil {} hlong {} beep-wait-greeting {} beep-wait {}",
+            "hsil {} hlong {} longgreet {} beep-wait-greeting {} beep-wait {}",
             cfg.human_silence_ms,
             cfg.human_silence_long_ms,
+            cfg.long_human_greeting_ms,
             cfg.beep_wait_greeting_ms,
             cfg.beep_wait_ms
         )

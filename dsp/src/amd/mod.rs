@@ -117,7 +117,9 @@ pub struct AmdConfig {
     pub human_silence_ms: u32,
     /// Silence after a greeting of `long_human_greeting_ms` or more.
     pub human_silence_long_ms: u32,
-    /// The longest live greeting expected.
+    /// The greeting length from which the silence that means "human" is
+    /// `human_silence_long_ms`; shorter greetings wait in proportion from
+    /// `human_silence_ms`.
     pub long_human_greeting_ms: u32,
     /// A greeting at least this long may be a short machine greeting
     /// ("Leave a message after the tone.")...
@@ -177,7 +179,7 @@ impl Default for AmdConfig {
             vad_hold_db: 4.0,
             human_silence_ms: 380,
             human_silence_long_ms: 750,
-            long_human_greeting_ms: 3500,
+            long_human_greeting_ms: 4000,
             beep_wait_greeting_ms: 1200,
             beep_wait_ms: 920,
             sentence_pause_ms: 455,
