@@ -292,6 +292,13 @@ impl Limits {
         }
     }
 
+    /// Whether the analysis time may still restart at `frame` (after a tone
+    /// or a dropped "greeting"): only within [`MAX_CLOCK_RESTART`] maximum
+    /// analysis times from answer, so every stream is decided.
+    fn may_restart_clock(&self, frame: u32) -> bool {
+        frame + 1 < MAX_CLOCK_RESTART * self.max_frames
+    }
+
     /// Silence, in frames, that ends a greeting of `greeting` frames, in
     /// which the spotter's best score was `phrase_peak`, as human.
     fn human_silence_after(&self, greeting: u32, phrase_peak: f32) -> f32 {
@@ -735,9 +742,7 @@ impl AmdDetector {
                         phrase_peak: 0.0,
                     });
                     Self::note_run(&mut self.runs, start, frame);
-                } else if (vad.tone || vad.call_progress)
-                    && frame + 1 < MAX_CLOCK_RESTART * l.max_frames
-                {
+                } else if (vad.tone || vad.call_progress) && l.may_restart_clock(frame) {
                     // ring-back still playing: the call is not answered
                     // in earnest yet, the analysis time starts after it
                     self.clock_start = frame + 1;
@@ -747,7 +752,7 @@ impl AmdDetector {
                         vad.tone_hz
                     };
                     self.note_call_progress(hz);
-                } else if self.is_steady_sound() && frame + 1 < MAX_CLOCK_RESTART * l.max_frames {
+                } else if self.is_steady_sound() && l.may_restart_clock(frame) {
                     // a tone all the same (its frequency unknown)
                     self.clock_start = frame + 1;
                 } else if frame + 1 - self.clock_start >= l.max_frames {
@@ -798,7 +803,7 @@ impl AmdDetector {
                     // warning) counts only once it outlasts its signature
                     let hz = g.tone_hz_sum / g.tone_frames as f32;
                     if g.tone_frames >= CALL_PROGRESS_MATCH_FRAMES
-                        && frame + 1 < MAX_CLOCK_RESTART * l.max_frames
+                        && l.may_restart_clock(frame)
                         && self.call_progress_hz.is_some_and(|f| same_tone(hz, f))
                     {
                         // the ring-back heard before goes on: what came
@@ -894,7 +899,7 @@ impl AmdDetector {
                             // greeting, and the analysis time starts
                             // after it
                             self.greeting = None;
-                            if frame + 1 < MAX_CLOCK_RESTART * l.max_frames {
+                            if l.may_restart_clock(frame) {
                                 self.clock_start = frame + 1;
                             }
                             return None;

@@ -280,6 +280,8 @@ const MIN_PASSED_BURST_MS: u64 = 60;
 /// speech, not a beep (a voicemail beep is followed by silence, and babble
 /// on its line is 6 dB or more under it).
 const DROWNING_RATIO: f32 = 4.0;
+// every burst of `MIN_BURST_MS` is long enough to make a repeat
+const _: () = assert!(MIN_PASSED_BURST_MS <= MIN_BURST_MS);
 /// A failed part whose mean block energy is below this share of the group's
 /// loudest passing part (-10 dB) is noise around the tone, not part of it.
 const QUIET_PART: f32 = 1.0 / 10.0;
@@ -864,6 +866,12 @@ struct Burst {
     tone_like: bool,
 }
 
+/// Whether a sound of energy `loud` is [`DROWNING_RATIO`] times a pending
+/// candidate's `candidate` or more: loud enough, after it, to drown it.
+fn drowns(loud: f32, candidate: f32) -> bool {
+    loud >= candidate * DROWNING_RATIO
+}
+
 /// Whether two bursts' energies are within [`CADENCE_LEVEL_DB`] of each
 /// other (the bursts of a cadence are one level).
 fn same_level(a: f32, b: f32) -> bool {
@@ -1331,7 +1339,7 @@ impl BeepDetector {
                 tone_like: !matches!(
                     verdict,
                     Err(Reject::Ripple | Reject::Harmonic | Reject::Unsteady)
-                ) && (long || span_ms >= MIN_PASSED_BURST_MS),
+                ) && span_ms >= MIN_PASSED_BURST_MS,
             });
         }
         // a pending candidate at this frequency was a cadence too
@@ -1340,9 +1348,8 @@ impl BeepDetector {
             // ...and one far quieter than a long burst right after it is
             // the line's noise between that signal's bursts (babble in a
             // busy tone's gaps): a voicemail beep is followed by silence
-            let drowned = |p: &Pending| {
-                long && g.start() >= p.event.end && g.loudest >= p.energy * DROWNING_RATIO
-            };
+            let drowned =
+                |p: &Pending| long && g.start() >= p.event.end && drowns(g.loudest, p.energy);
             if matches!(slot, Some(p) if (same(p.event.freq_hz, freq, self.cfg.same_freq)
                 && same_level(p.energy, g.loudest)) || drowned(p))
             {
@@ -1500,7 +1507,7 @@ impl BeepDetector {
             if let Some((f, e)) = sounding {
                 // a repeat, or a far louder tone that may drown it (see
                 // `close_group`), is sounding: decided when its group closes
-                let drowning = e >= p.energy * DROWNING_RATIO;
+                let drowning = drowns(e, p.energy);
                 if (same_part(p.event.freq_hz, f, self.cfg.max_freq_jitter) || drowning)
                     && i > p.event.end / BLOCK + 1
                 {
@@ -1514,7 +1521,7 @@ impl BeepDetector {
                 if g.parts[..g.n].iter().any(|c| {
                     c.start >= p.event.end
                         && (same_part(p.event.freq_hz, c.freq, self.cfg.max_freq_jitter)
-                            || c.energy >= p.energy * DROWNING_RATIO)
+                            || drowns(c.energy, p.energy))
                 }) {
                     continue;
                 }
