@@ -312,6 +312,11 @@ impl Limits {
     }
 }
 
+/// Frames after the decision for which the talker's speech is still
+/// tracked (see [`AmdDetector::track_after_decision`]): a beep after a
+/// "human" verdict comes within a few seconds of it, when AMD was wrong.
+const TRACK_AFTER_DECISION_FRAMES: u32 = 10_000 / FRAME_MS;
+
 /// Frames of consecutive speech that confirm speech: long enough for the
 /// VAD to have recognised a steady tone (which then is not speech).
 const CONFIRM_FRAMES: u32 = vad::TONE_DELAY_FRAMES as u32 + 1;
@@ -406,6 +411,11 @@ pub struct AmdDetector {
     beep_in_flight: bool,
     pending_sit: bool,
     decided: bool,
+    /// Frame at which the decision was made.
+    decided_frame: u32,
+    /// First frame of the talker's latest run of speech that began after
+    /// the decision.
+    talk_after_decision: Option<u32>,
     verdict: Option<AmdVerdict>,
     /// The VAD's noise floor at the last frame, dB.
     floor_db: f32,
@@ -440,6 +450,8 @@ impl AmdDetector {
             beep_in_flight: false,
             pending_sit: false,
             decided: false,
+            decided_frame: 0,
+            talk_after_decision: None,
             verdict: None,
             floor_db: 0.0,
         }
@@ -474,6 +486,7 @@ impl AmdDetector {
     pub fn push(&mut self, block: &FeatureBlock) -> Option<AmdDecision> {
         self.blocks += 1;
         if self.decided {
+            self.track_after_decision(block);
             return None;
         }
         self.dtmf_history = (self.dtmf_history << 1) | block.looks_like_dtmf() as u32;
@@ -499,9 +512,40 @@ impl AmdDetector {
         let decision = self.on_frame(frame, vad);
         if let Some(d) = &decision {
             self.decided = true;
+            self.decided_frame = frame;
             self.verdict = Some(d.verdict);
         }
         decision
+    }
+
+    /// After the decision, and for [`TRACK_AFTER_DECISION_FRAMES`], goes on
+    /// noting where the talker's runs of speech start (nothing else), so
+    /// that [`Self::note_beep`] still sees talk after a tone: a vowel held
+    /// in a live caller's next words, or a tone under them, is no beep.
+    fn track_after_decision(&mut self, block: &FeatureBlock) {
+        if self.frames >= self.decided_frame + TRACK_AFTER_DECISION_FRAMES {
+            return;
+        }
+        let Some(frame_features) = self.framer.push(block) else {
+            return;
+        };
+        let frame = self.frames;
+        self.frames += 1;
+        let vad = self.vad.push_frame(frame_features);
+        self.floor_db = vad.floor_db;
+        let speech = (vad.speech || (vad.held && self.speech_run > 0)) && !vad.call_progress;
+        self.speech_run = if speech { self.speech_run + 1 } else { 0 };
+        self.run_peak_db = if speech {
+            self.run_peak_db.max(vad.level_db)
+        } else {
+            f32::MIN
+        };
+        let Some(g) = &self.greeting else { return };
+        if self.speech_run >= CONFIRM_FRAMES
+            && self.run_peak_db >= g.peak_db - self.limits.talker_range_db
+        {
+            self.talk_after_decision = Some(frame + 1 - self.speech_run);
+        }
     }
 
     /// Tells the detector a beep was heard from sample `start` to `end`;
@@ -531,6 +575,13 @@ impl AmdDetector {
             } else if a > last + slack {
                 follows_greeting = false; // talk after the tone
             }
+        }
+        // the talker spoke again after the tone (noted after the decision)
+        if self
+            .talk_after_decision
+            .is_some_and(|a| a as u64 > last + slack)
+        {
+            follows_greeting = false;
         }
         let follows_greeting = follows_greeting && greeting_before;
         if follows_greeting && !self.decided {

@@ -366,6 +366,30 @@ fn a_beep_the_vad_took_for_speech_still_follows_the_greeting() {
     assert!(!fed(&talk).note_beep(beep_start, beep_start + 4000));
 }
 
+#[test]
+fn talk_after_a_tone_that_follows_the_verdict_still_rules_the_tone_out() {
+    // "Hello?", a "human" verdict in the silence after it, then a tone
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 500, 6000.0);
+    silence(&mut s, 2000);
+    let tone_start = s.len() as u64;
+    tone(&mut s, 700.0, 150, 5000.0);
+    let tone_end = s.len() as u64;
+    let amd = fed(&s);
+    assert_eq!(amd.verdict(), Some(AmdVerdict::Human));
+    // a beep after a wrong "human" still counts...
+    let mut quiet = s.clone();
+    silence(&mut quiet, 400);
+    assert!(fed(&quiet).note_beep(tone_start, tone_end));
+    // ...but a tone with the caller's next words after it (a held vowel)
+    // does not
+    let mut talk = s.clone();
+    silence(&mut talk, 100);
+    speech(&mut talk, 600, 6000.0);
+    assert!(!fed(&talk).note_beep(tone_start, tone_end));
+}
+
 /// A steady tone of `hz` for `ms` at peak `amp`.
 fn tone(out: &mut Vec<f64>, hz: f64, ms: usize, amp: f64) {
     let mut sine = crate::signal::Sine::new(hz, 8000.0, amp, 0.0);
