@@ -1650,11 +1650,17 @@ fn is_sit(parts: &[Closed]) -> bool {
 }
 
 /// A part's frequency for matching a tone plan: the DFT bins' where they
-/// agree with the lags' to 3% (pink noise and babble pull the lags a few
-/// percent; near multiples of 100 Hz the bins are too ill-conditioned to
-/// measure a beep with, not to place a tone in a plan), else the part's.
+/// agree with the lags' to 3%, or read up to [`LAG_PULL_DOWN`] above them
+/// (pink noise and babble pull the lags down; near multiples of 100 Hz the
+/// bins are too ill-conditioned to measure a beep with, not to place a
+/// tone in a plan), else the part's.
 fn bins_freq(c: &Closed) -> f32 {
     c.freq_dft
-        .filter(|&d| same(d, c.freq, 0.03))
+        .filter(|&d| same(d, c.freq, 0.03) || (d > c.freq && d <= c.freq * (1.0 + LAG_PULL_DOWN)))
         .unwrap_or(c.freq)
 }
+
+/// How far below a tone pink noise or babble 13-18 dB under it can pull
+/// the lags' frequency: a 1400 Hz recorder warning has read 1332 Hz, its
+/// bins 1400 Hz.
+const LAG_PULL_DOWN: f32 = 0.06;
