@@ -1298,9 +1298,14 @@ impl BeepDetector {
         // Failed parts (speech, noise) just before a tone do not spoil it: a
         // voicemail beep often follows the greeting's last syllable by
         // 100-200 ms. A failed part after a tonal one does spoil the group.
+        // They are closed as a group of their own all the same: a burst of
+        // a cadence that background talk spoiled still repeats the one
+        // before it (a busy tone's burst in babble).
         if failed.is_none() && g.n > 0 && g.failed.is_some() && !g.any_passed {
-            *g = Group::default();
+            let before = std::mem::take(g);
+            self.close_group(before, closed.start / BLOCK);
         }
+        let g = self.group.get_or_insert_with(Group::default);
         if failed.is_none() {
             g.loudest_passed = g.loudest_passed.max(e);
         }

@@ -432,6 +432,25 @@ fn short_passed_pieces_of_one_tone_chain_but_a_scrap_does_not_carry_a_failed_one
 }
 
 #[test]
+fn a_cadence_burst_that_background_talk_spoiled_still_repeats_the_one_before() {
+    let mut d = BeepDetector::new(BeepConfig::default());
+    // a busy tone's first burst: a candidate, held for the hold-off
+    d.join_group(closed(0, 500, 425.0, 1e6, true), None);
+    // its second burst, 500 ms later, fails (talk at its start made it
+    // waver), and a tonal scrap of that talk passes 170 ms after it
+    d.join_group(
+        closed(1000, 1500, 425.0, 1e6, false),
+        Some(Reject::Unsteady),
+    );
+    assert!(d.pending.iter().any(Option::is_some));
+    d.join_group(closed(1670, 1720, 740.0, 3e5, true), None);
+    assert!(
+        d.pending.iter().all(Option::is_none),
+        "the first burst was a cadence"
+    );
+}
+
+#[test]
 fn cadence_hold_off_drops_a_repeating_tone_and_delays_a_lone_one() {
     // EU busy: 425 Hz, 500 ms on, 500 ms off
     let busy: Vec<(&[f64], usize)> = (0..4)
