@@ -5,8 +5,11 @@ The spotter (dsp/src/amd/keyword.rs) scores, every 20 ms, the last 600 ms of
 feature-engine features: it fires at the end of "message" or "tone" as
 voicemail greetings say them ("leave a message", "after the tone").
 
-Data, all made here: espeak-ng speaks the *tune* split's voices at random
-speeds and pitches. Positives are tune-split voicemail sentences, with the
+Data, all made here: espeak-ng speaks the *tune* split's voices and 18
+more variants that are no held-out voice (`EXTRA_VOICES`), at random
+speeds and pitches, each utterance also played up to 6% fast or slow (a
+speed perturbation, which moves the formants as another vocal tract
+would). Positives are tune-split voicemail sentences, with the
 keyword's end found by aligning (DTW) the sentence against the same voice
 speaking only the words up to the keyword. Negatives are the tune split's
 live greetings, babble and announcement texts, the parts of its machine
@@ -22,7 +25,7 @@ Model: a multilayer perceptron (scikit-learn, 360 -> 32 ReLU -> 1 logistic),
 fixed seeds. Why Python: scikit-learn's trainer is well kept and the model
 is 12k numbers; the product runs only the Rust inference.
 
-Usage: python3 scripts/keyword/train.py [--reps 12] [--out dsp/src/amd/keyword_model.rs]
+Usage: python3 scripts/keyword/train.py [--reps 24] [--out dsp/src/amd/keyword_model.rs]
 Needs: espeak-ng, numpy, scikit-learn (pip install numpy scikit-learn).
 """
 import argparse
@@ -38,6 +41,15 @@ WINDOW = 30  # frames: 600 ms
 LEVEL_FLOOR_DB = -40.0
 
 TUNE_VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb+m3", "en+f2", "en-gb-scotland+f4", "en-us+m7"]
+
+# More voices for the spotter alone: the tune split's accents (and West
+# Midlands, in neither split) with other espeak-ng variants, so that the
+# model learns the words rather than seven voices. None is a held-out voice
+# of the corpus (host/src/corpus/texts.rs).
+EXTRA_VOICES = ["en-us+m1", "en-us+m4", "en-us+f1", "en-us+f4", "en-gb+f1", "en-gb+m6", "en-gb+f5", "en+m2",
+                "en+f4", "en-gb-scotland", "en-gb-scotland+m5", "en-gb-x-gbcwmd", "en-gb-x-gbcwmd+f3",
+                "en-gb-x-gbcwmd+m2", "en-us+Andy", "en-gb+Annie", "en-us+edward", "en+robert"]
+TRAIN_VOICES = TUNE_VOICES + EXTRA_VOICES
 
 # (sentence, the words up to the end of a keyword in it)
 POSITIVES = [
@@ -150,15 +162,31 @@ def window(frames, end):
     return w.ravel()
 
 
-def speak(voice, text, wpm, pitch):
-    out = subprocess.run(["espeak-ng", "-v", voice, "-s", str(wpm), "-p", str(pitch), "--stdout", text],
-                         capture_output=True, check=True).stdout
+class Talker:
+    """A voice at one speed and pitch, with a speed perturbation (the
+    recording played up to 6% fast or slow, which shifts its formants as a
+    different vocal tract would)."""
+
+    def __init__(self, rng):
+        self.warp = rng.uniform(0.94, 1.06)
+        self.cmd = ["espeak-ng", "-v", rng.choice(TRAIN_VOICES), "-s", str(rng.randint(130, 200)),
+                    "-p", str(rng.randint(20, 80)), "--stdout"]
+
+    def say(self, text):
+        return speak(self.cmd, text, self.warp)
+
+
+def speak(cmd, text, warp=1.0):
+    """`text` spoken by `cmd` (a synthesizer writing WAV to stdout), band
+    limited and at 8 kHz, trimmed to its sound."""
+    out = subprocess.run(cmd + [text], capture_output=True, check=True).stdout
+    rate = int.from_bytes(out[24:28], "little")
     pcm = np.frombuffer(out[44:], dtype=np.int16).astype(np.float64)
     n = len(pcm)
     spec = np.fft.rfft(pcm)
-    spec[np.fft.rfftfreq(n, 1 / 22050) > 3800] = 0
+    spec[np.fft.rfftfreq(n, 1 / rate) > 3800 / warp] = 0
     y = np.fft.irfft(spec, n)
-    y = np.interp(np.arange(0, n / 22050, 1 / 8000), np.arange(n) / 22050, y)
+    y = np.interp(np.arange(0, n / rate, warp / 8000), np.arange(n) / rate, y)
     loud = np.where(np.abs(y) > 0.01 * np.abs(y).max())[0]
     return y[loud[0]:loud[-1] + 1]
 
@@ -196,7 +224,7 @@ def on_line(rng, y):
             noise = np.zeros(n)
             at = 0
             while at < n:
-                z = speak(rng.choice(TUNE_VOICES), rng.choice(BABBLE), rng.randint(130, 200), rng.randint(20, 80))
+                z = Talker(rng).say(rng.choice(BABBLE))
                 k = min(len(z), n - at)
                 noise[at:at + k] += z[:k]
                 at += k
@@ -212,9 +240,9 @@ def make_windows(seed_reps):
     xs, ys = [], []
     for _ in range(reps):
         for sentence, prefix in POSITIVES:
-            voice, wpm, pitch = rng.choice(TUNE_VOICES), rng.randint(130, 200), rng.randint(20, 80)
-            y = speak(voice, sentence, wpm, pitch)
-            yp = speak(voice, prefix, wpm, pitch)
+            talker = Talker(rng)
+            y = talker.say(sentence)
+            yp = talker.say(prefix)
             clean = frame_features(to_pcm(y))
             end = dtw_end(frame_features(to_pcm(yp)), clean) if len(yp) < len(y) - 800 else len(clean)
             pcm, lead = on_line(rng, y)
@@ -225,7 +253,7 @@ def make_windows(seed_reps):
                     xs.append(window(f, e))
                     ys.append(1)
         for text in NEGATIVES:
-            y = speak(rng.choice(TUNE_VOICES), text, rng.randint(130, 200), rng.randint(20, 80))
+            y = Talker(rng).say(text)
             pcm, lead = on_line(rng, y)
             f = frame_features(pcm)
             last = lead + len(y) // (BLOCK * BLOCKS_PER_FRAME)
@@ -246,7 +274,7 @@ def rust_array(name, doc, values, per_line=10, test_only=False):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--reps", type=int, default=12, help="passes over the texts per worker")
+    ap.add_argument("--reps", type=int, default=24, help="passes over the texts per worker")
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--out", default="dsp/src/amd/keyword_model.rs")
