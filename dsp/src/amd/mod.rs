@@ -868,6 +868,7 @@ impl AmdDetector {
                         g.tone_snr_sum / g.tone_frames as f32 >= l.tone_after_greeting_snr_db;
                     if g.tone_frames + vad::TONE_DELAY_FRAMES as u32 >= needed
                         && clear
+                        && g.last_speech + 1 - g.start >= MIN_GREETING_BEFORE_BEEP_FRAMES
                         && tone_start > g.last_speech + 1
                         && quiet_before(
                             self.speech_history,
@@ -970,6 +971,12 @@ impl AmdDetector {
         None
     }
 }
+
+/// A tone after the greeting is a beep only after a greeting at least this
+/// long (frames): the shortest voicemail prompt ("Leave a message.") lasts
+/// most of a second, while a tenth of a second of background talk just
+/// before a ring-back's first burst can read as a "greeting".
+const MIN_GREETING_BEFORE_BEEP_FRAMES: u32 = 30;
 
 /// A tone after the greeting is a beep only when this many frames just
 /// before it were not speech: a voicemail beep follows a pause, while a

@@ -309,6 +309,29 @@ fn quiet_background_talk_after_a_greeting_is_not_the_talker() {
 }
 
 #[test]
+fn a_tone_after_a_tenth_of_a_second_of_talk_is_no_beep() {
+    // background talk for 150 ms, then a steady tone: the talk was no
+    // voicemail prompt, so the tone is no beep after one
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 150, 6000.0);
+    silence(&mut s, 100);
+    tone(&mut s, 1000.0, 500, 4000.0);
+    silence(&mut s, 200);
+    let d = run(&s, 30.0);
+    assert_ne!(d.cause, "tone-after-greeting", "{d:?}");
+    // after a greeting of most of a second it is one
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 800, 6000.0);
+    silence(&mut s, 100);
+    tone(&mut s, 1000.0, 500, 4000.0);
+    silence(&mut s, 200);
+    let d = run(&s, 30.0);
+    assert_eq!(d.cause, "tone-after-greeting", "{d:?}");
+}
+
+#[test]
 fn a_signalling_tone_after_a_live_greeting_is_not_a_beep() {
     // "Hello?" then the recorder warning (1400 Hz, 500 ms): still human
     let tone = |out: &mut Vec<f64>, f: f64, ms: usize| {
