@@ -36,10 +36,8 @@ fn detect(samples: &[i16]) -> Vec<BeepEvent> {
     let mut blocks = Vec::new();
     engine.process(ch, samples, &mut blocks).unwrap();
     let mut d = BeepDetector::default();
-    let mut events: Vec<BeepEvent> = blocks.iter().filter_map(|b| d.push(b)).collect();
-    while let Some(e) = d.finish() {
-        events.push(e);
-    }
+    let events: Vec<BeepEvent> = blocks.iter().filter_map(|b| d.push(b)).collect();
+    d.finish();
     events
 }
 

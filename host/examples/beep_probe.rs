@@ -23,15 +23,7 @@ fn main() {
                     );
                 }
             }
-            while let Some(e) = det.finish() {
-                println!(
-                    "{path} {}: beep {:.0} Hz {}..{} ms (at end)",
-                    s.id,
-                    e.freq_hz,
-                    e.start / 8,
-                    e.end / 8
-                );
-            }
+            det.finish();
         }
     }
 }

@@ -510,12 +510,8 @@ impl CallDetectors {
         if let Some(d) = self.dtmf.as_mut().and_then(DtmfDetector::finish) {
             events.push(dtmf_event(d));
         }
-        // a beep detector may hold several candidates; it says None when done
-        for _ in 0..64 {
-            match self.beep.as_mut().and_then(BeepDetector::finish) {
-                Some(b) => self.on_beep(b, events),
-                None => break,
-            }
+        if let Some(b) = self.beep.as_mut() {
+            b.finish();
         }
         if let Some(a) = self.amd.as_mut().and_then(AmdDetector::finish) {
             self.on_amd(a, events);

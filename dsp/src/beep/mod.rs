@@ -1020,11 +1020,13 @@ impl BeepDetector {
         self.poll(i)
     }
 
-    /// Ends the stream: a beep still sounding ends here; a candidate in its
-    /// hold-off is reported (nothing can repeat it any more). Call until it
-    /// returns `None` to drain every candidate (there is rarely more than
-    /// one).
-    pub fn finish(&mut self) -> Option<BeepEvent> {
+    /// Ends the stream. What still sounds closes here (a SIT it completes
+    /// is still taken by [`Self::take_sit`]), but no beep is reported: a
+    /// candidate still in its hold-off could not be told from a cadence's
+    /// burst (the last burst of a busy tone cut by the hang-up), and a
+    /// caller whose line ended within the hold-off of a beep has no use for
+    /// it.
+    pub fn finish(&mut self) {
         let now = self.blocks;
         if let Some(p) = self.part.take() {
             self.close_part(p);
@@ -1032,10 +1034,7 @@ impl BeepDetector {
         if let Some(g) = self.group.take() {
             self.close_group(g, now);
         }
-        let first = (0..SLOTS)
-            .filter(|&k| self.pending[k].is_some())
-            .min_by_key(|&k| self.pending[k].unwrap().event.start)?;
-        self.pending[first].take().map(|p| p.event)
+        self.pending = [None; SLOTS];
     }
 
     /// The window's tone if it qualifies.
