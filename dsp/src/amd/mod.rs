@@ -504,11 +504,7 @@ impl AmdDetector {
                 }
             }
         }
-        let frame_features = self.framer.push(block)?;
-        let frame = self.frames;
-        self.frames += 1;
-        let vad = self.vad.push_frame(frame_features);
-        self.floor_db = vad.floor_db;
+        let (frame, vad) = self.next_frame(block)?;
         let decision = self.on_frame(frame, vad);
         if let Some(d) = &decision {
             self.decided = true;
@@ -526,26 +522,49 @@ impl AmdDetector {
         if self.frames >= self.decided_frame + TRACK_AFTER_DECISION_FRAMES {
             return;
         }
-        let Some(frame_features) = self.framer.push(block) else {
+        let Some((frame, vad)) = self.next_frame(block) else {
             return;
         };
-        let frame = self.frames;
-        self.frames += 1;
-        let vad = self.vad.push_frame(frame_features);
-        self.floor_db = vad.floor_db;
-        let speech = (vad.speech || (vad.held && self.speech_run > 0)) && !vad.call_progress;
-        self.speech_run = if speech { self.speech_run + 1 } else { 0 };
-        self.run_peak_db = if speech {
-            self.run_peak_db.max(vad.level_db)
-        } else {
-            f32::MIN
-        };
+        let speech = self.is_talker_speech(&vad);
+        self.advance_speech_run(speech, vad.level_db);
         let Some(g) = &self.greeting else { return };
         if self.speech_run >= CONFIRM_FRAMES
             && self.run_peak_db >= g.peak_db - self.limits.talker_range_db
         {
             self.talk_after_decision = Some(frame + 1 - self.speech_run);
         }
+    }
+
+    /// The next 10 ms frame's index and voice activity, once `block`
+    /// completes one.
+    fn next_frame(&mut self, block: &FeatureBlock) -> Option<(u32, VadFrame)> {
+        let frame_features = self.framer.push(block)?;
+        let frame = self.frames;
+        self.frames += 1;
+        let vad = self.vad.push_frame(frame_features);
+        self.floor_db = vad.floor_db;
+        Some((frame, vad))
+    }
+
+    /// Whether `vad`'s frame is the talker's speech: a run of a greeting's
+    /// speech carries on through held frames (before a greeting they start
+    /// nothing: babble, unrecognised tones), and a call-progress tone (a
+    /// ring-back's beating pair) is no voice.
+    fn is_talker_speech(&self, vad: &VadFrame) -> bool {
+        (vad.speech || (vad.held && self.speech_run > 0 && self.greeting.is_some()))
+            && !vad.call_progress
+    }
+
+    /// Extends the current run of speech by a frame at `level_db`, or ends
+    /// it.
+    fn advance_speech_run(&mut self, speech: bool, level_db: f32) {
+        self.speech_run = if speech { self.speech_run + 1 } else { 0 };
+        self.speech_history = (self.speech_history << 1) | speech as u64;
+        self.run_peak_db = if speech {
+            self.run_peak_db.max(level_db)
+        } else {
+            f32::MIN
+        };
     }
 
     /// Tells the detector a beep was heard from sample `start` to `end`;
@@ -688,7 +707,6 @@ impl AmdDetector {
 
     /// The rules, once per 10 ms frame.
     fn on_frame(&mut self, frame: u32, vad: VadFrame) -> Option<AmdDecision> {
-        let l = &self.limits;
         if self.pending_beep {
             return Some(self.decision(AmdVerdict::Machine, "beep", 0.95));
         }
@@ -698,11 +716,7 @@ impl AmdDetector {
         if self.phrase_heard {
             return Some(self.decision(AmdVerdict::Machine, "voicemail-phrase", 0.9));
         }
-        // a run of the greeting's speech carries on through held frames;
-        // before a greeting they start nothing (babble, unrecognised tones)
-        let speech = vad.speech || (vad.held && self.speech_run > 0 && self.greeting.is_some());
-        // a call-progress tone (a ring-back's beating pair) is no voice
-        let speech = speech && !vad.call_progress;
+        let speech = self.is_talker_speech(&vad);
         self.steady = if self.greeting.is_none() && (vad.held || vad.speech) {
             let (n, lo, hi) = self.steady;
             (n + 1, lo.min(vad.level_db), hi.max(vad.level_db))
@@ -716,18 +730,13 @@ impl AmdDetector {
         } else {
             (self.speech_run, self.run_peak_db)
         };
-        self.speech_run = if vad.speech { self.speech_run + 1 } else { 0 };
-        self.speech_history = (self.speech_history << 1) | vad.speech as u64;
-        self.run_peak_db = if self.speech_run == 0 {
-            f32::MIN
-        } else {
-            self.run_peak_db.max(vad.level_db)
-        };
+        self.advance_speech_run(vad.speech, vad.level_db);
         self.run_low_db = match self.speech_run {
             0 => f32::MAX,
             r if r > ONSET_FRAMES => self.run_low_db.min(vad.level_db),
             _ => self.run_low_db,
         };
+        let l = &self.limits;
         let confirmed = self.speech_run >= CONFIRM_FRAMES;
         if !vad.tone && !vad.call_progress {
             self.pre_tone = (0, 0.0);
