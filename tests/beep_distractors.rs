@@ -36,9 +36,7 @@ fn detect(samples: &[i16]) -> Vec<BeepEvent> {
     let mut blocks = Vec::new();
     engine.process(ch, samples, &mut blocks).unwrap();
     let mut d = BeepDetector::default();
-    let events: Vec<BeepEvent> = blocks.iter().filter_map(|b| d.push(b)).collect();
-    d.finish();
-    events
+    blocks.iter().filter_map(|b| d.push(b)).collect()
 }
 
 /// Runs `t` (with white noise `snr_db` below a sine at `dbfs`, if any)

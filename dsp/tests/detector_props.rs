@@ -131,7 +131,6 @@ fn check(samples: &[i16]) {
         }
     }
     digits.extend(dtmf.finish());
-    beep.finish();
     decisions.extend(amd.finish());
     let total = (blocks.len() * BLOCK_LEN) as u64;
 
@@ -201,7 +200,6 @@ fn reports_of_real_tones_pass_the_checks() {
     let b = blocks(&samples);
     let mut beep = BeepDetector::default();
     let n = b.iter().filter_map(|x| beep.push(x)).count();
-    beep.finish();
     assert_eq!(n, 1);
     let mut dtmf = DtmfDetector::default();
     let digits: Vec<char> = b

@@ -510,9 +510,8 @@ impl CallDetectors {
         if let Some(d) = self.dtmf.as_mut().and_then(DtmfDetector::finish) {
             events.push(dtmf_event(d));
         }
-        if let Some(b) = self.beep.as_mut() {
-            b.finish();
-        }
+        // (the beep detector reports nothing at the end: a candidate still
+        // in its hold-off may be a cadence's burst; see BeepDetector::finish)
         if let Some(a) = self.amd.as_mut().and_then(AmdDetector::finish) {
             self.on_amd(a, events);
         }

@@ -1508,25 +1508,22 @@ impl BeepDetector {
         let sounding = self.part.map(|p| (p.f_ref(), p.mean_energy()));
         for k in 0..SLOTS {
             let Some(p) = self.pending[k] else { continue };
-            if let Some((f, e)) = sounding {
-                // a repeat, or a far louder tone that may drown it (see
-                // `close_group`), is sounding: decided when its group closes
-                let drowning = drowns(e, p.energy);
-                if (same_part(p.event.freq_hz, f, self.cfg.max_freq_jitter) || drowning)
-                    && i > p.event.end / BLOCK + 1
-                {
-                    continue;
-                }
+            // a repeat of the candidate, or a far louder tone that may drown
+            // it (see `close_group`)
+            let holds = |f: f32, e: f32| {
+                same_part(p.event.freq_hz, f, self.cfg.max_freq_jitter) || drowns(e, p.energy)
+            };
+            // ...is sounding: decided when its group closes
+            if sounding.is_some_and(|(f, e)| holds(f, e)) && i > p.event.end / BLOCK + 1 {
+                continue;
             }
-            // a repeat (or a drowning tone) whose part has closed but whose
-            // group is still open (waiting out the gap) is decided when the
-            // group closes
+            // ...or its part has closed but its group is still open
+            // (waiting out the gap): decided when the group closes
             if let Some(g) = &self.group {
-                if g.parts[..g.n].iter().any(|c| {
-                    c.start >= p.event.end
-                        && (same_part(p.event.freq_hz, c.freq, self.cfg.max_freq_jitter)
-                            || drowns(c.energy, p.energy))
-                }) {
+                if g.parts[..g.n]
+                    .iter()
+                    .any(|c| c.start >= p.event.end && holds(c.freq, c.energy))
+                {
                     continue;
                 }
             }
