@@ -198,6 +198,10 @@ pub struct DtmfDetector {
     prev_half: Option<Half>,
     run: Option<Run>,
     active: Option<Active>,
+    /// End of the last digit reported (samples): a digit starts no earlier.
+    /// Windows are two blocks long, so the first window of a digit right
+    /// after another shares a block with that one's last.
+    last_end: u64,
 }
 
 impl Default for DtmfDetector {
@@ -225,6 +229,7 @@ impl DtmfDetector {
             prev_half: None,
             run: None,
             active: None,
+            last_end: 0,
         }
     }
 
@@ -329,11 +334,13 @@ impl DtmfDetector {
             } else {
                 active.misses += 1;
                 if active.misses >= self.cfg.end_misses {
+                    let end = window_end(active.last_hit_block);
                     ended = Some(DtmfEvent {
                         digit: active.digit,
                         start: active.start,
-                        end: window_end(active.last_hit_block),
+                        end,
                     });
+                    self.last_end = end;
                     self.active = None;
                 }
             }
@@ -394,7 +401,7 @@ impl DtmfDetector {
             digit: KEYPAD[run.row][run.col],
             row: run.row,
             col: run.col,
-            start: window_start(run.first_block),
+            start: window_start(run.first_block).max(self.last_end),
             last_hit_block: run.last_block,
             misses: 0,
         });
