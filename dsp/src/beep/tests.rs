@@ -828,3 +828,62 @@ fn the_sit_is_placed_by_the_bins_where_pink_noise_pulls_the_lags() {
         part(280, 400, 1650.0, 1700.0)
     ]));
 }
+
+#[test]
+fn a_scrap_at_another_frequency_inside_a_long_tone_does_not_split_it() {
+    // a 600 ms 1488 Hz beep with 30 ms of a 900 Hz sound 6 dB below it
+    // 400 ms in: the windows over it read a scrap at another frequency,
+    // after which the tone goes on; the beep is the whole tone, not the
+    // 200 ms after the scrap
+    let r = run(&beep_with_bursts(1488.0, 4800, &[3200], 240, 900.0, -26.0));
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    let e = r.events[0];
+    assert!((e.start as i64 - 2400).abs() <= 320, "{e:?}");
+    assert!((e.end as i64 - 7200).abs() <= 320, "{e:?}");
+}
+
+/// A group of `parts`, as `join_group` builds it.
+fn group_of(parts: &[Closed]) -> Group {
+    let mut g = Group::default();
+    for &p in parts {
+        g.any_passed |= p.passed;
+        g.loudest = g.loudest.max(p.energy);
+        if p.passed {
+            g.loudest_passed = g.loudest_passed.max(p.energy);
+        }
+        g.append(p);
+    }
+    g
+}
+
+#[test]
+fn a_tone_taken_up_right_after_a_candidate_is_that_tone_going_on() {
+    let blocks = |ms: u64| ms * 8 / BLOCK;
+    let candidate = closed(0, 370, 1178.0, 1e6, true);
+    // noise broke one tone into two groups, 50 ms apart: one beep
+    let mut d = BeepDetector::new(BeepConfig::default());
+    d.close_group(group_of(&[candidate]), blocks(370));
+    d.close_group(
+        group_of(&[closed(420, 600, 1185.0, 1e6, true)]),
+        blocks(600),
+    );
+    let pending: Vec<_> = d.pending.iter().flatten().collect();
+    assert_eq!(pending.len(), 1);
+    assert_eq!((pending[0].event.start, pending[0].event.end), (0, 600 * 8));
+    // the same tone 250 ms after it is a cadence's next burst
+    let mut d = BeepDetector::new(BeepConfig::default());
+    d.close_group(group_of(&[candidate]), blocks(370));
+    d.close_group(
+        group_of(&[closed(620, 800, 1185.0, 1e6, true)]),
+        blocks(800),
+    );
+    assert!(d.pending.iter().all(Option::is_none));
+}
+
+#[test]
+fn call_waiting_whose_start_speech_hid_is_still_signalling() {
+    // the last 150 ms of the 300 ms 440 Hz tone
+    let r = run(&signal(&[(&[440.0], 150)], -14.0, None));
+    assert!(r.events.is_empty(), "{:?}", r.events);
+    assert!(rejected(&r, Reject::Signalling), "{:?}", r.rejects);
+}
