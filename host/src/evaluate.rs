@@ -34,7 +34,7 @@ use crate::baseline::{classic_amd, ClassicAmdConfig};
 use crate::corpus::{read_cases, Case, Split};
 use anyhow::{anyhow, Context, Result};
 use rayon::prelude::*;
-use ringwire_dsp::amd::AmdVerdict;
+use ringwire_dsp::amd::{AmdConfig, AmdVerdict};
 use ringwire_dsp::features::{SoftwareEngine, BLOCK_LEN};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -53,6 +53,8 @@ pub struct EvalOptions {
     pub split: Option<Split>,
     /// How many cases get the causality re-run (spread over the corpus).
     pub causality_cases: usize,
+    /// ringwire's AMD parameters (the defaults, or thresholds under trial).
+    pub amd: AmdConfig,
 }
 
 /// What one system said about one case.
@@ -291,7 +293,10 @@ pub fn evaluate(opts: &EvalOptions) -> Result<Report> {
     if cases.is_empty() {
         return Err(anyhow!("no cases to evaluate in {}", opts.corpus.display()));
     }
-    let options = AnalyzeOptions::with_detectors(&[Detector::Amd, Detector::Beep]);
+    let options = AnalyzeOptions {
+        amd: opts.amd.clone(),
+        ..AnalyzeOptions::with_detectors(&[Detector::Amd, Detector::Beep])
+    };
     let every = if opts.causality_cases == 0 {
         usize::MAX
     } else {
@@ -662,11 +667,13 @@ pub fn run_command(
     split: Option<Split>,
     json: bool,
     causality_cases: usize,
+    amd: AmdConfig,
 ) -> Result<std::process::ExitCode> {
     let report = evaluate(&EvalOptions {
         corpus,
         split,
         causality_cases,
+        amd,
     })?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -53,6 +53,11 @@ enum Command {
         /// for calls in other languages).
         #[arg(long)]
         amd_no_voicemail_phrases: bool,
+        /// AMD: set a threshold, e.g. `human_silence_ms=450` (repeatable;
+        /// the names, units and ranges are in ringwire.example.toml's
+        /// `[detectors.amd_thresholds]`).
+        #[arg(long, value_name = "NAME=VALUE", value_parser = parse_threshold)]
+        amd_threshold: Vec<(String, f64)>,
         /// Input files (WAV, pcap, pcapng); analysed in parallel on all cores.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
@@ -86,6 +91,10 @@ enum Command {
         /// Cases re-run cut at the decision (causality check).
         #[arg(long, default_value_t = 40)]
         causality: usize,
+        /// AMD: set a threshold under trial, e.g. `sentence_pause_ms=400`
+        /// (repeatable; as for `analyze`).
+        #[arg(long, value_name = "NAME=VALUE", value_parser = parse_threshold)]
+        amd_threshold: Vec<(String, f64)>,
     },
     /// Drive an NG-protocol node (ringwire, rtpengine) with calls and RTP; measure the relay.
     Load(ringwire_host::load::LoadArgs),
@@ -132,12 +141,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             amd_max_analysis_ms,
             amd_bias,
             amd_no_voicemail_phrases,
+            amd_threshold,
             inputs,
         } => {
             let amd = AmdConfig {
                 voicemail_phrases: !amd_no_voicemail_phrases,
                 ..amd_config(amd_max_analysis_ms, amd_bias)?
             };
+            let amd = with_thresholds(amd, amd_threshold)?;
             analyze(detect, format, plot, dsp_backend, amd, inputs)
         }
         Command::Corpus {
@@ -151,7 +162,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             split,
             json,
             causality,
-        } => ringwire_host::evaluate::run_command(corpus, split, json, causality),
+            amd_threshold,
+        } => {
+            let amd = with_thresholds(AmdConfig::default(), amd_threshold)?;
+            ringwire_host::evaluate::run_command(corpus, split, json, causality, amd)
+        }
         Command::Load(args) => {
             ringwire_host::load::run_command(&args)?;
             Ok(ExitCode::SUCCESS)
@@ -189,10 +204,32 @@ fn amd_config(max_analysis_ms: u32, bias: f32) -> Result<AmdConfig> {
     AmdConfig::with_knobs(max_analysis_ms, bias).map_err(|e| {
         let flag = match e {
             AmdConfigError::Bias(_) => "--amd-bias",
-            AmdConfigError::MaxAnalysis(_) => "--amd-max-analysis-ms",
+            _ => "--amd-max-analysis-ms",
         };
         anyhow::anyhow!("{flag}: {e}")
     })
+}
+
+/// `amd` with the `--amd-threshold` settings applied, or the first bad one.
+fn with_thresholds(mut amd: AmdConfig, settings: Vec<(String, f64)>) -> Result<AmdConfig> {
+    for (name, value) in settings {
+        amd.set_threshold(&name, value)
+            .map_err(|e| anyhow::anyhow!("--amd-threshold {name}={value}: {e}"))?;
+    }
+    Ok(amd)
+}
+
+/// `NAME=VALUE` of `--amd-threshold` (the name and range are checked
+/// against the AMD's table afterwards).
+fn parse_threshold(arg: &str) -> Result<(String, f64), String> {
+    let (name, value) = arg
+        .split_once('=')
+        .ok_or_else(|| format!("`{arg}` is not NAME=VALUE"))?;
+    let value = value
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("`{value}` is not a number"))?;
+    Ok((name.trim().to_string(), value))
 }
 
 fn analyze(

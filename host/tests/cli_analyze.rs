@@ -293,7 +293,7 @@ fn demo_capture_holds_inband_and_rfc4733_digits() {
 }
 
 #[test]
-fn amd_analysis_time_and_bias_are_flags() {
+fn amd_analysis_time_bias_and_thresholds_are_flags() {
     // a greeting that goes on for 7 s: "machine" once it is too long for a
     // live person, or at the analysis time if that comes first
     let mut s = vec![0.0; 4000];
@@ -340,12 +340,34 @@ fn amd_analysis_time_and_bias_are_flags() {
         eager_at < at,
         "bias +1 decided at {eager_at} ms, bias 0 at {at} ms"
     );
-    for bad in [["--amd-bias", "1.5"], ["--amd-max-analysis-ms", "10"]] {
+    // a threshold by name: a shorter longest live greeting decides sooner,
+    // by the same rule
+    let (verdict, threshold_at, cause) = amd(&["--amd-threshold", "machine_greeting_ms=2000"]);
+    assert_eq!(
+        (verdict.as_str(), cause.as_str()),
+        ("machine", "long-greeting")
+    );
+    assert!(
+        threshold_at + 2000 < at,
+        "machine_greeting_ms=2000 decided at {threshold_at} ms, the default at {at} ms"
+    );
+    for bad in [
+        ["--amd-bias", "1.5", "--amd-bias"],
+        ["--amd-max-analysis-ms", "10", "--amd-max-analysis-ms"],
+        [
+            "--amd-threshold",
+            "machine_greeting_ms=100",
+            "machine_greeting_ms",
+        ],
+        ["--amd-threshold", "greeting_ms=4000", "no AMD threshold"],
+        ["--amd-threshold", "machine_greeting_ms", "NAME=VALUE"],
+    ] {
         let out = ringwire(&["analyze", "--detect", "amd", bad[0], bad[1], wav]);
         assert!(!out.status.success());
         assert!(
-            String::from_utf8_lossy(&out.stderr).contains(bad[0]),
-            "{bad:?}"
+            String::from_utf8_lossy(&out.stderr).contains(bad[2]),
+            "{bad:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
         );
     }
 }

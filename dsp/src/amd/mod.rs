@@ -48,6 +48,7 @@ use crate::features::{FeatureBlock, BLOCK_LEN, SAMPLE_RATE};
 
 pub mod keyword;
 mod keyword_model;
+pub mod thresholds;
 pub mod vad;
 use keyword::KeywordSpotter;
 use vad::{Framer, Vad, VadFrame};
@@ -198,7 +199,7 @@ impl Default for AmdConfig {
 }
 
 /// A settable AMD parameter out of its range (see [`AmdConfig::check`]).
-#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AmdConfigError {
     /// `bias` outside -1..=1 (or not a number).
     #[error("the AMD bias must be -1..=1, not {0}")]
@@ -206,6 +207,23 @@ pub enum AmdConfigError {
     /// `max_analysis_ms` outside 1000..=60000.
     #[error("the AMD maximum analysis time must be 1000..=60000 ms, not {0}")]
     MaxAnalysis(u32),
+    /// No threshold has this name (see [`thresholds::THRESHOLDS`]).
+    #[error("no AMD threshold is called `{0}` (known: {known})", known = thresholds::names())]
+    UnknownThreshold(String),
+    /// A threshold outside its range, or not whole where it counts ms.
+    #[error("the AMD threshold `{name}` must be {min}..={max} {unit}{whole}, not {value}", whole = if *unit == "ms" { ", whole" } else { "" })]
+    Threshold {
+        /// The threshold.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// Its lowest value.
+        min: f64,
+        /// Its highest value.
+        max: f64,
+        /// Its unit (`ms`, `dB`, `score`).
+        unit: &'static str,
+    },
 }
 
 impl AmdConfig {
@@ -221,8 +239,9 @@ impl AmdConfig {
         Ok(cfg)
     }
 
-    /// Whether the operator's knobs are in range: `bias` -1..=1,
-    /// `max_analysis_ms` 1000..=60000.
+    /// Whether the operator's knobs are in range (`bias` -1..=1,
+    /// `max_analysis_ms` 1000..=60000), and every threshold in its range
+    /// ([`thresholds::THRESHOLDS`]).
     pub fn check(&self) -> Result<(), AmdConfigError> {
         if !(-1.0..=1.0).contains(&self.bias) {
             return Err(AmdConfigError::Bias(self.bias));
@@ -230,7 +249,7 @@ impl AmdConfig {
         if !(1000..=60_000).contains(&self.max_analysis_ms) {
             return Err(AmdConfigError::MaxAnalysis(self.max_analysis_ms));
         }
-        Ok(())
+        self.check_thresholds()
     }
 }
 

@@ -2,6 +2,7 @@
 //! defaults that run out of the box. Unknown keys are errors that name the
 //! key and its table, so a typo never silently falls back to a default.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
@@ -42,7 +43,7 @@ pub enum ConfigError {
         /// The file.
         path: String,
         /// The key, dotted (`media.port_min`).
-        key: &'static str,
+        key: String,
         /// What is wrong.
         why: String,
     },
@@ -217,6 +218,10 @@ pub struct DetectorsConfig {
     /// AMD: run the voicemail-phrase spotter ("leave a message", "after the
     /// tone"; trained on English speech). Default true.
     pub amd_voicemail_phrases: bool,
+    /// `[detectors.amd_thresholds]`: AMD thresholds by name
+    /// ([`ringwire_dsp::amd::thresholds::THRESHOLDS`]), each replacing its
+    /// tuned default. Default: none.
+    pub amd_thresholds: BTreeMap<String, f64>,
     /// Feature engine of each worker's live tap: `"software"` (default) or
     /// `"fpga-sim"` (the FPGA block simulated in Verilator; needs a binary
     /// built with `--features fpga-sim`).
@@ -232,20 +237,26 @@ impl Default for DetectorsConfig {
             amd_max_analysis_ms: AmdConfig::default().max_analysis_ms,
             amd_bias: 0.0,
             amd_voicemail_phrases: true,
+            amd_thresholds: BTreeMap::new(),
             dsp_backend: DspBackend::Software,
         }
     }
 }
 
 impl DetectorsConfig {
-    /// The AMD parameters these keys give.
-    pub fn amd_config(&self) -> AmdConfig {
-        AmdConfig {
+    /// The AMD parameters these keys give, or the first one out of range.
+    pub fn amd_config(&self) -> Result<AmdConfig, AmdConfigError> {
+        let mut amd = AmdConfig {
             max_analysis_ms: self.amd_max_analysis_ms,
             bias: self.amd_bias,
             voicemail_phrases: self.amd_voicemail_phrases,
             ..AmdConfig::default()
+        };
+        for (name, &value) in &self.amd_thresholds {
+            amd.set_threshold(name, value)?;
         }
+        amd.check()?;
+        Ok(amd)
     }
 }
 
@@ -276,9 +287,9 @@ impl Config {
     }
 
     fn validate(&self, path: &str) -> Result<(), ConfigError> {
-        let bad = |key, why: String| ConfigError::Invalid {
+        let bad = |key: &str, why: String| ConfigError::Invalid {
             path: path.to_string(),
-            key,
+            key: key.to_string(),
             why,
         };
         let m = &self.media;
@@ -303,12 +314,18 @@ impl Config {
         if self.workers.batch.is_some_and(|b| !(1..=1024).contains(&b)) {
             return Err(bad("workers.batch", "must be 1..=1024".into()));
         }
-        if let Err(e) = self.detectors.amd_config().check() {
-            let key = match e {
-                AmdConfigError::Bias(_) => "detectors.amd_bias",
-                AmdConfigError::MaxAnalysis(_) => "detectors.amd_max_analysis_ms",
+        if let Err(e) = self.detectors.amd_config() {
+            let key = match &e {
+                AmdConfigError::Bias(_) => "detectors.amd_bias".to_string(),
+                AmdConfigError::MaxAnalysis(_) => "detectors.amd_max_analysis_ms".to_string(),
+                AmdConfigError::UnknownThreshold(name) => {
+                    format!("detectors.amd_thresholds.{name}")
+                }
+                AmdConfigError::Threshold { name, .. } => {
+                    format!("detectors.amd_thresholds.{name}")
+                }
             };
-            return Err(bad(key, e.to_string()));
+            return Err(bad(&key, e.to_string()));
         }
         if self.workers.pace_us.is_some_and(|p| p > 10_000) {
             return Err(bad("workers.pace_us", "must be 0..=10000".into()));
@@ -399,14 +416,14 @@ mod tests {
             "c.toml",
         )
         .unwrap();
-        let amd = c.detectors.amd_config();
+        let amd = c.detectors.amd_config().unwrap();
         assert_eq!(
             (amd.bias, amd.max_analysis_ms, amd.voicemail_phrases),
             (0.5, 5000, false)
         );
         assert_eq!(
             Config::default().detectors.amd_config(),
-            AmdConfig::default()
+            Ok(AmdConfig::default())
         );
         for (text, key) in [
             ("amd_bias = 2.0", "detectors.amd_bias"),
@@ -418,6 +435,82 @@ mod tests {
                 .to_string();
             assert!(e.contains(key), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn amd_thresholds_table() {
+        let c = Config::parse(
+            "[detectors]\namd = true\n[detectors.amd_thresholds]\nhuman_silence_ms = 450\nvoicemail_phrase_score = 0.95\nmin_talker_dbfs = -40\n",
+            "c.toml",
+        )
+        .unwrap();
+        let amd = c.detectors.amd_config().unwrap();
+        assert_eq!(
+            (
+                amd.human_silence_ms,
+                amd.voicemail_phrase_score,
+                amd.min_talker_dbfs
+            ),
+            (450, 0.95, -40.0)
+        );
+        assert_eq!(
+            AmdConfig {
+                human_silence_ms: 380,
+                voicemail_phrase_score: 0.98,
+                min_talker_dbfs: -34.0,
+                ..amd
+            },
+            AmdConfig::default(),
+            "the other parameters keep their defaults"
+        );
+        for (text, key, says) in [
+            (
+                "human_silence = 400",
+                "detectors.amd_thresholds.human_silence",
+                "no AMD threshold",
+            ),
+            (
+                "human_silence_ms = 20",
+                "detectors.amd_thresholds.human_silence_ms",
+                "100..=5000 ms",
+            ),
+            (
+                "human_silence_ms = 400.5",
+                "detectors.amd_thresholds.human_silence_ms",
+                "whole",
+            ),
+            (
+                "voicemail_phrase_score = 2",
+                "detectors.amd_thresholds.voicemail_phrase_score",
+                "0..=1",
+            ),
+        ] {
+            let e = Config::parse(&format!("[detectors.amd_thresholds]\n{text}\n"), "c.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key) && e.contains(says), "{text}: {e}");
+        }
+        let e = Config::parse(
+            "[detectors.amd_thresholds]\nhuman_silence_ms = \"long\"\n",
+            "c.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("amd_thresholds"), "{e}");
+    }
+
+    #[test]
+    fn the_example_file_lists_every_threshold_at_its_default() {
+        let text = include_str!("../../../ringwire.example.toml");
+        let c = Config::parse(text, "ringwire.example.toml").unwrap();
+        for t in ringwire_dsp::amd::thresholds::THRESHOLDS {
+            assert!(
+                c.detectors.amd_thresholds.contains_key(t.name),
+                "{} is not in ringwire.example.toml",
+                t.name
+            );
+        }
+        assert_eq!(c.detectors.amd_config(), Ok(AmdConfig::default()));
     }
 
     #[test]

@@ -69,6 +69,10 @@ pub enum ServeError {
     /// The detectors' feature engine is unavailable.
     #[error(transparent)]
     Backend(#[from] crate::analyze::BackendError),
+    /// The AMD parameters are out of range (a config that was not
+    /// validated, e.g. built in code).
+    #[error("AMD configuration: {0}")]
+    Amd(#[from] ringwire_dsp::amd::AmdConfigError),
     /// Signal handling could not be set up.
     #[error("signal handling: {0}")]
     Signals(std::io::Error),
@@ -189,7 +193,7 @@ pub fn run(config: Config) -> Result<(), ServeError> {
     let (live, detect_events) = detect::start(
         &driver,
         config.detectors.dsp_backend,
-        &config.detectors.amd_config(),
+        &config.detectors.amd_config()?,
     )?;
     let defaults = crate::live::DetectorSet {
         dtmf: config.detectors.dtmf,
