@@ -50,6 +50,7 @@ fn start(kind: DriverKind, threads: usize) -> Option<DriverHandle> {
     let d = DriverHandle::start(kind, config).unwrap();
     let want = match kind {
         DriverKind::IoUring => "io_uring",
+        DriverKind::Auto if uring_unavailable().is_none() => "io_uring",
         _ => "portable",
     };
     assert_eq!(d.name(), want);
@@ -422,14 +423,14 @@ fn media_timeout_is_raised(kind: DriverKind) {
 
 #[test]
 fn auto_is_the_benchmarked_default_and_io_uring_falls_back() {
-    let d = DriverHandle::start(DriverKind::Auto, DriverConfig::default()).unwrap();
-    assert_eq!(d.name(), "portable");
-    let u = DriverHandle::start(DriverKind::IoUring, DriverConfig::default()).unwrap();
-    match uring_unavailable() {
-        None => assert_eq!(u.name(), "io_uring"),
-        Some(why) => {
-            eprintln!("io_uring unavailable ({why}): IoUring falls back to portable");
-            assert_eq!(u.name(), "portable");
+    for kind in [DriverKind::Auto, DriverKind::IoUring] {
+        let d = DriverHandle::start(kind, DriverConfig::default()).unwrap();
+        match uring_unavailable() {
+            None => assert_eq!(d.name(), "io_uring", "{kind:?}"),
+            Some(why) => {
+                eprintln!("io_uring unavailable ({why}): {kind:?} falls back to portable");
+                assert_eq!(d.name(), "portable", "{kind:?}");
+            }
         }
     }
     let p = DriverHandle::start(DriverKind::Portable, DriverConfig::default()).unwrap();

@@ -61,10 +61,13 @@ use crate::relay::{
 /// Which IO backend runs the workers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DriverKind {
-    /// The default the benchmark picked: portable. `benches/relay.sh` with
-    /// `NODES="ringwire-portable ringwire-io_uring"` measured portable
-    /// ahead in relayed packets per CPU-second at 500, 1000 and 2000 paced
-    /// calls (311k / 307k / 293k against 269k / 279k / 289k).
+    /// The default the benchmark picked: io_uring where the kernel offers
+    /// it, else portable. `benches/relay.sh` with `NODES="ringwire-portable
+    /// ringwire-io_uring"` on the AMD EPYC hosts of 2026-12-02 and 12-06
+    /// measured io_uring 7-20% ahead in relayed packets per CPU-second at
+    /// 500 and 1,000 paced calls, and calm near saturation where portable
+    /// fell behind (p99 0.5 ms against 18 ms at 1,000 calls); on an Intel
+    /// Xeon host of 12-01 portable was 5-15% ahead (benches/RELAY.md).
     #[default]
     Auto,
     /// epoll with `recvmmsg`/`sendmmsg`: runs on any Linux.
@@ -388,17 +391,22 @@ impl std::fmt::Debug for DriverHandle {
 }
 
 impl DriverHandle {
-    /// Starts the workers of the backend `kind` names. `IoUring` tries
-    /// io_uring and falls back to the portable driver, logging why, when it
-    /// is unavailable here; `Auto` is the portable driver.
+    /// Starts the workers of the backend `kind` names. `IoUring` and
+    /// `Auto` try io_uring and fall back to the portable driver when it is
+    /// unavailable here, saying why (a warning when io_uring was asked for
+    /// by name, a note for `Auto`).
     pub fn start(kind: DriverKind, config: DriverConfig) -> Result<Self, DriverError> {
         let bind = config.bind;
         #[cfg(target_os = "linux")]
-        if kind == DriverKind::IoUring {
+        if kind != DriverKind::Portable {
             match uring_driver::UringDriver::start(config.clone()) {
                 Ok(d) => return Ok(DriverHandle::from_driver(Box::new(d), bind)),
                 Err(e) if e.is_unavailable() => {
-                    tracing::warn!("{e}; using the portable driver");
+                    if kind == DriverKind::IoUring {
+                        tracing::warn!("{e}; using the portable driver");
+                    } else {
+                        tracing::info!("{e}; using the portable driver");
+                    }
                 }
                 Err(e) => return Err(e.into()),
             }
