@@ -270,7 +270,7 @@ mod tests {
         for t in THRESHOLDS {
             let mut cfg = AmdConfig::default();
             let v = if t.unit == Unit::Ms {
-                (t.min + t.max).div_euclid(2.0).floor()
+                ((t.min + t.max) / 2.0).floor()
             } else {
                 (t.min + t.max) / 2.0
             };

@@ -509,6 +509,12 @@ mod tests {
                 "{} is not in ringwire.example.toml",
                 t.name
             );
+            let doc = format!("# {} ({}, {}..={})", t.doc, t.unit.as_str(), t.min, t.max);
+            assert!(
+                text.lines().any(|l| l == doc),
+                "ringwire.example.toml does not say `{doc}` above {}",
+                t.name
+            );
         }
         assert_eq!(c.detectors.amd_config(), Ok(AmdConfig::default()));
     }
