@@ -204,7 +204,8 @@ fn amd_config(max_analysis_ms: u32, bias: f32) -> Result<AmdConfig> {
     AmdConfig::with_knobs(max_analysis_ms, bias).map_err(|e| {
         let flag = match e {
             AmdConfigError::Bias(_) => "--amd-bias",
-            _ => "--amd-max-analysis-ms",
+            AmdConfigError::MaxAnalysis(_) => "--amd-max-analysis-ms",
+            _ => "--amd-threshold",
         };
         anyhow::anyhow!("{flag}: {e}")
     })
