@@ -211,7 +211,7 @@ pub enum AmdConfigError {
     #[error("no AMD threshold is called `{0}` (known: {known})", known = thresholds::names())]
     UnknownThreshold(String),
     /// A threshold outside its range, or not whole where it counts ms.
-    #[error("the AMD threshold `{name}` must be {min}..={max} {unit}{whole}, not {value}", whole = if *unit == "ms" { ", whole" } else { "" })]
+    #[error("the AMD threshold `{name}` must be {min}..={max} {unit}{whole}, not {value}", unit = unit.as_str(), whole = if *unit == thresholds::Unit::Ms { ", whole" } else { "" })]
     Threshold {
         /// The threshold.
         name: &'static str,
@@ -221,8 +221,8 @@ pub enum AmdConfigError {
         min: f64,
         /// Its highest value.
         max: f64,
-        /// Its unit (`ms`, `dB`, `score`).
-        unit: &'static str,
+        /// Its unit.
+        unit: thresholds::Unit,
     },
 }
 

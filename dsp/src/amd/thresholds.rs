@@ -243,7 +243,7 @@ fn out_of_range(t: &Threshold, value: f64) -> AmdConfigError {
         value,
         min: t.min,
         max: t.max,
-        unit: t.unit.as_str(),
+        unit: t.unit,
     }
 }
 
