@@ -15,7 +15,12 @@
 //!    when it is loud enough ([`BeepConfig::min_level_dbfs`]), the tone
 //!    stands [`BeepConfig::min_tone_snr_db`] above the rest, its frequency
 //!    is loosely in the band (windows scatter), and the DTMF bins do not
-//!    hold a row and a column tone. Consecutive tonal windows at one
+//!    hold a row and a column tone. While a part sounds, a window only
+//!    [`BeepConfig::min_line_tone_snr_db`] above the rest still extends it
+//!    when that rest is the line's noise (within 2 dB of the noise heard
+//!    before the tone, and white): a steady beep in white noise near its
+//!    own level scatters below the floor window by window. Consecutive
+//!    tonal windows at one
 //!    frequency (within [`BeepConfig::max_freq_jitter`], wider at low
 //!    frequency where one window resolves frequency coarsely) form a
 //!    *part*. Windows only build parts; nothing is decided per window. A
@@ -33,7 +38,11 @@
 //!    - *band*: the frequency is outside the band widened by 2% plus three
 //!      of its sigmas,
 //!    - *tone-to-rest*: the tone is less than
-//!      [`BeepConfig::min_part_snr_db`] above the rest,
+//!      [`BeepConfig::min_part_snr_db`] above the rest, or less than
+//!      [`BeepConfig::min_line_part_snr_db`] where the rest is the line's
+//!      white noise (a beep in white noise has nothing else; a held vowel
+//!      in quiet keeps the 10 dB floor, and in noise the voice rules
+//!      below hold it out),
 //!    - *ripple*: its block energies vary beyond a steady tone's in white
 //!      noise ([`BeepConfig::max_ripple`]: two close tones beat, ring-back
 //!      440+480 Hz, busy 480+620 Hz; a voice follows its pitch pulses),
@@ -84,7 +93,10 @@
 //!    at its frequency and level starting within 100 ms of its end is the
 //!    same tone, which noise broke, and extends it), and a group
 //!    starting within the hold-off after a tone at its frequency is
-//!    dropped. Only tone-like groups count as bursts here: 100 ms or more,
+//!    dropped, unless it starts within 100 ms of that tone's end, far
+//!    sooner than any cadence's off time: noise broke one tone into
+//!    groups, and the beep starts where the first began. Only tone-like
+//!    groups count as bursts here: 100 ms or more,
 //!    or with a part that passed (a pulsing murmur); a 50 ms vowel scrap at
 //!    the beep's pitch just before it is not one. A group failed as a voice
 //!    (ripple, harmonics, wandering), or shorter than 60 ms, does not make
@@ -130,7 +142,7 @@
 //! In pink or babble noise only 12 dB below the tone, short tonal noise
 //! parts still split or extend a beep and bias its frequency by 2-4% (see
 //! the ignored `beeps_in_pink_and_babble_noise` test in
-//! `tests/beep_distractors.rs`: 21 of 80 found).
+//! `tests/beep_distractors.rs`: 20 of 80 found within 40 ms).
 //!
 //! Cost per block: an integer energy gate, a ring update; a square root and
 //! an `acos` when the window is loud; a few dozen more flops while a tone
@@ -179,6 +191,14 @@ pub struct BeepConfig {
     pub min_tone_snr_db: f32,
     /// Tone power over everything else over a whole part, dB.
     pub min_part_snr_db: f32,
+    /// [`Self::min_tone_snr_db`] where everything else is the line's noise
+    /// (white, and within 2 dB of the noise heard before the tone), dB:
+    /// such a window still extends a part at its frequency. A beep in
+    /// white noise at about its own level has nothing else.
+    pub min_line_tone_snr_db: f32,
+    /// [`Self::min_part_snr_db`] where everything else is the line's
+    /// noise, dB.
+    pub min_line_part_snr_db: f32,
     /// Largest relative frequency deviation of a window from its part
     /// (above 700 Hz; below it the tolerance widens as the window
     /// estimate's resolution falls). Grouping only: steadiness is judged on
@@ -217,6 +237,8 @@ impl Default for BeepConfig {
             min_level_dbfs: -45.0,
             min_tone_snr_db: 8.0,
             min_part_snr_db: 10.0,
+            min_line_tone_snr_db: 5.0,
+            min_line_part_snr_db: 7.0,
             max_freq_jitter: 0.02,
             max_drift: 0.01,
             max_ripple: 0.02,
@@ -318,6 +340,8 @@ struct Limits {
     energy_gate: u64,
     min_snr: f32,
     min_part_snr: f64,
+    min_line_snr: f64,
+    min_line_part_snr: f64,
     min_c: f32,
     max_c: f32,
     gap_blocks: u64,
@@ -334,6 +358,8 @@ impl Limits {
             energy_gate: (peak * peak / 2.0 * (W * BLOCK_LEN) as f64) as u64,
             min_snr: 10f32.powf(cfg.min_tone_snr_db / 10.0),
             min_part_snr: 10f64.powf(cfg.min_part_snr_db as f64 / 10.0),
+            min_line_snr: 10f64.powf(cfg.min_line_tone_snr_db as f64 / 10.0),
+            min_line_part_snr: 10f64.powf(cfg.min_line_part_snr_db as f64 / 10.0),
             // windows scatter (a 20 ms window at 350 Hz in 12 dB noise: +-10%);
             // the part's frequency is held to the band
             min_c: c(cfg.max_freq_hz * 1.05),
@@ -597,6 +623,7 @@ impl Part {
             drift,
             drift_z,
             ripple: self.ripple(w, snr),
+            rest: raw.energy as f64 / (1.0 + raw.snr as f64) / n,
             blocks: loud_blocks as u32,
         }
     }
@@ -618,6 +645,8 @@ struct Summary {
     sigma_dft: f64,
     sigma_best: f64,
     snr: f64,
+    /// Power per sample of everything but the tone, as heard.
+    rest: f64,
     drift: f64,
     drift_z: f64,
     ripple: f64,
@@ -857,6 +886,8 @@ impl Group {
 #[derive(Debug, Clone, Copy)]
 struct Burst {
     freq: f32,
+    /// Start sample.
+    start: u64,
     /// End sample.
     end: u64,
     /// Its loudest part's mean block energy.
@@ -1045,7 +1076,7 @@ impl BeepDetector {
     #[inline]
     fn tonal(&self, block: &FeatureBlock) -> Option<tracker::Tone> {
         let t = self.window.tone()?;
-        if t.snr < self.lim.min_snr {
+        if t.snr < self.lim.min_snr && !self.continues_in_line_noise(&t) {
             return None;
         }
         let c = (2.0 * std::f32::consts::PI * t.freq_hz / SAMPLE_RATE as f32).cos();
@@ -1056,6 +1087,21 @@ impl BeepDetector {
             return None;
         }
         Some(t)
+    }
+
+    /// Whether a window short of [`BeepConfig::min_tone_snr_db`] still
+    /// extends the part sounding: at its frequency, and at least
+    /// [`BeepConfig::min_line_tone_snr_db`] over a rest that is the line's
+    /// noise. Window by window, a steady beep in white noise near its own
+    /// level scatters below the floor, and would break into scraps.
+    fn continues_in_line_noise(&self, t: &tracker::Tone) -> bool {
+        let Some(p) = &self.part else {
+            return false;
+        };
+        let rest = t.energy as f64 / (1.0 + t.snr as f64) / (W * BLOCK_LEN) as f64;
+        t.snr as f64 >= self.lim.min_line_snr
+            && same_part(p.f_ref(), t.freq_hz, self.cfg.max_freq_jitter)
+            && self.is_line_noise(rest)
     }
 
     fn track(&mut self, i: u64, block: &FeatureBlock, tone: Option<tracker::Tone>) {
@@ -1153,7 +1199,9 @@ impl BeepDetector {
             .max(AGREE_Z * (s.sigma_lag.powi(2) + s.sigma_dft.powi(2)).sqrt());
         let failed = if !band.contains(&s.best) {
             Some(Reject::Band)
-        } else if s.snr < self.lim.min_part_snr {
+        } else if s.snr < self.lim.min_part_snr
+            && !(s.snr >= self.lim.min_line_part_snr && self.is_line_noise(s.rest))
+        {
             Some(Reject::Weak)
         } else if s.ripple > self.cfg.max_ripple as f64 {
             Some(Reject::Ripple)
@@ -1235,6 +1283,19 @@ impl BeepDetector {
             }
         }
         self.join_group(closed, failed);
+    }
+
+    /// Whether a tone's residual power per sample, `rest`, is the line's
+    /// noise, and that noise white: within [`LINE_REST_DB`] of the noise
+    /// measured before the tone, whose lags are near zero. In coloured
+    /// noise (pink, babble) the Pisarenko split of tone and rest is biased,
+    /// and a window pulled off the tone must not extend it.
+    fn is_line_noise(&self, rest: f64) -> bool {
+        let [r0, r1, r2] = self.noise.lags();
+        let floor = r0 / BLOCK_LEN as f64;
+        floor > 0.0
+            && rest <= floor * 10f64.powf(LINE_REST_DB / 10.0)
+            && r1.abs().max(r2.abs()) <= WHITE_LAGS * r0
     }
 
     /// Follows the SIT's last two segments across parts: one of 60 ms or
@@ -1343,12 +1404,17 @@ impl BeepDetector {
         // (a cadence repeats at about one level: a faint noise part at the
         // frequency is not a repeat)
         let repeat = self.is_recent(freq, g.start(), g.loudest);
+        // ...unless it takes up a tone that stopped a moment ago: noise
+        // broke one tone into groups (the beep starts with the first)
+        let resumed = self.resumed(freq, g.start(), g.loudest);
+        let repeat = repeat && resumed.is_none();
         let span_ms = (g.end() - g.start()) * 1000 / SAMPLE_RATE as u64;
         let long = span_ms >= MIN_BURST_MS;
         let burst = g.any_passed || long;
         if burst {
             self.remember(Burst {
                 freq,
+                start: g.start(),
                 end: g.end(),
                 energy: g.loudest,
                 tone_like: !matches!(
@@ -1407,7 +1473,12 @@ impl BeepDetector {
                 #[cfg(test)]
                 self.rejects.push((_r, freq));
             }
-            Ok(event) if !repeat && !cancelled && !taken_up => {
+            Ok(mut event) if !repeat && !cancelled && !taken_up => {
+                if let Some(start) = resumed {
+                    if event.end - start <= max_len {
+                        event.start = start;
+                    }
+                }
                 // two blocks of slack, as in `is_recent`
                 let due = (g.end() / BLOCK + self.lim.holdoff + 2).max(now);
                 if let Some(slot) = self.pending.iter_mut().find(|s| s.is_none()) {
@@ -1487,12 +1558,26 @@ impl BeepDetector {
     /// off the tone's).
     fn is_recent(&self, freq: f32, start: u64, energy: f32) -> bool {
         let memory = (self.lim.holdoff + 2) * BLOCK;
-        self.recent.iter().flatten().any(|b| {
+        self.tone_before(freq, start, energy, memory).is_some()
+    }
+
+    /// The start of a tone at `freq` and about `energy` that ended at most
+    /// [`MAX_TAKE_UP_SAMPLES`] before `start`: far sooner than any
+    /// cadence's off time, so the same tone, broken by noise.
+    fn resumed(&self, freq: f32, start: u64, energy: f32) -> Option<u64> {
+        self.tone_before(freq, start, energy, MAX_TAKE_UP_SAMPLES)
+            .map(|b| b.start)
+    }
+
+    /// A tone-like burst at `freq` and about `energy` that ended at most
+    /// `within` samples before `start`.
+    fn tone_before(&self, freq: f32, start: u64, energy: f32, within: u64) -> Option<&Burst> {
+        self.recent.iter().flatten().find(|b| {
             b.tone_like
                 && same(b.freq, freq, self.cfg.same_freq)
                 && same_level(b.energy, energy)
                 && start >= b.end
-                && start - b.end <= memory
+                && start - b.end <= within
         })
     }
 
@@ -1689,6 +1774,15 @@ fn bins_freq(c: &Closed) -> f32 {
         .filter(|&d| same(d, c.freq, 0.03) || (d > c.freq && d <= c.freq * (1.0 + LAG_PULL_DOWN)))
         .unwrap_or(c.freq)
 }
+
+/// How far over the noise measured before a tone its rest may be and
+/// still be that line noise, dB (Pisarenko's rest in white noise reads
+/// within 1 dB of it).
+const LINE_REST_DB: f64 = 2.0;
+
+/// Largest lag-1 or lag-2 autocorrelation of white line noise, relative to
+/// its power (pink noise reads 0.5 or more).
+const WHITE_LAGS: f64 = 0.2;
 
 /// How far below a tone pink noise or babble 13-18 dB under it can pull
 /// the lags' frequency: a 1400 Hz recorder warning has read 1332 Hz, its

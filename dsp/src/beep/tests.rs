@@ -119,6 +119,77 @@ fn tone_to_rest_rejects_a_tone_in_noise_only_6_db_below() {
 }
 
 #[test]
+fn a_beep_whose_rest_is_white_line_noise_needs_only_7_db() {
+    // white noise 8.5 dB under the tone: each 20 ms window scatters about
+    // the 8 dB window floor, the whole part stays under the 10 dB one
+    for seed in 0..6 {
+        for f in [700.0, 1000.0, 1525.0, 1900.0] {
+            let r = run(&signal(&[(&[f], 600)], -20.0, Some((8.5, seed))));
+            assert_eq!(r.events.len(), 1, "{f} {seed}: {:?}", r.rejects);
+            let e = r.events[0];
+            assert!((e.start as i64 - 2400).abs() <= 320, "{f} {seed}: {e:?}");
+            assert!(
+                (e.end as i64 - 2400 - 4800).abs() <= 320,
+                "{f} {seed}: {e:?}"
+            );
+            assert!(
+                ((e.freq_hz - f as f32) / f as f32).abs() <= 0.02,
+                "{f} {seed}: {e:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn only_white_noise_counts_as_the_lines_noise() {
+    let noise = |pole: f64| {
+        let mut w = WhiteNoise::new(300.0, 7);
+        let mut y = 0.0;
+        let x: Vec<f64> = (0..8000)
+            .map(|_| {
+                y = w.next_sample() + pole * y;
+                y
+            })
+            .collect();
+        let mut d = BeepDetector::default();
+        for b in blocks_of(&to_i16(&x)) {
+            d.push(&b);
+        }
+        let floor = d.noise.lags()[0] / BLOCK_LEN as f64;
+        // a rest at the floor is the line's; 3 dB over it is something else
+        assert!(!d.is_line_noise(2.0 * floor));
+        d.is_line_noise(floor)
+    };
+    assert!(noise(0.0), "white");
+    // a one-pole low-pass: lag-1 correlation 0.8, as pink noise's
+    assert!(!noise(0.8), "coloured");
+}
+
+#[test]
+fn a_tone_noise_broke_into_groups_a_moment_apart_is_one_beep_no_cadence() {
+    // 85 ms of the tone, a 40 ms scrap at another frequency (too short to
+    // be half of a two-tone beep, so it closes the group), the tone again:
+    // three groups, the third within 40 ms of the first's end
+    let r = run(&signal(
+        &[(&[774.0], 85), (&[690.0], 40), (&[774.0], 325)],
+        -20.0,
+        None,
+    ));
+    assert_eq!(r.events.len(), 1, "{:?} {:?}", r.events, r.rejects);
+    let e = r.events[0];
+    assert!((e.start as i64 - 2400).abs() <= 80, "{e:?}");
+    assert!((e.end as i64 - 2400 - 450 * 8).abs() <= 80, "{e:?}");
+    // after a cadence's off time (200 ms or more; over the 230 ms that
+    // make a double beep) it is still a repeat
+    let r = run(&signal(
+        &[(&[774.0], 85), (&[], 300), (&[774.0], 325)],
+        -20.0,
+        None,
+    ));
+    assert!(r.events.is_empty(), "{:?}", r.events);
+}
+
+#[test]
 fn ripple_rejects_beating_dual_tones() {
     for (a, b) in [(440.0, 480.0), (400.0, 450.0), (480.0, 620.0)] {
         let r = run(&signal(&[(&[a, b], 1000)], -16.0, None));
