@@ -60,22 +60,42 @@ fn assert_none(name: &str, t: &Timeline) {
     }
 }
 
-/// Pink (1/f) noise: Voss-McCartney, 12 rows of held white values (each
-/// row redrawn every 2^k samples) and a white one, scaled to `rms`.
-/// As [`assert_none`], in white noise 6 to 15 dB below a sine of peak
-/// `dbfs`: where a tone's rest is the line's noise, the beep detector asks
-/// less of it (`BeepConfig::min_line_part_snr_db`).
-fn assert_none_in_line_noise(name: &str, t: &Timeline, dbfs: f64) {
+/// The beeps found in `t` with line noise below a sine of peak `dbfs`,
+/// each as (noise kind, description): white noise 6 to 15 dB down, where
+/// a tone's rest is the line's noise and the beep detector asks less of it
+/// (`BeepConfig::min_line_part_snr_db`), and pink and babble noise 12 and
+/// 15 dB down, in whose spectral shape a part's frequency is measured.
+fn false_beeps_in_line_noise(name: &str, t: &Timeline, dbfs: f64) -> Vec<(&'static str, String)> {
+    let mut found = Vec::new();
+    let mut check = |kind: &'static str, snr: f64, runs: Vec<(Law, Vec<BeepEvent>)>| {
+        for (law, events) in runs.into_iter().filter(|(_, e)| !e.is_empty()) {
+            found.push((
+                kind,
+                format!("{name} in {kind} noise {snr} dB down {law:?}: {events:?}"),
+            ));
+        }
+    };
     for (snr, seed) in [(6.0, 1), (9.0, 2), (12.0, 3), (15.0, 4)] {
-        for (law, events) in both_laws(t, Some((dbfs, snr, seed))) {
-            assert!(
-                events.is_empty(),
-                "{name} in noise {snr} dB down {law:?}: {events:?}"
-            );
+        check("white", snr, both_laws(t, Some((dbfs, snr, seed))));
+    }
+    for (snr, seed) in [(12.0, 5), (15.0, 6)] {
+        let rms = sine_power(peak(dbfs)).sqrt() / 10f64.powf(snr / 20.0);
+        for (kind, noise) in [
+            ("pink", pink_noise(t.len(), rms, seed)),
+            ("babble", babble_noise(t.len(), rms, seed)),
+        ] {
+            let mut t = t.clone();
+            for (v, n) in t.samples.iter_mut().zip(noise) {
+                *v += n;
+            }
+            check(kind, snr, both_laws(&t, None));
         }
     }
+    found
 }
 
+/// Pink (1/f) noise: Voss-McCartney, 12 rows of held white values (each
+/// row redrawn every 2^k samples) and a white one, scaled to `rms`.
 fn pink_noise(n: usize, rms: f64, seed: u64) -> Vec<f64> {
     let mut white = WhiteNoise::new(1.0, seed);
     let mut rows = [0.0f64; 12];
@@ -261,7 +281,7 @@ fn beeps_across_the_band_levels_durations_and_noise() {
 }
 
 #[test]
-#[ignore = "recall 20/80 at 12 dB SNR (one more beep is found, 360-400 ms late, since a tone that noise broke into groups a moment apart is no longer dropped as a cadence): Voss pink noise and babble put most of their power near the tone's band edge; noise-compensated part sums and robust steadiness raised it from 2/80, and the corpus (pink/babble at 12-40 dB below speech) from 64.5% to 97.8% beep recall, but short tonal noise parts still split or extend beeps and bias the frequency 2-4%"]
+#[ignore = "recall 30/80 at 12 dB SNR: Voss pink noise and babble put most of their power near the tone's band edge; measuring parts in the noise's spectral shape, noise-compensated chunk sums and robust steadiness raised it from 2/80 (the held-out corpus, with white, pink and babble noise 12-40 dB below speech: from 64.5% beep recall on seed 1 to 97.4% over seeds 1-12), but short tonal noise parts still split beeps or make late onsets"]
 fn beeps_in_pink_and_babble_noise() {
     let mut results = Vec::new();
     for (i, &f) in band().iter().enumerate().step_by(2) {
@@ -452,7 +472,8 @@ fn synthetic_held_vowels_are_not_beeps() {
                 t.silence(1000 * MS);
                 let name = format!("vowel f0 {f0} {formants:?} vibrato {vib}");
                 assert_none(&name, &t);
-                assert_none_in_line_noise(&name, &t, -12.0);
+                let found = false_beeps_in_line_noise(&name, &t, -12.0);
+                assert!(found.is_empty(), "{found:?}");
             }
         }
     }
@@ -463,6 +484,7 @@ fn espeak_held_vowels_are_not_beeps() {
     let dir = std::env::temp_dir().join(format!("ringwire-beep-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut ran = 0;
+    let mut noisy = Vec::new();
     for (i, (voice, pitch)) in [
         ("en-us", 50),
         ("en-us+f3", 70),
@@ -510,11 +532,25 @@ fn espeak_held_vowels_are_not_beeps() {
                 }
                 let loudest = t.samples.iter().fold(0.0f64, |m, s| m.max(s.abs()));
                 let dbfs = 20.0 * (loudest / 32768.0).log10();
-                assert_none_in_line_noise(&format!("espeak {voice} {text} x{gain}"), &t, dbfs);
+                noisy.extend(false_beeps_in_line_noise(
+                    &format!("espeak {voice} {text} x{gain}"),
+                    &t,
+                    dbfs,
+                ));
             }
             ran += 1;
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
     assert!(ran > 0);
+    // in white and pink noise none; babble's harmonic voices under a held
+    // vowel make it a tone now and then: 2 of the 200 draws (de+f2 "aah"
+    // x3, 12 dB down, both laws) today, 3 before the parts' frequencies
+    // were measured in the noise's shape
+    for (kind, what) in &noisy {
+        println!("{what}");
+        assert_eq!(*kind, "babble", "{what}");
+    }
+    let babble = noisy.iter().filter(|(k, _)| *k == "babble").count();
+    assert!(babble <= 2, "{babble} false beeps in babble");
 }

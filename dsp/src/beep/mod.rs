@@ -121,11 +121,13 @@
 //!    burst repeating one of about its frequency and length that ended at
 //!    most 6 s before (ring-back cadences, e.g. EU 425 Hz 1 s on 4 s off).
 //!
-//! Coloured noise: a part's lag sums have the line noise's lags (averaged
-//! over the quiet blocks before it, `NoiseLags`) taken out before its
-//! frequency is measured, and its steadiness is the spread of its chunks
+//! Coloured noise: a part's frequency is measured in the line noise's
+//! spectral shape (its normalised lags, averaged over the quiet blocks
+//! before the part, `NoiseLags`; its level solved from the part's own
+//! sums, a generalised Pisarenko estimate), its chunks' frequencies with
+//! that noise taken out, and its steadiness is the spread of its chunks
 //! about their median (robust to a few chunks moved by a noise swell), so
-//! pink and babble noise bias neither.
+//! pink and babble noise bias neither much.
 //!
 //! # Gating contract
 //!
@@ -142,7 +144,7 @@
 //! In pink or babble noise only 12 dB below the tone, short tonal noise
 //! parts still split or extend a beep and bias its frequency by 2-4% (see
 //! the ignored `beeps_in_pink_and_babble_noise` test in
-//! `tests/beep_distractors.rs`: 20 of 80 found within 40 ms).
+//! `tests/beep_distractors.rs`: 30 of 80 found within 40 ms).
 //!
 //! Cost per block: an integer energy gate, a ring update; a square root and
 //! an `acos` when the window is loud; a few dozen more flops while a tone
@@ -530,23 +532,36 @@ impl Part {
     fn summary(&self, noise_lags: [f64; 3]) -> Summary {
         let loud_blocks = self.e_n.max(1) as f64;
         let n = loud_blocks * BLOCK_LEN as f64;
-        let less_noise =
-            |r: &[i64; 3], blocks: f64| [0, 1, 2].map(|k| r[k] as f64 - blocks * noise_lags[k]);
         let Some(raw) = tracker::measure(self.r[0] as f64, self.r[1] as f64, self.r[2] as f64)
         else {
             return Summary::default();
         };
-        // the frequency from the sums less the line noise; the tone-to-rest
-        // ratio (and with it every expected spread) from the sums as heard:
-        // the estimates' errors come from all of the noise
-        let whole = less_noise(&self.r, loud_blocks);
-        let clean = tracker::measure(whole[0], whole[1], whole[2]).unwrap_or(raw);
+        // the frequency measured in the line noise's spectral shape (its
+        // lags from the quiet blocks before the part, normalised; its level
+        // solved for: the quiet blocks are the noise's troughs, so their
+        // level would take out too little); the tone-to-rest ratio (and
+        // with it every expected spread) from the sums as heard: the
+        // estimates' errors come from all of the noise. Noise more than
+        // 30 dB under the part has no shape worth the name (an idle
+        // codec's), and is taken as white.
+        let shaped = noise_lags[0] > 0.0
+            && noise_lags[0] / BLOCK_LEN as f64 * SHAPED_NOISE >= self.r[0] as f64 / n;
+        let shape = if shaped {
+            [
+                1.0,
+                noise_lags[1] / noise_lags[0],
+                noise_lags[2] / noise_lags[0],
+            ]
+        } else {
+            [1.0, 0.0, 0.0]
+        };
+        let r = self.r.map(|v| v as f64);
+        let clean = tracker::measure_in(r[0], r[1], r[2], shape[1], shape[2]).unwrap_or(raw);
         let t = tracker::Tone {
             freq_hz: clean.freq_hz,
             ..raw
         };
-        // what is left of the noise per sample once its lags are out
-        // (Pisarenko's smallest eigenvalue of the cleaned sums)
+        // the line noise per sample in that solution
         let noise = clean.energy as f64 / (1.0 + clean.snr as f64) / n;
         let w = 2.0 * std::f64::consts::PI * t.freq_hz as f64 / SAMPLE_RATE as f64;
         // chunk frequencies: where cos w is well away from 0, from the
@@ -569,8 +584,7 @@ impl Part {
         let mut angles = [0.0f64; MAX_CHUNKS];
         let mut n_angles = 0;
         for (r, nk) in chunks {
-            let r = less_noise(&r, CHUNK as f64);
-            let (r0, r1, r2) = (r[0] - noise * nk, r[1], r[2]);
+            let [r0, r1, r2] = [0, 1, 2].map(|k| r[k] as f64 - noise * nk * shape[k]);
             let c = if w.cos().abs() > 0.7 && r1 != 0.0 {
                 (r0 + r2) / (2.0 * r1)
             } else if r0 > 0.0 {
@@ -655,11 +669,10 @@ struct Summary {
 }
 
 /// The line noise's autocorrelation per block, `[r0, r1, r2]`: averages
-/// over the quiet blocks (within 3 dB of the running minimum energy), so a
-/// tone's part can take coloured noise (pink, babble) out of its lag sums
-/// before judging the tone. White noise needs no such help (Pisarenko's
-/// estimate separates it), coloured noise biases both the frequency and the
-/// tone-to-rest ratio.
+/// over the quiet blocks (within 3 dB of the running minimum energy). Their
+/// shape lets a tone's part be measured in coloured noise (pink, babble),
+/// which biases Pisarenko's white-noise estimate; their level, the noise's
+/// troughs, tells whether the rest of a tone is that noise.
 #[derive(Debug, Clone, Copy, Default)]
 struct NoiseLags {
     /// Running minimum block energy (rises 0.5 dB per 100 ms without a quieter block).
@@ -1779,6 +1792,10 @@ fn bins_freq(c: &Closed) -> f32 {
 /// still be that line noise, dB (Pisarenko's rest in white noise reads
 /// within 1 dB of it).
 const LINE_REST_DB: f64 = 2.0;
+
+/// Power ratio (30 dB) of a part to the line noise before it up to which
+/// the part's frequency is measured in the noise's spectral shape.
+const SHAPED_NOISE: f64 = 1000.0;
 
 /// Largest lag-1 or lag-2 autocorrelation of white line noise, relative to
 /// its power (pink noise reads 0.5 or more).

@@ -116,3 +116,76 @@ pub(crate) fn measure(r0: f64, r1: f64, r2: f64) -> Option<Tone> {
         energy: r0 as f32,
     })
 }
+
+/// Pisarenko's estimate in noise of a known spectral shape: the noise's
+/// normalised lags `(rho1, rho2)` (its level is solved for), from the
+/// generalised symmetric eigenproblem `R v = lambda N v`, `v = [1, -2cos w, 1]`.
+/// With `rho = 0` this is [`measure`].
+#[inline]
+pub(crate) fn measure_in(r0: f64, r1: f64, r2: f64, rho1: f64, rho2: f64) -> Option<Tone> {
+    if r0 <= 0.0 {
+        return None;
+    }
+    // det [[r0 + r2 - l (1 + rho2), r1 - l rho1], [2 (r1 - l rho1), r0 - l]] = 0
+    let (p, q) = (r0 + r2, r0);
+    let a2 = 1.0 + rho2 - 2.0 * rho1 * rho1;
+    if a2 <= 1e-3 {
+        return None;
+    }
+    let b = -(p + (1.0 + rho2) * q) + 4.0 * r1 * rho1;
+    let c = p * q - 2.0 * r1 * r1;
+    let disc = (b * b - 4.0 * a2 * c).max(0.0).sqrt();
+    let lambda = ((-b - disc) / (2.0 * a2)).max(0.0);
+    let s = r0 - lambda;
+    if s <= 0.0 {
+        return None;
+    }
+    let c = ((r1 - lambda * rho1) / s).clamp(-1.0, 1.0);
+    let freq = c.acos() * SAMPLE_RATE as f64 / (2.0 * std::f64::consts::PI);
+    let snr = if lambda > 0.0 { s / lambda } else { 1e9 };
+    Some(Tone {
+        freq_hz: freq as f32,
+        snr: snr.min(1e9) as f32,
+        energy: r0 as f32,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lags of a sine of power `s` at `f` Hz in noise of power `n`
+    /// with normalised lags `rho`.
+    fn lags(s: f64, f: f64, n: f64, rho: [f64; 2]) -> [f64; 3] {
+        let w = 2.0 * std::f64::consts::PI * f / SAMPLE_RATE as f64;
+        [
+            s + n,
+            s * w.cos() + n * rho[0],
+            s * (2.0 * w).cos() + n * rho[1],
+        ]
+    }
+
+    #[test]
+    fn in_white_noise_the_shaped_estimate_is_pisarenkos() {
+        for f in [350.0, 1000.0, 2100.0] {
+            let r = lags(4.0, f, 1.0, [0.0, 0.0]);
+            let a = measure(r[0], r[1], r[2]).unwrap();
+            let b = measure_in(r[0], r[1], r[2], 0.0, 0.0).unwrap();
+            assert!((a.freq_hz - b.freq_hz).abs() < 1e-3 && (a.snr - b.snr).abs() < 1e-4);
+            assert!((b.freq_hz - f as f32).abs() < 0.01 && (b.snr - 4.0).abs() < 1e-4);
+        }
+    }
+
+    #[test]
+    fn in_coloured_noise_of_known_shape_the_tone_is_exact_and_pisarenko_is_pulled() {
+        // a one-pole low-pass noise (lag-1 0.8, lag-2 0.64), as pink is
+        for f in [500.0, 915.0, 1988.0] {
+            let r = lags(4.0, f, 1.0, [0.8, 0.64]);
+            let t = measure_in(r[0], r[1], r[2], 0.8, 0.64).unwrap();
+            assert!((t.freq_hz - f as f32).abs() < 0.05, "{f}: {t:?}");
+            assert!((t.snr - 4.0).abs() < 1e-3, "{f}: {t:?}");
+            let white = measure(r[0], r[1], r[2]).unwrap();
+            assert!(white.freq_hz < f as f32 * 0.99, "{f}: {white:?}");
+        }
+    }
+}
