@@ -431,6 +431,15 @@ fn run_detectors(
 /// detector itself, by their signatures.) The AMD detector runs whenever
 /// beeps are asked for, and its verdict is reported only when AMD is asked
 /// for too.
+///
+/// Beeps are listened for while they can mean a voicemail prompt: until
+/// AMD decides, for the 10 s after a "human" or "unknown" verdict in which
+/// AMD still follows the talker (a beep a wrong "human" missed comes
+/// within a second or two of the greeting), and for
+/// [`BEEP_AFTER_MACHINE_MS`] after a "machine" verdict (the rest of the
+/// greeting). After that, with the beep detector idle, it is fed no more:
+/// a tone minutes into a conversation is no voicemail beep, and a
+/// carrier-scale node spends nothing on it.
 pub struct CallDetectors {
     dtmf: Option<DtmfDetector>,
     amd: Option<AmdDetector>,
@@ -438,7 +447,16 @@ pub struct CallDetectors {
     beep: Option<BeepDetector>,
     /// Media time (samples) of a "machine" verdict, once made.
     machine_at: Option<u64>,
+    /// Media time (samples) of the blocks fed so far.
+    position: u64,
+    /// Whether beep listening has ended (for good).
+    beep_done: bool,
 }
+
+/// How long after a "machine" verdict a voicemail beep is still listened
+/// for, ms: the greeting may go on after the verdict (a long one is called
+/// at its first sentence pause, or after 4.8 s of it).
+pub const BEEP_AFTER_MACHINE_MS: u64 = 60_000;
 
 impl CallDetectors {
     /// The detectors `options` asks for.
@@ -460,6 +478,20 @@ impl CallDetectors {
                 })
             }),
             machine_at: None,
+            position: 0,
+            beep_done: false,
+        }
+    }
+
+    /// Whether a beep could still be a voicemail prompt at the current
+    /// position (see the type's doc).
+    fn beep_listening(&self) -> bool {
+        let Some(amd) = &self.amd else {
+            return true;
+        };
+        match self.machine_at {
+            Some(at) => self.position < at + BEEP_AFTER_MACHINE_MS * SAMPLE_RATE as u64 / 1000,
+            None => amd.is_tracking(),
         }
     }
 
@@ -468,7 +500,12 @@ impl CallDetectors {
         if let Some(d) = self.dtmf.as_mut().and_then(|d| d.push(block)) {
             events.push(dtmf_event(d));
         }
-        if let Some(b) = self.beep.as_mut().and_then(|b| b.push(block)) {
+        self.position += BLOCK_LEN as u64;
+        if !self.beep_done && !self.beep_listening() {
+            self.beep_done = self.beep.as_ref().is_none_or(BeepDetector::is_idle);
+        }
+        let beep = self.beep.as_mut().filter(|_| !self.beep_done);
+        if let Some(b) = beep.and_then(|b| b.push(block)) {
             self.on_beep(b, events);
         }
         if let (Some(beep), Some(amd)) = (self.beep.as_mut(), self.amd.as_mut()) {

@@ -39,6 +39,11 @@ fn speech(voice: &str, text: &str) -> Option<Vec<f64>> {
 /// `lead` ms of silence, the speech, `gap` ms, a 1400 Hz tone of `tone` ms
 /// at -16 dBFS, 3 s of silence; with the tone's start sample.
 fn call(speech: &[f64], gap: usize, tone: usize) -> (Vec<i16>, usize) {
+    call_at(speech, gap, tone, 1400.0)
+}
+
+/// As [`call`], with the tone at `freq` Hz.
+fn call_at(speech: &[f64], gap: usize, tone: usize, freq: f64) -> (Vec<i16>, usize) {
     let mut x = vec![0.0; 500 * RATE / 1000];
     x.extend_from_slice(speech);
     x.resize(x.len() + gap * RATE / 1000, 0.0);
@@ -46,7 +51,7 @@ fn call(speech: &[f64], gap: usize, tone: usize) -> (Vec<i16>, usize) {
     let amp = 32767.0 * 10f64.powf(-16.0 / 20.0);
     x.extend(
         (0..tone * RATE / 1000)
-            .map(|i| amp * (2.0 * std::f64::consts::PI * 1400.0 * i as f64 / RATE as f64).sin()),
+            .map(|i| amp * (2.0 * std::f64::consts::PI * freq * i as f64 / RATE as f64).sin()),
     );
     x.resize(x.len() + 3 * RATE, 0.0);
     // a faint line noise, so the VAD has a floor to adapt to
@@ -113,5 +118,48 @@ fn the_same_tone_after_a_live_hello_is_no_beep() {
     let (samples, _) = call(&hello, 1500, 480);
     let (verdict, _, beeps) = events(&samples);
     assert_eq!(verdict, AmdVerdict::Human);
+    assert!(beeps.is_empty(), "{beeps:?}");
+}
+
+/// Beeps are listened for while they can be a voicemail's prompt: a beep
+/// right after a short greeting called live is reported (AMD was wrong),
+/// the same tone 15 s into the call is not.
+#[test]
+fn after_a_live_verdict_a_beep_counts_only_while_amd_follows_the_talker() {
+    let Some(hello) = speech("en-us", "Hello?") else {
+        return;
+    };
+    let (samples, start) = call_at(&hello, 1500, 500, 1000.0);
+    let (verdict, at_ms, beeps) = events(&samples);
+    assert_eq!(verdict, AmdVerdict::Human);
+    assert!(at_ms < (start * 1000 / RATE) as u64, "{at_ms}");
+    assert_eq!(beeps.len(), 1, "{beeps:?}");
+    let (samples, _) = call_at(&hello, 15_000, 500, 1000.0);
+    let (verdict, _, beeps) = events(&samples);
+    assert_eq!(verdict, AmdVerdict::Human);
+    assert!(beeps.is_empty(), "{beeps:?}");
+}
+
+/// After a "machine" verdict the greeting may go on for a while: its beep
+/// counts for a minute after the verdict.
+#[test]
+fn after_a_machine_verdict_the_beep_counts_for_a_minute() {
+    let Some(greeting) = speech(
+        "en-us",
+        "Hello, you have reached the Lee family. We cannot take your call just now. \
+         Please leave your name and number after the tone, and we will call you back.",
+    ) else {
+        return;
+    };
+    let (samples, start) = call_at(&greeting, 40_000, 500, 1000.0);
+    let (verdict, at_ms, beeps) = events(&samples);
+    let start_ms = (start * 1000 / RATE) as u64;
+    assert_eq!(verdict, AmdVerdict::Machine);
+    assert!(start_ms - at_ms > 40_000, "{at_ms} {start_ms}");
+    assert_eq!(beeps.len(), 1, "{beeps:?}");
+    assert!(beeps[0].abs_diff(start_ms) <= 40, "{beeps:?} {start_ms}");
+    let (samples, _) = call_at(&greeting, 70_000, 500, 1000.0);
+    let (verdict, _, beeps) = events(&samples);
+    assert_eq!(verdict, AmdVerdict::Machine);
     assert!(beeps.is_empty(), "{beeps:?}");
 }

@@ -496,6 +496,13 @@ impl AmdDetector {
         self.verdict
     }
 
+    /// Whether the detector still follows the talker: undecided, or within
+    /// the 10 s after its decision in which it tells a voicemail beep from
+    /// a tone with talk after it ([`Self::note_beep`]).
+    pub fn is_tracking(&self) -> bool {
+        !self.decided || self.frames < self.decided_frame + TRACK_AFTER_DECISION_FRAMES
+    }
+
     /// Whether speech (a greeting) has been heard so far.
     pub fn has_heard_speech(&self) -> bool {
         self.greeting.is_some()

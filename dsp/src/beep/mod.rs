@@ -1013,6 +1013,13 @@ impl BeepDetector {
         &self.cfg
     }
 
+    /// Whether nothing is under way: no tone sounding, no group waiting for
+    /// its gap to pass and no candidate in its hold-off. A caller may stop
+    /// feeding the detector then without cutting off a beep.
+    pub fn is_idle(&self) -> bool {
+        self.part.is_none() && self.group.is_none() && self.pending.iter().all(Option::is_none)
+    }
+
     /// Whether a beep may be on its way: a candidate waits out its hold-off,
     /// or the open group already is a beep's length with no part failed
     /// (tones with a signalling tone's signature aside: they count only
