@@ -761,7 +761,13 @@ fn is_signalling(parts: &[Closed]) -> bool {
         tone_len += len(p);
         n += 1;
     }
-    let other: f32 = parts.iter().filter(|p| !on_tone(p)).map(len).sum();
+    // (a scrap well under the tone's level is the background's: a two-tone
+    // beep's tones are one level)
+    let other: f32 = parts
+        .iter()
+        .filter(|p| !on_tone(p) && within_db(p.energy, longest.energy, OTHER_TONE_LEVEL_DB))
+        .map(len)
+        .sum();
     if other > 0.25 * tone_len {
         return false;
     }
@@ -777,6 +783,10 @@ fn is_signalling(parts: &[Closed]) -> bool {
         || (near(1400.0) && (150..=700).contains(&ms))
         || (near(425.0) && n == 2 && (450..=700).contains(&ms))
 }
+
+/// How far under a signalling tone's level another part of its group may
+/// be and still be a tone of its own (a two-tone beep's other half), dB.
+const OTHER_TONE_LEVEL_DB: f32 = 6.0;
 
 /// The median of `v` (sorted in place); `None` when empty.
 fn median(v: &mut [f64]) -> Option<f64> {

@@ -812,6 +812,21 @@ fn a_recorder_warning_the_lags_read_low_in_pink_noise_is_still_signalling() {
 }
 
 #[test]
+fn a_quieter_scrap_before_a_recorder_warning_makes_it_no_two_tone_beep() {
+    // babble 10 dB under a 1400 Hz warning left 130 ms of a 1065 Hz scrap
+    // 135 ms before it (seed 11, heldout-0037)
+    let warning = closed(1415, 1910, 1400.0, 527_000.0, true);
+    let scrap = closed(1150, 1280, 1065.0, 60_000.0, true);
+    assert!(is_signalling(&[scrap, warning]));
+    // at the warning's level it is a tone of its own: 1065 then 1400 Hz
+    let tone = Closed {
+        energy: 400_000.0,
+        ..scrap
+    };
+    assert!(!is_signalling(&[tone, warning]));
+}
+
+#[test]
 fn a_beep_is_in_flight_from_its_length_to_its_report() {
     let in_flight = |samples: &[i16], cfg: BeepConfig| {
         let mut d = BeepDetector::new(cfg);
