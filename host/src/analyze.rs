@@ -483,6 +483,16 @@ impl CallDetectors {
         }
     }
 
+    /// Whether any detector still has a use for the stream's audio: DTMF
+    /// for the whole call; AMD until it decides and for its 10 s of
+    /// tracking after; beeps while they are listened for (see the type's
+    /// doc). A live leg whose detectors are done is fed no more audio.
+    pub fn wants_audio(&self) -> bool {
+        self.dtmf.is_some()
+            || self.amd.as_ref().is_some_and(AmdDetector::is_tracking)
+            || (self.beep.is_some() && !self.beep_done)
+    }
+
     /// Whether a beep could still be a voicemail prompt at the current
     /// position (see the type's doc).
     fn beep_listening(&self) -> bool {

@@ -431,7 +431,9 @@ impl Feed {
                 _ => None,
             },
             st.channel,
-            st.detectors.is_some(),
+            st.detectors
+                .as_ref()
+                .is_some_and(CallDetectors::wants_audio),
         ) {
             self.on_audio(p, law, ch, st);
         }
@@ -746,6 +748,61 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_leg_whose_detectors_are_done_is_fed_no_more_audio() {
+        let (etx, erx) = mpsc::sync_channel(64);
+        let (ctl, mut taps) = LiveControl::new(1, etx);
+        let mut tap = taps.remove(0);
+        tap.set_amd_config(AmdConfig {
+            max_analysis_ms: 1000,
+            ..AmdConfig::default()
+        });
+        let leg = LegId(4);
+        ctl.send(
+            0,
+            TapControl::Leg {
+                call: CallId(1),
+                leg,
+                detectors: DetectorSet {
+                    amd: true,
+                    beep: true,
+                    ..Default::default()
+                },
+                telephone_event: None,
+            },
+        );
+        // 20 s of silence: "unknown" at 1 s, then 10 s of tracking
+        let silence = [0xFFu8; 160];
+        for seq in 0..1000u16 {
+            feed(&mut tap, leg, 0, 160 * seq as u32, seq, &silence);
+        }
+        assert!(matches!(
+            erx.try_recv().map(|e| e.event),
+            Ok(Event::Amd { .. })
+        ));
+        let fed_ms = tap.legs[&leg].fed / 8;
+        assert!((11_000..12_000).contains(&fed_ms), "{fed_ms} ms fed");
+        // with DTMF on as well, the audio goes on to the end
+        let leg = LegId(5);
+        ctl.send(
+            0,
+            TapControl::Leg {
+                call: CallId(1),
+                leg,
+                detectors: DetectorSet {
+                    dtmf: true,
+                    amd: true,
+                    beep: true,
+                },
+                telephone_event: None,
+            },
+        );
+        for seq in 0..1000u16 {
+            feed(&mut tap, leg, 0, 160 * seq as u32, seq, &silence);
+        }
+        assert_eq!(tap.legs[&leg].fed / 8, 20_000);
     }
 
     #[test]
