@@ -344,6 +344,8 @@ struct Limits {
     min_part_snr: f64,
     min_line_snr: f64,
     min_line_part_snr: f64,
+    /// [`LINE_REST_DB`] as a power ratio.
+    line_rest: f64,
     min_c: f32,
     max_c: f32,
     gap_blocks: u64,
@@ -362,6 +364,7 @@ impl Limits {
             min_part_snr: 10f64.powf(cfg.min_part_snr_db as f64 / 10.0),
             min_line_snr: 10f64.powf(cfg.min_line_tone_snr_db as f64 / 10.0),
             min_line_part_snr: 10f64.powf(cfg.min_line_part_snr_db as f64 / 10.0),
+            line_rest: 10f64.powf(LINE_REST_DB / 10.0),
             // windows scatter (a 20 ms window at 350 Hz in 12 dB noise: +-10%);
             // the part's frequency is held to the band
             min_c: c(cfg.max_freq_hz * 1.05),
@@ -448,7 +451,7 @@ impl Part {
         // white noise adds to |y[m]|^2 but not to the cross terms: take its
         // expected share (variance per sample times the bins' gain, 40 *
         // 8192^2 per bin) out of the denominator
-        let noise_var = t.energy as f64 / (1.0 + t.snr as f64) / n;
+        let noise_var = t.rest() / n;
         let den =
             self.rec_den - self.rec_n as f64 * 2.0 * BLOCK_LEN as f64 * 8192.0 * 8192.0 * noise_var;
         if self.rec_n == 0 || den <= 0.05 * self.rec_den {
@@ -562,7 +565,7 @@ impl Part {
             ..raw
         };
         // the line noise per sample in that solution
-        let noise = clean.energy as f64 / (1.0 + clean.snr as f64) / n;
+        let noise = clean.rest() / n;
         let w = 2.0 * std::f64::consts::PI * t.freq_hz as f64 / SAMPLE_RATE as f64;
         // chunk frequencies: where cos w is well away from 0, from the
         // relation x[n] + x[n-2] = 2 cos w x[n-1] (exact for a clean tone
@@ -637,7 +640,7 @@ impl Part {
             drift,
             drift_z,
             ripple: self.ripple(w, snr),
-            rest: raw.energy as f64 / (1.0 + raw.snr as f64) / n,
+            rest: raw.rest() / n,
             blocks: loud_blocks as u32,
         }
     }
@@ -1128,7 +1131,7 @@ impl BeepDetector {
         let Some(p) = &self.part else {
             return false;
         };
-        let rest = t.energy as f64 / (1.0 + t.snr as f64) / (W * BLOCK_LEN) as f64;
+        let rest = t.rest() / (W * BLOCK_LEN) as f64;
         t.snr as f64 >= self.lim.min_line_snr
             && same_part(p.f_ref(), t.freq_hz, self.cfg.max_freq_jitter)
             && self.is_line_noise(rest)
@@ -1324,7 +1327,7 @@ impl BeepDetector {
         let [r0, r1, r2] = self.noise.lags();
         let floor = r0 / BLOCK_LEN as f64;
         floor > 0.0
-            && rest <= floor * 10f64.powf(LINE_REST_DB / 10.0)
+            && rest <= floor * self.lim.line_rest
             && r1.abs().max(r2.abs()) <= WHITE_LAGS * r0
     }
 

@@ -39,6 +39,14 @@ pub(crate) struct Tone {
     pub energy: f32,
 }
 
+impl Tone {
+    /// Power of everything but the tone (Pisarenko's residual) over the
+    /// measured span, in the units of `energy`.
+    pub fn rest(&self) -> f64 {
+        self.energy as f64 / (1.0 + self.snr as f64)
+    }
+}
+
 /// Sliding sums of the last `W` blocks' autocorrelations.
 #[derive(Debug, Clone)]
 pub(crate) struct Window<const W: usize> {
