@@ -638,6 +638,31 @@ mod tests {
         });
     }
 
+    /// A tap whose legs take AMD's maximum analysis time `max_analysis_ms`,
+    /// with its control and its events.
+    fn tap_with_amd(max_analysis_ms: u32) -> (LiveControl, LiveTap, mpsc::Receiver<LiveEvent>) {
+        let (etx, erx) = mpsc::sync_channel(64);
+        let (ctl, mut taps) = LiveControl::new(1, etx);
+        let mut tap = taps.remove(0);
+        tap.set_amd_config(AmdConfig {
+            max_analysis_ms,
+            ..AmdConfig::default()
+        });
+        (ctl, tap, erx)
+    }
+
+    fn add_leg(ctl: &LiveControl, leg: LegId, detectors: DetectorSet) {
+        ctl.send(
+            0,
+            TapControl::Leg {
+                call: CallId(1),
+                leg,
+                detectors,
+                telephone_event: None,
+            },
+        );
+    }
+
     #[test]
     fn inband_and_rfc4733_digits_with_media_time() {
         let (etx, erx) = mpsc::sync_channel(64);
@@ -716,26 +741,13 @@ mod tests {
 
     #[test]
     fn the_amd_parameters_set_on_a_tap_reach_its_legs() {
-        let (etx, erx) = mpsc::sync_channel(64);
-        let (ctl, mut taps) = LiveControl::new(1, etx);
-        let mut tap = taps.remove(0);
-        tap.set_amd_config(AmdConfig {
-            max_analysis_ms: 1000,
-            ..AmdConfig::default()
-        });
+        let (ctl, mut tap, erx) = tap_with_amd(1000);
         let leg = LegId(3);
-        ctl.send(
-            0,
-            TapControl::Leg {
-                call: CallId(1),
-                leg,
-                detectors: DetectorSet {
-                    amd: true,
-                    ..Default::default()
-                },
-                telephone_event: None,
-            },
-        );
+        let amd = DetectorSet {
+            amd: true,
+            ..Default::default()
+        };
+        add_leg(&ctl, leg, amd);
         // 1.5 s of silence: "unknown" at the configured 1 s, not 8 s
         let silence = [0xFFu8; 160]; // µ-law zero
         for seq in 0..75u16 {
@@ -752,27 +764,14 @@ mod tests {
 
     #[test]
     fn a_leg_whose_detectors_are_done_is_fed_no_more_audio() {
-        let (etx, erx) = mpsc::sync_channel(64);
-        let (ctl, mut taps) = LiveControl::new(1, etx);
-        let mut tap = taps.remove(0);
-        tap.set_amd_config(AmdConfig {
-            max_analysis_ms: 1000,
-            ..AmdConfig::default()
-        });
+        let (ctl, mut tap, erx) = tap_with_amd(1000);
         let leg = LegId(4);
-        ctl.send(
-            0,
-            TapControl::Leg {
-                call: CallId(1),
-                leg,
-                detectors: DetectorSet {
-                    amd: true,
-                    beep: true,
-                    ..Default::default()
-                },
-                telephone_event: None,
-            },
-        );
+        let amd_beep = DetectorSet {
+            amd: true,
+            beep: true,
+            ..Default::default()
+        };
+        add_leg(&ctl, leg, amd_beep);
         // 20 s of silence: "unknown" at 1 s, then 10 s of tracking
         let silence = [0xFFu8; 160];
         for seq in 0..1000u16 {
@@ -786,19 +785,11 @@ mod tests {
         assert!((11_000..12_000).contains(&fed_ms), "{fed_ms} ms fed");
         // with DTMF on as well, the audio goes on to the end
         let leg = LegId(5);
-        ctl.send(
-            0,
-            TapControl::Leg {
-                call: CallId(1),
-                leg,
-                detectors: DetectorSet {
-                    dtmf: true,
-                    amd: true,
-                    beep: true,
-                },
-                telephone_event: None,
-            },
-        );
+        let all = DetectorSet {
+            dtmf: true,
+            ..amd_beep
+        };
+        add_leg(&ctl, leg, all);
         for seq in 0..1000u16 {
             feed(&mut tap, leg, 0, 160 * seq as u32, seq, &silence);
         }

@@ -12,6 +12,10 @@ use std::process::Command;
 
 const RATE: usize = 8000;
 
+/// A voicemail greeting that AMD calls a machine before it ends.
+const VOICEMAIL: &str = "Hello, you have reached the Lee family. We cannot take your call just \
+     now. Please leave your name and number after the tone, and we will call you back.";
+
 /// espeak-ng's `text` at 8 kHz, peak at about -14 dBFS; `None` without espeak-ng.
 fn speech(voice: &str, text: &str) -> Option<Vec<f64>> {
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -87,11 +91,7 @@ fn events(samples: &[i16]) -> (AmdVerdict, u64, Vec<u64>) {
 
 #[test]
 fn a_recorder_warning_like_tone_after_a_machine_greeting_is_its_beep() {
-    let Some(greeting) = speech(
-        "en-us",
-        "Hello, you have reached the Lee family. We cannot take your call just now. \
-         Please leave your name and number after the tone, and we will call you back.",
-    ) else {
+    let Some(greeting) = speech("en-us", VOICEMAIL) else {
         return;
     };
     let (samples, start) = call(&greeting, 800, 480);
@@ -144,11 +144,7 @@ fn after_a_live_verdict_a_beep_counts_only_while_amd_follows_the_talker() {
 /// counts for a minute after the verdict.
 #[test]
 fn after_a_machine_verdict_the_beep_counts_for_a_minute() {
-    let Some(greeting) = speech(
-        "en-us",
-        "Hello, you have reached the Lee family. We cannot take your call just now. \
-         Please leave your name and number after the tone, and we will call you back.",
-    ) else {
+    let Some(greeting) = speech("en-us", VOICEMAIL) else {
         return;
     };
     let (samples, start) = call_at(&greeting, 40_000, 500, 1000.0);

@@ -111,6 +111,13 @@ pub(crate) fn measure(r0: f64, r1: f64, r2: f64) -> Option<Tone> {
     if r0 - r2 < lambda {
         return None;
     }
+    tone_over(r0, r1, lambda)
+}
+
+/// The sinusoid left in lags `(r0, r1)` over noise of power `lambda` whose
+/// own lag-1 share is already out of `r1`.
+#[inline]
+fn tone_over(r0: f64, r1: f64, lambda: f64) -> Option<Tone> {
     let s = r0 - lambda;
     if s <= 0.0 {
         return None;
@@ -144,18 +151,7 @@ pub(crate) fn measure_in(r0: f64, r1: f64, r2: f64, rho1: f64, rho2: f64) -> Opt
     let c = p * q - 2.0 * r1 * r1;
     let disc = (b * b - 4.0 * a2 * c).max(0.0).sqrt();
     let lambda = ((-b - disc) / (2.0 * a2)).max(0.0);
-    let s = r0 - lambda;
-    if s <= 0.0 {
-        return None;
-    }
-    let c = ((r1 - lambda * rho1) / s).clamp(-1.0, 1.0);
-    let freq = c.acos() * SAMPLE_RATE as f64 / (2.0 * std::f64::consts::PI);
-    let snr = if lambda > 0.0 { s / lambda } else { 1e9 };
-    Some(Tone {
-        freq_hz: freq as f32,
-        snr: snr.min(1e9) as f32,
-        energy: r0 as f32,
-    })
+    tone_over(r0, r1 - lambda * rho1, lambda)
 }
 
 #[cfg(test)]
