@@ -169,6 +169,26 @@ mod tests {
         ]
     }
 
+    proptest::proptest! {
+        /// Whatever lags and noise shape come in (the noise's lags are
+        /// averages of integer features, a window's may be anything), the
+        /// estimates are a frequency in the band and a ratio, or nothing.
+        #[test]
+        fn estimates_are_finite_for_any_lags(
+            r0 in -1e12f64..1e12,
+            r1 in -1e12f64..1e12,
+            r2 in -1e12f64..1e12,
+            rho1 in -2.0f64..2.0,
+            rho2 in -2.0f64..2.0,
+        ) {
+            for t in [measure(r0, r1, r2), measure_in(r0, r1, r2, rho1, rho2)].into_iter().flatten() {
+                proptest::prop_assert!((0.0..=4000.0).contains(&t.freq_hz), "{t:?}");
+                proptest::prop_assert!(t.snr >= 0.0 && t.snr.is_finite(), "{t:?}");
+                proptest::prop_assert!(t.rest().is_finite() && t.rest() >= 0.0, "{t:?}");
+            }
+        }
+    }
+
     #[test]
     fn in_white_noise_the_shaped_estimate_is_pisarenkos() {
         for f in [350.0, 1000.0, 2100.0] {
