@@ -121,6 +121,14 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
         2
     );
     assert!(metric(&m, "ringwire_ng_errors_total") >= 2);
+    // the workers' loop times: a histogram whose +Inf bucket is its count
+    let loops = metric(&m, "ringwire_worker_loop_seconds_count");
+    assert!(loops >= 1, "{m}");
+    assert_eq!(
+        metric(&m, "ringwire_worker_loop_seconds_bucket{le=\"+Inf\"}"),
+        loops
+    );
+    assert!(metric(&m, "ringwire_worker_loop_seconds_bucket{le=\"0.00001\"}") <= loops);
     // The junk may still be in flight: wait for it to be counted.
     let t = Instant::now();
     while metric(

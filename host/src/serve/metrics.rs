@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ringwire_media::driver::{DriverHandle, ShardSnapshot};
+use ringwire_media::driver::{DriverHandle, LoopTimes, ShardSnapshot, LOOP_BUCKETS_US};
 
 use super::control::NodeGauges;
 use super::EventCounters;
@@ -39,6 +39,22 @@ fn metric(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(&str
             let _ = writeln!(out, "{name}{{{labels}}} {v}");
         }
     }
+}
+
+/// A histogram of the workers' loop times, in seconds (cumulative buckets).
+fn loop_histogram(out: &mut String, name: &str, help: &str, h: &LoopTimes) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    let mut below = 0;
+    for (bound_us, n) in LOOP_BUCKETS_US.iter().zip(&h.counts) {
+        below += n;
+        let le = *bound_us as f64 / 1e6;
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {below}");
+    }
+    let count = h.count();
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+    let _ = writeln!(out, "{name}_sum {}", h.sum_ns as f64 / 1e9);
+    let _ = writeln!(out, "{name}_count {count}");
 }
 
 /// Renders every metric in the Prometheus text format (0.0.4).
@@ -164,6 +180,12 @@ pub fn render(src: &Sources) -> String {
         "counter",
         "Wakeups of the relay workers.",
         &[("", d.wakeups)],
+    );
+    loop_histogram(
+        &mut out,
+        "ringwire_worker_loop_seconds",
+        "Time the relay workers spend per wakeup, from the wait's return to the next wait.",
+        &d.loop_times,
     );
     metric(
         &mut out,

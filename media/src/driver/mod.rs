@@ -228,6 +228,53 @@ pub struct DriverCounters {
     pub events_dropped: u64,
     /// Wakeups of the worker.
     pub wakeups: u64,
+    /// How long each wakeup's work took.
+    pub loop_times: LoopTimes,
+}
+
+/// Upper bounds of the [`LoopTimes`] buckets, µs; one more bucket takes
+/// everything longer.
+pub const LOOP_BUCKETS_US: [u64; 12] = [
+    10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 100_000,
+];
+
+/// A histogram of a worker's loop time: from a wait's return (a wakeup)
+/// to the next wait, the datagrams received, relayed and sent in
+/// between. Its tail is the latency the loop adds to the last datagram of
+/// a busy wakeup; a worker near saturation shows in it before it drops.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoopTimes {
+    /// Wakeups per bucket: `counts[i]` took at most `LOOP_BUCKETS_US[i]`
+    /// (and more than the bucket before); the last, longer than all.
+    pub counts: [u64; LOOP_BUCKETS_US.len() + 1],
+    /// The wakeups' total time, ns.
+    pub sum_ns: u64,
+}
+
+impl LoopTimes {
+    /// Counts one wakeup that took `d`.
+    #[inline]
+    pub fn record(&mut self, d: Duration) {
+        let us = d.as_micros().min(u64::MAX as u128) as u64;
+        let bucket = LOOP_BUCKETS_US.partition_point(|&b| b < us);
+        self.counts[bucket] += 1;
+        self.sum_ns = self
+            .sum_ns
+            .saturating_add(d.as_nanos().min(u64::MAX as u128) as u64);
+    }
+
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: &LoopTimes) {
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        self.sum_ns = self.sum_ns.saturating_add(other.sum_ns);
+    }
+
+    /// Wakeups counted.
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
 }
 
 /// Everything a shard counts, summed for metrics.
@@ -264,6 +311,7 @@ impl ShardSnapshot {
         d.send_errors += o.send_errors;
         d.events_dropped += o.events_dropped;
         d.wakeups += o.wakeups;
+        d.loop_times.merge(&o.loop_times);
     }
 }
 

@@ -427,11 +427,13 @@ impl Worker {
                 tracing::debug!(shard = self.id, "worker stopped");
                 return;
             }
+            let end = self.now();
+            self.counters.loop_times.record(end.saturating_sub(started));
             sleep = self
                 .pacer
-                .after_wakeup(started, self.now(), self.handled)
+                .after_wakeup(started, end, self.handled)
                 .map(|d| match self.out.wake_at {
-                    Some(at) => d.min(at.saturating_sub(self.now())),
+                    Some(at) => d.min(at.saturating_sub(end)),
                     None => d,
                 })
                 .filter(|d| !d.is_zero());

@@ -179,3 +179,23 @@ fn many_calls_spread_over_shards() {
         Err(DriverError::ShardGone(_))
     ));
 }
+
+#[test]
+fn loop_times_fall_in_their_buckets_and_merge() {
+    let mut h = LoopTimes::default();
+    for us in [0, 10, 11, 100_000, 100_001, 3_000_000] {
+        h.record(Duration::from_micros(us));
+    }
+    // 0 and 10 µs in the first bucket (at most 10), 11 µs in the second,
+    // 100 ms in the last bounded one, the rest beyond every bound
+    assert_eq!(h.counts[0], 2);
+    assert_eq!(h.counts[1], 1);
+    assert_eq!(h.counts[LOOP_BUCKETS_US.len() - 1], 1);
+    assert_eq!(h.counts[LOOP_BUCKETS_US.len()], 2);
+    assert_eq!(h.count(), 6);
+    assert_eq!(h.sum_ns, 3_200_022_000);
+    let mut total = h;
+    total.merge(&h);
+    assert_eq!(total.count(), 12);
+    assert_eq!(total.sum_ns, 2 * h.sum_ns);
+}

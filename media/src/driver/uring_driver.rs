@@ -404,6 +404,7 @@ impl Worker {
                 return;
             }
             let end = self.now();
+            self.counters.loop_times.record(end.saturating_sub(now));
             sleep = self
                 .pacer
                 .after_wakeup(now, end, handled)
