@@ -288,16 +288,15 @@ impl LiveTap {
                     .in_audio()
                     .then(|| CallDetectors::new(&set.options(&self.amd)));
                 st.tracker = set.dtmf.then(EventTracker::new);
+                // new detectors on a leg whose engine channel went back
+                // when the old ones were done
+                if st.channel.is_none() && st.detectors.is_some() {
+                    st.channel = self.feed.open_channel(call, leg);
+                }
             }
             return;
         }
-        let channel = match self.feed.engine.open_channel() {
-            Ok(c) => Some(c),
-            Err(e) => {
-                tracing::warn!(call = call.0, leg = leg.0, "detectors off: {e}");
-                None
-            }
-        };
+        let channel = self.feed.open_channel(call, leg);
         self.legs.insert(
             leg,
             LegState {
@@ -343,6 +342,18 @@ impl LiveTap {
 }
 
 impl Feed {
+    /// An engine channel for a leg's audio; `None` (logged) when the
+    /// engine has none left: the leg's audio detectors are off.
+    fn open_channel(&mut self, call: CallId, leg: LegId) -> Option<ChannelId> {
+        match self.engine.open_channel() {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(call = call.0, leg = leg.0, "detectors off: {e}");
+                None
+            }
+        }
+    }
+
     /// Ends a leg: its last events, and its engine channel closed.
     fn finish(&mut self, leg: LegId, st: &mut LegState) {
         if let Some(t) = st.tracker.as_mut() {
@@ -424,18 +435,27 @@ impl Feed {
                 t.push(p.timestamp, p.sequence, &ev);
                 self.poll_digits(p.leg, st);
             }
-        } else if let (Some(law), Some(ch), true) = (
+        } else if let (Some(law), Some(ch)) = (
             match p.payload_type {
                 0 => Some(Law::Ulaw),
                 8 => Some(Law::Alaw),
                 _ => None,
             },
             st.channel,
-            st.detectors
-                .as_ref()
-                .is_some_and(CallDetectors::wants_audio),
         ) {
-            self.on_audio(p, law, ch, st);
+            if st
+                .detectors
+                .as_ref()
+                .is_some_and(CallDetectors::wants_audio)
+            {
+                self.on_audio(p, law, ch, st);
+            } else {
+                // the detectors are done (or none listens to audio): the
+                // channel goes back to the engine, whose channels may be
+                // few (the FPGA block's)
+                let _ = self.engine.close_channel(ch);
+                st.channel = None;
+            }
         }
     }
 
@@ -783,6 +803,21 @@ mod tests {
         ));
         let fed_ms = tap.legs[&leg].fed / 8;
         assert!((11_000..12_000).contains(&fed_ms), "{fed_ms} ms fed");
+        // its engine channel went back; DTMF asked for later brings one
+        assert!(tap.legs[&leg].channel.is_none());
+        let dtmf_too = DetectorSet {
+            dtmf: true,
+            ..amd_beep
+        };
+        add_leg(&ctl, leg, dtmf_too);
+        for seq in 1000..1050u16 {
+            feed(&mut tap, leg, 0, 160 * seq as u32, seq, &silence);
+        }
+        let st = &tap.legs[&leg];
+        assert!(st.channel.is_some());
+        assert!(st.fed / 8 >= fed_ms + 1000, "{} ms fed", st.fed / 8);
+        // media time runs on across the stretch nobody listened to
+        assert_eq!((st.fed + st.skipped) / 8, 21_000);
         // with DTMF on as well, the audio goes on to the end
         let leg = LegId(5);
         let all = DetectorSet {
