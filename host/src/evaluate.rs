@@ -137,6 +137,9 @@ pub struct BeepMetrics {
     /// Recall per true beep frequency band ("350-700", "700-1400",
     /// "1400-2100") and for double beeps ("double"): [hits, cases].
     pub recall_by_band: BTreeMap<String, [usize; 2]>,
+    /// Recall per line noise of the case ("none", "white", "pink",
+    /// "babble"): [hits, cases].
+    pub recall_by_noise: BTreeMap<String, [usize; 2]>,
 }
 
 /// Tallies of one case kind.
@@ -396,6 +399,7 @@ fn metrics(
     let (mut with_beep, mut beep_hits, mut onset_err) = (0, 0, Vec::new());
     let (mut fb_live, mut live, mut fb_dis, mut dis, mut fb_mach) = (0, 0, 0, 0, 0);
     let mut by_band: BTreeMap<String, [usize; 2]> = BTreeMap::new();
+    let mut by_noise: BTreeMap<String, [usize; 2]> = BTreeMap::new();
     for (case, r) in cases.iter().zip(results) {
         let o = pick(r);
         let ok = is_right(case, &o.verdict, o.at_ms);
@@ -463,6 +467,9 @@ fn metrics(
             if t.parts > 1 {
                 tally("double");
             }
+            let e = by_noise.entry(case.noise.clone()).or_default();
+            e[0] += matched as usize;
+            e[1] += 1;
         }
         if case.is_live() {
             live += 1;
@@ -518,6 +525,7 @@ fn metrics(
             distractor_cases: dis,
             false_beeps_machine: fb_mach,
             recall_by_band: by_band,
+            recall_by_noise: by_noise,
         }),
         misclassified,
         misclassified_total,
@@ -584,6 +592,19 @@ pub fn write_table(out: &mut dyn Write, report: &Report) -> std::io::Result<()> 
             b(m, &|x| {
                 x.recall_by_band
                     .get(band)
+                    .map_or("n/a".into(), |[h, n]| format!("{h}/{n}"))
+            })
+        })?;
+    }
+    for noise in ["none", "white", "pink", "babble"] {
+        let label = match noise {
+            "none" => "  beep recall without noise".to_string(),
+            n => format!("  beep recall in {n} noise"),
+        };
+        row(&label, &|m| {
+            b(m, &|x| {
+                x.recall_by_noise
+                    .get(noise)
                     .map_or("n/a".into(), |[h, n]| format!("{h}/{n}"))
             })
         })?;

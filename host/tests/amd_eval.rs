@@ -359,6 +359,18 @@ fn corpus_truth_matches_audio_and_evaluation_reports_both_systems() {
     }
     let beep = &rw["beep"];
     assert!(beep["cases_with_beep"].as_u64().unwrap() > 0);
+    // recall by line noise: every case with a beep in one kind, the hits
+    // the recall's
+    let by_noise = beep["recall_by_noise"].as_object().unwrap();
+    let [hits, cases] = by_noise.values().fold([0, 0], |[h, n], v| {
+        [h + v[0].as_u64().unwrap(), n + v[1].as_u64().unwrap()]
+    });
+    assert_eq!(cases, beep["cases_with_beep"].as_u64().unwrap());
+    let recall = beep["recall"].as_f64().unwrap();
+    assert!(
+        (hits as f64 / cases as f64 - recall).abs() < 1e-9,
+        "{by_noise:?}"
+    );
     assert!(beep["false_beeps_per_100_live"].is_number());
     assert!(rw["causality"]["checked"].as_u64().unwrap() > 0);
     assert!(base["beep"].is_null());
