@@ -193,6 +193,8 @@ pub struct LiveTap {
     /// Each leg's state stays in place: a packet borrows it (it is some
     /// kilobytes of detector state, too big to move per packet).
     legs: HashMap<LegId, LegState>,
+    /// Each call's legs, so that forgetting a call visits only them.
+    calls: HashMap<CallId, Vec<LegId>>,
     feed: Feed,
     packets: u64,
     /// AMD parameters of the legs configured from now on.
@@ -240,6 +242,7 @@ impl LiveTap {
         LiveTap {
             control,
             legs: HashMap::new(),
+            calls: HashMap::new(),
             feed: Feed {
                 engine,
                 events,
@@ -315,16 +318,11 @@ impl LiveTap {
                 skipped: 0,
             },
         );
+        self.calls.entry(call).or_default().push(leg);
     }
 
     fn forget(&mut self, call: CallId) {
-        let legs: Vec<LegId> = self
-            .legs
-            .iter()
-            .filter(|(_, s)| s.call == call)
-            .map(|(&l, _)| l)
-            .collect();
-        for leg in legs {
+        for leg in self.calls.remove(&call).unwrap_or_default() {
             let Some(mut st) = self.legs.remove(&leg) else {
                 continue;
             };
@@ -829,6 +827,39 @@ mod tests {
             feed(&mut tap, leg, 0, 160 * seq as u32, seq, &silence);
         }
         assert_eq!(tap.legs[&leg].fed / 8, 20_000);
+    }
+
+    #[test]
+    fn forgetting_a_call_ends_its_legs_only() {
+        let (ctl, mut tap, _erx) = tap_with_amd(8000);
+        let dtmf = DetectorSet {
+            dtmf: true,
+            ..Default::default()
+        };
+        for (call, leg) in [(1, 10), (1, 11), (2, 20), (2, 21)] {
+            ctl.send(
+                0,
+                TapControl::Leg {
+                    call: CallId(call),
+                    leg: LegId(leg),
+                    detectors: dtmf,
+                    telephone_event: None,
+                },
+            );
+        }
+        // a leg configured again is still one leg of its call
+        add_leg(&ctl, LegId(10), dtmf);
+        tap.drain_control();
+        assert_eq!(tap.leg_count(), 4);
+        ctl.send(0, TapControl::Forget { call: CallId(1) });
+        tap.drain_control();
+        let mut left: Vec<u64> = tap.legs.keys().map(|l| l.0).collect();
+        left.sort();
+        assert_eq!(left, [20, 21]);
+        assert!(!tap.calls.contains_key(&CallId(1)));
+        ctl.send(0, TapControl::Forget { call: CallId(2) });
+        tap.drain_control();
+        assert_eq!((tap.leg_count(), tap.calls.len()), (0, 0));
     }
 
     #[test]
