@@ -39,3 +39,4 @@ pub mod dtmf;
 pub mod features;
 pub mod g711;
 pub mod signal;
+pub mod tunable;

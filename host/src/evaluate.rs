@@ -35,6 +35,7 @@ use crate::corpus::{read_cases, Case, Split};
 use anyhow::{anyhow, Context, Result};
 use rayon::prelude::*;
 use ringwire_dsp::amd::{AmdConfig, AmdVerdict};
+use ringwire_dsp::beep::BeepConfig;
 use ringwire_dsp::features::{SoftwareEngine, BLOCK_LEN};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -55,6 +56,8 @@ pub struct EvalOptions {
     pub causality_cases: usize,
     /// ringwire's AMD parameters (the defaults, or thresholds under trial).
     pub amd: AmdConfig,
+    /// ringwire's beep detection parameters (likewise).
+    pub beep: BeepConfig,
 }
 
 /// What one system said about one case.
@@ -298,6 +301,7 @@ pub fn evaluate(opts: &EvalOptions) -> Result<Report> {
     }
     let options = AnalyzeOptions {
         amd: opts.amd.clone(),
+        beep: opts.beep.clone(),
         ..AnalyzeOptions::with_detectors(&[Detector::Amd, Detector::Beep])
     };
     let every = if opts.causality_cases == 0 {
@@ -689,12 +693,14 @@ pub fn run_command(
     json: bool,
     causality_cases: usize,
     amd: AmdConfig,
+    beep: BeepConfig,
 ) -> Result<std::process::ExitCode> {
     let report = evaluate(&EvalOptions {
         corpus,
         split,
         causality_cases,
         amd,
+        beep,
     })?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

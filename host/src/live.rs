@@ -33,6 +33,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ringwire_dsp::amd::AmdConfig;
+use ringwire_dsp::beep::BeepConfig;
 use ringwire_dsp::features::{ChannelId, FeatureBlock, FeatureEngine, SoftwareEngine, SAMPLE_RATE};
 use ringwire_dsp::g711::Law;
 use ringwire_media::relay::{CallId, DetectorTap, LegId, TapId, TapPacket};
@@ -74,7 +75,7 @@ impl DetectorSet {
         self.any()
     }
 
-    fn options(self, amd: &AmdConfig) -> AnalyzeOptions {
+    fn options(self, amd: &AmdConfig, beep: &BeepConfig) -> AnalyzeOptions {
         let mut d = Vec::new();
         if self.dtmf {
             d.push(Detector::Dtmf);
@@ -87,6 +88,7 @@ impl DetectorSet {
         }
         AnalyzeOptions {
             amd: amd.clone(),
+            beep: beep.clone(),
             ..AnalyzeOptions::with_detectors(&d)
         }
     }
@@ -199,6 +201,8 @@ pub struct LiveTap {
     packets: u64,
     /// AMD parameters of the legs configured from now on.
     amd: AmdConfig,
+    /// Beep detection parameters of the legs configured from now on.
+    beep: BeepConfig,
 }
 
 /// What a tap feeds legs' audio through and sends their events into,
@@ -252,6 +256,7 @@ impl LiveTap {
             },
             packets: 0,
             amd: AmdConfig::default(),
+            beep: BeepConfig::default(),
         }
     }
 
@@ -259,6 +264,12 @@ impl LiveTap {
     /// configured from now on.
     pub fn set_amd_config(&mut self, amd: AmdConfig) {
         self.amd = amd;
+    }
+
+    /// Sets the beep detection parameters of the legs configured from now
+    /// on.
+    pub fn set_beep_config(&mut self, beep: BeepConfig) {
+        self.beep = beep;
     }
 
     /// Legs it holds state for.
@@ -289,7 +300,7 @@ impl LiveTap {
                 st.set = set;
                 st.detectors = set
                     .in_audio()
-                    .then(|| CallDetectors::new(&set.options(&self.amd)));
+                    .then(|| CallDetectors::new(&set.options(&self.amd, &self.beep)));
                 st.tracker = set.dtmf.then(EventTracker::new);
                 // new detectors on a leg whose engine channel went back
                 // when the old ones were done
@@ -309,7 +320,7 @@ impl LiveTap {
                 channel,
                 detectors: set
                     .in_audio()
-                    .then(|| CallDetectors::new(&set.options(&self.amd))),
+                    .then(|| CallDetectors::new(&set.options(&self.amd, &self.beep))),
                 tracker: set.dtmf.then(EventTracker::new),
                 base_ts: None,
                 ssrc: 0,
@@ -827,6 +838,41 @@ mod tests {
             feed(&mut tap, leg, 0, 160 * seq as u32, seq, &silence);
         }
         assert_eq!(tap.legs[&leg].fed / 8, 20_000);
+    }
+
+    #[test]
+    fn the_beep_parameters_set_on_a_tap_reach_its_legs() {
+        // a 2 s greeting, then a 1000 Hz beep of 400 ms
+        let mut s = vec![0.0; 4000];
+        ringwire_dsp::signal::add_speech_like(&mut s, 2000, 6000.0);
+        s.resize(s.len() + 4800, 0.0);
+        let mut tone = ringwire_dsp::signal::Sine::new(1000.0, 8000.0, 6000.0, 0.0);
+        s.extend((0..3200).map(|_| tone.next_sample()));
+        s.resize(s.len() + 16000, 0.0);
+        let pcm = to_i16(&s);
+        let beeps = |beep: BeepConfig| {
+            let (ctl, mut tap, erx) = tap_with_amd(8000);
+            tap.set_beep_config(beep);
+            let leg = LegId(6);
+            let set = DetectorSet {
+                amd: true,
+                beep: true,
+                ..Default::default()
+            };
+            add_leg(&ctl, leg, set);
+            for (seq, chunk) in pcm.chunks(160).enumerate() {
+                let mut out = [0u8; 160];
+                let n = Law::Ulaw.encode(chunk, &mut out);
+                feed(&mut tap, leg, 0, 160 * seq as u32, seq as u16, &out[..n]);
+            }
+            erx.try_iter()
+                .filter(|e| matches!(e.event, Event::Beep { .. }))
+                .count()
+        };
+        assert_eq!(beeps(BeepConfig::default()), 1);
+        let mut above = BeepConfig::default();
+        above.set_threshold("min_freq_hz", 1200.0).unwrap();
+        assert_eq!(beeps(above), 0);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use ringwire_dsp::amd::{AmdConfig, AmdConfigError};
+use ringwire_dsp::beep::BeepConfig;
 use ringwire_host::analyze::{analyze_file_with, AnalyzeOptions, Detector, DspBackend};
 use ringwire_host::plot::write_plots;
 use ringwire_host::report::{write_json, write_text, Format};
@@ -58,6 +59,11 @@ enum Command {
         /// `[detectors.amd_thresholds]`).
         #[arg(long, value_name = "NAME=VALUE", value_parser = parse_threshold)]
         amd_threshold: Vec<(String, f64)>,
+        /// Beeps: set a threshold, e.g. `min_freq_hz=300` (repeatable; the
+        /// names, units and ranges are in ringwire.example.toml's
+        /// `[detectors.beep_thresholds]`).
+        #[arg(long, value_name = "NAME=VALUE", value_parser = parse_threshold)]
+        beep_threshold: Vec<(String, f64)>,
         /// Input files (WAV, pcap, pcapng); analysed in parallel on all cores.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
@@ -95,6 +101,9 @@ enum Command {
         /// (repeatable; as for `analyze`).
         #[arg(long, value_name = "NAME=VALUE", value_parser = parse_threshold)]
         amd_threshold: Vec<(String, f64)>,
+        /// Beeps: set a threshold under trial (repeatable; as for `analyze`).
+        #[arg(long, value_name = "NAME=VALUE", value_parser = parse_threshold)]
+        beep_threshold: Vec<(String, f64)>,
     },
     /// Drive an NG-protocol node (ringwire, rtpengine) with calls and RTP; measure the relay.
     Load(ringwire_host::load::LoadArgs),
@@ -142,6 +151,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             amd_bias,
             amd_no_voicemail_phrases,
             amd_threshold,
+            beep_threshold,
             inputs,
         } => {
             let amd = AmdConfig {
@@ -149,7 +159,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 ..amd_config(amd_max_analysis_ms, amd_bias)?
             };
             let amd = with_thresholds(amd, amd_threshold)?;
-            analyze(detect, format, plot, dsp_backend, amd, inputs)
+            let beep = beep_with_thresholds(beep_threshold)?;
+            analyze(detect, format, plot, dsp_backend, amd, beep, inputs)
         }
         Command::Corpus {
             out,
@@ -163,9 +174,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             json,
             causality,
             amd_threshold,
+            beep_threshold,
         } => {
             let amd = with_thresholds(AmdConfig::default(), amd_threshold)?;
-            ringwire_host::evaluate::run_command(corpus, split, json, causality, amd)
+            let beep = beep_with_thresholds(beep_threshold)?;
+            ringwire_host::evaluate::run_command(corpus, split, json, causality, amd, beep)
         }
         Command::Load(args) => {
             ringwire_host::load::run_command(&args)?;
@@ -220,8 +233,21 @@ fn with_thresholds(mut amd: AmdConfig, settings: Vec<(String, f64)>) -> Result<A
     Ok(amd)
 }
 
-/// `NAME=VALUE` of `--amd-threshold` (the name and range are checked
-/// against the AMD's table afterwards).
+/// The beep parameters with the `--beep-threshold` settings applied, or
+/// the first bad one.
+fn beep_with_thresholds(settings: Vec<(String, f64)>) -> Result<BeepConfig> {
+    let mut beep = BeepConfig::default();
+    for (name, value) in settings {
+        beep.set_threshold(&name, value)
+            .map_err(|e| anyhow::anyhow!("--beep-threshold {name}={value}: {e}"))?;
+    }
+    beep.check()
+        .map_err(|e| anyhow::anyhow!("--beep-threshold: {e}"))?;
+    Ok(beep)
+}
+
+/// `NAME=VALUE` of `--amd-threshold` and `--beep-threshold` (the name and
+/// range are checked against the detector's table afterwards).
 fn parse_threshold(arg: &str) -> Result<(String, f64), String> {
     let (name, value) = arg
         .split_once('=')
@@ -239,12 +265,14 @@ fn analyze(
     plot: Option<PathBuf>,
     backend: DspBackend,
     amd: AmdConfig,
+    beep: BeepConfig,
     inputs: Vec<PathBuf>,
 ) -> Result<ExitCode> {
     backend.check()?;
     let options = AnalyzeOptions {
         detectors,
         amd,
+        beep,
         trace: plot.is_some(),
         ..Default::default()
     };

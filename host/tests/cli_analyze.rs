@@ -292,6 +292,21 @@ fn demo_capture_holds_inband_and_rfc4733_digits() {
     assert_eq!(got, want);
 }
 
+/// `ringwire analyze --detect DETECT --format json EXTRA... WAV`, which
+/// must succeed: its events.
+fn analyze_json(detect: &str, extra: &[&str], wav: &str) -> Vec<Value> {
+    let mut args = vec!["analyze", "--detect", detect, "--format", "json"];
+    args.extend_from_slice(extra);
+    args.push(wav);
+    let out = ringwire(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_lines(&out)
+}
+
 #[test]
 fn amd_analysis_time_bias_and_thresholds_are_flags() {
     // a greeting that goes on for 7 s: "machine" once it is too long for a
@@ -302,16 +317,7 @@ fn amd_analysis_time_bias_and_thresholds_are_flags() {
     write_wav(&wav, 8000, &[to_i16(&s)]);
     let wav = wav.to_str().unwrap();
     let amd = |extra: &[&str]| {
-        let mut args = vec!["analyze", "--detect", "amd", "--format", "json"];
-        args.extend_from_slice(extra);
-        args.push(wav);
-        let out = ringwire(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let ev = json_lines(&out).remove(0);
+        let ev = analyze_json("amd", extra, wav).remove(0);
         (
             ev["verdict"].as_str().unwrap().to_string(),
             ev["at_ms"].as_u64().unwrap(),
@@ -366,6 +372,54 @@ fn amd_analysis_time_bias_and_thresholds_are_flags() {
         assert!(!out.status.success());
         assert!(
             String::from_utf8_lossy(&out.stderr).contains(bad[2]),
+            "{bad:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn beep_thresholds_are_flags() {
+    // a 2 s greeting, then a 1000 Hz beep of 400 ms
+    let mut s = vec![0.0; 4000];
+    ringwire_dsp::signal::add_speech_like(&mut s, 2000, 6000.0);
+    s.resize(s.len() + 4800, 0.0);
+    let start = s.len();
+    let mut tone = ringwire_dsp::signal::Sine::new(1000.0, 8000.0, 6000.0, 0.0);
+    s.extend((0..3200).map(|_| tone.next_sample()));
+    s.resize(s.len() + 16000, 0.0);
+    let wav = scratch("greeting-then-beep.wav");
+    write_wav(&wav, 8000, &[to_i16(&s)]);
+    let wav = wav.to_str().unwrap();
+    let beeps = |extra: &[&str]| {
+        analyze_json("amd,beep", extra, wav)
+            .into_iter()
+            .filter(|e| e["type"] == "beep")
+            .map(|e| e["start_ms"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let found = beeps(&[]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].abs_diff(start as u64 / 8) <= 40, "{found:?}");
+    // a band that starts above the tone: no beep
+    assert!(beeps(&["--beep-threshold", "min_freq_hz=1200"]).is_empty());
+    for bad in [
+        ["holdoff_ms=600.5", "holdoff_ms"],
+        ["min_freq_hz=3000", "max_freq_hz"],
+        ["min_freq=300", "no beep threshold"],
+        ["min_freq_hz", "NAME=VALUE"],
+    ] {
+        let out = ringwire(&[
+            "analyze",
+            "--detect",
+            "beep",
+            "--beep-threshold",
+            bad[0],
+            wav,
+        ]);
+        assert!(!out.status.success(), "{bad:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(bad[1]),
             "{bad:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );

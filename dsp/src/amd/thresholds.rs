@@ -7,85 +7,11 @@
 //! only keep the rules sane (a 0 ms silence would call every greeting
 //! human at once), they do not say a value is good.
 use super::{AmdConfig, AmdConfigError};
-
-/// A threshold's unit, which also says whether it takes whole numbers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    /// Milliseconds, whole.
-    Ms,
-    /// Decibels (relative, or dBFS for levels).
-    Db,
-    /// A score between 0 and 1.
-    Score,
-}
-
-impl Unit {
-    /// `ms`, `dB` or `score`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Unit::Ms => "ms",
-            Unit::Db => "dB",
-            Unit::Score => "score",
-        }
-    }
-}
+pub use crate::tunable::Unit;
+use crate::tunable::{self, ms, real};
 
 /// One settable threshold of [`AmdConfig`].
-#[derive(Debug, Clone, Copy)]
-pub struct Threshold {
-    /// Its name: the [`AmdConfig`] field's.
-    pub name: &'static str,
-    /// Its unit.
-    pub unit: Unit,
-    /// Lowest value accepted.
-    pub min: f64,
-    /// Highest value accepted.
-    pub max: f64,
-    /// What it does, in one line.
-    pub doc: &'static str,
-    get: fn(&AmdConfig) -> f64,
-    set: fn(&mut AmdConfig, f64),
-}
-
-impl Threshold {
-    /// Its value in `cfg`.
-    pub fn get(&self, cfg: &AmdConfig) -> f64 {
-        (self.get)(cfg)
-    }
-
-    /// Whether `value` is accepted: in range, and whole for milliseconds.
-    fn accepts(&self, value: f64) -> bool {
-        (self.min..=self.max).contains(&value) && (self.unit != Unit::Ms || value.fract() == 0.0)
-    }
-}
-
-macro_rules! ms {
-    ($field:ident, $min:expr, $max:expr, $doc:expr) => {
-        Threshold {
-            name: stringify!($field),
-            unit: Unit::Ms,
-            min: $min as f64,
-            max: $max as f64,
-            doc: $doc,
-            get: |c| c.$field as f64,
-            set: |c, v| c.$field = v as u32,
-        }
-    };
-}
-
-macro_rules! real {
-    ($field:ident, $unit:expr, $min:expr, $max:expr, $doc:expr) => {
-        Threshold {
-            name: stringify!($field),
-            unit: $unit,
-            min: $min as f64,
-            max: $max as f64,
-            doc: $doc,
-            get: |c| c.$field as f64,
-            set: |c, v| c.$field = v as f32,
-        }
-    };
-}
+pub type Threshold = tunable::Threshold<AmdConfig>;
 
 /// Every threshold an operator may set, in the order of [`AmdConfig`]'s
 /// fields (the two knobs, `max_analysis_ms` and `bias`, and the spotter's
@@ -200,16 +126,12 @@ pub const THRESHOLDS: &[Threshold] = &[
 
 /// The names of all thresholds, comma-separated (for error messages).
 pub fn names() -> String {
-    THRESHOLDS
-        .iter()
-        .map(|t| t.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+    tunable::names(THRESHOLDS)
 }
 
 /// The threshold called `name`, if there is one.
 pub fn threshold(name: &str) -> Option<&'static Threshold> {
-    THRESHOLDS.iter().find(|t| t.name == name)
+    tunable::find(THRESHOLDS, name)
 }
 
 impl AmdConfig {
@@ -218,19 +140,16 @@ impl AmdConfig {
     /// value out of its range (or not whole, for milliseconds). Nothing is
     /// changed on an error.
     pub fn set_threshold(&mut self, name: &str, value: f64) -> Result<(), AmdConfigError> {
-        let t =
-            threshold(name).ok_or_else(|| AmdConfigError::UnknownThreshold(name.to_string()))?;
-        if !t.accepts(value) {
-            return Err(out_of_range(t, value));
-        }
-        (t.set)(self, value);
-        Ok(())
+        tunable::set(THRESHOLDS, self, name, value).map_err(|r| match r {
+            tunable::Refusal::Unknown => AmdConfigError::UnknownThreshold(name.to_string()),
+            tunable::Refusal::OutOfRange(t) => out_of_range(t, value),
+        })
     }
 
     /// The first threshold out of its range, as the error `set_threshold`
     /// would give.
     pub(super) fn check_thresholds(&self) -> Result<(), AmdConfigError> {
-        match THRESHOLDS.iter().find(|t| !t.accepts(t.get(self))) {
+        match tunable::first_out_of_range(THRESHOLDS, self) {
             Some(t) => Err(out_of_range(t, t.get(self))),
             None => Ok(()),
         }
@@ -267,25 +186,9 @@ mod tests {
 
     #[test]
     fn a_set_threshold_reads_back_and_changes_only_its_field() {
-        for t in THRESHOLDS {
-            let mut cfg = AmdConfig::default();
-            let v = if t.unit == Unit::Ms {
-                ((t.min + t.max) / 2.0).floor()
-            } else {
-                (t.min + t.max) / 2.0
-            };
-            cfg.set_threshold(t.name, v).unwrap();
-            assert_eq!(t.get(&cfg), v as f32 as f64, "{}", t.name);
-            for other in THRESHOLDS.iter().filter(|o| o.name != t.name) {
-                assert_eq!(
-                    other.get(&cfg),
-                    other.get(&AmdConfig::default()),
-                    "setting {} moved {}",
-                    t.name,
-                    other.name
-                );
-            }
-        }
+        tunable::testing::each_sets_only_itself(THRESHOLDS, |c: &mut AmdConfig, n, v| {
+            c.set_threshold(n, v).unwrap()
+        });
     }
 
     #[test]

@@ -151,7 +151,9 @@
 //! sounds. No allocation.
 use crate::features::{FeatureBlock, BINS, BLOCK_LEN, INPUT_SHIFT, SAMPLE_RATE};
 
+pub mod thresholds;
 mod tracker;
+pub use thresholds::BeepConfigError;
 pub(crate) use tracker::measure as measure_tone;
 use tracker::Window;
 

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use ringwire_dsp::amd::{AmdConfig, AmdConfigError};
+use ringwire_dsp::beep::{BeepConfig, BeepConfigError};
 use ringwire_media::driver::DriverKind;
 
 use crate::analyze::DspBackend;
@@ -222,6 +223,10 @@ pub struct DetectorsConfig {
     /// ([`ringwire_dsp::amd::thresholds::THRESHOLDS`]), each replacing its
     /// tuned default. Default: none.
     pub amd_thresholds: BTreeMap<String, f64>,
+    /// `[detectors.beep_thresholds]`: beep detection thresholds by name
+    /// ([`ringwire_dsp::beep::thresholds::THRESHOLDS`]: band, lengths,
+    /// floors), each replacing its default. Default: none.
+    pub beep_thresholds: BTreeMap<String, f64>,
     /// Feature engine of each worker's live tap: `"software"` (default) or
     /// `"fpga-sim"` (the FPGA block simulated in Verilator; needs a binary
     /// built with `--features fpga-sim`).
@@ -238,6 +243,7 @@ impl Default for DetectorsConfig {
             amd_bias: 0.0,
             amd_voicemail_phrases: true,
             amd_thresholds: BTreeMap::new(),
+            beep_thresholds: BTreeMap::new(),
             dsp_backend: DspBackend::Software,
         }
     }
@@ -257,6 +263,17 @@ impl DetectorsConfig {
         }
         amd.check()?;
         Ok(amd)
+    }
+
+    /// The beep detection parameters these keys give, or the first one
+    /// refused.
+    pub fn beep_config(&self) -> Result<BeepConfig, BeepConfigError> {
+        let mut beep = BeepConfig::default();
+        for (name, &value) in &self.beep_thresholds {
+            beep.set_threshold(name, value)?;
+        }
+        beep.check()?;
+        Ok(beep)
     }
 }
 
@@ -326,6 +343,17 @@ impl Config {
                 }
             };
             return Err(bad(&key, e.to_string()));
+        }
+        if let Err(e) = self.detectors.beep_config() {
+            let key = match &e {
+                BeepConfigError::UnknownThreshold(name) => name.clone(),
+                BeepConfigError::Threshold { name, .. } => name.to_string(),
+                BeepConfigError::Order { low, .. } => low.to_string(),
+            };
+            return Err(bad(
+                &format!("detectors.beep_thresholds.{key}"),
+                e.to_string(),
+            ));
         }
         if self.workers.pace_us.is_some_and(|p| p > 10_000) {
             return Err(bad("workers.pace_us", "must be 0..=10000".into()));
@@ -499,13 +527,16 @@ mod tests {
         assert!(e.contains("amd_thresholds"), "{e}");
     }
 
-    #[test]
-    fn the_example_file_lists_every_threshold_at_its_default() {
-        let text = include_str!("../../../ringwire.example.toml");
-        let c = Config::parse(text, "ringwire.example.toml").unwrap();
-        for t in ringwire_dsp::amd::thresholds::THRESHOLDS {
+    /// Every threshold of `table` is a key of `keys` with its doc line
+    /// (unit and range) in `text`.
+    fn assert_listed<C>(
+        text: &str,
+        keys: &BTreeMap<String, f64>,
+        table: &[ringwire_dsp::tunable::Threshold<C>],
+    ) {
+        for t in table {
             assert!(
-                c.detectors.amd_thresholds.contains_key(t.name),
+                keys.contains_key(t.name),
                 "{} is not in ringwire.example.toml",
                 t.name
             );
@@ -516,7 +547,58 @@ mod tests {
                 t.name
             );
         }
-        assert_eq!(c.detectors.amd_config(), Ok(AmdConfig::default()));
+    }
+
+    #[test]
+    fn the_example_file_lists_every_threshold_at_its_default() {
+        let text = include_str!("../../../ringwire.example.toml");
+        let c = Config::parse(text, "ringwire.example.toml").unwrap();
+        let d = &c.detectors;
+        assert_listed(
+            text,
+            &d.amd_thresholds,
+            ringwire_dsp::amd::thresholds::THRESHOLDS,
+        );
+        assert_eq!(d.amd_config(), Ok(AmdConfig::default()));
+        assert_listed(
+            text,
+            &d.beep_thresholds,
+            ringwire_dsp::beep::thresholds::THRESHOLDS,
+        );
+        assert_eq!(d.beep_config(), Ok(BeepConfig::default()));
+    }
+
+    #[test]
+    fn beep_thresholds_table() {
+        let c = Config::parse(
+            "[detectors.beep_thresholds]\nmin_freq_hz = 300\nholdoff_ms = 500\n",
+            "c.toml",
+        )
+        .unwrap();
+        let beep = c.detectors.beep_config().unwrap();
+        assert_eq!((beep.min_freq_hz, beep.holdoff_ms), (300.0, 500));
+        for (text, key, says) in [
+            (
+                "min_freq = 300",
+                "detectors.beep_thresholds.min_freq",
+                "known:",
+            ),
+            (
+                "holdoff_ms = 500.5",
+                "detectors.beep_thresholds.holdoff_ms",
+                "whole",
+            ),
+            (
+                "min_freq_hz = 2500",
+                "detectors.beep_thresholds.min_freq_hz",
+                "below `max_freq_hz`",
+            ),
+        ] {
+            let e = Config::parse(&format!("[detectors.beep_thresholds]\n{text}\n"), "c.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(key) && e.contains(says), "{text}: {e}");
+        }
     }
 
     #[test]

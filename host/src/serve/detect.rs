@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use ringwire_dsp::amd::AmdConfig;
+use ringwire_dsp::beep::BeepConfig;
 use ringwire_media::driver::{shard_for, DriverError, DriverHandle};
 use ringwire_media::relay::{CallId, Command, LegId, TapHandle};
 
@@ -239,12 +240,14 @@ pub fn start(
     driver: &DriverHandle,
     backend: DspBackend,
     amd: &AmdConfig,
+    beep: &BeepConfig,
 ) -> Result<(LiveControl, Arc<DetectEvents>), ServeError> {
     let (tx, rx) = mpsc::sync_channel(EVENT_CAPACITY);
     let shards = driver.shards();
     let (control, taps) = LiveControl::with_backend(shards, tx, backend)?;
     for (shard, mut tap) in taps.into_iter().enumerate() {
         tap.set_amd_config(amd.clone());
+        tap.set_beep_config(beep.clone());
         let call = call_on_shard(shard, shards);
         debug_assert_eq!(driver.shard_of(call), shard);
         driver.command(

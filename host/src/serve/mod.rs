@@ -73,6 +73,10 @@ pub enum ServeError {
     /// validated, e.g. built in code).
     #[error("AMD configuration: {0}")]
     Amd(#[from] ringwire_dsp::amd::AmdConfigError),
+    /// The beep parameters are out of range (a config that was not
+    /// validated, e.g. built in code).
+    #[error("beep configuration: {0}")]
+    Beep(#[from] ringwire_dsp::beep::BeepConfigError),
     /// Signal handling could not be set up.
     #[error("signal handling: {0}")]
     Signals(std::io::Error),
@@ -194,6 +198,7 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         &driver,
         config.detectors.dsp_backend,
         &config.detectors.amd_config()?,
+        &config.detectors.beep_config()?,
     )?;
     let defaults = crate::live::DetectorSet {
         dtmf: config.detectors.dtmf,
