@@ -187,6 +187,9 @@ struct LegState {
     fed: u64,
     /// Samples skipped beyond the gap bound.
     skipped: u64,
+    /// Samples fed before the detectors were made: their clock starts
+    /// there (not 0 when a re-offer changed them mid-call).
+    detectors_from: u64,
 }
 
 /// The detector tap of one relay worker (see the [module documentation](self)).
@@ -301,6 +304,7 @@ impl LiveTap {
                 st.detectors = set
                     .in_audio()
                     .then(|| CallDetectors::new(&set.options(&self.amd, &self.beep)));
+                st.detectors_from = st.fed;
                 st.tracker = set.dtmf.then(EventTracker::new);
                 // new detectors on a leg whose engine channel went back
                 // when the old ones were done
@@ -327,6 +331,7 @@ impl LiveTap {
                 next_ts: None,
                 fed: 0,
                 skipped: 0,
+                detectors_from: 0,
             },
         );
         self.calls.entry(call).or_default().push(leg);
@@ -390,7 +395,7 @@ impl Feed {
             return;
         }
         let wall_ms = unix_ms();
-        let shift = st.skipped * 1000 / SAMPLE_RATE as u64;
+        let shift = (st.detectors_from + st.skipped) * 1000 / SAMPLE_RATE as u64;
         for e in self.found.drain(..) {
             let e = shift_event(e, shift);
             let ev = LiveEvent {
@@ -873,6 +878,33 @@ mod tests {
         let mut above = BeepConfig::default();
         above.set_threshold("min_freq_hz", 1200.0).unwrap();
         assert_eq!(beeps(above), 0);
+    }
+
+    #[test]
+    fn detectors_a_re_offer_adds_keep_the_legs_media_time() {
+        let (ctl, mut tap, erx) = tap_with_amd(1000);
+        let leg = LegId(8);
+        let dtmf = DetectorSet {
+            dtmf: true,
+            ..Default::default()
+        };
+        add_leg(&ctl, leg, dtmf);
+        let silence = [0xFFu8; 160];
+        for seq in 0..100u16 {
+            feed(&mut tap, leg, 0, 160 * seq as u32, seq, &silence);
+        }
+        // 2 s in, AMD too: "unknown" 1 s later, at 3 s of the leg's media
+        let both = DetectorSet { amd: true, ..dtmf };
+        add_leg(&ctl, leg, both);
+        for seq in 100..200u16 {
+            feed(&mut tap, leg, 0, 160 * seq as u32, seq, &silence);
+        }
+        let amd: Vec<u64> = erx
+            .try_iter()
+            .filter(|e| matches!(e.event, Event::Amd { .. }))
+            .map(|e| e.media_ms)
+            .collect();
+        assert_eq!(amd, [3000]);
     }
 
     #[test]
