@@ -171,19 +171,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_defaults_are_in_range_and_every_name_is_unique() {
-        let cfg = AmdConfig::default();
-        cfg.check().unwrap();
-        for (i, t) in THRESHOLDS.iter().enumerate() {
-            assert!(t.min < t.max, "{}", t.name);
-            assert!(
-                THRESHOLDS[..i].iter().all(|u| u.name != t.name),
-                "{} twice",
-                t.name
-            );
-        }
+    fn the_defaults_are_in_range() {
+        AmdConfig::default().check().unwrap();
     }
 
+    /// (also: every name unique, every range real)
     #[test]
     fn a_set_threshold_reads_back_and_changes_only_its_field() {
         tunable::testing::each_sets_only_itself(THRESHOLDS, |c: &mut AmdConfig, n, v| {
