@@ -31,6 +31,7 @@
 //!   ringwire's decision and analysed again; the verdict must be the same.
 use crate::analyze::{analyze_samples, AnalyzeOptions, Detector, Event};
 use crate::baseline::{classic_amd, ClassicAmdConfig};
+use crate::corpus::synth::NoiseKind;
 use crate::corpus::{read_cases, Case, Split};
 use anyhow::{anyhow, Context, Result};
 use rayon::prelude::*;
@@ -600,10 +601,11 @@ pub fn write_table(out: &mut dyn Write, report: &Report) -> std::io::Result<()> 
             })
         })?;
     }
-    for noise in ["none", "white", "pink", "babble"] {
-        let label = match noise {
-            "none" => "  beep recall without noise".to_string(),
-            n => format!("  beep recall in {n} noise"),
+    for kind in NoiseKind::ALL {
+        let noise = kind.as_str();
+        let label = match kind {
+            NoiseKind::None => "  beep recall without noise".to_string(),
+            _ => format!("  beep recall in {noise} noise"),
         };
         row(&label, &|m| {
             b(m, &|x| {

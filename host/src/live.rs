@@ -75,6 +75,13 @@ impl DetectorSet {
         self.any()
     }
 
+    /// Fresh detectors of this set with these parameters; none when no
+    /// detector of it reads the audio.
+    fn detectors(self, amd: &AmdConfig, beep: &BeepConfig) -> Option<CallDetectors> {
+        self.in_audio()
+            .then(|| CallDetectors::new(&self.options(amd, beep)))
+    }
+
     fn options(self, amd: &AmdConfig, beep: &BeepConfig) -> AnalyzeOptions {
         let mut d = Vec::new();
         if self.dtmf {
@@ -301,9 +308,7 @@ impl LiveTap {
             st.telephone_event = te;
             if st.set != set {
                 st.set = set;
-                st.detectors = set
-                    .in_audio()
-                    .then(|| CallDetectors::new(&set.options(&self.amd, &self.beep)));
+                st.detectors = set.detectors(&self.amd, &self.beep);
                 st.detectors_from = st.fed;
                 st.tracker = set.dtmf.then(EventTracker::new);
                 // new detectors on a leg whose engine channel went back
@@ -322,9 +327,7 @@ impl LiveTap {
                 set,
                 telephone_event: te,
                 channel,
-                detectors: set
-                    .in_audio()
-                    .then(|| CallDetectors::new(&set.options(&self.amd, &self.beep))),
+                detectors: set.detectors(&self.amd, &self.beep),
                 tracker: set.dtmf.then(EventTracker::new),
                 base_ts: None,
                 ssrc: 0,

@@ -244,6 +244,14 @@ pub enum NoiseKind {
 }
 
 impl NoiseKind {
+    /// Every kind, in this order.
+    pub const ALL: [NoiseKind; 4] = [
+        NoiseKind::None,
+        NoiseKind::White,
+        NoiseKind::Pink,
+        NoiseKind::Babble,
+    ];
+
     /// The name in `cases.jsonl`.
     pub fn as_str(self) -> &'static str {
         match self {
