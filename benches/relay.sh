@@ -6,7 +6,10 @@
 #   env: DURATION=20 (s of media)  CPS=500 (call setups/s)
 #        EXTRA="--dtmf --amd-audio" (payloads for the detectors)
 #        NODE_CPU=0 LOAD_CPU=1 (cores for taskset)   NODE_THREADS=1 (worker threads of each node)
-#        NODES="rtpengine ringwire" (also ringwire-portable, ringwire-io_uring)
+#        NODES="rtpengine ringwire" (also ringwire-portable, ringwire-io_uring, and
+#              ringwire-b: the binary BIN_B, to compare two builds in one run)
+#        REPEAT=1 (runs of each node at each load, interleaved; with more than
+#              one, a summary of medians and of each run's ratio to rtpengine)
 #        OUT=target/relay-bench
 #        BIN=path/to/ringwire (default: $CARGO_TARGET_DIR or target, /release/ringwire)
 #        BUILD=0 (use BIN as it is, no cargo build)   PACE_US= (ringwire's [workers] pace_us; default: the node's)
@@ -62,6 +65,8 @@ if [ "${BUILD:-1}" != 0 ]; then
     cargo build --release -q -p ringwire-host
 fi
 PACE_US=${PACE_US:-}
+REPEAT=${REPEAT:-1}
+BIN_B=${BIN_B:-}
 
 # NODES="rtpengine ringwire" by default; ringwire-portable and
 # ringwire-io_uring force that driver (to compare the two).
@@ -73,6 +78,8 @@ fi
 echo "relay.sh: node pinned to core $NODE_CPU, load generator to core $LOAD_CPU (taskset); $(nproc) cores online"
 [ -n "$RT" ] && echo "relay.sh: node and generator run SCHED_FIFO priority $RT (chrt)"
 echo "relay.sh: ${DURATION} s of media per run, setup at $CPS calls/s, payload options: ${EXTRA:-none}"
+[ -n "$BIN_B" ] && echo "relay.sh: ringwire-b is $BIN_B"
+[ "$REPEAT" -gt 1 ] && echo "relay.sh: $REPEAT runs of each node at each load, interleaved"
 echo "relay.sh: binary $BIN; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 NODE_PID=
@@ -87,11 +94,18 @@ start_node() { # $1: node name; sets NODE_PID and NG
     ringwire*)
         NG=$RW_NG
         driver=auto
-        case $1 in ringwire-*) driver=${1#ringwire-} ;; esac
+        bin=$BIN
+        case $1 in
+        ringwire-b)
+            [ -n "$BIN_B" ] || { echo "relay.sh: ringwire-b needs BIN_B" >&2; exit 1; }
+            bin=$BIN_B
+            ;;
+        ringwire-*) driver=${1#ringwire-} ;;
+        esac
         printf '[workers]\nthreads = %s\ndriver = "%s"\n%s[detectors]\ndtmf = %s\namd = %s\nbeep = %s\n' \
             "$NODE_THREADS" "$driver" "${PACE_US:+pace_us = $PACE_US
 }" "$ON" "$ON" "$ON" >"$OUT/ringwire.toml"
-        "${PRIO[@]}" taskset -c "$NODE_CPU" "$BIN" serve --config "$OUT/ringwire.toml" --ng $NG >"$OUT/ringwire.log" 2>&1 &
+        "${PRIO[@]}" taskset -c "$NODE_CPU" "$bin" serve --config "$OUT/ringwire.toml" --ng $NG >"$OUT/ringwire.log" 2>&1 &
         ;;
     esac
     NODE_PID=$!
@@ -106,12 +120,14 @@ trap 'stop_node' EXIT
 
 RESULTS=()
 # Loads outside, nodes inside: the nodes measured at one load run back to
-# back, under the same background load.
+# back, under the same background load; repeated runs take turns.
 for n in "${CALLS[@]}"; do
+  for rep in $(seq 1 "$REPEAT"); do
     for node in "${NODES[@]}"; do
         start_node "$node"
         json="$OUT/$node-$n.json"
-        echo "relay.sh: $node, $n calls ... (load $(cut -d' ' -f1-3 /proc/loadavg))"
+        [ "$REPEAT" -gt 1 ] && json="$OUT/$node-$n-run$rep.json"
+        echo "relay.sh: $node, $n calls, run $rep ... (load $(cut -d' ' -f1-3 /proc/loadavg))"
         # shellcheck disable=SC2086
         if "${PRIO[@]}" taskset -c "$LOAD_CPU" "$BIN" load --ng "$NG" --calls "$n" --duration "$DURATION" --cps "$CPS" \
             --node-pid "$NODE_PID" --json $EXTRA >"$json"; then
@@ -121,6 +137,7 @@ for n in "${CALLS[@]}"; do
         fi
         stop_node
     done
+  done
 done
 
 echo "relay.sh: load after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -148,4 +165,28 @@ for node, calls, path in rows:
                      f"{per:.0f}" if per else "?", f'{100 * r["loss_ratio"]:.4f}',
                      r["latency"]["p50_us"], r["latency"]["p99_us"], r["latency"]["max_us"],
                      f"{jit:.0f}", f"{100 * gen / t:.0f}%" if gen is not None else "?"))
+
+# With repeated runs: per node and load, the median and range of packets per
+# CPU-second, and each run's ratio to the rtpengine run beside it.
+runs = {}
+for node, calls, path in rows:
+    per = json.load(open(path)).get("relayed_per_node_cpu_second")
+    if per:
+        runs.setdefault((node, int(calls)), []).append((path, per))
+if any(len(v) > 1 for v in runs.values()):
+    def median(v):
+        v = sorted(v)
+        return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
+    print()
+    print("{:<16} {:>6} {:>5} {:>12} {:>19} {:>24}".format(
+        "node", "calls", "runs", "median pps/s", "range", "ratio to rtpengine"))
+    for (node, calls), v in sorted(runs.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+        per = [p for _, p in sorted(v)]
+        ratio = ""
+        base = runs.get(("rtpengine", calls))
+        if node != "rtpengine" and base and len(base) == len(v):
+            rs = [a / b for (_, a), (_, b) in zip(sorted(v), sorted(base))]
+            ratio = f"{median(rs):.2f}x ({min(rs):.2f}-{max(rs):.2f})"
+        print("{:<16} {:>6} {:>5} {:>12.0f} {:>19} {:>24}".format(
+            node, calls, len(per), median(per), f"{min(per):.0f}-{max(per):.0f}", ratio))
 PY
