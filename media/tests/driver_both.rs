@@ -32,11 +32,7 @@ fn uring_unavailable() -> Option<String> {
 
 /// Starts `kind`, or `None` (after checking the fallback) when `kind` is
 /// io_uring and io_uring is unavailable here.
-fn start(kind: DriverKind, threads: usize) -> Option<DriverHandle> {
-    let config = DriverConfig {
-        threads,
-        ..DriverConfig::default()
-    };
+fn start(kind: DriverKind, config: DriverConfig) -> Option<DriverHandle> {
     if kind == DriverKind::IoUring {
         if let Some(why) = uring_unavailable() {
             eprintln!("io_uring variant skipped: {why}");
@@ -117,7 +113,21 @@ fn setup(
     call: u64,
     a_remote: Option<SocketAddr>,
 ) -> Option<Setup> {
-    let driver = start(kind, threads)?;
+    let config = DriverConfig {
+        threads,
+        ..DriverConfig::default()
+    };
+    setup_with(kind, config, call, a_remote)
+}
+
+/// [`setup`] with a driver configured by `config`.
+fn setup_with(
+    kind: DriverKind,
+    config: DriverConfig,
+    call: u64,
+    a_remote: Option<SocketAddr>,
+) -> Option<Setup> {
+    let driver = start(kind, config)?;
     let call = CallId(call);
     driver.command(call, Command::CreateCall { call }).unwrap();
     let mut sides = Vec::new();
@@ -325,6 +335,60 @@ fn latching_follows_the_source_and_drops_hijackers(kind: DriverKind) {
     assert_eq!(a.remote_rtp, Some(t.a.rtp.local_addr().unwrap()));
 }
 
+both!(a_pinned_leg_hears_only_its_remote_until_it_goes_quiet);
+fn a_pinned_leg_hears_only_its_remote_until_it_goes_quiet(kind: DriverKind) {
+    let mut config = DriverConfig {
+        threads: 1,
+        ..DriverConfig::default()
+    };
+    config.relay.pin_remote = true;
+    config.relay.quiet_window = Duration::from_millis(300);
+    let wrong = SocketAddr::from(([127, 0, 0, 1], 9));
+    let Some(t) = setup_with(kind, config, 12, Some(wrong)) else {
+        return;
+    };
+    let a_addr = t.a.rtp.local_addr().unwrap();
+    // A is heard (latched and pinned); media flows both ways, B's to A
+    // through the connected socket.
+    for seq in 0..5u16 {
+        let p = rtp(seq, 160 * seq as u32, 0xAAAA, 0, 160);
+        t.a.rtp.send_to(&p, t.a.node_rtp).unwrap();
+        assert_eq!(recv(&t.b.rtp).0, p);
+        let q = rtp(seq, 160 * seq as u32, 0xBBBB, 0, 160);
+        t.b.rtp.send_to(&q, t.b.node_rtp).unwrap();
+        assert_eq!(recv(&t.a.rtp), (q, t.a.node_rtp));
+    }
+    // A third party never reaches the leg: the kernel drops its datagram,
+    // so it is neither relayed nor counted.
+    let intruder = endpoint();
+    intruder
+        .send_to(&rtp(9, 0, 0xCCCC, 0, 160), t.a.node_rtp)
+        .unwrap();
+    t.b.rtp
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    assert!(
+        t.b.rtp.recv_from(&mut [0u8; 2048]).is_err(),
+        "hijack relayed"
+    );
+    let a = t.driver.leg_info(t.call, t.a.leg).unwrap().unwrap();
+    assert_eq!((a.stats.hijack_drops, a.remote_rtp), (0, Some(a_addr)));
+    // A quiet for longer than the quiet window: unpinned, and the third
+    // party latches as it would have without pinning.
+    std::thread::sleep(Duration::from_millis(500));
+    t.b.rtp.set_read_timeout(Some(WAIT)).unwrap();
+    let p = rtp(10, 1600, 0xCCCC, 0, 160);
+    intruder.send_to(&p, t.a.node_rtp).unwrap();
+    assert_eq!(recv(&t.b.rtp).0, p);
+    let q = rtp(10, 1600, 0xBBBB, 0, 160);
+    t.b.rtp.send_to(&q, t.b.node_rtp).unwrap();
+    intruder.set_read_timeout(Some(WAIT)).unwrap();
+    assert_eq!(recv(&intruder), (q, t.a.node_rtp));
+    let a = t.driver.leg_info(t.call, t.a.leg).unwrap().unwrap();
+    assert_eq!(a.remote_rtp, Some(intruder.local_addr().unwrap()));
+    assert_eq!(a.stats.latches, 2);
+}
+
 both!(malformed_and_oversized_are_dropped_and_counted);
 fn malformed_and_oversized_are_dropped_and_counted(kind: DriverKind) {
     let Some(t) = setup(kind, 2, 11, None) else {
@@ -401,7 +465,7 @@ fn media_timeout_is_raised(kind: DriverKind) {
         ..DriverConfig::default()
     };
     if kind == DriverKind::IoUring && uring_unavailable().is_some() {
-        let _ = start(kind, 1); // prints the skip, checks the fallback
+        let _ = start(kind, DriverConfig::default()); // prints the skip, checks the fallback
         return;
     }
     let driver = DriverHandle::start(kind, config).unwrap();
@@ -481,7 +545,13 @@ fn cpu_per_packet_both() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     for kind in [DriverKind::Portable, DriverKind::IoUring] {
-        let Some(driver) = start(kind, 1) else {
+        let Some(driver) = start(
+            kind,
+            DriverConfig {
+                threads: 1,
+                ..DriverConfig::default()
+            },
+        ) else {
             continue;
         };
         let sender = UdpSocket::bind("127.0.0.1:0").unwrap();

@@ -411,6 +411,83 @@ fn relatches_after_the_remote_goes_quiet() {
     assert_eq!(h.stats(A).hijack_drops, 2);
 }
 
+fn pins(outs: &[Output]) -> Vec<Pin> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Pin(p) => Some(*p),
+            _ => None,
+        })
+        .collect()
+}
+
+fn pinning() -> RelayConfig {
+    RelayConfig {
+        pin_remote: true,
+        ..RelayConfig::default()
+    }
+}
+
+#[test]
+fn a_heard_remote_is_pinned_until_it_goes_quiet() {
+    let mut h = H::bridged(pinning(), ms(0), &[0]);
+    let pin = |remote: Option<&str>| Pin {
+        port: A_RTP,
+        remote: remote.map(sa),
+    };
+    // The first packet heard pins A's RTP socket to its source, before
+    // the packet is relayed; later packets from there change nothing.
+    let o = h.dgram(ms(1000), A_RTP, CARRIER, rtp(1, 0, 1));
+    assert!(
+        matches!(o[..], [Output::Pin(_), Output::Transmit(_)]),
+        "{o:?}"
+    );
+    assert_eq!(pins(&o), [pin(Some(CARRIER))]);
+    let o = h.dgram(ms(1020), A_RTP, CARRIER, rtp(2, 160, 1));
+    assert!(pins(&o).is_empty());
+    // The core wakes when the quiet window would end...
+    assert_eq!(h.timeout, Some(ms(6000)));
+    // ...and media moved it on: no unpin yet.
+    h.core.handle_input(ms(6000), Input::Timeout).unwrap();
+    assert!(pins(&h.drain()).is_empty());
+    assert_eq!(h.timeout, Some(ms(6020)));
+    // Quiet for 5 s: unpinned, so that another source can reach the leg
+    // and latch it, which pins it there.
+    h.core.handle_input(ms(6020), Input::Timeout).unwrap();
+    assert_eq!(pins(&h.drain()), [pin(None)]);
+    let o = h.dgram(ms(6500), A_RTP, "198.51.100.8:41000", rtp(3, 320, 2));
+    assert_eq!(pins(&o), [pin(Some("198.51.100.8:41000"))]);
+    assert_eq!(transmits(&o).len(), 1);
+}
+
+#[test]
+fn a_new_remote_from_sdp_unpins_and_pinning_is_off_by_default() {
+    let mut h = H::bridged(pinning(), ms(0), &[0]);
+    h.dgram(ms(10), A_RTP, CARRIER, rtp(1, 0, 1));
+    h.cmd(
+        ms(20),
+        Command::SetRemote {
+            leg: A,
+            rtp: Some(sa("198.51.100.9:5000")),
+            rtcp: None,
+        },
+    );
+    let o = h.drain();
+    assert_eq!(
+        pins(&o),
+        [Pin {
+            port: A_RTP,
+            remote: None
+        }]
+    );
+    // Unpinned, nothing more to lift.
+    h.core.handle_input(ms(60_000), Input::Timeout).unwrap();
+    assert!(pins(&h.drain()).is_empty());
+
+    let mut h = H::bridged(RelayConfig::default(), ms(0), &[0]);
+    let o = h.dgram(ms(10), A_RTP, CARRIER, rtp(1, 0, 1));
+    assert!(pins(&o).is_empty());
+}
+
 #[test]
 fn a_new_remote_from_sdp_reopens_the_setup_window() {
     let mut h = H::bridged(RelayConfig::default(), ms(0), &[0]);

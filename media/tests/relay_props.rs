@@ -129,6 +129,7 @@ fn dropped(s: &LegStats) -> u64 {
 fn run(steps: &[Step]) -> u64 {
     let mut core = RelayCore::new(RelayConfig {
         queue_capacity: 8,
+        pin_remote: true,
         ..RelayConfig::default()
     });
     let mut now = Duration::ZERO;
@@ -272,6 +273,11 @@ fn run(steps: &[Step]) -> u64 {
                     closed_drops += dropped(&stats);
                     closed.sent_packets += stats.sent_packets;
                 }
+                Output::Pin(p) => assert!(
+                    legs.values().any(|&(rtp, _)| p.port.0 == rtp),
+                    "pinned a port no live leg owns for RTP: {:?}",
+                    p.port
+                ),
                 Output::Event(_) | Output::Timeout(_) => {}
             }
         }

@@ -118,6 +118,12 @@ pub struct MediaConfig {
     pub port_max: u16,
     /// Largest datagram accepted, in bytes.
     pub max_datagram: usize,
+    /// Connect each leg's RTP socket to its remote once heard, so that
+    /// sends skip the kernel's route lookup. Other sources are then
+    /// dropped by the kernel, not counted as hijacks, until the remote has
+    /// been quiet for `timeouts.quiet_window`. No effect when `address` is
+    /// a wildcard. Default true.
+    pub pin_remote: bool,
 }
 
 impl Default for MediaConfig {
@@ -128,6 +134,7 @@ impl Default for MediaConfig {
             port_min: 20000,
             port_max: 59999,
             max_datagram: 2048,
+            pin_remote: true,
         }
     }
 }

@@ -169,6 +169,7 @@ pub fn run(config: Config) -> Result<(), ServeError> {
             setup_window: config::secs(config.timeouts.setup_window),
             quiet_window: config::secs(config.timeouts.quiet_window),
             media_timeout: config::secs(config.timeouts.media),
+            pin_remote: config.media.pin_remote,
             ..RelayConfig::default()
         },
         batch: config.workers.batch.unwrap_or(32),

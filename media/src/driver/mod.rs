@@ -39,6 +39,7 @@
 
 mod outputs;
 pub mod pace;
+mod pin;
 pub mod portable;
 mod shard;
 #[cfg(test)]

@@ -1,13 +1,13 @@
 //! What both drivers' workers do with their relay core's outputs: datagrams
 //! into the worker's send batch, events to the node (dropped and counted
-//! when its channel is full), closed legs' statistics summed, and the core's
-//! next timer kept.
+//! when its channel is full), closed legs' statistics summed, socket pins
+//! kept for the worker to apply, and the core's next timer kept.
 
 use std::sync::mpsc;
 use std::time::Duration;
 
 use super::{add_stats, DriverCounters};
-use crate::relay::{Event, LegStats, Output, RelayCore, Transmit};
+use crate::relay::{Event, LegStats, Output, Pin, RelayCore, Transmit};
 
 /// What a worker keeps of its core's outputs other than datagrams.
 pub(super) struct CoreOutputs {
@@ -17,6 +17,9 @@ pub(super) struct CoreOutputs {
     pub closed: LegStats,
     /// When the core wants to be woken next.
     pub wake_at: Option<Duration>,
+    /// Sockets to connect or disconnect, in the core's order: the worker
+    /// applies them after each [`CoreOutputs::drain`].
+    pub pins: Vec<Pin>,
 }
 
 impl CoreOutputs {
@@ -26,6 +29,7 @@ impl CoreOutputs {
             events,
             closed: LegStats::default(),
             wake_at: None,
+            pins: Vec::with_capacity(64),
         }
     }
 
@@ -56,6 +60,7 @@ impl CoreOutputs {
                     }
                 }
                 Some(Output::Timeout(at)) => self.wake_at = Some(at),
+                Some(Output::Pin(p)) => self.pins.push(p),
             }
         }
         true

@@ -284,11 +284,16 @@ impl MsgArrays {
         }
     }
 
-    /// Points header `i` at iovec `i` and address `i`.
+    /// Points header `i` at iovec `i` and address `i` (no address when
+    /// `namelen` is 0: a send to a connected socket's peer).
     fn link(&mut self, i: usize, namelen: libc::socklen_t) {
         let h = &mut self.hdrs[i];
         h.msg_len = 0;
-        h.msg_hdr.msg_name = (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast();
+        h.msg_hdr.msg_name = if namelen == 0 {
+            std::ptr::null_mut()
+        } else {
+            (&mut self.addrs[i] as *mut libc::sockaddr_storage).cast()
+        };
         h.msg_hdr.msg_namelen = namelen;
         h.msg_hdr.msg_iov = &mut self.iovs[i];
         h.msg_hdr.msg_iovlen = 1;
@@ -309,6 +314,8 @@ struct Worker {
     fds: Vec<RawFd>,
     /// The sockets themselves (control path only).
     sockets: HashMap<u16, UdpSocket>,
+    /// Sockets connected to their leg's remote ([`super::pin`]), by port.
+    pinned: HashMap<u16, SocketAddr>,
     call_ports: HashMap<CallId, Vec<LocalPort>>,
     call_legs: HashMap<CallId, Vec<LegId>>,
     counters: DriverCounters,
@@ -347,6 +354,7 @@ impl Worker {
             start,
             fds: vec![-1; 1 << 16],
             sockets: HashMap::new(),
+            pinned: HashMap::new(),
             call_ports: HashMap::new(),
             call_legs: HashMap::new(),
             counters: DriverCounters::default(),
@@ -493,6 +501,7 @@ impl Worker {
         if let Some(old) = self.sockets.insert(port.0, socket) {
             epoll_del(&self.epfd, old.as_raw_fd());
         }
+        self.pinned.remove(&port.0);
         self.fds[port.0 as usize] = fd;
         self.call_ports.entry(call).or_default().push(port);
     }
@@ -501,6 +510,7 @@ impl Worker {
         if let Some(s) = self.sockets.remove(&port.0) {
             epoll_del(&self.epfd, s.as_raw_fd());
         }
+        self.pinned.remove(&port.0);
         self.fds[port.0 as usize] = -1;
     }
 
@@ -511,8 +521,39 @@ impl Worker {
             &mut self.pending,
             &mut self.counters,
         ) {
+            self.apply_pins();
             self.flush();
         }
+        self.apply_pins();
+    }
+
+    /// Connects or disconnects sockets as the core asked (sends are
+    /// addressed at flush time, from what is pinned then). A failure
+    /// leaves the socket unpinned: its sends name their destination.
+    fn apply_pins(&mut self) {
+        for i in 0..self.out.pins.len() {
+            let p = self.out.pins[i];
+            let Some(sock) = self.sockets.get(&p.port.0) else {
+                continue;
+            };
+            let pinned = match p.remote {
+                Some(to) => super::pin::connect(sock, to).map(|on| on.then_some(to)),
+                None => super::pin::disconnect(sock).map(|()| None),
+            };
+            match pinned {
+                Ok(Some(to)) => {
+                    self.pinned.insert(p.port.0, to);
+                }
+                Ok(None) => {
+                    self.pinned.remove(&p.port.0);
+                }
+                Err(e) => {
+                    self.pinned.remove(&p.port.0);
+                    tracing::warn!(shard = self.id, port = p.port.0, "pin {:?}: {e}", p.remote);
+                }
+            }
+        }
+        self.out.pins.clear();
     }
 
     /// Reads up to `max` datagrams from `port`'s socket with one `recvmmsg`
@@ -617,8 +658,13 @@ impl Worker {
                 i = j;
                 continue;
             }
+            let peer = self.pinned.get(&port.0).copied();
             for (k, t) in self.pending[i..j].iter().enumerate() {
-                let namelen = write_sockaddr(&t.to, &mut self.send.addrs[k]);
+                let namelen = if peer == Some(t.to) {
+                    0
+                } else {
+                    write_sockaddr(&t.to, &mut self.send.addrs[k])
+                };
                 self.send.iovs[k] = libc::iovec {
                     iov_base: t.data.as_ptr() as *mut libc::c_void,
                     iov_len: t.data.len(),

@@ -310,6 +310,10 @@ struct SockEntry {
     /// operations name the slot, and the kernel takes no file reference per
     /// operation (`fget`, an atomic increment and decrement each).
     fixed: bool,
+    /// The remote the socket is connected to ([`UringSockets::pin`]):
+    /// sends to it go without an address, which spares the kernel a route
+    /// lookup per datagram.
+    peer: Option<SocketAddr>,
 }
 
 /// A destination address with a stable home for the kernel to read.
@@ -600,6 +604,7 @@ impl UringSockets {
             state: RecvState::Armed,
             errors_in_row: 0,
             fixed,
+            peer: None,
         };
         if slot as usize == self.socks.len() {
             self.socks.push(Some(entry));
@@ -680,8 +685,8 @@ impl UringSockets {
         data: impl Into<SendData>,
     ) -> Result<(), UringError> {
         let slot = *self.by_id.get(&id).ok_or(UringError::UnknownSocket(id))?;
-        let (fd, fixed) = match &self.socks[slot as usize] {
-            Some(e) => (e.sock.as_raw_fd(), e.fixed),
+        let (fd, fixed, connected) = match &self.socks[slot as usize] {
+            Some(e) => (e.sock.as_raw_fd(), e.fixed, e.peer == Some(to)),
             None => return Err(UringError::UnknownSocket(id)),
         };
         let data = data.into();
@@ -715,6 +720,12 @@ impl UringSockets {
         let (addr, addr_len) = s.dest.ptr_len();
         let ud = (KIND_SEND << KIND_SHIFT) | sidx as u64;
         let (ptr, len) = (payload.as_ptr(), payload.len() as u32);
+        // To the connected peer: no address (the kernel's fast path).
+        let (addr, addr_len) = if connected {
+            (std::ptr::null(), 0)
+        } else {
+            (addr, addr_len)
+        };
         macro_rules! send_sqe {
             ($target:expr) => {
                 if self.config.send_zc {
@@ -740,6 +751,38 @@ impl UringSockets {
         if let Err(e) = self.push_sqe(&sqe) {
             self.release_send(sidx);
             return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Connects socket `id` to `peer` (sends to it then go without an
+    /// address, and the kernel drops datagrams from anyone else), or with
+    /// `None` disconnects it (datagrams from anyone again). Sends queued
+    /// before a disconnect are submitted first, so that none goes out
+    /// addressless from a disconnected socket. Sockets bound to a wildcard
+    /// address are left alone: connecting would fix their receive address
+    /// to the route's source.
+    pub fn pin(&mut self, id: SocketId, peer: Option<SocketAddr>) -> Result<(), UringError> {
+        let slot = *self.by_id.get(&id).ok_or(UringError::UnknownSocket(id))?;
+        let current = match &self.socks[slot as usize] {
+            Some(e) => e.peer,
+            None => return Err(UringError::UnknownSocket(id)),
+        };
+        if current == peer {
+            return Ok(());
+        }
+        if current.is_some() {
+            self.ring.submit().map_err(io_err("submit"))?;
+        }
+        let e = self.socks[slot as usize].as_mut().expect("checked slot");
+        e.peer = None;
+        match peer {
+            Some(to) => {
+                if super::pin::connect(&e.sock, to).map_err(io_err("connect"))? {
+                    e.peer = Some(to);
+                }
+            }
+            None => super::pin::disconnect(&e.sock).map_err(io_err("disconnect"))?,
         }
         Ok(())
     }

@@ -501,8 +501,25 @@ impl Worker {
             &mut self.pending,
             &mut self.counters,
         ) {
+            self.apply_pins();
             self.flush();
         }
+        self.apply_pins();
+    }
+
+    /// Connects or disconnects sockets as the core asked. A failure leaves
+    /// the socket unpinned: its sends name their destination as before.
+    fn apply_pins(&mut self) {
+        for i in 0..self.out.pins.len() {
+            let p = self.out.pins[i];
+            if !self.open[p.port.0 as usize] {
+                continue;
+            }
+            if let Err(e) = self.io.pin(p.port.0 as SocketId, p.remote) {
+                tracing::warn!(shard = self.id, port = p.port.0, "pin {:?}: {e}", p.remote);
+            }
+        }
+        self.out.pins.clear();
     }
 
     /// Queues the pending transmits as sends (they reach the kernel with the

@@ -21,6 +21,7 @@
 //!             Output::Transmit(t) => send(t.from, t.to, t.data), // same buffer
 //!             Output::Event(e) => println!("{e:?}"),
 //!             Output::Timeout(at) => wake_at = Some(at),
+//!             Output::Pin(_) => {} // optional: connect the socket (pin_remote)
 //!         }
 //!     }
 //! #   let _ = wake_at;
@@ -98,6 +99,15 @@ pub struct RelayConfig {
     pub media_timeout: Duration,
     /// Capacity the output queue is allocated with.
     pub queue_capacity: usize,
+    /// Once a leg's remote is heard, ask the driver to connect the leg's
+    /// RTP socket to it ([`Output::Pin`]): the kernel then sends to it
+    /// without a route lookup per datagram (about 6% of a relay's CPU on
+    /// loopback, `benches/RELAY.md`), and drops datagrams from any other
+    /// source itself, so those are not counted in
+    /// [`LegStats::hijack_drops`]. The pin is lifted once the remote has
+    /// been quiet for `quiet_window`, so another source can latch as
+    /// before.
+    pub pin_remote: bool,
 }
 
 impl Default for RelayConfig {
@@ -107,6 +117,7 @@ impl Default for RelayConfig {
             quiet_window: Duration::from_secs(5),
             media_timeout: Duration::from_secs(30),
             queue_capacity: 1024,
+            pin_remote: false,
         }
     }
 }
@@ -247,6 +258,17 @@ pub struct Transmit {
     pub data: BytesMut,
 }
 
+/// Connect a local socket to the one remote it talks to, or undo that
+/// ([`RelayConfig::pin_remote`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pin {
+    /// The leg's RTP socket.
+    pub port: LocalPort,
+    /// The remote to connect to; `None`: disconnect, and take datagrams
+    /// from anyone again.
+    pub remote: Option<SocketAddr>,
+}
+
 /// Which of a leg's two streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
@@ -310,6 +332,9 @@ pub enum Output {
     /// Give the core [`Input::Timeout`] at this time (replaces any earlier
     /// request).
     Timeout(Duration),
+    /// Connect or disconnect a socket ([`RelayConfig::pin_remote`]). A
+    /// driver may ignore it (sends always name their destination).
+    Pin(Pin),
 }
 
 /// Why a command failed. Datagrams never fail: bad ones are counted.
@@ -416,6 +441,8 @@ struct Leg {
     heard: bool,
     last_rtp_at: Option<Duration>,
     timed_out: bool,
+    /// The remote the RTP socket is pinned to ([`Output::Pin`]).
+    pinned: Option<SocketAddr>,
     peer: Option<usize>,
     rewrite: Option<RewriteState>,
     tap: Option<TapId>,
@@ -424,8 +451,24 @@ struct Leg {
 }
 
 impl Leg {
-    fn deadline(&self, timeout: Duration) -> Option<Duration> {
+    /// When the media timeout falls due, unless it was raised already.
+    fn timeout_deadline(&self, timeout: Duration) -> Option<Duration> {
         (!self.timed_out).then(|| self.last_rtp_at.unwrap_or(self.setup_at) + timeout)
+    }
+
+    /// When the pin is lifted: the remote quiet for `quiet`.
+    fn unpin_deadline(&self, quiet: Duration) -> Option<Duration> {
+        self.pinned
+            .map(|_| self.last_rtp_at.unwrap_or(self.setup_at) + quiet)
+    }
+
+    /// The earliest time the core must look at this leg again.
+    fn deadline(&self, config: &RelayConfig) -> Option<Duration> {
+        let t = self.timeout_deadline(config.media_timeout);
+        match (t, self.unpin_deadline(config.quiet_window)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn set_remote(&mut self, now: Duration, rtp: Option<SocketAddr>, rtcp: Option<SocketAddr>) {
@@ -605,6 +648,11 @@ impl RelayCore {
                 let i = self.slot(leg)?;
                 let l = self.legs[i].as_mut().expect("indexed leg");
                 l.set_remote(now, rtp, rtcp);
+                // A new setup window: anyone may latch again.
+                if l.pinned.take().is_some() {
+                    let port = l.rtp_port;
+                    self.push(Output::Pin(Pin { port, remote: None }));
+                }
             }
             Command::Bridge { a, b } => {
                 let (ia, ib) = (self.slot(a)?, self.slot(b)?);
@@ -720,6 +768,7 @@ impl RelayCore {
             heard: false,
             last_rtp_at: None,
             timed_out: false,
+            pinned: None,
             peer: None,
             rewrite: None,
             tap: None,
@@ -755,12 +804,12 @@ impl RelayCore {
     }
 
     fn recompute_timeout(&mut self) {
-        let t = self.config.media_timeout;
+        let config = self.config;
         let next = self
             .legs
             .iter()
             .flatten()
-            .filter_map(|l| l.deadline(t))
+            .filter_map(|l| l.deadline(&config))
             .min();
         if next != self.next_timeout {
             self.next_timeout = next;
@@ -769,12 +818,21 @@ impl RelayCore {
     }
 
     fn on_timeout(&mut self, now: Duration) {
-        let t = self.config.media_timeout;
+        let (t, quiet) = (self.config.media_timeout, self.config.quiet_window);
         for i in 0..self.legs.len() {
             let Some(l) = self.legs[i].as_mut() else {
                 continue;
             };
-            if l.deadline(t).is_some_and(|d| d <= now) {
+            if l.unpin_deadline(quiet).is_some_and(|d| d <= now) {
+                // Quiet long enough to latch anew: let other sources in.
+                l.pinned = None;
+                let port = l.rtp_port;
+                self.push(Output::Pin(Pin { port, remote: None }));
+            }
+            let Some(l) = self.legs[i].as_mut() else {
+                continue;
+            };
+            if l.timeout_deadline(t).is_some_and(|d| d <= now) {
                 l.timed_out = true;
                 let e = Event::MediaTimeout {
                     call: l.call,
@@ -844,6 +902,10 @@ impl RelayCore {
         let leg = self.legs[i].as_mut().expect("indexed leg");
         leg.heard = true;
         leg.last_rtp_at = Some(now);
+        let pin = (cfg.pin_remote && leg.pinned != Some(from)).then(|| {
+            leg.pinned = Some(from);
+            leg.rtp_port
+        });
         leg.stats.packets += 1;
         leg.stats.bytes += data.len() as u64;
         let arrival = ticks(now, leg.clock_rate);
@@ -862,6 +924,15 @@ impl RelayCore {
                 leg: leg.id,
             };
             self.push(Output::Event(e));
+        }
+        if let Some(port) = pin {
+            let unpin_at = now + cfg.quiet_window;
+            if self.next_timeout.is_none_or(|t| unpin_at < t) {
+                self.next_timeout = Some(unpin_at);
+                self.timeout_dirty = true;
+            }
+            let remote = Some(from);
+            self.push(Output::Pin(Pin { port, remote }));
         }
         let leg = self.legs[i].as_mut().expect("indexed leg");
         if let (Some(t), true) = (leg.tap, class != SeqClass::Duplicate) {
