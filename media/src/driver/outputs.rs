@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use super::{add_stats, DriverCounters};
-use crate::relay::{Event, LegStats, Output, Pin, RelayCore, Transmit};
+use crate::relay::{Event, LegStats, Output, Packet, Pin, RelayCore, Transmit};
 
 /// What a worker keeps of its core's outputs other than datagrams.
 pub(super) struct CoreOutputs {
@@ -37,11 +37,11 @@ impl CoreOutputs {
     /// is full (`true`: send the batch, then call again; nothing is lost).
     /// Events go out tagged with `shard`; those the channel refuses are
     /// counted in `counters.events_dropped`.
-    pub fn drain(
+    pub fn drain<B: Packet>(
         &mut self,
         shard: usize,
-        core: &mut RelayCore,
-        pending: &mut Vec<Transmit>,
+        core: &mut RelayCore<B>,
+        pending: &mut Vec<Transmit<B>>,
         counters: &mut DriverCounters,
     ) -> bool {
         // a batch of at least one, so that a zero-capacity batch still moves

@@ -718,6 +718,8 @@ impl Worker {
 }
 
 impl super::shard::ShardWorker for Worker {
+    type Buf = bytes::BytesMut;
+
     fn parts(&mut self) -> (&mut RelayCore, &mut HashMap<CallId, Vec<LegId>>, &LegStats) {
         (&mut self.core, &mut self.call_legs, &self.out.closed)
     }

@@ -5,13 +5,21 @@ use std::net::UdpSocket;
 use std::time::Duration;
 
 use super::{add_stats, DriverCounters, LegInfo, Request, ShardSnapshot};
-use crate::relay::{CallId, Command, Input, LegId, LegStats, LocalPort, RelayCore};
+use crate::relay::{CallId, Command, Input, LegId, LegStats, LocalPort, Packet, RelayCore};
 
 /// What a backend's worker gives the shared request handling.
 pub(super) trait ShardWorker {
+    /// The buffer its core relays datagrams in.
+    type Buf: Packet;
     /// The relay core, the live legs of each call, and the summed
     /// statistics of closed legs.
-    fn parts(&mut self) -> (&mut RelayCore, &mut HashMap<CallId, Vec<LegId>>, &LegStats);
+    fn parts(
+        &mut self,
+    ) -> (
+        &mut RelayCore<Self::Buf>,
+        &mut HashMap<CallId, Vec<LegId>>,
+        &LegStats,
+    );
     /// Starts serving a new leg's socket on `port` for `call`.
     fn register(&mut self, call: CallId, port: LocalPort, socket: UdpSocket);
     /// Stops serving and closes every socket of `call`.

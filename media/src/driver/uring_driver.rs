@@ -30,29 +30,26 @@
 //! datagram is an ordinary multishot completion, so no poll tick is needed;
 //! the wait is still capped at [`MAX_IDLE`] as a safety net.
 //!
-//! **The copy.** [`RelayCore`] takes and hands back `BytesMut`, and a
-//! `BytesMut` cannot wrap ring memory, so each datagram is copied once
-//! (`extend_from_slice` of the packet, ~170 bytes for G.711: a few tens of
-//! nanoseconds) into a pooled buffer; no allocation once the pool is warm
-//! (a sent buffer comes back through `Bytes::try_into_mut` when the kernel
-//! has dropped its clone). Zero copy would need the core to be generic over
-//! its packet buffer (anything `DerefMut<Target = [u8]>` that can be
-//! resized within a capacity), so that a [`super::uring::RecvBuf`] travels
-//! from the completion through the core into
-//! `UringSockets::send(SendData::Recv(..))` and back to the ring.
+//! **No copy.** The core relays in whatever buffer it is given
+//! ([`crate::relay::Packet`]), so a datagram stays in the ring buffer the
+//! kernel received it into: the [`super::uring::RecvBuf`] goes from the
+//! completion through the core (which rewrites the header in place when
+//! asked) into `UringSockets::send(SendData::Recv(..))`, and back to the
+//! ring when the send completes (or when the core drops the datagram). A
+//! relayed packet's payload is never touched in userspace.
 
-use std::collections::{HashMap, VecDeque};
-use std::net::{SocketAddr, UdpSocket};
+use std::collections::HashMap;
+use std::net::UdpSocket;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-
 use super::pace::Pacer;
-use super::uring::{Received, SendData, SocketId, UringConfig, UringError, UringSockets};
+use super::uring::{
+    Received, RecvBuf, SendData, SocketHandle, SocketId, UringConfig, UringError, UringSockets,
+};
 use super::{outputs, Driver, DriverConfig, DriverCounters, DriverError, Request};
 use crate::relay::{CallId, Input, LegId, LegStats, LocalPort, RelayCore, Transmit};
 
@@ -63,13 +60,13 @@ pub const MAX_IDLE: Duration = Duration::from_millis(100);
 /// Bytes the kernel writes in front of each payload in a ring buffer
 /// (`io_uring_recvmsg_out` and a `sockaddr_in6`).
 const RECV_OVERHEAD: usize = 16 + 28;
-/// Most spare buffers kept.
-const POOL_MAX: usize = 8192;
 /// Receive buffers per shard (a power of two). Enough to hold a backlog of
-/// 20 ms at 2,000 calls: a socket that finds the ring empty stops receiving
-/// until it is re-armed, and with few buffers (512 was tried) a node that
-/// falls behind spends its time re-arming receives.
-const RING_BUFFERS: u16 = 4096;
+/// 20 ms at 2,000 calls (4,000 datagrams) and as many sends in flight,
+/// which keep their buffers until they complete: a socket that finds the
+/// ring empty stops receiving until it is re-armed, and with few buffers
+/// (512 was tried) a node that falls behind spends its time re-arming
+/// receives.
+const RING_BUFFERS: u16 = 8192;
 /// Most sends in flight per shard.
 const MAX_INFLIGHT_SENDS: usize = 4096;
 
@@ -295,13 +292,13 @@ impl Drop for UringDriver {
 
 struct Worker {
     id: usize,
-    core: RelayCore,
+    core: RelayCore<RecvBuf>,
     io: UringSockets,
     wake_pending: Arc<AtomicBool>,
     rx: mpsc::Receiver<Msg>,
     start: Instant,
-    /// Local ports with a socket in the set (the packet path's table).
-    open: Vec<bool>,
+    /// Local ports' sockets in the set (the packet path's table).
+    open: Vec<Option<SocketHandle>>,
     call_ports: HashMap<CallId, Vec<LocalPort>>,
     call_legs: HashMap<CallId, Vec<LegId>>,
     counters: DriverCounters,
@@ -309,12 +306,8 @@ struct Worker {
     send_refused: u64,
     /// Events, closed legs' statistics and the next timer.
     out: outputs::CoreOutputs,
-    buffer_size: usize,
-    pool: Vec<BytesMut>,
-    /// Our clones of payloads the kernel may still be sending, oldest first.
-    inflight: VecDeque<Bytes>,
     received: Vec<Received>,
-    pending: Vec<Transmit>,
+    pending: Vec<Transmit<RecvBuf>>,
     pacer: Pacer,
 }
 
@@ -335,15 +328,12 @@ impl Worker {
             wake_pending,
             rx,
             start,
-            open: vec![false; 1 << 16],
+            open: vec![None; 1 << 16],
             call_ports: HashMap::new(),
             call_legs: HashMap::new(),
             counters: DriverCounters::default(),
             send_refused: 0,
             out: outputs::CoreOutputs::new(config.events.clone()),
-            buffer_size: config.buffer_size.max(64),
-            pool: Vec::with_capacity(POOL_MAX),
-            inflight: VecDeque::with_capacity(MAX_INFLIGHT_SENDS),
             received: Vec::with_capacity(4 * RING_BUFFERS as usize),
             pending: Vec::with_capacity(pending_cap),
             pacer: Pacer::new(config.pace, config.pace_min_batch),
@@ -422,17 +412,10 @@ impl Worker {
         }
         self.counters.received += 1;
         let port = r.socket_id as u16;
-        let mut data = self.pool.pop().unwrap_or_else(|| {
-            // Shared from the start, so that freezing it for the send and
-            // taking it back (`try_into_mut`) never allocates again.
-            BytesMut::with_capacity(self.buffer_size).split_off(0)
-        });
-        data.extend_from_slice(&r.data);
-        drop(r.data); // the ring buffer goes back on the next poll
         let input = Input::Datagram {
             local: LocalPort(port),
             from: r.from,
-            data,
+            data: r.data,
         };
         let _ = self.core.handle_input(now, input);
         self.drain_outputs();
@@ -482,12 +465,12 @@ impl Worker {
             self.counters.recv_errors += 1;
             return;
         }
-        self.open[port.0 as usize] = true;
+        self.open[port.0 as usize] = self.io.handle(id);
         self.call_ports.entry(call).or_default().push(port);
     }
 
     fn unregister(&mut self, port: LocalPort) {
-        self.open[port.0 as usize] = false;
+        self.open[port.0 as usize] = None;
         match self.io.remove(port.0 as SocketId) {
             Ok(socket) => drop(socket),
             Err(e) => tracing::warn!(shard = self.id, port = port.0, "io_uring remove: {e}"),
@@ -512,7 +495,7 @@ impl Worker {
     fn apply_pins(&mut self) {
         for i in 0..self.out.pins.len() {
             let p = self.out.pins[i];
-            if !self.open[p.port.0 as usize] {
+            if self.open[p.port.0 as usize].is_none() {
                 continue;
             }
             if let Err(e) = self.io.pin(p.port.0 as SocketId, p.remote) {
@@ -523,61 +506,34 @@ impl Worker {
     }
 
     /// Queues the pending transmits as sends (they reach the kernel with the
-    /// next poll's single `io_uring_enter`) and takes back the buffers of
-    /// sends the kernel has finished.
+    /// next poll's single `io_uring_enter`), each from the ring buffer it
+    /// was received in; the buffer goes back to the ring when its send
+    /// completes.
     fn flush(&mut self) {
-        for i in 0..self.pending.len() {
-            let t = &mut self.pending[i];
-            let (port, to) = (t.from, t.to);
-            let data = std::mem::take(&mut t.data).freeze();
-            if !self.open[port.0 as usize] {
+        for t in self.pending.drain(..) {
+            let port = t.from;
+            let Some(socket) = self.open[port.0 as usize] else {
                 self.send_refused += 1;
                 continue;
-            }
-            self.send(port, to, data);
-        }
-        self.pending.clear();
-        self.reclaim();
-    }
-
-    fn send(&mut self, port: LocalPort, to: SocketAddr, data: Bytes) {
-        let keep = data.clone();
-        match self.io.send(port.0 as SocketId, to, SendData::Bytes(data)) {
-            Ok(()) => {
-                if self.inflight.len() == MAX_INFLIGHT_SENDS * 2 {
-                    self.inflight.pop_front();
-                }
-                self.inflight.push_back(keep);
-            }
-            Err(e) => {
+            };
+            if let Err(e) = self.io.send_via(socket, t.to, SendData::Recv(t.data)) {
                 self.send_refused += 1;
                 tracing::trace!(shard = self.id, port = port.0, "io_uring send: {e}");
-            }
-        }
-    }
-
-    /// Returns to the pool the buffers whose send completed (the ring
-    /// dropped its clone), oldest first; stops at the first still in flight.
-    fn reclaim(&mut self) {
-        while let Some(b) = self.inflight.pop_front() {
-            match b.try_into_mut() {
-                Ok(mut m) => {
-                    if self.pool.len() < POOL_MAX && m.capacity() >= self.buffer_size {
-                        m.clear();
-                        self.pool.push(m);
-                    }
-                }
-                Err(b) => {
-                    self.inflight.push_front(b);
-                    return;
-                }
             }
         }
     }
 }
 
 impl super::shard::ShardWorker for Worker {
-    fn parts(&mut self) -> (&mut RelayCore, &mut HashMap<CallId, Vec<LegId>>, &LegStats) {
+    type Buf = RecvBuf;
+
+    fn parts(
+        &mut self,
+    ) -> (
+        &mut RelayCore<RecvBuf>,
+        &mut HashMap<CallId, Vec<LegId>>,
+        &LegStats,
+    ) {
         (&mut self.core, &mut self.call_legs, &self.out.closed)
     }
 
@@ -603,25 +559,6 @@ impl super::shard::ShardWorker for Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn uring_driver_pooled_buffer_round_trip_keeps_its_memory() {
-        // The cycle of a pooled buffer: filled, frozen for the send, cloned
-        // for the ring, taken back once the ring dropped its clone.
-        let mut m = BytesMut::with_capacity(2048).split_off(0);
-        let ptr = m.as_ptr();
-        for round in 0..3u8 {
-            m.extend_from_slice(&[round; 172]);
-            let b = m.freeze();
-            let ring = b.clone();
-            let b = b.try_into_mut().expect_err("the ring still holds it");
-            drop(ring);
-            m = b.try_into_mut().expect("unique again");
-            assert_eq!(m.as_ptr(), ptr, "same memory, no reallocation");
-            assert!(m.capacity() >= 2048);
-            m.clear();
-        }
-    }
 
     #[test]
     fn uring_driver_config_leaves_room_for_the_receive_header() {

@@ -49,9 +49,10 @@
 //! Allocation: nothing on the packet path allocates. The output queue is
 //! sized at [`RelayConfig::queue_capacity`] and drained after each input;
 //! the port and leg tables are only touched by commands. A forwarded
-//! datagram is the caller's own [`BytesMut`], rewritten in place (header
-//! bytes only) when rewriting is on; a dropped datagram's buffer is
-//! dropped (a pooling driver may prefer to keep a spare).
+//! datagram is the caller's own buffer (any [`Packet`]: a [`BytesMut`] by
+//! default, or the io_uring driver's receive buffer itself), rewritten in
+//! place (header bytes only) when rewriting is on; a dropped datagram's
+//! buffer is dropped (which gives a pooled buffer back).
 
 pub mod rewrite;
 pub mod stats;
@@ -59,6 +60,7 @@ pub mod tap;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::ops::DerefMut;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -229,9 +231,15 @@ pub enum Command {
     },
 }
 
+/// A datagram's buffer as the core takes and forwards it: bytes it may
+/// rewrite in place. The core never grows, shrinks or copies it.
+pub trait Packet: DerefMut<Target = [u8]> {}
+
+impl<T: DerefMut<Target = [u8]>> Packet for T {}
+
 /// What the driver hands the core.
 #[derive(Debug)]
-pub enum Input {
+pub enum Input<B = BytesMut> {
     /// A datagram received on a local socket.
     Datagram {
         /// The socket it arrived on.
@@ -239,7 +247,7 @@ pub enum Input {
         /// Its source.
         from: SocketAddr,
         /// Its bytes; forwarded (possibly rewritten) in this same buffer.
-        data: BytesMut,
+        data: B,
     },
     /// The time given by the last [`Output::Timeout`] has come.
     Timeout,
@@ -249,13 +257,13 @@ pub enum Input {
 
 /// A datagram to send.
 #[derive(Debug)]
-pub struct Transmit {
+pub struct Transmit<B = BytesMut> {
     /// The local socket to send from.
     pub from: LocalPort,
     /// The destination.
     pub to: SocketAddr,
     /// The bytes: the received buffer itself.
-    pub data: BytesMut,
+    pub data: B,
 }
 
 /// Connect a local socket to the one remote it talks to, or undo that
@@ -324,9 +332,9 @@ pub enum Event {
 
 /// What the core hands the driver.
 #[derive(Debug)]
-pub enum Output {
+pub enum Output<B = BytesMut> {
     /// Send a datagram.
-    Transmit(Transmit),
+    Transmit(Transmit<B>),
     /// Tell the control layer.
     Event(Event),
     /// Give the core [`Input::Timeout`] at this time (replaces any earlier
@@ -493,7 +501,7 @@ impl Leg {
 }
 
 /// The relay core: see the [module documentation](self).
-pub struct RelayCore {
+pub struct RelayCore<B = BytesMut> {
     config: RelayConfig,
     calls: HashMap<CallId, Vec<usize>>,
     legs: Vec<Option<Leg>>,
@@ -503,14 +511,14 @@ pub struct RelayCore {
     /// per core buys a packet path without hashing.
     ports: Vec<u32>,
     taps: Vec<Option<Box<dyn DetectorTap>>>,
-    queue: VecDeque<Output>,
+    queue: VecDeque<Output<B>>,
     counters: CoreCounters,
     /// A lower bound of the earliest media-timeout deadline.
     next_timeout: Option<Duration>,
     timeout_dirty: bool,
 }
 
-impl std::fmt::Debug for RelayCore {
+impl<B> std::fmt::Debug for RelayCore<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RelayCore")
             .field("config", &self.config)
@@ -522,7 +530,7 @@ impl std::fmt::Debug for RelayCore {
     }
 }
 
-impl RelayCore {
+impl<B: Packet> RelayCore<B> {
     /// An empty core.
     pub fn new(config: RelayConfig) -> Self {
         RelayCore {
@@ -596,7 +604,7 @@ impl RelayCore {
     /// The one way in. `now` never goes backwards. Datagrams and timeouts
     /// always succeed (bad datagrams are counted); commands may fail, and a
     /// failed command changes nothing.
-    pub fn handle_input(&mut self, now: Duration, input: Input) -> Result<(), RelayError> {
+    pub fn handle_input(&mut self, now: Duration, input: Input<B>) -> Result<(), RelayError> {
         match input {
             Input::Datagram { local, from, data } => {
                 self.on_datagram(now, local, from, data);
@@ -615,7 +623,7 @@ impl RelayCore {
     }
 
     /// The one way out: call until `None` after each input.
-    pub fn poll_output(&mut self) -> Option<Output> {
+    pub fn poll_output(&mut self) -> Option<Output<B>> {
         if let Some(o) = self.queue.pop_front() {
             return Some(o);
         }
@@ -628,7 +636,7 @@ impl RelayCore {
         None
     }
 
-    fn push(&mut self, o: Output) {
+    fn push(&mut self, o: Output<B>) {
         if self.queue.len() == self.queue.capacity() {
             self.counters.queue_overflows += 1;
         }
@@ -849,7 +857,7 @@ impl RelayCore {
         }
     }
 
-    fn on_datagram(&mut self, now: Duration, local: LocalPort, from: SocketAddr, data: BytesMut) {
+    fn on_datagram(&mut self, now: Duration, local: LocalPort, from: SocketAddr, data: B) {
         let i = self.ports[local.0 as usize];
         if i == NO_LEG {
             self.counters.unknown_port += 1;
@@ -867,7 +875,7 @@ impl RelayCore {
         }
     }
 
-    fn on_rtp(&mut self, now: Duration, i: usize, from: SocketAddr, data: BytesMut) {
+    fn on_rtp(&mut self, now: Duration, i: usize, from: SocketAddr, data: B) {
         let cfg = self.config;
         let leg = self.legs[i].as_mut().expect("indexed leg");
         let h = match RtpHeader::parse(&data) {
@@ -953,7 +961,7 @@ impl RelayCore {
         self.forward(now, i, Stream::Rtp, data);
     }
 
-    fn on_rtcp(&mut self, now: Duration, i: usize, from: SocketAddr, data: BytesMut) {
+    fn on_rtcp(&mut self, now: Duration, i: usize, from: SocketAddr, data: B) {
         let cfg = self.config;
         let leg = self.legs[i].as_mut().expect("indexed leg");
         if data.len() < 8 || !is_rtcp_like(&data) {
@@ -987,7 +995,7 @@ impl RelayCore {
     }
 
     /// Sends `data`, received on leg `i`, out of its bridged peer.
-    fn forward(&mut self, now: Duration, i: usize, stream: Stream, mut data: BytesMut) {
+    fn forward(&mut self, now: Duration, i: usize, stream: Stream, mut data: B) {
         let peer = self.legs[i].as_ref().and_then(|l| l.peer);
         let Some(p) = peer else {
             self.legs[i]
