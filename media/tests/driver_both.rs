@@ -173,6 +173,24 @@ fn recv(s: &UdpSocket) -> (Vec<u8>, SocketAddr) {
     (buf[..n].to_vec(), from)
 }
 
+/// A third party sends valid RTP to A's node port; asserts that B gets
+/// nothing within 200 ms (B's read timeout stays at that), and returns
+/// the third party's socket.
+fn intrude(t: &Setup) -> UdpSocket {
+    let intruder = endpoint();
+    intruder
+        .send_to(&rtp(2, 320, 0xCCCC, 0, 160), t.a.node_rtp)
+        .unwrap();
+    t.b.rtp
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    assert!(
+        t.b.rtp.recv_from(&mut [0u8; 2048]).is_err(),
+        "hijack relayed"
+    );
+    intruder
+}
+
 /// Runs `$body` (a fn taking a `DriverKind`) as one test per backend.
 macro_rules! both {
     ($name:ident) => {
@@ -319,17 +337,7 @@ fn latching_follows_the_source_and_drops_hijackers(kind: DriverKind) {
     t.b.rtp.send_to(&q, t.b.node_rtp).unwrap();
     assert_eq!(recv(&t.a.rtp).0, q);
     // A third party is a hijacker once A has been heard.
-    let intruder = endpoint();
-    intruder
-        .send_to(&rtp(2, 320, 0xCCCC, 0, 160), t.a.node_rtp)
-        .unwrap();
-    t.b.rtp
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    assert!(
-        t.b.rtp.recv_from(&mut [0u8; 2048]).is_err(),
-        "hijack relayed"
-    );
+    intrude(&t);
     let a = t.driver.leg_info(t.call, t.a.leg).unwrap().unwrap();
     assert_eq!(a.stats.hijack_drops, 1);
     assert_eq!(a.remote_rtp, Some(t.a.rtp.local_addr().unwrap()));
@@ -383,17 +391,7 @@ fn a_pinned_leg_hears_only_its_remote_until_it_goes_quiet(kind: DriverKind) {
     }
     // A third party never reaches the leg: the kernel drops its datagram,
     // so it is neither relayed nor counted.
-    let intruder = endpoint();
-    intruder
-        .send_to(&rtp(9, 0, 0xCCCC, 0, 160), t.a.node_rtp)
-        .unwrap();
-    t.b.rtp
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
-    assert!(
-        t.b.rtp.recv_from(&mut [0u8; 2048]).is_err(),
-        "hijack relayed"
-    );
+    let intruder = intrude(&t);
     let a = t.driver.leg_info(t.call, t.a.leg).unwrap().unwrap();
     assert_eq!((a.stats.hijack_drops, a.remote_rtp), (0, Some(a_addr)));
     // A quiet for longer than the quiet window: unpinned, and the third
