@@ -140,6 +140,29 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
         std::thread::sleep(Duration::from_millis(20));
     }
 
+    // A is heard, so its port is pinned to A (`[media] pin_remote`, on by
+    // default): a stranger's RTP there is dropped by the kernel, which the
+    // host's NoPorts counter shows.
+    let no_ports = |m: &str| metric(m, "ringwire_host_udp_no_ports_total");
+    let before = no_ports(&scrape(metrics_addr));
+    let stranger = UdpSocket::bind("127.0.0.1:0").unwrap();
+    stranger.send_to(&rtp(900, 0xC), to_a).unwrap();
+    let t = Instant::now();
+    while no_ports(&scrape(metrics_addr)) <= before {
+        assert!(
+            t.elapsed() < WAIT,
+            "the stranger's datagram was not dropped"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        metric(
+            &scrape(metrics_addr),
+            "ringwire_drops_total{cause=\"hijack\"}"
+        ),
+        0
+    );
+
     let mut delete = Dict::new();
     delete
         .insert("command", "delete")

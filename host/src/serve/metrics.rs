@@ -283,7 +283,29 @@ pub fn render(src: &Sources) -> String {
             &[("", det.taps.packets.load(Ordering::Relaxed))],
         );
     }
+    if let Some(n) = std::fs::read_to_string("/proc/net/snmp")
+        .ok()
+        .and_then(|snmp| udp_no_ports(&snmp))
+    {
+        metric(
+            &mut out,
+            "ringwire_host_udp_no_ports_total",
+            "counter",
+            "UDP datagrams the host's kernel found no socket for (all processes; \
+             includes those from other sources to a leg pinned to its remote).",
+            &[("", n)],
+        );
+    }
     out
+}
+
+/// The `NoPorts` counter of the `Udp:` lines of `/proc/net/snmp` (a line
+/// of names, then a line of values).
+fn udp_no_ports(snmp: &str) -> Option<u64> {
+    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
+    let (names, values) = (udp.next()?, udp.next()?);
+    let at = names.split_whitespace().position(|n| n == "NoPorts")?;
+    values.split_whitespace().nth(at)?.parse().ok()
 }
 
 /// Serves `/metrics` on `listener` until the process ends.
@@ -332,4 +354,19 @@ fn respond(mut stream: TcpStream, src: &Sources) -> std::io::Result<()> {
     stream.write_all(head.as_bytes())?;
     stream.write_all(body.as_bytes())?;
     stream.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_ports_is_read_from_the_udp_lines() {
+        let snmp = "Ip: Forwarding DefaultTTL\nIp: 1 64\n\
+                    Udp: InDatagrams NoPorts InErrors\nUdp: 120 7 0\n\
+                    UdpLite: InDatagrams NoPorts\nUdpLite: 0 0\n";
+        assert_eq!(udp_no_ports(snmp), Some(7));
+        assert_eq!(udp_no_ports("Udp: InDatagrams\nUdp: 1\n"), None);
+        assert_eq!(udp_no_ports(""), None);
+    }
 }
