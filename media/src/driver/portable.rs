@@ -314,8 +314,9 @@ struct Worker {
     fds: Vec<RawFd>,
     /// The sockets themselves (control path only).
     sockets: HashMap<u16, UdpSocket>,
-    /// Sockets connected to their leg's remote ([`super::pin`]), by port.
-    pinned: HashMap<u16, SocketAddr>,
+    /// The remote each port's socket is connected to ([`super::pin`]),
+    /// indexed by port as `fds` is: read for every send.
+    pinned: Vec<Option<SocketAddr>>,
     call_ports: HashMap<CallId, Vec<LocalPort>>,
     call_legs: HashMap<CallId, Vec<LegId>>,
     counters: DriverCounters,
@@ -354,7 +355,7 @@ impl Worker {
             start,
             fds: vec![-1; 1 << 16],
             sockets: HashMap::new(),
-            pinned: HashMap::new(),
+            pinned: vec![None; 1 << 16],
             call_ports: HashMap::new(),
             call_legs: HashMap::new(),
             counters: DriverCounters::default(),
@@ -501,7 +502,7 @@ impl Worker {
         if let Some(old) = self.sockets.insert(port.0, socket) {
             epoll_del(&self.epfd, old.as_raw_fd());
         }
-        self.pinned.remove(&port.0);
+        self.pinned[port.0 as usize] = None;
         self.fds[port.0 as usize] = fd;
         self.call_ports.entry(call).or_default().push(port);
     }
@@ -510,7 +511,7 @@ impl Worker {
         if let Some(s) = self.sockets.remove(&port.0) {
             epoll_del(&self.epfd, s.as_raw_fd());
         }
-        self.pinned.remove(&port.0);
+        self.pinned[port.0 as usize] = None;
         self.fds[port.0 as usize] = -1;
     }
 
@@ -540,18 +541,10 @@ impl Worker {
                 Some(to) => super::pin::connect(sock, to).map(|on| on.then_some(to)),
                 None => super::pin::disconnect(sock).map(|()| None),
             };
-            match pinned {
-                Ok(Some(to)) => {
-                    self.pinned.insert(p.port.0, to);
-                }
-                Ok(None) => {
-                    self.pinned.remove(&p.port.0);
-                }
-                Err(e) => {
-                    self.pinned.remove(&p.port.0);
-                    tracing::warn!(shard = self.id, port = p.port.0, "pin {:?}: {e}", p.remote);
-                }
-            }
+            self.pinned[p.port.0 as usize] = pinned.unwrap_or_else(|e| {
+                tracing::warn!(shard = self.id, port = p.port.0, "pin {:?}: {e}", p.remote);
+                None
+            });
         }
         self.out.pins.clear();
     }
@@ -658,7 +651,7 @@ impl Worker {
                 i = j;
                 continue;
             }
-            let peer = self.pinned.get(&port.0).copied();
+            let peer = self.pinned[port.0 as usize];
             for (k, t) in self.pending[i..j].iter().enumerate() {
                 let namelen = if peer == Some(t.to) {
                     0
