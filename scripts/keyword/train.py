@@ -2,28 +2,29 @@
 """Trains the AMD's voicemail-phrase spotter and writes its weights as Rust.
 
 The spotter (dsp/src/amd/keyword.rs) scores, every 20 ms, the last 600 ms of
-feature-engine features: it fires at the end of "message" or "tone" as
-voicemail greetings say them ("leave a message", "after the tone").
+feature-engine features: it fires at the end of "message", "tone" or "beep"
+as voicemail greetings say them ("leave a message", "after the tone").
 
 Data, all made here: espeak-ng speaks the *tune* split's voices and 18
 more variants that are no held-out voice (`EXTRA_VOICES`), at random
 speeds and pitches, each utterance also played up to 6% fast or slow (a
 speed perturbation, which moves the formants as another vocal tract
-would). Positives are tune-split voicemail sentences, with the
-keyword's end found by aligning (DTW) the sentence against the same voice
-speaking only the words up to the keyword. Negatives are the tune split's
-live greetings, babble and announcement texts, the parts of its machine
-greetings without a keyword, and a list of everyday telephone phrases
-written for this script (none is a held-out text). Each utterance gets a
+would). Positives are tune-split voicemail sentences and eight "beep" and
+"tone" sentences written for this script, with the keyword's end found by
+aligning (DTW) the sentence against the same voice speaking only the words
+up to the keyword. Negatives are the tune split's live greetings, babble
+and announcement texts, the parts of its machine greetings without a
+keyword, and everyday telephone phrases and business answers written for
+this script (none is a held-out or validation text). Each utterance gets a
 level of -30..-12 dBFS and no noise, white, brown-ish or babble noise at
 12-40 dB SNR.
 
 The features are computed exactly as the Rust engine does (integer sums on
 the 13-bit scale), so the model sees in Rust what it saw here.
 
-Model: a multilayer perceptron (scikit-learn, 360 -> 32 ReLU -> 1 logistic),
+Model: a multilayer perceptron (scikit-learn, 360 -> 48 ReLU -> 1 logistic),
 fixed seeds. Why Python: scikit-learn's trainer is well kept and the model
-is 12k numbers; the product runs only the Rust inference.
+is 17k numbers; the product runs only the Rust inference.
 
 Usage: python3 scripts/keyword/train.py [--reps 24] [--out dsp/src/amd/keyword_model.rs]
        python3 scripts/keyword/train.py --validate dsp/src/amd/keyword_model.rs
@@ -74,6 +75,23 @@ POSITIVES = [
     ("Leave a message and have a great day.", "Leave a message"),
 ]
 
+# Voicemail phrases written for this script (none is a corpus text of
+# either split, nor a validation text): "beep", which the tune split never
+# says though greetings say it as often as "tone", and "tone" in as many
+# short sentences.
+WRITTEN_POSITIVES = [
+    ("Go ahead and speak after the beep.", "Go ahead and speak after the beep"),
+    ("Your name and number after the beep, please.", "Your name and number after the beep"),
+    ("Hi, it's Maria, tell me after the beep.", "Hi, it's Maria, tell me after the beep"),
+    ("You know the drill, wait for the beep.", "You know the drill, wait for the beep"),
+    ("Start speaking when you hear the beep, thank you.", "Start speaking when you hear the beep"),
+    # and "tone" as often, so the new word does not crowd it out
+    ("Start recording after the tone, thanks.", "Start recording after the tone"),
+    ("Hi, it's Greg, go ahead after the tone.", "Hi, it's Greg, go ahead after the tone"),
+    ("When you hear the tone, go ahead.", "When you hear the tone"),
+]
+POSITIVES = POSITIVES + WRITTEN_POSITIVES
+
 TUNE_NEGATIVES = [
     "Hello?", "Yes?", "Hi, this is Dana.", "Good afternoon, Miller residence.", "Hello, Tom speaking.",
     "Yeah, hello?", "Hi there.", "Speaking.", "Hello, who is this?", "Morning!",
@@ -119,6 +137,20 @@ EVERYDAY_NEGATIVES = [
     "The mass of the sun is enormous.", "It's a mess in here.", "Let me check the schedule.",
     "Honestly, I don't mind.", "Hello, you're on speaker.", "Hi, thanks for calling back.",
     "Hello, this is Tony, who's this?", "Yeah, it's me.", "Hello, sorry, bad line.",
+    # near "beep" and "message": live words the written positives must not
+    # teach the spotter to fire on
+    "Keep it brief, I'm busy.", "Hello, Beth speaking.", "Be quick, please.", "Is that Deepak?",
+    "Sorry, it's a cheap line.", "Hey, Pete here.", "Did you get my text?", "Go on, I'm listening.",
+    # business answers: a company's name is the live greeting's longest
+    # stretch of words a spotter has never heard
+    "Good morning, Hilltop Garden Centre, Beth speaking.", "Hello, Castle Hotel, reception.",
+    "Good afternoon, Baxter and Lowe Solicitors, how can I help?", "Meadowbank Surgery, Tracy speaking.",
+    "Hello, Sunny Days Nursery.", "Good morning, Westgate Insurance, this is Paul.",
+    "Hello, Harper's Florist, can I help you?", "Afternoon, Quickfix Plumbing, Dave here.",
+    "Hello, Brookside Pharmacy, one moment please.", "Good evening, the Royal Oak.",
+    "Hi, Bella's Hair Studio, Jess speaking.", "Good morning, Fenwick Estate Agents, how may I help?",
+    "Hello, Summit Bank, my name is Omar.", "Good afternoon, Pine Lodge Care Home.",
+    "Hello, Redwood Builders, Chris here.", "Morning, Smith's Garage, what can I do for you?",
 ]
 NEGATIVES = TUNE_NEGATIVES + EVERYDAY_NEGATIVES
 
@@ -340,7 +372,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=24, help="passes over the texts per worker")
     ap.add_argument("--workers", type=int, default=4)
-    ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--hidden", type=int, default=48)
     ap.add_argument("--out", default="dsp/src/amd/keyword_model.rs")
     ap.add_argument("--validate", metavar="MODEL_RS",
                     help="only print the validation figures of a written model file")

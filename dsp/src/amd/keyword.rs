@@ -1,6 +1,6 @@
 //! Voicemail-phrase spotter: a small trained model that fires at the end of
-//! "message" or "tone" as voicemail greetings say them ("leave a message",
-//! "after the tone"), the cue a short machine greeting without a beep gives
+//! "message", "tone" or "beep" as voicemail greetings say them ("leave a
+//! message", "after the tone", "at the beep"), the cue a short machine greeting without a beep gives
 //! that timing cannot ("Leave a message." then silence sounds, to a timer,
 //! like "Hello?" then silence).
 //!
@@ -157,34 +157,31 @@ fn perceptron(input: &[f32; INPUTS]) -> f32 {
     layers(input)
 }
 
-/// The first layer in 256-bit vectors: the 32 hidden sums of the even
-/// inputs and those of the odd ones are eight registers (two chains of
-/// additions, so each waits half as long on the one before), each input
+/// The first layer in 256-bit vectors: the hidden sums of the even inputs
+/// and those of the odd ones are `HIDDEN / 8` registers each (two chains
+/// of additions, so each waits half as long on the one before), each input
 /// broadcast and multiplied in, then added (no fused multiply-add: the same
 /// roundings as [`layers`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn perceptron_avx2(input: &[f32; INPUTS]) -> f32 {
     use std::arch::x86_64::*;
-    const _: () = assert!(model::HIDDEN == 32, "four vectors of eight");
+    const VECS: usize = model::HIDDEN / 8;
+    const _: () = assert!(model::HIDDEN.is_multiple_of(8), "whole vectors of eight");
     const _: () = assert!(INPUTS.is_multiple_of(2), "pairs of inputs");
     // SAFETY (all loads and stores): `B1`, each `HIDDEN`-long row of `W1`
-    // and `hidden` hold 32 floats, read and written in four runs of 8.
+    // and `hidden` hold `HIDDEN` floats, read and written in `VECS` runs
+    // of 8.
     let b = model::B1.as_ptr();
-    let mut even = [
-        _mm256_loadu_ps(b),
-        _mm256_loadu_ps(b.add(8)),
-        _mm256_loadu_ps(b.add(16)),
-        _mm256_loadu_ps(b.add(24)),
-    ];
-    let mut odd = [_mm256_setzero_ps(); 4];
+    let mut even: [__m256; VECS] = std::array::from_fn(|k| _mm256_loadu_ps(b.add(8 * k)));
+    let mut odd = [_mm256_setzero_ps(); VECS];
     for (x, rows) in input
         .chunks_exact(2)
         .zip(model::W1.chunks_exact(2 * model::HIDDEN))
     {
         let (x0, x1) = (_mm256_set1_ps(x[0]), _mm256_set1_ps(x[1]));
         let w = rows.as_ptr();
-        for k in 0..4 {
+        for k in 0..VECS {
             let w0 = _mm256_loadu_ps(w.add(8 * k));
             let w1 = _mm256_loadu_ps(w.add(model::HIDDEN + 8 * k));
             even[k] = _mm256_add_ps(even[k], _mm256_mul_ps(x0, w0));
@@ -192,7 +189,7 @@ unsafe fn perceptron_avx2(input: &[f32; INPUTS]) -> f32 {
         }
     }
     let mut hidden = [0.0f32; model::HIDDEN];
-    for k in 0..4 {
+    for k in 0..VECS {
         _mm256_storeu_ps(
             hidden.as_mut_ptr().add(8 * k),
             _mm256_add_ps(even[k], odd[k]),

@@ -32,7 +32,7 @@
 //!   spoke without stopping for longer than any live greeting; or a steady
 //!   tone standing clear of the noise (a beep, not a held vowel) followed
 //!   the greeting, or the beep detector reported one
-//!   ([`AmdDetector::note_beep`]); or the greeting said "message" or "tone"
+//!   ([`AmdDetector::note_beep`]); or the greeting said "message", "tone" or "beep"
 //!   the way voicemail greetings do ([`keyword`], a small trained spotter,
 //!   heeded only on a greeting well above the noise floor): the one cue of
 //!   a short machine greeting without a beep ("Leave a message." and a
