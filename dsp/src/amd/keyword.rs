@@ -1,8 +1,8 @@
 //! Voicemail-phrase spotter: a small trained model that fires at the end of
 //! "message", "tone" or "beep" as voicemail greetings say them ("leave a
-//! message", "after the tone", "at the beep"), the cue a short machine greeting without a beep gives
-//! that timing cannot ("Leave a message." then silence sounds, to a timer,
-//! like "Hello?" then silence).
+//! message", "after the tone", "at the beep"), the cue a short machine
+//! greeting without a beep gives that timing cannot ("Leave a message."
+//! then silence sounds, to a timer, like "Hello?" then silence).
 //!
 //! Every 20 ms it summarises the last four feature blocks (level, lag-1 and
 //! lag-2 autocorrelation over the energy, zero-crossing rate, and the eight
@@ -173,7 +173,10 @@ unsafe fn perceptron_avx2(input: &[f32; INPUTS]) -> f32 {
     // and `hidden` hold `HIDDEN` floats, read and written in `VECS` runs
     // of 8.
     let b = model::B1.as_ptr();
-    let mut even: [__m256; VECS] = std::array::from_fn(|k| _mm256_loadu_ps(b.add(8 * k)));
+    let mut even = [_mm256_setzero_ps(); VECS];
+    for (k, sums) in even.iter_mut().enumerate() {
+        *sums = _mm256_loadu_ps(b.add(8 * k));
+    }
     let mut odd = [_mm256_setzero_ps(); VECS];
     for (x, rows) in input
         .chunks_exact(2)

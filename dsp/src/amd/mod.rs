@@ -32,11 +32,12 @@
 //!   spoke without stopping for longer than any live greeting; or a steady
 //!   tone standing clear of the noise (a beep, not a held vowel) followed
 //!   the greeting, or the beep detector reported one
-//!   ([`AmdDetector::note_beep`]); or the greeting said "message", "tone" or "beep"
-//!   the way voicemail greetings do ([`keyword`], a small trained spotter,
-//!   heeded only on a greeting well above the noise floor): the one cue of
-//!   a short machine greeting without a beep ("Leave a message." and a
-//!   wait, which timing alone cannot tell from "Hello?" and a wait).
+//!   ([`AmdDetector::note_beep`]); or the greeting said "message", "tone"
+//!   or "beep" the way voicemail greetings do ([`keyword`], a small
+//!   trained spotter, heeded only on a greeting well above the noise
+//!   floor): the one cue of a short machine greeting without a beep
+//!   ("Leave a message." and a wait, which timing alone cannot tell from
+//!   "Hello?" and a wait).
 //! - A tone after the greeting at the frequency of the call-progress tone
 //!   heard before it is that ring-back going on: the "greeting" was the
 //!   room's talk between its bursts, and is dropped.
