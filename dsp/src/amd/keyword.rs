@@ -256,6 +256,42 @@ mod tests {
         }
     }
 
+    /// The features the spotter scores are the ones it was trained on: the
+    /// trainer's summaries of a fixed signal (its `probe_signal`), beside
+    /// the engine's blocks summed here.
+    #[test]
+    fn the_frame_features_are_the_trainers() {
+        let frames = model::PROBE_FRAMES.len() / FRAME_FEATURES;
+        let samples = frames * BLOCKS_PER_FRAME as usize * BLOCK_LEN;
+        let tau = 2.0 * std::f64::consts::PI;
+        let signal: Vec<i16> = (0..samples)
+            .map(|n| {
+                let t = n as f64;
+                let x = 3000.0 * (tau * 440.0 * t / 8000.0).sin()
+                    + 2000.0 * (tau * 1234.0 * t / 8000.0 + 0.5).sin()
+                    + (n * 7919 % 401) as f64
+                    - 200.0;
+                x.round() as i16
+            })
+            .collect();
+        let mut engine = SoftwareEngine::new();
+        let ch = engine.open_channel().unwrap();
+        let mut blocks = Vec::new();
+        engine.process(ch, &signal, &mut blocks).unwrap();
+        let mut spotter = KeywordSpotter::default();
+        for b in &blocks {
+            spotter.push(b);
+        }
+        for (k, want) in model::PROBE_FRAMES.chunks_exact(FRAME_FEATURES).enumerate() {
+            for (i, (&got, &want)) in spotter.frames[k].iter().zip(want).enumerate() {
+                assert!(
+                    (got - want).abs() <= 1e-3 * want.abs().max(1.0),
+                    "frame {k}, feature {i}: the engine's {got} vs the trainer's {want}"
+                );
+            }
+        }
+    }
+
     /// The spotter's highest score over `signal`.
     fn best_score(signal: &[f64]) -> f32 {
         let mut engine = SoftwareEngine::new();

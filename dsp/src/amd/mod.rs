@@ -155,8 +155,8 @@ pub struct AmdConfig {
     /// Whether the voicemail-phrase spotter runs (it is trained on English
     /// speech: turn it off for campaigns in other languages).
     pub voicemail_phrases: bool,
-    /// The spotter's score (0..1) that means the greeting said "message" or
-    /// "tone" as voicemail greetings do.
+    /// The spotter's score (0..1) that means the greeting said "message",
+    /// "tone" or "beep" as voicemail greetings do.
     pub voicemail_phrase_score: f32,
     /// The spotter is heeded only once the greeting's loudest frame stands
     /// this far (dB) over the noise floor: nearer the floor its spectral
@@ -192,7 +192,7 @@ impl Default for AmdConfig {
             talker_range_db: 12.0,
             min_talker_dbfs: -34.0,
             voicemail_phrases: true,
-            voicemail_phrase_score: 0.98,
+            voicemail_phrase_score: 0.97,
             voicemail_phrase_min_snr_db: 16.0,
             voicemail_phrase_wait_score: 0.5,
         }
