@@ -274,12 +274,8 @@ mod tests {
                 x.round() as i16
             })
             .collect();
-        let mut engine = SoftwareEngine::new();
-        let ch = engine.open_channel().unwrap();
-        let mut blocks = Vec::new();
-        engine.process(ch, &signal, &mut blocks).unwrap();
         let mut spotter = KeywordSpotter::default();
-        for b in &blocks {
+        for b in &feature_blocks(&signal) {
             spotter.push(b);
         }
         for (k, want) in model::PROBE_FRAMES.chunks_exact(FRAME_FEATURES).enumerate() {
@@ -292,12 +288,18 @@ mod tests {
         }
     }
 
-    /// The spotter's highest score over `signal`.
-    fn best_score(signal: &[f64]) -> f32 {
+    /// The software engine's feature blocks of `samples`.
+    fn feature_blocks(samples: &[i16]) -> Vec<FeatureBlock> {
         let mut engine = SoftwareEngine::new();
         let ch = engine.open_channel().unwrap();
         let mut blocks = Vec::new();
-        engine.process(ch, &to_i16(signal), &mut blocks).unwrap();
+        engine.process(ch, samples, &mut blocks).unwrap();
+        blocks
+    }
+
+    /// The spotter's highest score over `signal`.
+    fn best_score(signal: &[f64]) -> f32 {
+        let blocks = feature_blocks(&to_i16(signal));
         let mut spotter = KeywordSpotter::default();
         let mut best = 0.0f32;
         for b in &blocks {
