@@ -223,8 +223,8 @@ def frame_features(pcm):
 
 def probe_signal():
     """A fixed test signal, computed the same way by the Rust test of the
-    features (dsp/src/amd/keyword.rs): two sines and a ramp of the sample
-    index, on the 16-bit scale."""
+    features (dsp/src/amd/keyword.rs): two sines and a sawtooth of the
+    sample index (n * 7919 mod 401), on the 16-bit scale."""
     n = np.arange(PROBE_FRAMES * BLOCKS_PER_FRAME * BLOCK)
     x = (3000.0 * np.sin(2 * np.pi * 440.0 * n / 8000.0) + 2000.0 * np.sin(2 * np.pi * 1234.0 * n / 8000.0 + 0.5)
          + (n * 7919 % 401) - 200.0)
