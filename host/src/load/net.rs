@@ -104,6 +104,15 @@ impl MediaSocket {
         let one: libc::c_int = 1;
         setsockopt(&fd, libc::IPPROTO_IP, libc::IP_PKTINFO, &one)?;
         setsockopt(&fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, &one)?;
+        // DF without path-MTU discovery, as the node's media sockets: an
+        // IPv4 datagram without DF draws a fresh IP id from a shared hashed
+        // table (`__ip_select_ident`, 3.4% of the generator at 1,500 calls).
+        setsockopt(
+            &fd,
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            &libc::IP_PMTUDISC_PROBE,
+        )?;
         let big: libc::c_int = 32 << 20;
         // FORCE needs CAP_NET_ADMIN; the plain option is capped by rmem_max.
         if setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, &big).is_err() {
