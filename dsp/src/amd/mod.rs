@@ -418,9 +418,13 @@ pub struct AmdDetector {
     /// [`RINGING_HOLD_FRAMES`] after it is that tone's burst going on
     /// (babble broke its marks), not a greeting.
     last_ringing: Option<u32>,
-    /// Consecutive frames of a call-progress tone that the frame test does
-    /// not take for one tone: a beating pair.
+    /// Frames of the current run of call-progress marks that the frame
+    /// test does not take for one tone: a beating pair, unless...
     pair_frames: u32,
+    /// ...the frame test took a frame of the run for one tone: a single
+    /// tone (call waiting) whose frame test babble breaks now and then,
+    /// where a pair's beat never passes it.
+    pair_broken: bool,
     /// The current run of sound before any greeting (frames over the floor
     /// by the VAD's hold margin, speech or not): frames, quietest and
     /// loudest level, dB. A long run at one level is a tone that the line's
@@ -465,6 +469,7 @@ impl AmdDetector {
             call_progress_hz: None,
             last_ringing: None,
             pair_frames: 0,
+            pair_broken: false,
             steady: (0, f32::MAX, f32::MIN),
             pending_beep: false,
             beep_in_flight: false,
@@ -716,7 +721,7 @@ impl AmdDetector {
         let tone_start = (frame + 1).saturating_sub(vad::CALL_PROGRESS_SPAN_FRAMES as u32);
         // a beating pair (no single tone: not call waiting, not a beep,
         // whose last frame may fall out of the frame test)
-        let pair = self.pair_frames >= PAIR_FRAMES;
+        let pair = self.pair_frames >= PAIR_FRAMES && !self.pair_broken;
         pair || after_ring
             || g.start + RINGING_START_SLACK_FRAMES >= tone_start
             || self
@@ -773,10 +778,10 @@ impl AmdDetector {
             && self
                 .call_progress_hz
                 .is_some_and(|f| same_tone(vad.tone_hz, f));
-        self.pair_frames = if vad.call_progress && !vad.tone {
-            self.pair_frames + 1
-        } else {
-            0
+        (self.pair_frames, self.pair_broken) = match (vad.call_progress, vad.tone) {
+            (false, _) => (0, false),
+            (true, true) => (self.pair_frames, true),
+            (true, false) => (self.pair_frames + 1, self.pair_broken),
         };
         if vad.call_progress || ringing_tone {
             let ringing = self

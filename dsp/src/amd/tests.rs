@@ -679,6 +679,38 @@ fn call_waiting_after_a_live_greeting_is_not_a_beep_at_any_offset() {
     }
 }
 
+#[test]
+fn call_waiting_with_talk_under_it_after_a_live_greeting_is_no_ring_back() {
+    // the 440 Hz 300 ms call-waiting tone with two voices 6-12 dB under
+    // its second half (babble on the line): the frame test takes its first
+    // half for one tone, the talk then breaks the marks, which must not
+    // make it a ring-back's beating pair (that would drop the greeting and
+    // leave the call unknown)
+    for under_db in [6.0, 8.0, 10.0, 12.0] {
+        let mut s = Vec::new();
+        silence(&mut s, 500);
+        speech(&mut s, 1400, 6000.0);
+        silence(&mut s, 400);
+        let tone_at = s.len();
+        tone(&mut s, 440.0, 300, 6000.0);
+        silence(&mut s, 3000);
+        let mut talk = Vec::new();
+        speech(&mut talk, 150, 1000.0);
+        let mut second = vec![0.0; 40 * 8];
+        speech(&mut second, 110, 800.0);
+        for (t, v) in talk.iter_mut().zip(&second) {
+            *t += v;
+        }
+        let rms = |x: &[f64]| (x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64).sqrt();
+        let gain = rms(&s[tone_at..tone_at + 2400]) / rms(&talk) / 10f64.powf(under_db / 20.0);
+        for (o, v) in s[tone_at + 150 * 8..].iter_mut().zip(&talk) {
+            *o += v * gain;
+        }
+        let d = run(&s, 0.0);
+        assert_eq!(d.verdict, AmdVerdict::Human, "{under_db} dB under: {d:?}");
+    }
+}
+
 /// A vowel held steady for `ms` at fundamental `f0`: its harmonics at
 /// relative amplitudes `harmonics`, peak about `amp`.
 fn vowel(out: &mut Vec<f64>, f0: f64, harmonics: &[f64], ms: usize, amp: f64) {
