@@ -373,6 +373,9 @@ struct Greeting {
     /// The last run of speech too short to confirm, at the talker's level
     /// (first and last frame): a weak syllable, which splits a pause.
     syllable: Option<(u32, u32)>,
+    /// The last frame of the last such run that was no DTMF digit and no
+    /// tone's onset: a short word in noise, so the talker is still talking.
+    last_word: Option<u32>,
     /// The spotter's best score during the greeting and just after it.
     phrase_peak: f32,
 }
@@ -831,6 +834,7 @@ impl AmdDetector {
                         after_break: false,
                         swing_db: self.run_peak_db - self.run_low_db,
                         syllable: None,
+                        last_word: None,
                         phrase_peak: 0.0,
                     });
                     Self::note_run(&mut self.runs, start, frame);
@@ -930,6 +934,11 @@ impl AmdDetector {
                     && ended_run_peak_db >= g.peak_db - l.talker_range_db
                 {
                     g.syllable = Some((frame - ended_run, frame - 1));
+                    // (not a DTMF digit, nor a tone's first frames, read
+                    // as speech until the tone test knew them)
+                    if !dtmf && !keying && !vad.tone {
+                        g.last_word = Some(frame - 1);
+                    }
                 }
                 let talker =
                     confirmed && !keying && self.run_peak_db >= g.peak_db - l.talker_range_db;
@@ -976,7 +985,13 @@ impl AmdDetector {
                     }
                 } else if !vad.speech || confirmed {
                     let greeting = g.last_speech + 1 - g.start;
-                    let last_sound = g.last_tone.map_or(g.last_speech, |t| t.max(g.last_speech));
+                    // a word too short to confirm as speech, at the
+                    // talker's level, is the talker still talking ("got"
+                    // in "you've got the..." in noise)
+                    let last_sound = g
+                        .last_tone
+                        .map_or(g.last_speech, |t| t.max(g.last_speech))
+                        .max(g.last_word.unwrap_or(0));
                     let silence = frame - last_sound;
                     if silence as f32 >= l.human_silence_after(greeting, g.phrase_peak)
                         && !self.beep_in_flight

@@ -194,6 +194,28 @@ fn background_talk_running_into_a_long_live_greeting_does_not_lengthen_it() {
 }
 
 #[test]
+fn short_words_after_the_first_are_the_talker_going_on() {
+    // "Hi, you've got the Garcias. We're..." in noise: after "Hi", three
+    // words each too short to confirm as speech (60 ms), 150 ms apart,
+    // then the rest of the sentence and a second one. The short words are
+    // the talker still talking, not the silence after a live greeting
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 400, 6000.0);
+    for _ in 0..3 {
+        silence(&mut s, 150);
+        speech(&mut s, 60, 6000.0);
+    }
+    silence(&mut s, 150);
+    speech(&mut s, 1200, 6000.0);
+    silence(&mut s, 600);
+    speech(&mut s, 1500, 6000.0);
+    silence(&mut s, 3000);
+    let d = run(&s, 300.0);
+    assert_eq!(d.verdict, AmdVerdict::Machine, "{d:?}");
+}
+
+#[test]
 fn one_very_long_greeting_is_a_machine() {
     let mut s = Vec::new();
     speech(&mut s, 7000, 6000.0);
