@@ -35,8 +35,11 @@ struct Limits {
     max_causality_violations: u64,
 }
 
-/// What the detectors reach today on the fixed CI corpus, less a margin:
-/// always asserted, so regressions fail CI.
+/// What the detectors reach today on the fixed CI corpus, less about one
+/// case of margin (2026-12-06: accuracy 96.7%, human recall 100%, machine
+/// recall 91.7%, human p50 / p95 462 / 930 ms, machine p50 5180 ms, beep
+/// recall 100%, onset p50 2 ms, no false beep): always asserted, so
+/// regressions fail CI.
 mod regression {
     pub const LIMITS: super::Limits = super::Limits {
         min_accuracy: REGRESSION[0],
@@ -55,7 +58,7 @@ mod regression {
     /// machine p50, beep recall, beep onset p50, false beeps/100 live,
     /// false beeps on distractors
     const REGRESSION: [f64; 10] = [
-        0.88, 0.95, 0.77, 520.0, 1300.0, 6000.0, 0.70, 40.0, 5.0, 2.0,
+        0.95, 0.96, 0.87, 500.0, 1000.0, 5600.0, 0.93, 20.0, 3.2, 0.0,
     ];
 }
 
