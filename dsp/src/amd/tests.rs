@@ -863,6 +863,37 @@ fn a_recorder_warning_after_the_greeting_does_not_restart_its_silence() {
     );
 }
 
+#[test]
+fn a_recorder_warning_with_talk_under_it_is_no_beep() {
+    // "Uh, hello?", then the recorder warning (1400 Hz, 500 ms) with two
+    // voices 6-12 dB under it: their low harmonics pull the tone's
+    // estimated frequency down by up to 4-5%, which must still read as
+    // the warning's, not a beep's after the greeting
+    for under_db in [6.0, 9.0, 12.0] {
+        let mut s = Vec::new();
+        silence(&mut s, 500);
+        speech(&mut s, 700, 6000.0);
+        silence(&mut s, 300);
+        let tone_at = s.len();
+        tone(&mut s, 1400.0, 500, 6000.0);
+        silence(&mut s, 3000);
+        let mut talk = Vec::new();
+        speech(&mut talk, 500, 1000.0);
+        let mut second = vec![0.0; 90 * 8];
+        speech(&mut second, 410, 800.0);
+        for (t, v) in talk.iter_mut().zip(&second) {
+            *t += v;
+        }
+        let rms = |x: &[f64]| (x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64).sqrt();
+        let gain = rms(&s[tone_at..tone_at + 4000]) / rms(&talk) / 10f64.powf(under_db / 20.0);
+        for (o, v) in s[tone_at..].iter_mut().zip(&talk) {
+            *o += v * gain;
+        }
+        let d = run(&s, 0.0);
+        assert_eq!(d.verdict, AmdVerdict::Human, "{under_db} dB under: {d:?}");
+    }
+}
+
 /// A tone of `f0` for `ms` at peak `amp`, its frequency wavering by
 /// `depth` (relative, 6 Hz vibrato) and its level by `level_depth`
 /// (relative, 3 Hz): what coloured noise can make a steady tone look like.
