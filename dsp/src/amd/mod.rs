@@ -870,9 +870,15 @@ impl AmdDetector {
                     // signature that did not outlast it (the recorder
                     // warning, call waiting) is the line's, not a beep,
                     // and does not restart the silence after the greeting
+                    // (after a greeting long enough to be one: a tenth of a
+                    // second of babble and the tone's own first frames,
+                    // read as speech, are no greeting to be silent after)
                     let hz = g.tone_hz_sum / g.tone_frames as f32;
                     let needed = signalling_tone_frames(hz);
-                    if needed > 0 && g.tone_frames + (vad::TONE_DELAY_FRAMES as u32) < needed {
+                    if needed > 0
+                        && g.tone_frames + (vad::TONE_DELAY_FRAMES as u32) < needed
+                        && g.last_speech + 1 - g.start >= MIN_GREETING_BEFORE_BEEP_FRAMES
+                    {
                         g.last_tone = g.tone_before;
                     }
                 }

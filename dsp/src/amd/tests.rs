@@ -894,6 +894,29 @@ fn a_recorder_warning_with_talk_under_it_is_no_beep() {
     }
 }
 
+#[test]
+fn a_recorder_warning_after_a_blip_of_talk_is_not_silence_after_a_greeting() {
+    // 150 ms of quiet background talk, the recorder warning (1400 Hz,
+    // 500 ms), 300 ms of quiet, then the talker: the blip and the tone's first
+    // frames (read as speech) are no greeting, so the silence after them
+    // does not mean "human" before the talker has said a word
+    let mut s = Vec::new();
+    silence(&mut s, 300);
+    speech(&mut s, 150, 1500.0);
+    tone(&mut s, 1400.0, 500, 6000.0);
+    silence(&mut s, 300);
+    let talker_at = s.len() as u64;
+    speech(&mut s, 700, 6000.0);
+    silence(&mut s, 3000);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    assert!(
+        d.at > talker_at,
+        "decided at {} before the talker at {talker_at}",
+        d.at
+    );
+}
+
 /// A tone of `f0` for `ms` at peak `amp`, its frequency wavering by
 /// `depth` (relative, 6 Hz vibrato) and its level by `level_depth`
 /// (relative, 3 Hz): what coloured noise can make a steady tone look like.
