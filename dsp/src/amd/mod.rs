@@ -882,7 +882,10 @@ impl AmdDetector {
                         g.last_tone = g.tone_before;
                     }
                 }
-                if vad.tone && !dtmf && !keying {
+                // a "tone" far below the greeting (a vowel of babble held
+                // for a few frames) is background, as such speech is
+                let audible_tone = vad.level_db >= g.peak_db - TONE_RANGE_DB;
+                if vad.tone && !dtmf && !keying && audible_tone {
                     // A steady tone after the greeting is a voicemail beep
                     // (the beep detector confirms its frequency and length
                     // later; the verdict needs only that it is a tone).
@@ -1033,6 +1036,10 @@ impl AmdDetector {
         None
     }
 }
+
+/// A tone more than this many dB below the greeting's loudest frame is
+/// background (see `audible_tone`).
+const TONE_RANGE_DB: f32 = 25.0;
 
 /// A tone after the greeting is a beep only after a greeting at least this
 /// long (frames): the shortest voicemail prompt ("Leave a message.") lasts

@@ -917,6 +917,25 @@ fn a_recorder_warning_after_a_blip_of_talk_is_not_silence_after_a_greeting() {
     );
 }
 
+#[test]
+fn a_faint_tone_in_the_silence_after_a_greeting_does_not_restart_it() {
+    // a 1.5 s live greeting (it waits 920 ms for a beep), then, 500 ms
+    // into the wait, 150 ms of a steady tone 30 dB under the greeting (a
+    // vowel of distant babble held at one pitch): background, so the
+    // verdict comes when the wait is over, not 920 ms after the tone
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 1500, 6000.0);
+    let greeting_end_ms = s.len() as u64 / 8;
+    silence(&mut s, 500);
+    tone(&mut s, 700.0, 150, 6000.0 / 10f64.powf(30.0 / 20.0));
+    silence(&mut s, 3000);
+    let d = run(&s, 20.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    let after_ms = d.at / 8 - greeting_end_ms;
+    assert!(after_ms <= 1100, "decided {after_ms} ms after the greeting");
+}
+
 /// A tone of `f0` for `ms` at peak `amp`, its frequency wavering by
 /// `depth` (relative, 6 Hz vibrato) and its level by `level_depth`
 /// (relative, 3 Hz): what coloured noise can make a steady tone look like.
