@@ -701,6 +701,31 @@ fn call_waiting_after_a_live_greeting_is_not_a_beep_at_any_offset() {
     }
 }
 
+/// Adds `ms` of two voices to `s` from sample `at` (the second starting
+/// `lag_ms` after the first), their RMS `under_db` under that of
+/// `s[reference]`: babble under a tone.
+fn add_two_voices(
+    s: &mut [f64],
+    at: usize,
+    ms: usize,
+    lag_ms: usize,
+    reference: std::ops::Range<usize>,
+    under_db: f64,
+) {
+    let mut talk = Vec::new();
+    speech(&mut talk, ms, 1000.0);
+    let mut second = vec![0.0; lag_ms * 8];
+    speech(&mut second, ms - lag_ms, 800.0);
+    for (t, v) in talk.iter_mut().zip(&second) {
+        *t += v;
+    }
+    let rms = |x: &[f64]| (x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64).sqrt();
+    let gain = rms(&s[reference]) / rms(&talk) / 10f64.powf(under_db / 20.0);
+    for (o, v) in s[at..].iter_mut().zip(&talk) {
+        *o += v * gain;
+    }
+}
+
 #[test]
 fn call_waiting_with_talk_under_it_after_a_live_greeting_is_no_ring_back() {
     // the 440 Hz 300 ms call-waiting tone with two voices 6-12 dB under
@@ -716,18 +741,8 @@ fn call_waiting_with_talk_under_it_after_a_live_greeting_is_no_ring_back() {
         let tone_at = s.len();
         tone(&mut s, 440.0, 300, 6000.0);
         silence(&mut s, 3000);
-        let mut talk = Vec::new();
-        speech(&mut talk, 150, 1000.0);
-        let mut second = vec![0.0; 40 * 8];
-        speech(&mut second, 110, 800.0);
-        for (t, v) in talk.iter_mut().zip(&second) {
-            *t += v;
-        }
-        let rms = |x: &[f64]| (x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64).sqrt();
-        let gain = rms(&s[tone_at..tone_at + 2400]) / rms(&talk) / 10f64.powf(under_db / 20.0);
-        for (o, v) in s[tone_at + 150 * 8..].iter_mut().zip(&talk) {
-            *o += v * gain;
-        }
+        let tone_span = tone_at..tone_at + 300 * 8;
+        add_two_voices(&mut s, tone_at + 150 * 8, 150, 40, tone_span, under_db);
         let d = run(&s, 0.0);
         assert_eq!(d.verdict, AmdVerdict::Human, "{under_db} dB under: {d:?}");
     }
@@ -877,18 +892,8 @@ fn a_recorder_warning_with_talk_under_it_is_no_beep() {
         let tone_at = s.len();
         tone(&mut s, 1400.0, 500, 6000.0);
         silence(&mut s, 3000);
-        let mut talk = Vec::new();
-        speech(&mut talk, 500, 1000.0);
-        let mut second = vec![0.0; 90 * 8];
-        speech(&mut second, 410, 800.0);
-        for (t, v) in talk.iter_mut().zip(&second) {
-            *t += v;
-        }
-        let rms = |x: &[f64]| (x.iter().map(|v| v * v).sum::<f64>() / x.len() as f64).sqrt();
-        let gain = rms(&s[tone_at..tone_at + 4000]) / rms(&talk) / 10f64.powf(under_db / 20.0);
-        for (o, v) in s[tone_at..].iter_mut().zip(&talk) {
-            *o += v * gain;
-        }
+        let tone_span = tone_at..tone_at + 500 * 8;
+        add_two_voices(&mut s, tone_at, 500, 90, tone_span, under_db);
         let d = run(&s, 0.0);
         assert_eq!(d.verdict, AmdVerdict::Human, "{under_db} dB under: {d:?}");
     }
