@@ -194,7 +194,7 @@ impl Default for AmdConfig {
             voicemail_phrases: true,
             voicemail_phrase_score: 0.97,
             voicemail_phrase_min_snr_db: 16.0,
-            voicemail_phrase_wait_score: 0.5,
+            voicemail_phrase_wait_score: 0.2,
         }
     }
 }
