@@ -145,8 +145,8 @@ python3 - "${RESULTS[@]}" <<'PY'
 import json, sys
 args = sys.argv[1:]
 rows = [args[i:i + 3] for i in range(0, len(args), 3)]
-hdr = ("node", "calls", "relayed pps", "node CPU", "pps/CPU-s", "loss %", "p50 µs", "p99 µs", "max µs", "jitter µs", "gen CPU")
-fmt = "{:<10} {:>6} {:>11} {:>8} {:>10} {:>8} {:>7} {:>7} {:>8} {:>9} {:>7}"
+hdr = ("node", "calls", "relayed pps", "node CPU", "pps/CPU-s", "loss %", "p50 µs", "p99 µs", "max µs", "jitter µs", "gen CPU", "gen drop", "gen late")
+fmt = "{:<10} {:>6} {:>11} {:>8} {:>10} {:>8} {:>7} {:>7} {:>8} {:>9} {:>7} {:>8} {:>8}"
 print()
 print(fmt.format(*hdr))
 order = {}
@@ -164,7 +164,9 @@ for node, calls, path in rows:
                      f"{100 * cpu / t:.0f}%" if cpu is not None else "?",
                      f"{per:.0f}" if per else "?", f'{100 * r["loss_ratio"]:.4f}',
                      r["latency"]["p50_us"], r["latency"]["p99_us"], r["latency"]["max_us"],
-                     f"{jit:.0f}", f"{100 * gen / t:.0f}%" if gen is not None else "?"))
+                     f"{jit:.0f}", f"{100 * gen / t:.0f}%" if gen is not None else "?",
+                     r.get("generator_rx_drops", "?"),
+                     f'{100 * r.get("sender_late_ticks", 0) / max(r.get("sender_ticks", 1), 1):.1f}%'))
 
 # With repeated runs: per node and load, the median and range of packets per
 # CPU-second, and each run's ratio to the rtpengine run beside it.

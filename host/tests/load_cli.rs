@@ -141,6 +141,11 @@ fn check_clean_run(r: &Value) {
     assert!(r["media_seconds"].as_f64().unwrap() >= 2.0, "{r}");
     assert_eq!(r["stray_packets"], 0, "{r}");
     assert_eq!(r["delete_failures"], 0, "{r}");
+    // Nothing lost means nothing dropped in the generator's own socket;
+    // every 1 ms tick of 2 s was sent (late or not).
+    assert_eq!(r["generator_rx_drops"], 0, "{r}");
+    assert_eq!(r["sender_ticks"], 2000, "{r}");
+    assert!(r["sender_late_ticks"].as_u64().unwrap() <= 2000, "{r}");
 }
 
 #[test]

@@ -12,16 +12,19 @@
 //! media:  every 1 ms tick, the calls whose phase (index mod 20) is due send
 //!         A->node and B->node packets in sendmmsg batches; a receiver
 //!         thread drains everything with recvmmsg (kernel arrival times)
-//! report: per direction sent/received/lost/jitter, added latency, node CPU
+//! report: per direction sent/received/lost/jitter, added latency, node CPU,
+//!         and whether the generator kept up (late ticks, its own drops)
 //! ```
 //!
 //! Map: [`ng_client`] speaks NG; [`net`] is the single loopback socket that
 //! serves every endpoint (one loopback address per endpoint, `IP_PKTINFO`);
 //! [`stats`] measures loss, jitter and latency; [`audio`] makes the DTMF
-//! and speech-like payloads; [`cpu`] reads the node's CPU time from `/proc`.
+//! and speech-like payloads; [`cpu`] reads the node's CPU time from `/proc`;
+//! [`drops`] tells loss in the generator's own socket from the node's.
 
 pub mod audio;
 pub mod cpu;
+pub mod drops;
 pub mod net;
 pub mod ng_client;
 pub mod stats;
@@ -206,6 +209,19 @@ pub struct LoadReport {
     /// The receiver's sleep after each drain, in microseconds
     /// ([`LoadArgs::recv_pace_us`]).
     pub recv_pace_us: u64,
+    /// Relayed packets the generator's own socket dropped (its receiver
+    /// fell behind): loss that is the generator's, not the node's.
+    pub generator_rx_drops: Option<u64>,
+    /// UDP receive-buffer drops elsewhere on the host during the media
+    /// phase (on loopback, the node's sockets).
+    pub other_rx_drops: Option<u64>,
+    /// 1 ms send ticks that began a whole tick or more after their time:
+    /// the generator could not keep the pacing it offers.
+    pub sender_late_ticks: u64,
+    /// Ticks sent in all.
+    pub sender_ticks: u64,
+    /// How late the latest tick began, in microseconds.
+    pub sender_late_max_us: u64,
 }
 
 struct Call {
@@ -328,6 +344,10 @@ fn write_rtp(
 }
 
 struct SenderOut {
+    /// Ticks begun 1 ms or more after their time, and the most late (µs).
+    late_ticks: u64,
+    late_max_us: u64,
+    ticks: u64,
     sent: Vec<u64>,
     errors: u64,
     first_error: Option<io::Error>,
@@ -342,6 +362,9 @@ fn send_media(
 ) -> SenderOut {
     let streams = calls.len() * 2;
     let mut out = SenderOut {
+        late_ticks: 0,
+        late_max_us: 0,
+        ticks: 0,
         sent: vec![0; streams],
         errors: 0,
         first_error: None,
@@ -378,7 +401,14 @@ fn send_media(
         let now = Instant::now();
         if due > now {
             thread::sleep(due - now);
+        } else {
+            let late = (now - due).as_micros() as u64;
+            out.late_max_us = out.late_max_us.max(late);
+            if late >= 1000 {
+                out.late_ticks += 1;
+            }
         }
+        out.ticks += 1;
         let n = k / 20;
         for &i in &by_phase[(k % 20) as usize] {
             let call = &calls[i];
@@ -426,6 +456,7 @@ fn receive_media(
         latency: LatencyHistogram::new(),
         stray: 0,
     };
+    yield_to_sender();
     let mut batch = RecvBatch::new();
     let mut drained = false;
     loop {
@@ -472,6 +503,32 @@ fn receive_media(
                 out.latency.record(arr_us.saturating_sub(sent_us));
             }
         }
+    }
+}
+
+/// Under a real-time policy (`chrt -f`, as `benches/relay.sh RT=10` runs
+/// the generator), puts the calling receiver thread one priority below the
+/// sender. At equal priority a running thread is not preempted by a woken
+/// one, so a long drain would hold back the sender's next tick and the
+/// offered pacing with it; the receiver's lateness costs nothing, since
+/// arrival times are the kernel's and its socket buffer holds 160 ms of
+/// traffic. A normal-policy run is left alone.
+fn yield_to_sender() {
+    // SAFETY: both calls act on the calling thread (pid 0) with a
+    // `sched_param` that lives across the call.
+    unsafe {
+        let policy = libc::sched_getscheduler(0);
+        if policy != libc::SCHED_FIFO && policy != libc::SCHED_RR {
+            return;
+        }
+        let mut param: libc::sched_param = std::mem::zeroed();
+        if libc::sched_getparam(0, &mut param) != 0 || param.sched_priority <= 1 {
+            return;
+        }
+        param.sched_priority -= 1;
+        // Lowering one's own priority needs no privilege; if it fails the
+        // run goes on at equal priority.
+        libc::sched_setscheduler(0, policy, &param);
     }
 }
 
@@ -586,6 +643,8 @@ pub fn run(args: &LoadArgs, quiet: bool) -> Result<LoadReport, LoadError> {
     let cpu_of = |pid: Option<u32>| pid.and_then(|p| cpu::process_cpu_seconds(p).ok());
     let node_cpu0 = cpu_of(node_pid);
     let gen_cpu0 = cpu_of(Some(std::process::id()));
+    let gen_drops0 = drops::socket_drops(&*socket).ok();
+    let host_drops0 = drops::udp_rcvbuf_errors().ok();
     let media_start = Instant::now();
     let receiver = {
         let (socket, shared) = (socket.clone(), shared.clone());
@@ -606,6 +665,13 @@ pub fn run(args: &LoadArgs, quiet: bool) -> Result<LoadReport, LoadError> {
         .join()
         .map_err(|_| io::Error::other("receiver thread panicked"))??;
     let media_seconds = media_start.elapsed().as_secs_f64();
+    let generator_rx_drops = gen_drops0
+        .zip(drops::socket_drops(&*socket).ok())
+        .map(|(a, b)| b.saturating_sub(a));
+    let other_rx_drops = host_drops0
+        .zip(drops::udp_rcvbuf_errors().ok())
+        .zip(generator_rx_drops)
+        .map(|((a, b), own)| b.saturating_sub(a).saturating_sub(own));
     let node_cpu = node_cpu0.zip(cpu_of(node_pid)).map(|(a, b)| b - a);
     let gen_cpu = gen_cpu0
         .zip(cpu_of(Some(std::process::id())))
@@ -681,6 +747,11 @@ pub fn run(args: &LoadArgs, quiet: bool) -> Result<LoadReport, LoadError> {
         delete_failures,
         loopback_only: socket.loopback_only,
         recv_pace_us: args.recv_pace_us.min(10_000),
+        generator_rx_drops,
+        other_rx_drops,
+        sender_late_ticks: sender.late_ticks,
+        sender_ticks: sender.ticks,
+        sender_late_max_us: sender.late_max_us,
     })
 }
 
@@ -751,6 +822,29 @@ pub fn write_summary(out: &mut impl Write, r: &LoadReport) -> io::Result<()> {
             out,
             "generator CPU: {g:.2} s ({:.0}% of one core)",
             100.0 * g / r.media_seconds
+        )?;
+    }
+    if let Some(d) = r.generator_rx_drops.filter(|&d| d > 0) {
+        writeln!(
+            out,
+            "generator: its own socket dropped {d} relayed packets (its receiver fell behind): \
+             that loss is the generator's, not the node's"
+        )?;
+    }
+    if let Some(d) = r.other_rx_drops.filter(|&d| d > 0) {
+        writeln!(
+            out,
+            "other UDP sockets on the host (the node's) dropped {d} packets for a full receive buffer"
+        )?;
+    }
+    if r.sender_late_ticks > 0 {
+        writeln!(
+            out,
+            "generator: {} of {} send ticks began 1 ms or more late (latest by {:.1} ms): \
+             it could not keep the pacing",
+            r.sender_late_ticks,
+            r.sender_ticks,
+            r.sender_late_max_us as f64 / 1000.0
         )?;
     }
     if r.send_errors + r.stray_packets > 0 || r.delete_failures > 0 {

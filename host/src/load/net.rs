@@ -159,6 +159,12 @@ impl MediaSocket {
     }
 }
 
+impl AsRawFd for MediaSocket {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
 /// Largest datagram the generator sends (RTP header and 160 bytes).
 pub const PACKET: usize = 172;
 /// Messages per `sendmmsg` / `recvmmsg`.
