@@ -165,6 +165,74 @@ fn only_white_noise_counts_as_the_lines_noise() {
     assert!(!noise(0.8), "coloured");
 }
 
+/// `ms` of low-pass noise (a one-pole filter at 0.9 over white noise: its
+/// power falls 10 dB from the mean by 2 kHz, as babble's and pink noise's
+/// do) at `power` per sample, added to `x` from `start`.
+fn add_low_pass_noise(x: &mut [f64], power: f64, seed: u64) {
+    let pole: f64 = 0.9;
+    let mut w = WhiteNoise::new((power * (1.0 - pole * pole)).sqrt(), seed);
+    let mut y = 0.0;
+    for v in x.iter_mut() {
+        y = w.next_sample() + pole * y;
+        *v += y;
+    }
+}
+
+#[test]
+fn a_high_tone_over_low_pass_noise_is_judged_against_the_noise_near_it() {
+    // A 1950 Hz beep 10 dB over babble-like noise in all reads under the
+    // 10 dB floor as heard (the lag estimate's rest takes in the noise's
+    // colour), but stands 20 dB over the noise near 2 kHz: a beep.
+    let tone = |f: f64, seed: u64| -> Run {
+        let p = peak(-20.0);
+        let mut x = vec![0.0; 8000];
+        x.extend(sine(f, p, 600 * 8, 0.3));
+        x.extend(vec![0.0; 8000]);
+        add_low_pass_noise(&mut x, p * p / 2.0 / 10.0, seed);
+        run(&law(&x, Law::Ulaw))
+    };
+    for seed in 0..4 {
+        let r = tone(1950.0, seed);
+        assert_eq!(r.events.len(), 1, "{seed}: {:?}", r.rejects);
+        let e = r.events[0];
+        // the first windows, half noise, fall under the windows' floor: the
+        // onset is up to 80 ms late at this ratio (exact from 12 dB on)
+        assert!((e.start as i64 - 8000).abs() <= 800, "{seed}: {e:?}");
+        assert!((e.end as i64 - 12800).abs() <= 320, "{seed}: {e:?}");
+        assert!(
+            ((e.freq_hz - 1950.0) / 1950.0).abs() <= 0.02,
+            "{seed}: {e:?}"
+        );
+    }
+}
+
+#[test]
+fn the_noise_density_of_white_and_low_pass_noise() {
+    use std::f64::consts::PI;
+    for w in [0.1, 1.0, 2.0, 3.0] {
+        assert!((noise_density_at(0.0, 0.0, w) - 1.0).abs() < 1e-12);
+    }
+    // a one-pole low-pass at 0.9: lags 0.9 and 0.81
+    let (r1, r2) = (0.9, 0.81);
+    let at = |hz: f64| noise_density_at(r1, r2, 2.0 * PI * hz / 8000.0);
+    assert!(
+        at(200.0) > 2.0 && at(2000.0) < 0.15,
+        "{} {}",
+        at(200.0),
+        at(2000.0)
+    );
+    // the mean over the band is the noise's power (the density is relative)
+    let n = 4000;
+    let mean = (0..n)
+        .map(|k| noise_density_at(r1, r2, PI * (k as f64 + 0.5) / n as f64))
+        .sum::<f64>()
+        / n as f64;
+    assert!((mean - 1.0).abs() < 0.01, "{mean}");
+    // lags no noise can have give no shape to lean on
+    assert_eq!(noise_density_at(1.0, 1.0, 1.0), 1.0);
+    assert!(noise_density_at(0.5, -0.9, 1.0).is_finite());
+}
+
 #[test]
 fn a_tone_noise_broke_into_groups_a_moment_apart_is_one_beep_no_cadence() {
     // 85 ms of the tone, a 40 ms scrap at another frequency (too short to
