@@ -56,7 +56,10 @@
 //!      more than 3% (more below 500 Hz) and 4.5 sigmas of their difference
 //!      (harmonics of a voice pull them apart), or
 //!    - *drift*: a 40 ms chunk's frequency is off the part's by more than
-//!      [`BeepConfig::max_drift`] and by more than white noise explains (the
+//!      [`BeepConfig::max_drift`] and by more than white noise explains at
+//!      the tone's ratio to the noise near its frequency (pink noise under
+//!      a low beep is denser there than its mean, and scatters the chunks
+//!      more than the ratio as heard says) (the
 //!      second-largest chunk of four or five, the third of six or seven,
 //!      the upper quartile of more: a babble syllable or two under a beep
 //!      is not a wandering voice).
@@ -613,8 +616,21 @@ impl Part {
         }
         let d = robust_largest(&mut devs[..n_angles]);
         let drift = d / w;
-        // in units of the spread white noise at the part's SNR explains
-        let drift_z = d * full.sqrt() * snr * w.sin().max(0.1);
+        // in units of the spread white noise explains at the tone's ratio to
+        // the noise near its frequency: where coloured noise is denser than
+        // its mean (pink noise under a low beep) the chunks scatter more
+        // than the ratio as heard says (never less: the test only relaxes)
+        let density = if shaped {
+            noise_density_at(shape[1], shape[2], w)
+        } else {
+            1.0
+        };
+        let near = if density > 1.0 {
+            (clean.snr as f64 / density).clamp(1.0, snr)
+        } else {
+            snr
+        };
+        let drift_z = d * full.sqrt() * near * w.sin().max(0.1);
         let (freq_dft, dft_checked, dft_any) = self.refined(t, n);
         let freq = t.freq_hz;
         // expected relative spread of the two estimates in white noise
