@@ -84,7 +84,9 @@
 //!    babble scraps far apart are no double beep; a lone scrap under 50 ms,
 //!    over 40 ms from the other parts, is left out of the span), no part
 //!    failed, it has
-//!    at most four parts,
+//!    at most four parts (a part past the fourth that passed at the
+//!    fourth's frequency and level is that tone again, which noise broke
+//!    into more pieces, and extends it),
 //!    it is not the special information tone (913.8/985.2, 1370.6/1428.5,
 //!    1776.7 Hz, the last two enough; followed over parts as well, as noise
 //!    may close a group between the segments), and neighbouring parts are either
@@ -948,15 +950,20 @@ struct Group {
 }
 
 impl Group {
-    /// Adds a part; past [`MAX_PARTS`] the last one is stretched to it and
-    /// the group marked overflowing.
+    /// Adds a part; past [`MAX_PARTS`] the last one is stretched to it, and
+    /// the group marked overflowing unless both passed at one DFT frequency
+    /// and level: a steady tone that noise (babble, pink noise near its
+    /// level) broke into more pieces than a double or two-tone beep has.
     fn append(&mut self, c: Closed) {
         if self.n < MAX_PARTS {
             self.parts[self.n] = c;
             self.n += 1;
         } else {
-            self.overflow = true;
-            self.parts[MAX_PARTS - 1].end = c.end;
+            let last = &mut self.parts[MAX_PARTS - 1];
+            if !same_tone_again(last, &c) {
+                self.overflow = true;
+            }
+            last.end = c.end;
         }
     }
 
@@ -1753,6 +1760,19 @@ fn same_part(f_ref: f32, f: f32, jitter: f32) -> bool {
 /// after `last` ends (or after the masked stretch held aside after it,
 /// ending at `masked_end`), within [`CONTINUE_LEVEL_DB`] of its level, at
 /// its DFT frequency (within [`CONTINUE_DFT`]).
+/// Whether `next` is `last`'s tone again after a gap: both passed, at one
+/// DFT frequency (or its alias) and level.
+fn same_tone_again(last: &Closed, next: &Closed) -> bool {
+    let same_freq = match (last.freq_dft, next.freq_dft) {
+        (Some(a), Some(b)) => same(a, b, CONTINUE_DFT) || same(a, dft_alias(b), CONTINUE_DFT),
+        _ => same(last.freq, next.freq, 0.015),
+    };
+    last.passed
+        && next.passed
+        && same_freq
+        && within_db(last.energy, next.energy, CONTINUE_LEVEL_DB)
+}
+
 fn continues_tone(last: &Closed, next: &Closed, masked_end: Option<u64>) -> bool {
     let end = masked_end.map_or(last.end, |m| m.max(last.end));
     match (last.freq_dft, next.freq_dft) {

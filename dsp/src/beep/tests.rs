@@ -260,6 +260,36 @@ fn the_noise_density_of_white_and_low_pass_noise() {
 }
 
 #[test]
+fn a_tone_broken_into_more_pieces_than_a_beep_has_parts_is_still_one_tone() {
+    // six 90 ms pieces of one 1000 Hz tone, 60 ms apart (louder babble
+    // masks a beep so, syllable by syllable): one beep over the whole
+    let tone: &[f64] = &[1000.0];
+    let mut segments: Vec<(&[f64], usize)> = Vec::new();
+    for k in 0..6 {
+        if k > 0 {
+            segments.push((&[], 60));
+        }
+        segments.push((tone, 90));
+    }
+    let r = run(&signal(&segments, -20.0, None));
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    let e = r.events[0];
+    assert!((e.start as i64 - 2400).abs() <= 80, "{e:?}");
+    assert!((e.end as i64 - 2400 - 840 * 8).abs() <= 80, "{e:?}");
+    // pieces of two tones are a voice, or two signals, past four parts
+    let other: &[f64] = &[1150.0];
+    let mut segments: Vec<(&[f64], usize)> = Vec::new();
+    for k in 0..6 {
+        if k > 0 {
+            segments.push((&[], 60));
+        }
+        segments.push((if k % 2 == 0 { tone } else { other }, 90));
+    }
+    let r = run(&signal(&segments, -20.0, None));
+    assert!(r.events.is_empty(), "{:?}", r.events);
+}
+
+#[test]
 fn a_tone_noise_broke_into_groups_a_moment_apart_is_one_beep_no_cadence() {
     // 85 ms of the tone, a 40 ms scrap at another frequency (too short to
     // be half of a two-tone beep, so it closes the group), the tone again:
