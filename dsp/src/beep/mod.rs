@@ -992,6 +992,11 @@ struct Burst {
     /// 40 ms vowel scrap, do not. Any burst still cancels a pending
     /// candidate.
     tone_like: bool,
+    /// Whether a part of it failed as a voice's does, though the group
+    /// was too short to be judged on its parts: a babble vowel at a beep's
+    /// pitch half a second before it makes no cadence, but a piece of the
+    /// beep itself that babble spoiled a moment before still starts it.
+    voiced: bool,
 }
 
 /// Whether a sound of energy `loud` is [`DROWNING_RATIO`] times a pending
@@ -1518,10 +1523,10 @@ impl BeepDetector {
                 start: g.start(),
                 end: g.end(),
                 energy: g.loudest,
-                tone_like: !matches!(
-                    verdict,
-                    Err(Reject::Ripple | Reject::Harmonic | Reject::Unsteady)
-                ) && span_ms >= MIN_PASSED_BURST_MS,
+                tone_like: !is_voice(verdict.err()) && span_ms >= MIN_PASSED_BURST_MS,
+                // (a group too short for a beep is judged on its length
+                // first: its parts' failures say whether it was a voice)
+                voiced: is_voice(g.failed),
             });
         }
         // a pending candidate at this frequency was a cadence too, unless
@@ -1659,22 +1664,32 @@ impl BeepDetector {
     /// off the tone's).
     fn is_recent(&self, freq: f32, start: u64, energy: f32) -> bool {
         let memory = (self.lim.holdoff + 2) * BLOCK;
-        self.tone_before(freq, start, energy, memory).is_some()
+        self.tone_before(freq, start, energy, memory, false)
+            .is_some()
     }
 
     /// The start of a tone at `freq` and about `energy` that ended at most
     /// [`MAX_TAKE_UP_SAMPLES`] before `start`: far sooner than any
     /// cadence's off time, so the same tone, broken by noise.
     fn resumed(&self, freq: f32, start: u64, energy: f32) -> Option<u64> {
-        self.tone_before(freq, start, energy, MAX_TAKE_UP_SAMPLES)
+        self.tone_before(freq, start, energy, MAX_TAKE_UP_SAMPLES, true)
             .map(|b| b.start)
     }
 
     /// A tone-like burst at `freq` and about `energy` that ended at most
-    /// `within` samples before `start`.
-    fn tone_before(&self, freq: f32, start: u64, energy: f32, within: u64) -> Option<&Burst> {
+    /// `within` samples before `start` (a [voiced](Burst::voiced) one only
+    /// if `voiced` allows it).
+    fn tone_before(
+        &self,
+        freq: f32,
+        start: u64,
+        energy: f32,
+        within: u64,
+        voiced: bool,
+    ) -> Option<&Burst> {
         self.recent.iter().flatten().find(|b| {
             b.tone_like
+                && (voiced || !b.voiced)
                 && same(b.freq, freq, self.cfg.same_freq)
                 && same_level(b.energy, energy)
                 && start >= b.end
@@ -1760,6 +1775,16 @@ fn same_part(f_ref: f32, f: f32, jitter: f32) -> bool {
 /// after `last` ends (or after the masked stretch held aside after it,
 /// ending at `masked_end`), within [`CONTINUE_LEVEL_DB`] of its level, at
 /// its DFT frequency (within [`CONTINUE_DFT`]).
+/// Whether a rule failed a part or group as a voice is failed: its energy
+/// ripples with pitch pulses, its harmonics pull the estimates apart, or
+/// its pitch wanders.
+fn is_voice(r: Option<Reject>) -> bool {
+    matches!(
+        r,
+        Some(Reject::Ripple | Reject::Harmonic | Reject::Unsteady)
+    )
+}
+
 /// Whether `next` is `last`'s tone again after a gap: both passed, at one
 /// DFT frequency (or its alias) and level.
 fn same_tone_again(last: &Closed, next: &Closed) -> bool {

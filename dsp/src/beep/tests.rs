@@ -353,6 +353,26 @@ fn a_voice_at_the_beeps_pitch_just_before_it_is_no_cadence() {
 }
 
 #[test]
+fn a_short_voice_at_the_beeps_pitch_before_it_is_no_cadence() {
+    // the same with a 110 ms syllable 475 ms before the beep: too short
+    // for a beep, its group is judged on its length, yet its part failed
+    // as a voice's does, and it makes no cadence either
+    let mut x = vec![0.0; 2400];
+    let word = sine(560.0, peak(-14.0), 880, 0.0);
+    x.extend(word.iter().enumerate().map(|(n, v)| {
+        v * (1.0 + 0.6 * (2.0 * std::f64::consts::PI * 40.0 * n as f64 / 8000.0).sin())
+    }));
+    x.extend(vec![0.0; 3800]);
+    let beep_start = x.len() as u64;
+    x.extend(sine(560.0, peak(-14.0), 4800, 0.3));
+    x.extend(vec![0.0; 8000]);
+    let r = run(&law(&x, Law::Ulaw));
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    let e = r.events[0];
+    assert!(e.start.abs_diff(beep_start) <= 80, "{e:?} vs {beep_start}");
+}
+
+#[test]
 fn a_tonal_scrap_at_the_beeps_pitch_before_it_is_no_cadence() {
     // a 40 ms vowel scrap clean enough to pass, 500 ms before a 450 Hz beep
     let r = run(&signal(
