@@ -105,8 +105,10 @@
 //!    same tone, which noise broke, and extends it), and a group
 //!    starting within the hold-off after a tone at its frequency is
 //!    dropped, unless it starts within 100 ms of that tone's end, far
-//!    sooner than any cadence's off time: noise broke one tone into
-//!    groups, and the beep starts where the first began. Only tone-like
+//!    sooner than any cadence's off time (or overlaps it by a block or
+//!    two): noise broke one tone into groups, and the beep starts where
+//!    the first began, even when babble failed that first piece as a
+//!    voice. Only tone-like
 //!    groups count as bursts here: 100 ms or more,
 //!    or with a part that passed (a pulsing murmur); a 50 ms vowel scrap at
 //!    the beep's pitch just before it is not one. A group failed as a voice
@@ -310,6 +312,10 @@ const LONG_PART_MS: u64 = 120;
 /// nor cancels a pending beep (a 50 ms vowel scrap at the beep's pitch just
 /// before it). Short tonal bursts are (a pulsing murmur's).
 const MIN_BURST_MS: u64 = 100;
+/// Samples by which a group may overlap the burst before it and still
+/// follow it: parts are closed from 20 ms windows, so the next may start
+/// a block or two before the last one's end.
+const OVERLAP_SLACK: u64 = 2 * BLOCK;
 /// A burst with a part that passed makes a later tone at its frequency a
 /// repeat only from this length (ms): a pulsing murmur's 75-95 ms bursts
 /// do, a 30-40 ms vowel or babble scrap does not (see [`Burst::tone_like`]).
@@ -1661,39 +1667,40 @@ impl BeepDetector {
 
     /// Whether a tone at `freq` ended within the hold-off before `start`
     /// (two blocks of slack: a detected end and start may each be a block
-    /// off the tone's).
+    /// off the tone's): a tone-like burst, not one failed as a voice.
     fn is_recent(&self, freq: f32, start: u64, energy: f32) -> bool {
         let memory = (self.lim.holdoff + 2) * BLOCK;
-        self.tone_before(freq, start, energy, memory, false)
+        self.burst_before(freq, start, energy, memory, |b| b.tone_like && !b.voiced)
             .is_some()
     }
 
-    /// The start of a tone at `freq` and about `energy` that ended at most
+    /// The start of a burst at `freq` and about `energy` that ended at most
     /// [`MAX_TAKE_UP_SAMPLES`] before `start`: far sooner than any
-    /// cadence's off time, so the same tone, broken by noise.
+    /// cadence's off time, so the same tone, broken by noise. Any burst
+    /// counts, even one failed as a voice: babble spoils a beep's first
+    /// piece as often as any other, and its start is then the beep's.
     fn resumed(&self, freq: f32, start: u64, energy: f32) -> Option<u64> {
-        self.tone_before(freq, start, energy, MAX_TAKE_UP_SAMPLES, true)
+        self.burst_before(freq, start, energy, MAX_TAKE_UP_SAMPLES, |_| true)
             .map(|b| b.start)
     }
 
-    /// A tone-like burst at `freq` and about `energy` that ended at most
-    /// `within` samples before `start` (a [voiced](Burst::voiced) one only
-    /// if `voiced` allows it).
-    fn tone_before(
+    /// A burst that `accept`s, at `freq` and about `energy`, that ended at
+    /// most `within` samples before `start` (or overlaps it by up to
+    /// [`OVERLAP_SLACK`]).
+    fn burst_before(
         &self,
         freq: f32,
         start: u64,
         energy: f32,
         within: u64,
-        voiced: bool,
+        accept: impl Fn(&Burst) -> bool,
     ) -> Option<&Burst> {
         self.recent.iter().flatten().find(|b| {
-            b.tone_like
-                && (voiced || !b.voiced)
+            accept(b)
                 && same(b.freq, freq, self.cfg.same_freq)
                 && same_level(b.energy, energy)
-                && start >= b.end
-                && start - b.end <= within
+                && start + OVERLAP_SLACK >= b.end
+                && start.saturating_sub(b.end) <= within
         })
     }
 

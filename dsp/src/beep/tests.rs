@@ -373,6 +373,31 @@ fn a_short_voice_at_the_beeps_pitch_before_it_is_no_cadence() {
 }
 
 #[test]
+fn a_beep_piece_that_talk_spoiled_a_moment_before_gives_the_beep_its_start() {
+    // held-out seed 22: babble failed a 1603 Hz beep's first 225 ms as
+    // unsteady (a group of its own); the steady rest starts 10 ms before
+    // that piece's end. The rest resumes the piece (the beep starts with
+    // it) whether or not the piece was failed as a voice, but only a
+    // tone-like burst that was no voice makes a cadence of a later tone.
+    let ms = |t: u64| t * SAMPLE_RATE as u64 / 1000;
+    for (tone_like, voiced) in [(false, true), (true, true), (true, false)] {
+        let mut d = BeepDetector::default();
+        d.remember(Burst {
+            freq: 1603.0,
+            start: ms(4035),
+            end: ms(4260),
+            energy: 1e6,
+            tone_like,
+            voiced,
+        });
+        assert_eq!(d.resumed(1587.0, ms(4250), 1.1e6), Some(ms(4035)));
+        assert_eq!(d.resumed(1587.0, ms(4400), 1.1e6), None, "too late");
+        assert_eq!(d.resumed(1400.0, ms(4250), 1.1e6), None, "another tone");
+        assert_eq!(d.is_recent(1587.0, ms(4500), 1.1e6), tone_like && !voiced);
+    }
+}
+
+#[test]
 fn a_tonal_scrap_at_the_beeps_pitch_before_it_is_no_cadence() {
     // a 40 ms vowel scrap clean enough to pass, 500 ms before a 450 Hz beep
     let r = run(&signal(
