@@ -326,20 +326,28 @@ fn ripple_rejects_beating_dual_tones() {
     }
 }
 
+/// 300 ms of silence, a word of `word` samples rippling at 40 Hz around
+/// 560 Hz (a voice's pitch pulses), `gap` samples of silence, a 600 ms
+/// 560 Hz beep and 1 s of silence; with the beep's first sample.
+fn word_then_beep(word: usize, gap: usize) -> (Vec<f64>, u64) {
+    let mut x = vec![0.0; 2400];
+    let tone = sine(560.0, peak(-14.0), word, 0.0);
+    x.extend(tone.iter().enumerate().map(|(n, v)| {
+        v * (1.0 + 0.6 * (2.0 * std::f64::consts::PI * 40.0 * n as f64 / 8000.0).sin())
+    }));
+    x.extend(vec![0.0; gap]);
+    let beep_start = x.len() as u64;
+    x.extend(sine(560.0, peak(-14.0), 4800, 0.3));
+    x.extend(vec![0.0; 8000]);
+    (x, beep_start)
+}
+
 #[test]
 fn a_voice_at_the_beeps_pitch_just_before_it_is_no_cadence() {
     // the greeting's last word, rippling at 40 Hz around 560 Hz, ends
     // 300 ms before a 560 Hz beep: a voice is no burst of a cadence the
     // beep would repeat
-    let mut x = vec![0.0; 2400];
-    let word = sine(560.0, peak(-14.0), 2400, 0.0);
-    x.extend(word.iter().enumerate().map(|(n, v)| {
-        v * (1.0 + 0.6 * (2.0 * std::f64::consts::PI * 40.0 * n as f64 / 8000.0).sin())
-    }));
-    x.extend(vec![0.0; 2400]);
-    let beep_start = x.len() as u64;
-    x.extend(sine(560.0, peak(-14.0), 4800, 0.3));
-    x.extend(vec![0.0; 8000]);
+    let (x, beep_start) = word_then_beep(2400, 2400);
     let r = run(&law(&x, Law::Ulaw));
     assert!(
         r.rejects.iter().any(|&(w, _)| w == Reject::Ripple),
@@ -357,15 +365,7 @@ fn a_short_voice_at_the_beeps_pitch_before_it_is_no_cadence() {
     // the same with a 110 ms syllable 475 ms before the beep: too short
     // for a beep, its group is judged on its length, yet its part failed
     // as a voice's does, and it makes no cadence either
-    let mut x = vec![0.0; 2400];
-    let word = sine(560.0, peak(-14.0), 880, 0.0);
-    x.extend(word.iter().enumerate().map(|(n, v)| {
-        v * (1.0 + 0.6 * (2.0 * std::f64::consts::PI * 40.0 * n as f64 / 8000.0).sin())
-    }));
-    x.extend(vec![0.0; 3800]);
-    let beep_start = x.len() as u64;
-    x.extend(sine(560.0, peak(-14.0), 4800, 0.3));
-    x.extend(vec![0.0; 8000]);
+    let (x, beep_start) = word_then_beep(880, 3800);
     let r = run(&law(&x, Law::Ulaw));
     assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
     let e = r.events[0];
