@@ -341,6 +341,43 @@ const TRACK_AFTER_DECISION_FRAMES: u32 = 10_000 / FRAME_MS;
 /// VAD to have recognised a steady tone (which then is not speech).
 const CONFIRM_FRAMES: u32 = vad::TONE_DELAY_FRAMES as u32 + 1;
 
+/// A run of tone frames before any greeting.
+#[derive(Debug, Clone, Copy)]
+struct PreTone {
+    frames: u32,
+    /// Sum of their frequencies, Hz.
+    hz_sum: f32,
+    /// Their quietest and loudest levels, dB.
+    low_db: f32,
+    high_db: f32,
+    /// Whether the VAD's call-progress test marked any of them.
+    marked: bool,
+}
+
+impl Default for PreTone {
+    fn default() -> Self {
+        PreTone {
+            frames: 0,
+            hz_sum: 0.0,
+            low_db: f32::MAX,
+            high_db: f32::MIN,
+            marked: false,
+        }
+    }
+}
+
+impl PreTone {
+    /// Whether the run may be a ring-back or busy burst: the VAD's
+    /// call-progress test marked it, or it held one level (within
+    /// [`STEADY_SOUND_RANGE_DB`]). A held vowel at answer ("Uh, hello?")
+    /// reads as a tone too, but swells as it starts; taken for the
+    /// ring-back, its frequency in the greeting after it dropped that
+    /// greeting as talk between bursts.
+    fn is_ringing(&self) -> bool {
+        self.marked || self.high_db - self.low_db <= STEADY_SOUND_RANGE_DB
+    }
+}
+
 /// Where the greeting stands.
 #[derive(Debug, Clone, Copy)]
 struct Greeting {
@@ -409,9 +446,8 @@ pub struct AmdDetector {
     /// first (for placing a beep against the greeting).
     runs: [(u32, u32); RUNS],
     greeting: Option<Greeting>,
-    /// The current run of tone before any greeting: frames and the sum of
-    /// their frequencies, Hz.
-    pre_tone: (u32, f32),
+    /// The current run of tone before any greeting.
+    pre_tone: PreTone,
     /// Mean frequency of the last call-progress tone (ring-back, busy)
     /// heard before a greeting, Hz: the same tone after "speech" means the
     /// line is still ringing and the speech was not a greeting.
@@ -468,7 +504,7 @@ impl AmdDetector {
             run_low_db: f32::MAX,
             runs: [(u32::MAX, u32::MAX); RUNS],
             greeting: None,
-            pre_tone: (0, 0.0),
+            pre_tone: PreTone::default(),
             call_progress_hz: None,
             last_ringing: None,
             pair_frames: 0,
@@ -695,13 +731,19 @@ impl AmdDetector {
         }
     }
 
-    /// Counts a frame of tone before any greeting; a run of
+    /// Counts a frame of tone before any greeting (`marked`: by the VAD's
+    /// call-progress test, not only as a tone); a run of
     /// [`CALL_PROGRESS_FRAMES`] is a call-progress tone, whose frequency is
-    /// remembered.
-    fn note_call_progress(&mut self, hz: f32) {
-        self.pre_tone = (self.pre_tone.0 + 1, self.pre_tone.1 + hz);
-        if self.pre_tone.0 >= CALL_PROGRESS_FRAMES {
-            self.call_progress_hz = Some(self.pre_tone.1 / self.pre_tone.0 as f32);
+    /// remembered, when a frame of it was marked or its level held steady.
+    fn note_call_progress(&mut self, hz: f32, level_db: f32, marked: bool) {
+        let t = &mut self.pre_tone;
+        t.frames += 1;
+        t.hz_sum += hz;
+        t.low_db = t.low_db.min(level_db);
+        t.high_db = t.high_db.max(level_db);
+        t.marked |= marked;
+        if t.frames >= CALL_PROGRESS_FRAMES && t.is_ringing() {
+            self.call_progress_hz = Some(t.hz_sum / t.frames as f32);
         }
     }
 
@@ -774,7 +816,7 @@ impl AmdDetector {
         let l = &self.limits;
         let confirmed = self.speech_run >= CONFIRM_FRAMES;
         if !vad.tone && !vad.call_progress {
-            self.pre_tone = (0, 0.0);
+            self.pre_tone = PreTone::default();
         }
         let ringing_tone = vad.tone
             && vad::in_call_progress_band(vad.tone_hz)
@@ -847,7 +889,7 @@ impl AmdDetector {
                     } else {
                         vad.tone_hz
                     };
-                    self.note_call_progress(hz);
+                    self.note_call_progress(hz, vad.level_db, vad.call_progress);
                 } else if self.is_steady_sound() && l.may_restart_clock(frame) {
                     // a tone all the same (its frequency unknown)
                     self.clock_start = frame + 1;

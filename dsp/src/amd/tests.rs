@@ -615,6 +615,63 @@ fn ring_back_going_on_after_speech_means_that_speech_was_no_greeting() {
     );
 }
 
+/// `ms` of a held "uh" at `amp`: its pitch jitters 0.5% from period to
+/// period about 120 Hz, and its fifth harmonic (600 Hz) stands 11 dB over
+/// the rest, so the VAD reads it as a tone, though not as a call-progress
+/// tone (as espeak-ng's "Uh," on held-out seed 34).
+fn held_uh(out: &mut Vec<f64>, ms: usize, amp: f64) {
+    let harmonics = [0.15, 0.2, 0.25, 0.3, 1.0, 0.3, 0.2, 0.15];
+    let jitter = 0.005;
+    let (mut phase, mut f0, mut seed) = (0.0f64, 120.0f64, 12345u64);
+    out.extend((0..ms * 8).map(|_| {
+        let before = phase;
+        phase += std::f64::consts::TAU * f0 / 8000.0;
+        // a new period: its pitch jitters
+        if (phase / std::f64::consts::TAU).floor() > (before / std::f64::consts::TAU).floor() {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let r = (seed >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+            f0 = 120.0 * (1.0 + jitter * r);
+        }
+        let v: f64 = harmonics
+            .iter()
+            .enumerate()
+            .map(|(k, a)| a * ((k + 1) as f64 * phase).sin())
+            .sum();
+        amp * v
+    }));
+    // it fades over its last 40 ms, as a voice does
+    let n = out.len();
+    let fade = (40 * 8).min(ms * 8);
+    for (k, x) in out[n - fade..].iter_mut().enumerate() {
+        *x *= 1.0 - k as f64 / fade as f64;
+    }
+}
+
+#[test]
+fn a_held_vowel_at_answer_is_no_ring_back() {
+    // "Uh, hello?" (held-out seed 34): the "Uh", held 250 ms, reads as a
+    // 600 Hz tone, but it swells 6 dB as it starts, as no ring-back does;
+    // the "hello?" after it ends on the same vowel, and is the greeting
+    // all the same
+    let mut s = Vec::new();
+    silence(&mut s, 120);
+    let start = s.len();
+    held_uh(&mut s, 250, 4000.0);
+    for (n, x) in s[start..].iter_mut().enumerate() {
+        *x *= (0.5 + n as f64 / 1600.0).min(1.0);
+    }
+    silence(&mut s, 250);
+    speech(&mut s, 400, 6000.0);
+    held_uh(&mut s, 150, 4000.0);
+    let greeting_end_ms = s.len() as u64 / 8;
+    silence(&mut s, 3000);
+    let d = run(&s, 3.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    assert!(d.at / 8 > greeting_end_ms, "{d:?}");
+}
+
 #[test]
 fn ring_back_with_talk_in_every_gap_is_still_decided_in_time() {
     // dropping each "greeting" the ring-back follows restarts the analysis
