@@ -224,6 +224,32 @@ fn one_very_long_greeting_is_a_machine() {
 }
 
 #[test]
+fn a_greeting_that_begins_late_in_the_analysis_time_is_judged_all_the_same() {
+    // nothing the tone tests could hear for 7 s (in the corpus: a UK
+    // ring-back 5 dB over white noise), then "Good evening, the Carter
+    // house." of 1.4 s: the 8 s run out 1 s into it, which says nothing
+    // of what it is; the silence after it does
+    let mut s = Vec::new();
+    silence(&mut s, 7000);
+    speech(&mut s, 1400, 6000.0);
+    let greeting_end = s.len() as u64;
+    silence(&mut s, 3000);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    assert_eq!(d.cause, "greeting-then-silence", "{d:?}");
+    assert!(d.at > greeting_end, "{d:?}");
+    // a late greeting that goes on is a machine's, in the same time a
+    // long machine greeting takes
+    let mut s = Vec::new();
+    silence(&mut s, 7000);
+    speech(&mut s, 6000, 6000.0);
+    silence(&mut s, 3000);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Machine, "{d:?}");
+    assert_eq!(d.cause, "long-greeting", "{d:?}");
+}
+
+#[test]
 fn silence_throughout_is_unknown() {
     let mut s = Vec::new();
     silence(&mut s, 9000);
