@@ -312,6 +312,11 @@ const LONG_PART_MS: u64 = 120;
 /// nor cancels a pending beep (a 50 ms vowel scrap at the beep's pitch just
 /// before it). Short tonal bursts are (a pulsing murmur's).
 const MIN_BURST_MS: u64 = 100;
+/// How near (relative) two parts' lag frequencies must be for the second
+/// to be the first's tone again past a group's fourth part, where the DFT
+/// recurrence is ill-conditioned (near multiples of 100 Hz): a steady
+/// beep's pieces in noise read within about 1%.
+const SAME_TONE_LAGS: f32 = 0.015;
 /// Samples by which a group may overlap the burst before it and still
 /// follow it: parts are closed from 20 ms windows, so the next may start
 /// a block or two before the last one's end.
@@ -673,7 +678,7 @@ impl Part {
             drift_z,
             ripple: self.ripple(w, snr),
             local_snr: if shaped {
-                clean.snr as f64 / noise_density_at(shape[1], shape[2], w).min(1.0)
+                clean.snr as f64 / density.min(1.0)
             } else {
                 t.snr as f64
             },
@@ -1777,11 +1782,6 @@ fn same_part(f_ref: f32, f: f32, jitter: f32) -> bool {
     (f - f_ref).abs() <= (jitter * f_ref).max(tol_c.min(0.15 * f_ref))
 }
 
-/// Whether part `next` continues the tone of the passed part `last` (of
-/// [`CONTINUE_MIN_SAMPLES`] or more, or shorter when `next` passed too): it starts at most [`ABUT_SAMPLES`]
-/// after `last` ends (or after the masked stretch held aside after it,
-/// ending at `masked_end`), within [`CONTINUE_LEVEL_DB`] of its level, at
-/// its DFT frequency (within [`CONTINUE_DFT`]).
 /// Whether a rule failed a part or group as a voice is failed: its energy
 /// ripples with pitch pulses, its harmonics pull the estimates apart, or
 /// its pitch wanders.
@@ -1793,11 +1793,12 @@ fn is_voice(r: Option<Reject>) -> bool {
 }
 
 /// Whether `next` is `last`'s tone again after a gap: both passed, at one
-/// DFT frequency (or its alias) and level.
+/// DFT frequency (or its alias; the lags' within [`SAME_TONE_LAGS`] where
+/// either has none) and level.
 fn same_tone_again(last: &Closed, next: &Closed) -> bool {
     let same_freq = match (last.freq_dft, next.freq_dft) {
         (Some(a), Some(b)) => same(a, b, CONTINUE_DFT) || same(a, dft_alias(b), CONTINUE_DFT),
-        _ => same(last.freq, next.freq, 0.015),
+        _ => same(last.freq, next.freq, SAME_TONE_LAGS),
     };
     last.passed
         && next.passed
@@ -1805,6 +1806,11 @@ fn same_tone_again(last: &Closed, next: &Closed) -> bool {
         && within_db(last.energy, next.energy, CONTINUE_LEVEL_DB)
 }
 
+/// Whether part `next` continues the tone of the passed part `last` (of
+/// [`CONTINUE_MIN_SAMPLES`] or more, or shorter when `next` passed too): it starts at most [`ABUT_SAMPLES`]
+/// after `last` ends (or after the masked stretch held aside after it,
+/// ending at `masked_end`), within [`CONTINUE_LEVEL_DB`] of its level, at
+/// its DFT frequency (within [`CONTINUE_DFT`]).
 fn continues_tone(last: &Closed, next: &Closed, masked_end: Option<u64>) -> bool {
     let end = masked_end.map_or(last.end, |m| m.max(last.end));
     match (last.freq_dft, next.freq_dft) {
