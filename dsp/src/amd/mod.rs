@@ -345,6 +345,7 @@ const CONFIRM_FRAMES: u32 = vad::TONE_DELAY_FRAMES as u32 + 1;
 /// A run of tone frames before any greeting.
 #[derive(Debug, Clone, Copy)]
 struct PreTone {
+    /// Frames in the run.
     frames: u32,
     /// Sum of their frequencies, Hz.
     hz_sum: f32,
