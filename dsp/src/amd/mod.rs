@@ -101,8 +101,9 @@ pub struct AmdConfig {
     /// Give up (with `unknown` if no speech was heard, else the best guess)
     /// after this much audio, counted from the last call-progress tone
     /// heard before any speech (ring-back after answer), at most twice
-    /// this from answer; a greeting that began late is given the time a
-    /// long machine greeting takes to be judged, within that bound.
+    /// this from answer; a greeting that began in the second half of it is
+    /// given the time a long machine greeting takes to be judged, within
+    /// that bound.
     pub max_analysis_ms: u32,
     /// Trades false "machine" against false "human": -1 favours "human"
     /// (fewer live people lost), +1 favours "machine"; 0 is the tuned point.
@@ -1072,12 +1073,13 @@ impl AmdDetector {
                         ));
                     }
                 }
-                // a greeting that began late in the analysis time (after a
-                // ring-back the tone tests could not hear in the line's
-                // noise, or a long silence) is given the time to be judged
-                // as any other, within the same bound from answer
+                // a greeting that began in the second half of the analysis
+                // time (after a ring-back the tone tests could not hear in
+                // the line's noise, or a long silence) is given the time to
+                // be judged as any other, within the same bound from answer
+                let late = g.start >= self.clock_start + l.max_frames / 2;
                 let judging_late_greeting =
-                    frame + 1 - g.start < l.machine_greeting && l.may_restart_clock(frame);
+                    late && frame + 1 - g.start < l.machine_greeting && l.may_restart_clock(frame);
                 if frame + 1 - self.clock_start >= l.max_frames && !judging_late_greeting {
                     return Some(self.decision(AmdVerdict::Machine, "max-analysis-time", 0.5));
                 }

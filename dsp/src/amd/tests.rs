@@ -247,6 +247,18 @@ fn a_greeting_that_begins_late_in_the_analysis_time_is_judged_all_the_same() {
     let d = run(&s, 30.0);
     assert_eq!(d.verdict, AmdVerdict::Machine, "{d:?}");
     assert_eq!(d.cause, "long-greeting", "{d:?}");
+    // a greeting that began early has had its time: the analysis time
+    // ends it (an operator's short limit holds)
+    let short = AmdConfig {
+        max_analysis_ms: 2000,
+        ..AmdConfig::default()
+    };
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 6000, 6000.0);
+    let d = run_with(short, &s, 30.0);
+    assert_eq!(d.cause, "max-analysis-time", "{d:?}");
+    assert!((2000..=2600).contains(&(d.at / 8)), "{d:?}");
 }
 
 #[test]
