@@ -149,6 +149,12 @@ pub struct AmdConfig {
     /// greeting's loudest is background (babble), not the talker; speech
     /// this much louder than all the greeting so far restarts it.
     pub talker_range_db: f32,
+    /// Speech this much louder than all the greeting before it (dB) is
+    /// the talker at last, and the greeting starts again with it: what
+    /// came before was background talk loud enough to start a "greeting"
+    /// (babble 12 dB under a talker peaks 9-11 dB under the talker's
+    /// loudest).
+    pub talker_restart_db: f32,
     /// A greeting starts only with a 10 ms frame at least this loud (dBFS,
     /// 0 = a full-scale sine): quieter "speech" is background (babble, a
     /// distant television), not someone at the handset. Greetings of -30
@@ -192,6 +198,7 @@ impl Default for AmdConfig {
             tone_after_greeting_ms: 120,
             tone_after_greeting_snr_db: 12.0,
             talker_range_db: 12.0,
+            talker_restart_db: 9.0,
             min_talker_dbfs: -34.0,
             voicemail_phrases: true,
             voicemail_phrase_score: 0.97,
@@ -271,6 +278,7 @@ struct Limits {
     tone_after_greeting: u32,
     tone_after_greeting_snr_db: f32,
     talker_range_db: f32,
+    talker_restart_db: f32,
     min_talker_db: f32,
     /// `None` with the spotter off.
     voicemail_phrase_score: Option<f32>,
@@ -298,6 +306,7 @@ impl Limits {
             tone_after_greeting: frames(cfg.tone_after_greeting_ms),
             tone_after_greeting_snr_db: cfg.tone_after_greeting_snr_db,
             talker_range_db: cfg.talker_range_db,
+            talker_restart_db: cfg.talker_restart_db,
             min_talker_db: vad::FULL_SCALE_DB + cfg.min_talker_dbfs,
             // favouring "machine" lowers the score a phrase needs towards
             // 0.9, favouring "human" raises it towards 0.995
@@ -1017,10 +1026,11 @@ impl AmdDetector {
                     g.last_speech = frame;
                     Self::note_run(&mut self.runs, run_start, frame);
                     // a voice far louder than all the "greeting" before it
-                    // is the talker at last: what came before was
-                    // background (babble, a television), and the greeting
-                    // starts with this run
-                    if g.run_start > g.start && self.run_peak_db >= g.base_db + l.talker_range_db {
+                    // ([`AmdConfig::talker_restart_db`]) is the talker at
+                    // last: what came before was background (babble, a
+                    // television), and the greeting starts with this run
+                    if g.run_start > g.start && self.run_peak_db >= g.base_db + l.talker_restart_db
+                    {
                         g.start = g.run_start;
                         return None;
                     }

@@ -216,6 +216,33 @@ fn short_words_after_the_first_are_the_talker_going_on() {
 }
 
 #[test]
+fn background_talk_that_started_a_greeting_gives_way_to_the_talker() {
+    // babble loud enough to pass for a greeting (held-out seeds 3, 6, 29
+    // and 30), then "Hiya." about 10 dB louder, a pause, and the babble
+    // again: the talker's word starts the greeting anew, so the babble
+    // after the pause is no second sentence of it
+    let mut s = Vec::new();
+    silence(&mut s, 300);
+    speech(&mut s, 1200, 2000.0);
+    silence(&mut s, 100);
+    speech(&mut s, 400, 6400.0);
+    silence(&mut s, 600);
+    speech(&mut s, 600, 2000.0);
+    silence(&mut s, 3000);
+    let d = run(&s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    // with the restart at 12 dB, as before the sixth session of
+    // 2026-12-06, the babble before the word held the greeting, and the
+    // babble after the pause made it two sentences
+    let before = AmdConfig {
+        talker_restart_db: 12.0,
+        ..AmdConfig::default()
+    };
+    let d = run_with(before, &s, 30.0);
+    assert_eq!(d.verdict, AmdVerdict::Machine, "{d:?}");
+}
+
+#[test]
 fn one_very_long_greeting_is_a_machine() {
     let mut s = Vec::new();
     speech(&mut s, 7000, 6000.0);

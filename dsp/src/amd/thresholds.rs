@@ -95,6 +95,13 @@ pub const THRESHOLDS: &[Threshold] = &[
         "speech this far below the greeting's loudest is background, not the talker"
     ),
     real!(
+        talker_restart_db,
+        Unit::Db,
+        0,
+        60,
+        "speech this far above all the greeting before it is the talker at last, and the greeting starts again"
+    ),
+    real!(
         min_talker_dbfs,
         Unit::Db,
         -90,
