@@ -1792,12 +1792,18 @@ fn is_voice(r: Option<Reject>) -> bool {
     )
 }
 
+/// Whether two DFT-recurrence frequencies are one tone's: within
+/// [`CONTINUE_DFT`], directly or through the alias of `cos 40w`.
+fn same_dft(a: f32, b: f32) -> bool {
+    same(a, b, CONTINUE_DFT) || same(a, dft_alias(b), CONTINUE_DFT)
+}
+
 /// Whether `next` is `last`'s tone again after a gap: both passed, at one
 /// DFT frequency (or its alias; the lags' within [`SAME_TONE_LAGS`] where
 /// either has none) and level.
 fn same_tone_again(last: &Closed, next: &Closed) -> bool {
     let same_freq = match (last.freq_dft, next.freq_dft) {
-        (Some(a), Some(b)) => same(a, b, CONTINUE_DFT) || same(a, dft_alias(b), CONTINUE_DFT),
+        (Some(a), Some(b)) => same_dft(a, b),
         _ => same(last.freq, next.freq, SAME_TONE_LAGS),
     };
     last.passed
@@ -1819,7 +1825,7 @@ fn continues_tone(last: &Closed, next: &Closed, masked_end: Option<u64>) -> bool
                 && (last.end - last.start >= CONTINUE_MIN_SAMPLES || next.passed)
                 && next.start <= end + ABUT_SAMPLES
                 && next.end > last.end
-                && (same(a, b, CONTINUE_DFT) || same(a, dft_alias(b), CONTINUE_DFT))
+                && same_dft(a, b)
                 && within_db(last.energy, next.energy, CONTINUE_LEVEL_DB)
         }
         _ => false,
