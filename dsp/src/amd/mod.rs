@@ -352,41 +352,60 @@ const TRACK_AFTER_DECISION_FRAMES: u32 = 10_000 / FRAME_MS;
 /// VAD to have recognised a steady tone (which then is not speech).
 const CONFIRM_FRAMES: u32 = vad::TONE_DELAY_FRAMES as u32 + 1;
 
-/// A run of tone frames before any greeting.
+/// A run of frames and the span of their levels.
 #[derive(Debug, Clone, Copy)]
-struct PreTone {
+struct LevelRun {
     /// Frames in the run.
     frames: u32,
-    /// Sum of their frequencies, Hz.
-    hz_sum: f32,
     /// Their quietest and loudest levels, dB.
     low_db: f32,
     high_db: f32,
-    /// Whether the VAD's call-progress test marked any of them.
-    marked: bool,
 }
 
-impl Default for PreTone {
+impl Default for LevelRun {
     fn default() -> Self {
-        PreTone {
+        LevelRun {
             frames: 0,
-            hz_sum: 0.0,
             low_db: f32::MAX,
             high_db: f32::MIN,
-            marked: false,
         }
     }
 }
 
+impl LevelRun {
+    /// Adds a frame at `level_db`.
+    fn push(&mut self, level_db: f32) {
+        self.frames += 1;
+        self.low_db = self.low_db.min(level_db);
+        self.high_db = self.high_db.max(level_db);
+    }
+
+    /// Whether the run held one level (within [`STEADY_SOUND_RANGE_DB`]),
+    /// as a tone does: speech and babble swing by more.
+    fn holds_one_level(&self) -> bool {
+        self.high_db - self.low_db <= STEADY_SOUND_RANGE_DB
+    }
+}
+
+/// A run of tone frames before any greeting.
+#[derive(Debug, Clone, Copy, Default)]
+struct PreTone {
+    /// Its frames and their levels.
+    run: LevelRun,
+    /// Sum of their frequencies, Hz.
+    hz_sum: f32,
+    /// Whether the VAD's call-progress test marked any of them.
+    marked: bool,
+}
+
 impl PreTone {
     /// Whether the run may be a ring-back or busy burst: the VAD's
-    /// call-progress test marked it, or it held one level (within
-    /// [`STEADY_SOUND_RANGE_DB`]). A held vowel at answer ("Uh, hello?")
-    /// reads as a tone too, but swells as it starts; taken for the
-    /// ring-back, its frequency in the greeting after it dropped that
-    /// greeting as talk between bursts.
+    /// call-progress test marked it, or it held one level. A held vowel at
+    /// answer ("Uh, hello?") reads as a tone too, but swells as it starts;
+    /// taken for the ring-back, its frequency in the greeting after it
+    /// dropped that greeting as talk between bursts.
     fn is_ringing(&self) -> bool {
-        self.marked || self.high_db - self.low_db <= STEADY_SOUND_RANGE_DB
+        self.marked || self.run.holds_one_level()
     }
 }
 
@@ -477,10 +496,10 @@ pub struct AmdDetector {
     /// where a pair's beat never passes it.
     pair_broken: bool,
     /// The current run of sound before any greeting (frames over the floor
-    /// by the VAD's hold margin, speech or not): frames, quietest and
-    /// loudest level, dB. A long run at one level is a tone that the line's
-    /// noise hid from the tone tests (a ring-back 8 dB over white noise).
-    steady: (u32, f32, f32),
+    /// by the VAD's hold margin, speech or not). A long run at one level
+    /// is a tone that the line's noise hid from the tone tests (a
+    /// ring-back 8 dB over white noise).
+    steady: LevelRun,
     pending_beep: bool,
     /// The beep detector may report a beep soon: no "human" verdict yet.
     beep_in_flight: bool,
@@ -521,7 +540,7 @@ impl AmdDetector {
             last_ringing: None,
             pair_frames: 0,
             pair_broken: false,
-            steady: (0, f32::MAX, f32::MIN),
+            steady: LevelRun::default(),
             pending_beep: false,
             beep_in_flight: false,
             pending_sit: false,
@@ -749,13 +768,11 @@ impl AmdDetector {
     /// remembered, when a frame of it was marked or its level held steady.
     fn note_call_progress(&mut self, hz: f32, level_db: f32, marked: bool) {
         let t = &mut self.pre_tone;
-        t.frames += 1;
+        t.run.push(level_db);
         t.hz_sum += hz;
-        t.low_db = t.low_db.min(level_db);
-        t.high_db = t.high_db.max(level_db);
         t.marked |= marked;
-        if t.frames >= CALL_PROGRESS_FRAMES && t.is_ringing() {
-            self.call_progress_hz = Some(t.hz_sum / t.frames as f32);
+        if t.run.frames >= CALL_PROGRESS_FRAMES && t.is_ringing() {
+            self.call_progress_hz = Some(t.hz_sum / t.run.frames as f32);
         }
     }
 
@@ -790,8 +807,7 @@ impl AmdDetector {
     /// [`STEADY_SOUND_RANGE_DB`]) for [`STEADY_SOUND_FRAMES`] or more: a
     /// call-progress tone the tone tests missed in noise.
     fn is_steady_sound(&self) -> bool {
-        let (n, lo, hi) = self.steady;
-        n >= STEADY_SOUND_FRAMES && hi - lo <= STEADY_SOUND_RANGE_DB
+        self.steady.frames >= STEADY_SOUND_FRAMES && self.steady.holds_one_level()
     }
 
     /// The rules, once per 10 ms frame.
@@ -806,12 +822,11 @@ impl AmdDetector {
             return Some(self.decision(AmdVerdict::Machine, "voicemail-phrase", 0.9));
         }
         let speech = self.is_talker_speech(&vad);
-        self.steady = if self.greeting.is_none() && (vad.held || vad.speech) {
-            let (n, lo, hi) = self.steady;
-            (n + 1, lo.min(vad.level_db), hi.max(vad.level_db))
+        if self.greeting.is_none() && (vad.held || vad.speech) {
+            self.steady.push(vad.level_db);
         } else {
-            (0, f32::MAX, f32::MIN)
-        };
+            self.steady = LevelRun::default();
+        }
         let vad = VadFrame { speech, ..vad };
         // the run of speech that this frame ended, if any: frames, loudest
         let (ended_run, ended_run_peak_db) = if vad.speech {
