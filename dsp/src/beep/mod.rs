@@ -990,8 +990,10 @@ impl Group {
 #[derive(Debug, Clone, Copy)]
 struct Burst {
     freq: f32,
-    /// Start sample.
-    start: u64,
+    /// Start sample of the tone it goes on with: its own start, or that of
+    /// the burst it resumed (noise may break one beep into several groups,
+    /// each taking up the one before).
+    tone_start: u64,
     /// End sample.
     end: u64,
     /// Its loudest part's mean block energy.
@@ -1531,7 +1533,7 @@ impl BeepDetector {
         if burst {
             self.remember(Burst {
                 freq,
-                start: g.start(),
+                tone_start: resumed.unwrap_or(g.start()),
                 end: g.end(),
                 energy: g.loudest,
                 tone_like: !is_voice(verdict.err()) && span_ms >= MIN_PASSED_BURST_MS,
@@ -1679,14 +1681,15 @@ impl BeepDetector {
             .is_some()
     }
 
-    /// The start of a burst at `freq` and about `energy` that ended at most
-    /// [`MAX_TAKE_UP_SAMPLES`] before `start`: far sooner than any
-    /// cadence's off time, so the same tone, broken by noise. Any burst
-    /// counts, even one failed as a voice: babble spoils a beep's first
-    /// piece as often as any other, and its start is then the beep's.
+    /// The start of the tone of a burst at `freq` and about `energy` that
+    /// ended at most [`MAX_TAKE_UP_SAMPLES`] before `start`: far sooner than
+    /// any cadence's off time, so the same tone, broken by noise (the
+    /// burst's own start, or the start of the tone it took up in turn). Any
+    /// burst counts, even one failed as a voice: babble spoils a beep's
+    /// first piece as often as any other, and its start is then the beep's.
     fn resumed(&self, freq: f32, start: u64, energy: f32) -> Option<u64> {
         self.burst_before(freq, start, energy, MAX_TAKE_UP_SAMPLES, |_| true)
-            .map(|b| b.start)
+            .map(|b| b.tone_start)
     }
 
     /// A burst that `accept`s, at `freq` and about `energy`, that ended at
