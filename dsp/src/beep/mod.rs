@@ -83,8 +83,10 @@
 //!    span lasts 120 ms to 2 s and its parts sound 90 ms or more of it (two
 //!    babble scraps far apart are no double beep; a lone scrap under 50 ms,
 //!    over 40 ms from the other parts, is left out of the span), no part
-//!    failed, it has
-//!    at most four parts (a part past the fourth that passed at the
+//!    failed (where the tracker broke a tone in the line's white noise
+//!    into pieces at one frequency and level, and some were too weak
+//!    alone, the pieces' pooled ratio to the noise is judged instead), it
+//!    has at most four parts (a part past the fourth that passed at the
 //!    fourth's frequency and level is that tone again, which noise broke
 //!    into more pieces, and extends it),
 //!    it is not the special information tone (913.8/985.2, 1370.6/1428.5,
@@ -912,6 +914,20 @@ struct Closed {
     energy: f32,
     /// Whether it passed the part rules.
     passed: bool,
+    /// Its tone and rest where the rest was the line's white noise.
+    line: Option<LineTone>,
+}
+
+/// A part heard in the line's white noise (see
+/// [`BeepDetector::clears_line_noise_together`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LineTone {
+    /// The tone's power per sample.
+    tone: f32,
+    /// The rest's power per sample.
+    rest: f32,
+    /// Whether the part failed, and only as too weak.
+    weak: bool,
 }
 
 /// Why a group is not a beep (for tests and tracing).
@@ -1345,6 +1361,11 @@ impl BeepDetector {
             freq_dft: s.dft_any.then_some(s.freq_dft),
             energy: p.mean_energy(),
             passed: failed.is_none(),
+            line: self.is_line_noise(s.rest).then_some(LineTone {
+                tone: (s.snr * s.rest) as f32,
+                rest: s.rest as f32,
+                weak: failed == Some(Reject::Weak),
+            }),
         };
         self.track_sit(&closed);
         // Babble under a steady beep pulls the lag estimate of a window or
@@ -1631,7 +1652,9 @@ impl BeepDetector {
             return Err(Reject::Duration);
         }
         if let Some(r) = g.failed {
-            return Err(r);
+            if !(r == Reject::Weak && self.clears_line_noise_together(parts)) {
+                return Err(r);
+            }
         }
         // the span may be long while the tone is not: two babble scraps of
         // 30-40 ms 150 ms apart are no double beep
@@ -1670,6 +1693,29 @@ impl BeepDetector {
             freq_hz: parts[first].freq,
             signalling,
         })
+    }
+
+    /// Whether `parts`, each passed or too weak by itself, all in the line's
+    /// white noise at one frequency and level, stand
+    /// [`BeepConfig::min_line_part_snr_db`] over it together: a beep about
+    /// that far over white noise scatters around the floor from piece to
+    /// piece (6.7-7.6 dB), and the tracker breaks it where it dips.
+    fn clears_line_noise_together(&self, parts: &[Closed]) -> bool {
+        let first = parts[0];
+        let one_tone = |c: &Closed| {
+            c.line.is_some_and(|l| c.passed || l.weak)
+                && same(first.freq, c.freq, self.cfg.same_freq)
+                && within_db(first.energy, c.energy, CONTINUE_LEVEL_DB)
+        };
+        if !parts.iter().all(one_tone) {
+            return false;
+        }
+        let (tone, rest) = parts.iter().fold((0.0, 0.0), |(t, r), c| {
+            let n = (c.end - c.start) as f64;
+            c.line
+                .map_or((t, r), |l| (t + l.tone as f64 * n, r + l.rest as f64 * n))
+        });
+        tone >= rest * self.lim.min_line_part_snr
     }
 
     /// Whether a tone at `freq` ended within the hold-off before `start`

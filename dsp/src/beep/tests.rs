@@ -415,6 +415,7 @@ fn a_beep_broken_into_several_groups_starts_with_the_first() {
             freq_dft: Some(freq),
             energy: 1e6,
             passed: failed.is_none(),
+            line: None,
         });
         (g.failed, g.any_passed, g.loudest) = (failed, failed.is_none(), 1e6);
         g
@@ -428,6 +429,55 @@ fn a_beep_broken_into_several_groups_starts_with_the_first() {
     d.close_group(group(21080, 21355, 1726.0, None), ms(21600) / BLOCK);
     let starts: Vec<u64> = d.pending.iter().flatten().map(|p| p.event.start).collect();
     assert_eq!(starts, [ms(20250)]);
+}
+
+#[test]
+fn pieces_of_a_beep_in_white_noise_clear_the_floor_together() {
+    // held-out seed 12: a 1162 Hz beep 7 dB over white noise, broken by
+    // the tracker into three pieces at 7.1, 6.7 and 7.3 dB over it: the
+    // middle one alone fails as weak, the three together clear 7 dB
+    let db = |x: f32| 10f32.powf(x / 10.0);
+    let piece = |start_ms, end_ms, snr_db: f32, line: bool| {
+        let weak = snr_db < 7.0;
+        Closed {
+            line: line.then_some(LineTone {
+                tone: 8700.0 * db(snr_db),
+                rest: 8700.0,
+                weak,
+            }),
+            ..closed(start_ms, end_ms, 1162.0, 1e6, !weak)
+        }
+    };
+    let judge = |parts: &[Closed]| {
+        let mut g = Group::default();
+        for &c in parts {
+            g.append(c);
+        }
+        g.failed = parts.iter().any(|c| !c.passed).then_some(Reject::Weak);
+        BeepDetector::default().judge(&g).map(|e| e.start / 8)
+    };
+    let (a, c) = (
+        piece(13965, 14185, 7.1, true),
+        piece(14565, 15195, 7.3, true),
+    );
+    assert_eq!(judge(&[a, piece(14260, 14495, 6.7, true), c]), Ok(13965));
+    // ...not when the pieces together are weak too
+    assert_eq!(
+        judge(&[a, piece(14260, 14495, 4.0, true), c]),
+        Err(Reject::Weak)
+    );
+    // ...nor where a piece's rest was not the line's white noise
+    assert_eq!(
+        judge(&[a, piece(14260, 14495, 6.7, false), c]),
+        Err(Reject::Weak)
+    );
+    // ...nor across two tones
+    let other = Closed {
+        freq: 1240.0,
+        freq_dft: Some(1240.0),
+        ..piece(14260, 14495, 6.7, true)
+    };
+    assert_eq!(judge(&[a, other, c]), Err(Reject::Weak));
 }
 
 #[test]
@@ -655,6 +705,7 @@ fn closed(start_ms: u64, end_ms: u64, dft: f32, energy: f32, passed: bool) -> Cl
         freq_dft: Some(dft),
         energy,
         passed,
+        line: None,
     }
 }
 
