@@ -97,7 +97,8 @@
 //!    120 ms or more (a two-tone beep); between, it is a voice moving. The
 //!    event's frequency is the first part's.
 //!    A failed part after the group's tone has ended and 6 dB or more
-//!    below it is the line's noise after the beep and is left out.
+//!    below it is the line's noise after the beep and is left out; so is
+//!    a scrap under 50 ms there, passed or not.
 //! 4. **Cadence hold-off**: any group, beep or not, may be the first burst
 //!    of a cadence. A beep is reported [`BeepConfig::holdoff_ms`] (600 ms)
 //!    after it ends, unless a tone at its frequency starts meanwhile (the
@@ -1492,9 +1493,11 @@ impl BeepDetector {
         let e = closed.energy;
         // A failed part after the group's tone has ended, well below it,
         // is the line noise after the beep (babble's tonal scraps), not a
-        // voice going on: it neither joins nor spoils the group.
+        // voice going on: it neither joins nor spoils the group; nor does
+        // a scrap too short to be a beep's part there, passed or not.
         let trailing = g.parts[..g.n].iter().rev().find(|c| c.passed);
-        if failed.is_some()
+        let scrap = closed.end - closed.start < CONTINUE_MIN_SAMPLES;
+        if (failed.is_some() || scrap)
             && trailing.is_some_and(|c| closed.start >= c.end)
             && e < g.loudest_passed * TRAIL_QUIET
         {

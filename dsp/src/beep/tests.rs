@@ -481,6 +481,31 @@ fn pieces_of_a_beep_in_white_noise_clear_the_floor_together() {
 }
 
 #[test]
+fn a_quiet_scrap_after_a_beep_is_the_line_not_a_voice_moving() {
+    // held-out seed 11: a 1679 Hz beep in babble, then 100 ms later a
+    // 30 ms babble scrap at 1542 Hz, 8 dB under it, that passed: 8% off
+    // the beep's pitch, it made the group "a voice moving"
+    let beep = signal(&[(&[1679.0], 1000)], -14.0, None);
+    let scrap = signal(&[(&[], 1100), (&[1542.0], 30)], -22.0, None);
+    let x: Vec<i16> = beep
+        .iter()
+        .zip(&scrap)
+        .map(|(&a, &b)| a.saturating_add(b))
+        .collect();
+    let r = run(&x);
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    assert!((r.events[0].freq_hz - 1679.0).abs() < 5.0, "{:?}", r.events);
+    // at the beep's level the scrap is still a tone moving
+    let loud = signal(&[(&[], 1100), (&[1542.0], 30)], -14.0, None);
+    let x: Vec<i16> = beep
+        .iter()
+        .zip(&loud)
+        .map(|(&a, &b)| a.saturating_add(b))
+        .collect();
+    assert!(run(&x).events.is_empty());
+}
+
+#[test]
 fn a_tonal_scrap_at_the_beeps_pitch_before_it_is_no_cadence() {
     // a 40 ms vowel scrap clean enough to pass, 500 ms before a 450 Hz beep
     let r = run(&signal(
