@@ -85,7 +85,8 @@
 //!    over 40 ms from the other parts, is left out of the span), no part
 //!    failed (where the tracker broke a tone in the line's white noise
 //!    into pieces at one frequency and level, and some were too weak
-//!    alone, the pieces' pooled ratio to the noise is judged instead), it
+//!    alone but passed the rules a voice fails, the pieces' pooled ratio
+//!    to the noise is judged instead), it
 //!    has at most four parts (a part past the fourth that passed at the
 //!    fourth's frequency and level is that tone again, which noise broke
 //!    into more pieces, and extends it),
@@ -915,19 +916,19 @@ struct Closed {
     energy: f32,
     /// Whether it passed the part rules.
     passed: bool,
-    /// Its tone and rest where the rest was the line's white noise.
-    line: Option<LineTone>,
+    /// Its tone's strength, for judging pieces of one tone together.
+    strength: Strength,
 }
 
-/// A part heard in the line's white noise (see
-/// [`BeepDetector::clears_line_noise_together`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct LineTone {
-    /// The tone's power per sample.
-    tone: f32,
-    /// The rest's power per sample.
-    rest: f32,
-    /// Whether the part failed, and only as too weak.
+/// How far a part's tone stood over the rest (see
+/// [`BeepDetector::clear_together`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Strength {
+    /// Its tone and rest powers per sample where the rest was the line's
+    /// white noise.
+    line: Option<(f32, f32)>,
+    /// Whether the part failed only as too weak (it passed the rules a
+    /// voice fails).
     weak: bool,
 }
 
@@ -1332,14 +1333,9 @@ impl BeepDetector {
             ..=self.cfg.max_freq_hz * (1.0 + slack as f32);
         let agree = (0.03 * (500.0 / s.freq as f64).max(1.0))
             .max(AGREE_Z * (s.sigma_lag.powi(2) + s.sigma_dft.powi(2)).sqrt());
-        let failed = if !band.contains(&s.best) {
-            Some(Reject::Band)
-        } else if s.snr < self.lim.min_part_snr
-            && s.local_snr < self.lim.min_part_snr
-            && !(s.snr >= self.lim.min_line_part_snr && self.is_line_noise(s.rest))
-        {
-            Some(Reject::Weak)
-        } else if s.ripple > self.cfg.max_ripple as f64 {
+        // the rules a voice fails (judged on weak parts too, so that
+        // pieces of one tone may be judged together on their strength)
+        let voice = if s.ripple > self.cfg.max_ripple as f64 {
             Some(Reject::Ripple)
         } else if s.dft_checked && ((s.freq_dft - s.freq).abs() / s.freq) as f64 > agree {
             // a lone tone gives the same frequency from the lags and from
@@ -1350,6 +1346,16 @@ impl BeepDetector {
             Some(Reject::Unsteady)
         } else {
             None
+        };
+        let failed = if !band.contains(&s.best) {
+            Some(Reject::Band)
+        } else if s.snr < self.lim.min_part_snr
+            && s.local_snr < self.lim.min_part_snr
+            && !(s.snr >= self.lim.min_line_part_snr && self.is_line_noise(s.rest))
+        {
+            Some(Reject::Weak)
+        } else {
+            voice
         };
         let closed = Closed {
             start: p.start * BLOCK,
@@ -1362,11 +1368,12 @@ impl BeepDetector {
             freq_dft: s.dft_any.then_some(s.freq_dft),
             energy: p.mean_energy(),
             passed: failed.is_none(),
-            line: self.is_line_noise(s.rest).then_some(LineTone {
-                tone: (s.snr * s.rest) as f32,
-                rest: s.rest as f32,
-                weak: failed == Some(Reject::Weak),
-            }),
+            strength: Strength {
+                line: self
+                    .is_line_noise(s.rest)
+                    .then_some(((s.snr * s.rest) as f32, s.rest as f32)),
+                weak: failed == Some(Reject::Weak) && voice.is_none(),
+            },
         };
         self.track_sit(&closed);
         // Babble under a steady beep pulls the lag estimate of a window or
@@ -1655,7 +1662,7 @@ impl BeepDetector {
             return Err(Reject::Duration);
         }
         if let Some(r) = g.failed {
-            if !(r == Reject::Weak && self.clears_line_noise_together(parts)) {
+            if !(r == Reject::Weak && self.clear_together(parts)) {
                 return Err(r);
             }
         }
@@ -1698,27 +1705,32 @@ impl BeepDetector {
         })
     }
 
-    /// Whether `parts`, each passed or too weak by itself, all in the line's
-    /// white noise at one frequency and level, stand
+    /// Whether `parts`, each passed or too weak by itself, all in the
+    /// line's white noise at one frequency and level, stand
     /// [`BeepConfig::min_line_part_snr_db`] over it together: a beep about
     /// that far over white noise scatters around the floor from piece to
-    /// piece (6.7-7.6 dB), and the tracker breaks it where it dips.
-    fn clears_line_noise_together(&self, parts: &[Closed]) -> bool {
+    /// piece (6.7-7.6 dB), and the tracker breaks it where it dips. (In
+    /// coloured noise, pieces judged together let babble's vowels through.)
+    fn clear_together(&self, parts: &[Closed]) -> bool {
         let first = parts[0];
         let one_tone = |c: &Closed| {
-            c.line.is_some_and(|l| c.passed || l.weak)
+            (c.passed || c.strength.weak)
                 && same(first.freq, c.freq, self.cfg.same_freq)
                 && within_db(first.energy, c.energy, CONTINUE_LEVEL_DB)
         };
         if !parts.iter().all(one_tone) {
             return false;
         }
-        let (tone, rest) = parts.iter().fold((0.0, 0.0), |(t, r), c| {
+        let mut pooled = (0.0, 0.0);
+        for c in parts {
+            let Some((tone, rest)) = c.strength.line else {
+                return false;
+            };
             let n = (c.end - c.start) as f64;
-            c.line
-                .map_or((t, r), |l| (t + l.tone as f64 * n, r + l.rest as f64 * n))
-        });
-        tone >= rest * self.lim.min_line_part_snr
+            pooled.0 += tone as f64 * n;
+            pooled.1 += rest as f64 * n;
+        }
+        pooled.0 >= pooled.1 * self.lim.min_line_part_snr
     }
 
     /// Whether a tone at `freq` ended within the hold-off before `start`

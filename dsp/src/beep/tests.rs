@@ -415,7 +415,7 @@ fn a_beep_broken_into_several_groups_starts_with_the_first() {
             freq_dft: Some(freq),
             energy: 1e6,
             passed: failed.is_none(),
-            line: None,
+            strength: Strength::default(),
         });
         (g.failed, g.any_passed, g.loudest) = (failed, failed.is_none(), 1e6);
         g
@@ -440,11 +440,10 @@ fn pieces_of_a_beep_in_white_noise_clear_the_floor_together() {
     let piece = |start_ms, end_ms, snr_db: f32, line: bool| {
         let weak = snr_db < 7.0;
         Closed {
-            line: line.then_some(LineTone {
-                tone: 8700.0 * db(snr_db),
-                rest: 8700.0,
+            strength: Strength {
+                line: line.then_some((8700.0 * db(snr_db), 8700.0)),
                 weak,
-            }),
+            },
             ..closed(start_ms, end_ms, 1162.0, 1e6, !weak)
         }
     };
@@ -471,6 +470,16 @@ fn pieces_of_a_beep_in_white_noise_clear_the_floor_together() {
         judge(&[a, piece(14260, 14495, 6.7, false), c]),
         Err(Reject::Weak)
     );
+    // ...nor when the weak piece also failed a voice's rules (ripple)
+    let voiced = piece(14260, 14495, 6.7, true);
+    let voiced = Closed {
+        strength: Strength {
+            weak: false,
+            ..voiced.strength
+        },
+        ..voiced
+    };
+    assert_eq!(judge(&[a, voiced, c]), Err(Reject::Weak));
     // ...nor across two tones
     let other = Closed {
         freq: 1240.0,
@@ -730,7 +739,7 @@ fn closed(start_ms: u64, end_ms: u64, dft: f32, energy: f32, passed: bool) -> Cl
         freq_dft: Some(dft),
         energy,
         passed,
-        line: None,
+        strength: Strength::default(),
     }
 }
 
