@@ -536,6 +536,23 @@ fn a_greeting_as_long_as_a_short_machine_greeting_waits_for_its_beep() {
 }
 
 #[test]
+fn a_beep_late_in_the_wait_after_digital_silence_is_heard() {
+    // a recorded greeting, digital silence (all-zero samples), then the
+    // beep 820 ms after the greeting: silent blocks once counted as DTMF
+    // (every bin holds "a quarter" of no energy), so the beep's first
+    // frames were taken for keying and the silence ran out under it
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 1500, 6000.0);
+    silence(&mut s, 820);
+    tone(&mut s, 1900.0, 400, 3000.0);
+    silence(&mut s, 2000);
+    let d = run(&s, 0.0);
+    assert_eq!(d.verdict, AmdVerdict::Machine, "{d:?}");
+    assert_eq!(d.cause, "tone-after-greeting");
+}
+
+#[test]
 fn a_short_greeting_the_spotter_half_heard_waits_for_a_beep() {
     let cfg = AmdConfig::default();
     let limits = Limits::new(&cfg);

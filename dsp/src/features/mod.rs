@@ -84,14 +84,15 @@ pub struct FeatureBlock {
 impl FeatureBlock {
     /// Whether the block looks like a DTMF tone pair: a row bin and a
     /// column bin each hold at least a quarter of the power a lone on-bin
-    /// sine of the block's energy would put there.
+    /// sine of the block's energy would put there (a silent block holds
+    /// no tone).
     #[inline]
     pub fn looks_like_dtmf(&self) -> bool {
         // an on-bin sine of energy E gives |X|^2 = E * (BLOCK_LEN / 2) * S^2
         let full = self.energy as f64 * (BLOCK_LEN as f64 / 2.0) * TWIDDLE_SCALE * TWIDDLE_SCALE;
         let row = (0..4).map(|k| self.power(k)).max().unwrap_or(0) as f64;
         let col = (4..BINS).map(|k| self.power(k)).max().unwrap_or(0) as f64;
-        row >= 0.25 * full && col >= 0.25 * full
+        self.energy > 0 && row >= 0.25 * full && col >= 0.25 * full
     }
 
     /// Power of bin `k` (|X|^2), exact.
