@@ -166,10 +166,11 @@ pub struct AmdConfig {
     /// The spotter's score (0..1) that means the greeting said "message",
     /// "tone" or "beep" as voicemail greetings do.
     pub voicemail_phrase_score: f32,
-    /// The spotter is heeded only once the greeting's loudest frame stands
-    /// this far (dB) over the noise floor: nearer the floor its spectral
-    /// summaries are mostly the line's noise, and babble (several voices
-    /// at once) can score as a keyword.
+    /// The spotter's "machine" is heeded only once the greeting's loudest
+    /// frame stands this far (dB) over the noise floor: nearer the floor
+    /// its spectral summaries are mostly the line's noise, and babble
+    /// (several voices at once) can score as a keyword. Its maybe
+    /// (`voicemail_phrase_wait_score`) counts at any level.
     pub voicemail_phrase_min_snr_db: f32,
     /// A spotter score this high during a greeting, short of
     /// `voicemail_phrase_score`, is a maybe: the silence after the greeting
@@ -448,6 +449,42 @@ struct Greeting {
     phrase_peak: f32,
 }
 
+impl Greeting {
+    /// A greeting whose first run of speech (from frame `start`, confirmed
+    /// at `frame`) peaked at `peak_db` and swung `swing_db`.
+    fn starting(start: u32, frame: u32, peak_db: f32, swing_db: f32) -> Greeting {
+        Greeting {
+            start,
+            last_speech: frame,
+            last_tone: None,
+            tone_before: None,
+            tone_frames: 0,
+            tone_hz_sum: 0.0,
+            tone_snr_sum: 0.0,
+            peak_db,
+            base_db: peak_db,
+            run_start: start,
+            after_break: false,
+            swing_db,
+            syllable: None,
+            last_word: None,
+            phrase_peak: 0.0,
+        }
+    }
+
+    /// Notes the spotter's `score` of the greeting, which stands
+    /// `clearance_db` over the noise floor; returns whether the score
+    /// means "machine" (`needed` or more, heeded only once the greeting
+    /// stands [`AmdConfig::voicemail_phrase_min_snr_db`] over the floor:
+    /// babble before the talker can fire it). Any score counts towards
+    /// the maybe that waits for a beep, which costs only latency: a short
+    /// greeting in 12 dB noise ("Talk after the tone.") waits too.
+    fn note_phrase(&mut self, score: f32, clearance_db: f32, needed: f32, l: &Limits) -> bool {
+        self.phrase_peak = self.phrase_peak.max(score);
+        clearance_db >= l.voicemail_phrase_min_snr_db && score >= needed
+    }
+}
+
 /// Streaming AMD for one channel: feed it the channel's feature blocks from
 /// the moment of answer.
 pub struct AmdDetector {
@@ -599,11 +636,9 @@ impl AmdDetector {
             if let (Some(g), Some(needed)) =
                 (self.greeting.as_mut(), self.limits.voicemail_phrase_score)
             {
-                if g.peak_db - self.floor_db >= self.limits.voicemail_phrase_min_snr_db {
-                    let score = self.keyword.score();
-                    g.phrase_peak = g.phrase_peak.max(score);
-                    self.phrase_heard |= score >= needed;
-                }
+                let clearance_db = g.peak_db - self.floor_db;
+                self.phrase_heard |=
+                    g.note_phrase(self.keyword.score(), clearance_db, needed, &self.limits);
             }
         }
         let (frame, vad) = self.next_frame(block)?;
@@ -889,23 +924,12 @@ impl AmdDetector {
                     && self.run_peak_db >= l.min_talker_db
                 {
                     let start = frame + 1 - CONFIRM_FRAMES;
-                    self.greeting = Some(Greeting {
+                    self.greeting = Some(Greeting::starting(
                         start,
-                        last_speech: frame,
-                        last_tone: None,
-                        tone_before: None,
-                        tone_frames: 0,
-                        tone_hz_sum: 0.0,
-                        tone_snr_sum: 0.0,
-                        peak_db: self.run_peak_db,
-                        base_db: self.run_peak_db,
-                        run_start: start,
-                        after_break: false,
-                        swing_db: self.run_peak_db - self.run_low_db,
-                        syllable: None,
-                        last_word: None,
-                        phrase_peak: 0.0,
-                    });
+                        frame,
+                        self.run_peak_db,
+                        self.run_peak_db - self.run_low_db,
+                    ));
                     Self::note_run(&mut self.runs, start, frame);
                 } else if (vad.tone || vad.call_progress) && l.may_restart_clock(frame) {
                     // ring-back still playing: the call is not answered

@@ -566,6 +566,19 @@ fn a_short_greeting_the_spotter_half_heard_waits_for_a_beep() {
     assert!(maybe >= beep_wait, "{maybe}");
     let below = limits.human_silence_after(short, cfg.voicemail_phrase_wait_score - 0.01);
     assert_eq!(below, plain);
+    // in noise the maybe still counts, though "machine" needs the greeting
+    // well clear of the floor
+    let mut g = Greeting::starting(0, 10, 60.0, 10.0);
+    let needed = cfg.voicemail_phrase_score;
+    let noisy = cfg.voicemail_phrase_min_snr_db - 4.0;
+    assert!(!g.note_phrase(0.5, noisy, needed, &limits));
+    assert!(
+        !g.note_phrase(0.99, noisy, needed, &limits),
+        "not heeded in noise"
+    );
+    assert_eq!(g.phrase_peak, 0.99);
+    let clear = cfg.voicemail_phrase_min_snr_db + 4.0;
+    assert!(g.note_phrase(0.99, clear, needed, &limits));
 }
 
 #[test]

@@ -120,7 +120,7 @@ pub const THRESHOLDS: &[Threshold] = &[
         Unit::Db,
         0,
         60,
-        "the spotter is heeded once the greeting stands this far over the noise floor"
+        "the spotter's \"machine\" is heeded once the greeting stands this far over the noise floor"
     ),
     real!(
         voicemail_phrase_wait_score,
