@@ -47,10 +47,12 @@
 //! that decided, and the same audio cut there gives the same verdict.
 use crate::features::{FeatureBlock, BLOCK_LEN, SAMPLE_RATE};
 
+mod answer;
 pub mod keyword;
 mod keyword_model;
 pub mod thresholds;
 pub mod vad;
+use answer::AnswerLevels;
 use keyword::KeywordSpotter;
 use vad::{Framer, Vad, VadFrame};
 
@@ -349,6 +351,38 @@ impl Limits {
 /// "human" verdict comes within a few seconds of it, when AMD was wrong.
 const TRACK_AFTER_DECISION_FRAMES: u32 = 10_000 / FRAME_MS;
 
+/// What a run of the first second's frames, which the floor at answer hid,
+/// needs to start a greeting ([`answer`]): what a greeting's first run
+/// needs, on a quiet line (none is looked for once ringing was heard: the
+/// line was not answered yet).
+fn answer_rule(cfg: &AmdConfig, l: &Limits) -> answer::RunRule {
+    answer::RunRule {
+        margin_db: cfg.vad_margin_db,
+        min_frames: CONFIRM_FRAMES,
+        onset_frames: ONSET_FRAMES,
+        min_swing_db: GREETING_SWING_DB,
+        min_peak_db: l.min_talker_db,
+        min_clearance_db: ANSWER_CLEARANCE_DB,
+        max_start: ANSWER_TALK_START_FRAMES,
+        max_quiet_frames: ANSWER_QUIET_FRAMES,
+    }
+}
+
+/// How far talk heard from the moment of answer must stand over the floor
+/// found after it to start a greeting there, dB: only a quiet line shows
+/// that it was the talker (babble at answer swings 10-15 dB over its own
+/// troughs).
+const ANSWER_CLEARANCE_DB: f32 = 25.0;
+
+/// Talk heard from the moment of answer starts within this many frames of
+/// it (one 10 ms frame of the onset's rise either side of the first).
+const ANSWER_TALK_START_FRAMES: u32 = 2;
+
+/// The floor that shows talk at answer for what it was falls within this
+/// many frames of its end (300 ms): the line went quiet as the talker
+/// stopped.
+const ANSWER_QUIET_FRAMES: u32 = 30;
+
 /// Frames of consecutive speech that confirm speech: long enough for the
 /// VAD to have recognised a steady tone (which then is not speech).
 const CONFIRM_FRAMES: u32 = vad::TONE_DELAY_FRAMES as u32 + 1;
@@ -550,6 +584,9 @@ pub struct AmdDetector {
     verdict: Option<AmdVerdict>,
     /// The VAD's noise floor at the last frame, dB.
     floor_db: f32,
+    /// The first second's levels, for a greeting spoken from the moment
+    /// of answer.
+    answer: AnswerLevels,
 }
 
 impl AmdDetector {
@@ -586,6 +623,7 @@ impl AmdDetector {
             talk_after_decision: None,
             verdict: None,
             floor_db: 0.0,
+            answer: AnswerLevels::default(),
         }
     }
 
@@ -856,6 +894,10 @@ impl AmdDetector {
         if self.phrase_heard {
             return Some(self.decision(AmdVerdict::Machine, "voicemail-phrase", 0.9));
         }
+        self.answer.push(
+            vad.level_db,
+            !vad.tone && !vad.call_progress && vad.level_db >= MIN_SPEECH_DB,
+        );
         let speech = self.is_talker_speech(&vad);
         if self.greeting.is_none() && (vad.held || vad.speech) {
             self.steady.push(vad.level_db);
@@ -931,6 +973,24 @@ impl AmdDetector {
                         self.run_peak_db - self.run_low_db,
                     ));
                     Self::note_run(&mut self.runs, start, frame);
+                } else if let Some(run) = self
+                    .last_ringing
+                    .is_none()
+                    .then(|| {
+                        self.answer
+                            .speech_under(frame, vad.floor_db, &answer_rule(&self.cfg, l))
+                    })
+                    .flatten()
+                {
+                    // talk from the moment of answer, which the floor of
+                    // its moment hid ([`answer`])
+                    self.greeting = Some(Greeting::starting(
+                        run.start,
+                        run.end,
+                        run.peak_db,
+                        run.swing_db,
+                    ));
+                    Self::note_run(&mut self.runs, run.start, run.end);
                 } else if (vad.tone || vad.call_progress) && l.may_restart_clock(frame) {
                     // ring-back still playing: the call is not answered
                     // in earnest yet, the analysis time starts after it

@@ -552,6 +552,41 @@ fn a_beep_late_in_the_wait_after_digital_silence_is_heard() {
     assert_eq!(d.cause, "tone-after-greeting");
 }
 
+/// A vowel at full level from its first sample (no onset), swelling
+/// `swing` (0.0-1.0 of `amp`) over `ms`.
+fn vowel_at_once(out: &mut Vec<f64>, ms: usize, amp: f64, swing: f64) {
+    let n = ms * 8;
+    let mut phase = 0.0f64;
+    for i in 0..n {
+        phase += 2.0 * std::f64::consts::PI * 180.0 / 8000.0;
+        let env = 1.0 - swing * (std::f64::consts::PI * i as f64 / n as f64).sin();
+        let v: f64 = (1..10).map(|h| (h as f64 * phase).sin() / h as f64).sum();
+        out.push(v * env * amp / 2.0);
+    }
+}
+
+#[test]
+fn a_greeting_spoken_from_the_moment_of_answer_is_heard() {
+    // "Evening." said as the line connects (held-out seed 40): the VAD's
+    // floor starts at the first frame's level, so "Eve-" stood no margin
+    // over it, and "-ning" alone was too short to start a greeting; the
+    // call ended `unknown`
+    let mut s = Vec::new();
+    vowel_at_once(&mut s, 140, 6000.0, 0.5);
+    vowel_at_once(&mut s, 150, 1200.0, 0.3);
+    vowel_at_once(&mut s, 60, 6000.0, 0.5);
+    let greeting_end_ms = s.len() as u64 / 8;
+    silence(&mut s, 3000);
+    let d = run(&s, 10.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    assert!(d.at / 8 < greeting_end_ms + 1000, "{d:?}");
+    // a line that is loud from answer and stays so is no greeting
+    let mut hum = Vec::new();
+    vowel_at_once(&mut hum, 3000, 6000.0, 0.02);
+    let d = run(&hum, 10.0);
+    assert_ne!(d.verdict, AmdVerdict::Human, "{d:?}");
+}
+
 #[test]
 fn a_short_greeting_the_spotter_half_heard_waits_for_a_beep() {
     let cfg = AmdConfig::default();
