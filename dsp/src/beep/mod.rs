@@ -129,7 +129,7 @@
 //!
 //! 5. **Signalling tones and slow cadences**: a group with the signature
 //!    of a live call's signalling tone (call waiting, 440 Hz 100-450 ms;
-//!    recorder warning, 1400 Hz 100-700 ms, as speech may hide their start;
+//!    recorder warning, 1400 Hz 150-700 ms, as speech may hide their start;
 //!    one frequency throughout, not a two-tone beep averaging to it; the
 //!    DFT bins' frequency where it agrees with the lags', which pink noise
 //!    pulls a few percent) is not
@@ -858,10 +858,9 @@ fn is_signalling(parts: &[Closed]) -> bool {
     let near = |f: f32| (freq - f).abs() <= tol * f;
     // call waiting and the recorder warning sound over the conversation:
     // the talker's voice may hide their first few hundred ms (call
-    // waiting's 300 ms, or the warning's 500 ms under a second "Hello?",
-    // can read as the shortest beep's 120)
+    // waiting's 300 ms can read as the shortest beep's 120)
     (near(440.0) && (100..=450).contains(&ms))
-        || (near(1400.0) && (100..=700).contains(&ms))
+        || (near(1400.0) && (150..=700).contains(&ms))
         || (near(425.0) && n == 2 && (450..=700).contains(&ms))
 }
 
