@@ -129,7 +129,8 @@
 //!
 //! 5. **Signalling tones and slow cadences**: a group with the signature
 //!    of a live call's signalling tone (call waiting, 440 Hz 100-450 ms;
-//!    recorder warning, 1400 Hz 150-700 ms, as speech may hide their start;
+//!    recorder warning, 1400 Hz 150-700 ms, or from 100 ms right after
+//!    louder talk, as speech may hide their start;
 //!    one frequency throughout, not a two-tone beep averaging to it; the
 //!    DFT bins' frequency where it agrees with the lags', which pink noise
 //!    pulls a few percent) is not
@@ -818,7 +819,7 @@ fn robust_largest(v: &mut [f64]) -> f64 {
 /// 200 ms off, 200 ms on) or the recording warning tone (1400 Hz, 500 ms
 /// every 15 s; FCC 47 CFR 64.501). Either can sound
 /// right after a live "Hello?", where nothing else tells it from a beep.
-fn is_signalling(parts: &[Closed]) -> bool {
+fn is_signalling(parts: &[Closed], after_talk: bool) -> bool {
     let Some(longest) = parts.iter().max_by_key(|p| p.end - p.start) else {
         return false;
     };
@@ -858,9 +859,12 @@ fn is_signalling(parts: &[Closed]) -> bool {
     let near = |f: f32| (freq - f).abs() <= tol * f;
     // call waiting and the recorder warning sound over the conversation:
     // the talker's voice may hide their first few hundred ms (call
-    // waiting's 300 ms can read as the shortest beep's 120)
+    // waiting's 300 ms can read as the shortest beep's 120; so can the
+    // warning's 500 ms right after louder talk, a second "Hello?" over it,
+    // while a lone 1400 Hz tone of 120-150 ms is a beep)
+    let warning_min = if after_talk { 100 } else { 150 };
     (near(440.0) && (100..=450).contains(&ms))
-        || (near(1400.0) && (150..=700).contains(&ms))
+        || (near(1400.0) && (warning_min..=700).contains(&ms))
         || (near(425.0) && n == 2 && (450..=700).contains(&ms))
 }
 
@@ -976,6 +980,9 @@ struct Group {
     /// A short failed part at the tone's level right after it, held aside
     /// until a part shows whether the tone goes on after it.
     masked: Option<(Closed, Option<Reject>)>,
+    /// Whether its first part began as a louder failed part (talk) ended:
+    /// a tone whose start the talker's voice may have hidden.
+    after_talk: bool,
 }
 
 impl Group {
@@ -1086,6 +1093,8 @@ pub struct BeepDetector {
     /// Start of a part that completed a SIT with [`Self::sit_middle`]: its
     /// group is the SIT, not a beep.
     sit_last: Option<u64>,
+    /// End (sample) and mean block energy of the last part that failed.
+    last_failed: Option<(u64, f32)>,
     #[cfg(test)]
     rejects: Vec<(Reject, f32)>,
     #[cfg(test)]
@@ -1117,6 +1126,7 @@ impl BeepDetector {
             sit: None,
             sit_middle: None,
             sit_last: None,
+            last_failed: None,
             #[cfg(test)]
             rejects: Vec::new(),
             #[cfg(test)]
@@ -1149,7 +1159,7 @@ impl BeepDetector {
                 g.n > 0
                     && g.failed.is_none()
                     && g.end() - g.start() >= min
-                    && !is_signalling(&g.parts[..g.n])
+                    && !is_signalling(&g.parts[..g.n], g.after_talk)
             })
     }
 
@@ -1376,6 +1386,9 @@ impl BeepDetector {
             },
         };
         self.track_sit(&closed);
+        if failed.is_some() {
+            self.last_failed = Some((closed.end, closed.energy));
+        }
         // Babble under a steady beep pulls the lag estimate of a window or
         // two a few percent off (the DFT bins, narrow and away from most
         // of the babble, do not move): the tracker then breaks the tone into
@@ -1533,6 +1546,11 @@ impl BeepDetector {
         g.loudest = g.loudest.max(e);
         g.any_passed |= failed.is_none();
         g.failed = g.failed.or(failed);
+        if g.n == 0 {
+            g.after_talk = self.last_failed.is_some_and(|(end, energy)| {
+                end < closed.end && closed.start <= end + ABUT_SAMPLES && energy >= closed.energy
+            });
+        }
         g.append(closed);
     }
 
@@ -1675,7 +1693,7 @@ impl BeepDetector {
         if g.overflow {
             return Err(Reject::Parts);
         }
-        let signalling = is_signalling(&g.parts[..g.n]);
+        let signalling = is_signalling(&g.parts[..g.n], g.after_talk);
         if signalling && !self.cfg.report_signalling {
             return Err(Reject::Signalling);
         }
