@@ -1357,11 +1357,12 @@ impl BeepDetector {
         } else {
             None
         };
+        let line_noise = self.is_line_noise(s.rest);
         let failed = if !band.contains(&s.best) {
             Some(Reject::Band)
         } else if s.snr < self.lim.min_part_snr
             && s.local_snr < self.lim.min_part_snr
-            && !(s.snr >= self.lim.min_line_part_snr && self.is_line_noise(s.rest))
+            && !(s.snr >= self.lim.min_line_part_snr && line_noise)
         {
             Some(Reject::Weak)
         } else {
@@ -1379,9 +1380,7 @@ impl BeepDetector {
             energy: p.mean_energy(),
             passed: failed.is_none(),
             strength: Strength {
-                line: self
-                    .is_line_noise(s.rest)
-                    .then_some(((s.snr * s.rest) as f32, s.rest as f32)),
+                line: line_noise.then_some(((s.snr * s.rest) as f32, s.rest as f32)),
                 weak: failed == Some(Reject::Weak) && voice.is_none(),
             },
         };

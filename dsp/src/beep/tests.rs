@@ -495,23 +495,20 @@ fn a_quiet_scrap_after_a_beep_is_the_line_not_a_voice_moving() {
     // 30 ms babble scrap at 1542 Hz, 8 dB under it, that passed: 8% off
     // the beep's pitch, it made the group "a voice moving"
     let beep = signal(&[(&[1679.0], 1000)], -14.0, None);
-    let scrap = signal(&[(&[], 1100), (&[1542.0], 30)], -22.0, None);
-    let x: Vec<i16> = beep
-        .iter()
-        .zip(&scrap)
-        .map(|(&a, &b)| a.saturating_add(b))
-        .collect();
-    let r = run(&x);
+    let beep_and_scrap_at = |dbfs: f64| {
+        let scrap = signal(&[(&[], 1100), (&[1542.0], 30)], dbfs, None);
+        let x: Vec<i16> = beep
+            .iter()
+            .zip(&scrap)
+            .map(|(&a, &b)| a.saturating_add(b))
+            .collect();
+        run(&x)
+    };
+    let r = beep_and_scrap_at(-22.0);
     assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
     assert!((r.events[0].freq_hz - 1679.0).abs() < 5.0, "{:?}", r.events);
     // at the beep's level the scrap is still a tone moving
-    let loud = signal(&[(&[], 1100), (&[1542.0], 30)], -14.0, None);
-    let x: Vec<i16> = beep
-        .iter()
-        .zip(&loud)
-        .map(|(&a, &b)| a.saturating_add(b))
-        .collect();
-    assert!(run(&x).events.is_empty());
+    assert!(beep_and_scrap_at(-14.0).events.is_empty());
 }
 
 #[test]
