@@ -90,7 +90,10 @@ impl AnswerLevels {
     /// judged against before (the VAD judged each frame against the floor
     /// of its moment, never lower than this).
     pub fn speech_under(&mut self, frame: u32, floor_db: f32, rule: &RunRule) -> Option<AnswerRun> {
-        if self.n == 0 || floor_db >= self.judged_floor_db {
+        // (a run ends by the last kept frame: past that and its quiet
+        // window no run can follow the rule, and there is nothing to scan)
+        let too_late = frame >= self.n as u32 + rule.max_quiet_frames;
+        if self.n == 0 || too_late || floor_db >= self.judged_floor_db {
             return None;
         }
         self.judged_floor_db = floor_db;
