@@ -1,3 +1,7 @@
+use super::grouping::{continues_tone, masks_tone, same, Closed, Strength};
+use super::judge::is_lone_scrap;
+use super::part::noise_density_at;
+use super::plans::is_sit;
 use super::*;
 use crate::features::{FeatureEngine, SoftwareEngine};
 use crate::g711::Law;
