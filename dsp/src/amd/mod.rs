@@ -46,6 +46,7 @@
 //! Every decision uses past audio only: its `at` is the end of the block
 //! that decided, and the same audio cut there gives the same verdict.
 use crate::features::{FeatureBlock, BLOCK_LEN, SAMPLE_RATE};
+use std::ops::ControlFlow;
 
 mod answer;
 pub mod keyword;
@@ -885,6 +886,20 @@ impl AmdDetector {
 
     /// The rules, once per 10 ms frame.
     fn on_frame(&mut self, frame: u32, vad: VadFrame) -> Option<AmdDecision> {
+        if let Some(d) = self.decision_pending() {
+            return Some(d);
+        }
+        let (vad, ended_run) = self.track_frame(frame, vad);
+        if self.greeting.is_none() {
+            self.await_greeting(frame, &vad)
+        } else {
+            self.follow_greeting(frame, &vad, ended_run)
+        }
+    }
+
+    /// A decision already due from what was noted between frames: a beep,
+    /// a special information tone, a voicemail phrase.
+    fn decision_pending(&self) -> Option<AmdDecision> {
         if self.pending_beep {
             return Some(self.decision(AmdVerdict::Machine, "beep", 0.95));
         }
@@ -894,6 +909,15 @@ impl AmdDetector {
         if self.phrase_heard {
             return Some(self.decision(AmdVerdict::Machine, "voicemail-phrase", 0.9));
         }
+        None
+    }
+
+    /// Brings the per-frame state up to date with `vad`: the levels since
+    /// answer, the runs of speech and of one level, and call-progress
+    /// tones (a ringing line drops its "greeting"). Returns the frame with
+    /// `speech` meaning the talker's speech, and the run of speech the
+    /// frame ended, if any (frames, loudest dB).
+    fn track_frame(&mut self, frame: u32, vad: VadFrame) -> (VadFrame, (u32, f32)) {
         self.answer.push(
             vad.level_db,
             !vad.tone && !vad.call_progress && vad.level_db >= MIN_SPEECH_DB,
@@ -917,8 +941,6 @@ impl AmdDetector {
             r if r > ONSET_FRAMES => self.run_low_db.min(vad.level_db),
             _ => self.run_low_db,
         };
-        let l = &self.limits;
-        let confirmed = self.speech_run >= CONFIRM_FRAMES;
         if !vad.tone && !vad.call_progress {
             self.pre_tone = PreTone::default();
         }
@@ -951,248 +973,328 @@ impl AmdDetector {
                 }
             }
         }
-        match &mut self.greeting {
-            None => {
-                // a greeting swells and fades from syllable to syllable; a
-                // run of "speech" at one level is a tone the VAD has not
-                // recognised (a ring-back's beating pair)
-                let run_start = frame + 1 - self.speech_run;
-                let after_ringing = self
-                    .last_ringing
-                    .is_none_or(|r| run_start > r + RINGING_HOLD_FRAMES);
-                if confirmed
-                    && after_ringing
-                    && self.run_peak_db - self.run_low_db >= GREETING_SWING_DB
-                    && self.run_peak_db >= l.min_talker_db
-                {
-                    let start = frame + 1 - CONFIRM_FRAMES;
-                    self.greeting = Some(Greeting::starting(
-                        start,
-                        frame,
-                        self.run_peak_db,
-                        self.run_peak_db - self.run_low_db,
-                    ));
-                    Self::note_run(&mut self.runs, start, frame);
-                } else if let Some(run) = self
-                    .last_ringing
-                    .is_none()
-                    .then(|| {
-                        self.answer
-                            .speech_under(frame, vad.floor_db, &answer_rule(&self.cfg, l))
-                    })
-                    .flatten()
-                {
-                    // talk from the moment of answer, which the floor of
-                    // its moment hid ([`answer`])
-                    self.greeting = Some(Greeting::starting(
-                        run.start,
-                        run.end,
-                        run.peak_db,
-                        run.swing_db,
-                    ));
-                    Self::note_run(&mut self.runs, run.start, run.end);
-                } else if (vad.tone || vad.call_progress) && l.may_restart_clock(frame) {
-                    // ring-back still playing: the call is not answered
-                    // in earnest yet, the analysis time starts after it
-                    self.clock_start = frame + 1;
-                    let hz = if vad.call_progress {
-                        vad.call_progress_hz
-                    } else {
-                        vad.tone_hz
-                    };
-                    self.note_call_progress(hz, vad.level_db, vad.call_progress);
-                } else if self.is_steady_sound() && l.may_restart_clock(frame) {
-                    // a tone all the same (its frequency unknown)
-                    self.clock_start = frame + 1;
-                } else if frame + 1 - self.clock_start >= l.max_frames {
-                    return Some(self.decision(AmdVerdict::Unknown, "no-speech", 0.5));
-                }
+        (vad, (ended_run, ended_run_peak_db))
+    }
+
+    /// Before any greeting: starts one on a confirmed run of speech (or on
+    /// talk under way at answer), restarts the analysis clock while the
+    /// line still rings, and gives up when the analysis time has run out.
+    fn await_greeting(&mut self, frame: u32, vad: &VadFrame) -> Option<AmdDecision> {
+        let l = &self.limits;
+        let confirmed = self.speech_run >= CONFIRM_FRAMES;
+        // a greeting swells and fades from syllable to syllable; a
+        // run of "speech" at one level is a tone the VAD has not
+        // recognised (a ring-back's beating pair)
+        let run_start = frame + 1 - self.speech_run;
+        let after_ringing = self
+            .last_ringing
+            .is_none_or(|r| run_start > r + RINGING_HOLD_FRAMES);
+        if confirmed
+            && after_ringing
+            && self.run_peak_db - self.run_low_db >= GREETING_SWING_DB
+            && self.run_peak_db >= l.min_talker_db
+        {
+            let start = frame + 1 - CONFIRM_FRAMES;
+            self.greeting = Some(Greeting::starting(
+                start,
+                frame,
+                self.run_peak_db,
+                self.run_peak_db - self.run_low_db,
+            ));
+            Self::note_run(&mut self.runs, start, frame);
+        } else if let Some(run) = self
+            .last_ringing
+            .is_none()
+            .then(|| {
+                self.answer
+                    .speech_under(frame, vad.floor_db, &answer_rule(&self.cfg, l))
+            })
+            .flatten()
+        {
+            // talk from the moment of answer, which the floor of
+            // its moment hid ([`answer`])
+            self.greeting = Some(Greeting::starting(
+                run.start,
+                run.end,
+                run.peak_db,
+                run.swing_db,
+            ));
+            Self::note_run(&mut self.runs, run.start, run.end);
+        } else if (vad.tone || vad.call_progress) && l.may_restart_clock(frame) {
+            // ring-back still playing: the call is not answered
+            // in earnest yet, the analysis time starts after it
+            self.clock_start = frame + 1;
+            let hz = if vad.call_progress {
+                vad.call_progress_hz
+            } else {
+                vad.tone_hz
+            };
+            self.note_call_progress(hz, vad.level_db, vad.call_progress);
+        } else if self.is_steady_sound() && l.may_restart_clock(frame) {
+            // a tone all the same (its frequency unknown)
+            self.clock_start = frame + 1;
+        } else if frame + 1 - self.clock_start >= l.max_frames {
+            return Some(self.decision(AmdVerdict::Unknown, "no-speech", 0.5));
+        }
+        None
+    }
+
+    /// During and after the greeting: follows tones, the talker's runs of
+    /// speech and the silence after them, until one of them decides.
+    fn follow_greeting(
+        &mut self,
+        frame: u32,
+        vad: &VadFrame,
+        (ended_run, ended_run_peak_db): (u32, f32),
+    ) -> Option<AmdDecision> {
+        let g = self.greeting.as_mut()?;
+        if self.speech_run == 0 {
+            g.after_break = false;
+        }
+        // DTMF keyed after a greeting is a person at the keypad:
+        // neither a beep nor the talker going on, and the silence
+        // that means "human" runs on through it
+        let dtmf = (self.dtmf_history & 0xFF_FFFF).count_ones() >= 12;
+        let keying = (self.dtmf_history & 0xF).count_ones() >= 2;
+        if let ControlFlow::Break(d) = self.follow_tone(frame, vad, dtmf, keying) {
+            return d;
+        }
+        let l = &self.limits;
+        let confirmed = self.speech_run >= CONFIRM_FRAMES;
+        let g = self.greeting.as_mut()?;
+        // speech far below the greeting's level is another voice
+        // (babble, a television), not the talker going on
+        if (1..CONFIRM_FRAMES).contains(&ended_run)
+            && ended_run_peak_db >= g.peak_db - l.talker_range_db
+        {
+            g.syllable = Some((frame - ended_run, frame - 1));
+            // (not a DTMF digit, nor a tone's first frames, read
+            // as speech until the tone test knew them)
+            if !dtmf && !keying && !vad.tone {
+                g.last_word = Some(frame - 1);
             }
-            Some(g) => {
-                if self.speech_run == 0 {
-                    g.after_break = false;
-                }
-                // DTMF keyed after a greeting is a person at the keypad:
-                // neither a beep nor the talker going on, and the silence
-                // that means "human" runs on through it
-                let dtmf = (self.dtmf_history & 0xFF_FFFF).count_ones() >= 12;
-                let keying = (self.dtmf_history & 0xF).count_ones() >= 2;
-                let tone_going_on = g.last_tone == Some(frame.wrapping_sub(1));
-                if tone_going_on && !vad.tone && g.tone_frames > 0 {
-                    // a tone just ended: one with a live call's signalling
-                    // signature that did not outlast it (the recorder
-                    // warning, call waiting) is the line's, not a beep,
-                    // and does not restart the silence after the greeting
-                    // (after a greeting long enough to be one: a tenth of a
-                    // second of babble and the tone's own first frames,
-                    // read as speech, are no greeting to be silent after)
-                    let hz = g.tone_hz_sum / g.tone_frames as f32;
-                    let needed = signalling_tone_frames(hz);
-                    if needed > 0
-                        && g.tone_frames + (vad::TONE_DELAY_FRAMES as u32) < needed
-                        && g.last_speech + 1 - g.start >= MIN_GREETING_BEFORE_BEEP_FRAMES
-                    {
-                        g.last_tone = g.tone_before;
-                    }
-                }
-                // a "tone" far below the greeting (a vowel of babble held
-                // for a few frames) is background, as such speech is
-                let audible_tone = vad.level_db >= g.peak_db - TONE_RANGE_DB;
-                if vad.tone && !dtmf && !keying && audible_tone {
-                    // A steady tone after the greeting is a voicemail beep
-                    // (the beep detector confirms its frequency and length
-                    // later; the verdict needs only that it is a tone).
-                    if !tone_going_on {
-                        g.tone_before = g.last_tone;
-                    }
-                    (g.tone_frames, g.tone_hz_sum, g.tone_snr_sum) = if tone_going_on {
-                        (
-                            g.tone_frames + 1,
-                            g.tone_hz_sum + vad.tone_hz,
-                            g.tone_snr_sum + vad.tone_snr_db,
-                        )
-                    } else {
-                        (1, vad.tone_hz, vad.tone_snr_db)
-                    };
-                    g.last_tone = Some(frame);
-                    let tone_start =
-                        (frame + 1).saturating_sub(g.tone_frames + vad::TONE_DELAY_FRAMES as u32);
-                    // a live call's signalling tone (call waiting, recorder
-                    // warning) counts only once it outlasts its signature
-                    let hz = g.tone_hz_sum / g.tone_frames as f32;
-                    if g.tone_frames >= CALL_PROGRESS_MATCH_FRAMES
-                        && l.may_restart_clock(frame)
-                        && self.call_progress_hz.is_some_and(|f| same_tone(hz, f))
-                    {
-                        // the ring-back heard before goes on: what came
-                        // between its bursts (babble) was no greeting
-                        self.greeting = None;
-                        self.clock_start = frame + 1;
-                        return None;
-                    }
-                    let needed = signalling_tone_frames(hz).max(l.tone_after_greeting);
-                    let clear =
-                        g.tone_snr_sum / g.tone_frames as f32 >= l.tone_after_greeting_snr_db;
-                    if g.tone_frames + vad::TONE_DELAY_FRAMES as u32 >= needed
-                        && clear
-                        && g.last_speech + 1 - g.start >= MIN_GREETING_BEFORE_BEEP_FRAMES
-                        && tone_start > g.last_speech + 1
-                        && quiet_before(
-                            self.speech_history,
-                            frame - tone_start,
-                            QUIET_BEFORE_TONE_FRAMES,
-                        )
-                    {
-                        return Some(self.decision(
-                            AmdVerdict::Machine,
-                            "tone-after-greeting",
-                            0.85,
-                        ));
-                    }
-                }
-                // speech far below the greeting's level is another voice
-                // (babble, a television), not the talker going on
-                if (1..CONFIRM_FRAMES).contains(&ended_run)
-                    && ended_run_peak_db >= g.peak_db - l.talker_range_db
-                {
-                    g.syllable = Some((frame - ended_run, frame - 1));
-                    // (not a DTMF digit, nor a tone's first frames, read
-                    // as speech until the tone test knew them)
-                    if !dtmf && !keying && !vad.tone {
-                        g.last_word = Some(frame - 1);
-                    }
-                }
-                let talker =
-                    confirmed && !keying && self.run_peak_db >= g.peak_db - l.talker_range_db;
-                if talker {
-                    // the pause that just ended, before this run of speech
-                    let run_start = frame + 1 - self.speech_run.min(CONFIRM_FRAMES);
-                    // a syllable too short to confirm, at the talker's
-                    // level, splits the pause (a weak syllable in noise):
-                    // the longer part is the pause
-                    let pause = match g.syllable {
-                        Some((a, b)) if a > g.last_speech => {
-                            (a - (g.last_speech + 1)).max(run_start.saturating_sub(b + 1))
-                        }
-                        _ => run_start.saturating_sub(g.last_speech + 1),
-                    };
-                    let before = g.last_speech + 1 - g.start;
-                    if g.last_speech + 1 < frame {
-                        (g.base_db, g.run_start) = (g.peak_db, run_start);
-                    }
-                    g.peak_db = g.peak_db.max(vad.level_db);
-                    g.swing_db = g.swing_db.max(self.run_peak_db - self.run_low_db);
-                    g.last_speech = frame;
-                    Self::note_run(&mut self.runs, run_start, frame);
-                    // a voice far louder than all the "greeting" before it
-                    // ([`AmdConfig::talker_restart_db`]) is the talker at
-                    // last: what came before was background (babble, a
-                    // television), and the greeting starts with this run
-                    if g.run_start > g.start && self.run_peak_db >= g.base_db + l.talker_restart_db
-                    {
-                        g.start = g.run_start;
-                        return None;
-                    }
-                    if pause >= l.sentence_pause && before >= l.multi_sentence_min {
-                        g.after_break = true;
-                    }
-                    // a sentence swells and fades from syllable to
-                    // syllable; a run at one level is a tone the VAD did
-                    // not recognise in coloured noise (call waiting in pink
-                    // noise), not the greeting going on
-                    if g.after_break && self.run_peak_db - self.run_low_db >= SENTENCE_SWING_DB {
-                        return Some(self.decision(AmdVerdict::Machine, "multi-sentence", 0.8));
-                    }
-                    if frame + 1 - g.start >= l.machine_greeting {
-                        return Some(self.decision(AmdVerdict::Machine, "long-greeting", 0.85));
-                    }
-                } else if !vad.speech || confirmed {
-                    let greeting = g.last_speech + 1 - g.start;
-                    // a word too short to confirm as speech, at the
-                    // talker's level, is the talker still talking ("got"
-                    // in "you've got the..." in noise)
-                    let last_sound = g
-                        .last_tone
-                        .map_or(g.last_speech, |t| t.max(g.last_speech))
-                        .max(g.last_word.unwrap_or(0));
-                    let silence = frame - last_sound;
-                    if silence as f32 >= l.human_silence_after(greeting, g.phrase_peak)
-                        && !self.beep_in_flight
-                    {
-                        if g.swing_db < MIN_GREETING_SWING_DB
-                            || g.peak_db - vad.floor_db < MIN_GREETING_CLEARANCE_DB
-                        {
-                            // one level throughout, like no voice: a
-                            // dual tone (busy) that the line's noise hid
-                            // from the VAD's tone test; or never clear of
-                            // the floor as a talker at the handset is:
-                            // background talk before anyone spoke. No
-                            // greeting, and the analysis time starts
-                            // after it
-                            self.greeting = None;
-                            if l.may_restart_clock(frame) {
-                                self.clock_start = frame + 1;
-                            }
-                            return None;
-                        }
-                        return Some(self.decision(
-                            AmdVerdict::Human,
-                            "greeting-then-silence",
-                            0.85,
-                        ));
-                    }
-                }
-                // a greeting that began in the second half of the analysis
-                // time (after a ring-back the tone tests could not hear in
-                // the line's noise, or a long silence) is given the time to
-                // be judged as any other, within the same bound from answer
-                let late = g.start >= self.clock_start + l.max_frames / 2;
-                let judging_late_greeting =
-                    late && frame + 1 - g.start < l.machine_greeting && l.may_restart_clock(frame);
-                if frame + 1 - self.clock_start >= l.max_frames && !judging_late_greeting {
-                    return Some(self.decision(AmdVerdict::Machine, "max-analysis-time", 0.5));
-                }
+        }
+        let talker = confirmed && !keying && self.run_peak_db >= g.peak_db - l.talker_range_db;
+        let step = if talker {
+            self.follow_talker(frame, vad)
+        } else if !vad.speech || confirmed {
+            self.judge_silence(frame, vad)
+        } else {
+            ControlFlow::Continue(())
+        };
+        if let ControlFlow::Break(d) = step {
+            return d;
+        }
+        self.out_of_time(frame)
+    }
+
+    /// A tone during or after the greeting: a steady one after it, clear
+    /// of the talker, is a voicemail beep; a live call's signalling tone
+    /// that did not outlast its signature is the line's; the ring-back
+    /// heard before, going on, was no greeting. `dtmf`: half of the last
+    /// 120 ms of blocks looked like DTMF; `keying`: two of the last four.
+    fn follow_tone(
+        &mut self,
+        frame: u32,
+        vad: &VadFrame,
+        dtmf: bool,
+        keying: bool,
+    ) -> ControlFlow<Option<AmdDecision>> {
+        let l = &self.limits;
+        let Some(g) = self.greeting.as_mut() else {
+            return ControlFlow::Continue(());
+        };
+        let tone_going_on = g.last_tone == Some(frame.wrapping_sub(1));
+        if tone_going_on && !vad.tone && g.tone_frames > 0 {
+            // a tone just ended: one with a live call's signalling
+            // signature that did not outlast it (the recorder
+            // warning, call waiting) is the line's, not a beep,
+            // and does not restart the silence after the greeting
+            // (after a greeting long enough to be one: a tenth of a
+            // second of babble and the tone's own first frames,
+            // read as speech, are no greeting to be silent after)
+            let hz = g.tone_hz_sum / g.tone_frames as f32;
+            let needed = signalling_tone_frames(hz);
+            if needed > 0
+                && g.tone_frames + (vad::TONE_DELAY_FRAMES as u32) < needed
+                && g.last_speech + 1 - g.start >= MIN_GREETING_BEFORE_BEEP_FRAMES
+            {
+                g.last_tone = g.tone_before;
             }
+        }
+        // a "tone" far below the greeting (a vowel of babble held
+        // for a few frames) is background, as such speech is
+        let audible_tone = vad.level_db >= g.peak_db - TONE_RANGE_DB;
+        if vad.tone && !dtmf && !keying && audible_tone {
+            // A steady tone after the greeting is a voicemail beep
+            // (the beep detector confirms its frequency and length
+            // later; the verdict needs only that it is a tone).
+            if !tone_going_on {
+                g.tone_before = g.last_tone;
+            }
+            (g.tone_frames, g.tone_hz_sum, g.tone_snr_sum) = if tone_going_on {
+                (
+                    g.tone_frames + 1,
+                    g.tone_hz_sum + vad.tone_hz,
+                    g.tone_snr_sum + vad.tone_snr_db,
+                )
+            } else {
+                (1, vad.tone_hz, vad.tone_snr_db)
+            };
+            g.last_tone = Some(frame);
+            let tone_start =
+                (frame + 1).saturating_sub(g.tone_frames + vad::TONE_DELAY_FRAMES as u32);
+            // a live call's signalling tone (call waiting, recorder
+            // warning) counts only once it outlasts its signature
+            let hz = g.tone_hz_sum / g.tone_frames as f32;
+            if g.tone_frames >= CALL_PROGRESS_MATCH_FRAMES
+                && l.may_restart_clock(frame)
+                && self.call_progress_hz.is_some_and(|f| same_tone(hz, f))
+            {
+                // the ring-back heard before goes on: what came
+                // between its bursts (babble) was no greeting
+                self.greeting = None;
+                self.clock_start = frame + 1;
+                return ControlFlow::Break(None);
+            }
+            let needed = signalling_tone_frames(hz).max(l.tone_after_greeting);
+            let clear = g.tone_snr_sum / g.tone_frames as f32 >= l.tone_after_greeting_snr_db;
+            if g.tone_frames + vad::TONE_DELAY_FRAMES as u32 >= needed
+                && clear
+                && g.last_speech + 1 - g.start >= MIN_GREETING_BEFORE_BEEP_FRAMES
+                && tone_start > g.last_speech + 1
+                && quiet_before(
+                    self.speech_history,
+                    frame - tone_start,
+                    QUIET_BEFORE_TONE_FRAMES,
+                )
+            {
+                return ControlFlow::Break(Some(self.decision(
+                    AmdVerdict::Machine,
+                    "tone-after-greeting",
+                    0.85,
+                )));
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// A run of the talker's speech: it may end a sentence pause (a second
+    /// sentence is a machine's), outlast any live greeting, or show that
+    /// what came before was background and the talker starts now.
+    fn follow_talker(&mut self, frame: u32, vad: &VadFrame) -> ControlFlow<Option<AmdDecision>> {
+        let l = &self.limits;
+        let Some(g) = self.greeting.as_mut() else {
+            return ControlFlow::Continue(());
+        };
+        // the pause that just ended, before this run of speech
+        let run_start = frame + 1 - self.speech_run.min(CONFIRM_FRAMES);
+        // a syllable too short to confirm, at the talker's
+        // level, splits the pause (a weak syllable in noise):
+        // the longer part is the pause
+        let pause = match g.syllable {
+            Some((a, b)) if a > g.last_speech => {
+                (a - (g.last_speech + 1)).max(run_start.saturating_sub(b + 1))
+            }
+            _ => run_start.saturating_sub(g.last_speech + 1),
+        };
+        let before = g.last_speech + 1 - g.start;
+        if g.last_speech + 1 < frame {
+            (g.base_db, g.run_start) = (g.peak_db, run_start);
+        }
+        g.peak_db = g.peak_db.max(vad.level_db);
+        g.swing_db = g.swing_db.max(self.run_peak_db - self.run_low_db);
+        g.last_speech = frame;
+        Self::note_run(&mut self.runs, run_start, frame);
+        // a voice far louder than all the "greeting" before it
+        // ([`AmdConfig::talker_restart_db`]) is the talker at
+        // last: what came before was background (babble, a
+        // television), and the greeting starts with this run
+        if g.run_start > g.start && self.run_peak_db >= g.base_db + l.talker_restart_db {
+            g.start = g.run_start;
+            return ControlFlow::Break(None);
+        }
+        if pause >= l.sentence_pause && before >= l.multi_sentence_min {
+            g.after_break = true;
+        }
+        // a sentence swells and fades from syllable to
+        // syllable; a run at one level is a tone the VAD did
+        // not recognise in coloured noise (call waiting in pink
+        // noise), not the greeting going on
+        if g.after_break && self.run_peak_db - self.run_low_db >= SENTENCE_SWING_DB {
+            return ControlFlow::Break(Some(self.decision(
+                AmdVerdict::Machine,
+                "multi-sentence",
+                0.8,
+            )));
+        }
+        if frame + 1 - g.start >= l.machine_greeting {
+            return ControlFlow::Break(Some(self.decision(
+                AmdVerdict::Machine,
+                "long-greeting",
+                0.85,
+            )));
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Silence after the greeting: long enough, it means a live person
+    /// waiting for an answer, unless the "greeting" was no voice at all.
+    fn judge_silence(&mut self, frame: u32, vad: &VadFrame) -> ControlFlow<Option<AmdDecision>> {
+        let l = &self.limits;
+        let Some(g) = self.greeting.as_mut() else {
+            return ControlFlow::Continue(());
+        };
+        let greeting = g.last_speech + 1 - g.start;
+        // a word too short to confirm as speech, at the
+        // talker's level, is the talker still talking ("got"
+        // in "you've got the..." in noise)
+        let last_sound = g
+            .last_tone
+            .map_or(g.last_speech, |t| t.max(g.last_speech))
+            .max(g.last_word.unwrap_or(0));
+        let silence = frame - last_sound;
+        if silence as f32 >= l.human_silence_after(greeting, g.phrase_peak) && !self.beep_in_flight
+        {
+            if g.swing_db < MIN_GREETING_SWING_DB
+                || g.peak_db - vad.floor_db < MIN_GREETING_CLEARANCE_DB
+            {
+                // one level throughout, like no voice: a
+                // dual tone (busy) that the line's noise hid
+                // from the VAD's tone test; or never clear of
+                // the floor as a talker at the handset is:
+                // background talk before anyone spoke. No
+                // greeting, and the analysis time starts
+                // after it
+                self.greeting = None;
+                if l.may_restart_clock(frame) {
+                    self.clock_start = frame + 1;
+                }
+                return ControlFlow::Break(None);
+            }
+            return ControlFlow::Break(Some(self.decision(
+                AmdVerdict::Human,
+                "greeting-then-silence",
+                0.85,
+            )));
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// "machine" once the analysis time has run out with a greeting still
+    /// going (a greeting that began late is given its time to be judged).
+    fn out_of_time(&self, frame: u32) -> Option<AmdDecision> {
+        let l = &self.limits;
+        let g = self.greeting.as_ref()?;
+        // a greeting that began in the second half of the analysis
+        // time (after a ring-back the tone tests could not hear in
+        // the line's noise, or a long silence) is given the time to
+        // be judged as any other, within the same bound from answer
+        let late = g.start >= self.clock_start + l.max_frames / 2;
+        let judging_late_greeting =
+            late && frame + 1 - g.start < l.machine_greeting && l.may_restart_clock(frame);
+        if frame + 1 - self.clock_start >= l.max_frames && !judging_late_greeting {
+            return Some(self.decision(AmdVerdict::Machine, "max-analysis-time", 0.5));
         }
         None
     }
