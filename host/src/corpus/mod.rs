@@ -388,237 +388,24 @@ fn make_case(id: &str, split: Split, kind: &str, rng: &mut Rng) -> Result<(Case,
         _ => NoiseKind::Babble,
     };
     let snr = rng.range(12.0, 40.0);
-    let tone_rms = |rng: &mut Rng| synth::dbfs_to_rms(level - 3.0 + rng.range(-4.0, 4.0));
-
-    let mut x: Vec<f64> = Vec::new();
-    let mut tones: Vec<ToneTruth> = Vec::new();
-    let mut beep: Option<BeepTruth> = None;
-    let class;
-    let (expected, accept): (&str, &[&str]);
-    let (text_id, text);
-    let (g_start, g_end);
-    let mut start = lead;
-    let level_reached;
-
-    match kind {
-        "busy" => {
-            class = "distractor";
-            (expected, accept) = ("unknown", &["unknown", "machine"]);
-            let (freqs, name): (&[f64], &str) = if rng.chance(0.5) {
-                (&[480.0, 620.0], "busy-us")
-            } else {
-                (&[425.0], "busy-eu")
-            };
-            let end = lead + ms(rng.range(5000.0, 8000.0));
-            let r = tone_rms(rng);
-            let on = synth::add_cadence(&mut x, lead, end, freqs, &[(500.0, 500.0)], r);
-            x.resize(end, 0.0);
-            tones.push(tone_truth(name, &on, freqs));
-            (text_id, text) = (String::new(), "");
-            (g_start, g_end) = (lead, end);
-            level_reached = level;
-        }
-        "sit" => {
-            class = "distractor";
-            (expected, accept) = ("machine", &["machine", "unknown"]);
-            let r = tone_rms(rng);
-            let sit = [913.8, 1370.6, 1776.7];
-            let mut t = lead;
-            for f in sit {
-                let len = ms(rng.range(276.0, 380.0));
-                synth::mix(&mut x, t, &synth::tone(&[f], len, r), 1.0);
-                t += len;
-            }
-            tones.push(ToneTruth {
-                kind: "sit".into(),
-                start_ms: ms_u(lead),
-                end_ms: ms_u(t),
-                freqs_hz: sit.to_vec(),
-                digits: None,
-            });
-            let (tid, tx) = pick_text(rng, split, Category::Announcement);
-            let speech = synth::speak(&voice, tx)?;
-            let (gain, lv) = level_gain(&speech, level);
-            let s0 = t + ms(rng.range(50.0, 400.0));
-            synth::mix(&mut x, s0, &speech, gain);
-            let end = s0 + speech.len();
-            x.resize(end + ms(rng.range(1000.0, 3000.0)), 0.0);
-            (text_id, text) = (tid, tx);
-            (g_start, g_end) = (lead, end);
-            level_reached = lv;
-        }
-        "machine-short" | "machine-long" => {
-            class = "machine";
-            (expected, accept) = ("machine", &["machine"]);
-            let cat = if kind == "machine-short" {
-                Category::MachineShort
-            } else {
-                Category::MachineLong
-            };
-            let (mut tid, mut tx) = pick_text(rng, split, cat);
-            let mut speech = synth::speak(&voice, tx)?;
-            // Long greetings last 5-20 s: draw again (text, then a slower
-            // speed) until one does.
-            let mut tries = 0;
-            while cat == Category::MachineLong && speech.len() < ms(5000.0) && tries < 8 {
-                tries += 1;
-                (tid, tx) = pick_text(rng, split, cat);
-                voice.wpm = rng.int(130, 200 - 8 * tries);
-                speech = synth::speak(&voice, tx)?;
-            }
-            let (gain, lv) = level_gain(&speech, level);
-            synth::mix(&mut x, lead, &speech, gain);
-            let end = lead + speech.len();
-            let mut t = end;
-            if rng.chance(0.7) {
-                t += ms(rng.range(100.0, 1000.0));
-                let f = rng.range(350.0, 2100.0);
-                let r = synth::dbfs_to_rms(lv + rng.range(-6.0, 6.0)).min(synth::dbfs_to_rms(-6.0));
-                let b0 = t;
-                let parts = if rng.chance(0.2) { 2 } else { 1 };
-                if parts == 1 {
-                    let len = ms(rng.range(150.0, 1500.0));
-                    synth::mix(&mut x, t, &synth::tone(&[f], len, r), 1.0);
-                    t += len;
-                } else {
-                    let f2 = if rng.chance(0.5) {
-                        f
-                    } else {
-                        rng.range(350.0, 2100.0)
-                    };
-                    for (k, ff) in [f, f2].into_iter().enumerate() {
-                        if k == 1 {
-                            t += ms(rng.range(80.0, 200.0));
-                        }
-                        let len = ms(rng.range(150.0, 400.0));
-                        synth::mix(&mut x, t, &synth::tone(&[ff], len, r), 1.0);
-                        t += len;
-                    }
-                }
-                beep = Some(BeepTruth {
-                    start_ms: ms_u(b0),
-                    end_ms: ms_u(t),
-                    freq_hz: (f * 10.0).round() / 10.0,
-                    parts,
-                });
-            }
-            x.resize(t + ms(3000.0), 0.0);
-            (text_id, text) = (tid, tx);
-            (g_start, g_end) = (lead, end);
-            level_reached = lv;
-        }
-        _ => {
-            // Live answers.
-            class = "human";
-            (expected, accept) = ("human", &["human"]);
-            if kind == "human-ringback" {
-                let (name, freqs, cadence): (&str, &[f64], &[(f64, f64)]) = match rng.index(3) {
-                    0 => ("ringback-us", &[440.0, 480.0], &[(2000.0, 4000.0)]),
-                    1 => (
-                        "ringback-uk",
-                        &[400.0, 450.0],
-                        &[(400.0, 200.0), (400.0, 2000.0)],
-                    ),
-                    _ => ("ringback-eu", &[425.0], &[(1000.0, 4000.0)]),
-                };
-                let period: f64 = cadence.iter().map(|c| c.0 + c.1).sum();
-                let cycles = rng.int(1, 2) as f64;
-                let on_end =
-                    lead + ms(period * (cycles - 1.0) + (period - cadence.last().unwrap().1));
-                let r = tone_rms(rng);
-                let on = synth::add_cadence(&mut x, lead, on_end, freqs, cadence, r);
-                tones.push(tone_truth(name, &on, freqs));
-                // The person picks up during the silence after the last ring.
-                let last_off = on.last().map_or(lead, |o| o.1);
-                start = last_off + ms(rng.range(300.0, cadence.last().unwrap().1.min(2500.0)));
-            }
-            let cat = if kind == "human-long" {
-                Category::HumanLong
-            } else {
-                Category::HumanShort
-            };
-            let (tid, tx) = pick_text(rng, split, cat);
-            let mut speech = synth::speak(&voice, tx)?;
-            // Receptionist greetings last 2.5-4.5 s: adjust the speed.
-            let mut tries = 0;
-            while cat == Category::HumanLong && tries < 8 {
-                let len = speech.len() as f64 / ms(1000.0) as f64;
-                if (2.5..=4.5).contains(&len) {
-                    break;
-                }
-                tries += 1;
-                let target = rng.range(2.8, 4.2);
-                voice.wpm = ((voice.wpm as f64 * len / target).round() as u32).clamp(110, 230);
-                speech = synth::speak(&voice, tx)?;
-            }
-            let (gain, lv) = level_gain(&speech, level);
-            synth::mix(&mut x, start, &speech, gain);
-            let end = start + speech.len();
-            let mut t = end;
-            let second_gain = gain * 10f64.powf(rng.range(-3.0, 3.0) / 20.0);
-            if kind == "human-double-hello" {
-                t += ms(rng.range(1200.0, 3000.0));
-                let (_, h2) = pick_text(rng, split, Category::SecondHello);
-                let s2 = synth::speak(&voice, h2)?;
-                synth::mix(&mut x, t, &s2, second_gain);
-                t += s2.len();
-            }
-            let wait = ms(rng.range(2000.0, 4000.0));
-            if kind != "human-double-hello" && rng.chance(0.3) {
-                let (_, h2) = pick_text(rng, split, Category::SecondHello);
-                let s2 = synth::speak(&voice, h2)?;
-                synth::mix(&mut x, t + wait, &s2, second_gain);
-                t += wait + s2.len() + ms(rng.range(1000.0, 2000.0));
-            } else {
-                t += wait;
-            }
-            x.resize(t, 0.0);
-            let after = end + ms(200.0);
-            let span = t.saturating_sub(after);
-            match kind {
-                "human-call-waiting" => {
-                    let at = after + rng.index(span.saturating_sub(ms(300.0)).max(1));
-                    let r = tone_rms(rng);
-                    synth::mix(&mut x, at, &synth::tone(&[440.0], ms(300.0), r), 1.0);
-                    tones.push(tone_truth(
-                        "call-waiting",
-                        &[(at, at + ms(300.0))],
-                        &[440.0],
-                    ));
-                }
-                "human-recorder-warning" => {
-                    // 500 ms every 15 s, first one anywhere in the call.
-                    let first = rng.index(t.saturating_sub(ms(500.0)).max(1));
-                    let r = tone_rms(rng);
-                    let on =
-                        synth::add_cadence(&mut x, first, t, &[1400.0], &[(500.0, 14500.0)], r);
-                    tones.push(tone_truth("recorder-warning", &on, &[1400.0]));
-                }
-                "human-dtmf" => {
-                    let n = rng.int(2, 5) as usize;
-                    let mut at = after + rng.index(ms(500.0));
-                    let mut digits = String::new();
-                    let t0 = at;
-                    let r = tone_rms(rng);
-                    for _ in 0..n {
-                        let d = ringwire_dsp::signal::DTMF_DIGITS[rng.index(12)];
-                        let (lo, hi) = ringwire_dsp::signal::dtmf_freqs(d).unwrap();
-                        let len = ms(rng.range(80.0, 120.0));
-                        synth::mix(&mut x, at, &synth::tone(&[lo, hi], len, r), 1.0);
-                        at += len + ms(rng.range(80.0, 150.0));
-                        digits.push(d);
-                    }
-                    let mut tt = tone_truth("dtmf", &[(t0, at)], &[]);
-                    tt.digits = Some(digits);
-                    tones.push(tt);
-                }
-                _ => {}
-            }
-            (text_id, text) = (tid, tx);
-            (g_start, g_end) = (start, end);
-            level_reached = lv;
-        }
-    }
+    let scene = match kind {
+        "busy" => busy(rng, lead, level),
+        "sit" => sit(rng, split, &voice, lead, level)?,
+        "machine-short" | "machine-long" => machine(rng, split, &mut voice, kind, lead, level)?,
+        _ => live(rng, split, &mut voice, kind, lead, level)?,
+    };
+    let Scene {
+        class,
+        expected,
+        accept,
+        text_id,
+        text,
+        greeting: (g_start, g_end),
+        level_reached,
+        tones,
+        beep,
+        mut x,
+    } = scene;
 
     // Line noise over the whole call.
     let len = x.len();
@@ -672,6 +459,311 @@ fn make_case(id: &str, split: Split, kind: &str, rng: &mut Rng) -> Result<(Case,
         .to_string(),
     };
     Ok((case, samples))
+}
+
+/// A case's content before line noise: its truth and its signal.
+struct Scene {
+    /// "human", "machine" or "distractor".
+    class: &'static str,
+    /// The verdict a detector should give, and those it may give.
+    expected: &'static str,
+    accept: &'static [&'static str],
+    /// The text spoken (empty for tones alone), and its id.
+    text_id: String,
+    text: &'static str,
+    /// Start and end of the greeting (or of what stands for it), samples.
+    greeting: (usize, usize),
+    /// The speech level reached, dBFS (line noise is set against it).
+    level_reached: f64,
+    tones: Vec<ToneTruth>,
+    beep: Option<BeepTruth>,
+    /// The signal, at 8 kHz.
+    x: Vec<f64>,
+}
+
+/// A tone's RMS in a case whose speech is at `level` dBFS: 3 dB under it,
+/// give or take 4 dB.
+fn tone_rms(rng: &mut Rng, level: f64) -> f64 {
+    synth::dbfs_to_rms(level - 3.0 + rng.range(-4.0, 4.0))
+}
+
+/// A busy tone (US 480+620 Hz or EU 425 Hz, 500 ms on and off) from the
+/// lead on, for 5-8 s: no one answered.
+fn busy(rng: &mut Rng, lead: usize, level: f64) -> Scene {
+    let mut x: Vec<f64> = Vec::new();
+    let mut tones: Vec<ToneTruth> = Vec::new();
+    let (freqs, name): (&[f64], &str) = if rng.chance(0.5) {
+        (&[480.0, 620.0], "busy-us")
+    } else {
+        (&[425.0], "busy-eu")
+    };
+    let end = lead + ms(rng.range(5000.0, 8000.0));
+    let r = tone_rms(rng, level);
+    let on = synth::add_cadence(&mut x, lead, end, freqs, &[(500.0, 500.0)], r);
+    x.resize(end, 0.0);
+    tones.push(tone_truth(name, &on, freqs));
+    Scene {
+        class: "distractor",
+        expected: "unknown",
+        accept: &["unknown", "machine"],
+        text_id: String::new(),
+        text: "",
+        greeting: (lead, end),
+        level_reached: level,
+        tones,
+        beep: None,
+        x,
+    }
+}
+
+/// The special information tones, then an intercept announcement.
+fn sit(rng: &mut Rng, split: Split, voice: &Voice, lead: usize, level: f64) -> Result<Scene> {
+    let mut x: Vec<f64> = Vec::new();
+    let mut tones: Vec<ToneTruth> = Vec::new();
+    let r = tone_rms(rng, level);
+    let sit = [913.8, 1370.6, 1776.7];
+    let mut t = lead;
+    for f in sit {
+        let len = ms(rng.range(276.0, 380.0));
+        synth::mix(&mut x, t, &synth::tone(&[f], len, r), 1.0);
+        t += len;
+    }
+    tones.push(ToneTruth {
+        kind: "sit".into(),
+        start_ms: ms_u(lead),
+        end_ms: ms_u(t),
+        freqs_hz: sit.to_vec(),
+        digits: None,
+    });
+    let (tid, tx) = pick_text(rng, split, Category::Announcement);
+    let speech = synth::speak(voice, tx)?;
+    let (gain, lv) = level_gain(&speech, level);
+    let s0 = t + ms(rng.range(50.0, 400.0));
+    synth::mix(&mut x, s0, &speech, gain);
+    let end = s0 + speech.len();
+    x.resize(end + ms(rng.range(1000.0, 3000.0)), 0.0);
+    Ok(Scene {
+        class: "distractor",
+        expected: "machine",
+        accept: &["machine", "unknown"],
+        text_id: tid,
+        text: tx,
+        greeting: (lead, end),
+        level_reached: lv,
+        tones,
+        beep: None,
+        x,
+    })
+}
+
+/// A voicemail greeting (short, or long: 5 s or more), with a beep after
+/// it in 70% of cases, then 3 s of the recording's silence.
+fn machine(
+    rng: &mut Rng,
+    split: Split,
+    voice: &mut Voice,
+    kind: &str,
+    lead: usize,
+    level: f64,
+) -> Result<Scene> {
+    let mut x: Vec<f64> = Vec::new();
+    let tones: Vec<ToneTruth> = Vec::new();
+    let mut beep: Option<BeepTruth> = None;
+    let cat = if kind == "machine-short" {
+        Category::MachineShort
+    } else {
+        Category::MachineLong
+    };
+    let (mut tid, mut tx) = pick_text(rng, split, cat);
+    let mut speech = synth::speak(voice, tx)?;
+    // Long greetings last 5-20 s: draw again (text, then a slower
+    // speed) until one does.
+    let mut tries = 0;
+    while cat == Category::MachineLong && speech.len() < ms(5000.0) && tries < 8 {
+        tries += 1;
+        (tid, tx) = pick_text(rng, split, cat);
+        voice.wpm = rng.int(130, 200 - 8 * tries);
+        speech = synth::speak(voice, tx)?;
+    }
+    let (gain, lv) = level_gain(&speech, level);
+    synth::mix(&mut x, lead, &speech, gain);
+    let end = lead + speech.len();
+    let mut t = end;
+    if rng.chance(0.7) {
+        t += ms(rng.range(100.0, 1000.0));
+        let f = rng.range(350.0, 2100.0);
+        let r = synth::dbfs_to_rms(lv + rng.range(-6.0, 6.0)).min(synth::dbfs_to_rms(-6.0));
+        let b0 = t;
+        let parts = if rng.chance(0.2) { 2 } else { 1 };
+        if parts == 1 {
+            let len = ms(rng.range(150.0, 1500.0));
+            synth::mix(&mut x, t, &synth::tone(&[f], len, r), 1.0);
+            t += len;
+        } else {
+            let f2 = if rng.chance(0.5) {
+                f
+            } else {
+                rng.range(350.0, 2100.0)
+            };
+            for (k, ff) in [f, f2].into_iter().enumerate() {
+                if k == 1 {
+                    t += ms(rng.range(80.0, 200.0));
+                }
+                let len = ms(rng.range(150.0, 400.0));
+                synth::mix(&mut x, t, &synth::tone(&[ff], len, r), 1.0);
+                t += len;
+            }
+        }
+        beep = Some(BeepTruth {
+            start_ms: ms_u(b0),
+            end_ms: ms_u(t),
+            freq_hz: (f * 10.0).round() / 10.0,
+            parts,
+        });
+    }
+    x.resize(t + ms(3000.0), 0.0);
+    Ok(Scene {
+        class: "machine",
+        expected: "machine",
+        accept: &["machine"],
+        text_id: tid,
+        text: tx,
+        greeting: (lead, end),
+        level_reached: lv,
+        tones,
+        beep,
+        x,
+    })
+}
+
+/// A live answer: after a ring-back or not, a short or receptionist
+/// greeting (and sometimes a second hello), waiting, and the kind's tones
+/// (call waiting, the recorder warning, DTMF).
+fn live(
+    rng: &mut Rng,
+    split: Split,
+    voice: &mut Voice,
+    kind: &str,
+    lead: usize,
+    level: f64,
+) -> Result<Scene> {
+    let mut x: Vec<f64> = Vec::new();
+    let mut tones: Vec<ToneTruth> = Vec::new();
+    let mut start = lead;
+    // Live answers.
+    if kind == "human-ringback" {
+        let (name, freqs, cadence): (&str, &[f64], &[(f64, f64)]) = match rng.index(3) {
+            0 => ("ringback-us", &[440.0, 480.0], &[(2000.0, 4000.0)]),
+            1 => (
+                "ringback-uk",
+                &[400.0, 450.0],
+                &[(400.0, 200.0), (400.0, 2000.0)],
+            ),
+            _ => ("ringback-eu", &[425.0], &[(1000.0, 4000.0)]),
+        };
+        let period: f64 = cadence.iter().map(|c| c.0 + c.1).sum();
+        let cycles = rng.int(1, 2) as f64;
+        let on_end = lead + ms(period * (cycles - 1.0) + (period - cadence.last().unwrap().1));
+        let r = tone_rms(rng, level);
+        let on = synth::add_cadence(&mut x, lead, on_end, freqs, cadence, r);
+        tones.push(tone_truth(name, &on, freqs));
+        // The person picks up during the silence after the last ring.
+        let last_off = on.last().map_or(lead, |o| o.1);
+        start = last_off + ms(rng.range(300.0, cadence.last().unwrap().1.min(2500.0)));
+    }
+    let cat = if kind == "human-long" {
+        Category::HumanLong
+    } else {
+        Category::HumanShort
+    };
+    let (tid, tx) = pick_text(rng, split, cat);
+    let mut speech = synth::speak(voice, tx)?;
+    // Receptionist greetings last 2.5-4.5 s: adjust the speed.
+    let mut tries = 0;
+    while cat == Category::HumanLong && tries < 8 {
+        let len = speech.len() as f64 / ms(1000.0) as f64;
+        if (2.5..=4.5).contains(&len) {
+            break;
+        }
+        tries += 1;
+        let target = rng.range(2.8, 4.2);
+        voice.wpm = ((voice.wpm as f64 * len / target).round() as u32).clamp(110, 230);
+        speech = synth::speak(voice, tx)?;
+    }
+    let (gain, lv) = level_gain(&speech, level);
+    synth::mix(&mut x, start, &speech, gain);
+    let end = start + speech.len();
+    let mut t = end;
+    let second_gain = gain * 10f64.powf(rng.range(-3.0, 3.0) / 20.0);
+    if kind == "human-double-hello" {
+        t += ms(rng.range(1200.0, 3000.0));
+        let (_, h2) = pick_text(rng, split, Category::SecondHello);
+        let s2 = synth::speak(voice, h2)?;
+        synth::mix(&mut x, t, &s2, second_gain);
+        t += s2.len();
+    }
+    let wait = ms(rng.range(2000.0, 4000.0));
+    if kind != "human-double-hello" && rng.chance(0.3) {
+        let (_, h2) = pick_text(rng, split, Category::SecondHello);
+        let s2 = synth::speak(voice, h2)?;
+        synth::mix(&mut x, t + wait, &s2, second_gain);
+        t += wait + s2.len() + ms(rng.range(1000.0, 2000.0));
+    } else {
+        t += wait;
+    }
+    x.resize(t, 0.0);
+    let after = end + ms(200.0);
+    let span = t.saturating_sub(after);
+    match kind {
+        "human-call-waiting" => {
+            let at = after + rng.index(span.saturating_sub(ms(300.0)).max(1));
+            let r = tone_rms(rng, level);
+            synth::mix(&mut x, at, &synth::tone(&[440.0], ms(300.0), r), 1.0);
+            tones.push(tone_truth(
+                "call-waiting",
+                &[(at, at + ms(300.0))],
+                &[440.0],
+            ));
+        }
+        "human-recorder-warning" => {
+            // 500 ms every 15 s, first one anywhere in the call.
+            let first = rng.index(t.saturating_sub(ms(500.0)).max(1));
+            let r = tone_rms(rng, level);
+            let on = synth::add_cadence(&mut x, first, t, &[1400.0], &[(500.0, 14500.0)], r);
+            tones.push(tone_truth("recorder-warning", &on, &[1400.0]));
+        }
+        "human-dtmf" => {
+            let n = rng.int(2, 5) as usize;
+            let mut at = after + rng.index(ms(500.0));
+            let mut digits = String::new();
+            let t0 = at;
+            let r = tone_rms(rng, level);
+            for _ in 0..n {
+                let d = ringwire_dsp::signal::DTMF_DIGITS[rng.index(12)];
+                let (lo, hi) = ringwire_dsp::signal::dtmf_freqs(d).unwrap();
+                let len = ms(rng.range(80.0, 120.0));
+                synth::mix(&mut x, at, &synth::tone(&[lo, hi], len, r), 1.0);
+                at += len + ms(rng.range(80.0, 150.0));
+                digits.push(d);
+            }
+            let mut tt = tone_truth("dtmf", &[(t0, at)], &[]);
+            tt.digits = Some(digits);
+            tones.push(tt);
+        }
+        _ => {}
+    }
+    Ok(Scene {
+        class: "human",
+        expected: "human",
+        accept: &["human"],
+        text_id: tid,
+        text: tx,
+        greeting: (start, end),
+        level_reached: lv,
+        tones,
+        beep: None,
+        x,
+    })
 }
 
 #[cfg(test)]
