@@ -430,6 +430,8 @@ struct PreTone {
     run: LevelRun,
     /// Sum of their frequencies, Hz.
     hz_sum: f32,
+    /// Sum of their levels, dB.
+    level_sum: f32,
     /// Whether the VAD's call-progress test marked any of them.
     marked: bool,
 }
@@ -463,6 +465,8 @@ struct Greeting {
     tone_hz_sum: f32,
     /// Sum of those frames' tone-to-rest ratios, dB.
     tone_snr_sum: f32,
+    /// Sum of those frames' levels, dB.
+    tone_level_sum: f32,
     /// Loudest frame of the greeting's speech, dB: the talker's level.
     peak_db: f32,
     /// `peak_db` before the talker's current run of speech...
@@ -496,6 +500,7 @@ impl Greeting {
             tone_frames: 0,
             tone_hz_sum: 0.0,
             tone_snr_sum: 0.0,
+            tone_level_sum: 0.0,
             peak_db,
             base_db: peak_db,
             run_start: start,
@@ -555,6 +560,8 @@ pub struct AmdDetector {
     /// heard before a greeting, Hz: the same tone after "speech" means the
     /// line is still ringing and the speech was not a greeting.
     call_progress_hz: Option<f32>,
+    /// The level of that tone, dB (a ring-back holds one level).
+    call_progress_db: f32,
     /// Last frame of a call-progress tone (marked by the VAD, or a tone at
     /// `call_progress_hz`): a run of "speech" that began before
     /// [`RINGING_HOLD_FRAMES`] after it is that tone's burst going on
@@ -612,6 +619,7 @@ impl AmdDetector {
             greeting: None,
             pre_tone: PreTone::default(),
             call_progress_hz: None,
+            call_progress_db: 0.0,
             last_ringing: None,
             pair_frames: 0,
             pair_broken: false,
@@ -844,9 +852,12 @@ impl AmdDetector {
         let t = &mut self.pre_tone;
         t.run.push(level_db);
         t.hz_sum += hz;
+        t.level_sum += level_db;
         t.marked |= marked;
         if t.run.frames >= CALL_PROGRESS_FRAMES && t.is_ringing() {
-            self.call_progress_hz = Some(t.hz_sum / t.run.frames as f32);
+            let n = t.run.frames as f32;
+            self.call_progress_hz = Some(t.hz_sum / n);
+            self.call_progress_db = t.level_sum / n;
         }
     }
 
@@ -970,6 +981,7 @@ impl AmdDetector {
                     // (its next burst, read as a tone or not) drops what
                     // came between
                     self.call_progress_hz = Some(vad.call_progress_hz);
+                    self.call_progress_db = vad.level_db;
                 }
             }
         }
@@ -1132,14 +1144,20 @@ impl AmdDetector {
             if !tone_going_on {
                 g.tone_before = g.last_tone;
             }
-            (g.tone_frames, g.tone_hz_sum, g.tone_snr_sum) = if tone_going_on {
+            (
+                g.tone_frames,
+                g.tone_hz_sum,
+                g.tone_snr_sum,
+                g.tone_level_sum,
+            ) = if tone_going_on {
                 (
                     g.tone_frames + 1,
                     g.tone_hz_sum + vad.tone_hz,
                     g.tone_snr_sum + vad.tone_snr_db,
+                    g.tone_level_sum + vad.level_db,
                 )
             } else {
-                (1, vad.tone_hz, vad.tone_snr_db)
+                (1, vad.tone_hz, vad.tone_snr_db, vad.level_db)
             };
             g.last_tone = Some(frame);
             let tone_start =
@@ -1147,12 +1165,15 @@ impl AmdDetector {
             // a live call's signalling tone (call waiting, recorder
             // warning) counts only once it outlasts its signature
             let hz = g.tone_hz_sum / g.tone_frames as f32;
+            let level_db = g.tone_level_sum / g.tone_frames as f32;
             if g.tone_frames >= CALL_PROGRESS_MATCH_FRAMES
                 && l.may_restart_clock(frame)
                 && self.call_progress_hz.is_some_and(|f| same_tone(hz, f))
+                && (level_db - self.call_progress_db).abs() <= RINGBACK_LEVEL_DB
             {
-                // the ring-back heard before goes on: what came
-                // between its bursts (babble) was no greeting
+                // the ring-back heard before goes on, at its level (a
+                // voice's harmonic at its frequency comes at the voice's):
+                // what came between its bursts (babble) was no greeting
                 self.greeting = None;
                 self.clock_start = frame + 1;
                 return ControlFlow::Break(None);
@@ -1405,6 +1426,13 @@ const PAIR_FRAMES: u32 = 3;
 /// See [`AmdDetector::last_ringing`]: 200 ms, the UK ring-back's gap
 /// (a person answers 300 ms or more after the last ring).
 const RINGING_HOLD_FRAMES: u32 = 20;
+
+/// A tone after the greeting at the ring-back's frequency is that
+/// ring-back going on only within this many dB of its level (mean over
+/// the tone's frames): a ring-back holds one level, while a voice's
+/// harmonic at its frequency (a high voice's second near 425 Hz) comes at
+/// the voice's, swinging with it.
+const RINGBACK_LEVEL_DB: f32 = 4.0;
 
 /// Frames of a tone after the greeting whose mean frequency is compared
 /// with the call-progress tone's (3%, as for the signalling tones).

@@ -750,9 +750,21 @@ fn ring_back_going_on_after_speech_means_that_speech_was_no_greeting() {
 /// the rest, so the VAD reads it as a tone, though not as a call-progress
 /// tone (as espeak-ng's "Uh," on held-out seed 34).
 fn held_uh(out: &mut Vec<f64>, ms: usize, amp: f64) {
-    let harmonics = [0.15, 0.2, 0.25, 0.3, 1.0, 0.3, 0.2, 0.15];
+    held_vowel(
+        out,
+        ms,
+        amp,
+        120.0,
+        &[0.15, 0.2, 0.25, 0.3, 1.0, 0.3, 0.2, 0.15],
+    );
+}
+
+/// `ms` of a held vowel at `amp`: pitch `f0` jittering 0.5% from period to
+/// period, harmonics of the given amplitudes, fading over its last 40 ms.
+fn held_vowel(out: &mut Vec<f64>, ms: usize, amp: f64, f0: f64, harmonics: &[f64]) {
+    let pitch = f0;
     let jitter = 0.005;
-    let (mut phase, mut f0, mut seed) = (0.0f64, 120.0f64, 12345u64);
+    let (mut phase, mut f0, mut seed) = (0.0f64, pitch, 12345u64);
     out.extend((0..ms * 8).map(|_| {
         let before = phase;
         phase += std::f64::consts::TAU * f0 / 8000.0;
@@ -762,7 +774,7 @@ fn held_uh(out: &mut Vec<f64>, ms: usize, amp: f64) {
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             let r = (seed >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
-            f0 = 120.0 * (1.0 + jitter * r);
+            f0 = pitch * (1.0 + jitter * r);
         }
         let v: f64 = harmonics
             .iter()
@@ -777,6 +789,35 @@ fn held_uh(out: &mut Vec<f64>, ms: usize, amp: f64) {
     for (k, x) in out[n - fade..].iter_mut().enumerate() {
         *x *= 1.0 - k as f64 / fade as f64;
     }
+}
+
+#[test]
+fn a_high_voice_at_the_ring_back_frequency_is_no_ring_back_going_on() {
+    // one burst of EU ring-back (425 Hz), then "Hey, it's Priya." in a
+    // voice whose second harmonic sits at 425 Hz on two held vowels
+    // (held-out seed 45): tones at the ring-back's frequency, but 8 dB
+    // over its level, at the voice's. The greeting is not dropped as talk
+    // between ring-back bursts.
+    let mut s = Vec::new();
+    silence(&mut s, 400);
+    s.extend(cadence(&[425.0], 1000, 4000, 1000, 2000.0));
+    silence(&mut s, 1200);
+    let greeting_start_ms = s.len() as u64 / 8;
+    for _ in 0..2 {
+        speech(&mut s, 300, 6000.0);
+        held_vowel(&mut s, 120, 5000.0, 212.5, &[0.2, 1.0, 0.2, 0.1]);
+    }
+    speech(&mut s, 150, 6000.0);
+    let amd = fed(&s);
+    let g = amd.greeting.expect("a greeting");
+    let start_ms = g.start as u64 * FRAME_MS as u64;
+    assert!(
+        start_ms <= greeting_start_ms + 100,
+        "the greeting starts at {start_ms} ms, not at {greeting_start_ms}"
+    );
+    silence(&mut s, 3000);
+    let d = run(&s, 3.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
 }
 
 #[test]
