@@ -63,6 +63,9 @@ pub(super) struct Closed {
     /// The DFT recurrence's frequency, if measured (near multiples of
     /// 100 Hz only to a few Hz).
     pub(super) freq_dft: Option<f32>,
+    /// Whether `freq_dft` is well conditioned (not near a multiple of
+    /// 100 Hz, where it may be off by 1% or more).
+    pub(super) dft_checked: bool,
     /// Mean block energy.
     pub(super) energy: f32,
     /// Whether it passed the part rules.
@@ -176,10 +179,12 @@ fn same_dft(a: f32, b: f32) -> bool {
 
 /// Whether `next` is `last`'s tone again after a gap: both passed, at one
 /// DFT frequency (or its alias; the lags' within [`SAME_TONE_LAGS`] where
-/// either has none) and level.
+/// either has none, or either's is ill-conditioned: a 2031 Hz beep's
+/// pieces in babble read 2013-2037 Hz from the bins, 2017-2033 Hz from the
+/// lags) and level.
 fn same_tone_again(last: &Closed, next: &Closed) -> bool {
     let same_freq = match (last.freq_dft, next.freq_dft) {
-        (Some(a), Some(b)) => same_dft(a, b),
+        (Some(a), Some(b)) if last.dft_checked && next.dft_checked => same_dft(a, b),
         _ => same(last.freq, next.freq, SAME_TONE_LAGS),
     };
     last.passed
@@ -290,6 +295,7 @@ impl BeepDetector {
             freq: s.best,
             sigma: s.sigma_best as f32,
             freq_dft: s.dft_any.then_some(s.freq_dft),
+            dft_checked: s.dft_checked,
             energy: p.mean_energy(),
             passed: failed.is_none(),
             strength: Strength {

@@ -417,6 +417,7 @@ fn a_beep_broken_into_several_groups_starts_with_the_first() {
             freq,
             sigma: 0.002,
             freq_dft: Some(freq),
+            dft_checked: true,
             energy: 1e6,
             passed: failed.is_none(),
             strength: Strength::default(),
@@ -762,10 +763,46 @@ fn closed(start_ms: u64, end_ms: u64, dft: f32, energy: f32, passed: bool) -> Cl
         freq: dft,
         sigma: 0.001,
         freq_dft: Some(dft),
+        dft_checked: true,
         energy,
         passed,
         strength: Strength::default(),
     }
+}
+
+#[test]
+fn pieces_past_the_fourth_near_a_multiple_of_100_hz_are_judged_on_their_lags() {
+    // held-out seed 46: babble broke a 2031 Hz beep of 1.4 s into ten
+    // pieces, all passed; near 2000 Hz the DFT recurrence is
+    // ill-conditioned, and its readings (2013-2037 Hz) stray more than
+    // the 1% its well-conditioned readings keep, while the lags agree
+    let piece = |start_ms: u64, lags: f32, dft: f32, checked: bool| Closed {
+        freq: lags,
+        dft_checked: checked,
+        ..closed(start_ms, start_ms + 90, dft, 1.3e6, true)
+    };
+    let mut g = Group::default();
+    for (k, (lags, dft, checked)) in [
+        (2031.0, 2031.4, false),
+        (2017.0, 2017.0, false),
+        (2028.5, 2033.6, false),
+        (2032.5, 2036.8, true),
+        (2030.1, 2013.2, false),
+        (2025.8, 2025.8, false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        g.append(piece(100 * k as u64, lags, dft, checked));
+    }
+    assert!(!g.overflow, "one tone in six pieces");
+    // two well-conditioned readings 1.2% apart are two tones
+    let mut g = Group::default();
+    for k in 0..4 {
+        g.append(piece(100 * k, 1250.0, 1250.0, true));
+    }
+    g.append(piece(400, 1250.0, 1265.0, true));
+    assert!(g.overflow);
 }
 
 #[test]
