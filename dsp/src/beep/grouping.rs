@@ -4,6 +4,7 @@
 //! as line noise, or joins the open group.
 
 use super::part::Part;
+use super::plans::LAG_PULL_DOWN;
 use super::{BeepDetector, BLOCK, MIN_PART_BLOCKS};
 use crate::features::{BLOCK_LEN, SAMPLE_RATE};
 
@@ -37,7 +38,7 @@ pub(super) const CONTINUE_MIN_SAMPLES: u64 = 10 * BLOCK;
 /// ...a part continuing it is within this many dB of its level...
 pub(super) const CONTINUE_LEVEL_DB: f32 = 3.0;
 /// ...and at its DFT frequency within this (relative).
-const CONTINUE_DFT: f32 = 0.01;
+pub(super) const CONTINUE_DFT: f32 = 0.01;
 /// The longest stretch of failed parts (150 ms, a syllable or two) held
 /// aside as the tone masked by noise, forgiven when the tone takes up
 /// again after it.
@@ -74,8 +75,8 @@ pub(super) struct Closed {
     pub(super) strength: Strength,
 }
 
-/// How far a part's tone stood over the rest (see
-/// [`BeepDetector::clear_together`]).
+/// What judging the pieces of one tone together needs of a part (see
+/// [`BeepDetector::clear_together`] and [`super::judge::pulled_together`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(super) struct Strength {
     /// Its tone and rest powers per sample where the rest was the line's
@@ -84,6 +85,10 @@ pub(super) struct Strength {
     /// Whether the part failed only as too weak (it passed the rules a
     /// voice fails).
     pub(super) weak: bool,
+    /// Whether the part failed only as harmonic, with its lags' frequency
+    /// below its well-conditioned DFT reading by what coloured line noise
+    /// explains: pink noise and babble pull the lags down, not the bins.
+    pub(super) pulled: bool,
 }
 
 /// Why a group is not a beep (for tests and tracing).
@@ -173,7 +178,7 @@ pub(super) fn is_voice(r: Option<Reject>) -> bool {
 
 /// Whether two DFT-recurrence frequencies are one tone's: within
 /// [`CONTINUE_DFT`], directly or through the alias of `cos 40w`.
-fn same_dft(a: f32, b: f32) -> bool {
+pub(super) fn same_dft(a: f32, b: f32) -> bool {
     same(a, b, CONTINUE_DFT) || same(a, dft_alias(b), CONTINUE_DFT)
 }
 
@@ -276,6 +281,8 @@ impl BeepDetector {
             None
         };
         let line_noise = self.is_line_noise(s.rest);
+        let [r0, r1, _] = self.noise.lags();
+        let coloured = r0 > 0.0 && r1 > WHITE_LAGS * r0;
         let failed = if !band.contains(&s.best) {
             Some(Reject::Band)
         } else if s.snr < self.lim.min_part_snr
@@ -301,6 +308,11 @@ impl BeepDetector {
             strength: Strength {
                 line: line_noise.then_some(((s.snr * s.rest) as f32, s.rest as f32)),
                 weak: failed == Some(Reject::Weak) && voice.is_none(),
+                pulled: failed == Some(Reject::Harmonic)
+                    && coloured
+                    && s.dft_checked
+                    && s.freq < s.freq_dft
+                    && s.freq_dft - s.freq <= LAG_PULL_DOWN * s.freq_dft,
             },
         };
         self.track_sit(&closed);

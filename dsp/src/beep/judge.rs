@@ -5,8 +5,8 @@ use super::cadence::{
     drowns, same_level, Burst, Pending, MAX_TAKE_UP_SAMPLES, MIN_BURST_MS, MIN_PASSED_BURST_MS,
 };
 use super::grouping::{
-    is_voice, same, within_db, Closed, Group, Reject, ABUT_SAMPLES, CONTINUE_LEVEL_DB,
-    CONTINUE_MIN_SAMPLES, LONG_PART_MS,
+    is_voice, same, within_db, Closed, Group, Reject, ABUT_SAMPLES, CONTINUE_DFT,
+    CONTINUE_LEVEL_DB, CONTINUE_MIN_SAMPLES, LONG_PART_MS,
 };
 use super::plans::{is_signalling, is_sit};
 use super::{BeepDetector, BeepEvent, BLOCK};
@@ -162,10 +162,14 @@ impl BeepDetector {
         if ms < self.cfg.min_duration_ms as u64 || ms > self.cfg.max_duration_ms as u64 {
             return Err(Reject::Duration);
         }
-        if let Some(r) = g.failed {
-            if !(r == Reject::Weak && self.clear_together(parts)) {
-                return Err(r);
-            }
+        // pieces of one tone that noise failed may be forgiven together
+        let forgiven = |r: Reject| match r {
+            Reject::Weak => self.clear_together(parts),
+            Reject::Harmonic => pulled_together(parts),
+            _ => false,
+        };
+        if let Some(r) = g.failed.filter(|&r| !forgiven(r)) {
+            return Err(r);
         }
         // the span may be long while the tone is not: two babble scraps of
         // 30-40 ms 150 ms apart are no double beep
@@ -233,4 +237,32 @@ impl BeepDetector {
         }
         pooled.0 >= pooled.1 * self.lim.min_line_part_snr
     }
+}
+
+/// Whether `parts` are one tone whose failed pieces failed only as
+/// harmonic because coloured line noise pulled their lags down
+/// ([`Strength::pulled`]): every part at the first passed one's
+/// well-conditioned DFT frequency (within [`CONTINUE_DFT`]) and level
+/// (within [`CONTINUE_LEVEL_DB`]), and the passed ones sounding at least
+/// as long as the pulled ones (three babble scraps of a vowel, one passed
+/// for 30 ms, are no beep).
+///
+/// [`Strength::pulled`]: super::grouping::Strength::pulled
+pub(super) fn pulled_together(parts: &[Closed]) -> bool {
+    let Some(tone) = parts.iter().find(|c| c.passed) else {
+        return false;
+    };
+    let Some(f) = tone.freq_dft.filter(|_| tone.dft_checked) else {
+        return false;
+    };
+    let len = |c: &Closed| c.end - c.start;
+    let passed: u64 = parts.iter().filter(|c| c.passed).map(len).sum();
+    let pulled: u64 = parts.iter().filter(|c| !c.passed).map(len).sum();
+    passed >= pulled
+        && parts.iter().all(|c| {
+            (c.passed || c.strength.pulled)
+                && c.dft_checked
+                && c.freq_dft.is_some_and(|d| same(d, f, CONTINUE_DFT))
+                && within_db(c.energy, tone.energy, CONTINUE_LEVEL_DB)
+        })
 }

@@ -91,7 +91,7 @@ fn bins_freq(c: &Closed) -> f32 {
 /// How far below a tone pink noise or babble 13-18 dB under it can pull
 /// the lags' frequency: a 1400 Hz recorder warning has read 1332 Hz, its
 /// bins 1400 Hz.
-const LAG_PULL_DOWN: f32 = 0.06;
+pub(super) const LAG_PULL_DOWN: f32 = 0.06;
 
 impl BeepDetector {
     /// Follows the SIT's last two segments across parts: one of 60 ms or
