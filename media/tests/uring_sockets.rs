@@ -29,6 +29,18 @@ fn bind() -> UdpSocket {
     UdpSocket::bind("127.0.0.1:0").unwrap()
 }
 
+/// A socket bound to a port named by number, as the node binds its media
+/// ports (a disconnect gives up an ephemeral port).
+fn bind_by_number() -> UdpSocket {
+    for _ in 0..100 {
+        let port = bind().local_addr().unwrap().port();
+        if let Ok(s) = UdpSocket::bind(("127.0.0.1", port)) {
+            return s;
+        }
+    }
+    panic!("no free port");
+}
+
 /// Polls until `want` datagrams arrived or `limit` passed; `keep` decides
 /// whether a datagram is kept (held) or dropped at once (buffer recycled).
 fn collect(
@@ -539,5 +551,70 @@ fn recv_retrying(s: &std::net::UdpSocket, buf: &mut [u8]) -> (usize, std::net::S
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             r => return r.expect("a datagram in time"),
         }
+    }
+}
+
+#[test]
+fn uring_a_pinned_socket_takes_its_peers_datagrams_by_plain_receive() {
+    for fixed_files in [true, false] {
+        let Some(mut io) = open(UringConfig {
+            fixed_files,
+            ..UringConfig::default()
+        }) else {
+            return;
+        };
+        let sock = bind_by_number();
+        let to = sock.local_addr().unwrap();
+        io.add(1, sock).unwrap();
+        let (a, b) = (bind(), bind());
+        let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+        // Sends `n` datagrams from `from` and returns their sources as
+        // received, with the plain receives among them.
+        let exchange = |io: &mut UringSockets, from: &UdpSocket, n: u32| {
+            let before = io.stats().received_connected;
+            for k in 0..n {
+                from.send_to(&payload(k, 7, 9), to).unwrap();
+            }
+            let mut sources = Vec::new();
+            collect(io, n as usize, Duration::from_secs(2), |r| {
+                unpack(&r.data);
+                sources.push(r.from);
+            });
+            (sources, io.stats().received_connected - before)
+        };
+        // before any pin: each datagram's source from recvmsg
+        let (sources, plain) = exchange(&mut io, &a, 5);
+        assert_eq!(sources, vec![a_addr; 5]);
+        assert_eq!(plain, 0);
+        // pinned to a: the receive switches to plain recv, the source is a
+        io.pin(1, Some(a_addr)).unwrap();
+        io.flush().unwrap();
+        let (sources, _) = exchange(&mut io, &a, 5);
+        assert_eq!(sources, vec![a_addr; 5]);
+        let (sources, plain) = exchange(&mut io, &a, 5);
+        assert_eq!(sources, vec![a_addr; 5]);
+        assert_eq!(plain, 5, "plain receives once the switch is through");
+        // unpinned: b's datagrams are b's, not a's (latching depends on it)
+        io.pin(1, None).unwrap();
+        let (sources, plain) = exchange(&mut io, &b, 5);
+        assert_eq!(sources, vec![b_addr; 5]);
+        assert_eq!(plain, 0);
+        // pinned to b: b's again, by plain receive
+        io.pin(1, Some(b_addr)).unwrap();
+        io.flush().unwrap();
+        exchange(&mut io, &b, 5);
+        let (sources, plain) = exchange(&mut io, &b, 5);
+        assert_eq!(sources, vec![b_addr; 5]);
+        assert_eq!(plain, 5);
+        // a datagram too long for a buffer is a counted drop, as unpinned
+        let truncated = io.stats().truncated;
+        b.send_to(&vec![0u8; 4000], to).unwrap();
+        b.send_to(&payload(1, 2, 3), to).unwrap();
+        let mut got = Vec::new();
+        collect(&mut io, 1, Duration::from_secs(2), |r| {
+            got.push(unpack(&r.data))
+        });
+        assert_eq!(got, vec![(1, 2, 3)]);
+        assert_eq!(io.stats().truncated, truncated + 1);
     }
 }

@@ -212,6 +212,9 @@ pub struct UringStats {
     pub received: u64,
     /// Their payload bytes.
     pub received_bytes: u64,
+    /// Of `received`, those a plain receive took on a connected socket
+    /// ([`UringSockets::pin`]): the kernel wrote no source address for them.
+    pub received_connected: u64,
     /// Receives that found the buffer ring empty (`ENOBUFS`): each stops one
     /// socket's receive until buffers return (a drop cause).
     pub enobufs: u64,
@@ -317,6 +320,11 @@ struct SockEntry {
     /// sends to it go without an address, which spares the kernel a route
     /// lookup per datagram.
     peer: Option<SocketAddr>,
+    /// The kind of receive in flight: `Some(peer)` a plain multishot recv,
+    /// armed while the socket was connected to `peer` (every datagram it
+    /// takes is `peer`'s, and the kernel writes no header or source address
+    /// for it); `None` a multishot recvmsg (each datagram names its source).
+    armed_from: Option<SocketAddr>,
 }
 
 /// Where a socket sits in a [`UringSockets`] set ([`UringSockets::handle`]).
@@ -401,6 +409,9 @@ pub struct UringSockets {
     free_sends: Vec<u32>,
     inflight_sends: usize,
     recv_hdr: RecvHdr,
+    /// The most payload a recvmsg completion holds (the buffer less its
+    /// header and source address): plain recvs accept the same.
+    plain_room: usize,
     socks: Vec<Option<SockEntry>>,
     free_socks: Vec<u32>,
     by_id: HashMap<SocketId, u32>,
@@ -541,6 +552,7 @@ impl UringSockets {
             free_sends: Vec::new(),
             inflight_sends: 0,
             recv_hdr: RecvHdr(hdr),
+            plain_room: config.buf_size - RECVMSG_OUT_LEN - NAME_LEN,
             socks: Vec::new(),
             free_socks: Vec::new(),
             by_id: HashMap::new(),
@@ -615,6 +627,7 @@ impl UringSockets {
             errors_in_row: 0,
             fixed,
             peer: None,
+            armed_from: None,
         };
         if slot as usize == self.socks.len() {
             self.socks.push(Some(entry));
@@ -807,6 +820,15 @@ impl UringSockets {
         if current.is_some() {
             self.ring.submit().map_err(io_err("submit"))?;
         }
+        // A plain recv armed for the old peer would take the new one's (or
+        // anyone's) datagrams as the old peer's: cancel it before the
+        // connection changes (the cancel takes effect as it is submitted;
+        // the receive is re-armed, of the kind the new state wants, when
+        // its last completion comes).
+        if self.armed_plain(slot) {
+            self.cancel_recv(slot)?;
+            self.ring.submit().map_err(io_err("submit"))?;
+        }
         let e = self.socks[slot as usize].as_mut().expect("checked slot");
         e.peer = None;
         match peer {
@@ -817,7 +839,32 @@ impl UringSockets {
             }
             None => super::pin::disconnect(&e.sock).map_err(io_err("disconnect"))?,
         }
+        // A recvmsg armed before the connection goes on working, but a
+        // plain recv is cheaper (no header, no source address per datagram).
+        let switch = e.peer.is_some() && e.state == RecvState::Armed && e.armed_from.is_none();
+        if switch {
+            self.cancel_recv(slot)?;
+        }
         Ok(())
+    }
+
+    /// Whether socket `slot` has a plain recv in flight.
+    fn armed_plain(&self, slot: u32) -> bool {
+        self.socks[slot as usize]
+            .as_ref()
+            .is_some_and(|e| e.state == RecvState::Armed && e.armed_from.is_some())
+    }
+
+    /// Queues the cancel of socket `slot`'s receive; its state stays armed,
+    /// so that its last completion re-arms it.
+    fn cancel_recv(&mut self, slot: u32) -> Result<(), UringError> {
+        let Some(e) = self.socks[slot as usize].as_ref() else {
+            return Ok(());
+        };
+        let sqe = opcode::AsyncCancel::new(recv_user_data(slot, e.gen))
+            .build()
+            .user_data(KIND_CANCEL << KIND_SHIFT);
+        self.push_sqe(&sqe)
     }
 
     /// Submits queued sends and re-arms now, without waiting.
@@ -937,18 +984,32 @@ impl UringSockets {
         })
     }
 
-    /// Queues the multishot receive of socket `slot`.
+    /// Queues the multishot receive of socket `slot`: a plain recv when the
+    /// socket is connected (its datagrams are all its peer's), else a
+    /// recvmsg that reports each datagram's source.
     fn arm(&mut self, slot: u32) -> Result<(), UringError> {
-        let Some(e) = self.socks[slot as usize].as_ref() else {
+        let Some(e) = self.socks[slot as usize].as_mut() else {
             return Ok(());
         };
-        let hdr = &*self.recv_hdr.0 as *const libc::msghdr;
-        let sqe = if e.fixed {
-            opcode::RecvMsgMulti::new(types::Fixed(slot), hdr, BGID).build()
-        } else {
-            opcode::RecvMsgMulti::new(types::Fd(e.sock.as_raw_fd()), hdr, BGID).build()
+        let fd = e.sock.as_raw_fd();
+        let sqe = match (e.peer, e.fixed) {
+            // one byte more than a recvmsg's payload room: a datagram that
+            // fills it is too long for either kind
+            (Some(_), true) => opcode::RecvMulti::new(types::Fixed(slot), BGID)
+                .len(self.plain_room as u32 + 1)
+                .build(),
+            (Some(_), false) => opcode::RecvMulti::new(types::Fd(fd), BGID)
+                .len(self.plain_room as u32 + 1)
+                .build(),
+            (None, true) => {
+                opcode::RecvMsgMulti::new(types::Fixed(slot), &*self.recv_hdr.0, BGID).build()
+            }
+            (None, false) => {
+                opcode::RecvMsgMulti::new(types::Fd(fd), &*self.recv_hdr.0, BGID).build()
+            }
         }
         .user_data(recv_user_data(slot, e.gen));
+        e.armed_from = e.peer;
         self.push_sqe(&sqe)
     }
 
@@ -1028,7 +1089,7 @@ impl UringSockets {
             }
             return;
         };
-        let (id, state) = (e.id, e.state);
+        let (id, state, armed_from) = (e.id, e.state, e.armed_from);
         if res >= 0 {
             e.errors_in_row = 0;
         }
@@ -1038,6 +1099,8 @@ impl UringSockets {
                     self.stats.dropped_removed += 1;
                     self.bufring.push(&self.pool, bid);
                     self.bufring.publish();
+                } else if let Some(from) = armed_from {
+                    self.deliver_plain(id, from, bid, n as usize);
                 } else {
                     self.deliver(id, bid, n as usize);
                 }
@@ -1115,6 +1178,28 @@ impl UringSockets {
                 self.bufring.publish();
             }
         }
+    }
+
+    /// Queues the datagram a plain recv put at the start of buffer `bid`
+    /// (`n` bytes, from the connected peer `from`) for `poll`.
+    fn deliver_plain(&mut self, id: SocketId, from: SocketAddr, bid: u16, n: usize) {
+        if n > self.plain_room {
+            self.stats.truncated += 1;
+            self.bufring.push(&self.pool, bid);
+            self.bufring.publish();
+            return;
+        }
+        self.stats.received += 1;
+        self.stats.received_connected += 1;
+        self.stats.received_bytes += n as u64;
+        // SAFETY: ownership of `bid` moves into the guard; `n <= plain_room
+        // < buf_size`.
+        let data = unsafe { RecvBuf::new(self.pool.clone(), bid, 0, n) };
+        self.ready.push(Received {
+            socket_id: id,
+            from,
+            data,
+        });
     }
 
     /// Cancels every receive and waits (bounded) until the kernel has
