@@ -25,6 +25,15 @@ fn open(config: UringConfig) -> Option<UringSockets> {
     }
 }
 
+/// [`open`] with the default configuration, the ring's file table on or
+/// off.
+fn open_with_file_table(fixed_files: bool) -> Option<UringSockets> {
+    open(UringConfig {
+        fixed_files,
+        ..UringConfig::default()
+    })
+}
+
 fn bind() -> UdpSocket {
     UdpSocket::bind("127.0.0.1:0").unwrap()
 }
@@ -235,10 +244,7 @@ fn uring_removed_socket_closes_when_dropped() {
     // a socket in the ring's file table is held open by the table: removal
     // must take it out, or its port stays bound after the caller drops it
     for fixed_files in [true, false] {
-        let Some(mut io) = open(UringConfig {
-            fixed_files,
-            ..UringConfig::default()
-        }) else {
+        let Some(mut io) = open_with_file_table(fixed_files) else {
             return;
         };
         let s = bind();
@@ -557,10 +563,7 @@ fn recv_retrying(s: &std::net::UdpSocket, buf: &mut [u8]) -> (usize, std::net::S
 #[test]
 fn uring_a_pinned_socket_takes_its_peers_datagrams_by_plain_receive() {
     for fixed_files in [true, false] {
-        let Some(mut io) = open(UringConfig {
-            fixed_files,
-            ..UringConfig::default()
-        }) else {
+        let Some(mut io) = open_with_file_table(fixed_files) else {
             return;
         };
         let sock = bind_by_number();

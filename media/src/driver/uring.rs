@@ -840,10 +840,12 @@ impl UringSockets {
             None => super::pin::disconnect(&e.sock).map_err(io_err("disconnect"))?,
         }
         // A recvmsg armed before the connection goes on working, but a
-        // plain recv is cheaper (no header, no source address per datagram).
+        // plain recv is cheaper (no header, no source address per datagram):
+        // switch at its re-arm. Best effort: the socket is pinned either
+        // way, and with the queue full the recvmsg simply stays.
         let switch = e.peer.is_some() && e.state == RecvState::Armed && e.armed_from.is_none();
-        if switch {
-            self.cancel_recv(slot)?;
+        if switch && self.cancel_recv(slot).is_err() {
+            tracing::debug!(socket = id, "plain receive deferred: submission queue full");
         }
         Ok(())
     }
