@@ -281,8 +281,6 @@ impl BeepDetector {
             None
         };
         let line_noise = self.is_line_noise(s.rest);
-        let [r0, r1, _] = self.noise.lags();
-        let coloured = r0 > 0.0 && r1 > WHITE_LAGS * r0;
         let failed = if !band.contains(&s.best) {
             Some(Reject::Band)
         } else if s.snr < self.lim.min_part_snr
@@ -309,7 +307,7 @@ impl BeepDetector {
                 line: line_noise.then_some(((s.snr * s.rest) as f32, s.rest as f32)),
                 weak: failed == Some(Reject::Weak) && voice.is_none(),
                 pulled: failed == Some(Reject::Harmonic)
-                    && coloured
+                    && self.is_low_pass_noise()
                     && s.dft_checked
                     && s.freq < s.freq_dft
                     && s.freq_dft - s.freq <= LAG_PULL_DOWN * s.freq_dft,
@@ -387,6 +385,14 @@ impl BeepDetector {
         floor > 0.0
             && rest <= floor * self.lim.line_rest
             && r1.abs().max(r2.abs()) <= WHITE_LAGS * r0
+    }
+
+    /// Whether the line noise heard before the tone holds its power low,
+    /// as pink noise and babble do (its lag-1 correlation over
+    /// [`WHITE_LAGS`]): such noise pulls a tone's lag frequency down.
+    fn is_low_pass_noise(&self) -> bool {
+        let [r0, r1, _] = self.noise.lags();
+        r0 > 0.0 && r1 > WHITE_LAGS * r0
     }
 
     /// Adds a closed part to the open group, or starts a group with it,
