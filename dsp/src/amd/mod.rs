@@ -447,6 +447,13 @@ impl PreTone {
     }
 }
 
+/// A call-progress tone as heard: its mean frequency and level.
+#[derive(Debug, Clone, Copy)]
+struct HeardTone {
+    hz: f32,
+    level_db: f32,
+}
+
 /// Where the greeting stands.
 #[derive(Debug, Clone, Copy)]
 struct Greeting {
@@ -556,14 +563,12 @@ pub struct AmdDetector {
     greeting: Option<Greeting>,
     /// The current run of tone before any greeting.
     pre_tone: PreTone,
-    /// Mean frequency of the last call-progress tone (ring-back, busy)
-    /// heard before a greeting, Hz: the same tone after "speech" means the
-    /// line is still ringing and the speech was not a greeting.
-    call_progress_hz: Option<f32>,
-    /// The level of that tone, dB (a ring-back holds one level).
-    call_progress_db: f32,
+    /// The last call-progress tone (ring-back, busy) heard before a
+    /// greeting: the same tone after "speech" means the line is still
+    /// ringing and the speech was not a greeting.
+    call_progress: Option<HeardTone>,
     /// Last frame of a call-progress tone (marked by the VAD, or a tone at
-    /// `call_progress_hz`): a run of "speech" that began before
+    /// `call_progress`'s frequency): a run of "speech" that began before
     /// [`RINGING_HOLD_FRAMES`] after it is that tone's burst going on
     /// (babble broke its marks), not a greeting.
     last_ringing: Option<u32>,
@@ -618,8 +623,7 @@ impl AmdDetector {
             runs: [(u32::MAX, u32::MAX); RUNS],
             greeting: None,
             pre_tone: PreTone::default(),
-            call_progress_hz: None,
-            call_progress_db: 0.0,
+            call_progress: None,
             last_ringing: None,
             pair_frames: 0,
             pair_broken: false,
@@ -856,8 +860,10 @@ impl AmdDetector {
         t.marked |= marked;
         if t.run.frames >= CALL_PROGRESS_FRAMES && t.is_ringing() {
             let n = t.run.frames as f32;
-            self.call_progress_hz = Some(t.hz_sum / n);
-            self.call_progress_db = t.level_sum / n;
+            self.call_progress = Some(HeardTone {
+                hz: t.hz_sum / n,
+                level_db: t.level_sum / n,
+            });
         }
     }
 
@@ -884,8 +890,8 @@ impl AmdDetector {
         pair || after_ring
             || g.start + RINGING_START_SLACK_FRAMES >= tone_start
             || self
-                .call_progress_hz
-                .is_some_and(|f| same_tone(vad.call_progress_hz, f))
+                .call_progress
+                .is_some_and(|t| same_tone(vad.call_progress_hz, t.hz))
     }
 
     /// Whether the sound before any greeting has held one level (within
@@ -958,8 +964,8 @@ impl AmdDetector {
         let ringing_tone = vad.tone
             && vad::in_call_progress_band(vad.tone_hz)
             && self
-                .call_progress_hz
-                .is_some_and(|f| same_tone(vad.tone_hz, f));
+                .call_progress
+                .is_some_and(|t| same_tone(vad.tone_hz, t.hz));
         (self.pair_frames, self.pair_broken) = match (vad.call_progress, vad.tone) {
             (false, _) => (0, false),
             (true, true) => (self.pair_frames, true),
@@ -980,8 +986,10 @@ impl AmdDetector {
                     // 190 ms steady: a call-progress tone, whose return
                     // (its next burst, read as a tone or not) drops what
                     // came between
-                    self.call_progress_hz = Some(vad.call_progress_hz);
-                    self.call_progress_db = vad.level_db;
+                    self.call_progress = Some(HeardTone {
+                        hz: vad.call_progress_hz,
+                        level_db: vad.level_db,
+                    });
                 }
             }
         }
@@ -1168,8 +1176,9 @@ impl AmdDetector {
             let level_db = g.tone_level_sum / g.tone_frames as f32;
             if g.tone_frames >= CALL_PROGRESS_MATCH_FRAMES
                 && l.may_restart_clock(frame)
-                && self.call_progress_hz.is_some_and(|f| same_tone(hz, f))
-                && (level_db - self.call_progress_db).abs() <= RINGBACK_LEVEL_DB
+                && self.call_progress.is_some_and(|t| {
+                    same_tone(hz, t.hz) && (level_db - t.level_db).abs() <= RINGBACK_LEVEL_DB
+                })
             {
                 // the ring-back heard before goes on, at its level (a
                 // voice's harmonic at its frequency comes at the voice's):
