@@ -49,6 +49,11 @@ const MAX_MASK_SAMPLES: u64 = 30 * BLOCK;
 /// recurrence is ill-conditioned (near multiples of 100 Hz): a steady
 /// beep's pieces in noise read within about 1%.
 const SAME_TONE_LAGS: f32 = 0.015;
+/// A part at least this long (ms) in low-pass line noise is allowed
+/// [`LONG_TONE_RIPPLE`] times the ripple ([`BeepDetector::max_ripple`]).
+const LONG_TONE_MS: u64 = 400;
+/// See [`LONG_TONE_MS`].
+const LONG_TONE_RIPPLE: f64 = 3.0;
 /// Largest lag-1 or lag-2 autocorrelation of white line noise, relative to
 /// its power (pink noise reads 0.5 or more).
 const WHITE_LAGS: f64 = 0.2;
@@ -268,7 +273,7 @@ impl BeepDetector {
             .max(AGREE_Z * (s.sigma_lag.powi(2) + s.sigma_dft.powi(2)).sqrt());
         // the rules a voice fails (judged on weak parts too, so that
         // pieces of one tone may be judged together on their strength)
-        let voice = if s.ripple > self.cfg.max_ripple as f64 {
+        let voice = if s.ripple > self.max_ripple(blocks) {
             Some(Reject::Ripple)
         } else if s.dft_checked && ((s.freq_dft - s.freq).abs() / s.freq) as f64 > agree {
             // a lone tone gives the same frequency from the lags and from
@@ -385,6 +390,24 @@ impl BeepDetector {
         floor > 0.0
             && rest <= floor * self.lim.line_rest
             && r1.abs().max(r2.abs()) <= WHITE_LAGS * r0
+    }
+
+    /// The most ripple a part of `blocks` blocks may show:
+    /// [`super::BeepConfig::max_ripple`], or [`LONG_TONE_RIPPLE`] times it
+    /// for a part of [`LONG_TONE_MS`] or more in low-pass line noise.
+    /// Babble's syllables swing a steady tone's block energies by 0.02-0.06
+    /// (the white-noise allowance takes out only what white noise at the
+    /// part's ratio explains), and no voice holds one steady part that
+    /// long; shorter parts keep the strict test, which is what tells a held
+    /// vowel from a tone.
+    fn max_ripple(&self, blocks: u32) -> f64 {
+        let max = self.cfg.max_ripple as f64;
+        let long = blocks as u64 * BLOCK * 1000 >= LONG_TONE_MS * SAMPLE_RATE as u64;
+        if long && self.is_low_pass_noise() {
+            max * LONG_TONE_RIPPLE
+        } else {
+            max
+        }
     }
 
     /// Whether the line noise heard before the tone holds its power low,
