@@ -52,7 +52,9 @@
 //!      tightens the floor),
 //!    - *ripple*: its block energies vary beyond a steady tone's in white
 //!      noise ([`BeepConfig::max_ripple`]: two close tones beat, ring-back
-//!      440+480 Hz, busy 480+620 Hz; a voice follows its pitch pulses),
+//!      440+480 Hz, busy 480+620 Hz; a voice follows its pitch pulses;
+//!      three times that for a part of 400 ms or more in low-pass line
+//!      noise, whose syllables swing a steady tone's blocks),
 //!    - *frequency agreement*: the lag and recurrence frequencies differ by
 //!      more than 3% (more below 500 Hz) and 4.5 sigmas of their difference
 //!      (harmonics of a voice pull them apart), or
@@ -164,7 +166,7 @@
 //! In pink or babble noise only 12 dB below the tone, short tonal noise
 //! parts still split or extend a beep and bias its frequency by 2-4% (see
 //! the ignored `beeps_in_pink_and_babble_noise` test in
-//! `tests/beep_distractors.rs`: 30 of 80 found within 40 ms).
+//! `tests/beep_distractors.rs`: 36 of 80 found within 40 ms).
 //!
 //! Cost per block: an integer energy gate, a ring update; a square root and
 //! an `acos` when the window is loud; a few dozen more flops while a tone
