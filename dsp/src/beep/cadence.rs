@@ -2,7 +2,7 @@
 //! one (busy, ring-back) is no beep, and a candidate is reported once its
 //! hold-off has passed.
 
-use super::grouping::{same, within_db};
+use super::grouping::{same, same_dft, within_db};
 use super::{same_part, BeepDetector, BeepEvent, BLOCK, SLOTS};
 use crate::features::SAMPLE_RATE;
 
@@ -42,6 +42,8 @@ pub(super) const MAX_TAKE_UP_SAMPLES: u64 = 20 * BLOCK;
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Burst {
     pub(super) freq: f32,
+    /// Its first part's DFT reading, where well conditioned.
+    pub(super) dft: Option<f32>,
     /// Start sample of the tone it goes on with: its own start, or that of
     /// the burst it resumed (noise may break one beep into several groups,
     /// each taking up the one before).
@@ -68,6 +70,8 @@ pub(super) struct Burst {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Pending {
     pub(super) event: BeepEvent,
+    /// Its first part's DFT reading, where well conditioned.
+    pub(super) dft: Option<f32>,
     /// Its loudest part's mean block energy.
     pub(super) energy: f32,
     /// Block index at which it is reported.
@@ -92,8 +96,8 @@ impl BeepDetector {
     /// off the tone's): a tone-like burst, not one failed as a voice.
     pub(super) fn is_recent(&self, freq: f32, start: u64, energy: f32) -> bool {
         let memory = (self.lim.holdoff + 2) * BLOCK;
-        self.burst_before(freq, start, energy, memory, |b| b.tone_like && !b.voiced)
-            .is_some()
+        let tone = |b: &Burst| b.tone_like && !b.voiced && same(b.freq, freq, self.cfg.same_freq);
+        self.burst_before(start, energy, memory, tone).is_some()
     }
 
     /// The start of the tone of a burst at `freq` and about `energy` that
@@ -102,17 +106,26 @@ impl BeepDetector {
     /// burst's own start, or the start of the tone it took up in turn). Any
     /// burst counts, even one failed as a voice: babble spoils a beep's
     /// first piece as often as any other, and its start is then the beep's.
-    pub(super) fn resumed(&self, freq: f32, start: u64, energy: f32) -> Option<u64> {
-        self.burst_before(freq, start, energy, MAX_TAKE_UP_SAMPLES, |_| true)
+    /// The frequencies may agree by the lags (`freq`) or by the DFT bins
+    /// (`dft`, either alias): pink noise pulls the lags of one steady tone's
+    /// groups several percent apart, and the bins swap aliases.
+    pub(super) fn resumed(
+        &self,
+        freq: f32,
+        dft: Option<f32>,
+        start: u64,
+        energy: f32,
+    ) -> Option<u64> {
+        let tone = |b: &Burst| same(b.freq, freq, self.cfg.same_freq) || dft_agrees(b.dft, dft);
+        self.burst_before(start, energy, MAX_TAKE_UP_SAMPLES, tone)
             .map(|b| b.tone_start)
     }
 
-    /// A burst that `accept`s, at `freq` and about `energy`, that ended at
-    /// most `within` samples before `start` (or overlaps it by up to
-    /// [`OVERLAP_SLACK`]).
+    /// A burst that `accept`s (its frequency, and what it was), at about
+    /// `energy`, that ended at most `within` samples before `start` (or
+    /// overlaps it by up to [`OVERLAP_SLACK`]).
     fn burst_before(
         &self,
-        freq: f32,
         start: u64,
         energy: f32,
         within: u64,
@@ -120,7 +133,6 @@ impl BeepDetector {
     ) -> Option<&Burst> {
         self.recent.iter().flatten().find(|b| {
             accept(b)
-                && same(b.freq, freq, self.cfg.same_freq)
                 && same_level(b.energy, energy)
                 && start + OVERLAP_SLACK >= b.end
                 && start.saturating_sub(b.end) <= within
@@ -188,4 +200,11 @@ impl BeepDetector {
         }
         None
     }
+}
+
+/// Whether two well-conditioned DFT readings are one tone's (within
+/// [`super::grouping::CONTINUE_DFT`], directly or through the alias of
+/// `cos 40w`); `false` where either is missing.
+pub(super) fn dft_agrees(a: Option<f32>, b: Option<f32>) -> bool {
+    a.zip(b).is_some_and(|(a, b)| same_dft(a, b))
 }

@@ -2,7 +2,8 @@
 //! does to the candidates waiting out their hold-off.
 
 use super::cadence::{
-    drowns, same_level, Burst, Pending, MAX_TAKE_UP_SAMPLES, MIN_BURST_MS, MIN_PASSED_BURST_MS,
+    dft_agrees, drowns, same_level, Burst, Pending, MAX_TAKE_UP_SAMPLES, MIN_BURST_MS,
+    MIN_PASSED_BURST_MS,
 };
 use super::grouping::{
     is_voice, same, within_db, Closed, Group, Reject, ABUT_SAMPLES, CONTINUE_DFT,
@@ -53,6 +54,7 @@ impl BeepDetector {
             }
         }
         let freq = g.parts[0].freq;
+        let dft = g.parts[0].freq_dft.filter(|_| g.parts[0].dft_checked);
         let verdict = self.judge(&g);
         // any tone (beep or not) may be the first of a cadence: a tone at
         // its frequency starting within the hold-off repeats it
@@ -61,7 +63,7 @@ impl BeepDetector {
         let repeat = self.is_recent(freq, g.start(), g.loudest);
         // ...unless it takes up a tone that stopped a moment ago: noise
         // broke one tone into groups (the beep starts with the first)
-        let resumed = self.resumed(freq, g.start(), g.loudest);
+        let resumed = self.resumed(freq, dft, g.start(), g.loudest);
         let repeat = repeat && resumed.is_none();
         let span_ms = (g.end() - g.start()) * 1000 / SAMPLE_RATE as u64;
         let long = span_ms >= MIN_BURST_MS;
@@ -69,6 +71,7 @@ impl BeepDetector {
         if burst {
             self.remember(Burst {
                 freq,
+                dft,
                 tone_start: resumed.unwrap_or(g.start()),
                 end: g.end(),
                 energy: g.loudest,
@@ -90,9 +93,12 @@ impl BeepDetector {
             // the line's noise between that signal's bursts (babble in a
             // busy tone's gaps): a voicemail beep is followed by silence
             let drowned = long && g.start() >= p.event.end && drowns(g.loudest, p.energy);
-            let same_tone =
-                same(p.event.freq_hz, freq, self.cfg.same_freq) && same_level(p.energy, g.loudest);
-            if same_tone
+            let level = same_level(p.energy, g.loudest);
+            let same_tone = same(p.event.freq_hz, freq, self.cfg.same_freq) && level;
+            // (taking a tone up, the DFT bins may tell it where the lags,
+            // which pink noise pulls apart, do not)
+            let its_tone = same_tone || (dft_agrees(p.dft, dft) && level);
+            if its_tone
                 && g.start() >= p.event.start
                 && g.start() <= p.event.end + MAX_TAKE_UP_SAMPLES
                 && g.end() <= p.event.start + max_len
@@ -139,6 +145,7 @@ impl BeepDetector {
                 if let Some(slot) = self.pending.iter_mut().find(|s| s.is_none()) {
                     *slot = Some(Pending {
                         event,
+                        dft,
                         due,
                         energy: g.loudest,
                     });
