@@ -409,9 +409,6 @@ pub struct UringSockets {
     free_sends: Vec<u32>,
     inflight_sends: usize,
     recv_hdr: RecvHdr,
-    /// The most payload a recvmsg completion holds (the buffer less its
-    /// header and source address): plain recvs accept the same.
-    plain_room: usize,
     socks: Vec<Option<SockEntry>>,
     free_socks: Vec<u32>,
     by_id: HashMap<SocketId, u32>,
@@ -552,7 +549,6 @@ impl UringSockets {
             free_sends: Vec::new(),
             inflight_sends: 0,
             recv_hdr: RecvHdr(hdr),
-            plain_room: config.buf_size - RECVMSG_OUT_LEN - NAME_LEN,
             socks: Vec::new(),
             free_socks: Vec::new(),
             by_id: HashMap::new(),
@@ -994,14 +990,15 @@ impl UringSockets {
             return Ok(());
         };
         let fd = e.sock.as_raw_fd();
+        // one byte more than a recvmsg's payload room: a datagram that
+        // fills it is too long for either kind
+        let plain_len = payload_room(&self.config) as u32 + 1;
         let sqe = match (e.peer, e.fixed) {
-            // one byte more than a recvmsg's payload room: a datagram that
-            // fills it is too long for either kind
             (Some(_), true) => opcode::RecvMulti::new(types::Fixed(slot), BGID)
-                .len(self.plain_room as u32 + 1)
+                .len(plain_len)
                 .build(),
             (Some(_), false) => opcode::RecvMulti::new(types::Fd(fd), BGID)
-                .len(self.plain_room as u32 + 1)
+                .len(plain_len)
                 .build(),
             (None, true) => {
                 opcode::RecvMsgMulti::new(types::Fixed(slot), &*self.recv_hdr.0, BGID).build()
@@ -1101,10 +1098,8 @@ impl UringSockets {
                     self.stats.dropped_removed += 1;
                     self.bufring.push(&self.pool, bid);
                     self.bufring.publish();
-                } else if let Some(from) = armed_from {
-                    self.deliver_plain(id, from, bid, n as usize);
                 } else {
-                    self.deliver(id, bid, n as usize);
+                    self.deliver(id, armed_from, bid, n as usize);
                 }
             }
             (Some(bid), _) => {
@@ -1147,26 +1142,36 @@ impl UringSockets {
         }
     }
 
-    /// Parses the `io_uring_recvmsg_out` layout of buffer `bid` and queues
-    /// the datagram for `poll`.
-    fn deliver(&mut self, id: SocketId, bid: u16, n: usize) {
-        // SAFETY: the completion just handed buffer `bid` to us.
-        let buf = unsafe { self.pool.buffer(bid) };
-        let buf = &buf[..n.min(buf.len())];
-        let parsed = types::RecvMsgOut::parse(buf, &self.recv_hdr.0)
-            .ok()
-            .filter(|m| !m.is_payload_truncated())
-            .and_then(|m| {
-                let from = parse_sockaddr(m.name_data())?;
-                let start = m.payload_data().as_ptr() as usize - buf.as_ptr() as usize;
-                Some((from, start, m.payload_data().len()))
-            });
+    /// Queues the datagram in buffer `bid` (`n` bytes written) for `poll`:
+    /// for a plain recv armed while connected to `plain_from`, the payload
+    /// from the buffer's start; for a recvmsg, parsed from its
+    /// `io_uring_recvmsg_out` layout with its source. A datagram too long
+    /// for the buffer is a counted drop.
+    fn deliver(&mut self, id: SocketId, plain_from: Option<SocketAddr>, bid: u16, n: usize) {
+        let parsed = match plain_from {
+            Some(from) => (n <= payload_room(&self.config)).then_some((from, 0, n)),
+            None => {
+                // SAFETY: the completion just handed buffer `bid` to us.
+                let buf = unsafe { self.pool.buffer(bid) };
+                let buf = &buf[..n.min(buf.len())];
+                types::RecvMsgOut::parse(buf, &self.recv_hdr.0)
+                    .ok()
+                    .filter(|m| !m.is_payload_truncated())
+                    .and_then(|m| {
+                        let from = parse_sockaddr(m.name_data())?;
+                        let start = m.payload_data().as_ptr() as usize - buf.as_ptr() as usize;
+                        Some((from, start, m.payload_data().len()))
+                    })
+            }
+        };
         match parsed {
             Some((from, start, len)) => {
                 self.stats.received += 1;
+                self.stats.received_connected += plain_from.is_some() as u64;
                 self.stats.received_bytes += len as u64;
-                // SAFETY: ownership of `bid` moves into the guard;
-                // `start + len <= n <= buf_size` by construction of the parse.
+                // SAFETY: ownership of `bid` moves into the guard; `start +
+                // len <= n <= buf_size` by construction of the parse, or
+                // `len <= payload_room < buf_size` for a plain recv.
                 let data = unsafe { RecvBuf::new(self.pool.clone(), bid, start, len) };
                 self.ready.push(Received {
                     socket_id: id,
@@ -1180,28 +1185,6 @@ impl UringSockets {
                 self.bufring.publish();
             }
         }
-    }
-
-    /// Queues the datagram a plain recv put at the start of buffer `bid`
-    /// (`n` bytes, from the connected peer `from`) for `poll`.
-    fn deliver_plain(&mut self, id: SocketId, from: SocketAddr, bid: u16, n: usize) {
-        if n > self.plain_room {
-            self.stats.truncated += 1;
-            self.bufring.push(&self.pool, bid);
-            self.bufring.publish();
-            return;
-        }
-        self.stats.received += 1;
-        self.stats.received_connected += 1;
-        self.stats.received_bytes += n as u64;
-        // SAFETY: ownership of `bid` moves into the guard; `n <= plain_room
-        // < buf_size`.
-        let data = unsafe { RecvBuf::new(self.pool.clone(), bid, 0, n) };
-        self.ready.push(Received {
-            socket_id: id,
-            from,
-            data,
-        });
     }
 
     /// Cancels every receive and waits (bounded) until the kernel has
@@ -1259,6 +1242,13 @@ impl Drop for UringSockets {
 
 /// Most slots of a ring's registered file table.
 const FIXED_FILES: u32 = 65536;
+
+/// The most payload a recvmsg completion holds in a buffer of `config`
+/// (the buffer less its header and source address); plain recvs accept
+/// the same.
+fn payload_room(config: &UringConfig) -> usize {
+    config.buf_size - RECVMSG_OUT_LEN - NAME_LEN
+}
 
 fn recv_user_data(slot: u32, gen: u32) -> u64 {
     (KIND_RECV << KIND_SHIFT) | (((gen & GEN_MASK) as u64) << 32) | slot as u64
