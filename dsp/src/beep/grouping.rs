@@ -80,6 +80,13 @@ pub(super) struct Closed {
     pub(super) strength: Strength,
 }
 
+impl Closed {
+    /// Its DFT reading where well conditioned.
+    pub(super) fn checked_dft(&self) -> Option<f32> {
+        self.freq_dft.filter(|_| self.dft_checked)
+    }
+}
+
 /// What judging the pieces of one tone together needs of a part (see
 /// [`BeepDetector::clear_together`] and [`super::judge::pulled_together`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -193,8 +200,8 @@ pub(super) fn same_dft(a: f32, b: f32) -> bool {
 /// pieces in babble read 2013-2037 Hz from the bins, 2017-2033 Hz from the
 /// lags) and level.
 fn same_tone_again(last: &Closed, next: &Closed) -> bool {
-    let same_freq = match (last.freq_dft, next.freq_dft) {
-        (Some(a), Some(b)) if last.dft_checked && next.dft_checked => same_dft(a, b),
+    let same_freq = match (last.checked_dft(), next.checked_dft()) {
+        (Some(a), Some(b)) => same_dft(a, b),
         _ => same(last.freq, next.freq, SAME_TONE_LAGS),
     };
     last.passed

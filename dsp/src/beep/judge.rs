@@ -54,7 +54,7 @@ impl BeepDetector {
             }
         }
         let freq = g.parts[0].freq;
-        let dft = g.parts[0].freq_dft.filter(|_| g.parts[0].dft_checked);
+        let dft = g.parts[0].checked_dft();
         let verdict = self.judge(&g);
         // any tone (beep or not) may be the first of a cadence: a tone at
         // its frequency starting within the hold-off repeats it
@@ -263,7 +263,7 @@ pub(super) fn pulled_together(parts: &[Closed]) -> bool {
     let Some(tone) = parts.iter().find(|c| c.passed) else {
         return false;
     };
-    let Some(f) = tone.freq_dft.filter(|_| tone.dft_checked) else {
+    let Some(f) = tone.checked_dft() else {
         return false;
     };
     let len = |c: &Closed| c.end - c.start;
@@ -272,8 +272,7 @@ pub(super) fn pulled_together(parts: &[Closed]) -> bool {
     passed >= pulled
         && parts.iter().all(|c| {
             (c.passed || c.strength.pulled)
-                && c.dft_checked
-                && c.freq_dft.is_some_and(|d| same(d, f, CONTINUE_DFT))
+                && c.checked_dft().is_some_and(|d| same(d, f, CONTINUE_DFT))
                 && within_db(c.energy, tone.energy, CONTINUE_LEVEL_DB)
         })
 }
