@@ -288,6 +288,9 @@ struct Limits {
     voicemail_phrase_score: Option<f32>,
     voicemail_phrase_min_snr_db: f32,
     voicemail_phrase_wait_score: f32,
+    /// What talk heard from the moment of answer needs to start a
+    /// greeting ([`answer`]).
+    answer_rule: answer::RunRule,
 }
 
 impl Limits {
@@ -297,6 +300,7 @@ impl Limits {
         // favouring "machine" (b > 0): humans need a longer silence, and
         // shorter greetings already count as machine-like
         let scale = |ms: u32, k: f32| (ms as f32 * (1.0 + k * b)) / FRAME_MS as f32;
+        let min_talker_db = vad::FULL_SCALE_DB + cfg.min_talker_dbfs;
         Self {
             max_frames: frames(cfg.max_analysis_ms),
             human_silence: scale(cfg.human_silence_ms, 0.3),
@@ -311,7 +315,7 @@ impl Limits {
             tone_after_greeting_snr_db: cfg.tone_after_greeting_snr_db,
             talker_range_db: cfg.talker_range_db,
             talker_restart_db: cfg.talker_restart_db,
-            min_talker_db: vad::FULL_SCALE_DB + cfg.min_talker_dbfs,
+            min_talker_db,
             // favouring "machine" lowers the score a phrase needs towards
             // 0.9, favouring "human" raises it towards 0.995
             voicemail_phrase_score: cfg.voicemail_phrases.then(|| {
@@ -324,6 +328,7 @@ impl Limits {
             }),
             voicemail_phrase_min_snr_db: cfg.voicemail_phrase_min_snr_db,
             voicemail_phrase_wait_score: cfg.voicemail_phrase_wait_score,
+            answer_rule: answer_rule(cfg, min_talker_db),
         }
     }
 
@@ -356,13 +361,13 @@ const TRACK_AFTER_DECISION_FRAMES: u32 = 10_000 / FRAME_MS;
 /// needs to start a greeting ([`answer`]): what a greeting's first run
 /// needs, on a quiet line (none is looked for once ringing was heard: the
 /// line was not answered yet).
-fn answer_rule(cfg: &AmdConfig, l: &Limits) -> answer::RunRule {
+fn answer_rule(cfg: &AmdConfig, min_talker_db: f32) -> answer::RunRule {
     answer::RunRule {
         margin_db: cfg.vad_margin_db,
         min_frames: CONFIRM_FRAMES,
         onset_frames: ONSET_FRAMES,
         min_swing_db: GREETING_SWING_DB,
-        min_peak_db: l.min_talker_db,
+        min_peak_db: min_talker_db,
         min_clearance_db: ANSWER_CLEARANCE_DB,
         max_start: ANSWER_TALK_START_FRAMES,
         max_quiet_frames: ANSWER_QUIET_FRAMES,
@@ -1027,7 +1032,7 @@ impl AmdDetector {
             .is_none()
             .then(|| {
                 self.answer
-                    .speech_under(frame, vad.floor_db, &answer_rule(&self.cfg, l))
+                    .speech_under(frame, vad.floor_db, &l.answer_rule)
             })
             .flatten()
         {
