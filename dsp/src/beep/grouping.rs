@@ -13,9 +13,11 @@ const MAX_PARTS: usize = 4;
 /// A part is unsteady only when its drift is also this many times what
 /// white noise at the part's SNR explains.
 const DRIFT_Z: f64 = 6.0;
-/// A part shorter than this (100 ms) does not start a two-tone group with a
-/// part at another frequency.
-const MIN_MERGE_SAMPLES: u64 = 800;
+/// A part shorter than this (the shortest beep, [`LONG_PART_MS`]) does not
+/// start a two-tone group with a part at another frequency: each tone of a
+/// two-tone beep is a beep's length (a 110 ms nasal ending the greeting,
+/// 180 ms before a beep, made a "two-tone beep" at the nasal's pitch).
+const MIN_MERGE_SAMPLES: u64 = LONG_PART_MS * SAMPLE_RATE as u64 / 1000;
 /// The band check's tolerance, in the weighted estimate's sigmas.
 const BAND_Z: f64 = 3.0;
 /// The lag/DFT agreement tolerance, in the difference's sigmas.
@@ -150,6 +152,9 @@ pub(super) struct Group {
     /// Whether its first part began as a louder failed part (talk) ended:
     /// a tone whose start the talker's voice may have hidden.
     pub(super) after_talk: bool,
+    /// Whether it was closed by its last part, a blip, running straight on
+    /// into a part at another pitch: a syllable gliding, as a voice does.
+    pub(super) glided: bool,
 }
 
 impl Group {
@@ -436,7 +441,8 @@ impl BeepDetector {
             let blip = last.end - last.start < MIN_MERGE_SAMPLES
                 && !same(last.freq, closed.freq, self.cfg.same_freq);
             if closed.start > g.end() + self.lim.gap_blocks * BLOCK || blip {
-                let g = self.group.take().unwrap();
+                let mut g = self.group.take().unwrap();
+                g.glided = blip && closed.start <= last.end + ABUT_SAMPLES;
                 self.close_group(g, closed.start / BLOCK);
             }
         }

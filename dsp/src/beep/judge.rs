@@ -78,7 +78,7 @@ impl BeepDetector {
                 tone_like: !is_voice(verdict.err()) && span_ms >= MIN_PASSED_BURST_MS,
                 // (a group too short for a beep is judged on its length
                 // first: its parts' failures say whether it was a voice)
-                voiced: is_voice(g.failed),
+                voiced: is_voice(g.failed) || g.glided,
             });
         }
         // a pending candidate at this frequency was a cadence too, unless

@@ -1084,7 +1084,7 @@ fn a_two_tone_beep_is_one_beep_at_its_first_frequency() {
 fn neighbouring_parts_a_few_percent_apart_are_not_a_beep() {
     // two murmurs at 375 and 361 Hz (a voice moving), 60 ms apart
     let r = run(&signal(
-        &[(&[375.0], 110), (&[], 60), (&[361.0], 110)],
+        &[(&[375.0], 130), (&[], 60), (&[361.0], 110)],
         -10.0,
         None,
     ));
@@ -1094,10 +1094,10 @@ fn neighbouring_parts_a_few_percent_apart_are_not_a_beep() {
         r.events,
         r.rejects
     );
-    // shorter murmurs are not merged at all (each a blip below 100 ms), and
+    // a first murmur shorter than a beep is not merged at all (a blip), and
     // neither alone is long enough to be a beep
     let r = run(&signal(
-        &[(&[375.0], 90), (&[], 60), (&[361.0], 90)],
+        &[(&[375.0], 110), (&[], 60), (&[361.0], 110)],
         -10.0,
         None,
     ));
@@ -1123,10 +1123,10 @@ fn two_long_steady_tones_a_few_percent_apart_are_a_two_tone_beep() {
         None,
     ));
     assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
-    // the same step between parts too short to judge by steadiness alone
+    // the same step to a part too short to judge by steadiness alone
     // (100 ms) is a voice moving
     let r = run(&signal(
-        &[(&[1000.0], 100), (&[], 60), (&[1030.0], 100)],
+        &[(&[1000.0], 130), (&[], 60), (&[1030.0], 100)],
         -12.0,
         None,
     ));
@@ -1148,6 +1148,44 @@ fn a_tonal_syllable_just_before_a_beep_does_not_spoil_it() {
     ));
     assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
     assert!((r.events[0].freq_hz - 1740.0).abs() < 1740.0 * 0.02);
+    // held-out seed 57: the 110 ms nasal ending "...the tone." read as a
+    // steady 328 Hz, 180 ms before a 1201 Hz beep, and the two were one
+    // "two-tone beep" at 328 Hz from the nasal's start; shorter than a
+    // beep, the nasal is no tone of one
+    let r = run(&signal(
+        &[(&[400.0], 110), (&[], 180), (&[1200.0], 400)],
+        -12.0,
+        None,
+    ));
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    let e = r.events[0];
+    assert!((e.freq_hz - 1200.0).abs() < 1200.0 * 0.02, "{e:?}");
+    let beep_start = 2400 + 290 * 8;
+    assert!(e.start.abs_diff(beep_start) <= 80, "{e:?} vs {beep_start}");
+}
+
+#[test]
+fn a_tonal_syllable_gliding_on_into_talk_is_no_cadence_burst() {
+    // held-out seed 49: a syllable steady at 646 Hz for 110 ms (here 100)
+    // ran straight on into quieter talk at another pitch (rippling at 40 Hz around 568 Hz,
+    // 6 dB down: too quiet to be the tone masked); 600 ms later a 638 Hz
+    // beep, at its pitch, was dropped as the cadence's repeat of the
+    // syllable, which the talk had cut off as a blip
+    let mut x = vec![0.0; 2400];
+    x.extend(sine(646.0, peak(-14.0), 800, 0.0));
+    let word = sine(568.0, peak(-20.0), 800, 0.5);
+    x.extend(word.iter().enumerate().map(|(n, v)| {
+        v * (1.0 + 0.6 * (2.0 * std::f64::consts::PI * 40.0 * n as f64 / 8000.0).sin())
+    }));
+    x.extend(vec![0.0; 4000]);
+    let beep_start = x.len() as u64;
+    x.extend(sine(638.0, peak(-14.0), 4800, 0.3));
+    x.extend(vec![0.0; 8000]);
+    let r = run(&law(&x, Law::Ulaw));
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    let e = r.events[0];
+    assert!((e.freq_hz - 638.0).abs() < 638.0 * 0.02, "{e:?}");
+    assert!(e.start.abs_diff(beep_start) <= 80, "{e:?} vs {beep_start}");
 }
 
 #[test]
