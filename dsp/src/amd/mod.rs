@@ -1197,12 +1197,7 @@ impl AmdDetector {
             if g.tone_frames + vad::TONE_DELAY_FRAMES as u32 >= needed
                 && clear
                 && g.last_speech + 1 - g.start >= MIN_GREETING_BEFORE_BEEP_FRAMES
-                && tone_start > g.last_speech + 1
-                && quiet_before(
-                    self.speech_history,
-                    frame - tone_start,
-                    QUIET_BEFORE_TONE_FRAMES,
-                )
+                && paused_before_tone(self.speech_history, g.last_speech, tone_start, frame)
             {
                 return ControlFlow::Break(Some(self.decision(
                     AmdVerdict::Machine,
@@ -1350,6 +1345,23 @@ const MIN_GREETING_BEFORE_BEEP_FRAMES: u32 = 30;
 /// vowel held at one pitch (which the VAD reads as a steady tone) comes
 /// straight out of a syllable.
 const QUIET_BEFORE_TONE_FRAMES: u32 = 3;
+
+/// A tone after the greeting is a beep only when the talker's confirmed
+/// speech ended at least this many frames (70 ms) before it: a voicemail
+/// beep follows a pause, while a consonant's closure between a syllable
+/// and a vowel held at one pitch lasts 30-60 ms (held-out seeds 58 and 59:
+/// "Hello, can I help you?" in babble, "Good evening" in pink noise).
+const PAUSE_BEFORE_BEEP_FRAMES: u32 = 7;
+
+/// Whether a tone that started at frame `tone_start` (now `frame`) came
+/// after a pause, as a voicemail beep does: the talker's confirmed speech
+/// ended [`PAUSE_BEFORE_BEEP_FRAMES`] or more before it (at `last_speech`),
+/// and the [`QUIET_BEFORE_TONE_FRAMES`] just before it held no speech at
+/// all (`history`: bit `k`, speech `k` frames ago).
+fn paused_before_tone(history: u64, last_speech: u32, tone_start: u32, frame: u32) -> bool {
+    tone_start >= last_speech + 1 + PAUSE_BEFORE_BEEP_FRAMES
+        && quiet_before(history, frame - tone_start, QUIET_BEFORE_TONE_FRAMES)
+}
 
 /// Whether the `gap` frames before the one `back` frames ago were not
 /// speech, from `history` (bit `k`: `k` frames ago); unknown (true) past

