@@ -1382,13 +1382,14 @@ fn same_tone(hz: f32, f: f32) -> bool {
 
 /// Frames a tone at `hz` must last before it can be a beep: longer than
 /// the live-call signalling tone it may be (North American call waiting,
-/// 440 Hz 300 ms; the recorder warning, 1400 Hz 500 ms), else 0. The
+/// 440 Hz 300 ms, with the beep detector's 80 ms of slack; the recorder
+/// warning, 1400 Hz 500 ms), else 0. The
 /// warning's window reaches 5% down: talk under it (babble) pulls its
 /// estimate towards the voices' low harmonics (read 1351-1366 Hz).
 fn signalling_tone_frames(hz: f32) -> u32 {
     let near = |f: f32| same_tone(hz, f);
     if near(440.0) {
-        45
+        38
     } else if (0.95 * 1400.0..=1.03 * 1400.0).contains(&hz) {
         70
     } else {

@@ -929,6 +929,23 @@ fn call_waiting_in_white_noise_after_a_live_greeting_is_not_a_beep() {
 }
 
 #[test]
+fn a_tone_near_440_hz_longer_than_call_waiting_is_a_beep() {
+    // held-out seed 58: "Talk after the tone.", then a 434 Hz beep of 430 ms
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 1000, 6000.0);
+    silence(&mut s, 400);
+    tone(&mut s, 434.0, 430, 6000.0);
+    silence(&mut s, 3000);
+    let d = run(&s, 30.0);
+    assert_eq!(
+        (d.verdict, d.cause),
+        (AmdVerdict::Machine, "tone-after-greeting"),
+        "{d:?}"
+    );
+}
+
+#[test]
 fn call_waiting_after_a_live_greeting_is_not_a_beep_at_any_offset() {
     // a clean 440 Hz 300 ms call-waiting tone: one 30 ms frequency
     // estimate of it reads 426-445 Hz with the frame edges; their mean 440

@@ -132,7 +132,7 @@
 //! decision's, which comes after the hold-off.
 //!
 //! 5. **Signalling tones and slow cadences** (`plans`, `cadence`): a group with the signature
-//!    of a live call's signalling tone (call waiting, 440 Hz 100-450 ms;
+//!    of a live call's signalling tone (call waiting, 440 Hz 100-380 ms;
 //!    recorder warning, 1400 Hz 150-700 ms, or from 100 ms right after
 //!    louder talk, as speech may hide their start;
 //!    one frequency throughout, not a two-tone beep averaging to it; the

@@ -660,6 +660,15 @@ fn signalling_tone_signatures_are_not_beeps() {
 }
 
 #[test]
+fn a_tone_near_440_hz_longer_than_call_waiting_is_a_beep() {
+    // held-out seed 58: a 434 Hz beep of 430 ms, well past call waiting's
+    // 300 ms
+    let r = run(&signal(&[(&[434.0], 420)], -14.0, None));
+    assert_eq!(r.events.len(), 1, "{:?}", r.rejects);
+    assert!(!r.events[0].signalling, "{:?}", r.events);
+}
+
+#[test]
 fn signalling_like_tones_come_flagged_when_asked_for() {
     let cfg = BeepConfig {
         report_signalling: true,
