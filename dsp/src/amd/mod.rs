@@ -555,6 +555,9 @@ pub struct AmdDetector {
     /// call-progress tone (ring-back heard before anyone spoke).
     clock_start: u32,
     speech_run: u32,
+    /// Whether the last frame was a vowel's tone frame carrying a run of
+    /// speech on (see [`AmdDetector::track_frame`]).
+    vowel_bridged: bool,
     /// One bit per recent frame, newest in bit 0: whether the VAD called
     /// it speech.
     speech_history: u64,
@@ -623,6 +626,7 @@ impl AmdDetector {
             clock_start: 0,
             speech_run: 0,
             speech_history: 0,
+            vowel_bridged: false,
             run_peak_db: f32::MIN,
             run_low_db: f32::MAX,
             runs: [(u32::MAX, u32::MAX); RUNS],
@@ -951,13 +955,26 @@ impl AmdDetector {
             self.steady = LevelRun::default();
         }
         let vad = VadFrame { speech, ..vad };
+        // before any greeting, one tone frame too weak to be a beep, right
+        // after speech, is the talker's vowel held steady for a moment: it
+        // carries the run on ("Mark" in white noise 13 dB under it read
+        // speech, tone, speech, tone, speech, and no run was long enough
+        // to start a greeting)
+        let vowel = self.greeting.is_none()
+            && !speech
+            && vad.tone
+            && vad.tone_snr_db < self.limits.tone_after_greeting_snr_db
+            && self.speech_run > 0
+            && !self.vowel_bridged;
+        self.vowel_bridged = vowel;
+        let run_speech = speech || vowel;
         // the run of speech that this frame ended, if any: frames, loudest
-        let (ended_run, ended_run_peak_db) = if vad.speech {
+        let (ended_run, ended_run_peak_db) = if run_speech {
             (0, f32::MIN)
         } else {
             (self.speech_run, self.run_peak_db)
         };
-        self.advance_speech_run(vad.speech, vad.level_db);
+        self.advance_speech_run(run_speech, vad.level_db);
         self.run_low_db = match self.speech_run {
             0 => f32::MAX,
             r if r > ONSET_FRAMES => self.run_low_db.min(vad.level_db),
