@@ -8,6 +8,10 @@ use super::plans::LAG_PULL_DOWN;
 use super::{BeepDetector, BLOCK, MIN_PART_BLOCKS};
 use crate::features::{BLOCK_LEN, SAMPLE_RATE};
 
+/// A tone starting at most this long (150 ms) after louder talk ended
+/// may have had its start hidden by that talk (a recorder warning's last
+/// 140 ms came clear 135 ms after the last part the talk over it left).
+const TALK_HIDES_SAMPLES: u64 = 30 * BLOCK;
 /// Most parts in a group.
 const MAX_PARTS: usize = 4;
 /// A part is unsteady only when its drift is also this many times what
@@ -149,8 +153,9 @@ pub(super) struct Group {
     /// A short failed part at the tone's level right after it, held aside
     /// until a part shows whether the tone goes on after it.
     pub(super) masked: Option<(Closed, Option<Reject>)>,
-    /// Whether its first part began as a louder failed part (talk) ended:
-    /// a tone whose start the talker's voice may have hidden.
+    /// Whether its first part began within [`TALK_HIDES_SAMPLES`] of a
+    /// louder failed part (talk) ending: a tone whose start the talker's
+    /// voice may have hidden.
     pub(super) after_talk: bool,
     /// Whether it was closed by its last part, a blip, running straight on
     /// into a part at another pitch: a syllable gliding, as a voice does.
@@ -491,7 +496,9 @@ impl BeepDetector {
         g.failed = g.failed.or(failed);
         if g.n == 0 {
             g.after_talk = self.last_failed.is_some_and(|(end, energy)| {
-                end < closed.end && closed.start <= end + ABUT_SAMPLES && energy >= closed.energy
+                end < closed.end
+                    && closed.start <= end + TALK_HIDES_SAMPLES
+                    && energy >= closed.energy
             });
         }
         g.append(closed);
