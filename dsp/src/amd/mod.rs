@@ -393,6 +393,25 @@ const ANSWER_QUIET_FRAMES: u32 = 30;
 /// VAD to have recognised a steady tone (which then is not speech).
 const CONFIRM_FRAMES: u32 = vad::TONE_DELAY_FRAMES as u32 + 1;
 
+/// A run of speech that a frame ended: its frames (0: none ended) and its
+/// loudest and quietest levels, dB (the quietest past its onset frames).
+#[derive(Debug, Clone, Copy)]
+struct EndedRun {
+    frames: u32,
+    peak_db: f32,
+    low_db: f32,
+}
+
+impl Default for EndedRun {
+    fn default() -> Self {
+        EndedRun {
+            frames: 0,
+            peak_db: f32::MIN,
+            low_db: f32::MAX,
+        }
+    }
+}
+
 /// A run of frames and the span of their levels.
 #[derive(Debug, Clone, Copy)]
 struct LevelRun {
@@ -915,11 +934,11 @@ impl AmdDetector {
         if let Some(d) = self.decision_pending() {
             return Some(d);
         }
-        let (vad, ended_run) = self.track_frame(frame, vad);
+        let (vad, ended) = self.track_frame(frame, vad);
         if self.greeting.is_none() {
             self.await_greeting(frame, &vad)
         } else {
-            self.follow_greeting(frame, &vad, ended_run)
+            self.follow_greeting(frame, &vad, ended)
         }
     }
 
@@ -942,8 +961,8 @@ impl AmdDetector {
     /// answer, the runs of speech and of one level, and call-progress
     /// tones (a ringing line drops its "greeting"). Returns the frame with
     /// `speech` meaning the talker's speech, and the run of speech the
-    /// frame ended, if any (frames, loudest dB).
-    fn track_frame(&mut self, frame: u32, vad: VadFrame) -> (VadFrame, (u32, f32)) {
+    /// frame ended (none: 0 frames).
+    fn track_frame(&mut self, frame: u32, vad: VadFrame) -> (VadFrame, EndedRun) {
         self.answer.push(
             vad.level_db,
             !vad.tone && !vad.call_progress && vad.level_db >= MIN_SPEECH_DB,
@@ -969,10 +988,14 @@ impl AmdDetector {
         self.vowel_bridged = vowel;
         let run_speech = speech || vowel;
         // the run of speech that this frame ended, if any: frames, loudest
-        let (ended_run, ended_run_peak_db) = if run_speech {
-            (0, f32::MIN)
+        let ended = if run_speech {
+            EndedRun::default()
         } else {
-            (self.speech_run, self.run_peak_db)
+            EndedRun {
+                frames: self.speech_run,
+                peak_db: self.run_peak_db,
+                low_db: self.run_low_db,
+            }
         };
         self.advance_speech_run(run_speech, vad.level_db);
         self.run_low_db = match self.speech_run {
@@ -1015,7 +1038,7 @@ impl AmdDetector {
                 }
             }
         }
-        (vad, (ended_run, ended_run_peak_db))
+        (vad, ended)
     }
 
     /// Before any greeting: starts one on a confirmed run of speech (or on
@@ -1087,7 +1110,7 @@ impl AmdDetector {
         &mut self,
         frame: u32,
         vad: &VadFrame,
-        (ended_run, ended_run_peak_db): (u32, f32),
+        ended: EndedRun,
     ) -> Option<AmdDecision> {
         let g = self.greeting.as_mut()?;
         if self.speech_run == 0 {
@@ -1106,14 +1129,19 @@ impl AmdDetector {
         let g = self.greeting.as_mut()?;
         // speech far below the greeting's level is another voice
         // (babble, a television), not the talker going on
-        if (1..CONFIRM_FRAMES).contains(&ended_run)
-            && ended_run_peak_db >= g.peak_db - l.talker_range_db
+        if (1..CONFIRM_FRAMES).contains(&ended.frames)
+            && ended.peak_db >= g.peak_db - l.talker_range_db
         {
-            g.syllable = Some((frame - ended_run, frame - 1));
+            g.syllable = Some((frame - ended.frames, frame - 1));
             // (not a DTMF digit, nor a tone's first frames, read
             // as speech until the tone test knew them)
             if !dtmf && !keying && !vad.tone {
                 g.last_word = Some(frame - 1);
+                // its rise and fall is the voice's as much as a
+                // confirmed run's ("Mark" in white noise: one run
+                // of 8 frames swinging 2.9 dB, then its vowel read
+                // as a tone, then syllables falling 10 dB)
+                g.swing_db = g.swing_db.max(ended.peak_db - ended.low_db);
             }
         }
         let talker = confirmed && !keying && self.run_peak_db >= g.peak_db - l.talker_range_db;
