@@ -393,6 +393,11 @@ const ANSWER_QUIET_FRAMES: u32 = 30;
 /// VAD to have recognised a steady tone (which then is not speech).
 const CONFIRM_FRAMES: u32 = vad::TONE_DELAY_FRAMES as u32 + 1;
 
+/// Most tone frames in a row that carry a run of speech on before a
+/// greeting (see [`AmdDetector::track_frame`]): fewer than the shortest
+/// beep (120 ms) shows once the VAD knows it for a tone.
+const MAX_VOWEL_TONE_FRAMES: u32 = 120 / FRAME_MS - vad::TONE_DELAY_FRAMES as u32 - 1;
+
 /// A run of speech that a frame ended: its frames (0: none ended) and its
 /// loudest and quietest levels, dB (the quietest past its onset frames).
 #[derive(Debug, Clone, Copy)]
@@ -574,9 +579,9 @@ pub struct AmdDetector {
     /// call-progress tone (ring-back heard before anyone spoke).
     clock_start: u32,
     speech_run: u32,
-    /// Whether the last frame was a vowel's tone frame carrying a run of
-    /// speech on (see [`AmdDetector::track_frame`]).
-    vowel_bridged: bool,
+    /// Tone frames in a row, up to the last, that carried a run of speech
+    /// on as a vowel held steady (see [`AmdDetector::track_frame`]).
+    vowel_frames: u32,
     /// One bit per recent frame, newest in bit 0: whether the VAD called
     /// it speech.
     speech_history: u64,
@@ -645,7 +650,7 @@ impl AmdDetector {
             clock_start: 0,
             speech_run: 0,
             speech_history: 0,
-            vowel_bridged: false,
+            vowel_frames: 0,
             run_peak_db: f32::MIN,
             run_low_db: f32::MAX,
             runs: [(u32::MAX, u32::MAX); RUNS],
@@ -974,21 +979,21 @@ impl AmdDetector {
             self.steady = LevelRun::default();
         }
         let vad = VadFrame { speech, ..vad };
-        // before any greeting, one tone frame too weak to be a beep, right
-        // after speech, is the talker's vowel held steady for a moment: it
-        // carries the run on ("Mark" in white noise 13 dB under it read
-        // speech, tone, speech, tone, speech, and no run was long enough
-        // to start a greeting)
+        // before any greeting, tone frames too weak to be a beep, right
+        // after speech and fewer than the shortest beep shows, are the
+        // talker's vowel held steady for a moment: they carry the run on
+        // ("Mark" in white noise 13 dB under it read speech, tone, speech,
+        // tone, speech, or 6 frames of speech, 4 of tone and 4 of speech,
+        // and no run was long enough to start a greeting)
         let vowel = self.greeting.is_none()
             && !speech
             && vad.tone
             && vad.tone_snr_db < self.limits.tone_after_greeting_snr_db
             && self.speech_run > 0
-            && !self.vowel_bridged;
-        self.vowel_bridged = vowel;
-        let run_speech = speech || vowel;
-        // the run of speech that this frame ended, if any: frames, loudest
-        let ended = if run_speech {
+            && self.vowel_frames < MAX_VOWEL_TONE_FRAMES;
+        self.vowel_frames = if vowel { self.vowel_frames + 1 } else { 0 };
+        // the run of speech that this frame ended, if any
+        let ended = if speech || vowel {
             EndedRun::default()
         } else {
             EndedRun {
@@ -997,7 +1002,13 @@ impl AmdDetector {
                 low_db: self.run_low_db,
             }
         };
-        self.advance_speech_run(run_speech, vad.level_db);
+        if vowel {
+            // the run carries on through the held vowel, which adds no
+            // frames to it: speech is confirmed by speech
+            self.speech_history <<= 1;
+        } else {
+            self.advance_speech_run(speech, vad.level_db);
+        }
         self.run_low_db = match self.speech_run {
             0 => f32::MAX,
             r if r > ONSET_FRAMES => self.run_low_db.min(vad.level_db),

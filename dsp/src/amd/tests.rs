@@ -1389,6 +1389,33 @@ fn a_vowel_held_steady_for_a_frame_carries_a_run_of_speech_on() {
         ],
     );
     assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    // seed 41, white noise 13 dB under it: "Mark" read 6 frames of speech,
+    // 4 of a weak tone and 4 of speech
+    let d = decide_script(
+        39.1,
+        &[
+            (145, Speech(&[49.6, 54.8, 59.2, 58.9, 52.2])),
+            (157, Speech(&[49.8, 53.8, 58.3, 59.3, 56.9])),
+            (162, Held(&[49.0])),
+            (171, Held(&[47.3, 48.4, 46.6, 47.7, 46.9])),
+            (176, Speech(&[53.0, 56.2, 59.6, 60.2, 61.3, 59.9])),
+            (182, Tone(865.0, &[60.8, 58.9, 59.3, 55.3])),
+            (186, Speech(&[52.6, 54.9, 52.9, 52.1])),
+            (190, Held(&[47.2])),
+        ],
+    );
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    // a weak tone as long as the shortest beep is no vowel: it ends the
+    // run, and what follows is too short to confirm speech
+    let d = decide_script(
+        39.1,
+        &[
+            (176, Speech(&[53.0, 56.2, 59.6, 60.2, 61.3, 59.9])),
+            (182, Tone(865.0, &[60.8, 58.9, 59.3, 55.3, 58.0, 58.0])),
+            (188, Speech(&[52.6, 54.9, 52.9, 52.1])),
+        ],
+    );
+    assert_eq!(d.verdict, AmdVerdict::Unknown, "{d:?}");
 }
 
 #[test]
