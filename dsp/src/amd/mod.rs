@@ -979,16 +979,16 @@ impl AmdDetector {
             self.steady = LevelRun::default();
         }
         let vad = VadFrame { speech, ..vad };
-        // before any greeting, tone frames too weak to be a beep, right
-        // after speech and fewer than the shortest beep shows, are the
-        // talker's vowel held steady for a moment: they carry the run on
-        // ("Mark" in white noise 13 dB under it read speech, tone, speech,
-        // tone, speech, or 6 frames of speech, 4 of tone and 4 of speech,
-        // and no run was long enough to start a greeting)
+        // before any greeting, tone frames right after speech, fewer than
+        // the shortest beep shows, are the talker's vowel held steady for
+        // a moment, however clear of the rest (9.4-12.9 dB): they carry the
+        // run on ("Mark" in white noise 13 dB under it read speech, tone,
+        // speech, tone, speech, or 6 frames of speech, 4 of tone and 4 of
+        // speech, and no run was long enough to start a greeting); a beep
+        // outlasts them and ends the run as before
         let vowel = self.greeting.is_none()
             && !speech
             && vad.tone
-            && vad.tone_snr_db < self.limits.tone_after_greeting_snr_db
             && self.speech_run > 0
             && self.vowel_frames < MAX_VOWEL_TONE_FRAMES;
         self.vowel_frames = if vowel { self.vowel_frames + 1 } else { 0 };
