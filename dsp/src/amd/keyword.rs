@@ -8,7 +8,7 @@
 //! lag-2 autocorrelation over the energy, zero-crossing rate, and the eight
 //! DFT bins' share of the energy, in log units), and every 40 ms or so
 //! scores the last 600 ms of those summaries with a perceptron of one hidden layer.
-//! The weights are in [`model`], written by `scripts/keyword/train.py` from
+//! The weights are in `keyword_model`, written by `scripts/keyword/train.py` from
 //! espeak-ng speech of the tune split's voices: see that script for the data
 //! and the training.
 //! Only feature blocks go in, so the FPGA backend serves it as well.
@@ -82,7 +82,7 @@ impl Default for KeywordSpotter {
 
 impl KeywordSpotter {
     /// Adds a block; returns whether a score is due: it completed a 20 ms
-    /// frame, one of every [`SCORE_EVERY`] or one after a near score.
+    /// frame, one of every `SCORE_EVERY` or one after a near score.
     #[inline]
     pub fn push(&mut self, block: &FeatureBlock) -> bool {
         let s = &mut self.sums;

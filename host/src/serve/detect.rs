@@ -1,4 +1,4 @@
-//! The control side of live detectors: installs a [`LiveTap`] in every
+//! The control side of live detectors: installs a [`LiveTap`](crate::live::LiveTap) in every
 //! relay worker, and takes their [`LiveEvent`]s on a thread of its own that
 //! logs each (one `tracing` line, target `ringwire::detect`), counts it for
 //! `/metrics` and keeps the last [`KEEP_PER_CALL`] of each call for the NG

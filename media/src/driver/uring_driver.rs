@@ -13,7 +13,7 @@
 //!    work and wake nobody), and then polls without waiting: one wakeup per
 //!    window, however many datagrams;
 //! 2. every datagram that completed is copied from its ring buffer into a
-//!    pooled [`BytesMut`] (the core takes `BytesMut`, see below), the ring
+//!    pooled [`BytesMut`](bytes::BytesMut) (the core takes `BytesMut`, see below), the ring
 //!    buffer goes back to the kernel on the next poll, and the core gets the
 //!    datagram;
 //! 3. the request channel is drained and each request run;
