@@ -2,7 +2,7 @@
 //! (`sim/`, behind the `fpga-sim` feature) and the Rust driver.
 //!
 //! The block implements the arithmetic contract stated in
-//! [`ringwire_dsp::features`] bit-exactly; [`FpgaSimEngine`] (with the
+//! [`ringwire_dsp::features`] bit-exactly; `FpgaSimEngine` (with the
 //! `fpga-sim` feature) drives the simulated block through the same
 //! [`FeatureEngine`] trait as the software path.
 #![warn(missing_docs)]
