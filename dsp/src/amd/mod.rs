@@ -952,21 +952,24 @@ impl AmdDetector {
             // warning) counts only once it outlasts its signature
             let hz = g.tone_hz_sum / g.tone_frames as f32;
             let level_db = g.tone_level_sum / g.tone_frames as f32;
+            let clear = g.tone_snr_sum / g.tone_frames as f32 >= l.tone_after_greeting_snr_db;
             if g.tone_frames >= CALL_PROGRESS_MATCH_FRAMES
                 && l.may_restart_clock(frame)
+                && clear
                 && self.call_progress.is_some_and(|t| {
                     same_tone(hz, t.hz) && (level_db - t.level_db).abs() <= RINGBACK_LEVEL_DB
                 })
             {
                 // the ring-back heard before goes on, at its level (a
-                // voice's harmonic at its frequency comes at the voice's):
-                // what came between its bursts (babble) was no greeting
+                // voice's harmonic at its frequency comes at the voice's)
+                // and clear of the rest as a lone tone is (such a harmonic
+                // reads 10 dB clear, the ring-back 28-90 dB): what came
+                // between its bursts (babble) was no greeting
                 self.greeting = None;
                 self.clock_start = frame + 1;
                 return ControlFlow::Break(None);
             }
             let needed = signalling_tone_frames(hz).max(l.tone_after_greeting);
-            let clear = g.tone_snr_sum / g.tone_frames as f32 >= l.tone_after_greeting_snr_db;
             if g.tone_frames + vad::TONE_DELAY_FRAMES as u32 >= needed
                 && clear
                 && g.last_speech + 1 - g.start >= MIN_GREETING_BEFORE_BEEP_FRAMES

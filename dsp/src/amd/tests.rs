@@ -1311,6 +1311,9 @@ enum Read {
     /// A tone at this frequency standing this far over the rest (dB), at
     /// these levels.
     Tone(f32, f32, &'static [f32]),
+    /// A ring-back burst at this frequency: this many frames at this
+    /// level, marked by the VAD's call-progress test.
+    Ring(f32, u32, f32),
 }
 
 /// Decides a call scripted frame by frame: `script` holds (first frame,
@@ -1331,10 +1334,19 @@ fn decide_script(floor_db: f32, script: &[(u32, Read)]) -> AmdDecision {
             call_progress_hz: 0.0,
         };
         for &(first, read) in script {
+            if let Read::Ring(hz, frames, level_db) = read {
+                if (first..first + frames).contains(&frame) {
+                    vad.level_db = level_db;
+                    (vad.tone, vad.tone_hz, vad.tone_snr_db) = (true, hz, 30.0);
+                    (vad.call_progress, vad.call_progress_hz) = (true, hz);
+                }
+                continue;
+            }
             let (levels, k) = match read {
                 Read::Speech(l) | Read::Held(l) | Read::Tone(_, _, l) => {
                     (l, frame.wrapping_sub(first))
                 }
+                Read::Ring(..) => unreachable!("handled above"),
             };
             let Some(&level_db) = levels.get(k as usize) else {
                 continue;
@@ -1346,6 +1358,7 @@ fn decide_script(floor_db: f32, script: &[(u32, Read)]) -> AmdDecision {
                 Read::Tone(hz, snr, _) => {
                     (vad.tone, vad.tone_hz, vad.tone_snr_db) = (true, hz, snr)
                 }
+                Read::Ring(..) => unreachable!("handled above"),
             }
         }
         amd.frames = frame + 1;
@@ -1461,6 +1474,50 @@ fn a_greetings_syllables_count_to_its_swing() {
             (230, Tone(967.0, 9.6, &[55.6, 55.9])),
             (232, Speech(&[54.2, 53.3])),
             (234, Held(&[51.3, 49.5, 50.3])),
+        ],
+    );
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+}
+
+#[test]
+fn a_voices_harmonic_at_the_ring_backs_pitch_is_no_ring_back() {
+    // held-out seed 72: a 425 Hz EU ring-back at 53 dB, then "This is
+    // Mark." on a clean line; the second harmonic of the talker's pitch
+    // read as three tone frames at 423-428 Hz, 4-7 dB over the ring-back's
+    // level (within its 4 dB at their mean) but only 9.8 dB clear of the
+    // rest, where the ring-back stood 30 dB clear: a voice, not the
+    // ring-back going on
+    use Read::*;
+    let d = decide_script(
+        16.0,
+        &[
+            (40, Ring(425.0, 580, 53.0)),
+            (
+                713,
+                Speech(&[40.9, 42.2, 42.5, 42.7, 42.7, 46.6, 52.9, 56.4, 59.2]),
+            ),
+            (722, Tone(425.0, 9.8, &[59.6, 58.1, 51.7, 34.6])),
+            (
+                726,
+                Speech(&[
+                    34.0, 33.6, 33.5, 34.8, 34.6, 33.8, 34.3, 43.6, 51.0, 54.9, 58.2, 59.9, 59.1,
+                    55.7,
+                ]),
+            ),
+            (740, Tone(423.0, 9.9, &[50.2])),
+            (
+                741,
+                Speech(&[
+                    41.9, 41.4, 42.2, 42.2, 41.8, 37.5, 31.0, 32.0, 46.6, 46.9, 47.2, 47.2, 47.5,
+                ]),
+            ),
+            (754, Tone(357.0, 18.0, &[47.7, 47.6, 48.1])),
+            (
+                757,
+                Speech(&[
+                    55.7, 57.6, 58.8, 59.9, 61.5, 61.8, 62.6, 61.7, 61.3, 58.0, 52.0, 45.0,
+                ]),
+            ),
         ],
     );
     assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
