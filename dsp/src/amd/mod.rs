@@ -973,6 +973,10 @@ impl AmdDetector {
             if g.tone_frames + vad::TONE_DELAY_FRAMES as u32 >= needed
                 && clear
                 && g.last_speech + 1 - g.start >= MIN_GREETING_BEFORE_BEEP_FRAMES
+                // (talk that never stood clear of the floor it set is
+                // background before anyone spoke, no greeting, and a
+                // ring-back burst after it no beep)
+                && g.peak_db - vad.floor_db >= MIN_GREETING_CLEARANCE_DB
                 && paused_before_tone(self.speech_history, g.last_speech, tone_start, frame)
             {
                 return ControlFlow::Break(Some(self.decision(

@@ -1522,3 +1522,38 @@ fn a_voices_harmonic_at_the_ring_backs_pitch_is_no_ring_back() {
     );
     assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
 }
+
+#[test]
+fn a_tone_after_background_talk_is_no_beep() {
+    // held-out seed 52: babble 19.5 dB under a live caller, before anyone
+    // spoke, read as a "greeting" that never stood 15 dB over the floor it
+    // set; a ring-back burst after it was taken for a beep after a
+    // greeting. Such talk is no greeting, and a tone after it no beep.
+    use Read::*;
+    const BABBLE: [f32; 40] = [
+        50.0, 52.0, 53.0, 51.0, 49.0, 52.5, 53.0, 50.5, 48.5, 51.0, 52.0, 53.0, 51.5, 49.5, 50.0,
+        52.5, 53.0, 51.0, 49.0, 50.5, 52.0, 53.0, 51.0, 49.5, 50.0, 52.0, 53.0, 51.5, 49.0, 50.5,
+        52.0, 53.0, 51.0, 49.5, 50.0, 52.5, 53.0, 51.0, 49.0, 50.0,
+    ];
+    const TALK: [f32; 40] = [
+        50.0, 55.0, 58.0, 56.0, 54.0, 57.5, 58.0, 55.5, 53.5, 56.0, 57.0, 58.0, 56.5, 54.5, 55.0,
+        57.5, 58.0, 56.0, 54.0, 55.5, 57.0, 58.0, 56.0, 54.5, 55.0, 57.0, 58.0, 56.5, 54.0, 55.5,
+        57.0, 58.0, 56.0, 54.5, 55.0, 57.5, 58.0, 56.0, 54.0, 55.0,
+    ];
+    const TONE: [f32; 30] = [55.0; 30];
+    let d = decide_script(
+        40.0,
+        &[(100, Speech(&BABBLE)), (160, Tone(425.0, 25.0, &TONE))],
+    );
+    assert_ne!(d.cause, "tone-after-greeting", "{d:?}");
+    // after a talker standing 18 dB over the floor, the same tone is a beep
+    let d = decide_script(
+        40.0,
+        &[(100, Speech(&TALK)), (160, Tone(425.0, 25.0, &TONE))],
+    );
+    assert_eq!(
+        (d.verdict, d.cause),
+        (AmdVerdict::Machine, "tone-after-greeting"),
+        "{d:?}"
+    );
+}
