@@ -91,10 +91,10 @@ fn bins_freq(c: &Closed) -> f32 {
         .unwrap_or(c.freq)
 }
 
-/// How far below a tone pink noise or babble 13-18 dB under it can pull
+/// How far below a tone pink noise or babble 12-18 dB under it can pull
 /// the lags' frequency: a 1400 Hz recorder warning has read 1332 Hz, its
-/// bins 1400 Hz.
-pub(super) const LAG_PULL_DOWN: f32 = 0.06;
+/// bins 1400 Hz, and in pink noise 17 dB under it 1310 Hz (6.5%).
+pub(super) const LAG_PULL_DOWN: f32 = 0.08;
 
 impl BeepDetector {
     /// Follows the SIT's last two segments across parts: one of 60 ms or
