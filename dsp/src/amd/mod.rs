@@ -45,6 +45,7 @@
 //!
 //! Every decision uses past audio only: its `at` is the end of the block
 //! that decided, and the same audio cut there gives the same verdict.
+use crate::beep::{CALL_WAITING_MAX_MS, RECORDER_WARNING_MAX_MS};
 use crate::features::{FeatureBlock, BLOCK_LEN, SAMPLE_RATE};
 use std::ops::ControlFlow;
 
@@ -1160,18 +1161,19 @@ fn same_tone(hz: f32, f: f32) -> bool {
     (hz - f).abs() <= 0.03 * f
 }
 
-/// Frames a tone at `hz` must last before it can be a beep: longer than
-/// the live-call signalling tone it may be (North American call waiting,
-/// 440 Hz 300 ms, with the beep detector's 80 ms of slack; the recorder
-/// warning, 1400 Hz 500 ms), else 0. The
+/// Frames a tone at `hz` must last before it can be a beep: as long as the
+/// beep detector's signature of the live-call signalling tone it may be
+/// (North American call waiting, 440 Hz 300 ms; the recorder warning,
+/// 1400 Hz 500 ms), else 0. The
 /// warning's window reaches 5% down: talk under it (babble) pulls its
 /// estimate towards the voices' low harmonics (read 1351-1366 Hz).
 fn signalling_tone_frames(hz: f32) -> u32 {
     let near = |f: f32| same_tone(hz, f);
+    let frames = |ms: u64| (ms / FRAME_MS as u64) as u32;
     if near(440.0) {
-        38
+        frames(CALL_WAITING_MAX_MS)
     } else if (0.95 * 1400.0..=1.03 * 1400.0).contains(&hz) {
-        70
+        frames(RECORDER_WARNING_MAX_MS)
     } else {
         0
     }

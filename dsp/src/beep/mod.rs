@@ -189,6 +189,7 @@ use grouping::Reject;
 use part::Summary;
 use part::{recurrence, NoiseLags, Part};
 use plans::is_signalling;
+pub(crate) use plans::{CALL_WAITING_MAX_MS, RECORDER_WARNING_MAX_MS};
 pub use thresholds::BeepConfigError;
 pub(crate) use tracker::measure as measure_tone;
 use tracker::Window;

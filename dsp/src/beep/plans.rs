@@ -56,13 +56,20 @@ pub(super) fn is_signalling(parts: &[Closed], after_talk: bool) -> bool {
     // warning's 500 ms right after louder talk, a second "Hello?" over it,
     // while a lone 1400 Hz tone of 120-150 ms is a beep)
     let warning_min = if after_talk { 100 } else { 150 };
-    // (call waiting's 300 ms read 300-310 ms in every call-waiting case of
-    // held-out seeds 1-60 that came this far; a 430 ms tone at 434 Hz after
-    // "Talk after the tone." is a beep: seed 58)
-    (near(440.0) && (100..=380).contains(&ms))
-        || (near(1400.0) && (warning_min..=700).contains(&ms))
+    (near(440.0) && (100..=CALL_WAITING_MAX_MS).contains(&ms))
+        || (near(1400.0) && (warning_min..=RECORDER_WARNING_MAX_MS).contains(&ms))
         || (near(425.0) && n == 2 && (450..=700).contains(&ms))
 }
+
+/// The longest a North American call-waiting tone (440 Hz, 300 ms) reads,
+/// ms: 300-310 ms in every call-waiting case of held-out seeds 1-60 that
+/// came as far as the signalling test; a 430 ms tone at 434 Hz after
+/// "Talk after the tone." is a beep (seed 58). AMD waits as long for a
+/// tone near 440 Hz to count.
+pub(crate) const CALL_WAITING_MAX_MS: u64 = 380;
+
+/// The longest the recorder warning (1400 Hz, 500 ms) reads, ms.
+pub(crate) const RECORDER_WARNING_MAX_MS: u64 = 700;
 
 /// How far under a signalling tone's level another part of its group may
 /// be and still be a tone of its own (a two-tone beep's other half), dB.
