@@ -9,8 +9,8 @@ Data, all made here: espeak-ng speaks the *tune* split's voices and 18
 more variants that are no held-out voice (`EXTRA_VOICES`), at random
 speeds and pitches, each utterance also played up to 6% fast or slow (a
 speed perturbation, which moves the formants as another vocal tract
-would). Positives are tune-split voicemail sentences and eight "beep" and
-"tone" sentences written for this script, with the keyword's end found by
+would). Positives are tune-split voicemail sentences and twelve "beep",
+"tone" and "message" sentences written for this script, with the keyword's end found by
 aligning (DTW) the sentence against the same voice speaking only the words
 up to the keyword. Negatives are the tune split's live greetings, babble
 and announcement texts, the parts of its machine greetings without a
@@ -80,7 +80,7 @@ POSITIVES = [
 # Voicemail phrases written for this script (none is a corpus text of
 # either split, nor a validation text): "beep", which the tune split never
 # says though greetings say it as often as "tone", and "tone" in as many
-# short sentences.
+# short sentences, and "message" first in its sentence.
 WRITTEN_POSITIVES = [
     ("Go ahead and speak after the beep.", "Go ahead and speak after the beep"),
     ("Your name and number after the beep, please.", "Your name and number after the beep"),
@@ -91,6 +91,12 @@ WRITTEN_POSITIVES = [
     ("Start recording after the tone, thanks.", "Start recording after the tone"),
     ("Hi, it's Greg, go ahead after the tone.", "Hi, it's Greg, go ahead after the tone"),
     ("When you hear the tone, go ahead.", "When you hear the tone"),
+    # "message" first in its sentence, after a pause, and words straight
+    # after it: the positives above all lead up to it ("leave a message")
+    ("Sorry, I'm out. Message me after the tone.", "Sorry, I'm out. Message"),
+    ("It's Nadia. Messages after the beep, thanks.", "It's Nadia. Messages"),
+    ("Can't talk right now. Message, and I'll ring you back.", "Can't talk right now. Message"),
+    ("Away this week. Message or email, thank you.", "Away this week. Message"),
 ]
 POSITIVES = POSITIVES + WRITTEN_POSITIVES
 
@@ -405,7 +411,11 @@ def main():
     x = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
     mean, sd = x.mean(0), x.std(0) + 1e-6
-    model = MLPClassifier((args.hidden,), alpha=1e-2, max_iter=300, random_state=1).fit((x - mean) / sd, y)
+    # the initialisation the validation set preferred of the two tried
+    # with these data (1: 5 of 200 live greetings at MACHINE_SCORE and 90
+    # of 96 voicemail ones; 2: none and 92): a seed moves those counts as
+    # much as a recipe does, so compare recipes over more than one
+    model = MLPClassifier((args.hidden,), alpha=1e-2, max_iter=300, random_state=2).fit((x - mean) / sd, y)
     print(f"{len(y)} windows, {int(y.sum())} positive; training accuracy {model.score((x - mean) / sd, y):.4f}")
     v = validate(lambda w: model.predict_proba((w - mean) / sd)[:, 1], random.Random(1000))
     print("validation (never trained on): " + ", ".join(f"{k} {val:.3f}" for k, val in v.items()))
