@@ -1069,15 +1069,15 @@ impl AmdDetector {
         let Some(g) = self.greeting.as_mut() else {
             return ControlFlow::Continue(());
         };
-        let Some((heard, tone_run)) = g.second_sentence else {
+        let Some((heard, tones)) = g.second_sentence else {
             return ControlFlow::Continue(());
         };
-        let tone_run = tone_run + vad.tone as u32;
-        if dtmf || tone_run > MAX_VOWEL_TONE_FRAMES {
+        let tones = tones + vad.tone as u32;
+        if dtmf || tones > MAX_VOWEL_TONE_FRAMES {
             g.second_sentence = None;
             return ControlFlow::Continue(());
         }
-        g.second_sentence = Some((heard, tone_run));
+        g.second_sentence = Some((heard, tones));
         if frame >= heard + SECOND_SENTENCE_WAIT_FRAMES {
             return ControlFlow::Break(Some(self.decision(
                 AmdVerdict::Machine,
