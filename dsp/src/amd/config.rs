@@ -91,6 +91,15 @@ pub struct AmdConfig {
     /// I help you?"). It costs a live caller the spotter half-hears some
     /// latency, never the verdict.
     pub voicemail_phrase_wait_score: f32,
+    /// A spotter score this high during a greeting (short of
+    /// `voicemail_phrase_score`, or not heeded in noise) is a likely
+    /// voicemail phrase...
+    pub voicemail_phrase_likely_score: f32,
+    /// ...so the silence after the greeting that means "human" waits at
+    /// least this long, for a beep that sounds up to a second after the
+    /// greeting; few live greetings score this high, so few live callers
+    /// wait it.
+    pub beep_wait_likely_ms: u32,
 }
 
 impl Default for AmdConfig {
@@ -117,6 +126,8 @@ impl Default for AmdConfig {
             voicemail_phrase_score: 0.97,
             voicemail_phrase_min_snr_db: 16.0,
             voicemail_phrase_wait_score: 0.2,
+            voicemail_phrase_likely_score: 0.8,
+            beep_wait_likely_ms: 1100,
         }
     }
 }
@@ -197,6 +208,8 @@ pub(super) struct Limits {
     pub(super) voicemail_phrase_score: Option<f32>,
     pub(super) voicemail_phrase_min_snr_db: f32,
     pub(super) voicemail_phrase_wait_score: f32,
+    pub(super) voicemail_phrase_likely_score: f32,
+    pub(super) beep_wait_likely: f32,
     /// What talk heard from the moment of answer needs to start a
     /// greeting ([`answer`]).
     pub(super) answer_rule: answer::RunRule,
@@ -237,6 +250,8 @@ impl Limits {
             }),
             voicemail_phrase_min_snr_db: cfg.voicemail_phrase_min_snr_db,
             voicemail_phrase_wait_score: cfg.voicemail_phrase_wait_score,
+            voicemail_phrase_likely_score: cfg.voicemail_phrase_likely_score,
+            beep_wait_likely: scale(cfg.beep_wait_likely_ms, 0.3),
             answer_rule: answer_rule(cfg, min_talker_db),
         }
     }
@@ -253,7 +268,11 @@ impl Limits {
     pub(super) fn human_silence_after(&self, greeting: u32, phrase_peak: f32) -> f32 {
         let t = (greeting as f32 / self.long_human_greeting).min(1.0);
         let wait = self.human_silence + t * (self.human_silence_long - self.human_silence);
-        if greeting >= self.beep_wait_greeting || phrase_peak >= self.voicemail_phrase_wait_score {
+        if phrase_peak >= self.voicemail_phrase_likely_score {
+            wait.max(self.beep_wait_likely)
+        } else if greeting >= self.beep_wait_greeting
+            || phrase_peak >= self.voicemail_phrase_wait_score
+        {
             wait.max(self.beep_wait)
         } else {
             wait

@@ -601,6 +601,16 @@ fn a_short_greeting_the_spotter_half_heard_waits_for_a_beep() {
     assert!(maybe >= beep_wait, "{maybe}");
     let below = limits.human_silence_after(short, cfg.voicemail_phrase_wait_score - 0.01);
     assert_eq!(below, plain);
+    // a likely phrase waits longer, for a beep up to a second late, after
+    // a short greeting and a long one alike
+    let likely_wait = cfg.beep_wait_likely_ms as f32 / FRAME_MS as f32;
+    assert!(likely_wait > beep_wait);
+    for greeting in [short, 2 * limits.beep_wait_greeting] {
+        let likely = limits.human_silence_after(greeting, cfg.voicemail_phrase_likely_score);
+        assert!(likely >= likely_wait, "{greeting}: {likely}");
+        let maybe = limits.human_silence_after(greeting, cfg.voicemail_phrase_likely_score - 0.01);
+        assert!(maybe < likely_wait, "{greeting}: {maybe}");
+    }
     // in noise the maybe still counts, though "machine" needs the greeting
     // well clear of the floor
     let mut g = Greeting::starting(0, 10, 60.0, 10.0);

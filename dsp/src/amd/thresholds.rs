@@ -129,6 +129,19 @@ pub const THRESHOLDS: &[Threshold] = &[
         1,
         "a spotter score this high makes the silence after the greeting wait for a beep"
     ),
+    real!(
+        voicemail_phrase_likely_score,
+        Unit::Score,
+        0,
+        1,
+        "a spotter score this high is a likely voicemail phrase..."
+    ),
+    ms!(
+        beep_wait_likely_ms,
+        0,
+        5000,
+        "...so the silence after the greeting waits at least this long for a beep"
+    ),
 ];
 
 /// The names of all thresholds, comma-separated (for error messages).
