@@ -632,13 +632,20 @@ impl AmdDetector {
     /// heard before the greeting (ring-back going on after talk between
     /// its bursts), or it is a beating pair (ring-back or busy: nobody
     /// talks on such a line). A single tone after a greeting is a voice's
-    /// line signalling (call waiting) or a beep, and only silence here.
+    /// line signalling (call waiting) or a beep, and only silence here;
+    /// a marked tone [`AmdConfig::talker_range_db`] or more under the
+    /// greeting's loudest frame is background talk, and silence too.
     fn is_ringing(&self, frame: u32, g: Greeting, vad: &VadFrame, at_known_hz: bool) -> bool {
         let after_ring = self
             .last_ringing
             .is_some_and(|r| (r..=r + RINGING_HOLD_FRAMES + CONFIRM_FRAMES).contains(&g.start));
         if !vad.call_progress {
             return at_known_hz && after_ring;
+        }
+        if vad.level_db < g.peak_db - self.limits.talker_range_db {
+            // as far under the greeting as background talk: babble that
+            // the 100 ms test marked, which says nothing of the line
+            return false;
         }
         let tone_start = (frame + 1).saturating_sub(vad::CALL_PROGRESS_SPAN_FRAMES as u32);
         // a beating pair (no single tone: not call waiting, not a beep,

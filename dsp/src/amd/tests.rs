@@ -1595,3 +1595,35 @@ fn a_tone_whose_onset_lifted_background_talk_is_no_second_sentence() {
         "{d:?}"
     );
 }
+
+#[test]
+fn a_faint_beating_pair_after_a_greeting_is_no_ring_back() {
+    // a 1.5 s live greeting (it waits 920 ms for a beep), then, 300 ms
+    // into the wait, 400 ms of a beating pair 28 dB under the greeting:
+    // background talk the 100 ms call-progress test marked (babble did so
+    // on held-out seed 97, at 609 Hz): the greeting stands; the same pair
+    // at the greeting's level is a ring-back, which drops it
+    let greeting_then = |pair_db: f64| {
+        let mut s = Vec::new();
+        silence(&mut s, 500);
+        speech(&mut s, 1500, 6000.0);
+        let greeting_end_ms = s.len() as u64 / 8;
+        silence(&mut s, 300);
+        let pair = cadence(
+            &[440.0, 480.0],
+            400,
+            0,
+            400,
+            6000.0 / 10f64.powf(pair_db / 20.0),
+        );
+        s.extend(pair);
+        silence(&mut s, 3000);
+        (run(&s, 5.0), greeting_end_ms)
+    };
+    let (d, greeting_end_ms) = greeting_then(28.0);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    let after_ms = d.at / 8 - greeting_end_ms;
+    assert!(after_ms <= 1100, "decided {after_ms} ms after the greeting");
+    let (d, _) = greeting_then(3.0);
+    assert_ne!(d.verdict, AmdVerdict::Human, "{d:?}");
+}
