@@ -268,15 +268,16 @@ impl Limits {
     pub(super) fn human_silence_after(&self, greeting: u32, phrase_peak: f32) -> f32 {
         let t = (greeting as f32 / self.long_human_greeting).min(1.0);
         let wait = self.human_silence + t * (self.human_silence_long - self.human_silence);
-        if phrase_peak >= self.voicemail_phrase_likely_score {
-            wait.max(self.beep_wait_likely)
-        } else if greeting >= self.beep_wait_greeting
-            || phrase_peak >= self.voicemail_phrase_wait_score
-        {
-            wait.max(self.beep_wait)
-        } else {
-            wait
+        // each reason to wait for a beep sets a floor of its own, so an
+        // operator's shorter likely-phrase wait never cuts another short
+        let mut floor = 0.0f32;
+        if greeting >= self.beep_wait_greeting || phrase_peak >= self.voicemail_phrase_wait_score {
+            floor = self.beep_wait;
         }
+        if phrase_peak >= self.voicemail_phrase_likely_score {
+            floor = floor.max(self.beep_wait_likely);
+        }
+        wait.max(floor)
     }
 }
 

@@ -624,6 +624,14 @@ fn a_short_greeting_the_spotter_half_heard_waits_for_a_beep() {
         let maybe = limits.human_silence_after(greeting, cfg.voicemail_phrase_likely_score - 0.01);
         assert!(maybe < likely_wait, "{greeting}: {maybe}");
     }
+    // a likely-phrase wait set shorter than the beep wait cuts no wait short
+    let short_likely = Limits::new(&AmdConfig {
+        beep_wait_likely_ms: cfg.beep_wait_ms / 2,
+        ..cfg.clone()
+    });
+    let long = 2 * limits.beep_wait_greeting;
+    let likely = short_likely.human_silence_after(long, cfg.voicemail_phrase_likely_score);
+    assert!(likely >= beep_wait, "{likely}");
     // in noise the maybe still counts, though "machine" needs the greeting
     // well clear of the floor
     let mut g = Greeting::starting(0, 10, 60.0, 10.0);
