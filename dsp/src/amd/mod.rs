@@ -272,6 +272,13 @@ impl Greeting {
         }
     }
 
+    /// Whether sound peaking at `level_db` is as loud as the talker
+    /// (within [`AmdConfig::talker_range_db`] of the greeting's loudest
+    /// frame); anything quieter is background (babble, a television).
+    fn at_talker_level(&self, level_db: f32, l: &Limits) -> bool {
+        level_db >= self.peak_db - l.talker_range_db
+    }
+
     /// Notes the spotter's `score` of the greeting, which stands
     /// `clearance_db` over the noise floor; returns whether the score
     /// means "machine" (`needed` or more, heeded only once the greeting
@@ -473,9 +480,7 @@ impl AmdDetector {
         let speech = self.is_talker_speech(&vad);
         self.advance_speech_run(speech, vad.level_db);
         let Some(g) = &self.greeting else { return };
-        if self.speech_run >= CONFIRM_FRAMES
-            && self.run_peak_db >= g.peak_db - self.limits.talker_range_db
-        {
+        if self.speech_run >= CONFIRM_FRAMES && g.at_talker_level(self.run_peak_db, &self.limits) {
             self.talk_after_decision = Some(frame + 1 - self.speech_run);
         }
     }
@@ -642,7 +647,7 @@ impl AmdDetector {
         if !vad.call_progress {
             return at_known_hz && after_ring;
         }
-        if vad.level_db < g.peak_db - self.limits.talker_range_db {
+        if !g.at_talker_level(vad.level_db, &self.limits) {
             // as far under the greeting as background talk: babble that
             // the 100 ms test marked, which says nothing of the line
             return false;
@@ -874,9 +879,7 @@ impl AmdDetector {
         let g = self.greeting.as_mut()?;
         // speech far below the greeting's level is another voice
         // (babble, a television), not the talker going on
-        if (1..CONFIRM_FRAMES).contains(&ended.frames)
-            && ended.peak_db >= g.peak_db - l.talker_range_db
-        {
+        if (1..CONFIRM_FRAMES).contains(&ended.frames) && g.at_talker_level(ended.peak_db, l) {
             g.syllable = Some((frame - ended.frames, frame - 1));
             // (not a DTMF digit, nor a tone's first frames, read
             // as speech until the tone test knew them)
@@ -889,7 +892,7 @@ impl AmdDetector {
                 g.swing_db = g.swing_db.max(ended.peak_db - ended.low_db);
             }
         }
-        let talker = confirmed && !keying && self.run_peak_db >= g.peak_db - l.talker_range_db;
+        let talker = confirmed && !keying && g.at_talker_level(self.run_peak_db, l);
         let step = if talker {
             self.follow_talker(frame, vad)
         } else if !vad.speech || confirmed {
