@@ -1,7 +1,8 @@
 //! The NG control path never panics: bencode decoding (whatever decodes
 //! re-encodes to the same bytes), NG request parsing, the `NgServer` with a
 //! node that allocates ports (every datagram with a cookie is answered with
-//! a reply echoing it), and SDP extraction and rewriting.
+//! a reply echoing it), and SDP extraction and rewriting (a rewritten SDP
+//! parses again, with only its addresses and ports changed).
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -78,5 +79,10 @@ fuzz_target!(|data: &[u8]| {
         .expect("a parsed SDP rewrites");
         let again = Sdp::parse(&out).expect("a rewritten SDP parses");
         assert_eq!(again.media.len(), parsed.media.len());
+        // only addresses and ports change
+        for (a, p) in again.media.iter().zip(&parsed.media) {
+            assert_eq!((a.kind, a.proto, &a.formats), (p.kind, p.proto, &p.formats));
+            assert_eq!(a.port, if p.port == 0 { 0 } else { 40000 });
+        }
     }
 });

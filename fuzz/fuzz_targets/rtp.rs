@@ -25,7 +25,9 @@ fuzz_target!(|data: &[u8]| {
         padding: p.padding_len() as u8,
     };
     let mut out = vec![0u8; b.packet_len(payload.len())];
-    let n = b.write(&payload, &mut out).expect("rebuild of a parsed packet");
+    let n = b
+        .write(&payload, &mut out)
+        .expect("rebuild of a parsed packet");
     let q = RtpPacket::parse(Bytes::from(out[..n].to_vec())).expect("parse of a rebuilt packet");
     assert_eq!(q.payload(), payload);
     assert_eq!(q.sequence(), p.sequence());

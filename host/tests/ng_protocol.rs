@@ -1090,6 +1090,30 @@ fn sdp_last_line_ending_in_bare_cr() {
     );
 }
 
+#[test]
+fn sdp_last_line_ending_in_two_crs() {
+    // Found by the `bencode` fuzz target: a final m= line ending in two
+    // CRs, the first of them content (the last format), the second the
+    // line's ending, with no c= anywhere. A LF put after that first CR to
+    // start the inserted c= line would turn it into a line ending and take
+    // the format away.
+    let body = b"v=0\nm=audio 0 RTP/AVP \r\r";
+    let parsed = Sdp::parse(body).unwrap();
+    assert_eq!(parsed.media[0].formats, vec!["\r"]);
+    let mut out = Vec::new();
+    sdp::rewrite(
+        body,
+        NODE_ADDR,
+        &[MediaPorts::rtp(50000)],
+        RewriteOptions::default(),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(out, b"v=0\nm=audio 0 RTP/AVP \r\r\nc=IN IP4 203.0.113.5\r");
+    let again = Sdp::parse(&out).unwrap();
+    assert_eq!(again.media[0].formats, parsed.media[0].formats);
+}
+
 /// A media section: port (0 = disabled), whether it has its own c= line,
 /// whether it has a=rtcp, and unknown attribute values.
 type MediaSpec = (u16, bool, bool, Vec<String>);

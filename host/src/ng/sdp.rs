@@ -351,11 +351,17 @@ pub fn rewrite(
                     if m.connection.is_none() && parsed.connection.is_none() {
                         // The inserted line needs a real line break before
                         // it; the last line may have none (or a bare CR).
-                        let (before, after) = if line.ending.ends_with(b"\n") {
-                            (line.ending, line.ending)
+                        // A CR that ends the line's content (the line ended
+                        // in two) stays content only before a CR LF: a LF
+                        // alone would make the two a line ending.
+                        let before: &[u8] = if line.ending.ends_with(b"\n") {
+                            line.ending
+                        } else if content.ends_with(b"\r") {
+                            b"\r\n"
                         } else {
-                            (eol, line.ending)
+                            eol
                         };
+                        let after = line.ending;
                         out.extend_from_slice(before);
                         out.extend_from_slice(b"c=IN ");
                         out.extend_from_slice(addr_type.as_bytes());
