@@ -166,7 +166,9 @@ impl From<DriverChoice> for DriverKind {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WorkersConfig {
-    /// Shard worker threads; 0: one per core. Default 0.
+    /// Shard worker threads; 0: one per core. Default 0. At most
+    /// [`MAX_WORKER_THREADS`]: each worker holds up to about 18 MB of
+    /// receive buffers, and more workers than cores only queue.
     pub threads: usize,
     /// `auto`, `portable` or `io_uring`. Default `auto`.
     pub driver: DriverChoice,
@@ -178,6 +180,10 @@ pub struct WorkersConfig {
     /// `benches/RELAY.md`: no gain where arrivals already come in bursts).
     pub pace_us: Option<u64>,
 }
+
+/// The most worker threads a config may ask for (a typo of `threads =
+/// 5000` would otherwise reserve about 90 GB of receive buffers).
+pub const MAX_WORKER_THREADS: usize = 256;
 
 /// `[timeouts]`, in seconds (fractions allowed).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -335,6 +341,12 @@ impl Config {
         if !(64..=65535).contains(&m.max_datagram) {
             return Err(bad("media.max_datagram", "must be 64..=65535".into()));
         }
+        if self.workers.threads > MAX_WORKER_THREADS {
+            return Err(bad(
+                "workers.threads",
+                format!("must be 0..={MAX_WORKER_THREADS} (0: one per core)"),
+            ));
+        }
         if self.workers.batch.is_some_and(|b| !(1..=1024).contains(&b)) {
             return Err(bad("workers.batch", "must be 1..=1024".into()));
         }
@@ -442,6 +454,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn worker_threads_are_bounded() {
+        // a typo of 5000 would reserve about 90 GB of receive buffers
+        let e = Config::parse("[workers]\nthreads = 5000\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("workers.threads") && e.contains("0..=256"),
+            "{e}"
+        );
+        let c = Config::parse("[workers]\nthreads = 256\n", "c.toml").unwrap();
+        assert_eq!(c.threads(), 256);
     }
 
     #[test]

@@ -161,6 +161,15 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         None
     };
 
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if config.threads() > cores {
+        tracing::warn!(
+            threads = config.threads(),
+            cores,
+            "more worker threads than cores: they take turns on the cores, \
+             and each holds its own receive buffers"
+        );
+    }
     let (events_tx, events_rx) = mpsc::sync_channel(65_536);
     let driver_config = DriverConfig {
         threads: config.threads(),
