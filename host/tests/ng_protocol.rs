@@ -1031,9 +1031,8 @@ a=inactive\n";
     assert_eq!(twice, out);
 }
 
-#[test]
-fn sdp_rewrite_inserts_missing_connection() {
-    let body = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8\r\na=sendrecv\r\n";
+/// `body` rewritten for the node with its one media section on port 50000.
+fn rewrite_one_medium(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     sdp::rewrite(
         body,
@@ -1043,21 +1042,20 @@ fn sdp_rewrite_inserts_missing_connection() {
         &mut out,
     )
     .unwrap();
+    out
+}
+
+#[test]
+fn sdp_rewrite_inserts_missing_connection() {
+    let body = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8\r\na=sendrecv\r\n";
+    let out = rewrite_one_medium(body);
     assert_eq!(
         out,
         b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 50000 RTP/AVP 8\r\nc=IN IP4 203.0.113.5\r\na=sendrecv\r\n"
     );
     // Port count syntax m=audio 4000/2 keeps its suffix.
     let body = b"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000/2 RTP/AVP 8\r\n";
-    let mut out = Vec::new();
-    sdp::rewrite(
-        body,
-        NODE_ADDR,
-        &[MediaPorts::rtp(50000)],
-        RewriteOptions::default(),
-        &mut out,
-    )
-    .unwrap();
+    let out = rewrite_one_medium(body);
     assert_eq!(
         out,
         b"v=0\r\nc=IN IP4 203.0.113.5\r\nm=audio 50000/2 RTP/AVP 8\r\n"
@@ -1070,15 +1068,7 @@ fn sdp_last_line_ending_in_bare_cr() {
     // CR, with no c= anywhere. The inserted c= line must start on a line of
     // its own, and the result must parse again.
     let body = b"v=0\nm=audio 0 RTP/AVP 0\r";
-    let mut out = Vec::new();
-    sdp::rewrite(
-        body,
-        NODE_ADDR,
-        &[MediaPorts::rtp(50000)],
-        RewriteOptions::default(),
-        &mut out,
-    )
-    .unwrap();
+    let out = rewrite_one_medium(body);
     assert_eq!(out, b"v=0\nm=audio 0 RTP/AVP 0\nc=IN IP4 203.0.113.5\r");
     assert_eq!(Sdp::parse(&out).unwrap().media.len(), 1);
     // The bare CR is a line ending, not part of the last format.
@@ -1100,15 +1090,7 @@ fn sdp_last_line_ending_in_two_crs() {
     let body = b"v=0\nm=audio 0 RTP/AVP \r\r";
     let parsed = Sdp::parse(body).unwrap();
     assert_eq!(parsed.media[0].formats, vec!["\r"]);
-    let mut out = Vec::new();
-    sdp::rewrite(
-        body,
-        NODE_ADDR,
-        &[MediaPorts::rtp(50000)],
-        RewriteOptions::default(),
-        &mut out,
-    )
-    .unwrap();
+    let out = rewrite_one_medium(body);
     assert_eq!(out, b"v=0\nm=audio 0 RTP/AVP \r\r\nc=IN IP4 203.0.113.5\r");
     let again = Sdp::parse(&out).unwrap();
     assert_eq!(again.media[0].formats, parsed.media[0].formats);
