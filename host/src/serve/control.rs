@@ -341,15 +341,18 @@ impl Node {
                             return Err(e);
                         }
                     };
-                    self.driver
-                        .command(
-                            id,
-                            Command::Bridge {
-                                a: mine.leg,
-                                b: theirs.leg,
-                            },
-                        )
-                        .map_err(other)?;
+                    if let Err(e) = self.driver.command(
+                        id,
+                        Command::Bridge {
+                            a: mine.leg,
+                            b: theirs.leg,
+                        },
+                    ) {
+                        // both pairs go back with the call
+                        let call = self.calls.get_mut(call_id).expect("checked");
+                        call.stray_ports.extend([mine.rtp, theirs.rtp]);
+                        return Err(other(e));
+                    }
                     // The answerer's leg gets the offer's telephone-event
                     // type until its own SDP says otherwise.
                     self.attach_tap(id, set, mine.leg, s, te);
