@@ -1,0 +1,254 @@
+//! Property test of the node's call control over a real relay driver: any
+//! sequence of NG offers, answers, queries and deletes (repeated tags,
+//! answers before offers, more or fewer media sections than the call has,
+//! disabled sections, unknown calls, a port range small enough to run out)
+//! gets a reply to every request, rewrites every SDP it accepts to ports of
+//! its range, and gives every port back once the calls are deleted.
+
+use std::collections::HashSet;
+use std::net::{IpAddr, Ipv4Addr};
+use std::ops::RangeInclusive;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use proptest::prelude::*;
+use ringwire_host::ng::bencode::{self, Dict, Value};
+use ringwire_host::ng::{NgServer, Sdp};
+use ringwire_host::serve::control::Node;
+use ringwire_host::serve::ports::PortAllocator;
+use ringwire_media::driver::{DriverConfig, DriverHandle, DriverKind};
+
+/// Ports in a node's range: 15 RTP/RTCP pairs, so a scenario can use them
+/// up, and an odd number, so that a section can get its first leg and not
+/// its second. Each test has its own range (tests of one binary run at
+/// once).
+const RANGE: u16 = 30;
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// An offer on call `call` from tag `tag`, its sections enabled or not.
+    Offer {
+        call: u8,
+        tag: u8,
+        media: Vec<bool>,
+    },
+    /// An answer on call `call`, from tag `from` to tag `to`.
+    Answer {
+        call: u8,
+        from: u8,
+        to: u8,
+        media: Vec<bool>,
+    },
+    Query(u8),
+    /// A delete of the whole call, or of one tag's side.
+    Delete {
+        call: u8,
+        tag: Option<u8>,
+    },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let media = proptest::collection::vec(prop_oneof![4 => Just(true), 1 => Just(false)], 0..4);
+    prop_oneof![
+        4 => (0..4u8, 0..3u8, media.clone()).prop_map(|(call, tag, media)| Step::Offer { call, tag, media }),
+        3 => (0..4u8, 0..3u8, 0..3u8, media).prop_map(|(call, from, to, media)| Step::Answer { call, from, to, media }),
+        1 => (0..5u8).prop_map(Step::Query),
+        2 => (0..5u8, proptest::option::of(0..3u8)).prop_map(|(call, tag)| Step::Delete { call, tag }),
+    ]
+}
+
+fn sdp(media: &[bool], port_base: u16) -> String {
+    let mut s =
+        String::from("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n");
+    for (i, &on) in media.iter().enumerate() {
+        let port = if on { port_base + 2 * i as u16 } else { 0 };
+        s += &format!("m=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n");
+    }
+    s
+}
+
+fn datagram(cookie: usize, entries: &[(&str, &str)]) -> Vec<u8> {
+    let mut d = Dict::new();
+    for (k, v) in entries {
+        d.insert(k, Value::Bytes(v.as_bytes()));
+    }
+    let mut out = format!("c{cookie} ").into_bytes();
+    d.encode(&mut out);
+    out
+}
+
+fn request(cookie: usize, step: &Step) -> Vec<u8> {
+    let call_id = |c: u8| format!("call-{c}");
+    let tag = |t: u8| format!("tag-{t}");
+    match step {
+        Step::Offer {
+            call,
+            tag: t,
+            media,
+        } => datagram(
+            cookie,
+            &[
+                ("command", "offer"),
+                ("call-id", &call_id(*call)),
+                ("from-tag", &tag(*t)),
+                ("sdp", &sdp(media, 30_000)),
+            ],
+        ),
+        Step::Answer {
+            call,
+            from,
+            to,
+            media,
+        } => datagram(
+            cookie,
+            &[
+                ("command", "answer"),
+                ("call-id", &call_id(*call)),
+                ("from-tag", &tag(*from)),
+                ("to-tag", &tag(*to)),
+                ("sdp", &sdp(media, 32_000)),
+            ],
+        ),
+        Step::Query(call) => datagram(
+            cookie,
+            &[("command", "query"), ("call-id", &call_id(*call))],
+        ),
+        Step::Delete { call, tag: None } => datagram(
+            cookie,
+            &[("command", "delete"), ("call-id", &call_id(*call))],
+        ),
+        Step::Delete { call, tag: Some(t) } => datagram(
+            cookie,
+            &[
+                ("command", "delete"),
+                ("call-id", &call_id(*call)),
+                ("from-tag", &tag(*t)),
+            ],
+        ),
+    }
+}
+
+/// Checks one reply: a dictionary with a result; an accepted offer or
+/// answer carries an SDP with the request's sections, each enabled one on
+/// a port of the node's range.
+fn check_reply(
+    step: &Step,
+    reply: &[u8],
+    ports: &RangeInclusive<u16>,
+) -> Result<bool, TestCaseError> {
+    let sp = reply.iter().position(|&b| b == b' ').expect("cookie");
+    let Ok(Value::Dict(d)) = bencode::decode(&reply[sp + 1..]) else {
+        return Err(TestCaseError::fail("reply is no dictionary"));
+    };
+    let result = d.get(&b"result"[..]).and_then(|v| v.as_str());
+    prop_assert!(
+        matches!(result, Some("ok" | "error" | "pong")),
+        "{result:?}"
+    );
+    let media = match step {
+        Step::Offer { media, .. } | Step::Answer { media, .. } => media,
+        _ => return Ok(result == Some("ok")),
+    };
+    if result != Some("ok") {
+        return Ok(false);
+    }
+    let body = d
+        .get(&b"sdp"[..])
+        .and_then(|v| v.as_bytes())
+        .expect("an accepted offer or answer has an SDP");
+    let out = Sdp::parse(body).expect("the rewritten SDP parses");
+    prop_assert_eq!(out.media.len(), media.len());
+    for (m, &on) in out.media.iter().zip(media) {
+        if on {
+            prop_assert!(ports.contains(&m.port), "{}", m.port);
+        } else {
+            prop_assert_eq!(m.port, 0);
+        }
+    }
+    Ok(true)
+}
+
+/// What a scenario did: requests accepted, and the most port pairs in use.
+#[derive(Debug, Default)]
+struct Seen {
+    accepted: usize,
+    most_pairs: usize,
+}
+
+fn run(steps: &[Step], port_min: u16) -> Result<Seen, TestCaseError> {
+    let ports = port_min..=port_min + RANGE - 1;
+    let driver = Arc::new(
+        DriverHandle::start(DriverKind::Portable, DriverConfig::default()).expect("driver"),
+    );
+    let node = Node::new(
+        driver.clone(),
+        PortAllocator::new(*ports.start(), *ports.end()),
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let gauges = node.gauges();
+    let mut server = NgServer::new(node);
+    let now = Instant::now();
+    let mut calls = HashSet::new();
+    let mut seen = Seen::default();
+    for (i, s) in steps.iter().enumerate() {
+        let mut reply = Vec::new();
+        server
+            .handle(now, &request(i, s), &mut reply)
+            .expect("every request is answered");
+        seen.accepted += usize::from(check_reply(s, &reply, &ports)?);
+        if let Step::Offer { call, .. } = s {
+            calls.insert(*call);
+        }
+        let pairs = gauges.port_pairs.load(Ordering::Relaxed) as usize;
+        prop_assert!(pairs <= usize::from(RANGE / 2), "{pairs} pairs");
+        seen.most_pairs = seen.most_pairs.max(pairs);
+    }
+    // deleting every call gives every port back
+    for (i, call) in calls.into_iter().enumerate() {
+        let mut reply = Vec::new();
+        let _ = server.handle(
+            now,
+            &request(steps.len() + i, &Step::Delete { call, tag: None }),
+            &mut reply,
+        );
+    }
+    prop_assert_eq!(server.control().call_count(), 0);
+    prop_assert_eq!(gauges.calls.load(Ordering::Relaxed), 0);
+    prop_assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 0);
+    Ok(seen)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_ng_sequence_is_answered_and_gives_its_ports_back(
+        steps in proptest::collection::vec(step(), 1..40)
+    ) {
+        run(&steps, 47_200)?;
+    }
+}
+
+/// The property is not vacuous: an offer and its answer are accepted on
+/// ports of the range, and the delete frees them.
+#[test]
+fn an_offer_and_its_answer_take_ports_and_the_delete_frees_them() {
+    let steps = [
+        Step::Offer {
+            call: 0,
+            tag: 0,
+            media: vec![true, false],
+        },
+        Step::Answer {
+            call: 0,
+            from: 0,
+            to: 1,
+            media: vec![true, false],
+        },
+    ];
+    let seen = run(&steps, 47_300).unwrap();
+    // two sections each side, one of them enabled: one pair a side
+    assert_eq!((seen.accepted, seen.most_pairs), (2, 2), "{seen:?}");
+}
