@@ -24,8 +24,11 @@
 //! channel.
 //!
 //! Media time is samples fed to the detectors (RTP timestamp units at
-//! 8 kHz) from the leg's first packet, gaps included up to the bound; wall
-//! time is the Unix time (ms) at which the event was found.
+//! 8 kHz) from the leg's first packet, gaps included (filled up to
+//! [`MAX_GAP_FILL`], counted beyond it); a new SSRC, or a sender clock that
+//! goes back or leaps more than an hour between packets in sequence, goes
+//! on from the media time reached. Wall time is the Unix time (ms) at which
+//! the event was found.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +39,7 @@ use ringwire_dsp::amd::AmdConfig;
 use ringwire_dsp::beep::BeepConfig;
 use ringwire_dsp::features::{ChannelId, FeatureBlock, FeatureEngine, SoftwareEngine, SAMPLE_RATE};
 use ringwire_dsp::g711::Law;
+use ringwire_media::capture::stream::MAX_GAP_SAMPLES;
 use ringwire_media::relay::{CallId, DetectorTap, LegId, TapId, TapPacket};
 use ringwire_media::rfc4733::{EventTracker, TelephoneEvent};
 
@@ -49,6 +53,12 @@ pub const LIVE_TAP: TapId = TapId(0);
 /// Largest RTP timestamp gap (samples) filled with silence; a larger gap
 /// (a long hold, a restarted sender) fills this much and skips the rest.
 pub const MAX_GAP_FILL: u32 = 2 * SAMPLE_RATE;
+
+/// Largest RTP timestamp step (samples) that is a gap in the audio, as in
+/// captures ([`MAX_GAP_SAMPLES`]: an hour); the clock of a packet further
+/// ahead, or behind, of the next one expected was reset, and media time
+/// runs on without it.
+const MAX_GAP_SPAN: i32 = MAX_GAP_SAMPLES as i32;
 
 /// Capacity of the event channel out of the workers.
 pub const EVENT_CAPACITY: usize = 4096;
@@ -190,6 +200,9 @@ struct LegState {
     ssrc: u32,
     /// Timestamp the next audio packet should carry.
     next_ts: Option<u32>,
+    /// Sequence number of the last audio packet fed: a packet behind it is
+    /// late, one ahead of it with a timestamp behind is a clock reset.
+    last_seq: Option<u16>,
     /// Samples fed to the engine (media time).
     fed: u64,
     /// Samples skipped beyond the gap bound.
@@ -197,6 +210,15 @@ struct LegState {
     /// Samples fed before the detectors were made: their clock starts
     /// there (not 0 when a re-offer changed them mid-call).
     detectors_from: u64,
+}
+
+impl LegState {
+    /// Makes RTP timestamp `ts` the media time reached so far (a new
+    /// source, or a reset clock): media time runs on from where it is.
+    fn rebase(&mut self, ts: u32) {
+        let now = self.fed + self.skipped;
+        self.base_ts = Some(ts.wrapping_sub(now as u32));
+    }
 }
 
 /// The detector tap of one relay worker (see the [module documentation](self)).
@@ -332,6 +354,7 @@ impl LiveTap {
                 base_ts: None,
                 ssrc: 0,
                 next_ts: None,
+                last_seq: None,
                 fed: 0,
                 skipped: 0,
                 detectors_from: 0,
@@ -417,8 +440,16 @@ impl Feed {
     fn poll_digits(&self, leg: LegId, st: &mut LegState) {
         let Some(t) = st.tracker.as_mut() else { return };
         let base = st.base_ts.unwrap_or(0);
+        let now = st.fed + st.skipped;
         while let Some(d) = t.poll() {
-            let rel = (d.start_ts as u32).wrapping_sub(base) as u64;
+            // an event stamped before the leg began, or an hour or more
+            // past its audio (a hostile or reset sender clock), is placed
+            // at the media time reached
+            let rel = i64::from((d.start_ts as u32).wrapping_sub(base) as i32);
+            let rel = u64::try_from(rel)
+                .ok()
+                .filter(|&r| r <= now + MAX_GAP_SPAN as u64)
+                .unwrap_or(now);
             let start_ms = rel * 1000 / SAMPLE_RATE as u64;
             let end_ms = start_ms + d.duration as u64 * 1000 / SAMPLE_RATE as u64;
             self.send(LiveEvent {
@@ -441,9 +472,9 @@ impl Feed {
         if st.ssrc != p.ssrc {
             if st.fed > 0 || st.next_ts.is_some() {
                 // A new source: keep media time running from where it is.
-                let now = st.fed + st.skipped;
-                st.base_ts = Some(p.timestamp.wrapping_sub(now as u32));
+                st.rebase(p.timestamp);
                 st.next_ts = None;
+                st.last_seq = None;
             }
             st.ssrc = p.ssrc;
         }
@@ -478,12 +509,25 @@ impl Feed {
 
     fn on_audio(&mut self, p: &TapPacket<'_>, law: Law, ch: ChannelId, st: &mut LegState) {
         self.blocks.clear();
+        if st
+            .last_seq
+            .is_some_and(|last| p.sequence.wrapping_sub(last) as i16 <= 0)
+        {
+            return; // late or repeated audio: already past it
+        }
+        st.last_seq = Some(p.sequence);
         if let Some(next) = st.next_ts {
             let gap = p.timestamp.wrapping_sub(next) as i32;
-            if gap < 0 {
-                return; // late or repeated audio: already past it
+            if !(0..=MAX_GAP_SPAN).contains(&gap) {
+                // the next packet, but the sender's clock went back or
+                // leapt past any hold (a restarted sender keeping its
+                // SSRC, a hostile stream): media time runs on from here
+                st.rebase(p.timestamp);
+                st.next_ts = None;
             }
-            let gap = gap as u32;
+        }
+        if let Some(next) = st.next_ts {
+            let gap = p.timestamp.wrapping_sub(next);
             let fill = gap.min(MAX_GAP_FILL);
             st.skipped += (gap - fill) as u64;
             let mut left = fill as usize;
@@ -941,6 +985,122 @@ mod tests {
         ctl.send(0, TapControl::Forget { call: CallId(2) });
         tap.drain_control();
         assert_eq!((tap.leg_count(), tap.calls.len()), (0, 0));
+    }
+
+    /// One packet of a hostile stream: source, payload type, steps of
+    /// sequence number and timestamp (any, including backwards and jumps),
+    /// and a payload of any length and content.
+    fn arb_packet() -> impl proptest::strategy::Strategy<Value = (u32, u8, u16, u32, Vec<u8>)> {
+        use proptest::prelude::*;
+        (
+            prop_oneof![8 => Just(9u32), 1 => Just(10u32)],
+            prop_oneof![4 => Just(0u8), 2 => Just(8u8), 2 => Just(101u8), 1 => any::<u8>()],
+            prop_oneof![8 => Just(1u16), 1 => any::<u16>()],
+            prop_oneof![6 => Just(160u32), 1 => Just(0u32), 1 => Just(160u32.wrapping_neg()), 2 => any::<u32>()],
+            proptest::collection::vec(any::<u8>(), 0..200),
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+        /// Any RTP stream, however broken, runs through a leg's detectors
+        /// without a panic, with media time bounded by the gap fill, and
+        /// gives at most one AMD verdict, which the forgotten call's legs
+        /// give at the latest when they end.
+        #[test]
+        fn any_packet_stream_gives_at_most_one_amd_verdict(
+            packets in proptest::collection::vec(arb_packet(), 1..300)
+        ) {
+            let (ctl, mut tap, erx) = tap_with_amd(8000);
+            let leg = LegId(3);
+            ctl.send(
+                0,
+                TapControl::Leg {
+                    call: CallId(1),
+                    leg,
+                    detectors: DetectorSet { dtmf: true, amd: true, beep: true },
+                    telephone_event: Some(101),
+                },
+            );
+            let (mut seq, mut ts) = (0u16, 0u32);
+            for (ssrc, pt, dseq, dts, payload) in &packets {
+                seq = seq.wrapping_add(*dseq);
+                ts = ts.wrapping_add(*dts);
+                tap.on_rtp(&TapPacket {
+                    call: CallId(1),
+                    leg,
+                    now: Duration::ZERO,
+                    payload_type: *pt,
+                    marker: false,
+                    sequence: seq,
+                    timestamp: ts,
+                    ssrc: *ssrc,
+                    payload,
+                });
+            }
+            ctl.send(0, TapControl::Forget { call: CallId(1) });
+            tap.drain_control();
+            let got: Vec<LiveEvent> = erx.try_iter().collect();
+            let amd = got.iter().filter(|e| matches!(e.event, Event::Amd { .. })).count();
+            proptest::prop_assert!(amd <= 1, "{got:?}");
+            // each packet moves media time by at most its own audio and a
+            // gap of up to an hour
+            let most_ms = packets.len() as u64 * (MAX_GAP_SPAN as u64 + 200) * 1000
+                / u64::from(SAMPLE_RATE);
+            proptest::prop_assert!(got.iter().all(|e| e.media_ms <= most_ms), "{got:?}");
+            proptest::prop_assert_eq!(ctl.counters.dropped.load(Ordering::Relaxed), 0);
+        }
+    }
+
+    #[test]
+    fn a_sender_clock_reset_keeps_the_leg_heard() {
+        // a sender that restarts its RTP clock mid-call but keeps its SSRC
+        // and sequence: what follows is the next audio, not audio from
+        // hours ago (every packet after the reset was dropped as late)
+        let (ctl, mut tap, erx) = tap_with_amd(8000);
+        let leg = LegId(5);
+        add_leg(
+            &ctl,
+            leg,
+            DetectorSet {
+                dtmf: true,
+                ..Default::default()
+            },
+        );
+        let silence = [0xffu8; 160];
+        let mut seq = 0u16;
+        let mut ts = 1_000_000_000u32;
+        for _ in 0..50 {
+            feed(&mut tap, leg, 0, ts, seq, &silence);
+            (ts, seq) = (ts.wrapping_add(160), seq.wrapping_add(1));
+        }
+        let mut ts = 1_000u32;
+        for chunk in tone_then_silence('7').chunks(160) {
+            let mut out = [0u8; 160];
+            let n = Law::Ulaw.encode(chunk, &mut out);
+            feed(&mut tap, leg, 0, ts, seq, &out[..n]);
+            (ts, seq) = (ts.wrapping_add(160), seq.wrapping_add(1));
+        }
+        // and a leap forward of a day goes on from there too
+        ts = ts.wrapping_add(24 * 3600 * SAMPLE_RATE);
+        for chunk in tone_then_silence('8').chunks(160) {
+            let mut out = [0u8; 160];
+            let n = Law::Ulaw.encode(chunk, &mut out);
+            feed(&mut tap, leg, 0, ts, seq, &out[..n]);
+            (ts, seq) = (ts.wrapping_add(160), seq.wrapping_add(1));
+        }
+        let digits: Vec<(char, u64)> = erx
+            .try_iter()
+            .filter_map(|e| match e.event {
+                Event::Dtmf { digit, .. } => Some((digit, e.media_ms)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(digits.iter().map(|d| d.0).collect::<String>(), "78");
+        // '7' right after the first second, '8' 300 ms after the end of it
+        assert!((1000..1040).contains(&digits[0].1), "{digits:?}");
+        assert!((1300..1340).contains(&digits[1].1), "{digits:?}");
     }
 
     #[test]
