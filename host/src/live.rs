@@ -25,10 +25,11 @@
 //!
 //! Media time is samples fed to the detectors (RTP timestamp units at
 //! 8 kHz) from the leg's first packet, gaps included (filled up to
-//! [`MAX_GAP_FILL`], counted beyond it); a new SSRC, or a sender clock that
-//! goes back or leaps more than an hour between packets in sequence, goes
-//! on from the media time reached. Wall time is the Unix time (ms) at which
-//! the event was found.
+//! [`MAX_GAP_FILL`], counted beyond it); a packet up to 100 sequence
+//! numbers behind the last (RFC 3550's `MAX_MISORDER`) is late and
+//! dropped; a new SSRC, a jump in the sequence numbers, or a sender clock
+//! that goes back or leaps more than an hour goes on from the media time
+//! reached. Wall time is the Unix time (ms) at which the event was found.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -59,6 +60,11 @@ pub const MAX_GAP_FILL: u32 = 2 * SAMPLE_RATE;
 /// ahead, or behind, of the next one expected was reset, and media time
 /// runs on without it.
 const MAX_GAP_SPAN: i32 = MAX_GAP_SAMPLES as i32;
+
+/// Packets a late packet may be behind the last one fed (RFC 3550's
+/// `MAX_MISORDER`); a sequence number further behind is a jump (a restarted
+/// sender), and what follows it is fed.
+const MAX_MISORDER: i16 = 100;
 
 /// Capacity of the event channel out of the workers.
 pub const EVENT_CAPACITY: usize = 4096;
@@ -200,8 +206,9 @@ struct LegState {
     ssrc: u32,
     /// Timestamp the next audio packet should carry.
     next_ts: Option<u32>,
-    /// Sequence number of the last audio packet fed: a packet behind it is
-    /// late, one ahead of it with a timestamp behind is a clock reset.
+    /// Sequence number of the last audio packet fed: a packet up to
+    /// [`MAX_MISORDER`] behind it is late, one ahead of it with a timestamp
+    /// behind is a clock reset.
     last_seq: Option<u16>,
     /// Samples fed to the engine (media time).
     fed: u64,
@@ -509,10 +516,9 @@ impl Feed {
 
     fn on_audio(&mut self, p: &TapPacket<'_>, law: Law, ch: ChannelId, st: &mut LegState) {
         self.blocks.clear();
-        if st
-            .last_seq
-            .is_some_and(|last| p.sequence.wrapping_sub(last) as i16 <= 0)
-        {
+        if st.last_seq.is_some_and(|last| {
+            (-MAX_MISORDER..=0).contains(&(p.sequence.wrapping_sub(last) as i16))
+        }) {
             return; // late or repeated audio: already past it
         }
         st.last_seq = Some(p.sequence);
@@ -1101,6 +1107,50 @@ mod tests {
         // '7' right after the first second, '8' 300 ms after the end of it
         assert!((1000..1040).contains(&digits[0].1), "{digits:?}");
         assert!((1300..1340).contains(&digits[1].1), "{digits:?}");
+    }
+
+    #[test]
+    fn a_sequence_jump_keeps_the_leg_heard() {
+        // a sender that restarts its sequence numbers (and clock) far from
+        // the last ones: a late packet is at most MAX_MISORDER behind, so
+        // what follows the jump is fed, not dropped until the numbers wrap
+        let (ctl, mut tap, erx) = tap_with_amd(8000);
+        let leg = LegId(6);
+        add_leg(
+            &ctl,
+            leg,
+            DetectorSet {
+                dtmf: true,
+                ..Default::default()
+            },
+        );
+        let silence = [0xffu8; 160];
+        let (mut seq, mut ts) = (40_000u16, 0u32);
+        for _ in 0..50 {
+            feed(&mut tap, leg, 0, ts, seq, &silence);
+            (ts, seq) = (ts.wrapping_add(160), seq.wrapping_add(1));
+        }
+        // a late packet, and a repeat, change nothing
+        feed(&mut tap, leg, 0, ts - 800, seq - 5, &silence);
+        feed(&mut tap, leg, 0, ts - 160, seq - 1, &silence);
+        let (mut seq, mut ts) = (20_000u16, 500_000u32);
+        for chunk in tone_then_silence('4').chunks(160) {
+            let mut out = [0u8; 160];
+            let n = Law::Ulaw.encode(chunk, &mut out);
+            feed(&mut tap, leg, 0, ts, seq, &out[..n]);
+            (ts, seq) = (ts.wrapping_add(160), seq.wrapping_add(1));
+        }
+        let digits: Vec<(char, u64)> = erx
+            .try_iter()
+            .filter_map(|e| match e.event {
+                Event::Dtmf { digit, .. } => Some((digit, e.media_ms)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(digits.len(), 1, "{digits:?}");
+        assert_eq!(digits[0].0, '4');
+        // the clock leapt 62 s ahead with the jump: a gap, counted
+        assert!((62_500..62_540).contains(&digits[0].1), "{digits:?}");
     }
 
     #[test]
