@@ -750,6 +750,41 @@ mod tests {
         );
     }
 
+    /// Feeds `digit` (a DTMF tone, then silence: 300 ms) as µ-law packets
+    /// from `ts` and `seq` on, which it moves past them.
+    fn feed_digit(tap: &mut LiveTap, leg: LegId, digit: char, ts: &mut u32, seq: &mut u16) {
+        for chunk in tone_then_silence(digit).chunks(160) {
+            let mut out = [0u8; 160];
+            let n = Law::Ulaw.encode(chunk, &mut out);
+            feed(tap, leg, 0, *ts, *seq, &out[..n]);
+            (*ts, *seq) = (ts.wrapping_add(160), seq.wrapping_add(1));
+        }
+    }
+
+    /// Feeds `packets` packets of µ-law silence from `ts` and `seq` on.
+    fn feed_silence(tap: &mut LiveTap, leg: LegId, packets: usize, ts: &mut u32, seq: &mut u16) {
+        for _ in 0..packets {
+            feed(tap, leg, 0, *ts, *seq, &[0xff; 160]);
+            (*ts, *seq) = (ts.wrapping_add(160), seq.wrapping_add(1));
+        }
+    }
+
+    /// The digits among the events so far, with their media time.
+    fn digits_in(erx: &mpsc::Receiver<LiveEvent>) -> Vec<(char, u64)> {
+        erx.try_iter()
+            .filter_map(|e| match e.event {
+                Event::Dtmf { digit, .. } => Some((digit, e.media_ms)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    const DTMF_ONLY: DetectorSet = DetectorSet {
+        dtmf: true,
+        amd: false,
+        beep: false,
+    };
+
     #[test]
     fn inband_and_rfc4733_digits_with_media_time() {
         let (etx, erx) = mpsc::sync_channel(64);
@@ -771,14 +806,7 @@ mod tests {
         let mut ts = 1000u32;
         let mut seq = 0u16;
         for d in ['1', '5'] {
-            let pcm = tone_then_silence(d);
-            for chunk in pcm.chunks(160) {
-                let mut out = [0u8; 160];
-                let n = Law::Ulaw.encode(chunk, &mut out);
-                feed(&mut tap, leg, 0, ts, seq, &out[..n]);
-                ts = ts.wrapping_add(160);
-                seq = seq.wrapping_add(1);
-            }
+            feed_digit(&mut tap, leg, d, &mut ts, &mut seq);
         }
         // a 400 ms hole in the audio (silence filled), then an RFC 4733 '9'
         ts = ts.wrapping_add(3200);
@@ -1066,43 +1094,15 @@ mod tests {
         // hours ago (every packet after the reset was dropped as late)
         let (ctl, mut tap, erx) = tap_with_amd(8000);
         let leg = LegId(5);
-        add_leg(
-            &ctl,
-            leg,
-            DetectorSet {
-                dtmf: true,
-                ..Default::default()
-            },
-        );
-        let silence = [0xffu8; 160];
-        let mut seq = 0u16;
-        let mut ts = 1_000_000_000u32;
-        for _ in 0..50 {
-            feed(&mut tap, leg, 0, ts, seq, &silence);
-            (ts, seq) = (ts.wrapping_add(160), seq.wrapping_add(1));
-        }
-        let mut ts = 1_000u32;
-        for chunk in tone_then_silence('7').chunks(160) {
-            let mut out = [0u8; 160];
-            let n = Law::Ulaw.encode(chunk, &mut out);
-            feed(&mut tap, leg, 0, ts, seq, &out[..n]);
-            (ts, seq) = (ts.wrapping_add(160), seq.wrapping_add(1));
-        }
+        add_leg(&ctl, leg, DTMF_ONLY);
+        let (mut ts, mut seq) = (1_000_000_000u32, 0u16);
+        feed_silence(&mut tap, leg, 50, &mut ts, &mut seq);
+        ts = 1_000;
+        feed_digit(&mut tap, leg, '7', &mut ts, &mut seq);
         // and a leap forward of a day goes on from there too
         ts = ts.wrapping_add(24 * 3600 * SAMPLE_RATE);
-        for chunk in tone_then_silence('8').chunks(160) {
-            let mut out = [0u8; 160];
-            let n = Law::Ulaw.encode(chunk, &mut out);
-            feed(&mut tap, leg, 0, ts, seq, &out[..n]);
-            (ts, seq) = (ts.wrapping_add(160), seq.wrapping_add(1));
-        }
-        let digits: Vec<(char, u64)> = erx
-            .try_iter()
-            .filter_map(|e| match e.event {
-                Event::Dtmf { digit, .. } => Some((digit, e.media_ms)),
-                _ => None,
-            })
-            .collect();
+        feed_digit(&mut tap, leg, '8', &mut ts, &mut seq);
+        let digits = digits_in(&erx);
         assert_eq!(digits.iter().map(|d| d.0).collect::<String>(), "78");
         // '7' right after the first second, '8' 300 ms after the end of it
         assert!((1000..1040).contains(&digits[0].1), "{digits:?}");
@@ -1116,37 +1116,15 @@ mod tests {
         // what follows the jump is fed, not dropped until the numbers wrap
         let (ctl, mut tap, erx) = tap_with_amd(8000);
         let leg = LegId(6);
-        add_leg(
-            &ctl,
-            leg,
-            DetectorSet {
-                dtmf: true,
-                ..Default::default()
-            },
-        );
-        let silence = [0xffu8; 160];
-        let (mut seq, mut ts) = (40_000u16, 0u32);
-        for _ in 0..50 {
-            feed(&mut tap, leg, 0, ts, seq, &silence);
-            (ts, seq) = (ts.wrapping_add(160), seq.wrapping_add(1));
-        }
+        add_leg(&ctl, leg, DTMF_ONLY);
+        let (mut ts, mut seq) = (0u32, 40_000u16);
+        feed_silence(&mut tap, leg, 50, &mut ts, &mut seq);
         // a late packet, and a repeat, change nothing
-        feed(&mut tap, leg, 0, ts - 800, seq - 5, &silence);
-        feed(&mut tap, leg, 0, ts - 160, seq - 1, &silence);
-        let (mut seq, mut ts) = (20_000u16, 500_000u32);
-        for chunk in tone_then_silence('4').chunks(160) {
-            let mut out = [0u8; 160];
-            let n = Law::Ulaw.encode(chunk, &mut out);
-            feed(&mut tap, leg, 0, ts, seq, &out[..n]);
-            (ts, seq) = (ts.wrapping_add(160), seq.wrapping_add(1));
-        }
-        let digits: Vec<(char, u64)> = erx
-            .try_iter()
-            .filter_map(|e| match e.event {
-                Event::Dtmf { digit, .. } => Some((digit, e.media_ms)),
-                _ => None,
-            })
-            .collect();
+        feed(&mut tap, leg, 0, ts - 800, seq - 5, &[0xff; 160]);
+        feed(&mut tap, leg, 0, ts - 160, seq - 1, &[0xff; 160]);
+        let (mut ts, mut seq) = (500_000u32, 20_000u16);
+        feed_digit(&mut tap, leg, '4', &mut ts, &mut seq);
+        let digits = digits_in(&erx);
         assert_eq!(digits.len(), 1, "{digits:?}");
         assert_eq!(digits[0].0, '4');
         // the clock leapt 62 s ahead with the jump: a gap, counted
