@@ -52,7 +52,7 @@ use crate::analyze::{
 pub const LIVE_TAP: TapId = TapId(0);
 
 /// Largest RTP timestamp gap (samples) filled with silence; a larger gap
-/// (a long hold, a restarted sender) fills this much and skips the rest.
+/// (a long hold) fills this much and counts the rest as skipped.
 pub const MAX_GAP_FILL: u32 = 2 * SAMPLE_RATE;
 
 /// Largest RTP timestamp step (samples) that is a gap in the audio, as in
@@ -220,11 +220,13 @@ struct LegState {
 }
 
 impl LegState {
-    /// Makes RTP timestamp `ts` the media time reached so far (a new
-    /// source, or a reset clock): media time runs on from where it is.
+    /// Makes RTP timestamp `ts` the media time reached so far, with no gap
+    /// expected before it (a new source, or a reset clock): media time runs
+    /// on from where it is.
     fn rebase(&mut self, ts: u32) {
         let now = self.fed + self.skipped;
         self.base_ts = Some(ts.wrapping_sub(now as u32));
+        self.next_ts = None;
     }
 }
 
@@ -480,7 +482,6 @@ impl Feed {
             if st.fed > 0 || st.next_ts.is_some() {
                 // A new source: keep media time running from where it is.
                 st.rebase(p.timestamp);
-                st.next_ts = None;
                 st.last_seq = None;
             }
             st.ssrc = p.ssrc;
@@ -529,7 +530,6 @@ impl Feed {
                 // leapt past any hold (a restarted sender keeping its
                 // SSRC, a hostile stream): media time runs on from here
                 st.rebase(p.timestamp);
-                st.next_ts = None;
             }
         }
         if let Some(next) = st.next_ts {
