@@ -796,10 +796,7 @@ mod tests {
             TapControl::Leg {
                 call: CallId(1),
                 leg,
-                detectors: DetectorSet {
-                    dtmf: true,
-                    ..Default::default()
-                },
+                detectors: DTMF_ONLY,
                 telephone_event: Some(101),
             },
         );
@@ -965,10 +962,7 @@ mod tests {
     fn detectors_a_re_offer_adds_keep_the_legs_media_time() {
         let (ctl, mut tap, erx) = tap_with_amd(1000);
         let leg = LegId(8);
-        let dtmf = DetectorSet {
-            dtmf: true,
-            ..Default::default()
-        };
+        let dtmf = DTMF_ONLY;
         add_leg(&ctl, leg, dtmf);
         let silence = [0xFFu8; 160];
         for seq in 0..100u16 {
@@ -991,10 +985,7 @@ mod tests {
     #[test]
     fn forgetting_a_call_ends_its_legs_only() {
         let (ctl, mut tap, _erx) = tap_with_amd(8000);
-        let dtmf = DetectorSet {
-            dtmf: true,
-            ..Default::default()
-        };
+        let dtmf = DTMF_ONLY;
         for (call, leg) in [(1, 10), (1, 11), (2, 20), (2, 21)] {
             ctl.send(
                 0,
@@ -1133,10 +1124,7 @@ mod tests {
 
     #[test]
     fn flags_switch_detectors() {
-        let d = DetectorSet {
-            dtmf: true,
-            ..Default::default()
-        };
+        let d = DTMF_ONLY;
         let s = d.with_flags(["detect-AMD", "detect beep", "no-detect-dtmf"]);
         assert_eq!(
             s,
