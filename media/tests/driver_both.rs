@@ -6,7 +6,7 @@
 //! checks that `Auto` (and `IoUring`) fall back to the portable driver, and
 //! passes.
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use ringwire_media::driver::{DriverConfig, DriverHandle, DriverKind};
@@ -69,8 +69,9 @@ fn rtcp_rr(ssrc: u32) -> Vec<u8> {
     p
 }
 
-fn endpoint() -> UdpSocket {
-    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+/// A test endpoint on `ip`, any free port.
+fn endpoint_on(ip: IpAddr) -> UdpSocket {
+    let s = UdpSocket::bind(SocketAddr::new(ip, 0)).unwrap();
     s.set_read_timeout(Some(WAIT)).unwrap();
     s
 }
@@ -78,7 +79,12 @@ fn endpoint() -> UdpSocket {
 /// Binds the node's RTP and RTCP sockets of a leg on two free ports.
 fn bind_leg(driver: &DriverHandle) -> (u16, u16, Vec<(LocalPort, UdpSocket)>) {
     for _ in 0..100 {
-        let free = || endpoint().local_addr().unwrap().port();
+        let free = || {
+            endpoint_on(driver.bind_address())
+                .local_addr()
+                .unwrap()
+                .port()
+        };
         let (p, q) = (free(), free());
         if p == q {
             continue;
@@ -135,7 +141,8 @@ fn setup_with(
         .into_iter()
         .enumerate()
     {
-        let (rtp, rtcp) = (endpoint(), endpoint());
+        let ip = driver.bind_address();
+        let (rtp, rtcp) = (endpoint_on(ip), endpoint_on(ip));
         let (p, q, sockets) = bind_leg(&driver);
         let mut spec = LegSpec::new(LocalPort(p), LocalPort(q), Some(rtp.local_addr().unwrap()));
         if n == 0 && a_remote.is_some() {
@@ -147,8 +154,8 @@ fn setup_with(
         sides.push(Side {
             rtp,
             rtcp,
-            node_rtp: SocketAddr::from(([127, 0, 0, 1], p)),
-            node_rtcp: SocketAddr::from(([127, 0, 0, 1], q)),
+            node_rtp: SocketAddr::new(ip, p),
+            node_rtcp: SocketAddr::new(ip, q),
             leg,
         });
     }
@@ -177,7 +184,7 @@ fn recv(s: &UdpSocket) -> (Vec<u8>, SocketAddr) {
 /// nothing within 200 ms (B's read timeout stays at that), and returns
 /// the third party's socket.
 fn intrude(t: &Setup) -> UdpSocket {
-    let intruder = endpoint();
+    let intruder = endpoint_on(t.driver.bind_address());
     intruder
         .send_to(&rtp(2, 320, 0xCCCC, 0, 160), t.a.node_rtp)
         .unwrap();
@@ -213,6 +220,10 @@ fn relays_bytes_seq_ts_unchanged_both_ways(kind: DriverKind) {
     let Some(t) = setup(kind, 2, 7, None) else {
         return;
     };
+    assert!(
+        !t.driver.reaches(Ipv6Addr::LOCALHOST.into()),
+        "an IPv4 bind"
+    );
     for seq in 0..50u16 {
         let p = rtp(1000 + seq, 160 * seq as u32, 0xAAAA, 0, 160);
         t.a.rtp.send_to(&p, t.a.node_rtp).unwrap();
@@ -408,6 +419,112 @@ fn a_pinned_leg_hears_only_its_remote_until_it_goes_quiet(kind: DriverKind) {
     let a = t.driver.leg_info(t.call, t.a.leg).unwrap().unwrap();
     assert_eq!(a.remote_rtp, Some(intruder.local_addr().unwrap()));
     assert_eq!(a.stats.latches, 2);
+}
+
+both!(ipv6_media_is_relayed_latched_and_pinned);
+fn ipv6_media_is_relayed_latched_and_pinned(kind: DriverKind) {
+    // Media sockets on [::1]: the drivers' IPv6 socket addresses (receive,
+    // send, connect for pinning) and RTCP, with A latched from a wrong SDP
+    // port as in the IPv4 scenarios.
+    let mut config = DriverConfig {
+        threads: 1,
+        bind: IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ..DriverConfig::default()
+    };
+    config.relay.pin_remote = true;
+    let wrong = SocketAddr::from((Ipv6Addr::LOCALHOST, 9));
+    let Some(t) = setup_with(kind, config, 15, Some(wrong)) else {
+        return;
+    };
+    assert!(t.driver.reaches(Ipv6Addr::LOCALHOST.into()));
+    assert!(
+        !t.driver.reaches([127, 0, 0, 1].into()),
+        "an IPv6 bind is no IPv4 socket"
+    );
+    for seq in 0..20u16 {
+        let p = rtp(seq, 160 * seq as u32, 0xAAAA, 0, 160);
+        t.a.rtp.send_to(&p, t.a.node_rtp).unwrap();
+        assert_eq!(recv(&t.b.rtp), (p, t.b.node_rtp), "A->B {seq}");
+        let q = rtp(seq, 160 * seq as u32, 0xBBBB, 8, 160);
+        t.b.rtp.send_to(&q, t.b.node_rtp).unwrap();
+        assert_eq!(recv(&t.a.rtp), (q, t.a.node_rtp), "B->A {seq}");
+    }
+    // (A's RTCP remote follows its latched RTP port, which the test's
+    // RTCP socket is not on: RTCP goes from A to B, whose SDP is right.)
+    let rr = rtcp_rr(0xAAAA);
+    t.a.rtcp.send_to(&rr, t.a.node_rtcp).unwrap();
+    let (got, from) = recv(&t.b.rtcp);
+    assert_eq!((got, from), (rr, t.b.node_rtcp));
+    let a = t.driver.leg_info(t.call, t.a.leg).unwrap().unwrap();
+    assert_eq!(a.remote_rtp, Some(t.a.rtp.local_addr().unwrap()));
+    assert_eq!((a.stats.packets, a.stats.latches), (20, 1));
+    let snap = t.driver.snapshot().unwrap();
+    assert_eq!(snap.driver.send_errors, 0);
+    assert_eq!(snap.driver.sent, 41);
+}
+
+both!(a_dual_stack_node_relays_ipv4_peers);
+fn a_dual_stack_node_relays_ipv4_peers(kind: DriverKind) {
+    // Media sockets on `::` (dual stack) and IPv4 peers: the kernel hands
+    // the node their addresses as IPv4-mapped IPv6; the drivers give the
+    // core plain IPv4, so the SDP's addresses match, latching and hijack
+    // protection work as on an IPv4 node, and pinning connects to them.
+    let mut config = DriverConfig {
+        threads: 1,
+        bind: IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        ..DriverConfig::default()
+    };
+    config.relay.pin_remote = true;
+    let Some(mut t) = setup_with(kind, config, 16, None) else {
+        return;
+    };
+    let v4 = IpAddr::from([127, 0, 0, 1]);
+    assert!(t.driver.reaches(v4) && t.driver.reaches(Ipv6Addr::LOCALHOST.into()));
+    let peers: Vec<UdpSocket> = (0..4).map(|_| endpoint_on(v4)).collect();
+    let [a_rtp, a_rtcp, b_rtp, b_rtcp]: [UdpSocket; 4] = peers.try_into().unwrap();
+    for (side, rtp_sock, rtcp_sock) in [(&mut t.a, a_rtp, a_rtcp), (&mut t.b, b_rtp, b_rtcp)] {
+        side.node_rtp.set_ip(v4);
+        side.node_rtcp.set_ip(v4);
+        t.driver
+            .command(
+                t.call,
+                Command::SetRemote {
+                    leg: side.leg,
+                    rtp: Some(rtp_sock.local_addr().unwrap()),
+                    rtcp: Some(rtcp_sock.local_addr().unwrap()),
+                },
+            )
+            .unwrap();
+        (side.rtp, side.rtcp) = (rtp_sock, rtcp_sock);
+    }
+    for seq in 0..10u16 {
+        let p = rtp(seq, 160 * seq as u32, 0xAAAA, 0, 160);
+        t.a.rtp.send_to(&p, t.a.node_rtp).unwrap();
+        assert_eq!(recv(&t.b.rtp), (p, t.b.node_rtp), "A->B {seq}");
+        let q = rtp(seq, 160 * seq as u32, 0xBBBB, 0, 160);
+        t.b.rtp.send_to(&q, t.b.node_rtp).unwrap();
+        assert_eq!(recv(&t.a.rtp), (q, t.a.node_rtp), "B->A {seq}");
+    }
+    let rr = rtcp_rr(0xBBBB);
+    t.b.rtcp.send_to(&rr, t.b.node_rtcp).unwrap();
+    assert_eq!(recv(&t.a.rtcp), (rr, t.a.node_rtcp));
+    let a = t.driver.leg_info(t.call, t.a.leg).unwrap().unwrap();
+    assert_eq!(a.remote_rtp, Some(t.a.rtp.local_addr().unwrap()));
+    // heard from where SDP said: no latch, and a third party is no remote
+    assert_eq!((a.stats.packets, a.stats.latches), (10, 0));
+    let intruder = endpoint_on(v4);
+    intruder
+        .send_to(&rtp(99, 0, 0xCCCC, 0, 160), t.a.node_rtp)
+        .unwrap();
+    t.b.rtp
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    assert!(
+        t.b.rtp.recv_from(&mut [0u8; 2048]).is_err(),
+        "hijack relayed"
+    );
+    let snap = t.driver.snapshot().unwrap();
+    assert_eq!(snap.driver.send_errors, 0);
 }
 
 both!(malformed_and_oversized_are_dropped_and_counted);

@@ -49,7 +49,7 @@ pub mod uring;
 #[cfg(target_os = "linux")]
 pub mod uring_driver;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, UdpSocket};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -390,6 +390,41 @@ pub fn shard_for(call: CallId, shards: usize) -> usize {
     (z % shards.max(1) as u64) as usize
 }
 
+/// Whether a UDP socket bound on `::` here also carries IPv4 (its
+/// `IPV6_V6ONLY` is off, the Linux default): probed on a socket of its own.
+fn ipv6_sockets_take_ipv4() -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(probe) = UdpSocket::bind((Ipv6Addr::UNSPECIFIED, 0)) else {
+        return false;
+    };
+    let mut v: libc::c_int = 1;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt on an open socket writes at most `len` bytes into
+    // the live c_int behind the pointer, and its length into `len`.
+    let r = unsafe {
+        libc::getsockopt(
+            probe.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_V6ONLY,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    r == 0 && v == 0
+}
+
+/// A peer's address as the kernel gave it in IPv6 form, as the relay core
+/// should know it: an IPv4-mapped address (an IPv4 peer of a dual-stack
+/// socket bound on `::`) becomes plain IPv4, so that it matches the IPv4
+/// address SDP gave for that peer; the kernel sends to and connects to a
+/// plain IPv4 address from such a socket as well.
+pub(crate) fn ipv6_peer(ip: Ipv6Addr, port: u16, flowinfo: u32, scope_id: u32) -> SocketAddr {
+    match ip.to_ipv4_mapped() {
+        Some(v4) => SocketAddr::from((v4, port)),
+        None => SocketAddr::V6(SocketAddrV6::new(ip, port, flowinfo, scope_id)),
+    }
+}
+
 /// Makes an IPv4 UDP socket send with the don't-fragment bit and ignore
 /// the path MTU (`IP_PMTUDISC_PROBE`; a no-op for IPv6, which has no IP
 /// id). Why: an IPv4 datagram without DF needs a fresh IP id, which the
@@ -427,6 +462,8 @@ pub const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct DriverHandle {
     driver: Box<dyn Driver>,
     bind: IpAddr,
+    /// Whether sockets bound on `::` also carry IPv4 (`IPV6_V6ONLY` off).
+    dual_stack: bool,
 }
 
 impl std::fmt::Debug for DriverHandle {
@@ -470,7 +507,12 @@ impl DriverHandle {
 
     /// Wraps an already running driver.
     pub fn from_driver(driver: Box<dyn Driver>, bind: IpAddr) -> Self {
-        DriverHandle { driver, bind }
+        let dual_stack = bind == IpAddr::V6(Ipv6Addr::UNSPECIFIED) && ipv6_sockets_take_ipv4();
+        DriverHandle {
+            driver,
+            bind,
+            dual_stack,
+        }
     }
 
     /// The backend's name.
@@ -491,6 +533,18 @@ impl DriverHandle {
     /// The shard of `call`.
     pub fn shard_of(&self, call: CallId) -> usize {
         shard_for(call, self.driver.shards())
+    }
+
+    /// Whether the media sockets can exchange datagrams with a peer at `ip`:
+    /// an IPv4 bind reaches IPv4 peers, an IPv6 one IPv6 peers, and `::`
+    /// both unless the host makes IPv6 sockets IPv6-only
+    /// (`net.ipv6.bindv6only`).
+    pub fn reaches(&self, ip: IpAddr) -> bool {
+        match (self.bind, ip) {
+            (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => true,
+            (IpAddr::V6(_), IpAddr::V4(_)) => self.dual_stack,
+            (IpAddr::V4(_), IpAddr::V6(_)) => false,
+        }
     }
 
     /// Binds a non-blocking UDP socket on the media address and `port`,

@@ -41,7 +41,7 @@ mod pool;
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -1267,12 +1267,7 @@ fn parse_sockaddr(name: &[u8]) -> Option<SocketAddr> {
             let flow = u32::from_ne_bytes(name.get(4..8)?.try_into().ok()?);
             let ip: [u8; 16] = name.get(8..24)?.try_into().ok()?;
             let scope = u32::from_ne_bytes(name.get(24..28)?.try_into().ok()?);
-            Some(SocketAddr::V6(SocketAddrV6::new(
-                Ipv6Addr::from(ip),
-                port,
-                flow,
-                scope,
-            )))
+            Some(super::ipv6_peer(Ipv6Addr::from(ip), port, flow, scope))
         }
         _ => None,
     }
@@ -1317,6 +1312,22 @@ mod tests {
             )
         };
         assert_eq!(parse_sockaddr(bytes), Some(v6));
+        // an IPv4 peer of a dual-stack socket is known by its IPv4 address
+        let mapped: SocketAddr = "[::ffff:192.0.2.7]:6002".parse().unwrap();
+        let Dest::V6(a) = Dest::new(mapped) else {
+            panic!()
+        };
+        // SAFETY: as above.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(
+                (&a as *const libc::sockaddr_in6).cast::<u8>(),
+                std::mem::size_of::<libc::sockaddr_in6>(),
+            )
+        };
+        assert_eq!(
+            parse_sockaddr(bytes),
+            Some("192.0.2.7:6002".parse().unwrap())
+        );
         assert_eq!(parse_sockaddr(&[0; 3]), None);
     }
 
