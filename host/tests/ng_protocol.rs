@@ -100,6 +100,8 @@ struct FakeCall {
 }
 
 const NODE_ADDR: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 5));
+/// The fake node's IPv6 address, for `address family: IP6`.
+const NODE_ADDR6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 5));
 
 impl FakeNode {
     fn new() -> Self {
@@ -134,7 +136,10 @@ impl CallControl for FakeNode {
             },
         );
         Ok(Allocation {
-            address: offer.options.media_address.unwrap_or(NODE_ADDR),
+            address: match offer.options.address_family {
+                Some(AddressFamily::Ip6) => NODE_ADDR6,
+                _ => NODE_ADDR,
+            },
             media: ports.into_iter().map(MediaPorts::rtp).collect(),
         })
     }
@@ -662,7 +667,7 @@ fn cache_capacity_bounds_memory() {
 }
 
 #[test]
-fn media_address_and_ipv6() {
+fn an_ipv6_node_address_is_written_as_ip6() {
     let (mut srv, now) = server();
     let d = datagram(
         "v6",
@@ -671,7 +676,7 @@ fn media_address_and_ipv6() {
             ("call-id", s("c6")),
             ("from-tag", s("f")),
             ("sdp", s(OFFER_SDP)),
-            ("media-address", s("2001:db8::5")),
+            ("address family", s("IP6")),
         ],
     );
     let r = ask(&mut srv, now, &d);

@@ -115,6 +115,24 @@ pub enum AddressFamily {
     Ip6,
 }
 
+impl AddressFamily {
+    /// The family of `ip`.
+    pub fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(_) => AddressFamily::Ip4,
+            IpAddr::V6(_) => AddressFamily::Ip6,
+        }
+    }
+
+    /// `IP4` or `IP6`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AddressFamily::Ip4 => "IP4",
+            AddressFamily::Ip6 => "IP6",
+        }
+    }
+}
+
 /// Options common to `offer`, `answer` and `delete`, as Kamailio's and
 /// OpenSIPS's rtpengine modules send them. Absent keys are `None` or empty.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -136,7 +154,8 @@ pub struct Options<'a> {
     pub received_from: Option<IpAddr>,
     /// `address family`.
     pub address_family: Option<AddressFamily>,
-    /// `media address`: the address to advertise instead of the node's.
+    /// `media address`: the peer's media address, over the SDP's and
+    /// `received-from` (rtpengine's meaning).
     pub media_address: Option<IpAddr>,
     /// `rtcp-mux`: `offer`, `demux`, `accept`, `reject`, ...
     pub rtcp_mux: Vec<&'a str>,
@@ -399,7 +418,7 @@ fn options<'a>(dict: &Dict<'a>) -> Result<Options<'a>, CommandError> {
                 .as_str()
                 .and_then(|a| a.parse().ok())
                 .ok_or(bad.clone())?;
-            if family_of(ip) != family {
+            if AddressFamily::of(ip) != family {
                 return Err(bad);
             }
             Some(ip)
@@ -453,13 +472,6 @@ fn parse_family(s: &str) -> Option<AddressFamily> {
         Some(AddressFamily::Ip6)
     } else {
         None
-    }
-}
-
-fn family_of(ip: IpAddr) -> AddressFamily {
-    match ip {
-        IpAddr::V4(_) => AddressFamily::Ip4,
-        IpAddr::V6(_) => AddressFamily::Ip6,
     }
 }
 

@@ -22,9 +22,10 @@ use ringwire_media::relay::{CallId, Command, LegId, LegSpec, LocalPort};
 use super::detect::DetectEvents;
 use super::ports::PortAllocator;
 use crate::live::{telephone_event_pt, DetectorSet, LiveControl, TapControl, LIVE_TAP};
+use crate::ng::command::AddressFamily;
 use crate::ng::{
     Allocation, Answer, CallControl, CallStats, ControlError, Counters, Delete, MediaPorts,
-    MediaStats, Offer, Query, Sdp, TagStats,
+    MediaStats, Offer, Options, Query, Sdp, TagStats,
 };
 
 /// Busy pairs (bound by another program, e.g. a second node sharing the
@@ -105,13 +106,38 @@ fn other(e: DriverError) -> ControlError {
 }
 
 /// Remote RTP and RTCP of media section `i` as the SDP gives them.
-fn sdp_remote(sdp: &Sdp<'_>, i: usize) -> (Option<SocketAddr>, Option<SocketAddr>) {
-    let rtp = sdp.remote_rtp(i);
+/// The peer's RTP and RTCP addresses for media section `i`: from the SDP,
+/// or at `peer_ip` (with the SDP's ports) when the request names the peer
+/// ([`peer_ip`]).
+fn sdp_remote(
+    sdp: &Sdp<'_>,
+    i: usize,
+    peer_ip: Option<IpAddr>,
+) -> (Option<SocketAddr>, Option<SocketAddr>) {
+    let rtp = match peer_ip {
+        Some(ip) => Some(SocketAddr::new(ip, sdp.media[i].port)),
+        None => sdp.remote_rtp(i),
+    };
     let rtcp = sdp.media[i].rtcp.as_ref().and_then(|(port, conn)| {
-        let ip = conn.as_ref().and_then(|c| c.ip).or(rtp.map(|a| a.ip()))?;
+        let ip = peer_ip
+            .or(conn.as_ref().and_then(|c| c.ip))
+            .or(rtp.map(|a| a.ip()))?;
         Some(SocketAddr::new(ip, *port))
     });
     (rtp, rtcp)
+}
+
+/// Where the request says the peer's media is, over the SDP's addresses:
+/// `media address`, else, with the flag `SIP-source-address`, the
+/// `received-from` address (rtpengine's rules; its default, as here, is
+/// to trust the SDP).
+fn peer_ip(options: &Options<'_>) -> Option<IpAddr> {
+    options.media_address.or_else(|| {
+        options
+            .has_flag("SIP-source-address")
+            .then_some(options.received_from)
+            .flatten()
+    })
 }
 
 impl Node {
@@ -281,22 +307,60 @@ impl Node {
     /// Makes sure every enabled section of `sdp` has a bridged pair of legs
     /// and sets side `s`'s remotes from it. Returns the ports of the other
     /// side, one entry per section.
+    /// Refuses, before anything changes, an SDP whose media the node's
+    /// sockets cannot exchange datagrams with (an IPv6 peer of an IPv4
+    /// node, or the reverse): relaying it would only count send errors.
+    fn check_reachable(&self, sdp: &Sdp<'_>, peer_ip: Option<IpAddr>) -> Result<(), ControlError> {
+        for (i, m) in sdp.media.iter().enumerate() {
+            let Some(remote) = sdp_remote(sdp, i, peer_ip)
+                .0
+                .filter(|a| m.port != 0 && !a.ip().is_unspecified())
+            else {
+                continue;
+            };
+            if !self.driver.reaches(remote.ip()) {
+                return Err(ControlError::Other(format!(
+                    "media section {} is at {}, which this node's media sockets \
+                     (bound on {}) cannot reach: another address family",
+                    i + 1,
+                    remote.ip(),
+                    self.driver.bind_address()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn apply_sdp(
         &mut self,
         call_id: &str,
         s: usize,
         sdp: &Sdp<'_>,
+        options: &Options<'_>,
     ) -> Result<Vec<MediaPorts>, ControlError> {
         let call = self.calls.get(call_id).ok_or(ControlError::UnknownCall)?;
         let id = call.id;
         let set = call.detectors;
+        if let Some(family) = options.address_family {
+            let ours = AddressFamily::of(self.address);
+            if family != ours {
+                return Err(ControlError::Other(format!(
+                    "address family {} asked for, but this node's media address {} is {}",
+                    family.as_str(),
+                    self.address,
+                    ours.as_str()
+                )));
+            }
+        }
+        let peer_ip = peer_ip(options);
+        self.check_reachable(sdp, peer_ip)?;
         let mut out = Vec::with_capacity(sdp.media.len());
         for (i, m) in sdp.media.iter().enumerate() {
             if m.port == 0 {
                 out.push(MediaPorts { rtp: 0, rtcp: None });
                 continue;
             }
-            let remote = sdp_remote(sdp, i);
+            let remote = sdp_remote(sdp, i, peer_ip);
             let te = telephone_event_pt(
                 m.payload_types
                     .iter()
@@ -513,7 +577,7 @@ impl CallControl for Node {
             .iter()
             .position(|side| side.tag.as_deref() == Some(offer.from_tag))
             .ok_or(ControlError::UnknownTag)?;
-        let result = self.apply_sdp(offer.call_id, s, sdp);
+        let result = self.apply_sdp(offer.call_id, s, sdp, &offer.options);
         if result.is_err()
             && self.calls[offer.call_id]
                 .sides
@@ -550,7 +614,7 @@ impl CallControl for Node {
                 d.events.set_side(call.id, 1 - offerer, answer.to_tag);
             }
         }
-        let media = self.apply_sdp(answer.call_id, 1 - offerer, sdp)?;
+        let media = self.apply_sdp(answer.call_id, 1 - offerer, sdp, &answer.options)?;
         self.publish();
         Ok(Allocation {
             address: self.address,

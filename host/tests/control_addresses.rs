@@ -1,0 +1,272 @@
+//! The node's call control and the address families of its peers, over
+//! real relay drivers: an IPv4 node refuses media at IPv6 addresses (and
+//! `address family: IP6`) with an NG error that leaves nothing behind; an
+//! IPv6 node and a dual-stack node (`::`) relay calls set up through NG;
+//! `media address` and `SIP-source-address` with `received-from` name the
+//! peer over the SDP's address, as rtpengine reads them.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ringwire_host::ng::bencode::{self, Dict, Value};
+use ringwire_host::ng::{NgServer, Sdp};
+use ringwire_host::serve::control::{Node, NodeGauges};
+use ringwire_host::serve::ports::PortAllocator;
+use ringwire_media::driver::{DriverConfig, DriverHandle, DriverKind};
+
+const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+const V6: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
+
+/// A node whose media sockets bind on `bind`, writing `advertise` into SDP,
+/// with ten port pairs from `port_min` (each test has its own range).
+fn node(bind: IpAddr, advertise: IpAddr, port_min: u16) -> (NgServer<Node>, Arc<NodeGauges>) {
+    let config = DriverConfig {
+        threads: 1,
+        bind,
+        ..DriverConfig::default()
+    };
+    let driver = Arc::new(DriverHandle::start(DriverKind::Portable, config).expect("driver"));
+    let node = Node::new(
+        driver,
+        PortAllocator::new(port_min, port_min + 19),
+        advertise,
+        Arc::new(AtomicBool::new(false)),
+    );
+    let gauges = node.gauges();
+    (NgServer::new(node), gauges)
+}
+
+/// An SDP with one audio section (PCMU) at `ip`:`port`.
+fn sdp(ip: IpAddr, port: u16) -> String {
+    let family = if ip.is_ipv4() { "IP4" } else { "IP6" };
+    format!(
+        "v=0\r\no=- 1 1 IN {family} {ip}\r\ns=-\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 0\r\n"
+    )
+}
+
+/// What a reply said: its result, error reason and SDP.
+#[derive(Debug)]
+struct Answered {
+    result: String,
+    error: Option<String>,
+    sdp: Option<String>,
+    reply: Vec<u8>,
+}
+
+fn ask(server: &mut NgServer<Node>, entries: &[(&str, Value<'_>)]) -> Answered {
+    let mut d = Dict::new();
+    for (k, v) in entries {
+        d.insert(k, v.clone());
+    }
+    let mut datagram = b"ck ".to_vec();
+    d.encode(&mut datagram);
+    let mut reply = Vec::new();
+    server
+        .handle(Instant::now(), &datagram, &mut reply)
+        .expect("answered");
+    let Ok(Value::Dict(r)) = bencode::decode(&reply[3..]) else {
+        panic!("reply is no dictionary");
+    };
+    let text = |k: &str| {
+        r.get(k.as_bytes())
+            .and_then(|v| v.as_str())
+            .map(String::from)
+    };
+    Answered {
+        result: text("result").expect("a result"),
+        error: text("error-reason"),
+        sdp: text("sdp"),
+        reply: reply.clone(),
+    }
+}
+
+fn s(v: &str) -> Value<'_> {
+    Value::Bytes(v.as_bytes())
+}
+
+fn offer<'a>(call: &'a str, body: &'a str) -> Vec<(&'static str, Value<'a>)> {
+    vec![
+        ("command", s("offer")),
+        ("call-id", s(call)),
+        ("from-tag", s("a")),
+        ("sdp", s(body)),
+    ]
+}
+
+fn answer<'a>(call: &'a str, body: &'a str) -> Vec<(&'static str, Value<'a>)> {
+    vec![
+        ("command", s("answer")),
+        ("call-id", s(call)),
+        ("from-tag", s("a")),
+        ("to-tag", s("b")),
+        ("sdp", s(body)),
+    ]
+}
+
+/// The address and port of the reply's first media section.
+fn media_of(a: &Answered) -> (String, u16) {
+    let body = a.sdp.as_deref().expect("an SDP");
+    let sdp = Sdp::parse(body.as_bytes()).expect("parses");
+    let c = body
+        .lines()
+        .find(|l| l.starts_with("c=IN "))
+        .expect("a c= line");
+    (c[5..].trim().to_string(), sdp.media[0].port)
+}
+
+/// The peer the node knows for tag `tag`'s first media section (NG
+/// `query`: `tags` / tag / `medias` / `endpoint`).
+fn peer_of(server: &mut NgServer<Node>, call: &str, tag: &str) -> String {
+    let q = ask(server, &[("command", s("query")), ("call-id", s(call))]);
+    assert_eq!(q.result, "ok", "{:?}", q.error);
+    let Ok(Value::Dict(r)) = bencode::decode(&q.reply[3..]) else {
+        panic!()
+    };
+    let media = r
+        .get(b"tags".as_slice())
+        .and_then(|t| t.as_dict())
+        .and_then(|t| t.get(tag.as_bytes()))
+        .and_then(|t| t.as_dict())
+        .and_then(|t| t.get(b"medias".as_slice()))
+        .and_then(|m| m.as_list())
+        .and_then(|m| m.first())
+        .and_then(|m| m.as_dict())
+        .and_then(|m| m.get(b"endpoint".as_slice()))
+        .and_then(|e| e.as_dict())
+        .expect("an endpoint");
+    let addr = media.get(b"address".as_slice()).and_then(|a| a.as_str());
+    let port = media.get(b"port".as_slice()).and_then(|p| p.as_int());
+    let ip: IpAddr = addr.unwrap().parse().expect("an IP address");
+    SocketAddr::new(ip, port.unwrap() as u16).to_string()
+}
+
+fn endpoint(ip: IpAddr) -> UdpSocket {
+    let s = UdpSocket::bind(SocketAddr::new(ip, 0)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    s
+}
+
+fn rtp(seq: u16) -> Vec<u8> {
+    let mut p = vec![0x80, 0];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&(160 * seq as u32).to_be_bytes());
+    p.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+    p.extend(std::iter::repeat_n(0xFF, 160));
+    p
+}
+
+/// Sets up a call between two endpoints on `peer_ip` through NG, and
+/// checks that RTP goes through both ways, from the node's ports.
+fn relay_a_call(server: &mut NgServer<Node>, node_ip: IpAddr, peer_ip: IpAddr, call: &str) {
+    let (a, b) = (endpoint(peer_ip), endpoint(peer_ip));
+    let a_sdp = sdp(peer_ip, a.local_addr().unwrap().port());
+    let o = ask(server, &offer(call, &a_sdp));
+    assert_eq!(o.result, "ok", "{:?}", o.error);
+    let (o_addr, to_b) = media_of(&o);
+    let b_sdp = sdp(peer_ip, b.local_addr().unwrap().port());
+    let r = ask(server, &answer(call, &b_sdp));
+    assert_eq!(r.result, "ok", "{:?}", r.error);
+    let (r_addr, to_a) = media_of(&r);
+    let family = if node_ip.is_ipv4() { "IP4" } else { "IP6" };
+    assert_eq!(o_addr, format!("{family} {node_ip}"));
+    assert_eq!(r_addr, o_addr);
+    // The node's address as the peers reach it: on a dual-stack node
+    // bound on `::`, an IPv4 peer sends to the advertised IPv4 address.
+    let (node_for_a, node_for_b) = (
+        SocketAddr::new(node_ip, to_a),
+        SocketAddr::new(node_ip, to_b),
+    );
+    let mut buf = [0u8; 512];
+    for seq in 0..5 {
+        a.send_to(&rtp(seq), node_for_a).unwrap();
+        let (n, from) = b.recv_from(&mut buf).expect("A's RTP at B");
+        assert_eq!((&buf[..n], from), (&rtp(seq)[..], node_for_b));
+        b.send_to(&rtp(100 + seq), node_for_b).unwrap();
+        let (n, from) = a.recv_from(&mut buf).expect("B's RTP at A");
+        assert_eq!((&buf[..n], from), (&rtp(100 + seq)[..], node_for_a));
+    }
+    assert_eq!(
+        peer_of(server, call, "a"),
+        a.local_addr().unwrap().to_string()
+    );
+}
+
+#[test]
+fn an_ipv4_node_refuses_ipv6_media_and_keeps_nothing() {
+    let (mut server, gauges) = node(V4, V4, 47_600);
+    let body = sdp(V6, 40_000);
+    let o = ask(&mut server, &offer("v6-on-v4", &body));
+    assert_eq!(o.result, "error");
+    let why = o.error.unwrap();
+    assert!(
+        why.contains("::1") && why.contains("address family"),
+        "{why}"
+    );
+    assert_eq!(server.control().call_count(), 0);
+    assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 0);
+    // asking for an IPv6 node address is refused the same way
+    let mut req = offer("ask-ip6", "");
+    let body = sdp(V4, 40_000);
+    req[3] = ("sdp", s(&body));
+    req.push(("address family", s("IP6")));
+    let o = ask(&mut server, &req);
+    assert_eq!(o.result, "error");
+    assert!(o.error.as_deref().unwrap().contains("IP6"), "{:?}", o.error);
+    assert_eq!(server.control().call_count(), 0);
+    // and an IPv4 call still goes through
+    relay_a_call(&mut server, V4, V4, "v4");
+    // an answer at an IPv6 address is refused, the call kept as it was
+    let o = ask(&mut server, &answer("v4", &sdp(V6, 40_002)));
+    assert_eq!(o.result, "error");
+    assert_eq!(server.control().call_count(), 1);
+    assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 2);
+}
+
+#[test]
+fn an_ipv6_node_relays_a_call_set_up_through_ng() {
+    let (mut server, _) = node(V6, V6, 47_640);
+    relay_a_call(&mut server, V6, V6, "v6");
+    // and refuses IPv4 media
+    let o = ask(&mut server, &offer("v4-on-v6", &sdp(V4, 40_000)));
+    assert_eq!(o.result, "error", "{:?}", o.error);
+}
+
+#[test]
+fn a_dual_stack_node_takes_both_families() {
+    let (mut server, _) = node(IpAddr::V6(Ipv6Addr::UNSPECIFIED), V4, 47_680);
+    relay_a_call(&mut server, V4, V4, "v4-on-dual");
+    let o = ask(&mut server, &offer("v6-on-dual", &sdp(V6, 40_000)));
+    assert_eq!(o.result, "ok", "{:?}", o.error);
+}
+
+#[test]
+fn media_address_and_sip_source_name_the_peer() {
+    let (mut server, _) = node(V4, V4, 47_720);
+    let body = sdp(IpAddr::from([192, 0, 2, 1]), 40_000);
+    // the SDP's address by default, received-from or not
+    let mut req = offer("trust", &body);
+    req.push(("received-from", Value::List(vec![s("IP4"), s("127.0.0.9")])));
+    assert_eq!(ask(&mut server, &req).result, "ok");
+    assert_eq!(peer_of(&mut server, "trust", "a"), "192.0.2.1:40000");
+    // SIP-source-address: received-from's address, the SDP's port
+    let mut req = offer("sip-source", &body);
+    req.push(("received-from", Value::List(vec![s("IP4"), s("127.0.0.9")])));
+    req.push(("flags", Value::List(vec![s("SIP-source-address")])));
+    assert_eq!(ask(&mut server, &req).result, "ok");
+    assert_eq!(peer_of(&mut server, "sip-source", "a"), "127.0.0.9:40000");
+    // media address over both
+    req.push(("media address", s("127.0.0.7")));
+    req[1] = ("call-id", s("media-address"));
+    assert_eq!(ask(&mut server, &req).result, "ok");
+    assert_eq!(
+        peer_of(&mut server, "media-address", "a"),
+        "127.0.0.7:40000"
+    );
+    // and it is held to the node's family like the SDP's address
+    let mut req = offer("media-address-v6", &body);
+    req.push(("media address", s("::1")));
+    assert_eq!(ask(&mut server, &req).result, "error");
+}
