@@ -338,6 +338,33 @@ impl Config {
                 "the range holds no even/odd RTP/RTCP port pair".into(),
             ));
         }
+        match (m.address, m.advertise) {
+            (a, None) if a.is_unspecified() => {
+                return Err(bad(
+                    "media.advertise",
+                    format!(
+                        "must be set when media.address is the wildcard {a}: \
+                         SDP needs an address peers can send to"
+                    ),
+                ))
+            }
+            (_, Some(v)) if v.is_unspecified() => {
+                return Err(bad(
+                    "media.advertise",
+                    format!("{v} is no address peers can send to"),
+                ))
+            }
+            (IpAddr::V4(a), Some(v @ IpAddr::V6(_))) => {
+                return Err(bad(
+                    "media.advertise",
+                    format!(
+                        "{v} is IPv6, but media.address {a} binds IPv4 sockets \
+                         (bind \"::\" for both families)"
+                    ),
+                ))
+            }
+            _ => {}
+        }
         if !(64..=65535).contains(&m.max_datagram) {
             return Err(bad("media.max_datagram", "must be 64..=65535".into()));
         }
@@ -468,6 +495,34 @@ mod tests {
         );
         let c = Config::parse("[workers]\nthreads = 256\n", "c.toml").unwrap();
         assert_eq!(c.threads(), 256);
+    }
+
+    #[test]
+    fn media_addresses_peers_can_reach() {
+        let e = |toml: &str| Config::parse(toml, "c.toml").unwrap_err().to_string();
+        for wildcard in ["0.0.0.0", "::"] {
+            let why = e(&format!("[media]\naddress = \"{wildcard}\"\n"));
+            assert!(
+                why.contains("media.advertise") && why.contains("wildcard"),
+                "{why}"
+            );
+        }
+        let why = e("[media]\naddress = \"0.0.0.0\"\nadvertise = \"0.0.0.0\"\n");
+        assert!(why.contains("media.advertise"), "{why}");
+        let why = e("[media]\naddress = \"192.0.2.1\"\nadvertise = \"2001:db8::1\"\n");
+        assert!(
+            why.contains("media.advertise") && why.contains("IPv6"),
+            "{why}"
+        );
+        for ok in [
+            "address = \"::\"\nadvertise = \"192.0.2.1\"",
+            "address = \"::\"\nadvertise = \"2001:db8::1\"",
+            "address = \"0.0.0.0\"\nadvertise = \"203.0.113.7\"",
+            "address = \"::1\"",
+        ] {
+            let c = Config::parse(&format!("[media]\n{ok}\n"), "c.toml").unwrap();
+            assert!(!c.advertised_address().is_unspecified(), "{ok}");
+        }
     }
 
     #[test]
