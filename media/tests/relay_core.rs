@@ -575,6 +575,75 @@ fn rtcp_mux_on_the_rtp_port() {
     assert_eq!((s.rtcp_packets, s.packets), (1, 1));
 }
 
+#[test]
+fn rtcp_muxed_by_the_remote_of_a_leg_with_an_rtcp_port() {
+    // Both peers negotiated rtcp-mux with each other (the node passes
+    // a=rtcp-mux through) while the node's legs have RTCP ports of their
+    // own: RTCP to an RTP port is RTCP (RFC 5761 section 4), not a
+    // malformed RTP packet, and RTCP back to a muxing peer goes to its
+    // RTP address from the leg's RTP port.
+    let mut h = H::bridged(RelayConfig::default(), ms(0), &[]);
+    h.dgram(ms(10), A_RTP, CARRIER, rtp(1, 160, 1));
+    h.dgram(ms(10), B_RTP, AGENT, rtp(1, 160, 2));
+    let o = h.dgram(ms(20), A_RTP, CARRIER, rtcp(1, true));
+    assert_eq!(transmits(&o).len(), 1);
+    assert_eq!(
+        (transmits(&o)[0].from, transmits(&o)[0].to),
+        (B_RTCP, sa(AGENT_RTCP)),
+        "to B as B's SDP says, B not yet heard muxing"
+    );
+    assert!(matches!(
+        events(&o)[..],
+        [Event::Latched {
+            stream: Stream::Rtcp,
+            leg: A,
+            ..
+        }]
+    ));
+    let a = h.stats(A);
+    assert_eq!((a.rtcp_packets, a.malformed, a.packets), (1, 0, 1));
+    // B's RTCP, from its RTCP port, reaches A where A muxes
+    let o = h.dgram(ms(30), B_RTCP, AGENT_RTCP, rtcp(2, false));
+    assert_eq!(
+        (transmits(&o)[0].from, transmits(&o)[0].to),
+        (A_RTP, sa(CARRIER))
+    );
+    // a control that read rtcp-mux in both SDPs says so up front, and a
+    // re-offer keeps it
+    h.cmd(ms(40), Command::SetRtcpMux { leg: B, mux: true });
+    h.cmd(
+        ms(45),
+        Command::SetRemote {
+            leg: B,
+            rtp: Some(sa(AGENT)),
+            rtcp: Some(sa(AGENT_RTCP)),
+        },
+    );
+    let o = h.dgram(ms(50), A_RTP, CARRIER, rtcp(1, false));
+    assert_eq!(
+        (transmits(&o)[0].from, transmits(&o)[0].to),
+        (B_RTP, sa(AGENT))
+    );
+    // A going back to its RTCP port is followed too
+    let o = h.dgram(ms(60), A_RTCP, CARRIER_RTCP, rtcp(1, false));
+    assert_eq!(transmits(&o).len(), 1);
+    let o = h.dgram(ms(70), B_RTP, AGENT, rtcp(2, false));
+    assert_eq!(
+        (transmits(&o)[0].from, transmits(&o)[0].to),
+        (A_RTCP, sa(CARRIER_RTCP))
+    );
+    // RTP on an RTCP port is still malformed
+    h.dgram(ms(80), A_RTCP, CARRIER_RTCP, rtp(2, 320, 1));
+    assert_eq!(h.stats(A).malformed, 1);
+    // and B told to stop multiplexing gets RTCP at its RTCP port again
+    h.cmd(ms(90), Command::SetRtcpMux { leg: B, mux: false });
+    let o = h.dgram(ms(100), A_RTCP, CARRIER_RTCP, rtcp(1, false));
+    assert_eq!(
+        (transmits(&o)[0].from, transmits(&o)[0].to),
+        (B_RTCP, sa(AGENT_RTCP))
+    );
+}
+
 // ---------------------------------------------------------------- timeouts
 
 #[test]

@@ -184,6 +184,17 @@ pub enum Command {
         /// Remote RTCP address (default as in [`LegSpec::remote_rtcp`]).
         rtcp: Option<SocketAddr>,
     },
+    /// Whether the leg's remote multiplexes RTCP onto its RTP address
+    /// (rtcp-mux, RFC 5761: both SDPs of the call carry `a=rtcp-mux`):
+    /// RTCP to it then goes to its RTP address, from the leg's RTP port;
+    /// `false` goes back to its RTCP address. A leg also follows where its
+    /// remote's RTCP arrives (RTP port or RTCP port) without this command.
+    SetRtcpMux {
+        /// The leg.
+        leg: LegId,
+        /// The remote multiplexes.
+        mux: bool,
+    },
     /// Bridges two legs of one call: each one's media goes out of the
     /// other. Either's previous bridge is undone.
     Bridge {
@@ -440,6 +451,10 @@ struct Leg {
     remote_rtcp: Option<SocketAddr>,
     /// Remote RTCP given by SDP or latched, rather than derived from RTP.
     rtcp_pinned: bool,
+    /// The remote multiplexes RTCP on its RTP address (rtcp-mux, RFC 5761)
+    /// although the leg has an RTCP port of its own: RTCP to the remote
+    /// leaves from the RTP port, as the remote expects.
+    rtcp_muxed: bool,
     /// Bit `pt` set: payload type `pt` expected; 0: any.
     pt_mask: u128,
     clock_rate: u32,
@@ -482,13 +497,34 @@ impl Leg {
     fn set_remote(&mut self, now: Duration, rtp: Option<SocketAddr>, rtcp: Option<SocketAddr>) {
         self.remote_rtp = rtp;
         self.rtcp_pinned = rtcp.is_some();
-        self.remote_rtcp = rtcp.or_else(|| rtp.map(|a| self.derived_rtcp(a)));
+        // a multiplexing remote takes RTCP on its RTP address, whatever
+        // RTCP port its SDP names
+        self.remote_rtcp = match rtp {
+            Some(a) if self.rtcp_muxed => Some(a),
+            _ => rtcp.or_else(|| rtp.map(|a| self.derived_rtcp(a))),
+        };
         self.setup_at = now;
         self.heard = false;
     }
 
+    /// [`Command::SetRtcpMux`]: no effect on a leg without an RTCP port of
+    /// its own (it is multiplexed already).
+    fn set_rtcp_mux(&mut self, mux: bool) {
+        if self.rtcp_port == self.rtp_port || self.rtcp_muxed == mux {
+            return;
+        }
+        self.rtcp_muxed = mux;
+        self.remote_rtcp = match (mux, self.remote_rtp) {
+            (true, rtp @ Some(_)) => rtp,
+            (false, Some(rtp)) if self.remote_rtcp == Some(rtp) => {
+                Some(SocketAddr::new(rtp.ip(), rtp.port().wrapping_add(1)))
+            }
+            _ => self.remote_rtcp,
+        };
+    }
+
     fn derived_rtcp(&self, rtp: SocketAddr) -> SocketAddr {
-        if self.rtcp_port == self.rtp_port {
+        if self.rtcp_port == self.rtp_port || self.rtcp_muxed {
             rtp
         } else {
             SocketAddr::new(rtp.ip(), rtp.port().wrapping_add(1))
@@ -662,6 +698,13 @@ impl<B: Packet> RelayCore<B> {
                     self.push(Output::Pin(Pin { port, remote: None }));
                 }
             }
+            Command::SetRtcpMux { leg, mux } => {
+                let i = self.slot(leg)?;
+                self.legs[i]
+                    .as_mut()
+                    .expect("indexed leg")
+                    .set_rtcp_mux(mux);
+            }
             Command::Bridge { a, b } => {
                 let (ia, ib) = (self.slot(a)?, self.slot(b)?);
                 if ia == ib {
@@ -770,6 +813,7 @@ impl<B: Packet> RelayCore<B> {
             remote_rtp: None,
             remote_rtcp: None,
             rtcp_pinned: false,
+            rtcp_muxed: false,
             pt_mask,
             clock_rate: spec.clock_rate,
             setup_at: now,
@@ -868,8 +912,13 @@ impl<B: Packet> RelayCore<B> {
             self.counters.unknown_port += 1;
             return;
         };
-        if local == leg.rtcp_port && (local != leg.rtp_port || is_rtcp_like(&data)) {
-            self.on_rtcp(now, i, from, data);
+        // RTCP on the RTP port is told apart by its packet type (RFC 5761
+        // section 4), whether or not the leg has an RTCP port of its own.
+        let split = leg.rtcp_port != leg.rtp_port;
+        if split && local == leg.rtcp_port {
+            self.on_rtcp(now, i, from, data, false);
+        } else if is_rtcp_like(&data) {
+            self.on_rtcp(now, i, from, data, split);
         } else {
             self.on_rtp(now, i, from, data);
         }
@@ -961,7 +1010,9 @@ impl<B: Packet> RelayCore<B> {
         self.forward(now, i, Stream::Rtp, data);
     }
 
-    fn on_rtcp(&mut self, now: Duration, i: usize, from: SocketAddr, data: B) {
+    /// RTCP from leg `i`'s remote; `muxed`: it came to the RTP port of a
+    /// leg that has an RTCP port of its own (the remote uses rtcp-mux).
+    fn on_rtcp(&mut self, now: Duration, i: usize, from: SocketAddr, data: B, muxed: bool) {
         let cfg = self.config;
         let leg = self.legs[i].as_mut().expect("indexed leg");
         if data.len() < 8 || !is_rtcp_like(&data) {
@@ -989,6 +1040,9 @@ impl<B: Packet> RelayCore<B> {
             self.push(Output::Event(e));
         }
         let leg = self.legs[i].as_mut().expect("indexed leg");
+        if leg.rtcp_port != leg.rtp_port {
+            leg.rtcp_muxed = muxed;
+        }
         leg.stats.rtcp_packets += 1;
         leg.stats.rtcp_bytes += data.len() as u64;
         self.forward(now, i, Stream::Rtcp, data);
@@ -1008,6 +1062,7 @@ impl<B: Packet> RelayCore<B> {
         let out = self.legs[p].as_mut().expect("bridged leg");
         let (from, to) = match stream {
             Stream::Rtp => (out.rtp_port, out.remote_rtp),
+            Stream::Rtcp if out.rtcp_muxed => (out.rtp_port, out.remote_rtcp),
             Stream::Rtcp => (out.rtcp_port, out.remote_rtcp),
         };
         let Some(to) = to else {
