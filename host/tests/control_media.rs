@@ -1,9 +1,10 @@
-//! The node's call control and the address families of its peers, over
-//! real relay drivers: an IPv4 node refuses media at IPv6 addresses (and
-//! `address family: IP6`) with an NG error that leaves nothing behind; an
-//! IPv6 node and a dual-stack node (`::`) relay calls set up through NG;
-//! `media address` and `SIP-source-address` with `received-from` name the
-//! peer over the SDP's address, as rtpengine reads them.
+//! The node's call control and how it reaches peers, over real relay
+//! drivers: an IPv4 node refuses media at IPv6 addresses (and `address
+//! family: IP6`) with an NG error that leaves nothing behind; an IPv6 node
+//! and a dual-stack node (`::`) relay calls set up through NG; `media
+//! address` and `SIP-source-address` with `received-from` name the peer
+//! over the SDP's address, as rtpengine reads them; RTCP multiplexed on
+//! the RTP ports when both SDPs carry `a=rtcp-mux`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,6 +46,11 @@ fn sdp(ip: IpAddr, port: u16) -> String {
         "v=0\r\no=- 1 1 IN {family} {ip}\r\ns=-\r\nc=IN {family} {ip}\r\nt=0 0\r\n\
          m=audio {port} RTP/AVP 0\r\n"
     )
+}
+
+/// [`sdp`] offering RTCP multiplexing (RFC 5761).
+fn sdp_mux(ip: IpAddr, port: u16) -> String {
+    sdp(ip, port) + "a=rtcp-mux\r\n"
 }
 
 /// What a reply said: its result, error reason and SDP.
@@ -269,4 +275,44 @@ fn media_address_and_sip_source_name_the_peer() {
     let mut req = offer("media-address-v6", &body);
     req.push(("media address", s("::1")));
     assert_eq!(ask(&mut server, &req).result, "error");
+}
+
+/// An RTCP receiver report with no report blocks.
+fn rtcp_rr(ssrc: u32) -> Vec<u8> {
+    let mut p = vec![0x80, 201, 0, 1];
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p
+}
+
+#[test]
+fn rtcp_is_multiplexed_when_both_sides_offer_it() {
+    let (mut server, _) = node(V4, V4, 47_760);
+    let (a, b) = (endpoint(V4), endpoint(V4));
+    let o = ask(
+        &mut server,
+        &offer("mux", &sdp_mux(V4, a.local_addr().unwrap().port())),
+    );
+    assert_eq!(o.result, "ok", "{:?}", o.error);
+    assert!(
+        o.sdp.as_deref().unwrap().contains("a=rtcp-mux"),
+        "passed through"
+    );
+    let to_b = SocketAddr::new(V4, media_of(&o).1);
+    let r = ask(
+        &mut server,
+        &answer("mux", &sdp_mux(V4, b.local_addr().unwrap().port())),
+    );
+    assert_eq!(r.result, "ok", "{:?}", r.error);
+    let to_a = SocketAddr::new(V4, media_of(&r).1);
+    let mut buf = [0u8; 512];
+    // A's first RTCP, before B has sent any: B gets it on its RTP port,
+    // from the node's RTP port for B, as RFC 5761 has it
+    a.send_to(&rtp(1), to_a).unwrap();
+    assert_eq!(b.recv_from(&mut buf).unwrap().1, to_b);
+    a.send_to(&rtcp_rr(0xA), to_a).unwrap();
+    let (n, from) = b.recv_from(&mut buf).expect("A's RTCP at B's RTP port");
+    assert_eq!((&buf[..n], from), (&rtcp_rr(0xA)[..], to_b));
+    b.send_to(&rtcp_rr(0xB), to_b).unwrap();
+    let (n, from) = a.recv_from(&mut buf).expect("B's RTCP at A's RTP port");
+    assert_eq!((&buf[..n], from), (&rtcp_rr(0xB)[..], to_a));
 }

@@ -890,6 +890,14 @@ fn sdp_extraction() {
         ]
     );
     assert_eq!(sdp.remote_rtp(0), Some("192.0.2.10:10480".parse().unwrap()));
+    assert!(!m.rtcp_mux);
+    // a=rtcp-mux, per section (and a line ending without CR)
+    let body = b"v=0\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nm=audio 4000 RTP/AVP 0\r\na=rtcp-mux\nm=audio 4002 RTP/AVP 0\r\na=rtcp-mux-only-later\r\n";
+    let sdp = Sdp::parse(body).unwrap();
+    assert_eq!(
+        (sdp.media[0].rtcp_mux, sdp.media[1].rtcp_mux),
+        (true, false)
+    );
 
     // Static payload types without rtpmap, media-level c=, a=rtcp with address.
     let body = b"v=0\r\no=- 1 1 IN IP6 2001:db8::1\r\ns=-\r\nt=0 0\r\nm=audio 5004 RTP/AVP 0 8 96\r\nc=IN IP6 2001:db8::1\r\na=rtcp:5005 IN IP6 2001:db8::2\r\n";

@@ -142,6 +142,9 @@ pub struct Media<'a> {
     pub payload_types: Vec<PayloadType<'a>>,
     /// `a=ptime:` in milliseconds.
     pub ptime: Option<u32>,
+    /// `a=rtcp-mux`: the side will multiplex RTCP onto the RTP port if the
+    /// other side's SDP says so too (RFC 5761).
+    pub rtcp_mux: bool,
 }
 
 /// What the relay core needs to know from an SDP body.
@@ -202,6 +205,7 @@ impl<'a> Sdp<'a> {
                         rtcp: None,
                         payload_types: Vec::new(),
                         ptime: None,
+                        rtcp_mux: false,
                     });
                 }
                 b'a' => {
@@ -218,6 +222,8 @@ impl<'a> Sdp<'a> {
                             })?);
                     } else if let Some(v) = attr.strip_prefix(b"rtcp:") {
                         m.rtcp = Some(parse_rtcp(utf8(v, n)?, n)?);
+                    } else if attr.trim_ascii_end() == b"rtcp-mux" {
+                        m.rtcp_mux = true;
                     } else if let Some(v) = attr.strip_prefix(b"ptime:") {
                         let p = utf8(v, n)?.trim().parse::<f32>().ok();
                         match p {

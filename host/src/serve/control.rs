@@ -40,6 +40,10 @@ struct MediaLeg {
     rtcp: u16,
     /// The remote the last SDP of this side named (to spot changes).
     sdp_remote: Option<(Option<SocketAddr>, Option<SocketAddr>)>,
+    /// The last SDP of this side carried `a=rtcp-mux`.
+    offers_mux: bool,
+    /// The leg was told its remote multiplexes RTCP (both sides offer it).
+    muxed: bool,
 }
 
 #[derive(Debug, Default)]
@@ -301,12 +305,38 @@ impl Node {
             rtp: p,
             rtcp: p + 1,
             sdp_remote: remote.0.is_some().then_some(remote),
+            offers_mux: false,
+            muxed: false,
         })
     }
 
     /// Makes sure every enabled section of `sdp` has a bridged pair of legs
     /// and sets side `s`'s remotes from it. Returns the ports of the other
     /// side, one entry per section.
+    /// RTCP multiplexing for section `i` of a call: both sides' SDPs carry
+    /// `a=rtcp-mux` (the node passes it through, so they negotiate it with
+    /// each other, RFC 5761); each leg is told when that changes.
+    fn negotiate_rtcp_mux(
+        &mut self,
+        call_id: &str,
+        i: usize,
+        legs: [(usize, MediaLeg); 2],
+    ) -> Result<(), ControlError> {
+        let id = self.calls[call_id].id;
+        let mux = legs.iter().all(|(_, l)| l.offers_mux);
+        for (side, mut leg) in legs {
+            if leg.muxed == mux {
+                continue;
+            }
+            self.driver
+                .command(id, Command::SetRtcpMux { leg: leg.leg, mux })
+                .map_err(other)?;
+            leg.muxed = mux;
+            self.calls.get_mut(call_id).expect("checked").sides[side].media[i] = Some(leg);
+        }
+        Ok(())
+    }
+
     /// Refuses, before anything changes, an SDP whose media the node's
     /// sockets cannot exchange datagrams with (an IPv6 peer of an IPv4
     /// node, or the reverse): relaying it would only count send errors.
@@ -367,7 +397,7 @@ impl Node {
                     .map(|p| (p.pt, p.encoding, p.clock_rate)),
             );
             let existing = self.calls[call_id].sides[s].media.get(i).copied().flatten();
-            let mine = match existing {
+            let mut mine = match existing {
                 Some(mut leg) => {
                     if leg.sdp_remote != Some(remote) {
                         self.driver
@@ -432,9 +462,11 @@ impl Node {
                     mine
                 }
             };
+            mine.offers_mux = m.rtcp_mux;
             let sides = &mut self.calls.get_mut(call_id).expect("checked").sides;
             sides[s].media[i] = Some(mine);
             let theirs = sides[1 - s].media[i].expect("legs come in pairs");
+            self.negotiate_rtcp_mux(call_id, i, [(s, mine), (1 - s, theirs)])?;
             out.push(MediaPorts {
                 rtp: theirs.rtp,
                 rtcp: Some(theirs.rtcp),
