@@ -283,17 +283,21 @@ pub fn render(src: &Sources) -> String {
             &[("", det.taps.packets.load(Ordering::Relaxed))],
         );
     }
-    if let Some(n) = std::fs::read_to_string("/proc/net/snmp")
+    let v4 = std::fs::read_to_string("/proc/net/snmp")
         .ok()
-        .and_then(|snmp| udp_no_ports(&snmp))
-    {
+        .and_then(|snmp| udp_no_ports(&snmp));
+    let v6 = std::fs::read_to_string("/proc/net/snmp6")
+        .ok()
+        .and_then(|snmp6| udp6_no_ports(&snmp6));
+    if v4.is_some() || v6.is_some() {
         metric(
             &mut out,
             "ringwire_host_udp_no_ports_total",
             "counter",
-            "UDP datagrams the host's kernel found no socket for (all processes; \
-             includes those from other sources to a leg pinned to its remote).",
-            &[("", n)],
+            "UDP datagrams the host's kernel found no socket for (IPv4 and IPv6, \
+             all processes; includes those from other sources to a leg pinned to \
+             its remote).",
+            &[("", v4.unwrap_or(0) + v6.unwrap_or(0))],
         );
     }
     out
@@ -306,6 +310,14 @@ fn udp_no_ports(snmp: &str) -> Option<u64> {
     let (names, values) = (udp.next()?, udp.next()?);
     let at = names.split_whitespace().position(|n| n == "NoPorts")?;
     values.split_whitespace().nth(at)?.parse().ok()
+}
+
+/// `Udp6NoPorts` of `/proc/net/snmp6` (a name and a value per line).
+fn udp6_no_ports(snmp6: &str) -> Option<u64> {
+    snmp6.lines().find_map(|l| {
+        let mut f = l.split_whitespace();
+        (f.next() == Some("Udp6NoPorts")).then(|| f.next()?.parse().ok())?
+    })
 }
 
 /// Serves `/metrics` on `listener` until the process ends.
@@ -368,5 +380,10 @@ mod tests {
         assert_eq!(udp_no_ports(snmp), Some(7));
         assert_eq!(udp_no_ports("Udp: InDatagrams\nUdp: 1\n"), None);
         assert_eq!(udp_no_ports(""), None);
+        let snmp6 = "Udp6InDatagrams                 \t120\nUdp6NoPorts                     \t5\n\
+                     Udp6InErrors                    \t0\n";
+        assert_eq!(udp6_no_ports(snmp6), Some(5));
+        assert_eq!(udp6_no_ports("Udp6NoPorts\n"), None);
+        assert_eq!(udp6_no_ports(""), None);
     }
 }
