@@ -4,13 +4,20 @@
 //! and a dual-stack node (`::`) relay calls set up through NG; `media
 //! address` and `SIP-source-address` with `received-from` name the peer
 //! over the SDP's address, as rtpengine reads them; RTCP multiplexed on
-//! the RTP ports when both SDPs carry `a=rtcp-mux`.
+//! the RTP ports when both SDPs carry `a=rtcp-mux`; no detectors on SRTP
+//! media, which they cannot read.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ringwire_dsp::amd::AmdConfig;
+use ringwire_dsp::beep::BeepConfig;
+use ringwire_dsp::g711::Law;
+use ringwire_dsp::signal::{to_i16, DtmfTone};
+use ringwire_host::analyze::DspBackend;
+use ringwire_host::live::DetectorSet;
 use ringwire_host::ng::bencode::{self, Dict, Value};
 use ringwire_host::ng::{NgServer, Sdp};
 use ringwire_host::serve::control::{Node, NodeGauges};
@@ -23,20 +30,52 @@ const V6: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
 /// A node whose media sockets bind on `bind`, writing `advertise` into SDP,
 /// with ten port pairs from `port_min` (each test has its own range).
 fn node(bind: IpAddr, advertise: IpAddr, port_min: u16) -> (NgServer<Node>, Arc<NodeGauges>) {
+    let (node, gauges) = bare_node(bind, advertise, port_min, false);
+    (NgServer::new(node), gauges)
+}
+
+/// [`node`] as a [`Node`], with in-band DTMF detection on every leg when
+/// `dtmf` is set.
+fn bare_node(
+    bind: IpAddr,
+    advertise: IpAddr,
+    port_min: u16,
+    dtmf: bool,
+) -> (Node, Arc<NodeGauges>) {
     let config = DriverConfig {
         threads: 1,
         bind,
         ..DriverConfig::default()
     };
     let driver = Arc::new(DriverHandle::start(DriverKind::Portable, config).expect("driver"));
+    let detectors = dtmf.then(|| {
+        ringwire_host::serve::detect::start(
+            &driver,
+            DspBackend::Software,
+            &AmdConfig::default(),
+            &BeepConfig::default(),
+        )
+        .expect("detectors")
+    });
     let node = Node::new(
         driver,
         PortAllocator::new(port_min, port_min + 19),
         advertise,
         Arc::new(AtomicBool::new(false)),
     );
+    let node = match detectors {
+        Some((live, events)) => node.with_detectors(
+            live,
+            events,
+            DetectorSet {
+                dtmf: true,
+                ..DetectorSet::default()
+            },
+        ),
+        None => node,
+    };
     let gauges = node.gauges();
-    (NgServer::new(node), gauges)
+    (node, gauges)
 }
 
 /// An SDP with one audio section (PCMU) at `ip`:`port`.
@@ -315,4 +354,63 @@ fn rtcp_is_multiplexed_when_both_sides_offer_it() {
     b.send_to(&rtcp_rr(0xB), to_b).unwrap();
     let (n, from) = a.recv_from(&mut buf).expect("B's RTCP at A's RTP port");
     assert_eq!((&buf[..n], from), (&rtcp_rr(0xB)[..], to_a));
+}
+
+/// The `type`s of a query reply's `events`.
+fn event_types(reply: &[u8]) -> Vec<String> {
+    let Ok(Value::Dict(r)) = bencode::decode(&reply[3..]) else {
+        panic!("reply is no dictionary")
+    };
+    r.get(b"events".as_slice())
+        .and_then(|e| e.as_list())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| e.as_dict()?.get(b"type".as_slice())?.as_str())
+        .map(String::from)
+        .collect()
+}
+
+/// Offers and answers a call whose media is `proto`, sends a plain PCMU
+/// DTMF "5" from the caller, and returns the event types the node reports.
+fn dtmf_events_over(server: &mut NgServer<Node>, call: &str, proto: &str) -> Vec<String> {
+    let (a, b) = (endpoint(V4), endpoint(V4));
+    let body = |port: u16| sdp(V4, port).replace("RTP/AVP", proto);
+    let o = ask(server, &offer(call, &body(a.local_addr().unwrap().port())));
+    assert_eq!(o.result, "ok", "{:?}", o.error);
+    let r = ask(server, &answer(call, &body(b.local_addr().unwrap().port())));
+    assert_eq!(r.result, "ok", "{:?}", r.error);
+    let to_a = SocketAddr::new(V4, media_of(&r).1);
+    // 100 ms of "5" between silences, as 20 ms PCMU packets
+    let mut audio = vec![0.0f64; 8 * 600];
+    DtmfTone::new('5', -10.0).add_to(&mut audio[800..1600], 0.0);
+    let pcm = to_i16(&audio);
+    let mut ulaw = vec![0u8; pcm.len()];
+    Law::Ulaw.encode(&pcm, &mut ulaw);
+    for (k, chunk) in ulaw.chunks(160).enumerate() {
+        let mut p = rtp(k as u16);
+        p[12..].copy_from_slice(chunk);
+        a.send_to(&p, to_a).unwrap();
+        b.recv_from(&mut [0u8; 512]).expect("relayed");
+    }
+    let mut types = Vec::new();
+    for _ in 0..40 {
+        let q = ask(server, &[("command", s("query")), ("call-id", s(call))]);
+        types = event_types(&q.reply);
+        if !types.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    types
+}
+
+#[test]
+fn detectors_stay_off_srtp_media() {
+    let (node, _) = bare_node(V4, V4, 47_800, true);
+    let mut server = NgServer::new(node);
+    assert_eq!(dtmf_events_over(&mut server, "plain", "RTP/AVP"), ["dtmf"]);
+    for proto in ["RTP/SAVP", "UDP/TLS/RTP/SAVPF"] {
+        let events = dtmf_events_over(&mut server, proto, proto);
+        assert!(events.is_empty(), "{proto}: {events:?}");
+    }
 }

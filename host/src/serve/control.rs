@@ -131,6 +131,14 @@ fn sdp_remote(
     (rtp, rtcp)
 }
 
+/// Whether an `m=` line's transport protocol carries SRTP (a profile
+/// ending in `SAVP` or `SAVPF`, RFC 3711/5124), whose payloads the node
+/// cannot read.
+fn is_srtp(proto: &str) -> bool {
+    let profile = proto.rsplit('/').next().unwrap_or(proto);
+    profile.eq_ignore_ascii_case("SAVP") || profile.eq_ignore_ascii_case("SAVPF")
+}
+
 /// Where the request says the peer's media is, over the SDP's addresses:
 /// `media address`, else, with the flag `SIP-source-address`, the
 /// `received-from` address (rtpengine's rules; its default, as here, is
@@ -370,7 +378,7 @@ impl Node {
     ) -> Result<Vec<MediaPorts>, ControlError> {
         let call = self.calls.get(call_id).ok_or(ControlError::UnknownCall)?;
         let id = call.id;
-        let set = call.detectors;
+        let call_set = call.detectors;
         if let Some(family) = options.address_family {
             let ours = AddressFamily::of(self.address);
             if family != ours {
@@ -396,6 +404,14 @@ impl Node {
                     .iter()
                     .map(|p| (p.pt, p.encoding, p.clock_rate)),
             );
+            // Encrypted media (SRTP: RTP/SAVP, RTP/SAVPF, UDP/TLS/RTP/SAVP,
+            // ...) is relayed as it is; detectors cannot read it, and would
+            // report on noise.
+            let set = if is_srtp(m.proto) {
+                DetectorSet::default()
+            } else {
+                call_set
+            };
             let existing = self.calls[call_id].sides[s].media.get(i).copied().flatten();
             let mut mine = match existing {
                 Some(mut leg) => {
@@ -426,6 +442,14 @@ impl Node {
                         .payload_types
                         .first()
                         .map_or(8000, |p| p.clock_rate.max(1));
+                    if is_srtp(m.proto) && call_set.any() {
+                        tracing::info!(
+                            call = call_id,
+                            section = i + 1,
+                            proto = m.proto,
+                            "detectors off: encrypted media"
+                        );
+                    }
                     let mine = self.add_leg(id, remote, pts, rate)?;
                     let theirs = match self.add_leg(id, (None, None), Vec::new(), rate) {
                         Ok(t) => t,
