@@ -576,6 +576,48 @@ fn rtcp_mux_on_the_rtp_port() {
 }
 
 #[test]
+fn a_wildcard_remote_is_no_address() {
+    // c=IN IP4 0.0.0.0 (hold, RFC 2543 style): sent to, 0.0.0.0 would
+    // reach the node's own host; nothing goes out until A is heard.
+    let mut h = H::new(RelayConfig::default());
+    h.cmd(ms(0), Command::CreateCall { call: CallId(1) });
+    for (leg, rtp_port, rtcp_port, remote) in [
+        (A, A_RTP, A_RTCP, "0.0.0.0:40000"),
+        (B, B_RTP, B_RTCP, AGENT),
+    ] {
+        let spec = LegSpec::new(rtp_port, rtcp_port, Some(sa(remote)));
+        h.cmd(
+            ms(0),
+            Command::AddLeg {
+                call: CallId(1),
+                leg,
+                spec,
+            },
+        );
+    }
+    h.cmd(ms(0), Command::Bridge { a: A, b: B });
+    let o = h.dgram(ms(10), B_RTP, AGENT, rtp(1, 160, 2));
+    assert!(transmits(&o).is_empty());
+    assert_eq!(h.stats(B).not_forwarded, 1);
+    let o = h.dgram(ms(10), B_RTCP, AGENT_RTCP, rtcp(2, false));
+    assert!(transmits(&o).is_empty());
+    // a re-offer to port 0 is no address either
+    h.cmd(
+        ms(20),
+        Command::SetRemote {
+            leg: A,
+            rtp: Some(sa("198.51.100.7:0")),
+            rtcp: None,
+        },
+    );
+    assert!(transmits(&h.dgram(ms(30), B_RTP, AGENT, rtp(2, 320, 2))).is_empty());
+    // A heard: latched, and B's media reaches it
+    h.dgram(ms(40), A_RTP, CARRIER, rtp(1, 160, 1));
+    let o = h.dgram(ms(50), B_RTP, AGENT, rtp(3, 480, 2));
+    assert_eq!(transmits(&o)[0].to, sa(CARRIER));
+}
+
+#[test]
 fn rtcp_muxed_by_the_remote_of_a_leg_with_an_rtcp_port() {
     // Both peers negotiated rtcp-mux with each other (the node passes
     // a=rtcp-mux through) while the node's legs have RTCP ports of their

@@ -131,7 +131,9 @@ pub struct LegSpec {
     pub rtp: LocalPort,
     /// Local socket for RTCP; equal to `rtp` for rtcp-mux.
     pub rtcp: LocalPort,
-    /// Remote RTP address from SDP, if known.
+    /// Remote RTP address from SDP, if known. A wildcard address or port 0
+    /// (`c=IN IP4 0.0.0.0`, the old way to put a call on hold) is no
+    /// address: nothing is sent until the remote is heard.
     pub remote_rtp: Option<SocketAddr>,
     /// Remote RTCP address from SDP; defaults to the RTP address with the
     /// next port (the same port with rtcp-mux).
@@ -495,6 +497,9 @@ impl Leg {
     }
 
     fn set_remote(&mut self, now: Duration, rtp: Option<SocketAddr>, rtcp: Option<SocketAddr>) {
+        // Sent to, 0.0.0.0 would reach this host itself.
+        let usable = |a: &SocketAddr| !a.ip().is_unspecified() && a.port() != 0;
+        let (rtp, rtcp) = (rtp.filter(usable), rtcp.filter(usable));
         self.remote_rtp = rtp;
         self.rtcp_pinned = rtcp.is_some();
         // a multiplexing remote takes RTCP on its RTP address, whatever
