@@ -370,11 +370,21 @@ fn event_types(reply: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// Offers and answers a call whose media is `proto`, sends a plain PCMU
-/// DTMF "5" from the caller, and returns the event types the node reports.
-fn dtmf_events_over(server: &mut NgServer<Node>, call: &str, proto: &str) -> Vec<String> {
+/// Offers and answers a call whose one section is `m=KIND PORT PROTO 0`,
+/// sends a plain PCMU DTMF "5" from the caller, and returns the event
+/// types the node reports.
+fn dtmf_events_over(
+    server: &mut NgServer<Node>,
+    call: &str,
+    kind: &str,
+    proto: &str,
+) -> Vec<String> {
     let (a, b) = (endpoint(V4), endpoint(V4));
-    let body = |port: u16| sdp(V4, port).replace("RTP/AVP", proto);
+    let body = |port: u16| {
+        sdp(V4, port)
+            .replace("RTP/AVP", proto)
+            .replace("m=audio", &format!("m={kind}"))
+    };
     let o = ask(server, &offer(call, &body(a.local_addr().unwrap().port())));
     assert_eq!(o.result, "ok", "{:?}", o.error);
     let r = ask(server, &answer(call, &body(b.local_addr().unwrap().port())));
@@ -405,12 +415,17 @@ fn dtmf_events_over(server: &mut NgServer<Node>, call: &str, proto: &str) -> Vec
 }
 
 #[test]
-fn detectors_stay_off_srtp_media() {
+fn detectors_stay_off_srtp_and_other_than_audio() {
     let (node, _) = bare_node(V4, V4, 47_800, true);
     let mut server = NgServer::new(node);
-    assert_eq!(dtmf_events_over(&mut server, "plain", "RTP/AVP"), ["dtmf"]);
-    for proto in ["RTP/SAVP", "UDP/TLS/RTP/SAVPF"] {
-        let events = dtmf_events_over(&mut server, proto, proto);
-        assert!(events.is_empty(), "{proto}: {events:?}");
+    let plain = dtmf_events_over(&mut server, "plain", "audio", "RTP/AVP");
+    assert_eq!(plain, ["dtmf"]);
+    for (kind, proto) in [
+        ("audio", "RTP/SAVP"),
+        ("audio", "UDP/TLS/RTP/SAVPF"),
+        ("video", "RTP/AVP"),
+    ] {
+        let events = dtmf_events_over(&mut server, &format!("{kind} {proto}"), kind, proto);
+        assert!(events.is_empty(), "{kind} {proto}: {events:?}");
     }
 }

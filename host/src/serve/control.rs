@@ -404,10 +404,11 @@ impl Node {
                     .iter()
                     .map(|p| (p.pt, p.encoding, p.clock_rate)),
             );
-            // Encrypted media (SRTP: RTP/SAVP, RTP/SAVPF, UDP/TLS/RTP/SAVP,
-            // ...) is relayed as it is; detectors cannot read it, and would
-            // report on noise.
-            let set = if is_srtp(m.proto) {
+            // Detectors listen to audio. Encrypted media (SRTP: RTP/SAVP,
+            // RTP/SAVPF, UDP/TLS/RTP/SAVP, ...) is relayed as it is; they
+            // cannot read it, and would report on noise.
+            let readable = m.kind.eq_ignore_ascii_case("audio") && !is_srtp(m.proto);
+            let set = if !readable {
                 DetectorSet::default()
             } else {
                 call_set
@@ -442,12 +443,13 @@ impl Node {
                         .payload_types
                         .first()
                         .map_or(8000, |p| p.clock_rate.max(1));
-                    if is_srtp(m.proto) && call_set.any() {
+                    if !readable && call_set.any() {
                         tracing::info!(
                             call = call_id,
                             section = i + 1,
+                            kind = m.kind,
                             proto = m.proto,
-                            "detectors off: encrypted media"
+                            "no detectors on this section: not audio, or encrypted"
                         );
                     }
                     let mine = self.add_leg(id, remote, pts, rate)?;
