@@ -2,7 +2,9 @@
 //! portable one, and io_uring): any sequence of NG offers, answers,
 //! queries and deletes (repeated tags, answers before offers, more or fewer
 //! media sections than the call has, disabled sections, unknown calls, a
-//! port range small enough to run out) gets a reply to every request,
+//! port range small enough to run out, SDPs of every flavour the node
+//! treats apart: rtcp-mux, SRTP, video, hold at 0.0.0.0, IPv6 media an
+//! IPv4 node refuses) gets a reply to every request,
 //! rewrites every SDP it accepts to ports of its range, and gives every
 //! port back once the calls are deleted.
 
@@ -33,6 +35,7 @@ enum Step {
         call: u8,
         tag: u8,
         media: Vec<bool>,
+        flavour: Flavour,
     },
     /// An answer on call `call`, from tag `from` to tag `to`.
     Answer {
@@ -40,6 +43,7 @@ enum Step {
         from: u8,
         to: u8,
         media: Vec<bool>,
+        flavour: Flavour,
     },
     Query(u8),
     /// A delete of the whole call, or of one tag's side.
@@ -49,22 +53,63 @@ enum Step {
     },
 }
 
+/// What an SDP of a step looks like beyond its sections.
+#[derive(Debug, Clone, Copy)]
+enum Flavour {
+    Plain,
+    /// `a=rtcp-mux` on every section.
+    RtcpMux,
+    /// `RTP/SAVP` sections (no detectors).
+    Srtp,
+    /// `m=video` sections (no detectors).
+    Video,
+    /// `c=IN IP4 0.0.0.0` (hold, RFC 2543 style).
+    Hold,
+    /// `c=IN IP6 ::1`: refused by this IPv4 node, unless no section is on.
+    Ipv6,
+}
+
+fn flavour() -> impl Strategy<Value = Flavour> {
+    prop_oneof![
+        4 => Just(Flavour::Plain),
+        1 => Just(Flavour::RtcpMux),
+        1 => Just(Flavour::Srtp),
+        1 => Just(Flavour::Video),
+        1 => Just(Flavour::Hold),
+        1 => Just(Flavour::Ipv6),
+    ]
+}
+
 fn step() -> impl Strategy<Value = Step> {
     let media = proptest::collection::vec(prop_oneof![4 => Just(true), 1 => Just(false)], 0..4);
     prop_oneof![
-        4 => (0..4u8, 0..3u8, media.clone()).prop_map(|(call, tag, media)| Step::Offer { call, tag, media }),
-        3 => (0..4u8, 0..3u8, 0..3u8, media).prop_map(|(call, from, to, media)| Step::Answer { call, from, to, media }),
+        4 => (0..4u8, 0..3u8, media.clone(), flavour())
+            .prop_map(|(call, tag, media, flavour)| Step::Offer { call, tag, media, flavour }),
+        3 => (0..4u8, 0..3u8, 0..3u8, media, flavour())
+            .prop_map(|(call, from, to, media, flavour)| Step::Answer { call, from, to, media, flavour }),
         1 => (0..5u8).prop_map(Step::Query),
         2 => (0..5u8, proptest::option::of(0..3u8)).prop_map(|(call, tag)| Step::Delete { call, tag }),
     ]
 }
 
-fn sdp(media: &[bool], port_base: u16) -> String {
-    let mut s =
-        String::from("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n");
+fn sdp(media: &[bool], port_base: u16, flavour: Flavour) -> String {
+    let c = match flavour {
+        Flavour::Hold => "IP4 0.0.0.0",
+        Flavour::Ipv6 => "IP6 ::1",
+        _ => "IP4 127.0.0.1",
+    };
+    let (kind, proto) = match flavour {
+        Flavour::Srtp => ("audio", "RTP/SAVP"),
+        Flavour::Video => ("video", "RTP/AVP"),
+        _ => ("audio", "RTP/AVP"),
+    };
+    let mut s = format!("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN {c}\r\nt=0 0\r\n");
     for (i, &on) in media.iter().enumerate() {
         let port = if on { port_base + 2 * i as u16 } else { 0 };
-        s += &format!("m=audio {port} RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n");
+        s += &format!("m={kind} {port} {proto} 0 101\r\na=rtpmap:101 telephone-event/8000\r\n");
+        if let Flavour::RtcpMux = flavour {
+            s += "a=rtcp-mux\r\n";
+        }
     }
     s
 }
@@ -87,13 +132,14 @@ fn request(cookie: usize, step: &Step) -> Vec<u8> {
             call,
             tag: t,
             media,
+            flavour,
         } => datagram(
             cookie,
             &[
                 ("command", "offer"),
                 ("call-id", &call_id(*call)),
                 ("from-tag", &tag(*t)),
-                ("sdp", &sdp(media, 30_000)),
+                ("sdp", &sdp(media, 30_000, *flavour)),
             ],
         ),
         Step::Answer {
@@ -101,6 +147,7 @@ fn request(cookie: usize, step: &Step) -> Vec<u8> {
             from,
             to,
             media,
+            flavour,
         } => datagram(
             cookie,
             &[
@@ -108,7 +155,7 @@ fn request(cookie: usize, step: &Step) -> Vec<u8> {
                 ("call-id", &call_id(*call)),
                 ("from-tag", &tag(*from)),
                 ("to-tag", &tag(*to)),
-                ("sdp", &sdp(media, 32_000)),
+                ("sdp", &sdp(media, 32_000, *flavour)),
             ],
         ),
         Step::Query(call) => datagram(
@@ -147,10 +194,15 @@ fn check_reply(
         matches!(result, Some("ok" | "error" | "pong")),
         "{result:?}"
     );
-    let media = match step {
-        Step::Offer { media, .. } | Step::Answer { media, .. } => media,
+    let (media, flavour) = match step {
+        Step::Offer { media, flavour, .. } | Step::Answer { media, flavour, .. } => {
+            (media, *flavour)
+        }
         _ => return Ok(result == Some("ok")),
     };
+    if matches!(flavour, Flavour::Ipv6) && media.iter().any(|&on| on) {
+        prop_assert_eq!(result, Some("error"), "IPv6 media on an IPv4 node");
+    }
     if result != Some("ok") {
         return Ok(false);
     }
@@ -248,12 +300,14 @@ fn an_offer_and_its_answer_take_ports_and_the_delete_frees_them() {
             call: 0,
             tag: 0,
             media: vec![true, false],
+            flavour: Flavour::Plain,
         },
         Step::Answer {
             call: 0,
             from: 0,
             to: 1,
             media: vec![true, false],
+            flavour: Flavour::RtcpMux,
         },
     ];
     let seen = run(DriverKind::Portable, &steps, 47_300).unwrap();
