@@ -429,3 +429,25 @@ fn detectors_stay_off_srtp_and_other_than_audio() {
         assert!(events.is_empty(), "{kind} {proto}: {events:?}");
     }
 }
+
+#[test]
+fn a_transport_protocol_other_than_the_offered_one_is_refused() {
+    let (mut server, gauges) = node(V4, V4, 47_840);
+    let srtp = sdp(V4, 40_000).replace("RTP/AVP", "RTP/SAVP");
+    let mut req = offer("translate", &srtp);
+    req.push(("transport-protocol", s("RTP/AVP")));
+    let o = ask(&mut server, &req);
+    assert_eq!(o.result, "error");
+    let why = o.error.unwrap();
+    assert!(
+        why.contains("RTP/SAVP") && why.contains("translate"),
+        "{why}"
+    );
+    assert_eq!(server.control().call_count(), 0);
+    assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 0);
+    // the protocol the section already has is no translation
+    let plain = sdp(V4, 40_000);
+    let mut req = offer("same", &plain);
+    req.push(("transport-protocol", s("RTP/AVP")));
+    assert_eq!(ask(&mut server, &req).result, "ok");
+}

@@ -131,6 +131,23 @@ fn sdp_remote(
     (rtp, rtcp)
 }
 
+/// Refuses a `transport-protocol` other than an enabled section's own:
+/// the node relays media as it is and does not translate between RTP
+/// profiles (RTP and SRTP, AVP and AVPF), as rtpengine would.
+fn check_transport(sdp: &Sdp<'_>, wanted: &str) -> Result<(), ControlError> {
+    for (i, m) in sdp.media.iter().enumerate() {
+        if m.port != 0 && !m.proto.eq_ignore_ascii_case(wanted) {
+            return Err(ControlError::Other(format!(
+                "transport-protocol {wanted} asked for, but media section {} is {}: \
+                 this node relays media as offered and does not translate profiles",
+                i + 1,
+                m.proto
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Whether an `m=` line's transport protocol carries SRTP (a profile
 /// ending in `SAVP` or `SAVPF`, RFC 3711/5124), whose payloads the node
 /// cannot read.
@@ -389,6 +406,9 @@ impl Node {
                     ours.as_str()
                 )));
             }
+        }
+        if let Some(wanted) = options.transport_protocol {
+            check_transport(sdp, wanted)?;
         }
         let peer_ip = peer_ip(options);
         self.check_reachable(sdp, peer_ip)?;
