@@ -410,6 +410,13 @@ impl Node {
         if let Some(wanted) = options.transport_protocol {
             check_transport(sdp, wanted)?;
         }
+        if options.record_call == Some(true) {
+            // accepted (the call itself must not fail), but said plainly
+            tracing::warn!(
+                call = call_id,
+                "record-call asked for: this node does not record calls"
+            );
+        }
         let peer_ip = peer_ip(options);
         self.check_reachable(sdp, peer_ip)?;
         let mut out = Vec::with_capacity(sdp.media.len());
