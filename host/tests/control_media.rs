@@ -5,7 +5,8 @@
 //! address` and `SIP-source-address` with `received-from` name the peer
 //! over the SDP's address, as rtpengine reads them; RTCP multiplexed on
 //! the RTP ports when both SDPs carry `a=rtcp-mux`; no detectors on SRTP
-//! media, which they cannot read.
+//! media, which they cannot read; calls nobody deletes are deleted by the
+//! node, live ones kept.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +22,7 @@ use ringwire_host::live::DetectorSet;
 use ringwire_host::ng::bencode::{self, Dict, Value};
 use ringwire_host::ng::{NgServer, Sdp};
 use ringwire_host::serve::control::{Node, NodeGauges};
+use ringwire_host::serve::expiry::{Expiry, MediaIdle};
 use ringwire_host::serve::ports::PortAllocator;
 use ringwire_media::driver::{DriverConfig, DriverHandle, DriverKind};
 
@@ -450,4 +452,118 @@ fn a_transport_protocol_other_than_the_offered_one_is_refused() {
     let mut req = offer("same", &plain);
     req.push(("transport-protocol", s("RTP/AVP")));
     assert_eq!(ask(&mut server, &req).result, "ok");
+}
+
+/// A node whose legs time out after 200 ms without RTP and whose calls go
+/// `expiry` after that, its relay events feeding `idle` as `serve` does.
+fn expiring_node(
+    port_min: u16,
+    expiry: Expiry,
+) -> (NgServer<Node>, Arc<NodeGauges>, Arc<MediaIdle>) {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+    let mut config = DriverConfig {
+        threads: 1,
+        bind: V4,
+        events: Some(tx),
+        ..DriverConfig::default()
+    };
+    config.relay.media_timeout = Duration::from_millis(200);
+    let driver = Arc::new(DriverHandle::start(DriverKind::Portable, config).expect("driver"));
+    let idle = Arc::new(MediaIdle::default());
+    let feed = idle.clone();
+    std::thread::spawn(move || {
+        for (_, e) in rx {
+            feed.on_event(&e, Instant::now());
+        }
+    });
+    let node = Node::new(
+        driver,
+        PortAllocator::new(port_min, port_min + 19),
+        V4,
+        Arc::new(AtomicBool::new(false)),
+    )
+    .with_expiry(idle.clone(), expiry);
+    let gauges = node.gauges();
+    (NgServer::new(node), gauges, idle)
+}
+
+#[test]
+fn calls_nobody_deletes_are_deleted_and_live_ones_kept() {
+    let expiry = Expiry {
+        after_media_timeout: Some(Duration::from_millis(300)),
+        unanswered: Some(Duration::from_millis(1500)),
+    };
+    let (mut server, gauges, idle) = expiring_node(47_880, expiry);
+    let (a, b) = (endpoint(V4), endpoint(V4));
+    let a_sdp = |port: u16| sdp(V4, port);
+    // "silent": answered, never a packet; "live": answered, A talking
+    // throughout; "ringing": offered only
+    for call in ["silent", "live"] {
+        assert_eq!(
+            ask(
+                &mut server,
+                &offer(call, &a_sdp(a.local_addr().unwrap().port()))
+            )
+            .result,
+            "ok"
+        );
+    }
+    let live = ask(
+        &mut server,
+        &answer("live", &a_sdp(b.local_addr().unwrap().port())),
+    );
+    let to_live = SocketAddr::new(V4, media_of(&live).1);
+    assert_eq!(
+        ask(&mut server, &answer("silent", &a_sdp(40_000))).result,
+        "ok"
+    );
+    assert_eq!(
+        ask(&mut server, &offer("ringing", &a_sdp(40_002))).result,
+        "ok"
+    );
+    let start = Instant::now();
+    let mut seq = 0;
+    let mut silent_gone = None;
+    while start.elapsed() < Duration::from_millis(1200) {
+        a.send_to(&rtp(seq), to_live).unwrap();
+        seq += 1;
+        if seq == 30 {
+            // as if the live call's "media resumed" events were lost: its
+            // legs look quiet, but their packets keep moving
+            for leg in 1..=12 {
+                idle.timed_out(ringwire_media::relay::LegId(leg), Instant::now());
+            }
+        }
+        server.control_mut().expire(Instant::now());
+        if silent_gone.is_none() && server.control().call_count() == 2 {
+            silent_gone = Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // the silent call went after its legs' timeout (200 ms) and 300 ms more
+    let gone = silent_gone.expect("the silent call was deleted");
+    assert!(gone >= Duration::from_millis(500), "{gone:?}");
+    assert_eq!(gauges.expired_no_media.load(Ordering::Relaxed), 1);
+    // the live and the ringing calls are still there
+    assert_eq!(server.control().call_count(), 2);
+    assert_eq!(
+        peer_of(&mut server, "live", "a"),
+        a.local_addr().unwrap().to_string()
+    );
+    // the ringing call goes 1.5 s after its offer (A still talking)
+    while start.elapsed() < Duration::from_millis(1600) {
+        a.send_to(&rtp(seq), to_live).unwrap();
+        seq += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.control_mut().expire(Instant::now());
+    assert_eq!(server.control().call_count(), 1);
+    assert_eq!(gauges.expired_no_answer.load(Ordering::Relaxed), 1);
+    let q = ask(
+        &mut server,
+        &[("command", s("query")), ("call-id", s("ringing"))],
+    );
+    assert_eq!(q.error.as_deref(), Some("Unknown call-id"));
+    // the live call's ports stay; the others' came back
+    assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 2);
 }

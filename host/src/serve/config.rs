@@ -14,6 +14,7 @@ use ringwire_dsp::amd::{AmdConfig, AmdConfigError};
 use ringwire_dsp::beep::{BeepConfig, BeepConfigError};
 use ringwire_media::driver::DriverKind;
 
+use super::expiry::Expiry;
 use crate::analyze::DspBackend;
 
 /// Why a configuration could not be used.
@@ -199,6 +200,13 @@ pub struct TimeoutsConfig {
     /// On SIGTERM, how long to wait for calls to end. Default 0 (stop at
     /// once once no new offers are accepted).
     pub drain: f64,
+    /// An answered call with no RTP on any leg this long is deleted by
+    /// the node (a lost BYE must not hold its ports for good); 0: never,
+    /// else at least `media`. Default 60 (rtpengine's `timeout`).
+    pub call: f64,
+    /// A call offered and never answered is deleted this long after its
+    /// first offer; 0: never. Default 3600 (rtpengine's `offer-timeout`).
+    pub offer: f64,
 }
 
 impl Default for TimeoutsConfig {
@@ -208,6 +216,8 @@ impl Default for TimeoutsConfig {
             setup_window: 2.0,
             quiet_window: 5.0,
             drain: 0.0,
+            call: 60.0,
+            offer: 3600.0,
         }
     }
 }
@@ -409,6 +419,8 @@ impl Config {
             ("timeouts.setup_window", self.timeouts.setup_window),
             ("timeouts.quiet_window", self.timeouts.quiet_window),
             ("timeouts.drain", self.timeouts.drain),
+            ("timeouts.call", self.timeouts.call),
+            ("timeouts.offer", self.timeouts.offer),
         ] {
             if !(v.is_finite() && (0.0..=86_400.0).contains(&v)) {
                 return Err(bad(
@@ -417,7 +429,28 @@ impl Config {
                 ));
             }
         }
+        let t = &self.timeouts;
+        if t.call > 0.0 && t.call < t.media {
+            return Err(bad(
+                "timeouts.call",
+                format!(
+                    "{} is shorter than timeouts.media ({}): a call is deleted only after \
+                     its legs' media timeouts (0: never)",
+                    t.call, t.media
+                ),
+            ));
+        }
         Ok(())
+    }
+
+    /// When the node deletes calls on its own (`timeouts.call`,
+    /// `timeouts.offer`).
+    pub fn expiry(&self) -> Expiry {
+        let t = &self.timeouts;
+        Expiry {
+            after_media_timeout: (t.call > 0.0).then(|| secs(t.call - t.media)),
+            unanswered: (t.offer > 0.0).then(|| secs(t.offer)),
+        }
     }
 
     /// Worker threads to run: the configured number, or one per core.
@@ -495,6 +528,27 @@ mod tests {
         );
         let c = Config::parse("[workers]\nthreads = 256\n", "c.toml").unwrap();
         assert_eq!(c.threads(), 256);
+    }
+
+    #[test]
+    fn call_and_offer_timeouts() {
+        let c = Config::parse("", "c.toml").unwrap();
+        assert_eq!(
+            c.expiry(),
+            Expiry {
+                after_media_timeout: Some(Duration::from_secs(30)),
+                unanswered: Some(Duration::from_secs(3600)),
+            }
+        );
+        let c = Config::parse("[timeouts]\ncall = 0\noffer = 0\n", "c.toml").unwrap();
+        assert_eq!(c.expiry(), Expiry::default(), "0: never");
+        let e = Config::parse("[timeouts]\nmedia = 30\ncall = 10\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("timeouts.call") && e.contains("timeouts.media"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -14,12 +14,13 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use ringwire_media::driver::{DriverError, DriverHandle};
 use ringwire_media::relay::{CallId, Command, LegId, LegSpec, LocalPort};
 
 use super::detect::DetectEvents;
+use super::expiry::{self, Countdown, Expiry, MediaIdle};
 use super::ports::PortAllocator;
 use crate::live::{telephone_event_pt, DetectorSet, LiveControl, TapControl, LIVE_TAP};
 use crate::ng::command::AddressFamily;
@@ -64,6 +65,20 @@ struct CallState {
     /// Detectors on its legs (config defaults changed by the first offer's
     /// flags).
     detectors: DetectorSet,
+    /// When its first offer came (for [`Expiry::unanswered`]).
+    created_at: Instant,
+    /// Its legs all quiet: on its way out ([`Node::expire`]).
+    countdown: Option<Countdown>,
+}
+
+impl CallState {
+    /// Every relay leg of the call, both sides.
+    fn legs(&self) -> Vec<LegId> {
+        self.sides
+            .iter()
+            .flat_map(|s| s.media.iter().flatten().map(|m| m.leg))
+            .collect()
+    }
 }
 
 /// Live detectors as the node drives them.
@@ -83,6 +98,10 @@ pub struct NodeGauges {
     pub port_pairs: AtomicU64,
     /// Offers refused while draining.
     pub refused_draining: AtomicU64,
+    /// Answered calls the node deleted after a silence ([`Expiry`]).
+    pub expired_no_media: AtomicU64,
+    /// Calls the node deleted for want of an answer ([`Expiry`]).
+    pub expired_no_answer: AtomicU64,
 }
 
 /// The node behind the NG server: ports, calls and the relay driver.
@@ -97,6 +116,8 @@ pub struct Node {
     draining: Arc<AtomicBool>,
     gauges: Arc<NodeGauges>,
     detect: Option<Detect>,
+    /// Which legs are quiet, and when calls go on their own.
+    expiry: Option<(Arc<MediaIdle>, Expiry)>,
 }
 
 fn unix_now() -> i64 {
@@ -188,7 +209,90 @@ impl Node {
             draining,
             gauges: Arc::default(),
             detect: None,
+            expiry: None,
         }
+    }
+
+    /// Deletes calls nobody deletes ([`Node::expire`], module
+    /// [`expiry`]): `idle` says which legs are quiet (fed from the
+    /// driver's events), `expiry` when calls go.
+    pub fn with_expiry(mut self, idle: Arc<MediaIdle>, expiry: Expiry) -> Self {
+        self.expiry = Some((idle, expiry));
+        self
+    }
+
+    /// Deletes the calls that are due (see [`expiry`]); call it every
+    /// second or so. Returns how many went.
+    pub fn expire(&mut self, now: Instant) -> usize {
+        let Some((idle, expiry)) = self.expiry.clone() else {
+            return 0;
+        };
+        let mut gone = Vec::new();
+        let ids: Vec<String> = self.calls.keys().cloned().collect();
+        for call_id in ids {
+            let call = &self.calls[&call_id];
+            let legs = call.legs();
+            let answered = call.sides[1].tag.is_some();
+            let since = idle.all_idle_since(&legs);
+            match expiry::step(
+                &expiry,
+                now,
+                answered,
+                call.created_at,
+                since,
+                call.countdown,
+            ) {
+                expiry::Step::Keep => {}
+                expiry::Step::Start { due } => {
+                    if let Some(packets) = self.packets(call.id, &legs) {
+                        let c = self.calls.get_mut(&call_id).expect("listed");
+                        c.countdown = Some(Countdown { packets, due });
+                    }
+                }
+                expiry::Step::Cancel => {
+                    self.calls.get_mut(&call_id).expect("listed").countdown = None;
+                }
+                expiry::Step::Check => {
+                    let before = call.countdown.map(|c| c.packets);
+                    let after = self.packets(call.id, &legs);
+                    let c = self.calls.get_mut(&call_id).expect("listed");
+                    match after {
+                        Some(_) if after == before => gone.push((call_id, expiry::Cause::NoMedia)),
+                        // heard after all (a "media resumed" event lost):
+                        // count down again from here
+                        Some(packets) => {
+                            let due = now + expiry.after_media_timeout.unwrap_or_default();
+                            c.countdown = Some(Countdown { packets, due });
+                        }
+                        None => c.countdown = None,
+                    }
+                }
+                expiry::Step::Delete(cause) => gone.push((call_id, cause)),
+            }
+        }
+        for (call_id, cause) in &gone {
+            tracing::info!(call = %call_id, cause = cause.as_str(), "call deleted by the node");
+            let counter = match cause {
+                expiry::Cause::NoMedia => &self.gauges.expired_no_media,
+                expiry::Cause::NoAnswer => &self.gauges.expired_no_answer,
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            if let Err(e) = self.remove(call_id) {
+                tracing::warn!(call = %call_id, "expired call: {e:?}");
+            }
+        }
+        gone.len()
+    }
+
+    /// RTP and RTCP packets received so far on `legs` of `call`; `None`
+    /// when the driver cannot say.
+    fn packets(&self, call: CallId, legs: &[LegId]) -> Option<u64> {
+        let mut total = 0;
+        for &leg in legs {
+            let info = self.driver.leg_info(call, leg).ok()??;
+            total += info.stats.packets + info.stats.rtcp_packets;
+        }
+        Some(total)
     }
 
     /// Runs live detectors on the legs of its calls: `defaults` (from the
@@ -652,6 +756,8 @@ impl CallControl for Node {
                     ],
                     stray_ports: Vec::new(),
                     detectors,
+                    created_at: Instant::now(),
+                    countdown: None,
                 },
             );
         }

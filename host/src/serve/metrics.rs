@@ -256,6 +256,23 @@ pub fn render(src: &Sources) -> String {
         "Offers refused while draining.",
         &[("", src.node.refused_draining.load(Ordering::Relaxed))],
     );
+    metric(
+        &mut out,
+        "ringwire_calls_expired_total",
+        "counter",
+        "Calls the node deleted itself: answered, with no RTP for timeouts.call; \
+         or never answered within timeouts.offer.",
+        &[
+            (
+                "cause=\"no_media\"",
+                src.node.expired_no_media.load(Ordering::Relaxed),
+            ),
+            (
+                "cause=\"no_answer\"",
+                src.node.expired_no_answer.load(Ordering::Relaxed),
+            ),
+        ],
+    );
     if let Some(det) = &src.detect {
         metric(
             &mut out,

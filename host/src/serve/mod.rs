@@ -4,8 +4,10 @@
 //! datagram at a time through [`NgServer`], whose [`control::Node`] talks
 //! to the relay workers); the relay workers of the media driver each own a
 //! shard of calls and their sockets (and runs the detectors of their legs);
-//! one thread serves `/metrics`; one logs relay events; one logs and keeps
-//! detector events; one waits for SIGTERM/SIGINT.
+//! one thread serves `/metrics`; one logs relay events (and notes which
+//! legs went quiet, for [`expiry`]: the control thread deletes calls nobody
+//! deleted, looking once a second); one logs and keeps detector events;
+//! one waits for SIGTERM/SIGINT.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), ringwire_host::serve::ServeError> {
@@ -26,6 +28,7 @@
 pub mod config;
 pub mod control;
 pub mod detect;
+pub mod expiry;
 pub mod limits;
 pub mod metrics;
 pub mod ports;
@@ -93,6 +96,9 @@ pub struct EventCounters {
 
 /// How often the NG loop looks at the stop flag while idle.
 const TICK: Duration = Duration::from_millis(100);
+
+/// How often calls nobody deleted are looked for ([`expiry`]).
+const SWEEP: Duration = Duration::from_secs(1);
 
 /// Raises the descriptor limit as far as it goes and says (log) how many
 /// calls it leaves room for when that is fewer than the port range holds.
@@ -196,11 +202,13 @@ pub fn run(config: Config) -> Result<(), ServeError> {
     )?);
 
     let event_counts = Arc::new(EventCounters::default());
+    let media_idle = Arc::new(expiry::MediaIdle::default());
     {
         let counts = event_counts.clone();
+        let idle = media_idle.clone();
         std::thread::Builder::new()
             .name("ringwire-events".into())
-            .spawn(move || log_events(events_rx, &counts))
+            .spawn(move || log_events(events_rx, &counts, &idle))
             .map_err(ServeError::Signals)?;
     }
 
@@ -223,7 +231,8 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         config.advertised_address(),
         draining.clone(),
     )
-    .with_detectors(live, detect_events.clone(), defaults);
+    .with_detectors(live, detect_events.clone(), defaults)
+    .with_expiry(media_idle, config.expiry());
     let ng_stats = Arc::new(Mutex::new(Default::default()));
     if let Some(listener) = metrics_listener {
         let src = metrics::Sources {
@@ -254,7 +263,13 @@ pub fn run(config: Config) -> Result<(), ServeError> {
     let mut buf = vec![0u8; 65_536];
     let mut reply = Vec::with_capacity(65_536);
     let mut drain_deadline: Option<Instant> = None;
+    let mut next_sweep = Instant::now() + SWEEP;
     loop {
+        let now = Instant::now();
+        if now >= next_sweep {
+            server.control_mut().expire(now);
+            next_sweep = now + SWEEP;
+        }
         if stop.load(Ordering::Relaxed) {
             let deadline = *drain_deadline.get_or_insert_with(|| {
                 draining.store(true, Ordering::Relaxed);
@@ -299,8 +314,13 @@ pub fn run(config: Config) -> Result<(), ServeError> {
     Ok(())
 }
 
-fn log_events(rx: mpsc::Receiver<(usize, Event)>, counts: &EventCounters) {
+fn log_events(
+    rx: mpsc::Receiver<(usize, Event)>,
+    counts: &EventCounters,
+    idle: &expiry::MediaIdle,
+) {
     for (shard, e) in rx {
+        idle.on_event(&e, Instant::now());
         match e {
             Event::MediaTimeout { call, leg, .. } => {
                 counts.timeouts.fetch_add(1, Ordering::Relaxed);
