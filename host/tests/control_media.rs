@@ -130,6 +130,22 @@ fn ask(server: &mut NgServer<Node>, entries: &[(&str, Value<'_>)]) -> Answered {
     }
 }
 
+/// Asks `req`, which must be refused with a reason naming each of `words`,
+/// leaving no call and no port behind.
+fn assert_refused(
+    server: &mut NgServer<Node>,
+    gauges: &NodeGauges,
+    req: &[(&str, Value<'_>)],
+    words: &[&str],
+) {
+    let o = ask(server, req);
+    assert_eq!(o.result, "error");
+    let why = o.error.unwrap();
+    assert!(words.iter().all(|w| why.contains(w)), "{why}");
+    assert_eq!(server.control().call_count(), 0);
+    assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 0);
+}
+
 fn s(v: &str) -> Value<'_> {
     Value::Bytes(v.as_bytes())
 }
@@ -245,15 +261,8 @@ fn relay_a_call(server: &mut NgServer<Node>, node_ip: IpAddr, peer_ip: IpAddr, c
 fn an_ipv4_node_refuses_ipv6_media_and_keeps_nothing() {
     let (mut server, gauges) = node(V4, V4, 47_600);
     let body = sdp(V6, 40_000);
-    let o = ask(&mut server, &offer("v6-on-v4", &body));
-    assert_eq!(o.result, "error");
-    let why = o.error.unwrap();
-    assert!(
-        why.contains("::1") && why.contains("address family"),
-        "{why}"
-    );
-    assert_eq!(server.control().call_count(), 0);
-    assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 0);
+    let req = offer("v6-on-v4", &body);
+    assert_refused(&mut server, &gauges, &req, &["::1", "address family"]);
     // asking for an IPv6 node address is refused the same way
     let mut req = offer("ask-ip6", "");
     let body = sdp(V4, 40_000);
@@ -438,15 +447,7 @@ fn a_transport_protocol_other_than_the_offered_one_is_refused() {
     let srtp = sdp(V4, 40_000).replace("RTP/AVP", "RTP/SAVP");
     let mut req = offer("translate", &srtp);
     req.push(("transport-protocol", s("RTP/AVP")));
-    let o = ask(&mut server, &req);
-    assert_eq!(o.result, "error");
-    let why = o.error.unwrap();
-    assert!(
-        why.contains("RTP/SAVP") && why.contains("translate"),
-        "{why}"
-    );
-    assert_eq!(server.control().call_count(), 0);
-    assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 0);
+    assert_refused(&mut server, &gauges, &req, &["RTP/SAVP", "translate"]);
     // the protocol the section already has is no translation
     let plain = sdp(V4, 40_000);
     let mut req = offer("same", &plain);

@@ -180,6 +180,19 @@ fn recv(s: &UdpSocket) -> (Vec<u8>, SocketAddr) {
     (buf[..n].to_vec(), from)
 }
 
+/// `n` RTP packets each way, A's and B's in turn: each arrives intact,
+/// from the node's port of the receiving side's leg.
+fn exchange(t: &Setup, n: u16) {
+    for seq in 0..n {
+        let p = rtp(seq, 160 * seq as u32, 0xAAAA, 0, 160);
+        t.a.rtp.send_to(&p, t.a.node_rtp).unwrap();
+        assert_eq!(recv(&t.b.rtp), (p, t.b.node_rtp), "A->B {seq}");
+        let q = rtp(seq, 160 * seq as u32, 0xBBBB, 8, 160);
+        t.b.rtp.send_to(&q, t.b.node_rtp).unwrap();
+        assert_eq!(recv(&t.a.rtp), (q, t.a.node_rtp), "B->A {seq}");
+    }
+}
+
 /// A third party sends valid RTP to A's node port; asserts that B gets
 /// nothing within 200 ms (B's read timeout stays at that), and returns
 /// the third party's socket.
@@ -441,14 +454,7 @@ fn ipv6_media_is_relayed_latched_and_pinned(kind: DriverKind) {
         !t.driver.reaches([127, 0, 0, 1].into()),
         "an IPv6 bind is no IPv4 socket"
     );
-    for seq in 0..20u16 {
-        let p = rtp(seq, 160 * seq as u32, 0xAAAA, 0, 160);
-        t.a.rtp.send_to(&p, t.a.node_rtp).unwrap();
-        assert_eq!(recv(&t.b.rtp), (p, t.b.node_rtp), "A->B {seq}");
-        let q = rtp(seq, 160 * seq as u32, 0xBBBB, 8, 160);
-        t.b.rtp.send_to(&q, t.b.node_rtp).unwrap();
-        assert_eq!(recv(&t.a.rtp), (q, t.a.node_rtp), "B->A {seq}");
-    }
+    exchange(&t, 20);
     // (A's RTCP remote follows its latched RTP port, which the test's
     // RTCP socket is not on: RTCP goes from A to B, whose SDP is right.)
     let rr = rtcp_rr(0xAAAA);
@@ -497,14 +503,7 @@ fn a_dual_stack_node_relays_ipv4_peers(kind: DriverKind) {
             .unwrap();
         (side.rtp, side.rtcp) = (rtp_sock, rtcp_sock);
     }
-    for seq in 0..10u16 {
-        let p = rtp(seq, 160 * seq as u32, 0xAAAA, 0, 160);
-        t.a.rtp.send_to(&p, t.a.node_rtp).unwrap();
-        assert_eq!(recv(&t.b.rtp), (p, t.b.node_rtp), "A->B {seq}");
-        let q = rtp(seq, 160 * seq as u32, 0xBBBB, 0, 160);
-        t.b.rtp.send_to(&q, t.b.node_rtp).unwrap();
-        assert_eq!(recv(&t.a.rtp), (q, t.a.node_rtp), "B->A {seq}");
-    }
+    exchange(&t, 10);
     let rr = rtcp_rr(0xBBBB);
     t.b.rtcp.send_to(&rr, t.b.node_rtcp).unwrap();
     assert_eq!(recv(&t.a.rtcp), (rr, t.a.node_rtcp));
