@@ -180,6 +180,18 @@ fn recv(s: &UdpSocket) -> (Vec<u8>, SocketAddr) {
     (buf[..n].to_vec(), from)
 }
 
+/// A driver config of `threads` workers binding on `bind`, pinning legs to
+/// their remotes once heard.
+fn pinning(threads: usize, bind: IpAddr) -> DriverConfig {
+    let mut config = DriverConfig {
+        threads,
+        bind,
+        ..DriverConfig::default()
+    };
+    config.relay.pin_remote = true;
+    config
+}
+
 /// `n` RTP packets each way, A's and B's in turn: each arrives intact,
 /// from the node's port of the receiving side's leg.
 fn exchange(t: &Setup, n: u16) {
@@ -392,11 +404,7 @@ fn relayed_buffers_come_back(kind: DriverKind) {
 
 both!(a_pinned_leg_hears_only_its_remote_until_it_goes_quiet);
 fn a_pinned_leg_hears_only_its_remote_until_it_goes_quiet(kind: DriverKind) {
-    let mut config = DriverConfig {
-        threads: 1,
-        ..DriverConfig::default()
-    };
-    config.relay.pin_remote = true;
+    let mut config = pinning(1, IpAddr::from([127, 0, 0, 1]));
     config.relay.quiet_window = Duration::from_millis(300);
     let wrong = SocketAddr::from(([127, 0, 0, 1], 9));
     let Some(t) = setup_with(kind, config, 12, Some(wrong)) else {
@@ -439,12 +447,7 @@ fn ipv6_media_is_relayed_latched_and_pinned(kind: DriverKind) {
     // Media sockets on [::1]: the drivers' IPv6 socket addresses (receive,
     // send, connect for pinning) and RTCP, with A latched from a wrong SDP
     // port as in the IPv4 scenarios.
-    let mut config = DriverConfig {
-        threads: 1,
-        bind: IpAddr::V6(Ipv6Addr::LOCALHOST),
-        ..DriverConfig::default()
-    };
-    config.relay.pin_remote = true;
+    let config = pinning(1, IpAddr::V6(Ipv6Addr::LOCALHOST));
     let wrong = SocketAddr::from((Ipv6Addr::LOCALHOST, 9));
     let Some(t) = setup_with(kind, config, 15, Some(wrong)) else {
         return;
@@ -475,12 +478,7 @@ fn a_dual_stack_node_relays_ipv4_peers(kind: DriverKind) {
     // the node their addresses as IPv4-mapped IPv6; the drivers give the
     // core plain IPv4, so the SDP's addresses match, latching and hijack
     // protection work as on an IPv4 node, and pinning connects to them.
-    let mut config = DriverConfig {
-        threads: 1,
-        bind: IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-        ..DriverConfig::default()
-    };
-    config.relay.pin_remote = true;
+    let config = pinning(1, IpAddr::V6(Ipv6Addr::UNSPECIFIED));
     let Some(mut t) = setup_with(kind, config, 16, None) else {
         return;
     };
