@@ -119,6 +119,10 @@ enum Command {
         /// `[detectors] dsp_backend` [default: software].
         #[arg(long, value_enum)]
         dsp_backend: Option<DspBackend>,
+        /// Check the config (and the flags above) and exit: 0 and a summary
+        /// when the node would start with it, else the error.
+        #[arg(long)]
+        check: bool,
     },
 }
 
@@ -196,7 +200,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             config,
             ng,
             dsp_backend,
-        } => serve(config, ng, dsp_backend),
+            check,
+        } => serve(config, ng, dsp_backend, check),
     }
 }
 
@@ -204,6 +209,7 @@ fn serve(
     config: Option<PathBuf>,
     ng: Option<std::net::SocketAddr>,
     dsp_backend: Option<DspBackend>,
+    check: bool,
 ) -> Result<ExitCode> {
     use ringwire_host::serve::{run, Config};
     let mut config = match &config {
@@ -215,6 +221,11 @@ fn serve(
     }
     if let Some(backend) = dsp_backend {
         config.detectors.dsp_backend = backend;
+    }
+    if check {
+        config.detectors.dsp_backend.check()?;
+        println!("config OK: {}", config.summary());
+        return Ok(ExitCode::SUCCESS);
     }
     run(config)?;
     Ok(ExitCode::SUCCESS)

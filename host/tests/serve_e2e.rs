@@ -216,6 +216,47 @@ fn bad_config_key_is_a_clear_error() {
 }
 
 #[test]
+fn check_says_whether_a_config_would_start() {
+    let check = |config: &str, name: &str| {
+        let path = temp_path(&format!("{name}.toml"));
+        std::fs::write(&path, config).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ringwire"))
+            .args(["serve", "--check", "--config"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    // the example file, and a port already taken by someone else: --check
+    // binds nothing, so it does not notice, and does not start a node
+    let busy = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let config = format!(
+        "[control]\nng = \"{}\"\n[media]\nport_min = 30000\nport_max = 30399\n\
+         [detectors]\namd = true\n",
+        busy.local_addr().unwrap()
+    );
+    let (ok, text) = check(&config, "check-good");
+    assert!(ok, "{text}");
+    assert!(
+        text.starts_with("config OK: NG on 127.0.0.1:")
+            && text.contains("ports 30000-30399 (100 calls)")
+            && text.contains("detectors dtmf, amd"),
+        "{text}"
+    );
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../ringwire.example.toml"
+    ))
+    .unwrap();
+    assert!(check(&example, "check-example").0);
+    let (ok, text) = check("[media]\naddress = \"0.0.0.0\"\n", "check-bad");
+    assert!(!ok);
+    assert!(text.contains("media.advertise"), "{text}");
+}
+
+#[test]
 fn offers_beyond_the_descriptor_limit_get_a_clear_error() {
     // 40 descriptors: a few for the node itself, then 2 sockets an offer
     let ng_port = free_udp_port();

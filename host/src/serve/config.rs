@@ -153,6 +153,17 @@ pub enum DriverChoice {
     IoUring,
 }
 
+impl DriverChoice {
+    /// As written in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriverChoice::Auto => "auto",
+            DriverChoice::Portable => "portable",
+            DriverChoice::IoUring => "io_uring",
+        }
+    }
+}
+
 impl From<DriverChoice> for DriverKind {
     fn from(c: DriverChoice) -> Self {
         match c {
@@ -441,6 +452,38 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// One line on what the node would run with (`serve --check`).
+    pub fn summary(&self) -> String {
+        let m = &self.media;
+        let d = &self.detectors;
+        let detectors: Vec<&str> = [("dtmf", d.dtmf), ("amd", d.amd), ("beep", d.beep)]
+            .into_iter()
+            .filter_map(|(name, on)| on.then_some(name))
+            .collect();
+        format!(
+            "NG on {}; media on {} (SDP {}), ports {}-{} ({} calls); metrics {}; \
+             {} worker thread(s), driver {}; detectors {}",
+            self.control.ng,
+            m.address,
+            self.advertised_address(),
+            m.port_min,
+            m.port_max,
+            (u32::from(m.port_max) + 1 - u32::from(m.port_min)) / 4,
+            if self.metrics.enabled {
+                self.metrics.listen.to_string()
+            } else {
+                "off".into()
+            },
+            self.threads(),
+            self.workers.driver.as_str(),
+            if detectors.is_empty() {
+                "none".to_string()
+            } else {
+                detectors.join(", ")
+            },
+        )
     }
 
     /// When the node deletes calls on its own (`timeouts.call`,
