@@ -216,6 +216,58 @@ fn bad_config_key_is_a_clear_error() {
 }
 
 #[test]
+fn ng_commands_from_outside_the_allow_list_are_dropped_and_counted() {
+    let metrics_port = free_tcp_port();
+    let start = |allow: &str, name: &str| {
+        let ng_port = free_udp_port();
+        let config = format!(
+            "[control]\nng = \"127.0.0.1:{ng_port}\"\nallow = [{allow}]\n\
+             [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\
+             [media]\nport_min = 30400\nport_max = 30419\n"
+        );
+        let node = spawn(&config, name);
+        let addr: SocketAddr = format!("127.0.0.1:{ng_port}").parse().unwrap();
+        (node, addr)
+    };
+    // the proxies' block holds loopback: answered
+    let (node, addr) = start("\"10.0.0.0/8\", \"127.0.0.0/8\"", "allow-in");
+    wait_for_pong(&mut Ng::new(addr), &node);
+    drop(node);
+    // it does not: never answered, counted
+    let (node, addr) = start("\"10.0.0.0/8\"", "allow-out");
+    // the node has started once its metrics answer
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", metrics_port)).is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "no start:\n{}",
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ng = Ng::new(addr);
+    ng.socket
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    for i in 0..3 {
+        ng.socket
+            .send_to(format!("c{i} d7:command4:pinge").as_bytes(), addr)
+            .unwrap();
+        assert!(
+            ng.socket.recv_from(&mut [0u8; 512]).is_err(),
+            "answered from outside the allow list"
+        );
+    }
+    let metrics = scrape(format!("127.0.0.1:{metrics_port}").parse().unwrap());
+    assert_eq!(metric(&metrics, "ringwire_ng_refused_source_total"), 3);
+    assert_eq!(
+        metric(&metrics, "ringwire_ng_requests_total{command=\"ping\"}"),
+        0
+    );
+    drop(node);
+}
+
+#[test]
 fn check_says_whether_a_config_would_start() {
     let check = |config: &str, name: &str| {
         let path = temp_path(&format!("{name}.toml"));

@@ -14,6 +14,7 @@ use ringwire_dsp::amd::{AmdConfig, AmdConfigError};
 use ringwire_dsp::beep::{BeepConfig, BeepConfigError};
 use ringwire_media::driver::DriverKind;
 
+use super::acl::Network;
 use super::expiry::Expiry;
 use crate::analyze::DspBackend;
 
@@ -75,12 +76,17 @@ pub struct Config {
 pub struct ControlConfig {
     /// Where the NG protocol listens (UDP). Default `127.0.0.1:2223`.
     pub ng: SocketAddr,
+    /// Address blocks NG commands are taken from (`10.0.0.0/8`, an
+    /// address, ...); others are dropped and counted. Default empty:
+    /// anyone who reaches `ng`.
+    pub allow: Vec<Network>,
 }
 
 impl Default for ControlConfig {
     fn default() -> Self {
         ControlConfig {
             ng: SocketAddr::from(([127, 0, 0, 1], 2223)),
+            allow: Vec::new(),
         }
     }
 }
@@ -463,9 +469,19 @@ impl Config {
             .filter_map(|(name, on)| on.then_some(name))
             .collect();
         format!(
-            "NG on {}; media on {} (SDP {}), ports {}-{} ({} calls); metrics {}; \
+            "NG on {} from {}; media on {} (SDP {}), ports {}-{} ({} calls); metrics {}; \
              {} worker thread(s), driver {}; detectors {}",
             self.control.ng,
+            if self.control.allow.is_empty() {
+                "anyone".to_string()
+            } else {
+                self.control
+                    .allow
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
             m.address,
             self.advertised_address(),
             m.port_min,
@@ -571,6 +587,21 @@ mod tests {
         );
         let c = Config::parse("[workers]\nthreads = 256\n", "c.toml").unwrap();
         assert_eq!(c.threads(), 256);
+    }
+
+    #[test]
+    fn control_allow_list() {
+        let c = Config::parse(
+            "[control]\nallow = [\"10.0.0.0/8\", \"192.0.2.7\"]\n",
+            "c.toml",
+        )
+        .unwrap();
+        let shown: Vec<String> = c.control.allow.iter().map(|n| n.to_string()).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "192.0.2.7/32"]);
+        let e = Config::parse("[control]\nallow = [\"10.0.0.0/40\"]\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("allow") && e.contains("0..=32"), "{e}");
     }
 
     #[test]

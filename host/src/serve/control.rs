@@ -102,6 +102,8 @@ pub struct NodeGauges {
     pub expired_no_media: AtomicU64,
     /// Calls the node deleted for want of an answer ([`Expiry`]).
     pub expired_no_answer: AtomicU64,
+    /// NG datagrams dropped: from outside `[control] allow`.
+    pub ng_refused_source: AtomicU64,
 }
 
 /// The node behind the NG server: ports, calls and the relay driver.

@@ -258,6 +258,13 @@ pub fn render(src: &Sources) -> String {
     );
     metric(
         &mut out,
+        "ringwire_ng_refused_source_total",
+        "counter",
+        "NG datagrams dropped: their source is outside [control] allow.",
+        &[("", src.node.ng_refused_source.load(Ordering::Relaxed))],
+    );
+    metric(
+        &mut out,
         "ringwire_calls_expired_total",
         "counter",
         "Calls the node deleted itself: answered, with no RTP for timeouts.call; \

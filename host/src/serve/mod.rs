@@ -25,6 +25,7 @@
 //! `timeouts.drain` has passed; then the remaining calls are deleted and the
 //! workers stopped, and `run` returns `Ok`.
 
+pub mod acl;
 pub mod config;
 pub mod control;
 pub mod detect;
@@ -259,6 +260,14 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         "ringwire serve started"
     );
 
+    let gauges = node.gauges();
+    if config.control.allow.is_empty() && !config.control.ng.ip().is_loopback() {
+        tracing::warn!(
+            ng = %config.control.ng,
+            "the NG control socket takes commands from anyone who reaches it: \
+             list the proxies in [control] allow"
+        );
+    }
     let mut server = NgServer::with_config(node, NgConfig::default());
     let mut buf = vec![0u8; 65_536];
     let mut reply = Vec::with_capacity(65_536);
@@ -284,6 +293,10 @@ pub fn run(config: Config) -> Result<(), ServeError> {
             }
         }
         match ng_socket.recv_from(&mut buf) {
+            Ok((_, peer)) if !acl::permits(&config.control.allow, peer.ip()) => {
+                gauges.ng_refused_source.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%peer, "NG datagram from outside [control] allow dropped");
+            }
             Ok((n, peer)) => {
                 reply.clear();
                 if server.handle(Instant::now(), &buf[..n], &mut reply).is_ok() {
