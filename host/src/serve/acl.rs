@@ -131,6 +131,26 @@ mod tests {
         assert_eq!(net(" 10.0.0.0 / 8 ").to_string(), "10.0.0.0/8");
     }
 
+    proptest::proptest! {
+        /// `contains` is the arithmetic of prefixes, byte-wise or not.
+        #[test]
+        fn contains_is_a_prefix_match(
+            net4: u32, ip4: u32, p4 in 0u8..=32,
+            net6: u128, ip6: u128, p6 in 0u8..=128,
+            near in proptest::bool::ANY,
+        ) {
+            // half the time an address sharing a long prefix with the block
+            let ip4 = if near { net4 ^ (ip4 >> 20) } else { ip4 };
+            let ip6 = if near { net6 ^ (ip6 >> 100) } else { ip6 };
+            let n4 = Network { addr: IpAddr::V4(net4.into()), prefix: p4 };
+            let want4 = p4 == 0 || (net4 ^ ip4) >> (32 - u32::from(p4)) == 0;
+            proptest::prop_assert_eq!(n4.contains(IpAddr::V4(ip4.into())), want4);
+            let n6 = Network { addr: IpAddr::V6(net6.into()), prefix: p6 };
+            let want6 = p6 == 0 || (net6 ^ ip6) >> (128 - u32::from(p6)) == 0;
+            proptest::prop_assert_eq!(n6.contains(IpAddr::V6(ip6.into())), want6);
+        }
+    }
+
     #[test]
     fn an_empty_list_permits_anyone() {
         assert!(permits(&[], ip("198.51.100.1")));
