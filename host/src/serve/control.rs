@@ -73,11 +73,10 @@ struct CallState {
 
 impl CallState {
     /// Every relay leg of the call, both sides.
-    fn legs(&self) -> Vec<LegId> {
+    fn legs(&self) -> impl Iterator<Item = LegId> + Clone + '_ {
         self.sides
             .iter()
             .flat_map(|s| s.media.iter().flatten().map(|m| m.leg))
-            .collect()
     }
 }
 
@@ -229,46 +228,50 @@ impl Node {
         let Some((idle, expiry)) = self.expiry.clone() else {
             return 0;
         };
+        // Most calls are busy: only those with something to do are listed
+        // (no allocation per call and sweep), then dealt with.
+        let due: Vec<(String, expiry::Step)> = self
+            .calls
+            .iter()
+            .filter_map(|(call_id, call)| {
+                let answered = call.sides[1].tag.is_some();
+                let since = idle.all_idle_since(call.legs());
+                let step = expiry::step(
+                    &expiry,
+                    now,
+                    answered,
+                    call.created_at,
+                    since,
+                    call.countdown,
+                );
+                (step != expiry::Step::Keep).then(|| (call_id.clone(), step))
+            })
+            .collect();
         let mut gone = Vec::new();
-        let ids: Vec<String> = self.calls.keys().cloned().collect();
-        for call_id in ids {
+        for (call_id, step) in due {
             let call = &self.calls[&call_id];
-            let legs = call.legs();
-            let answered = call.sides[1].tag.is_some();
-            let since = idle.all_idle_since(&legs);
-            match expiry::step(
-                &expiry,
-                now,
-                answered,
-                call.created_at,
-                since,
-                call.countdown,
-            ) {
+            let packets = match step {
+                expiry::Step::Start { .. } | expiry::Step::Check => self.packets(call),
+                _ => None,
+            };
+            let before = call.countdown.map(|c| c.packets);
+            let c = self.calls.get_mut(&call_id).expect("listed");
+            match step {
                 expiry::Step::Keep => {}
                 expiry::Step::Start { due } => {
-                    if let Some(packets) = self.packets(call.id, &legs) {
-                        let c = self.calls.get_mut(&call_id).expect("listed");
+                    c.countdown = packets.map(|packets| Countdown { packets, due });
+                }
+                expiry::Step::Cancel => c.countdown = None,
+                expiry::Step::Check => match packets {
+                    Some(_) if packets == before => gone.push((call_id, expiry::Cause::NoMedia)),
+                    // heard after all (a "media resumed" event lost):
+                    // count down again from here
+                    Some(packets) => {
+                        let due = now + expiry.after_media_timeout.unwrap_or_default();
                         c.countdown = Some(Countdown { packets, due });
                     }
-                }
-                expiry::Step::Cancel => {
-                    self.calls.get_mut(&call_id).expect("listed").countdown = None;
-                }
-                expiry::Step::Check => {
-                    let before = call.countdown.map(|c| c.packets);
-                    let after = self.packets(call.id, &legs);
-                    let c = self.calls.get_mut(&call_id).expect("listed");
-                    match after {
-                        Some(_) if after == before => gone.push((call_id, expiry::Cause::NoMedia)),
-                        // heard after all (a "media resumed" event lost):
-                        // count down again from here
-                        Some(packets) => {
-                            let due = now + expiry.after_media_timeout.unwrap_or_default();
-                            c.countdown = Some(Countdown { packets, due });
-                        }
-                        None => c.countdown = None,
-                    }
-                }
+                    None => c.countdown = None,
+                },
                 expiry::Step::Delete(cause) => gone.push((call_id, cause)),
             }
         }
@@ -286,12 +289,12 @@ impl Node {
         gone.len()
     }
 
-    /// RTP and RTCP packets received so far on `legs` of `call`; `None`
+    /// RTP and RTCP packets received so far on the legs of `call`; `None`
     /// when the driver cannot say.
-    fn packets(&self, call: CallId, legs: &[LegId]) -> Option<u64> {
+    fn packets(&self, call: &CallState) -> Option<u64> {
         let mut total = 0;
-        for &leg in legs {
-            let info = self.driver.leg_info(call, leg).ok()??;
+        for leg in call.legs() {
+            let info = self.driver.leg_info(call.id, leg).ok()??;
             total += info.stats.packets + info.stats.rtcp_packets;
         }
         Some(total)

@@ -50,10 +50,10 @@ impl MediaIdle {
 
     /// When the last of `legs` timed out, if every one of them has (and
     /// there is at least one).
-    pub fn all_idle_since(&self, legs: &[LegId]) -> Option<Instant> {
+    pub fn all_idle_since(&self, legs: impl IntoIterator<Item = LegId>) -> Option<Instant> {
         let map = self.legs.lock().ok()?;
-        legs.iter()
-            .map(|l| map.get(l).copied())
+        legs.into_iter()
+            .map(|l| map.get(&l).copied())
             .try_fold(None, |latest: Option<Instant>, at| {
                 Some(latest.max(Some(at?)))
             })?
@@ -178,15 +178,15 @@ mod tests {
         let idle = MediaIdle::default();
         let t0 = Instant::now();
         let (a, b) = (LegId(1), LegId(2));
-        assert_eq!(idle.all_idle_since(&[a, b]), None);
-        assert_eq!(idle.all_idle_since(&[]), None, "no legs: nothing to expire");
+        assert_eq!(idle.all_idle_since([a, b]), None);
+        assert_eq!(idle.all_idle_since([]), None, "no legs: nothing to expire");
         idle.timed_out(a, t0);
-        assert_eq!(idle.all_idle_since(&[a, b]), None);
+        assert_eq!(idle.all_idle_since([a, b]), None);
         idle.timed_out(b, t0 + 5 * S);
-        assert_eq!(idle.all_idle_since(&[a, b]), Some(t0 + 5 * S));
-        assert_eq!(idle.all_idle_since(&[a]), Some(t0));
+        assert_eq!(idle.all_idle_since([a, b]), Some(t0 + 5 * S));
+        assert_eq!(idle.all_idle_since([a]), Some(t0));
         idle.active(a);
-        assert_eq!(idle.all_idle_since(&[a, b]), None);
+        assert_eq!(idle.all_idle_since([a, b]), None);
         assert_eq!(idle.len(), 1);
     }
 
