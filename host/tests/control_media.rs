@@ -568,3 +568,35 @@ fn calls_nobody_deletes_are_deleted_and_live_ones_kept() {
     // the live call's ports stay; the others' came back
     assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 2);
 }
+
+#[test]
+fn a_re_offer_with_a_new_codec_lets_a_moved_peer_latch() {
+    let (mut server, _) = node(V4, V4, 47_920);
+    let (a, b) = (endpoint(V4), endpoint(V4));
+    let o = ask(
+        &mut server,
+        &offer("codec", &sdp(V4, a.local_addr().unwrap().port())),
+    );
+    let to_b = SocketAddr::new(V4, media_of(&o).1);
+    let r = ask(
+        &mut server,
+        &answer("codec", &sdp(V4, b.local_addr().unwrap().port())),
+    );
+    let to_a = SocketAddr::new(V4, media_of(&r).1);
+    // re-offer: PCMA now, at an address A's media will not come from (NAT)
+    let pcma = sdp(V4, 40_010).replace("RTP/AVP 0", "RTP/AVP 8");
+    assert_eq!(ask(&mut server, &offer("codec", &pcma)).result, "ok");
+    let moved = endpoint(V4);
+    let mut p = rtp(1);
+    p[1] = 8;
+    moved.send_to(&p, to_a).unwrap();
+    let mut buf = [0u8; 512];
+    let (n, from) = b
+        .recv_from(&mut buf)
+        .expect("PCMA from the moved peer latched");
+    assert_eq!((&buf[..n], from), (&p[..], to_b));
+    assert_eq!(
+        peer_of(&mut server, "codec", "a"),
+        moved.local_addr().unwrap().to_string()
+    );
+}

@@ -576,6 +576,45 @@ fn rtcp_mux_on_the_rtp_port() {
 }
 
 #[test]
+fn a_re_offer_with_new_codecs_lets_them_latch() {
+    // A offers PCMU only; a re-offer moves it to PCMA (8). Before the
+    // change a new source sending PCMA cannot latch; after it, it can.
+    let mut h = H::bridged(RelayConfig::default(), ms(0), &[0]);
+    h.dgram(ms(10), A_RTP, CARRIER, rtp_pt(0, 1, 160, 1));
+    h.cmd(
+        ms(3000),
+        Command::SetRemote {
+            leg: A,
+            rtp: Some(sa(CARRIER)),
+            rtcp: None,
+        },
+    );
+    // NAT: A's media now comes from elsewhere, in PCMA
+    let moved = "198.51.100.7:41000";
+    h.dgram(ms(3010), A_RTP, moved, rtp_pt(8, 2, 320, 1));
+    assert_eq!(h.stats(A).hijack_drops, 1, "PCMA is no type A may send yet");
+    h.cmd(
+        ms(3020),
+        Command::SetPayloadTypes {
+            leg: A,
+            payload_types: vec![8, 101],
+        },
+    );
+    let o = h.dgram(ms(3030), A_RTP, moved, rtp_pt(8, 3, 480, 1));
+    assert_eq!(transmits(&o).len(), 1);
+    assert_eq!(h.stats(A).latches, 1);
+    // a type above 127 is refused, the set kept
+    let e = h.core.handle_input(
+        ms(3040),
+        Input::Command(Command::SetPayloadTypes {
+            leg: A,
+            payload_types: vec![200],
+        }),
+    );
+    assert!(matches!(e, Err(RelayError::BadPayloadType(200))), "{e:?}");
+}
+
+#[test]
 fn a_wildcard_remote_is_no_address() {
     // c=IN IP4 0.0.0.0 (hold, RFC 2543 style): sent to, 0.0.0.0 would
     // reach the node's own host; nothing goes out until A is heard.

@@ -41,6 +41,8 @@ struct MediaLeg {
     rtcp: u16,
     /// The remote the last SDP of this side named (to spot changes).
     sdp_remote: Option<(Option<SocketAddr>, Option<SocketAddr>)>,
+    /// The payload types the leg was last given (bit `pt`; 0: any).
+    pt_mask: u128,
     /// The last SDP of this side carried `a=rtcp-mux`.
     offers_mux: bool,
     /// The leg was told its remote multiplexes RTCP (both sides offer it).
@@ -168,6 +170,12 @@ fn check_transport(sdp: &Sdp<'_>, wanted: &str) -> Result<(), ControlError> {
         }
     }
     Ok(())
+}
+
+/// The bit set of `payload_types` (all below 128), as the relay core keeps
+/// it: 0 for none, which it reads as any.
+fn mask_of(payload_types: &[u8]) -> u128 {
+    payload_types.iter().fold(0, |m, &pt| m | 1u128 << pt)
 }
 
 /// Whether an `m=` line's transport protocol carries SRTP (a profile
@@ -427,7 +435,7 @@ impl Node {
             rtcp: LocalPort(p + 1),
             remote_rtp: remote.0,
             remote_rtcp: remote.1,
-            payload_types,
+            payload_types: payload_types.clone(),
             clock_rate,
         };
         if let Err(e) = self.driver.add_leg(call, leg, spec, sockets) {
@@ -439,6 +447,7 @@ impl Node {
             rtp: p,
             rtcp: p + 1,
             sdp_remote: remote.0.is_some().then_some(remote),
+            pt_mask: mask_of(&payload_types),
             offers_mux: false,
             muxed: false,
         })
@@ -549,9 +558,29 @@ impl Node {
             } else {
                 call_set
             };
+            let pts: Vec<u8> = m
+                .formats
+                .iter()
+                .filter_map(|f| f.parse::<u8>().ok())
+                .filter(|&pt| pt < 128)
+                .collect();
             let existing = self.calls[call_id].sides[s].media.get(i).copied().flatten();
             let mut mine = match existing {
                 Some(mut leg) => {
+                    // a re-offer that changes codecs: latching asks the new ones
+                    if leg.pt_mask != mask_of(&pts) {
+                        leg.pt_mask = mask_of(&pts);
+                        let payload_types = pts;
+                        self.driver
+                            .command(
+                                id,
+                                Command::SetPayloadTypes {
+                                    leg: leg.leg,
+                                    payload_types,
+                                },
+                            )
+                            .map_err(other)?;
+                    }
                     if leg.sdp_remote != Some(remote) {
                         self.driver
                             .command(
@@ -569,12 +598,6 @@ impl Node {
                     leg
                 }
                 None => {
-                    let pts: Vec<u8> = m
-                        .formats
-                        .iter()
-                        .filter_map(|f| f.parse::<u8>().ok())
-                        .filter(|&pt| pt < 128)
-                        .collect();
                     let rate = m
                         .payload_types
                         .first()

@@ -186,6 +186,14 @@ pub enum Command {
         /// Remote RTCP address (default as in [`LegSpec::remote_rtcp`]).
         rtcp: Option<SocketAddr>,
     },
+    /// New payload types the remote may send (a re-offer that changes
+    /// codecs; empty: any), the set latching asks of a new source.
+    SetPayloadTypes {
+        /// The leg.
+        leg: LegId,
+        /// The types, each below 128.
+        payload_types: Vec<u8>,
+    },
     /// Whether the leg's remote multiplexes RTCP onto its RTP address
     /// (rtcp-mux, RFC 5761: both SDPs of the call carry `a=rtcp-mux`):
     /// RTCP to it then goes to its RTP address, from the leg's RTP port;
@@ -437,6 +445,18 @@ pub struct CoreCounters {
     /// Outputs queued beyond the initial queue capacity (the driver is not
     /// draining after each input).
     pub queue_overflows: u64,
+}
+
+/// The bit set of `payload_types` (bit `pt` for each; 0: any), or the
+/// first type above 127.
+fn pt_mask(payload_types: &[u8]) -> Result<u128, RelayError> {
+    payload_types.iter().try_fold(0u128, |mask, &pt| {
+        if pt > 127 {
+            Err(RelayError::BadPayloadType(pt))
+        } else {
+            Ok(mask | 1u128 << pt)
+        }
+    })
 }
 
 /// Marks a local port no leg owns.
@@ -703,6 +723,11 @@ impl<B: Packet> RelayCore<B> {
                     self.push(Output::Pin(Pin { port, remote: None }));
                 }
             }
+            Command::SetPayloadTypes { leg, payload_types } => {
+                let mask = pt_mask(&payload_types)?;
+                let i = self.slot(leg)?;
+                self.legs[i].as_mut().expect("indexed leg").pt_mask = mask;
+            }
             Command::SetRtcpMux { leg, mux } => {
                 let i = self.slot(leg)?;
                 self.legs[i]
@@ -803,13 +828,7 @@ impl<B: Packet> RelayCore<B> {
         if spec.clock_rate == 0 {
             return Err(RelayError::BadClockRate);
         }
-        let mut pt_mask = 0u128;
-        for &pt in &spec.payload_types {
-            if pt > 127 {
-                return Err(RelayError::BadPayloadType(pt));
-            }
-            pt_mask |= 1u128 << pt;
-        }
+        let pt_mask = pt_mask(&spec.payload_types)?;
         let mut leg = Leg {
             id,
             call,
