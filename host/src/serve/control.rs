@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use ringwire_media::driver::{DriverError, DriverHandle};
-use ringwire_media::relay::{CallId, Command, LegId, LegSpec, LocalPort};
+use ringwire_media::relay::{payload_type_mask, CallId, Command, LegId, LegSpec, LocalPort};
 
 use super::detect::DetectEvents;
 use super::expiry::{self, Countdown, Expiry, MediaIdle};
@@ -170,12 +170,6 @@ fn check_transport(sdp: &Sdp<'_>, wanted: &str) -> Result<(), ControlError> {
         }
     }
     Ok(())
-}
-
-/// The bit set of `payload_types` (all below 128), as the relay core keeps
-/// it: 0 for none, which it reads as any.
-fn mask_of(payload_types: &[u8]) -> u128 {
-    payload_types.iter().fold(0, |m, &pt| m | 1u128 << pt)
 }
 
 /// Whether an `m=` line's transport protocol carries SRTP (a profile
@@ -447,7 +441,8 @@ impl Node {
             rtp: p,
             rtcp: p + 1,
             sdp_remote: remote.0.is_some().then_some(remote),
-            pt_mask: mask_of(&payload_types),
+            // the driver took these types: all below 128
+            pt_mask: payload_type_mask(&payload_types).unwrap_or_default(),
             offers_mux: false,
             muxed: false,
         })
@@ -568,8 +563,10 @@ impl Node {
             let mut mine = match existing {
                 Some(mut leg) => {
                     // a re-offer that changes codecs: latching asks the new ones
-                    if leg.pt_mask != mask_of(&pts) {
-                        leg.pt_mask = mask_of(&pts);
+                    let mask =
+                        payload_type_mask(&pts).map_err(|e| ControlError::Other(e.to_string()))?;
+                    if leg.pt_mask != mask {
+                        leg.pt_mask = mask;
                         let payload_types = pts;
                         self.driver
                             .command(

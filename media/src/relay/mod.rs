@@ -447,9 +447,9 @@ pub struct CoreCounters {
     pub queue_overflows: u64,
 }
 
-/// The bit set of `payload_types` (bit `pt` for each; 0: any), or the
-/// first type above 127.
-fn pt_mask(payload_types: &[u8]) -> Result<u128, RelayError> {
+/// The bit set of `payload_types` as a leg keeps it (bit `pt` for each;
+/// 0: any), or the first type above 127.
+pub fn payload_type_mask(payload_types: &[u8]) -> Result<u128, RelayError> {
     payload_types.iter().try_fold(0u128, |mask, &pt| {
         if pt > 127 {
             Err(RelayError::BadPayloadType(pt))
@@ -541,9 +541,7 @@ impl Leg {
         self.rtcp_muxed = mux;
         self.remote_rtcp = match (mux, self.remote_rtp) {
             (true, rtp @ Some(_)) => rtp,
-            (false, Some(rtp)) if self.remote_rtcp == Some(rtp) => {
-                Some(SocketAddr::new(rtp.ip(), rtp.port().wrapping_add(1)))
-            }
+            (false, Some(rtp)) if self.remote_rtcp == Some(rtp) => Some(self.derived_rtcp(rtp)),
             _ => self.remote_rtcp,
         };
     }
@@ -724,7 +722,7 @@ impl<B: Packet> RelayCore<B> {
                 }
             }
             Command::SetPayloadTypes { leg, payload_types } => {
-                let mask = pt_mask(&payload_types)?;
+                let mask = payload_type_mask(&payload_types)?;
                 let i = self.slot(leg)?;
                 self.legs[i].as_mut().expect("indexed leg").pt_mask = mask;
             }
@@ -828,7 +826,7 @@ impl<B: Packet> RelayCore<B> {
         if spec.clock_rate == 0 {
             return Err(RelayError::BadClockRate);
         }
-        let pt_mask = pt_mask(&spec.payload_types)?;
+        let pt_mask = payload_type_mask(&spec.payload_types)?;
         let mut leg = Leg {
             id,
             call,
@@ -1064,9 +1062,7 @@ impl<B: Packet> RelayCore<B> {
             self.push(Output::Event(e));
         }
         let leg = self.legs[i].as_mut().expect("indexed leg");
-        if leg.rtcp_port != leg.rtp_port {
-            leg.rtcp_muxed = muxed;
-        }
+        leg.rtcp_muxed = muxed;
         leg.stats.rtcp_packets += 1;
         leg.stats.rtcp_bytes += data.len() as u64;
         self.forward(now, i, Stream::Rtcp, data);
