@@ -448,9 +448,6 @@ impl Node {
         })
     }
 
-    /// Makes sure every enabled section of `sdp` has a bridged pair of legs
-    /// and sets side `s`'s remotes from it. Returns the ports of the other
-    /// side, one entry per section.
     /// RTCP multiplexing for section `i` of a call: both sides' SDPs carry
     /// `a=rtcp-mux` (the node passes it through, so they negotiate it with
     /// each other, RFC 5761); each leg is told when that changes.
@@ -499,6 +496,10 @@ impl Node {
         Ok(())
     }
 
+    /// Makes sure every enabled section of `sdp` has a bridged pair of legs
+    /// and sets side `s`'s remotes from it, after the request's checks
+    /// (address family, transport, reachable peers). Returns the ports of
+    /// the other side, one entry per section.
     fn apply_sdp(
         &mut self,
         call_id: &str,
