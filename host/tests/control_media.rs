@@ -223,15 +223,26 @@ fn rtp(seq: u16) -> Vec<u8> {
 
 /// Sets up a call between two endpoints on `peer_ip` through NG, and
 /// checks that RTP goes through both ways, from the node's ports.
-fn relay_a_call(server: &mut NgServer<Node>, node_ip: IpAddr, peer_ip: IpAddr, call: &str) {
+/// Sets up `call` through NG between two fresh endpoints on `peer_ip`, A
+/// offering and B answering, each SDP `body(its own port)`; both must be
+/// accepted. Returns A, B and the offer's and the answer's replies.
+fn set_up(
+    server: &mut NgServer<Node>,
+    call: &str,
+    peer_ip: IpAddr,
+    body: impl Fn(u16) -> String,
+) -> (UdpSocket, UdpSocket, Answered, Answered) {
     let (a, b) = (endpoint(peer_ip), endpoint(peer_ip));
-    let a_sdp = sdp(peer_ip, a.local_addr().unwrap().port());
-    let o = ask(server, &offer(call, &a_sdp));
+    let o = ask(server, &offer(call, &body(a.local_addr().unwrap().port())));
     assert_eq!(o.result, "ok", "{:?}", o.error);
-    let (o_addr, to_b) = media_of(&o);
-    let b_sdp = sdp(peer_ip, b.local_addr().unwrap().port());
-    let r = ask(server, &answer(call, &b_sdp));
+    let r = ask(server, &answer(call, &body(b.local_addr().unwrap().port())));
     assert_eq!(r.result, "ok", "{:?}", r.error);
+    (a, b, o, r)
+}
+
+fn relay_a_call(server: &mut NgServer<Node>, node_ip: IpAddr, peer_ip: IpAddr, call: &str) {
+    let (a, b, o, r) = set_up(server, call, peer_ip, |port| sdp(peer_ip, port));
+    let (o_addr, to_b) = media_of(&o);
     let (r_addr, to_a) = media_of(&r);
     let family = if node_ip.is_ipv4() { "IP4" } else { "IP6" };
     assert_eq!(o_addr, format!("{family} {node_ip}"));
@@ -337,22 +348,12 @@ fn rtcp_rr(ssrc: u32) -> Vec<u8> {
 #[test]
 fn rtcp_is_multiplexed_when_both_sides_offer_it() {
     let (mut server, _) = node(V4, V4, 47_760);
-    let (a, b) = (endpoint(V4), endpoint(V4));
-    let o = ask(
-        &mut server,
-        &offer("mux", &sdp_mux(V4, a.local_addr().unwrap().port())),
-    );
-    assert_eq!(o.result, "ok", "{:?}", o.error);
+    let (a, b, o, r) = set_up(&mut server, "mux", V4, |port| sdp_mux(V4, port));
     assert!(
         o.sdp.as_deref().unwrap().contains("a=rtcp-mux"),
         "passed through"
     );
     let to_b = SocketAddr::new(V4, media_of(&o).1);
-    let r = ask(
-        &mut server,
-        &answer("mux", &sdp_mux(V4, b.local_addr().unwrap().port())),
-    );
-    assert_eq!(r.result, "ok", "{:?}", r.error);
     let to_a = SocketAddr::new(V4, media_of(&r).1);
     let mut buf = [0u8; 512];
     // A's first RTCP, before B has sent any: B gets it on its RTP port,
@@ -390,16 +391,12 @@ fn dtmf_events_over(
     kind: &str,
     proto: &str,
 ) -> Vec<String> {
-    let (a, b) = (endpoint(V4), endpoint(V4));
     let body = |port: u16| {
         sdp(V4, port)
             .replace("RTP/AVP", proto)
             .replace("m=audio", &format!("m={kind}"))
     };
-    let o = ask(server, &offer(call, &body(a.local_addr().unwrap().port())));
-    assert_eq!(o.result, "ok", "{:?}", o.error);
-    let r = ask(server, &answer(call, &body(b.local_addr().unwrap().port())));
-    assert_eq!(r.result, "ok", "{:?}", r.error);
+    let (a, b, _, r) = set_up(server, call, V4, body);
     let to_a = SocketAddr::new(V4, media_of(&r).1);
     // 100 ms of "5" between silences, as 20 ms PCMU packets
     let mut audio = vec![0.0f64; 8 * 600];
@@ -572,16 +569,8 @@ fn calls_nobody_deletes_are_deleted_and_live_ones_kept() {
 #[test]
 fn a_re_offer_with_a_new_codec_lets_a_moved_peer_latch() {
     let (mut server, _) = node(V4, V4, 47_920);
-    let (a, b) = (endpoint(V4), endpoint(V4));
-    let o = ask(
-        &mut server,
-        &offer("codec", &sdp(V4, a.local_addr().unwrap().port())),
-    );
+    let (_a, b, o, r) = set_up(&mut server, "codec", V4, |port| sdp(V4, port));
     let to_b = SocketAddr::new(V4, media_of(&o).1);
-    let r = ask(
-        &mut server,
-        &answer("codec", &sdp(V4, b.local_addr().unwrap().port())),
-    );
     let to_a = SocketAddr::new(V4, media_of(&r).1);
     // re-offer: PCMA now, at an address A's media will not come from (NAT)
     let pcma = sdp(V4, 40_010).replace("RTP/AVP 0", "RTP/AVP 8");
