@@ -576,6 +576,34 @@ fn rtcp_mux_on_the_rtp_port() {
 }
 
 #[test]
+fn a_marked_packet_of_a_named_type_in_the_rtcp_range_is_rtp() {
+    // PT 77 with the marker bit reads 205 in the second byte, an RTCP
+    // packet type (RFC 5761 section 4). A remote whose SDP named 77 and
+    // that does not multiplex RTCP sends RTP; one that multiplexes may
+    // not use 64-95, so there it is RTCP.
+    let marked = |seq: u16| {
+        let mut p = rtp_pt(77, seq, u32::from(seq) * 160, 1);
+        p[1] |= 0x80;
+        p
+    };
+    let mut h = H::bridged(RelayConfig::default(), ms(0), &[0, 77]);
+    let o = h.dgram(ms(10), A_RTP, CARRIER, marked(1));
+    assert_eq!(transmits(&o)[0].from, B_RTP);
+    let a = h.stats(A);
+    assert_eq!((a.packets, a.rtcp_packets, a.malformed), (1, 0, 0));
+    h.cmd(ms(20), Command::SetRtcpMux { leg: A, mux: true });
+    let o = h.dgram(ms(30), A_RTP, CARRIER, rtcp(1, false));
+    assert_eq!(transmits(&o)[0].from, B_RTCP);
+    assert_eq!(h.stats(A).rtcp_packets, 1);
+    // a leg that takes any type reads the range as RTCP
+    let mut h = H::bridged(RelayConfig::default(), ms(0), &[]);
+    h.dgram(ms(10), A_RTP, CARRIER, rtcp(1, false));
+    h.dgram(ms(20), A_RTP, CARRIER, marked(2));
+    let a = h.stats(A);
+    assert_eq!((a.packets, a.rtcp_packets), (0, 2));
+}
+
+#[test]
 fn a_re_offer_with_new_codecs_lets_them_latch() {
     // A offers PCMU only; a re-offer moves it to PCMA (8). Before the
     // change a new source sending PCMA cannot latch; after it, it can.

@@ -557,6 +557,16 @@ impl Leg {
     fn expects(&self, pt: u8) -> bool {
         self.pt_mask == 0 || self.pt_mask & (1u128 << pt) != 0
     }
+
+    /// Whether a datagram on the RTP port whose second byte reads as an
+    /// RTCP packet type is RTP after all: a marked packet of a type 64-95
+    /// that the remote's SDP named, on a leg whose remote does not
+    /// multiplex RTCP (RFC 5761 section 4 keeps those types out of
+    /// multiplexed sessions only).
+    fn sends_marked_type(&self, second_byte: u8) -> bool {
+        let split = self.rtcp_port != self.rtp_port;
+        split && !self.rtcp_muxed && self.pt_mask != 0 && self.expects(second_byte & 0x7f)
+    }
 }
 
 /// The relay core: see the [module documentation](self).
@@ -939,7 +949,7 @@ impl<B: Packet> RelayCore<B> {
         let split = leg.rtcp_port != leg.rtp_port;
         if split && local == leg.rtcp_port {
             self.on_rtcp(now, i, from, data, false);
-        } else if is_rtcp_like(&data) {
+        } else if is_rtcp_like(&data) && !leg.sends_marked_type(data[1]) {
             self.on_rtcp(now, i, from, data, split);
         } else {
             self.on_rtp(now, i, from, data);
