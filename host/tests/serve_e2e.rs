@@ -182,17 +182,7 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
     // SAFETY: kill(2) on our own child's pid.
     let r = unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGTERM) };
     assert_eq!(r, 0);
-    let t = Instant::now();
-    let status = loop {
-        if let Some(s) = node.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "no exit after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let (status, _) = wait_exit(&mut node, Duration::from_secs(10));
     assert!(status.success(), "exit {status:?}; log:\n{}", node.log());
     assert!(node.log().contains("stopped"), "{}", node.log());
 }
@@ -201,14 +191,7 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
 fn bad_config_key_is_a_clear_error() {
     let node = spawn("[media]\nport_min = 30000\nbogus_key = 1\n", "bad");
     let mut node = node;
-    let t = Instant::now();
-    let status = loop {
-        if let Some(s) = node.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(t.elapsed() < Duration::from_secs(10), "bad config accepted");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let (status, _) = wait_exit(&mut node, Duration::from_secs(10));
     assert!(!status.success());
     let log = node.log();
     assert!(log.contains("bogus_key"), "{log}");
@@ -358,4 +341,112 @@ fn offers_beyond_the_descriptor_limit_get_a_clear_error() {
     let log = node.log();
     assert!(log.contains("open-descriptor limit is below"), "{log}");
     assert!(log.contains("raise the open-descriptor limit"), "{log}");
+}
+
+/// Waits for the node to exit; its status and how long that took.
+fn wait_exit(node: &mut Node, within: Duration) -> (std::process::ExitStatus, Duration) {
+    let t = Instant::now();
+    loop {
+        if let Some(s) = node.child.try_wait().unwrap() {
+            return (s, t.elapsed());
+        }
+        assert!(t.elapsed() < within, "no exit:\n{}", node.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigterm_drains_calls_up_to_the_drain_timeout() {
+    // With `timeouts.drain`, a SIGTERM stops new calls while the calls up
+    // keep their media and their answers, queries and deletes; the node
+    // stops once the last is deleted, or when the timeout cuts the rest.
+    let start = |drain: u32, name: &str| {
+        let ng_port = free_udp_port();
+        let metrics_port = free_tcp_port();
+        let base = 31000 + (std::process::id() % 40) as u16 * 20;
+        let config = format!(
+            "[control]\nng = \"127.0.0.1:{ng_port}\"\n\
+             [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\
+             [media]\nport_min = {base}\nport_max = {}\n\
+             [timeouts]\ndrain = {drain}\n",
+            base + 19
+        );
+        let node = spawn(&config, name);
+        let mut ng = Ng::new(format!("127.0.0.1:{ng_port}").parse().unwrap());
+        wait_for_pong(&mut ng, &node);
+        let metrics: SocketAddr = format!("127.0.0.1:{metrics_port}").parse().unwrap();
+        (node, ng, metrics)
+    };
+    let command = |ng: &mut Ng, command: &str, call: &str, sdp: Option<&str>| {
+        let mut d = Dict::new();
+        d.insert("command", command)
+            .insert("call-id", call)
+            .insert("from-tag", "tag-a");
+        if command == "answer" {
+            d.insert("to-tag", "tag-b");
+        }
+        if let Some(sdp) = sdp {
+            d.insert("sdp", sdp);
+        }
+        ng.request(&d)
+    };
+    let sigterm = |node: &Node| {
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(
+            unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGTERM) },
+            0
+        );
+        let t = Instant::now();
+        while !node.log().contains("draining") {
+            assert!(t.elapsed() < WAIT, "no drain:\n{}", node.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let (a, b) = (endpoint(), endpoint());
+    let port = |s: &UdpSocket| s.local_addr().unwrap().port();
+    let (sdp_a, sdp_b) = (sdp(port(&a), 9, 1), sdp(port(&b), 9, 2));
+
+    let (mut node, mut ng, metrics) = start(30, "drain");
+    let call = format!("drain-{}", std::process::id());
+    let r = command(&mut ng, "offer", &call, Some(&sdp_a));
+    let to_b = sdp_target(field(&r, "sdp").unwrap());
+    sigterm(&node);
+    // a new call is refused, plainly and counted
+    let r = command(&mut ng, "offer", "another", Some(&sdp_a));
+    assert_eq!(result(&r), "error");
+    let reason = String::from_utf8_lossy(field(&r, "error-reason").unwrap()).into_owned();
+    assert!(reason.contains("draining"), "{reason}");
+    assert_eq!(
+        metric(&scrape(metrics), "ringwire_ng_refused_draining_total"),
+        1
+    );
+    // the call up is answered and carries media
+    let r = command(&mut ng, "answer", &call, Some(&sdp_b));
+    assert_eq!(result(&r), "ok", "{}", String::from_utf8_lossy(&r));
+    let to_a = sdp_target(field(&r, "sdp").unwrap());
+    let p = rtp(1, 0xA);
+    a.send_to(&p, to_a).unwrap();
+    assert_eq!(recv(&b), (p, to_b));
+    assert_eq!(result(&command(&mut ng, "query", &call, None)), "ok");
+    // deleting the last call stops the node well before the timeout
+    assert_eq!(result(&command(&mut ng, "delete", &call, None)), "ok");
+    let (status, took) = wait_exit(&mut node, Duration::from_secs(10));
+    assert!(status.success(), "{status:?}:\n{}", node.log());
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(node.log().contains("calls_cut=0"), "{}", node.log());
+
+    // a call nobody deletes is cut when the drain timeout passes
+    let (mut node, mut ng, _) = start(1, "drain-cut");
+    let r = command(&mut ng, "offer", &call, Some(&sdp_a));
+    assert_eq!(result(&r), "ok");
+    let t = Instant::now();
+    sigterm(&node);
+    let (status, _) = wait_exit(&mut node, Duration::from_secs(10));
+    assert!(status.success(), "{status:?}:\n{}", node.log());
+    assert!(
+        t.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(node.log().contains("calls_cut=1"), "{}", node.log());
 }
