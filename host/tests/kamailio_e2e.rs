@@ -14,9 +14,11 @@ use common::*;
 
 use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use ringwire_host::ng::bencode::Dict;
 
 /// A child process, in a process group of its own, killed with all of
 /// its own children (Kamailio forks workers) when the test ends, however
@@ -52,8 +54,9 @@ impl Drop for Peer {
 }
 
 /// Kamailio's configuration: every request goes on to the UAS at
-/// `uas_port`; the INVITE's SDP and the answer's through the node.
-fn kamailio_cfg(sip_port: u16, ng_port: u16, uas_port: u16) -> String {
+/// `uas_port`; the INVITE's SDP and the answer's through a node of
+/// `nodes` (`rtpengine_sock`'s list: `udp:HOST:PORT=WEIGHT ...`).
+fn kamailio_cfg(sip_port: u16, nodes: &str, uas_port: u16) -> String {
     format!(
         r#"#!KAMAILIO
 debug=2
@@ -68,7 +71,7 @@ loadmodule "textops.so"
 loadmodule "siputils.so"
 loadmodule "xlog.so"
 loadmodule "rtpengine.so"
-modparam("rtpengine", "rtpengine_sock", "udp:127.0.0.1:{ng_port}")
+modparam("rtpengine", "rtpengine_sock", "{nodes}")
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
     if (is_method("INVITE") && has_body("application/sdp")) {{
@@ -106,11 +109,11 @@ fn uac_scenario(path: &Path) {
     std::fs::write(path, xml).unwrap();
 }
 
-/// Waits until `log` holds `needle` (at most 10 s).
-fn wait_for_log(log: &Path, needle: &str) {
+/// Waits until `log` holds `needle` `times` times (at most 10 s).
+fn wait_for_log(log: &Path, needle: &str, times: usize) {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(10) {
-        if std::fs::read_to_string(log).is_ok_and(|l| l.contains(needle)) {
+        if std::fs::read_to_string(log).is_ok_and(|l| l.matches(needle).count() >= times) {
             return;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -122,97 +125,132 @@ fn wait_for_log(log: &Path, needle: &str) {
     );
 }
 
-#[test]
-fn a_call_through_kamailio_is_relayed_and_its_digit_heard() {
-    let (ng_port, metrics_port) = (free_udp_port(), free_tcp_port());
-    let base = 44000 + (std::process::id() % 300) as u16 * 20;
-    let config = format!(
-        "[control]\nng = \"127.0.0.1:{ng_port}\"\n\
-         [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\
-         [media]\nport_min = {base}\nport_max = {}\n",
-        base + 19
-    );
-    let node = spawn(&config, "kamailio");
-    let ng_addr: SocketAddr = format!("127.0.0.1:{ng_port}").parse().unwrap();
-    wait_for_pong(&mut Ng::new(ng_addr), &node);
+/// Kamailio between a sipp UAC and a sipp UAS, its `rtpengine` module
+/// driving the nodes at `ng_ports` (with their weights).
+struct Sip {
+    run_dir: PathBuf,
+    log: PathBuf,
+    sip_port: u16,
+    uas_port: u16,
+    _kamailio: Peer,
+}
 
-    let (sip_port, uas_port, uac_port) = (free_udp_port(), free_udp_port(), free_udp_port());
-    let (uas_media, uac_media) = (free_udp_port(), free_udp_port());
-    let run_dir = temp_path("kamailio-run");
-    std::fs::create_dir_all(&run_dir).unwrap();
-    let cfg = run_dir.join("kamailio.cfg");
-    std::fs::write(&cfg, kamailio_cfg(sip_port, ng_port, uas_port)).unwrap();
-    let kam_log = run_dir.join("kamailio.log");
-    let _kamailio = Peer::spawn(
-        Command::new("kamailio")
-            .arg("-f")
-            .arg(&cfg)
-            .args(["-DD", "-E", "-m", "64", "-M", "8", "-Y"])
-            .arg(&run_dir)
-            .arg("-P")
-            .arg(run_dir.join("kamailio.pid"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&kam_log).unwrap()),
-    )
-    .expect("kamailio (Debian package kamailio) is installed");
-    // its rtpengine module pings the node at start
-    wait_for_log(&kam_log, "support for it enabled");
+impl Sip {
+    fn start(name: &str, ng_ports: &[(u16, u32)]) -> Sip {
+        let (sip_port, uas_port) = (free_udp_port(), free_udp_port());
+        let run_dir = temp_path(name);
+        std::fs::create_dir_all(&run_dir).unwrap();
+        let nodes: Vec<String> = ng_ports
+            .iter()
+            .map(|(port, weight)| format!("udp:127.0.0.1:{port}={weight}"))
+            .collect();
+        let cfg = run_dir.join("kamailio.cfg");
+        std::fs::write(&cfg, kamailio_cfg(sip_port, &nodes.join(" "), uas_port)).unwrap();
+        let log = run_dir.join("kamailio.log");
+        let kamailio = Peer::spawn(
+            Command::new("kamailio")
+                .arg("-f")
+                .arg(&cfg)
+                .args(["-DD", "-E", "-m", "64", "-M", "8", "-Y"])
+                .arg(&run_dir)
+                .arg("-P")
+                .arg(run_dir.join("kamailio.pid"))
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap()),
+        )
+        .expect("kamailio (Debian package kamailio) is installed");
+        // its rtpengine module pings each node at start
+        wait_for_log(&log, "support for it enabled", ng_ports.len());
+        Sip {
+            run_dir,
+            log,
+            sip_port,
+            uas_port,
+            _kamailio: kamailio,
+        }
+    }
 
-    let sipp = |args: &[String]| {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn sipp(&self, args: &[String]) -> Command {
         let mut c = Command::new("sipp");
         c.args(args)
-            .current_dir(&run_dir)
+            .current_dir(&self.run_dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         c
-    };
-    let s = |v: &str| v.to_string();
-    let _uas = Peer::spawn(&mut sipp(&[
-        s("-sn"),
-        s("uas"),
-        s("-rtp_echo"),
-        s("-i"),
-        s("127.0.0.1"),
-        s("-p"),
-        uas_port.to_string(),
-        s("-mp"),
-        uas_media.to_string(),
-        s("-m"),
-        s("1"),
-        s("-nostdin"),
-    ]))
-    .unwrap();
-    let scenario = run_dir.join("uac_pcap.xml");
-    uac_scenario(&scenario);
-    let uac = sipp(&[
-        s("-sf"),
-        scenario.to_string_lossy().into_owned(),
-        format!("127.0.0.1:{sip_port}"),
-        s("-i"),
-        s("127.0.0.1"),
-        s("-p"),
-        uac_port.to_string(),
-        s("-mp"),
-        uac_media.to_string(),
-        s("-s"),
-        s("agent"),
-        s("-m"),
-        s("1"),
-        s("-nostdin"),
-        s("-timeout"),
-        s("40s"),
-        s("-timeout_error"),
-    ])
-    .status()
-    .unwrap();
-    assert!(
-        uac.success(),
-        "the UAC's call failed ({uac}); kamailio log:\n{}\nnode log:\n{}",
-        std::fs::read_to_string(&kam_log).unwrap_or_default(),
-        node.log()
-    );
+    }
 
-    let body = scrape(format!("127.0.0.1:{metrics_port}").parse().unwrap());
+    /// One call of sip-tester's captures from the UAC to an echoing UAS;
+    /// whether the UAC saw it through.
+    fn call(&self) -> std::process::ExitStatus {
+        let (uas_media, uac_media, uac_port) = (free_udp_port(), free_udp_port(), free_udp_port());
+        let s = |v: &str| v.to_string();
+        let _uas = Peer::spawn(&mut self.sipp(&[
+            s("-sn"),
+            s("uas"),
+            s("-rtp_echo"),
+            s("-i"),
+            s("127.0.0.1"),
+            s("-p"),
+            self.uas_port.to_string(),
+            s("-mp"),
+            uas_media.to_string(),
+            s("-m"),
+            s("1"),
+            s("-nostdin"),
+        ]))
+        .unwrap();
+        let scenario = self.run_dir.join("uac_pcap.xml");
+        uac_scenario(&scenario);
+        self.sipp(&[
+            s("-sf"),
+            scenario.to_string_lossy().into_owned(),
+            format!("127.0.0.1:{}", self.sip_port),
+            s("-i"),
+            s("127.0.0.1"),
+            s("-p"),
+            uac_port.to_string(),
+            s("-mp"),
+            uac_media.to_string(),
+            s("-s"),
+            s("agent"),
+            s("-m"),
+            s("1"),
+            s("-nostdin"),
+            s("-timeout"),
+            s("40s"),
+            s("-timeout_error"),
+        ])
+        .status()
+        .unwrap()
+    }
+}
+
+/// A `ringwire serve` on loopback with `extra` config; its NG port and
+/// metrics address, once it answers pings.
+fn node(name: &str, port_base: u16, extra: &str) -> (Node, u16, SocketAddr) {
+    let (ng_port, metrics_port) = (free_udp_port(), free_tcp_port());
+    let config = format!(
+        "[control]\nng = \"127.0.0.1:{ng_port}\"\n\
+         [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\
+         [media]\nport_min = {port_base}\nport_max = {}\n{extra}",
+        port_base + 19
+    );
+    let node = spawn(&config, name);
+    let ng_addr: SocketAddr = format!("127.0.0.1:{ng_port}").parse().unwrap();
+    wait_for_pong(&mut Ng::new(ng_addr), &node);
+    let metrics = format!("127.0.0.1:{metrics_port}").parse().unwrap();
+    (node, ng_port, metrics)
+}
+
+/// Asserts that the node at `metrics` carried exactly one whole call
+/// from the UAC: offer, answer and delete, both directions of the
+/// capture, nothing left after the BYE.
+fn assert_carried_one_call(metrics: SocketAddr) {
+    let body = scrape(metrics);
     for command in ["offer", "answer", "delete"] {
         let series = format!("ringwire_ng_requests_total{{command=\"{command}\"}}");
         assert_eq!(metric(&body, &series), 1, "{series}");
@@ -224,10 +262,81 @@ fn a_call_through_kamailio_is_relayed_and_its_digit_heard() {
     assert!(relayed >= 2 * 236, "{relayed} packets relayed");
     assert_eq!(metric(&body, "ringwire_calls"), 0, "deleted on the BYE");
     assert_eq!(metric(&body, "ringwire_port_pairs_in_use"), 0);
+}
+
+#[test]
+fn a_call_through_kamailio_is_relayed_and_its_digit_heard() {
+    let base = 44000 + (std::process::id() % 300) as u16 * 20;
+    let (node, ng_port, metrics) = node("kamailio", base, "");
+    let sip = Sip::start("kamailio-run", &[(ng_port, 1)]);
+    let uac = sip.call();
+    assert!(
+        uac.success(),
+        "the UAC's call failed ({uac}); kamailio log:\n{}\nnode log:\n{}",
+        sip.log(),
+        node.log()
+    );
+    assert_carried_one_call(metrics);
     let log = node.log();
     assert!(
         log.lines()
             .any(|l| l.contains("detector event") && l.contains("digit=1")),
         "the caller's RFC 4733 \"1\" in the node's log:\n{log}"
     );
+}
+
+#[test]
+fn a_draining_node_hands_new_calls_to_the_next() {
+    // Node A is draining (SIGTERM, one call still up); Kamailio picks it
+    // first for every call (weight 1000: its default hash of the Call-ID
+    // is under 256), gets `load limit`, and tries node B, which carries
+    // the call. A keeps its own call until that is deleted.
+    let base = 45000 + (std::process::id() % 250) as u16 * 40;
+    let (mut a, a_port, a_metrics) = node("drain-a", base, "[timeouts]\ndrain = 60\n");
+    let (b, b_port, b_metrics) = node("drain-b", base + 20, "");
+    let mut ng = Ng::new(format!("127.0.0.1:{a_port}").parse().unwrap());
+    let mut held = Dict::new();
+    let sdp = sdp(40000, 40001, 1);
+    held.insert("command", "offer")
+        .insert("call-id", "held")
+        .insert("from-tag", "a")
+        .insert("sdp", sdp.as_str());
+    assert_eq!(result(&ng.request(&held)), "ok");
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(
+        unsafe { libc::kill(a.child.id() as libc::pid_t, libc::SIGTERM) },
+        0
+    );
+    wait_for_log(&a.log, "draining", 1);
+
+    let sip = Sip::start("kamailio-drain", &[(a_port, 1000), (b_port, 1)]);
+    let uac = sip.call();
+    assert!(
+        uac.success(),
+        "the UAC's call failed ({uac}); kamailio log:\n{}\nnode B log:\n{}",
+        sip.log(),
+        b.log()
+    );
+    assert!(sip.log().contains("load limit"), "{}", sip.log());
+    assert_eq!(
+        metric(&scrape(a_metrics), "ringwire_ng_refused_draining_total"),
+        1
+    );
+    assert_carried_one_call(b_metrics);
+    // A stops once its own call is deleted
+    let mut delete = Dict::new();
+    delete
+        .insert("command", "delete")
+        .insert("call-id", "held")
+        .insert("from-tag", "a");
+    assert_eq!(result(&ng.request(&delete)), "ok");
+    let t = Instant::now();
+    while a.child.try_wait().unwrap().is_none() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "A still up:\n{}",
+            a.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

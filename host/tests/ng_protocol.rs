@@ -90,6 +90,8 @@ struct FakeNode {
     /// call-id -> (from-tag, ports offered, to-tag and ports answered)
     calls: HashMap<String, FakeCall>,
     offers_executed: usize,
+    /// Every offer is refused with this, when set.
+    refuse_offers: Option<ControlError>,
 }
 
 struct FakeCall {
@@ -125,6 +127,9 @@ impl FakeNode {
 impl CallControl for FakeNode {
     fn offer(&mut self, offer: &Offer<'_>, sdp: &Sdp<'_>) -> Result<Allocation, ControlError> {
         self.offers_executed += 1;
+        if let Some(e) = &self.refuse_offers {
+            return Err(e.clone());
+        }
         let ports = self.alloc(sdp.media.len());
         self.calls.insert(
             offer.call_id.to_string(),
@@ -623,6 +628,49 @@ fn answer_for_unknown_call_or_tag() {
     let r = ask(&mut srv, now, &ans("a3", "wrong"));
     let (_, d) = reply_dict(&r);
     assert_eq!(get_str(&d, "error-reason"), Some("Unknown tag"));
+}
+
+#[test]
+fn a_node_that_cannot_take_the_call_says_load_limit() {
+    // Kamailio tries its next node on rtpengine's `load limit` (and on
+    // "Ran out of ports"); any other error fails the call.
+    let (mut srv, now) = server();
+    for (i, (refusal, result, key, text)) in [
+        (
+            ControlError::Draining,
+            "load limit",
+            "message",
+            "node is draining: no new calls",
+        ),
+        (
+            ControlError::NoDescriptors,
+            "load limit",
+            "message",
+            "Ran out of file descriptors",
+        ),
+        (
+            ControlError::NoPorts,
+            "error",
+            "error-reason",
+            "Ran out of ports",
+        ),
+        (
+            ControlError::Other("bad".into()),
+            "error",
+            "error-reason",
+            "bad",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        srv.control_mut().refuse_offers = Some(refusal);
+        let r = ask(&mut srv, now, &kamailio_offer(&format!("l{i}"), "c1"));
+        let (_, d) = reply_dict(&r);
+        assert_eq!(get_str(&d, "result"), Some(result));
+        assert_eq!(get_str(&d, key), Some(text));
+        assert_eq!(srv.stats().errors, i as u64 + 1, "counted as refused");
+    }
 }
 
 #[test]

@@ -42,7 +42,8 @@ pub enum NgClientError {
 pub struct NgReply {
     /// `result`: `ok`, `pong`, `error`, ...
     pub result: String,
-    /// `error-reason`, when the node gave one.
+    /// `error-reason` (or a `load limit` reply's `message`), when the
+    /// node gave one.
     pub error_reason: Option<String>,
     /// `sdp`, for offer and answer.
     pub sdp: Option<Vec<u8>>,
@@ -179,6 +180,7 @@ pub fn parse_reply(body: &[u8]) -> Result<NgReply, NgClientError> {
         result,
         error_reason: dict
             .get(b"error-reason")
+            .or_else(|| dict.get(b"message"))
             .and_then(|v| v.as_bytes())
             .map(|b| String::from_utf8_lossy(b).into_owned()),
         sdp: dict
@@ -186,4 +188,25 @@ pub fn parse_reply(body: &[u8]) -> Result<NgReply, NgClientError> {
             .and_then(|v| v.as_bytes())
             .map(<[u8]>::to_vec),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_load_limit_reply_gives_its_message_as_the_reason() {
+        let r = parse_reply(b"d7:message30:node is draining: no new calls6:result10:load limite")
+            .unwrap();
+        assert_eq!(r.result, "load limit");
+        assert_eq!(
+            r.error_reason.as_deref(),
+            Some("node is draining: no new calls")
+        );
+        let r = parse_reply(b"d12:error-reason3:bad6:result5:errore").unwrap();
+        assert_eq!(
+            (r.result.as_str(), r.error_reason.as_deref()),
+            ("error", Some("bad"))
+        );
+    }
 }

@@ -572,6 +572,9 @@ pub enum Reply {
     Stats(CallStats),
     /// `{"result":"error","error-reason":...}`.
     Error(String),
+    /// `{"result":"load limit","message":...}`: this node takes no new
+    /// call now, another may (rtpengine's reply when over its limits).
+    LoadLimit(String),
 }
 
 impl Reply {
@@ -600,6 +603,11 @@ impl Reply {
             Reply::Error(reason) => {
                 d.insert("result", "error");
                 d.insert("error-reason", reason.as_str());
+                d.encode(out);
+            }
+            Reply::LoadLimit(message) => {
+                d.insert("result", "load limit");
+                d.insert("message", message.as_str());
                 d.encode(out);
             }
             Reply::Stats(s) => encode_stats(s, out),

@@ -71,9 +71,27 @@ pub enum ControlError {
     /// The node is at its limit of open descriptors (sockets).
     #[error("Ran out of file descriptors")]
     NoDescriptors,
+    /// The node is draining for a stop: it takes no new calls.
+    #[error("node is draining: no new calls")]
+    Draining,
     /// Anything else, worded for the proxy's log.
     #[error("{0}")]
     Other(String),
+}
+
+impl ControlError {
+    /// The NG reply that refuses a command for this reason. A node that
+    /// cannot take a new call but another node could (draining, out of
+    /// descriptors) answers rtpengine's `result: load limit`, on which a
+    /// proxy such as Kamailio tries its next node; the rest are errors.
+    pub fn reply(&self) -> Reply {
+        match self {
+            ControlError::Draining | ControlError::NoDescriptors => {
+                Reply::LoadLimit(self.to_string())
+            }
+            _ => Reply::Error(self.to_string()),
+        }
+    }
 }
 
 /// What the node does for each NG command. [`NgServer`] has already parsed
@@ -137,7 +155,8 @@ pub struct NgStats {
     pub dropped: u64,
     /// Replies served from the retransmission cache.
     pub retransmits: u64,
-    /// Error replies sent (malformed requests and refused commands).
+    /// Error and load-limit replies sent (malformed requests and refused
+    /// commands).
     pub errors: u64,
     /// `ping` commands executed.
     pub pings: u64,
@@ -238,7 +257,7 @@ impl<C: CallControl> NgServer<C> {
                 return Err(Dropped);
             }
         };
-        if matches!(reply, Reply::Error(_)) {
+        if matches!(reply, Reply::Error(_) | Reply::LoadLimit(_)) {
             self.stats.errors += 1;
         }
         reply.encode(cookie, out);
@@ -276,7 +295,7 @@ impl<C: CallControl> NgServer<C> {
                 self.control.query(q).map(Reply::Stats)
             }
         };
-        result.unwrap_or_else(|e| Reply::Error(e.to_string()))
+        result.unwrap_or_else(|e| e.reply())
     }
 
     fn rewrite_options(&self, options: &Options<'_>) -> RewriteOptions {
@@ -298,7 +317,7 @@ impl<C: CallControl> NgServer<C> {
         };
         let alloc = match call(&mut self.control, &sdp) {
             Ok(a) => a,
-            Err(e) => return Reply::Error(e.to_string()),
+            Err(e) => return e.reply(),
         };
         let mut out = Vec::with_capacity(body.len() + 64);
         match sdp::rewrite(body, alloc.address, &alloc.media, options, &mut out) {

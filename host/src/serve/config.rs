@@ -214,8 +214,9 @@ pub struct TimeoutsConfig {
     pub setup_window: f64,
     /// A remote quiet this long may be replaced by latching. Default 5.
     pub quiet_window: f64,
-    /// On SIGTERM, how long to wait for calls to end. Default 0 (stop at
-    /// once once no new offers are accepted).
+    /// On SIGTERM, how long to wait for calls to end while new offers get
+    /// `load limit` (the proxy tries another node). Default 0 (stop at
+    /// once).
     pub drain: f64,
     /// An answered call with no RTP on any leg this long is deleted by
     /// the node (a lost BYE must not hold its ports for good); 0: never,

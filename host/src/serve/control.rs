@@ -751,7 +751,7 @@ impl CallControl for Node {
         if !self.calls.contains_key(offer.call_id) {
             if self.draining.load(Ordering::Relaxed) {
                 self.gauges.refused_draining.fetch_add(1, Ordering::Relaxed);
-                return Err(ControlError::Other("node is draining: no new calls".into()));
+                return Err(ControlError::Draining);
             }
             let id = CallId(self.next_call);
             self.next_call += 1;

@@ -20,7 +20,8 @@
 //! Map: [`config`] (the TOML file), [`ports`] (RTP/RTCP pair allocator),
 //! [`control`] (the NG `CallControl` over the driver), [`detect`] (live
 //! detector taps in the workers, their events: log, metrics, `query`),
-//! [`metrics`] (Prometheus text). Shutdown: a signal stops new offers; the NG socket
+//! [`metrics`] (Prometheus text). Shutdown: a signal stops new offers
+//! (answered `load limit`, so a proxy tries its next node); the NG socket
 //! keeps answering (answers, deletes, queries) until no call is left or
 //! `timeouts.drain` has passed; then the remaining calls are deleted and the
 //! workers stopped, and `run` returns `Ok`.
