@@ -243,6 +243,7 @@ fn kamailio_offer(cookie: &str, call_id: &str) -> Vec<u8> {
             ("via-branch", s("z9hG4bK776asdhds")),
             ("received-from", list(&["IP4", "192.0.2.10"])),
             ("from-tag", s("as611038b8")),
+            ("supports", list(&["load limit"])),
             ("command", s("offer")),
         ],
     )
@@ -632,30 +633,47 @@ fn answer_for_unknown_call_or_tag() {
 
 #[test]
 fn a_node_that_cannot_take_the_call_says_load_limit() {
-    // Kamailio tries its next node on rtpengine's `load limit` (and on
-    // "Ran out of ports"); any other error fails the call.
+    // Kamailio says it understands rtpengine's `load limit` and tries its
+    // next node on it (and on "Ran out of ports"); any other error fails
+    // the call. A client that does not say so gets an error.
     let (mut srv, now) = server();
-    for (i, (refusal, result, key, text)) in [
+    let plain_offer = |cookie: &str| {
+        datagram(
+            cookie,
+            &[
+                ("command", s("offer")),
+                ("call-id", s("c1")),
+                ("from-tag", s("f")),
+                ("sdp", s(OFFER_SDP)),
+            ],
+        )
+    };
+    let draining = || ControlError::LoadLimit("node is draining: no new calls".into());
+    for (i, (refusal, understood, result, key, text)) in [
         (
-            ControlError::Draining,
+            draining(),
+            true,
             "load limit",
             "message",
             "node is draining: no new calls",
         ),
         (
-            ControlError::NoDescriptors,
-            "load limit",
-            "message",
-            "Ran out of file descriptors",
+            draining(),
+            false,
+            "error",
+            "error-reason",
+            "node is draining: no new calls",
         ),
         (
             ControlError::NoPorts,
+            true,
             "error",
             "error-reason",
             "Ran out of ports",
         ),
         (
             ControlError::Other("bad".into()),
+            true,
             "error",
             "error-reason",
             "bad",
@@ -665,7 +683,11 @@ fn a_node_that_cannot_take_the_call_says_load_limit() {
     .enumerate()
     {
         srv.control_mut().refuse_offers = Some(refusal);
-        let r = ask(&mut srv, now, &kamailio_offer(&format!("l{i}"), "c1"));
+        let cookie = format!("l{i}");
+        let r = match understood {
+            true => ask(&mut srv, now, &kamailio_offer(&cookie, "c1")),
+            false => ask(&mut srv, now, &plain_offer(&cookie)),
+        };
         let (_, d) = reply_dict(&r);
         assert_eq!(get_str(&d, "result"), Some(result));
         assert_eq!(get_str(&d, key), Some(text));

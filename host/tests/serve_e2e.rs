@@ -8,7 +8,7 @@ use common::*;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use ringwire_host::ng::bencode::Dict;
+use ringwire_host::ng::bencode::{Dict, Value};
 
 fn rtp(seq: u16, ssrc: u32) -> Vec<u8> {
     let mut p = vec![0x80, 0];
@@ -312,7 +312,8 @@ fn offers_beyond_the_descriptor_limit_get_a_clear_error() {
         d.insert("command", "offer")
             .insert("call-id", call.as_str())
             .insert("from-tag", "a")
-            .insert("sdp", sdp.as_str());
+            .insert("sdp", sdp.as_str())
+            .insert("supports", Value::List(vec!["load limit".into()]));
         let r = ng.request(&d);
         (
             result(&r),
@@ -332,9 +333,26 @@ fn offers_beyond_the_descriptor_limit_get_a_clear_error() {
     };
     assert!(n >= 1, "not even one offer: {reason}; log:\n{}", node.log());
     assert_eq!(reason, "Ran out of file descriptors", "{}", node.log());
+    // a re-offer that adds a stream to a call already here is no load
+    // limit: the call cannot move to another node
+    let mut reoffer = Dict::new();
+    let first = format!("fd-{}-0", std::process::id());
+    let two_streams = sdp(40000, 40001, 0) + "m=audio 41000 RTP/AVP 0\r\n";
+    reoffer
+        .insert("command", "offer")
+        .insert("call-id", first.as_str())
+        .insert("from-tag", "a")
+        .insert("sdp", two_streams.as_str())
+        .insert("supports", Value::List(vec!["load limit".into()]));
+    let r = ng.request(&reoffer);
+    assert_eq!(
+        (result(&r).as_str(), field(&r, "error-reason")),
+        ("error", Some(&b"Ran out of file descriptors"[..])),
+        "{}",
+        String::from_utf8_lossy(&r)
+    );
     // the port range was not the problem, nor is it used up by the refusals
     let mut del = Dict::new();
-    let first = format!("fd-{}-0", std::process::id());
     del.insert("command", "delete")
         .insert("call-id", first.as_str())
         .insert("from-tag", "a");
@@ -383,7 +401,8 @@ fn sigterm_drains_calls_up_to_the_drain_timeout() {
         let mut d = Dict::new();
         d.insert("command", command)
             .insert("call-id", call)
-            .insert("from-tag", "tag-a");
+            .insert("from-tag", "tag-a")
+            .insert("supports", Value::List(vec!["load limit".into()]));
         if command == "answer" {
             d.insert("to-tag", "tag-b");
         }

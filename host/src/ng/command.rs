@@ -163,6 +163,9 @@ pub struct Options<'a> {
     pub record_call: Option<bool>,
     /// `label`.
     pub label: Option<&'a str>,
+    /// `supports`: reply forms the client understands beyond `ok` and
+    /// `error` (Kamailio sends `load limit`).
+    pub supports: Vec<&'a str>,
 }
 
 impl Options<'_> {
@@ -170,6 +173,11 @@ impl Options<'_> {
     /// `_` and spaces are equal; case-insensitive).
     pub fn has_flag(&self, flag: &str) -> bool {
         self.flags.iter().any(|f| key_eq(f.as_bytes(), flag))
+    }
+
+    /// Whether `supports` holds `what` (e.g. `load limit`).
+    pub fn supports(&self, what: &str) -> bool {
+        self.supports.iter().any(|f| key_eq(f.as_bytes(), what))
     }
 
     /// Whether `replace` holds `what` (e.g. `origin`).
@@ -462,6 +470,7 @@ fn options<'a>(dict: &Dict<'a>) -> Result<Options<'a>, CommandError> {
         rtcp_mux: str_list(dict, "rtcp-mux")?,
         record_call,
         label: optional_str(dict, "label")?,
+        supports: str_list(dict, "supports")?,
     })
 }
 

@@ -71,24 +71,24 @@ pub enum ControlError {
     /// The node is at its limit of open descriptors (sockets).
     #[error("Ran out of file descriptors")]
     NoDescriptors,
-    /// The node is draining for a stop: it takes no new calls.
-    #[error("node is draining: no new calls")]
-    Draining,
+    /// The node takes no new call now (it is draining for a stop, or out
+    /// of descriptors), though another node may: rtpengine's `load limit`.
+    #[error("{0}")]
+    LoadLimit(String),
     /// Anything else, worded for the proxy's log.
     #[error("{0}")]
     Other(String),
 }
 
 impl ControlError {
-    /// The NG reply that refuses a command for this reason. A node that
-    /// cannot take a new call but another node could (draining, out of
-    /// descriptors) answers rtpengine's `result: load limit`, on which a
-    /// proxy such as Kamailio tries its next node; the rest are errors.
-    pub fn reply(&self) -> Reply {
+    /// The NG reply that refuses a command for this reason. A
+    /// [`LoadLimit`](ControlError::LoadLimit) is rtpengine's `result: load
+    /// limit`, on which a proxy such as Kamailio tries its next node, for
+    /// a client that says it understands it (`supports`); the rest, and
+    /// a load limit to any other client, are errors.
+    pub fn reply(&self, load_limit_understood: bool) -> Reply {
         match self {
-            ControlError::Draining | ControlError::NoDescriptors => {
-                Reply::LoadLimit(self.to_string())
-            }
+            ControlError::LoadLimit(m) if load_limit_understood => Reply::LoadLimit(m.clone()),
             _ => Reply::Error(self.to_string()),
         }
     }
@@ -276,12 +276,14 @@ impl<C: CallControl> NgServer<C> {
             Command::Offer(o) => {
                 self.stats.offers += 1;
                 let opts = self.rewrite_options(&o.options);
-                return self.with_sdp(o.sdp, opts, |c, sdp| c.offer(o, sdp));
+                let load_limit = o.options.supports("load limit");
+                return self.with_sdp(o.sdp, opts, load_limit, |c, sdp| c.offer(o, sdp));
             }
             Command::Answer(a) => {
                 self.stats.answers += 1;
                 let opts = self.rewrite_options(&a.options);
-                return self.with_sdp(a.sdp, opts, |c, sdp| c.answer(a, sdp));
+                let load_limit = a.options.supports("load limit");
+                return self.with_sdp(a.sdp, opts, load_limit, |c, sdp| c.answer(a, sdp));
             }
             Command::Delete(d) => {
                 self.stats.deletes += 1;
@@ -295,7 +297,7 @@ impl<C: CallControl> NgServer<C> {
                 self.control.query(q).map(Reply::Stats)
             }
         };
-        result.unwrap_or_else(|e| e.reply())
+        result.unwrap_or_else(|e| e.reply(false))
     }
 
     fn rewrite_options(&self, options: &Options<'_>) -> RewriteOptions {
@@ -309,6 +311,7 @@ impl<C: CallControl> NgServer<C> {
         &mut self,
         body: &[u8],
         options: RewriteOptions,
+        load_limit_understood: bool,
         call: impl FnOnce(&mut C, &Sdp<'_>) -> Result<Allocation, ControlError>,
     ) -> Reply {
         let sdp = match Sdp::parse(body) {
@@ -317,7 +320,7 @@ impl<C: CallControl> NgServer<C> {
         };
         let alloc = match call(&mut self.control, &sdp) {
             Ok(a) => a,
-            Err(e) => return e.reply(),
+            Err(e) => return e.reply(load_limit_understood),
         };
         let mut out = Vec::with_capacity(body.len() + 64);
         match sdp::rewrite(body, alloc.address, &alloc.media, options, &mut out) {

@@ -748,10 +748,13 @@ impl Node {
 impl CallControl for Node {
     fn offer(&mut self, offer: &Offer<'_>, sdp: &Sdp<'_>) -> Result<Allocation, ControlError> {
         let now = unix_now();
-        if !self.calls.contains_key(offer.call_id) {
+        let new_call = !self.calls.contains_key(offer.call_id);
+        if new_call {
             if self.draining.load(Ordering::Relaxed) {
                 self.gauges.refused_draining.fetch_add(1, Ordering::Relaxed);
-                return Err(ControlError::Draining);
+                return Err(ControlError::LoadLimit(
+                    "node is draining: no new calls".into(),
+                ));
             }
             let id = CallId(self.next_call);
             self.next_call += 1;
@@ -794,7 +797,13 @@ impl CallControl for Node {
             .iter()
             .position(|side| side.tag.as_deref() == Some(offer.from_tag))
             .ok_or(ControlError::UnknownTag)?;
-        let result = self.apply_sdp(offer.call_id, s, sdp, &offer.options);
+        let mut result = self.apply_sdp(offer.call_id, s, sdp, &offer.options);
+        if new_call && result == Err(ControlError::NoDescriptors) {
+            // another node may have descriptors for a new call
+            result = Err(ControlError::LoadLimit(
+                ControlError::NoDescriptors.to_string(),
+            ));
+        }
         if result.is_err()
             && self.calls[offer.call_id]
                 .sides
