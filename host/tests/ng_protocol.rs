@@ -348,7 +348,7 @@ fn malformed_requests_get_clear_error_replies() {
             "Unknown call-id",
         ),
         (
-            b"c1 d7:command6:delete7:call-id7:unknowne",
+            b"c1 d7:command6:delete7:call-id7:unknown5:flagsl5:fatalee",
             "Unknown call-id",
         ),
     ];
@@ -629,6 +629,31 @@ fn answer_for_unknown_call_or_tag() {
     let r = ask(&mut srv, now, &ans("a3", "wrong"));
     let (_, d) = reply_dict(&r);
     assert_eq!(get_str(&d, "error-reason"), Some("Unknown tag"));
+}
+
+#[test]
+fn deleting_a_call_already_gone_is_a_warning_unless_fatal() {
+    // rtpengine's answer: a resent BYE, or a CANCEL crossing a BYE, is
+    // no error for the proxy to log; `fatal` asks for one.
+    let (mut srv, now) = server();
+    let r = ask(
+        &mut srv,
+        now,
+        b"d1 d7:command6:delete7:call-id4:gone8:from-tag1:fe",
+    );
+    let (_, d) = reply_dict(&r);
+    assert_eq!(get_str(&d, "result"), Some("ok"));
+    assert_eq!(get_str(&d, "warning"), Some("Unknown call-id"));
+    assert_eq!(srv.stats().errors, 0);
+    let r = ask(
+        &mut srv,
+        now,
+        b"d2 d7:command6:delete7:call-id4:gone5:flagsl5:fatalee",
+    );
+    let (_, d) = reply_dict(&r);
+    assert_eq!(get_str(&d, "result"), Some("error"));
+    assert_eq!(get_str(&d, "error-reason"), Some("Unknown call-id"));
+    assert_eq!(srv.stats().errors, 1);
 }
 
 #[test]

@@ -54,7 +54,11 @@ fn the_units_start_check_passes_on_the_example_config() {
     let pre: Vec<&str> = value(&unit, "ExecStartPre").split_whitespace().collect();
     let out = Command::new(pre[0]).args(&pre[1..]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.starts_with("config OK"), "{stdout}");
     let start: Vec<&str> = value(&unit, "ExecStart").split_whitespace().collect();
     assert_eq!(&pre[..2], &start[..2], "both run the same binary's serve");

@@ -581,6 +581,9 @@ pub enum Reply {
     Stats(CallStats),
     /// `{"result":"error","error-reason":...}`.
     Error(String),
+    /// `{"result":"ok","warning":...}`: nothing to do, and no error (a
+    /// `delete` of a call already gone, as rtpengine answers it).
+    Warning(String),
     /// `{"result":"load limit","message":...}`: this node takes no new
     /// call now, another may (rtpengine's reply when over its limits).
     LoadLimit(String),
@@ -612,6 +615,11 @@ impl Reply {
             Reply::Error(reason) => {
                 d.insert("result", "error");
                 d.insert("error-reason", reason.as_str());
+                d.encode(out);
+            }
+            Reply::Warning(warning) => {
+                d.insert("result", "ok");
+                d.insert("warning", warning.as_str());
                 d.encode(out);
             }
             Reply::LoadLimit(message) => {

@@ -287,10 +287,17 @@ impl<C: CallControl> NgServer<C> {
             }
             Command::Delete(d) => {
                 self.stats.deletes += 1;
-                self.control.delete(d).map(|s| match s {
-                    Some(s) => Reply::Stats(s),
-                    None => Reply::Ok { sdp: None },
-                })
+                match self.control.delete(d) {
+                    Ok(Some(s)) => Ok(Reply::Stats(s)),
+                    Ok(None) => Ok(Reply::Ok { sdp: None }),
+                    // As rtpengine: a call already gone is a warning, not an
+                    // error, unless the proxy asks (`fatal`). A BYE resent,
+                    // or a CANCEL crossing a BYE, deletes twice.
+                    Err(ControlError::UnknownCall) if !d.options.has_flag("fatal") => {
+                        Ok(Reply::Warning(ControlError::UnknownCall.to_string()))
+                    }
+                    Err(e) => Err(e),
+                }
             }
             Command::Query(q) => {
                 self.stats.queries += 1;
