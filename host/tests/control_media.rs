@@ -489,6 +489,7 @@ fn expiring_node(
 fn calls_nobody_deletes_are_deleted_and_live_ones_kept() {
     let expiry = Expiry {
         after_media_timeout: Some(Duration::from_millis(300)),
+        after_media_timeout_held: None,
         unanswered: Some(Duration::from_millis(1500)),
     };
     let (mut server, gauges, idle) = expiring_node(47_880, expiry);
@@ -564,6 +565,65 @@ fn calls_nobody_deletes_are_deleted_and_live_ones_kept() {
     assert_eq!(q.error.as_deref(), Some("Unknown call-id"));
     // the live call's ports stay; the others' came back
     assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 2);
+}
+
+#[test]
+fn a_call_on_hold_outlives_the_plain_call_timeout() {
+    // Quiet is expected on hold: a call whose SDPs hold media back in
+    // some direction (a=sendonly/recvonly/inactive, or c= 0.0.0.0) waits
+    // `timeouts.silent` (rtpengine's silent-timeout), not `timeouts.call`.
+    let expiry = Expiry {
+        after_media_timeout: Some(Duration::from_millis(300)),
+        after_media_timeout_held: Some(Duration::from_secs(30)),
+        unanswered: None,
+    };
+    let (mut server, gauges, _) = expiring_node(47_960, expiry);
+    let calls = [
+        ("plain", sdp(V4, 40_000), sdp(V4, 40_002)),
+        (
+            "hold",
+            sdp(V4, 40_004) + "a=sendonly\r\n",
+            sdp(V4, 40_006) + "a=recvonly\r\n",
+        ),
+        (
+            "old-hold",
+            sdp(V4, 40_008),
+            sdp(V4, 40_010).replace("c=IN IP4 127.0.0.1", "c=IN IP4 0.0.0.0"),
+        ),
+    ];
+    for (call, o, a) in &calls {
+        assert_eq!(ask(&mut server, &offer(call, o)).result, "ok");
+        assert_eq!(ask(&mut server, &answer(call, a)).result, "ok");
+    }
+    let sweep_for = |server: &mut NgServer<Node>, how_long: Duration| {
+        let start = Instant::now();
+        while start.elapsed() < how_long {
+            server.control_mut().expire(Instant::now());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // legs quiet after 200 ms: the plain call goes 300 ms later
+    sweep_for(&mut server, Duration::from_millis(1000));
+    assert_eq!(server.control().call_count(), 2, "only the plain call went");
+    for call in ["hold", "old-hold"] {
+        let q = ask(
+            &mut server,
+            &[("command", s("query")), ("call-id", s(call))],
+        );
+        assert_eq!(q.result, "ok", "{call}");
+    }
+    // taken off hold and still quiet: the plain rule, from the quiet's start
+    assert_eq!(
+        ask(&mut server, &offer("hold", &sdp(V4, 40_004))).result,
+        "ok"
+    );
+    assert_eq!(
+        ask(&mut server, &answer("hold", &sdp(V4, 40_006))).result,
+        "ok"
+    );
+    sweep_for(&mut server, Duration::from_millis(200));
+    assert_eq!(server.control().call_count(), 1, "off hold, it went too");
+    assert_eq!(gauges.expired_no_media.load(Ordering::Relaxed), 2);
 }
 
 #[test]

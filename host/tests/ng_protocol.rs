@@ -1010,6 +1010,43 @@ fn sdp_extraction() {
 }
 
 #[test]
+fn sdp_direction_by_section_then_session() {
+    use ringwire_host::ng::Direction;
+    // a section's own attribute, else the session's, else sendrecv
+    let body = b"v=0\r\ns=-\r\nc=IN IP4 192.0.2.1\r\na=sendonly\r\n\
+        m=audio 4000 RTP/AVP 0\r\n\
+        m=audio 4002 RTP/AVP 0\r\na=inactive\r\n\
+        m=audio 4004 RTP/AVP 0\r\na=recvonly \r\n";
+    let sdp = Sdp::parse(body).unwrap();
+    let d: Vec<Direction> = (0..3).map(|i| sdp.direction(i)).collect();
+    assert_eq!(
+        d,
+        [
+            Direction::SendOnly,
+            Direction::Inactive,
+            Direction::RecvOnly
+        ]
+    );
+    let plain = Sdp::parse(OFFER_SDP.as_bytes()).unwrap();
+    assert_eq!(plain.direction(0), Direction::SendRecv);
+    let sends: Vec<(bool, bool)> = [
+        Direction::SendRecv,
+        Direction::SendOnly,
+        Direction::RecvOnly,
+        Direction::Inactive,
+    ]
+    .iter()
+    .map(|d| (d.sends(), d.receives()))
+    .collect();
+    assert_eq!(
+        sends,
+        [(true, true), (true, false), (false, true), (false, false)]
+    );
+    assert_eq!(Direction::SendRecv.without_receiving(), Direction::SendOnly);
+    assert_eq!(Direction::RecvOnly.without_receiving(), Direction::Inactive);
+}
+
+#[test]
 fn sdp_malformed_is_typed() {
     let cases: &[(&[u8], SdpError)] = &[
         (b"", SdpError::NoVersion),

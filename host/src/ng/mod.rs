@@ -43,7 +43,7 @@ pub use command::{
     parse_request, Answer, CallStats, Command, CommandError, Counters, Delete, DetectorEvent,
     EventField, MediaStats, Offer, Options, Query, Reply, Request, RequestError, TagStats,
 };
-pub use sdp::{MediaPorts, RewriteOptions, Sdp, SdpError};
+pub use sdp::{Direction, MediaPorts, RewriteOptions, Sdp, SdpError};
 
 /// Where the node anchors a call leg's media: the address written into
 /// every `c=` line and one entry per `m=` section, in order.

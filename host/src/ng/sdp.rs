@@ -121,6 +121,54 @@ pub struct PayloadType<'a> {
     pub channels: Option<u16>,
 }
 
+/// A direction attribute (`a=sendrecv`, `a=sendonly`, `a=recvonly`,
+/// `a=inactive`; RFC 4566 section 6, RFC 3264 section 5.1): whether the
+/// side whose SDP it is sends media, and whether it takes media.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Direction {
+    /// Both ways: the default where no attribute says otherwise.
+    #[default]
+    SendRecv,
+    /// Sends, takes nothing (a side that puts the other on hold).
+    SendOnly,
+    /// Takes media, sends none (a side put on hold).
+    RecvOnly,
+    /// Neither.
+    Inactive,
+}
+
+impl Direction {
+    /// The attribute named by `attr` (after `a=`), if it is one.
+    pub fn from_attribute(attr: &[u8]) -> Option<Direction> {
+        match attr.trim_ascii_end() {
+            b"sendrecv" => Some(Direction::SendRecv),
+            b"sendonly" => Some(Direction::SendOnly),
+            b"recvonly" => Some(Direction::RecvOnly),
+            b"inactive" => Some(Direction::Inactive),
+            _ => None,
+        }
+    }
+
+    /// Whether the side sends media.
+    pub fn sends(self) -> bool {
+        matches!(self, Direction::SendRecv | Direction::SendOnly)
+    }
+
+    /// Whether the side takes media.
+    pub fn receives(self) -> bool {
+        matches!(self, Direction::SendRecv | Direction::RecvOnly)
+    }
+
+    /// The same, without taking media (a side whose address is a
+    /// wildcard: the old way to put a call on hold, RFC 3264 section 8.4).
+    pub fn without_receiving(self) -> Direction {
+        match self {
+            Direction::SendRecv | Direction::SendOnly => Direction::SendOnly,
+            Direction::RecvOnly | Direction::Inactive => Direction::Inactive,
+        }
+    }
+}
+
 /// One `m=` section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Media<'a> {
@@ -145,6 +193,9 @@ pub struct Media<'a> {
     /// `a=rtcp-mux`: the side will multiplex RTCP onto the RTP port if the
     /// other side's SDP says so too (RFC 5761).
     pub rtcp_mux: bool,
+    /// The section's own direction attribute, if it has one (see
+    /// [`Sdp::direction`]).
+    pub direction: Option<Direction>,
 }
 
 /// What the relay core needs to know from an SDP body.
@@ -156,6 +207,8 @@ pub struct Sdp<'a> {
     pub origin_address: Option<&'a str>,
     /// Media sections in order.
     pub media: Vec<Media<'a>>,
+    /// The session-level direction attribute, if any.
+    pub direction: Option<Direction>,
 }
 
 impl<'a> Sdp<'a> {
@@ -165,6 +218,7 @@ impl<'a> Sdp<'a> {
             connection: None,
             origin_address: None,
             media: Vec::new(),
+            direction: None,
         };
         let mut saw_version = false;
         for (n, line) in lines(body) {
@@ -206,13 +260,21 @@ impl<'a> Sdp<'a> {
                         payload_types: Vec::new(),
                         ptime: None,
                         rtcp_mux: false,
+                        direction: None,
                     });
                 }
                 b'a' => {
+                    let attr = &content[2..];
                     let Some(m) = sdp.media.last_mut() else {
+                        if let Some(d) = Direction::from_attribute(attr) {
+                            sdp.direction = Some(d);
+                        }
                         continue;
                     };
-                    let attr = &content[2..];
+                    if let Some(d) = Direction::from_attribute(attr) {
+                        m.direction = Some(d);
+                        continue;
+                    }
                     if let Some(v) = attr.strip_prefix(b"rtpmap:") {
                         let v = utf8(v, n)?;
                         m.payload_types
@@ -247,6 +309,16 @@ impl<'a> Sdp<'a> {
             add_static_payload_types(m);
         }
         Ok(sdp)
+    }
+
+    /// The direction of media section `index`: its own attribute, else the
+    /// session's, else `sendrecv` (RFC 4566 section 6).
+    pub fn direction(&self, index: usize) -> Direction {
+        self.media
+            .get(index)
+            .and_then(|m| m.direction)
+            .or(self.direction)
+            .unwrap_or_default()
     }
 
     /// Where the remote side of media section `index` receives RTP: its

@@ -225,6 +225,11 @@ pub struct TimeoutsConfig {
     /// A call offered and never answered is deleted this long after its
     /// first offer; 0: never. Default 3600 (rtpengine's `offer-timeout`).
     pub offer: f64,
+    /// `call` for a call whose SDPs hold media back in some direction
+    /// (`a=sendonly`, `recvonly`, `inactive`, or `c=` 0.0.0.0: hold, mute),
+    /// where quiet is expected; 0: never, else at least `media`. Default
+    /// 3600 (rtpengine's `silent-timeout`).
+    pub silent: f64,
 }
 
 impl Default for TimeoutsConfig {
@@ -236,6 +241,7 @@ impl Default for TimeoutsConfig {
             drain: 0.0,
             call: 60.0,
             offer: 3600.0,
+            silent: 3600.0,
         }
     }
 }
@@ -439,6 +445,7 @@ impl Config {
             ("timeouts.drain", self.timeouts.drain),
             ("timeouts.call", self.timeouts.call),
             ("timeouts.offer", self.timeouts.offer),
+            ("timeouts.silent", self.timeouts.silent),
         ] {
             if !(v.is_finite() && (0.0..=86_400.0).contains(&v)) {
                 return Err(bad(
@@ -448,15 +455,17 @@ impl Config {
             }
         }
         let t = &self.timeouts;
-        if t.call > 0.0 && t.call < t.media {
-            return Err(bad(
-                "timeouts.call",
-                format!(
-                    "{} is shorter than timeouts.media ({}): a call is deleted only after \
-                     its legs' media timeouts (0: never)",
-                    t.call, t.media
-                ),
-            ));
+        for (key, v) in [("timeouts.call", t.call), ("timeouts.silent", t.silent)] {
+            if v > 0.0 && v < t.media {
+                return Err(bad(
+                    key,
+                    format!(
+                        "{v} is shorter than timeouts.media ({}): a call is deleted only \
+                         after its legs' media timeouts (0: never)",
+                        t.media
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -504,11 +513,12 @@ impl Config {
     }
 
     /// When the node deletes calls on its own (`timeouts.call`,
-    /// `timeouts.offer`).
+    /// `timeouts.silent`, `timeouts.offer`).
     pub fn expiry(&self) -> Expiry {
         let t = &self.timeouts;
         Expiry {
             after_media_timeout: (t.call > 0.0).then(|| secs(t.call - t.media)),
+            after_media_timeout_held: (t.silent > 0.0).then(|| secs(t.silent - t.media)),
             unanswered: (t.offer > 0.0).then(|| secs(t.offer)),
         }
     }
@@ -612,11 +622,16 @@ mod tests {
             c.expiry(),
             Expiry {
                 after_media_timeout: Some(Duration::from_secs(30)),
+                after_media_timeout_held: Some(Duration::from_secs(3570)),
                 unanswered: Some(Duration::from_secs(3600)),
             }
         );
-        let c = Config::parse("[timeouts]\ncall = 0\noffer = 0\n", "c.toml").unwrap();
+        let c = Config::parse("[timeouts]\ncall = 0\noffer = 0\nsilent = 0\n", "c.toml").unwrap();
         assert_eq!(c.expiry(), Expiry::default(), "0: never");
+        let e = Config::parse("[timeouts]\nmedia = 30\nsilent = 10\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("timeouts.silent"), "{e}");
         let e = Config::parse("[timeouts]\nmedia = 30\ncall = 10\n", "c.toml")
             .unwrap_err()
             .to_string();

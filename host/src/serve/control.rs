@@ -25,8 +25,8 @@ use super::ports::PortAllocator;
 use crate::live::{telephone_event_pt, DetectorSet, LiveControl, TapControl, LIVE_TAP};
 use crate::ng::command::AddressFamily;
 use crate::ng::{
-    Allocation, Answer, CallControl, CallStats, ControlError, Counters, Delete, MediaPorts,
-    MediaStats, Offer, Options, Query, Sdp, TagStats,
+    Allocation, Answer, CallControl, CallStats, ControlError, Counters, Delete, Direction,
+    MediaPorts, MediaStats, Offer, Options, Query, Sdp, TagStats,
 };
 
 /// Busy pairs (bound by another program, e.g. a second node sharing the
@@ -47,6 +47,9 @@ struct MediaLeg {
     offers_mux: bool,
     /// The leg was told its remote multiplexes RTCP (both sides offer it).
     muxed: bool,
+    /// What the last SDP of this side says of its media in this section;
+    /// `None` until it names the section, or while it disables it (port 0).
+    flow: Option<Direction>,
 }
 
 #[derive(Debug, Default)]
@@ -79,6 +82,20 @@ impl CallState {
         self.sides
             .iter()
             .flat_map(|s| s.media.iter().flatten().map(|m| m.leg))
+    }
+
+    /// Whether the SDPs hold media back in some direction of a section
+    /// both sides use (hold, mute): quiet there is expected, and the call
+    /// expires after `timeouts.silent` instead (rtpengine's
+    /// `silent-timeout`).
+    fn media_held(&self) -> bool {
+        let [a, b] = &self.sides;
+        a.media.iter().zip(&b.media).any(|(x, y)| {
+            match (x.and_then(|l| l.flow), y.and_then(|l| l.flow)) {
+                (Some(x), Some(y)) => !(x.sends() && y.receives() && y.sends() && x.receives()),
+                _ => false,
+            }
+        })
     }
 }
 
@@ -241,9 +258,12 @@ impl Node {
                 let step = expiry::step(
                     &expiry,
                     now,
-                    answered,
-                    call.created_at,
-                    since,
+                    expiry::CallView {
+                        answered,
+                        held: call.media_held(),
+                        created: call.created_at,
+                        idle_since: since,
+                    },
                     call.countdown,
                 );
                 (step != expiry::Step::Keep).then(|| (call_id.clone(), step))
@@ -257,11 +277,12 @@ impl Node {
                 _ => None,
             };
             let before = call.countdown.map(|c| c.packets);
+            let held = call.media_held();
             let c = self.calls.get_mut(&call_id).expect("listed");
             match step {
                 expiry::Step::Keep => {}
                 expiry::Step::Start { due } => {
-                    c.countdown = packets.map(|packets| Countdown { packets, due });
+                    c.countdown = packets.map(|packets| Countdown { packets, due, held });
                 }
                 expiry::Step::Cancel => c.countdown = None,
                 expiry::Step::Check => match packets {
@@ -269,8 +290,8 @@ impl Node {
                     // heard after all (a "media resumed" event lost):
                     // count down again from here
                     Some(packets) => {
-                        let due = now + expiry.after_media_timeout.unwrap_or_default();
-                        c.countdown = Some(Countdown { packets, due });
+                        let due = now + expiry.after(held).unwrap_or_default();
+                        c.countdown = Some(Countdown { packets, due, held });
                     }
                     None => c.countdown = None,
                 },
@@ -445,6 +466,7 @@ impl Node {
             pt_mask: payload_type_mask(&payload_types).unwrap_or_default(),
             offers_mux: false,
             muxed: false,
+            flow: None,
         })
     }
 
@@ -536,6 +558,10 @@ impl Node {
         let mut out = Vec::with_capacity(sdp.media.len());
         for (i, m) in sdp.media.iter().enumerate() {
             if m.port == 0 {
+                let media = &mut self.calls.get_mut(call_id).expect("checked").sides[s].media;
+                if let Some(Some(leg)) = media.get_mut(i) {
+                    leg.flow = None;
+                }
                 out.push(MediaPorts { rtp: 0, rtcp: None });
                 continue;
             }
@@ -646,6 +672,10 @@ impl Node {
                 }
             };
             mine.offers_mux = m.rtcp_mux;
+            mine.flow = Some(match remote.0 {
+                Some(a) if !a.ip().is_unspecified() => sdp.direction(i),
+                _ => sdp.direction(i).without_receiving(),
+            });
             let sides = &mut self.calls.get_mut(call_id).expect("checked").sides;
             sides[s].media[i] = Some(mine);
             let theirs = sides[1 - s].media[i].expect("legs come in pairs");

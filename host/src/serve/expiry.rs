@@ -77,9 +77,25 @@ pub struct Expiry {
     /// and this much more time has passed without RTP (`timeouts.call`
     /// less `timeouts.media`); `None`: never.
     pub after_media_timeout: Option<Duration>,
+    /// The same for a call whose SDPs hold media back in some direction
+    /// (hold, mute: `timeouts.silent` less `timeouts.media`); `None`:
+    /// never.
+    pub after_media_timeout_held: Option<Duration>,
     /// A call offered and never answered goes this long after its first
     /// offer (`timeouts.offer`); `None`: never.
     pub unanswered: Option<Duration>,
+}
+
+impl Expiry {
+    /// How long after its legs' media timeouts an answered call goes,
+    /// `held` or not; `None`: never.
+    pub fn after(&self, held: bool) -> Option<Duration> {
+        if held {
+            self.after_media_timeout_held
+        } else {
+            self.after_media_timeout
+        }
+    }
 }
 
 /// Why the node deleted a call.
@@ -110,6 +126,21 @@ pub struct Countdown {
     pub packets: u64,
     /// When the call is deleted if the count has not moved.
     pub due: Instant,
+    /// Whether the call's media was held when the countdown began.
+    pub held: bool,
+}
+
+/// What [`step`] needs to know of a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallView {
+    /// Its answer has come.
+    pub answered: bool,
+    /// Its SDPs hold media back in some direction (hold, mute).
+    pub held: bool,
+    /// When its first offer came.
+    pub created: Instant,
+    /// Since when its legs are all quiet (`None` if any is not).
+    pub idle_since: Option<Instant>,
 }
 
 /// What to do with one call at a sweep.
@@ -131,30 +162,29 @@ pub enum Step {
     Delete(Cause),
 }
 
-/// The step for a call: `answered` or not, offered at `created`, its legs
-/// quiet since `idle_since` (all of them; `None` if any is not), and its
-/// countdown, if one runs.
-pub fn step(
-    expiry: &Expiry,
-    now: Instant,
-    answered: bool,
-    created: Instant,
-    idle_since: Option<Instant>,
-    countdown: Option<Countdown>,
-) -> Step {
-    if !answered {
+/// The step for `call` at `now`, with its countdown, if one runs. A
+/// call put on hold or taken off it while counting down starts over
+/// under its new rule.
+pub fn step(expiry: &Expiry, now: Instant, call: CallView, countdown: Option<Countdown>) -> Step {
+    if !call.answered {
         return match expiry.unanswered {
-            Some(t) if now.saturating_duration_since(created) >= t => Step::Delete(Cause::NoAnswer),
+            Some(t) if now.saturating_duration_since(call.created) >= t => {
+                Step::Delete(Cause::NoAnswer)
+            }
             _ => Step::Keep,
         };
     }
-    let Some(after) = expiry.after_media_timeout else {
-        return Step::Keep;
+    let Some(after) = expiry.after(call.held) else {
+        return match countdown {
+            Some(_) => Step::Cancel,
+            None => Step::Keep,
+        };
     };
-    match (idle_since, countdown) {
+    match (call.idle_since, countdown) {
         (None, None) => Step::Keep,
         (None, Some(_)) => Step::Cancel,
         (Some(since), None) => Step::Start { due: since + after },
+        (Some(since), Some(c)) if c.held != call.held => Step::Start { due: since + after },
         (Some(_), Some(c)) if now >= c.due => Step::Check,
         (Some(_), Some(_)) => Step::Keep,
     }
@@ -169,7 +199,19 @@ mod tests {
     fn expiry() -> Expiry {
         Expiry {
             after_media_timeout: Some(30 * S),
+            after_media_timeout_held: Some(3570 * S),
             unanswered: Some(3600 * S),
+        }
+    }
+
+    /// An answered call, not held, created at `created`, quiet since
+    /// `idle_since`.
+    fn answered(created: Instant, idle_since: Option<Instant>) -> CallView {
+        CallView {
+            answered: true,
+            held: false,
+            created,
+            idle_since,
         }
     }
 
@@ -194,10 +236,13 @@ mod tests {
     fn an_unanswered_call_goes_after_the_offer_timeout() {
         let t0 = Instant::now();
         let e = expiry();
-        assert_eq!(step(&e, t0 + 3599 * S, false, t0, None, None), Step::Keep);
-        let quiet = Some(t0);
+        let offered = |idle_since| CallView {
+            answered: false,
+            ..answered(t0, idle_since)
+        };
+        assert_eq!(step(&e, t0 + 3599 * S, offered(None), None), Step::Keep);
         assert_eq!(
-            step(&e, t0 + 3600 * S, false, t0, quiet, None),
+            step(&e, t0 + 3600 * S, offered(Some(t0)), None),
             Step::Delete(Cause::NoAnswer)
         );
         let never = Expiry {
@@ -205,7 +250,7 @@ mod tests {
             ..e
         };
         assert_eq!(
-            step(&never, t0 + 99_999 * S, false, t0, None, None),
+            step(&never, t0 + 99_999 * S, offered(None), None),
             Step::Keep
         );
     }
@@ -215,9 +260,10 @@ mod tests {
         let t0 = Instant::now();
         let e = expiry();
         let since = t0 + 30 * S;
-        assert_eq!(step(&e, since, true, t0, None, None), Step::Keep);
+        assert_eq!(step(&e, since, answered(t0, None), None), Step::Keep);
+        let quiet = answered(t0, Some(since));
         assert_eq!(
-            step(&e, since, true, t0, Some(since), None),
+            step(&e, since, quiet, None),
             Step::Start {
                 due: since + 30 * S
             }
@@ -225,18 +271,13 @@ mod tests {
         let c = Countdown {
             packets: 7,
             due: since + 30 * S,
+            held: false,
         };
-        assert_eq!(
-            step(&e, since + 29 * S, true, t0, Some(since), Some(c)),
-            Step::Keep
-        );
-        assert_eq!(
-            step(&e, since + 30 * S, true, t0, Some(since), Some(c)),
-            Step::Check
-        );
+        assert_eq!(step(&e, since + 29 * S, quiet, Some(c)), Step::Keep);
+        assert_eq!(step(&e, since + 30 * S, quiet, Some(c)), Step::Check);
         // a leg heard again: the countdown is off
         assert_eq!(
-            step(&e, since + 10 * S, true, t0, None, Some(c)),
+            step(&e, since + 10 * S, answered(t0, None), Some(c)),
             Step::Cancel
         );
         // switched off
@@ -244,9 +285,56 @@ mod tests {
             after_media_timeout: None,
             ..e
         };
+        assert_eq!(step(&never, since + 99 * S, quiet, None), Step::Keep);
+        assert_eq!(step(&never, since + 99 * S, quiet, Some(c)), Step::Cancel);
+    }
+
+    #[test]
+    fn a_call_on_hold_waits_the_silent_timeout() {
+        let t0 = Instant::now();
+        let e = expiry();
+        let since = t0 + 30 * S;
+        let held = CallView {
+            held: true,
+            ..answered(t0, Some(since))
+        };
         assert_eq!(
-            step(&never, since + 99 * S, true, t0, Some(since), None),
-            Step::Keep
+            step(&e, since, held, None),
+            Step::Start {
+                due: since + 3570 * S
+            }
         );
+        // put on hold while counting down: start over, by the hold's rule
+        let c = Countdown {
+            packets: 7,
+            due: since + 30 * S,
+            held: false,
+        };
+        assert_eq!(
+            step(&e, since + 30 * S, held, Some(c)),
+            Step::Start {
+                due: since + 3570 * S
+            }
+        );
+        let c = Countdown {
+            held: true,
+            due: since + 3570 * S,
+            ..c
+        };
+        assert_eq!(step(&e, since + 3569 * S, held, Some(c)), Step::Keep);
+        assert_eq!(step(&e, since + 3570 * S, held, Some(c)), Step::Check);
+        // taken off hold, still quiet: the plain rule from the quiet's start
+        assert_eq!(
+            step(&e, since + 100 * S, answered(t0, Some(since)), Some(c)),
+            Step::Start {
+                due: since + 30 * S
+            }
+        );
+        // held calls never expire when the silent timeout is off
+        let never = Expiry {
+            after_media_timeout_held: None,
+            ..e
+        };
+        assert_eq!(step(&never, since + 99_999 * S, held, None), Step::Keep);
     }
 }
