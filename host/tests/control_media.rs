@@ -627,6 +627,47 @@ fn a_call_on_hold_outlives_the_plain_call_timeout() {
 }
 
 #[test]
+fn calls_beyond_max_calls_get_load_limit() {
+    // `[media] max_calls`: a full node sends new calls to the proxy's next
+    // node (Kamailio tries it on `load limit`, or on rtpengine's words for
+    // the same limit from a client that does not list `load limit`).
+    let (node, gauges) = bare_node(V4, V4, 48_000, false);
+    let mut server = NgServer::new(node.with_max_calls(2));
+    let supports = || Value::List(vec!["load limit".into()]);
+    for call in ["one", "two"] {
+        assert_eq!(
+            ask(&mut server, &offer(call, &sdp(V4, 40_000))).result,
+            "ok"
+        );
+    }
+    let third_sdp = sdp(V4, 40_002);
+    let mut third = offer("three", &third_sdp);
+    let plain = ask(&mut server, &third);
+    assert_eq!(
+        (plain.result.as_str(), plain.error.as_deref()),
+        ("error", Some("Parallel session limit reached"))
+    );
+    third.push(("supports", supports()));
+    let r = ask(&mut server, &third);
+    assert_eq!(r.result, "load limit", "{:?}", r.reply);
+    assert_eq!(gauges.refused_max_calls.load(Ordering::Relaxed), 2);
+    // the calls up go on: a re-offer and an answer are no new calls
+    assert_eq!(
+        ask(&mut server, &offer("one", &sdp(V4, 40_004))).result,
+        "ok"
+    );
+    assert_eq!(
+        ask(&mut server, &answer("one", &sdp(V4, 40_006))).result,
+        "ok"
+    );
+    // and a call that ends makes room
+    let delete = [("command", s("delete")), ("call-id", s("two"))];
+    assert_eq!(ask(&mut server, &delete).result, "ok");
+    assert_eq!(ask(&mut server, &third).result, "ok");
+    assert_eq!(server.control().call_count(), 2);
+}
+
+#[test]
 fn a_re_offer_with_a_new_codec_lets_a_moved_peer_latch() {
     let (mut server, _) = node(V4, V4, 47_920);
     let (_a, b, o, r) = set_up(&mut server, "codec", V4, |port| sdp(V4, port));

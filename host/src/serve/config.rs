@@ -131,6 +131,10 @@ pub struct MediaConfig {
     /// been quiet for `timeouts.quiet_window`. No effect when `address` is
     /// a wildcard. Default true.
     pub pin_remote: bool,
+    /// The most calls at once: beyond it a new call's offer gets `load
+    /// limit`, so the proxy tries its next node. 0 (the default): as many
+    /// as the port range holds.
+    pub max_calls: usize,
 }
 
 impl Default for MediaConfig {
@@ -142,6 +146,7 @@ impl Default for MediaConfig {
             port_max: 59999,
             max_datagram: 2048,
             pin_remote: true,
+            max_calls: 0,
         }
     }
 }
@@ -479,7 +484,7 @@ impl Config {
             .filter_map(|(name, on)| on.then_some(name))
             .collect();
         format!(
-            "NG on {} from {}; media on {} (SDP {}), ports {}-{} ({} calls); metrics {}; \
+            "NG on {} from {}; media on {} (SDP {}), ports {}-{} ({} calls{}); metrics {}; \
              {} worker thread(s), driver {}; detectors {}",
             self.control.ng,
             if self.control.allow.is_empty() {
@@ -497,6 +502,10 @@ impl Config {
             m.port_min,
             m.port_max,
             (u32::from(m.port_max) + 1 - u32::from(m.port_min)) / 4,
+            match m.max_calls {
+                0 => String::new(),
+                n => format!("; max_calls {n}"),
+            },
             if self.metrics.enabled {
                 self.metrics.listen.to_string()
             } else {
@@ -613,6 +622,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("allow") && e.contains("0..=32"), "{e}");
+    }
+
+    #[test]
+    fn max_calls_is_read_and_summarised() {
+        let c = Config::parse("[media]\nmax_calls = 50\n", "c.toml").unwrap();
+        assert_eq!(c.media.max_calls, 50);
+        assert!(
+            c.summary().contains("(10000 calls; max_calls 50)"),
+            "{}",
+            c.summary()
+        );
+        assert!(Config::default().summary().contains("(10000 calls)"));
+        let e = Config::parse("[media]\nmax_calls = -1\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max_calls"), "{e}");
     }
 
     #[test]

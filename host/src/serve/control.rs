@@ -116,6 +116,8 @@ pub struct NodeGauges {
     pub port_pairs: AtomicU64,
     /// Offers refused while draining.
     pub refused_draining: AtomicU64,
+    /// New calls refused at `[media] max_calls`.
+    pub refused_max_calls: AtomicU64,
     /// Answered calls the node deleted after a silence ([`Expiry`]).
     pub expired_no_media: AtomicU64,
     /// Calls the node deleted for want of an answer ([`Expiry`]).
@@ -138,7 +140,13 @@ pub struct Node {
     detect: Option<Detect>,
     /// Which legs are quiet, and when calls go on their own.
     expiry: Option<(Arc<MediaIdle>, Expiry)>,
+    /// The most calls at once (`[media] max_calls`); 0: no limit.
+    max_calls: usize,
 }
+
+/// The refusal of a new call beyond `[media] max_calls`: rtpengine's words
+/// for its `max-sessions`, which Kamailio knows too.
+const MAX_CALLS_REACHED: &str = "Parallel session limit reached";
 
 fn unix_now() -> i64 {
     SystemTime::now()
@@ -230,7 +238,16 @@ impl Node {
             gauges: Arc::default(),
             detect: None,
             expiry: None,
+            max_calls: 0,
         }
+    }
+
+    /// Takes at most `max_calls` calls at once (0: no limit): beyond it a
+    /// new call's offer gets `load limit`, and the proxy tries its next
+    /// node.
+    pub fn with_max_calls(mut self, max_calls: usize) -> Self {
+        self.max_calls = max_calls;
+        self
     }
 
     /// Deletes calls nobody deletes ([`Node::expire`], module
@@ -785,6 +802,12 @@ impl CallControl for Node {
                 return Err(ControlError::LoadLimit(
                     "node is draining: no new calls".into(),
                 ));
+            }
+            if self.max_calls > 0 && self.calls.len() >= self.max_calls {
+                self.gauges
+                    .refused_max_calls
+                    .fetch_add(1, Ordering::Relaxed);
+                return Err(ControlError::LoadLimit(MAX_CALLS_REACHED.into()));
             }
             let id = CallId(self.next_call);
             self.next_call += 1;

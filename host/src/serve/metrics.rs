@@ -258,6 +258,13 @@ pub fn render(src: &Sources) -> String {
     );
     metric(
         &mut out,
+        "ringwire_ng_refused_max_calls_total",
+        "counter",
+        "New calls refused at [media] max_calls.",
+        &[("", src.node.refused_max_calls.load(Ordering::Relaxed))],
+    );
+    metric(
+        &mut out,
         "ringwire_ng_refused_source_total",
         "counter",
         "NG datagrams dropped: their source is outside [control] allow.",

@@ -234,7 +234,8 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         draining.clone(),
     )
     .with_detectors(live, detect_events.clone(), defaults)
-    .with_expiry(media_idle, config.expiry());
+    .with_expiry(media_idle, config.expiry())
+    .with_max_calls(config.media.max_calls);
     let ng_stats = Arc::new(Mutex::new(Default::default()));
     if let Some(listener) = metrics_listener {
         let src = metrics::Sources {
