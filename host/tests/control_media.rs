@@ -668,6 +668,31 @@ fn calls_beyond_max_calls_get_load_limit() {
 }
 
 #[test]
+fn an_sdp_with_too_many_media_sections_is_refused_whole() {
+    // each enabled section takes two port pairs: an INVITE with thousands
+    // of m= lines must not take the node's ports
+    use ringwire_host::serve::control::MAX_MEDIA_SECTIONS;
+    let (mut server, gauges) = node(V4, V4, 48_040);
+    let many = (1..=MAX_MEDIA_SECTIONS).fold(sdp(V4, 40_000), |body, i| {
+        body + &format!("m=audio {} RTP/AVP 0\r\n", 40_000 + 2 * i)
+    });
+    let r = ask(&mut server, &offer("many", &many));
+    assert_eq!(r.result, "error");
+    let why = r.error.unwrap();
+    assert!(
+        why.contains(&format!("{} media sections", MAX_MEDIA_SECTIONS + 1)),
+        "{why}"
+    );
+    assert_eq!(server.control().call_count(), 0, "nothing left behind");
+    assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 0);
+    // a call that is up keeps its media when a re-offer has too many
+    let (_a, _b, _o, _r) = set_up(&mut server, "up", V4, |port| sdp(V4, port));
+    let r = ask(&mut server, &offer("up", &many));
+    assert_eq!(r.result, "error");
+    assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 2);
+}
+
+#[test]
 fn a_re_offer_with_a_new_codec_lets_a_moved_peer_latch() {
     let (mut server, _) = node(V4, V4, 47_920);
     let (_a, b, o, r) = set_up(&mut server, "codec", V4, |port| sdp(V4, port));

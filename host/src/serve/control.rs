@@ -144,6 +144,12 @@ pub struct Node {
     max_calls: usize,
 }
 
+/// The most media sections an SDP may have. Each enabled one takes two
+/// port pairs, and an INVITE from anywhere can carry thousands of `m=`
+/// lines: without a bound, a handful of them would take every port.
+/// Calls use one to four (audio, video, T.38, BFCP).
+pub const MAX_MEDIA_SECTIONS: usize = 16;
+
 /// The refusal of a new call beyond `[media] max_calls`: rtpengine's words
 /// for its `max-sessions`, which Kamailio knows too.
 const MAX_CALLS_REACHED: &str = "Parallel session limit reached";
@@ -549,6 +555,12 @@ impl Node {
         let call = self.calls.get(call_id).ok_or(ControlError::UnknownCall)?;
         let id = call.id;
         let call_set = call.detectors;
+        if sdp.media.len() > MAX_MEDIA_SECTIONS {
+            return Err(ControlError::Other(format!(
+                "the SDP has {} media sections; this node takes at most {MAX_MEDIA_SECTIONS}",
+                sdp.media.len()
+            )));
+        }
         if let Some(family) = options.address_family {
             let ours = AddressFamily::of(self.address);
             if family != ours {
