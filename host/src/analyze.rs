@@ -4,7 +4,7 @@
 //! stream runs through a feature engine and the chosen detectors; the
 //! resulting events are sorted by media time within the stream.
 use ringwire_dsp::amd::vad::{Framer, Vad, VadFrame};
-use ringwire_dsp::amd::{AmdConfig, AmdDetector, AmdVerdict};
+use ringwire_dsp::amd::{AmdConfig, AmdDetector, AmdVerdict, TONE_SOUNDING_MS};
 use ringwire_dsp::beep::{BeepConfig, BeepDetector};
 use ringwire_dsp::dtmf::{DtmfConfig, DtmfDetector};
 use ringwire_dsp::features::{
@@ -523,6 +523,7 @@ impl CallDetectors {
                 amd.note_sit();
             }
             amd.note_beep_in_flight(beep.beep_in_flight());
+            amd.note_tone_sounding(beep.tone_sounding(TONE_SOUNDING_MS));
         }
         if let Some(a) = self.amd.as_mut().and_then(|a| a.push(block)) {
             self.on_amd(a, events);

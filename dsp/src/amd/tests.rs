@@ -1148,6 +1148,37 @@ fn no_live_verdict_while_a_beep_is_in_flight() {
 }
 
 #[test]
+fn no_live_verdict_while_a_tone_sounds_after_the_greeting() {
+    // a beep the VAD reads as silence: "human" would come under it, before
+    // the beep detector can report it; while a tone sounds, it waits
+    let mut s = Vec::new();
+    silence(&mut s, 500);
+    speech(&mut s, 500, 6000.0);
+    silence(&mut s, 3000);
+    let blocks = blocks_of(&s);
+    let sounding = (1300 * 8 / BLOCK_LEN)..(2200 * 8 / BLOCK_LEN); // blocks
+    let decide = |hold: bool| {
+        let mut amd = AmdDetector::new(AmdConfig::default());
+        for (i, b) in blocks.iter().enumerate() {
+            amd.note_tone_sounding(hold && sounding.contains(&i));
+            if let Some(d) = amd.push(b) {
+                return (i, d);
+            }
+        }
+        panic!("no decision")
+    };
+    let (free, d) = decide(false);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    assert!(sounding.contains(&free), "{free}: under the tone");
+    let (held, d) = decide(true);
+    assert_eq!(d.verdict, AmdVerdict::Human, "{d:?}");
+    assert!(
+        (sounding.end..=sounding.end + 1).contains(&held),
+        "{held}: as the tone ends"
+    );
+}
+
+#[test]
 fn a_recorder_warning_after_the_greeting_does_not_restart_its_silence() {
     // a 1.5 s live greeting (it waits 920 ms for a beep), 700 ms of quiet,
     // the recorder warning (1400 Hz, 500 ms), quiet: the silence that

@@ -439,6 +439,20 @@ impl BeepDetector {
             })
     }
 
+    /// Whether a tone is sounding now that has lasted at least `min_ms`
+    /// and no longer than a beep may: it may yet be reported as a beep
+    /// (its group is judged only once it has ended), whatever it looks like
+    /// so far (a 1400 Hz tone of 300 ms reads as the recorder warning until
+    /// it goes on past 700 ms).
+    pub fn tone_sounding(&self, min_ms: u32) -> bool {
+        let min = u64::from(min_ms) * SAMPLE_RATE as u64 / 1000;
+        let max = self.cfg.max_duration_ms as u64 * SAMPLE_RATE as u64 / 1000;
+        self.part.as_ref().is_some_and(|p| {
+            let len = (p.last_loud + 1 - p.start) * BLOCK;
+            (min..=max).contains(&len)
+        })
+    }
+
     /// The start (sample) of a special information tone sequence heard
     /// since the last call, if any: the line is a carrier intercept, not a
     /// person (the call's AMD can say so at once).

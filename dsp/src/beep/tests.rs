@@ -1386,6 +1386,46 @@ fn a_quieter_scrap_before_a_recorder_warning_makes_it_no_two_tone_beep() {
 }
 
 #[test]
+fn a_tone_sounds_from_its_first_windows_to_its_end_whatever_it_looks_like() {
+    // 1400 Hz for 300 ms after 300 ms of silence: the recorder warning's
+    // look until it would go on past 700 ms, so no beep is in flight while
+    // it sounds; but a tone sounds, and it may yet be a beep
+    let samples = signal(&[(&[1400.0], 300)], -14.0, None);
+    let mut d = BeepDetector::default();
+    let (mut sounding, mut in_flight) = (Vec::new(), Vec::new());
+    for b in blocks_of(&samples) {
+        d.push(&b);
+        sounding.push(d.tone_sounding(40));
+        in_flight.push(d.beep_in_flight());
+    }
+    // blocks of 5 ms: the tone from block 60 to 120
+    assert!(!sounding[..60].iter().any(|&f| f), "nothing before it");
+    assert!(
+        !sounding[60..66].iter().any(|&f| f),
+        "not in its first 30 ms"
+    );
+    assert!(
+        sounding[75..120].iter().all(|&f| f),
+        "{:?}",
+        &sounding[60..125]
+    );
+    assert!(!sounding[130..].iter().any(|&f| f), "nothing after it");
+    assert!(!in_flight[60..120].iter().any(|&f| f), "no beep in flight");
+    // past a beep's longest, a tone sounding is no beep to wait for
+    let mut d = BeepDetector::default();
+    let long = signal(&[(&[1000.0], 2500)], -14.0, None);
+    let flags: Vec<bool> = blocks_of(&long)
+        .iter()
+        .map(|b| {
+            d.push(b);
+            d.tone_sounding(40)
+        })
+        .collect();
+    assert!(flags[100..400].iter().all(|&f| f));
+    assert!(!flags[480..560].iter().any(|&f| f), "over 2.05 s");
+}
+
+#[test]
 fn a_beep_is_in_flight_from_its_length_to_its_report() {
     let in_flight = |samples: &[i16], cfg: BeepConfig| {
         let mut d = BeepDetector::new(cfg);
