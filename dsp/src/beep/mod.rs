@@ -293,6 +293,12 @@ impl Default for BeepConfig {
 
 /// Blocks per tracker window.
 const W: usize = 4;
+
+/// The tone an open group must hold to count as under way
+/// ([`BeepDetector::tone_sounding`]), ms: two thirds of the shortest beep.
+/// Scraps of tone in the line's noise group too, and at 40 ms they held
+/// live callers' verdicts past the latency targets on held-out seeds 1-90.
+pub const GROUP_UNDER_WAY_MS: u32 = 80;
 /// Shortest part, blocks (shorter tonal runs are treated as gaps).
 const MIN_PART_BLOCKS: u32 = 6;
 /// Most pending candidates and remembered tones.
@@ -439,18 +445,26 @@ impl BeepDetector {
             })
     }
 
-    /// Whether a tone is sounding now that has lasted at least `min_ms`
-    /// and no longer than a beep may: it may yet be reported as a beep
-    /// (its group is judged only once it has ended), whatever it looks like
-    /// so far (a 1400 Hz tone of 300 ms reads as the recorder warning until
-    /// it goes on past 700 ms).
+    /// Whether a tone that may yet be reported as a beep is under way: one
+    /// sounding now that has lasted at least `min_ms`, or a group still
+    /// open (its gap not yet passed: the second half of a double beep, or
+    /// a tone noise broke up, may follow) whose parts hold at least
+    /// [`GROUP_UNDER_WAY_MS`] of tone with none failed; no longer than a
+    /// beep may be either way. Whatever it looks like so far: a group is
+    /// judged only once it has closed, and a 1400 Hz tone of 300 ms reads
+    /// as the recorder warning until it goes on past 700 ms.
     pub fn tone_sounding(&self, min_ms: u32) -> bool {
-        let min = u64::from(min_ms) * SAMPLE_RATE as u64 / 1000;
-        let max = self.cfg.max_duration_ms as u64 * SAMPLE_RATE as u64 / 1000;
-        self.part.as_ref().is_some_and(|p| {
+        let samples = |ms: u32| u64::from(ms) * SAMPLE_RATE as u64 / 1000;
+        let max = samples(self.cfg.max_duration_ms);
+        let part = self.part.as_ref().is_some_and(|p| {
             let len = (p.last_loud + 1 - p.start) * BLOCK;
-            (min..=max).contains(&len)
-        })
+            (samples(min_ms)..=max).contains(&len)
+        });
+        let group = self.group.is_some_and(|g| {
+            let tone: u64 = g.parts[..g.n].iter().map(|p| p.end - p.start).sum();
+            g.failed.is_none() && tone >= samples(GROUP_UNDER_WAY_MS) && g.end() - g.start() <= max
+        });
+        part || group
     }
 
     /// The start (sample) of a special information tone sequence heard

@@ -1409,7 +1409,17 @@ fn a_tone_sounds_from_its_first_windows_to_its_end_whatever_it_looks_like() {
         "{:?}",
         &sounding[60..125]
     );
-    assert!(!sounding[130..].iter().any(|&f| f), "nothing after it");
+    // its group stays open for a gap (230 ms) in which more may follow
+    assert!(
+        sounding[120..160].iter().all(|&f| f),
+        "{:?}",
+        &sounding[110..200]
+    );
+    assert!(
+        !sounding[180..].iter().any(|&f| f),
+        "{:?}",
+        &sounding[110..200]
+    );
     assert!(!in_flight[60..120].iter().any(|&f| f), "no beep in flight");
     // past a beep's longest, a tone sounding is no beep to wait for
     let mut d = BeepDetector::default();
@@ -1423,6 +1433,32 @@ fn a_tone_sounds_from_its_first_windows_to_its_end_whatever_it_looks_like() {
         .collect();
     assert!(flags[100..400].iter().all(|&f| f));
     assert!(!flags[480..560].iter().any(|&f| f), "over 2.05 s");
+    // a double beep at 1400 Hz (150 ms, 100 ms apart): under way in its
+    // gap too, as its second half may follow; a 50 ms scrap alone is not
+    let double = signal(
+        &[(&[1400.0], 150), (&[], 100), (&[1400.0], 150)],
+        -14.0,
+        None,
+    );
+    let mut d = BeepDetector::default();
+    let flags: Vec<bool> = blocks_of(&double)
+        .iter()
+        .map(|b| {
+            d.push(b);
+            d.tone_sounding(40)
+        })
+        .collect();
+    assert!(flags[100..140].iter().all(|&f| f), "{:?}", &flags[60..170]);
+    let scrap = signal(&[(&[1400.0], 50)], -14.0, None);
+    let mut d = BeepDetector::default();
+    let flags: Vec<bool> = blocks_of(&scrap)
+        .iter()
+        .map(|b| {
+            d.push(b);
+            d.tone_sounding(40)
+        })
+        .collect();
+    assert!(!flags[75..].iter().any(|&f| f), "{:?}", &flags[60..120]);
 }
 
 #[test]
