@@ -1385,19 +1385,25 @@ fn a_quieter_scrap_before_a_recorder_warning_makes_it_no_two_tone_beep() {
     assert!(!is_signalling(&[tone, warning], false));
 }
 
+/// `tone_sounding(40)` and `beep_in_flight()` after each block of
+/// `samples`.
+fn sounding_flags(samples: &[i16]) -> (Vec<bool>, Vec<bool>) {
+    let mut d = BeepDetector::default();
+    blocks_of(samples)
+        .iter()
+        .map(|b| {
+            d.push(b);
+            (d.tone_sounding(40), d.beep_in_flight())
+        })
+        .unzip()
+}
+
 #[test]
 fn a_tone_sounds_from_its_first_windows_to_its_end_whatever_it_looks_like() {
     // 1400 Hz for 300 ms after 300 ms of silence: the recorder warning's
     // look until it would go on past 700 ms, so no beep is in flight while
     // it sounds; but a tone sounds, and it may yet be a beep
-    let samples = signal(&[(&[1400.0], 300)], -14.0, None);
-    let mut d = BeepDetector::default();
-    let (mut sounding, mut in_flight) = (Vec::new(), Vec::new());
-    for b in blocks_of(&samples) {
-        d.push(&b);
-        sounding.push(d.tone_sounding(40));
-        in_flight.push(d.beep_in_flight());
-    }
+    let (sounding, in_flight) = sounding_flags(&signal(&[(&[1400.0], 300)], -14.0, None));
     // blocks of 5 ms: the tone from block 60 to 120
     assert!(!sounding[..60].iter().any(|&f| f), "nothing before it");
     assert!(
@@ -1422,42 +1428,15 @@ fn a_tone_sounds_from_its_first_windows_to_its_end_whatever_it_looks_like() {
     );
     assert!(!in_flight[60..120].iter().any(|&f| f), "no beep in flight");
     // past a beep's longest, a tone sounding is no beep to wait for
-    let mut d = BeepDetector::default();
-    let long = signal(&[(&[1000.0], 2500)], -14.0, None);
-    let flags: Vec<bool> = blocks_of(&long)
-        .iter()
-        .map(|b| {
-            d.push(b);
-            d.tone_sounding(40)
-        })
-        .collect();
+    let (flags, _) = sounding_flags(&signal(&[(&[1000.0], 2500)], -14.0, None));
     assert!(flags[100..400].iter().all(|&f| f));
     assert!(!flags[480..560].iter().any(|&f| f), "over 2.05 s");
     // a double beep at 1400 Hz (150 ms, 100 ms apart): under way in its
     // gap too, as its second half may follow; a 50 ms scrap alone is not
-    let double = signal(
-        &[(&[1400.0], 150), (&[], 100), (&[1400.0], 150)],
-        -14.0,
-        None,
-    );
-    let mut d = BeepDetector::default();
-    let flags: Vec<bool> = blocks_of(&double)
-        .iter()
-        .map(|b| {
-            d.push(b);
-            d.tone_sounding(40)
-        })
-        .collect();
+    let double = [(&[1400.0][..], 150), (&[][..], 100), (&[1400.0][..], 150)];
+    let (flags, _) = sounding_flags(&signal(&double, -14.0, None));
     assert!(flags[100..140].iter().all(|&f| f), "{:?}", &flags[60..170]);
-    let scrap = signal(&[(&[1400.0], 50)], -14.0, None);
-    let mut d = BeepDetector::default();
-    let flags: Vec<bool> = blocks_of(&scrap)
-        .iter()
-        .map(|b| {
-            d.push(b);
-            d.tone_sounding(40)
-        })
-        .collect();
+    let (flags, _) = sounding_flags(&signal(&[(&[1400.0], 50)], -14.0, None));
     assert!(!flags[75..].iter().any(|&f| f), "{:?}", &flags[60..120]);
 }
 
