@@ -16,7 +16,7 @@
 //! decided starts a new call (fresh detectors), so every channel is always
 //! analysing: the measured cost is the cost during analysis, not after it.
 use criterion::{Criterion, Throughput};
-use ringwire_dsp::amd::{AmdConfig, AmdDetector};
+use ringwire_dsp::amd::{AmdConfig, AmdDetector, TONE_SOUNDING_MS};
 use ringwire_dsp::beep::{BeepConfig, BeepDetector};
 use ringwire_dsp::features::{ChannelId, FeatureBlock, FeatureEngine, SoftwareEngine};
 use ringwire_dsp::signal::{to_i16, Sine, WhiteNoise};
@@ -85,10 +85,18 @@ impl Worker {
                 .process(self.channels[ch], pcm, &mut self.blocks)
                 .unwrap();
             for b in &self.blocks {
-                if let Some(beep) = self.beep[ch].push(b) {
-                    self.amd[ch].note_beep(beep.start, beep.end);
+                let (amd, beep) = (&mut self.amd[ch], &mut self.beep[ch]);
+                if let Some(heard) = beep.push(b) {
+                    amd.note_beep(heard.start, heard.end);
                 }
-                if self.amd[ch].push(b).is_some() {
+                // what the live path tells the AMD of the beep detector
+                // at every block (`CallDetectors::push`)
+                if beep.take_sit().is_some() {
+                    amd.note_sit();
+                }
+                amd.note_beep_in_flight(beep.beep_in_flight());
+                amd.note_tone_sounding(beep.tone_sounding(TONE_SOUNDING_MS));
+                if amd.push(b).is_some() {
                     self.decisions += 1;
                     // next call on this channel
                     self.amd[ch] = AmdDetector::new(AmdConfig::default());
