@@ -317,7 +317,7 @@ fn tune_waits(loaded: &[Loaded]) {
 fn tune_phrases(loaded: &[Loaded]) {
     let d = AmdConfig::default();
     let mut grid = Vec::new();
-    for voicemail_phrase_score in [0.95, 0.97, 0.98, 0.99, 0.995] {
+    for voicemail_phrase_score in [0.90, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995] {
         for voicemail_phrase_wait_score in [0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.1] {
             grid.push(AmdConfig {
                 voicemail_phrase_score,

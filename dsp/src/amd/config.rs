@@ -123,7 +123,7 @@ impl Default for AmdConfig {
             talker_restart_db: 9.0,
             min_talker_dbfs: -34.0,
             voicemail_phrases: true,
-            voicemail_phrase_score: 0.97,
+            voicemail_phrase_score: 0.93,
             voicemail_phrase_min_snr_db: 16.0,
             voicemail_phrase_wait_score: 0.2,
             voicemail_phrase_likely_score: 0.8,

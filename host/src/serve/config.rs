@@ -741,7 +741,7 @@ mod tests {
         assert_eq!(
             AmdConfig {
                 human_silence_ms: 380,
-                voicemail_phrase_score: 0.97,
+                voicemail_phrase_score: 0.93,
                 min_talker_dbfs: -34.0,
                 ..amd
             },
