@@ -272,35 +272,28 @@ impl Node {
         };
         // Most calls are busy: only those with something to do are listed
         // (no allocation per call and sweep), then dealt with.
-        let due: Vec<(String, expiry::Step)> = self
+        let due: Vec<(String, expiry::Step, bool)> = self
             .calls
             .iter()
             .filter_map(|(call_id, call)| {
-                let answered = call.sides[1].tag.is_some();
-                let since = idle.all_idle_since(call.legs());
-                let step = expiry::step(
-                    &expiry,
-                    now,
-                    expiry::CallView {
-                        answered,
-                        held: call.media_held(),
-                        created: call.created_at,
-                        idle_since: since,
-                    },
-                    call.countdown,
-                );
-                (step != expiry::Step::Keep).then(|| (call_id.clone(), step))
+                let view = expiry::CallView {
+                    answered: call.sides[1].tag.is_some(),
+                    held: call.media_held(),
+                    created: call.created_at,
+                    idle_since: idle.all_idle_since(call.legs()),
+                };
+                let step = expiry::step(&expiry, now, view, call.countdown);
+                (step != expiry::Step::Keep).then(|| (call_id.clone(), step, view.held))
             })
             .collect();
         let mut gone = Vec::new();
-        for (call_id, step) in due {
+        for (call_id, step, held) in due {
             let call = &self.calls[&call_id];
             let packets = match step {
                 expiry::Step::Start { .. } | expiry::Step::Check => self.packets(call),
                 _ => None,
             };
             let before = call.countdown.map(|c| c.packets);
-            let held = call.media_held();
             let c = self.calls.get_mut(&call_id).expect("listed");
             match step {
                 expiry::Step::Keep => {}
