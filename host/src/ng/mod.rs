@@ -71,8 +71,9 @@ pub enum ControlError {
     /// The node is at its limit of open descriptors (sockets).
     #[error("Ran out of file descriptors")]
     NoDescriptors,
-    /// The node takes no new call now (it is draining for a stop, or out
-    /// of descriptors), though another node may: rtpengine's `load limit`.
+    /// The node takes no new call now (it is draining for a stop, full at
+    /// `[media] max_calls`, or out of descriptors), though another node
+    /// may: rtpengine's `load limit`.
     #[error("{0}")]
     LoadLimit(String),
     /// Anything else, worded for the proxy's log.
