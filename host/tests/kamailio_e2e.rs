@@ -229,23 +229,6 @@ impl Sip {
     }
 }
 
-/// A `ringwire serve` on loopback with `extra` config; its NG port and
-/// metrics address, once it answers pings.
-fn node(name: &str, port_base: u16, extra: &str) -> (Node, u16, SocketAddr) {
-    let (ng_port, metrics_port) = (free_udp_port(), free_tcp_port());
-    let config = format!(
-        "[control]\nng = \"127.0.0.1:{ng_port}\"\n\
-         [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\
-         [media]\nport_min = {port_base}\nport_max = {}\n{extra}",
-        port_base + 19
-    );
-    let node = spawn(&config, name);
-    let ng_addr: SocketAddr = format!("127.0.0.1:{ng_port}").parse().unwrap();
-    wait_for_pong(&mut Ng::new(ng_addr), &node);
-    let metrics = format!("127.0.0.1:{metrics_port}").parse().unwrap();
-    (node, ng_port, metrics)
-}
-
 /// Asserts that the node at `metrics` carried exactly one whole call
 /// from the UAC: offer, answer and delete, both directions of the
 /// capture, nothing left after the BYE.
@@ -267,7 +250,7 @@ fn assert_carried_one_call(metrics: SocketAddr) {
 #[test]
 fn a_call_through_kamailio_is_relayed_and_its_digit_heard() {
     let base = 44000 + (std::process::id() % 300) as u16 * 20;
-    let (node, ng_port, metrics) = node("kamailio", base, "");
+    let (node, ng_port, metrics) = start_node("kamailio", base, "");
     let sip = Sip::start("kamailio-run", &[(ng_port, 1)]);
     let uac = sip.call();
     assert!(
@@ -292,8 +275,8 @@ fn a_draining_node_hands_new_calls_to_the_next() {
     // is under 256), gets `load limit`, and tries node B, which carries
     // the call. A keeps its own call until that is deleted.
     let base = 45000 + (std::process::id() % 250) as u16 * 40;
-    let (mut a, a_port, a_metrics) = node("drain-a", base, "[timeouts]\ndrain = 60\n");
-    let (b, b_port, b_metrics) = node("drain-b", base + 20, "");
+    let (mut a, a_port, a_metrics) = start_node("drain-a", base, "[timeouts]\ndrain = 60\n");
+    let (b, b_port, b_metrics) = start_node("drain-b", base + 20, "");
     let mut ng = Ng::new(format!("127.0.0.1:{a_port}").parse().unwrap());
     let mut held = Dict::new();
     let sdp = sdp(40000, 40001, 1);

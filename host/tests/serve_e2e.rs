@@ -384,20 +384,10 @@ fn sigterm_drains_calls_up_to_the_drain_timeout() {
     // keep their media and their answers, queries and deletes; the node
     // stops once the last is deleted, or when the timeout cuts the rest.
     let start = |drain: u32, name: &str| {
-        let ng_port = free_udp_port();
-        let metrics_port = free_tcp_port();
         let base = 31000 + (std::process::id() % 40) as u16 * 20;
-        let config = format!(
-            "[control]\nng = \"127.0.0.1:{ng_port}\"\n\
-             [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\
-             [media]\nport_min = {base}\nport_max = {}\n\
-             [timeouts]\ndrain = {drain}\n",
-            base + 19
-        );
-        let node = spawn(&config, name);
-        let mut ng = Ng::new(format!("127.0.0.1:{ng_port}").parse().unwrap());
-        wait_for_pong(&mut ng, &node);
-        let metrics: SocketAddr = format!("127.0.0.1:{metrics_port}").parse().unwrap();
+        let (node, ng_port, metrics) =
+            start_node(name, base, &format!("[timeouts]\ndrain = {drain}\n"));
+        let ng = Ng::new(format!("127.0.0.1:{ng_port}").parse().unwrap());
         (node, ng, metrics)
     };
     let command = |ng: &mut Ng, command: &str, call: &str, sdp: Option<&str>| {

@@ -83,6 +83,25 @@ pub fn spawn_with(config: &str, name: &str, nofile: Option<u32>) -> Node {
     Node { child, log }
 }
 
+/// A `ringwire serve` on loopback (NG and metrics on free ports, 20
+/// media ports from `port_base`) with `extra` config appended; its NG
+/// port and metrics address, once it answers pings.
+#[allow(dead_code)] // not every test binary starts its nodes this way
+pub fn start_node(name: &str, port_base: u16, extra: &str) -> (Node, u16, SocketAddr) {
+    let (ng_port, metrics_port) = (free_udp_port(), free_tcp_port());
+    let config = format!(
+        "[control]\nng = \"127.0.0.1:{ng_port}\"\n\
+         [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\
+         [media]\nport_min = {port_base}\nport_max = {}\n{extra}",
+        port_base + 19
+    );
+    let node = spawn(&config, name);
+    let ng_addr: SocketAddr = format!("127.0.0.1:{ng_port}").parse().unwrap();
+    wait_for_pong(&mut Ng::new(ng_addr), &node);
+    let metrics = format!("127.0.0.1:{metrics_port}").parse().unwrap();
+    (node, ng_port, metrics)
+}
+
 /// An NG client: one socket, a counter for cookies.
 pub struct Ng {
     pub socket: UdpSocket,
