@@ -36,6 +36,7 @@
 pub mod amd;
 pub mod beep;
 pub mod dtmf;
+pub mod fastmath;
 pub mod features;
 pub mod g711;
 pub mod signal;

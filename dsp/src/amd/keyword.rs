@@ -13,6 +13,7 @@
 //! and the training.
 //! Only feature blocks go in, so the FPGA backend serves it as well.
 use super::keyword_model as model;
+use crate::fastmath::{log10, log10_of_normal};
 use crate::features::{FeatureBlock, BINS, BLOCK_LEN, TWIDDLE_SCALE};
 
 /// Feature blocks per spotter frame (20 ms).
@@ -131,16 +132,16 @@ fn summarise(s: &FrameSums) -> [f32; FRAME_FEATURES] {
     // an on-bin sine of energy E puts E * (BLOCK_LEN / 2) * S^2 in its bin
     let full = energy * (BLOCK_LEN as f64 / 2.0) * TWIDDLE_SCALE * TWIDDLE_SCALE;
     let mut out = [0.0f32; FRAME_FEATURES];
-    out[0] = (10.0 * (energy / samples).log10()) as f32;
+    out[0] = 10.0 * log10((energy / samples) as f32);
     out[1] = (s.acf[0] as f64 / energy) as f32;
     out[2] = (s.acf[1] as f64 / energy) as f32;
     out[3] = (s.zero_crossings as f64 / ((BLOCK_LEN as u32 - 1) * BLOCKS_PER_FRAME) as f64) as f32;
-    // single precision from here (a third of the cost of double): the
-    // shares need no more than 1e-4 of their 40 dB range
+    // single precision from here: the shares need no more than 1e-4 of
+    // their 40 dB range; each `p + floor` is at least `floor`, normal
     let floor = (BIN_SHARE_FLOOR * full) as f32;
-    let log_full = full.log10() as f32;
+    let log_full = log10(full as f32);
     for (o, &p) in out[4..].iter_mut().zip(&s.power) {
-        *o = (p as f32 + floor).log10() - log_full;
+        *o = log10_of_normal(p as f32 + floor) - log_full;
     }
     out
 }

@@ -437,7 +437,7 @@ impl BeepDetector {
     pub fn beep_in_flight(&self) -> bool {
         let min = self.cfg.min_duration_ms as u64 * SAMPLE_RATE as u64 / 1000;
         self.pending.iter().flatten().any(|p| !p.event.signalling)
-            || self.group.is_some_and(|g| {
+            || self.group.as_ref().is_some_and(|g| {
                 g.n > 0
                     && g.failed.is_none()
                     && g.end() - g.start() >= min
@@ -460,7 +460,7 @@ impl BeepDetector {
             let len = (p.last_loud + 1 - p.start) * BLOCK;
             (samples(min_ms)..=max).contains(&len)
         });
-        let group = self.group.is_some_and(|g| {
+        let group = self.group.as_ref().is_some_and(|g| {
             let tone: u64 = g.parts[..g.n].iter().map(|p| p.end - p.start).sum();
             g.failed.is_none() && tone >= samples(GROUP_UNDER_WAY_MS) && g.end() - g.start() <= max
         });
