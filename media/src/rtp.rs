@@ -286,6 +286,19 @@ pub fn is_rtcp_like(buf: &[u8]) -> bool {
     buf.len() >= 2 && buf[0] >> 6 == 2 && (192..=223).contains(&buf[1])
 }
 
+/// Whether a datagram with no SDP to go by is RTCP: [`is_rtcp_like`], and
+/// its first packet's length field (`(length + 1) * 4` bytes) fits in
+/// it. A marked RTP packet of a payload type 64..=95 has the same second
+/// byte; where RTCP's length is, it has its sequence number, which fits
+/// a datagram of `n` bytes only about once in `262144 / n` packets (and
+/// only a talkspurt's first packet is marked). The rest of a compound
+/// packet is not walked: SRTCP encrypts it.
+pub fn is_rtcp_packet(buf: &[u8]) -> bool {
+    is_rtcp_like(buf)
+        && buf.len() >= 4
+        && (usize::from(u16::from_be_bytes([buf[2], buf[3]])) + 1) * 4 <= buf.len()
+}
+
 /// In-place rewriting of the fixed header of an RTP packet (works on
 /// `BytesMut`, `Vec<u8>` or any `&mut [u8]`).
 #[derive(Debug)]
@@ -555,6 +568,27 @@ mod tests {
         assert!(!is_rtcp_like(&[0x80, 0]));
         assert!(!is_rtcp_like(&[0x80, 0x80 | 8]));
         assert!(!is_rtcp_like(&[0x80]));
+    }
+
+    #[test]
+    fn rtcp_without_sdp_is_told_from_marked_rtp_by_its_length() {
+        // a receiver report: one report block, length 7 (32 bytes)
+        let mut rr = vec![0x81, 201, 0, 7];
+        rr.resize(32, 0);
+        assert!(is_rtcp_packet(&rr));
+        // the same followed by an SDES chunk (compound), or an SRTCP trailer
+        let mut compound = rr.clone();
+        compound.extend_from_slice(&[0x81, 202, 0, 2, 0, 0, 0, 1, 1, 0, 0, 0]);
+        assert!(is_rtcp_packet(&compound));
+        // a length past the datagram: cut short, or not RTCP at all
+        assert!(!is_rtcp_packet(&rr[..28]));
+        // a marked RTP packet of dynamic type 72 (second byte 200) and
+        // sequence number 4660: a 172-byte G.711 packet, not RTCP
+        let mut rtp = vec![0x80, 0x80 | 72, 0x12, 0x34];
+        rtp.resize(172, 0xff);
+        assert!(is_rtcp_like(&rtp));
+        assert!(!is_rtcp_packet(&rtp));
+        assert!(!is_rtcp_packet(&[0x80, 200, 0]));
     }
 
     proptest! {

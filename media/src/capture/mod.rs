@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use crate::input::MediaStream;
-use crate::rtp::{is_rtcp_like, RtpHeader};
+use crate::rtp::{is_rtcp_packet, RtpHeader};
 use link::Skip;
 use stream::{StreamAcc, StreamKey};
 
@@ -43,7 +43,7 @@ pub struct CaptureSummary {
     pub malformed_frames: u64,
     /// Frames of a link type we do not read.
     pub unsupported_link: u64,
-    /// UDP datagrams that look like RTCP.
+    /// UDP datagrams that look like RTCP ([`crate::rtp::is_rtcp_packet`]).
     pub rtcp: u64,
     /// UDP datagrams that are not RTP (or not audio RTP).
     pub not_rtp: u64,
@@ -98,7 +98,7 @@ impl Scanner {
 
     /// Feeds one UDP datagram (already sliced out of its frame).
     pub fn push_datagram(&mut self, frame_no: u64, src: SocketAddr, dst: SocketAddr, data: &[u8]) {
-        if is_rtcp_like(data) {
+        if is_rtcp_packet(data) {
             self.summary.rtcp += 1;
             return;
         }
@@ -210,4 +210,28 @@ pub fn read_capture_bytes(bytes: &[u8]) -> Result<CaptureReport, CaptureError> {
     let r = read_capture_file(&path);
     let _ = std::fs::remove_file(&path);
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rtcp_is_counted_and_a_marked_packet_of_type_72_is_not() {
+        let (a, b): (SocketAddr, SocketAddr) = (
+            "10.0.0.1:4000".parse().unwrap(),
+            "10.0.0.2:5000".parse().unwrap(),
+        );
+        let mut scanner = Scanner::new();
+        let mut rr = vec![0x81, 201, 0, 7];
+        rr.resize(32, 0);
+        scanner.push_datagram(0, a, b, &rr);
+        // second byte 200 as in a sender report, but a 172-byte RTP packet
+        // (marker, payload type 72) whose sequence number is no length
+        let mut rtp = vec![0x80, 0x80 | 72, 0x12, 0x34];
+        rtp.resize(172, 0xff);
+        scanner.push_datagram(1, a, b, &rtp);
+        let s = scanner.summary;
+        assert_eq!((s.rtcp, s.not_rtp), (1, 1));
+    }
 }
