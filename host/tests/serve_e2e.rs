@@ -465,3 +465,66 @@ fn sigterm_drains_calls_up_to_the_drain_timeout() {
     );
     assert!(node.log().contains("calls_cut=1"), "{}", node.log());
 }
+
+#[test]
+fn media_timeouts_of_calls_on_hold_are_counted_apart() {
+    // An agent's hold without music leaves both legs quiet by design; their
+    // media timeouts are counted under held="true" and logged at debug, so
+    // an alert on ringwire_media_timeouts_total{held="false"} means trouble
+    // (a dead endpoint, one-way audio) and not a customer on hold.
+    let base = 33000 + (std::process::id() % 40) as u16 * 20;
+    let (node, ng_port, metrics) = start_node("held-timeouts", base, "[timeouts]\nmedia = 0.3\n");
+    let mut ng = Ng::new(format!("127.0.0.1:{ng_port}").parse().unwrap());
+    for (n, (call, offered, answered)) in [
+        ("plain", "sendrecv", "sendrecv"),
+        ("hold", "sendonly", "recvonly"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let n = n as u16;
+        for (command, dir, port, tags) in [
+            ("offer", offered, 40_000 + 4 * n, vec![("from-tag", "a")]),
+            (
+                "answer",
+                answered,
+                40_002 + 4 * n,
+                vec![("from-tag", "a"), ("to-tag", "b")],
+            ),
+        ] {
+            let sdp = sdp(port, 9, 1).replace("a=sendrecv", &format!("a={dir}"));
+            let mut d = Dict::new();
+            d.insert("command", command)
+                .insert("call-id", call)
+                .insert("sdp", sdp.as_str());
+            for (k, v) in tags {
+                d.insert(k, v);
+            }
+            let r = ng.request(&d);
+            assert_eq!(
+                result(&r),
+                "ok",
+                "{call} {command}: {}",
+                String::from_utf8_lossy(&r)
+            );
+        }
+    }
+    let series = |held: &str| format!("ringwire_media_timeouts_total{{held=\"{held}\"}}");
+    let t = Instant::now();
+    loop {
+        let body = scrape(metrics);
+        let counts = (
+            metric(&body, &series("false")),
+            metric(&body, &series("true")),
+        );
+        if counts == (2, 2) {
+            break;
+        }
+        assert!(
+            t.elapsed() < WAIT,
+            "timeouts (plain, held) {counts:?}:\n{}",
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -707,6 +707,9 @@ impl Node {
                 rtcp: Some(theirs.rtcp),
             });
         }
+        if let (Some((idle, _)), Some(call)) = (&self.expiry, self.calls.get(call_id)) {
+            idle.set_held(call.id, call.media_held());
+        }
         Ok(out)
     }
 
@@ -774,6 +777,9 @@ impl Node {
         }
         for &p in &call.stray_ports {
             self.ports.free(p);
+        }
+        if let Some((idle, _)) = &self.expiry {
+            idle.set_held(call.id, false);
         }
         if let Some(d) = &self.detect {
             if call.detectors.any() {

@@ -11,17 +11,20 @@
 //! "media resumed" event cannot cost a live call (its countdown starts
 //! over instead).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use ringwire_media::relay::{Event, LegId};
+use ringwire_media::relay::{CallId, Event, LegId};
 
 /// Legs whose media timed out, and when (from the relay's
-/// `MediaTimeout` / `MediaResumed` / `LegClosed` events).
+/// `MediaTimeout` / `MediaResumed` / `LegClosed` events); and the calls
+/// on hold, whose quiet is expected (from the control's SDPs), so that
+/// their timeouts are not reported as trouble.
 #[derive(Debug, Default)]
 pub struct MediaIdle {
     legs: Mutex<HashMap<LegId, Instant>>,
+    held: Mutex<HashSet<CallId>>,
 }
 
 impl MediaIdle {
@@ -57,6 +60,23 @@ impl MediaIdle {
             .try_fold(None, |latest: Option<Instant>, at| {
                 Some(latest.max(Some(at?)))
             })?
+    }
+
+    /// Notes whether `call`'s SDPs hold media back (hold, mute); a call
+    /// deleted is no longer held.
+    pub fn set_held(&self, call: CallId, held: bool) {
+        if let Ok(mut calls) = self.held.lock() {
+            if held {
+                calls.insert(call);
+            } else {
+                calls.remove(&call);
+            }
+        }
+    }
+
+    /// Whether `call` was last noted as held ([`Self::set_held`]).
+    pub fn is_held(&self, call: CallId) -> bool {
+        self.held.lock().is_ok_and(|c| c.contains(&call))
     }
 
     /// Legs currently timed out (for metrics and tests).

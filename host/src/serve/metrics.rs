@@ -198,8 +198,11 @@ pub fn render(src: &Sources) -> String {
         &mut out,
         "ringwire_media_timeouts_total",
         "counter",
-        "Legs that went without RTP for the media timeout.",
-        &[("", src.events.timeouts.load(Ordering::Relaxed))],
+        "Legs that went without RTP for the media timeout, by whether their call was on hold (quiet expected).",
+        &[
+            ("held=\"false\"", src.events.timeouts.load(Ordering::Relaxed)),
+            ("held=\"true\"", src.events.timeouts_held.load(Ordering::Relaxed)),
+        ],
     );
     metric(
         &mut out,

@@ -90,8 +90,10 @@ pub enum ServeError {
 /// Counts of relay events, for metrics.
 #[derive(Debug, Default)]
 pub struct EventCounters {
-    /// Media timeouts raised.
+    /// Media timeouts raised on calls not on hold.
     pub timeouts: AtomicU64,
+    /// Media timeouts raised on calls on hold, where quiet is expected.
+    pub timeouts_held: AtomicU64,
     /// Remotes moved by latching.
     pub latches: AtomicU64,
 }
@@ -337,6 +339,17 @@ fn log_events(
     for (shard, e) in rx {
         idle.on_event(&e, Instant::now());
         match e {
+            // a held call's quiet is expected (it expires after
+            // `timeouts.silent`): no trouble to report
+            Event::MediaTimeout { call, leg, .. } if idle.is_held(call) => {
+                counts.timeouts_held.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(
+                    shard,
+                    call = call.0,
+                    leg = leg.0,
+                    "media timeout (call on hold)"
+                );
+            }
             Event::MediaTimeout { call, leg, .. } => {
                 counts.timeouts.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(shard, call = call.0, leg = leg.0, "media timeout");
