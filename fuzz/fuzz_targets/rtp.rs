@@ -4,10 +4,11 @@
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use ringwire_media::rtp::{is_rtcp_like, RtpBuilder, RtpHeaderMut, RtpPacket};
+use ringwire_media::rtp::{is_rtcp_like, is_rtcp_packet, RtpBuilder, RtpHeaderMut, RtpPacket};
 
 fuzz_target!(|data: &[u8]| {
-    let _ = is_rtcp_like(data);
+    // the length check only narrows the second-byte test
+    assert!(!is_rtcp_packet(data) || is_rtcp_like(data));
     let Ok(p) = RtpPacket::parse(Bytes::copy_from_slice(data)) else {
         return;
     };
