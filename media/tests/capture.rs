@@ -220,7 +220,9 @@ fn non_rtp_udp_is_ignored() {
     let dns = vec![
         0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, b'w', b'w', b'w', 0,
     ];
-    let rtcp = vec![0x80, 200, 0, 6, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0];
+    // a sender report without report blocks: length 6, 28 bytes
+    let mut rtcp = vec![0x80, 200, 0, 6, 0, 0, 0, 9];
+    rtcp.resize(28, 0);
     let lone_rtp = rtp(0, 1, 1, 0x55, &[0xff; 160]);
     let sip_flow = Flow {
         src_port: 5060,
