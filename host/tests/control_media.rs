@@ -715,3 +715,50 @@ fn a_re_offer_with_a_new_codec_lets_a_moved_peer_latch() {
         moved.local_addr().unwrap().to_string()
     );
 }
+
+#[test]
+fn deleting_a_fork_branch_that_never_answered_keeps_the_answered_call() {
+    // A ring group: the INVITE forks to several agents, one answers and
+    // the others are cancelled; their 487s reach the proxy's reply route,
+    // which deletes with their To tags (Kamailio's rtpengine_manage does
+    // on any reply of 300 or more). The answered call must go on.
+    let (mut server, gauges) = node(V4, V4, 48_080);
+    let (a, b, o, r) = set_up(&mut server, "fork", V4, |port| sdp(V4, port));
+    // the node's ports: A sends to `node_for_a`, B hears from `node_for_b`
+    let node_for_a = SocketAddr::new(V4, media_of(&r).1);
+    let node_for_b = SocketAddr::new(V4, media_of(&o).1);
+    let delete = |call: &'static str, to_tag: &'static str| {
+        vec![
+            ("command", s("delete")),
+            ("call-id", s(call)),
+            ("from-tag", s("a")),
+            ("to-tag", s(to_tag)),
+        ]
+    };
+    for branch in ["agent-2", "agent-3"] {
+        let d = ask(&mut server, &delete("fork", branch));
+        assert_eq!(d.result, "ok", "{branch}");
+        let reply = String::from_utf8_lossy(&d.reply).into_owned();
+        assert!(reply.contains("7:warning11:Unknown tag"), "{reply}");
+    }
+    // ...or an error where the proxy asks for one
+    let mut fatal = delete("fork", "agent-4");
+    fatal.push(("flags", Value::List(vec!["fatal".into()])));
+    assert_eq!(ask(&mut server, &fatal).result, "error");
+    // the call and its media are intact
+    assert_eq!(server.control().call_count(), 1);
+    let mut buf = [0u8; 512];
+    a.send_to(&rtp(1), node_for_a).unwrap();
+    let (n, from) = b.recv_from(&mut buf).expect("A's RTP still reaches B");
+    assert_eq!((&buf[..n], from), (&rtp(1)[..], node_for_b));
+    // the answered dialogue's own delete (the BYE) ends the call
+    assert_eq!(ask(&mut server, &delete("fork", "b")).result, "ok");
+    assert_eq!(server.control().call_count(), 0);
+    // a call not yet answered ends with any branch's failure, as with
+    // rtpengine: no branch has media to keep
+    let early = sdp(V4, endpoint(V4).local_addr().unwrap().port());
+    assert_eq!(ask(&mut server, &offer("early", &early)).result, "ok");
+    assert_eq!(ask(&mut server, &delete("early", "agent-2")).result, "ok");
+    assert_eq!(server.control().call_count(), 0);
+    assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 0);
+}

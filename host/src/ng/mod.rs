@@ -291,11 +291,15 @@ impl<C: CallControl> NgServer<C> {
                 match self.control.delete(d) {
                     Ok(Some(s)) => Ok(Reply::Stats(s)),
                     Ok(None) => Ok(Reply::Ok { sdp: None }),
-                    // As rtpengine: a call already gone is a warning, not an
-                    // error, unless the proxy asks (`fatal`). A BYE resent,
-                    // or a CANCEL crossing a BYE, deletes twice.
-                    Err(ControlError::UnknownCall) if !d.options.has_flag("fatal") => {
-                        Ok(Reply::Warning(ControlError::UnknownCall.to_string()))
+                    // As rtpengine: a call already gone, or a To tag that
+                    // names no dialogue of it (a forked call's branch that
+                    // never answered), is a warning, not an error, unless
+                    // the proxy asks (`fatal`). A BYE resent, or a CANCEL
+                    // crossing a BYE, deletes twice.
+                    Err(e @ (ControlError::UnknownCall | ControlError::UnknownTag))
+                        if !d.options.has_flag("fatal") =>
+                    {
+                        Ok(Reply::Warning(e.to_string()))
                     }
                     Err(e) => Err(e),
                 }

@@ -99,6 +99,19 @@ impl CallState {
     }
 }
 
+/// Whether a delete naming `to_tag` ends only a branch of a forked call
+/// that did not answer: the call has been answered (both sides have a
+/// tag) and neither side carries `to_tag`. A delete of a call not yet
+/// answered ends it whatever its To tag (no branch has media yet), as
+/// rtpengine does.
+fn is_losing_branch(call: &CallState, to_tag: Option<&str>) -> bool {
+    let Some(to_tag) = to_tag.filter(|t| !t.is_empty()) else {
+        return false;
+    };
+    call.sides.iter().all(|s| s.tag.is_some())
+        && !call.sides.iter().any(|s| s.tag.as_deref() == Some(to_tag))
+}
+
 /// Live detectors as the node drives them.
 #[derive(Debug)]
 struct Detect {
@@ -917,6 +930,14 @@ impl CallControl for Node {
             .calls
             .get(delete.call_id)
             .ok_or(ControlError::UnknownCall)?;
+        if is_losing_branch(call, delete.to_tag) {
+            // A forked INVITE's other branches fail once one answers (a
+            // ring group's agents get CANCEL, and their 487s reach the
+            // proxy's reply route, which deletes with their To tags): as
+            // rtpengine, the call goes on with the dialogue that answered.
+            tracing::info!(call = %delete.call_id, to_tag = ?delete.to_tag, "delete of a branch that did not answer: call kept");
+            return Err(ControlError::UnknownTag);
+        }
         let stats = self.stats(call);
         self.remove(delete.call_id)?;
         Ok(Some(stats))
