@@ -4,7 +4,9 @@
 //! INVITE, `rtpengine_answer` on the 200, `rtpengine_delete` on the BYE).
 //! The UAC plays the G.711 and RFC 4733 captures of Debian's sip-tester,
 //! the UAS echoes the RTP: both directions go through the node, which
-//! reports the caller's digit, and the call is gone after the BYE.
+//! reports the caller's digit, and the call is gone after the BYE. A ring
+//! group (the INVITE forked to two agents, one answering, the other
+//! cancelled) keeps its media though the cancelled branch is deleted.
 //!
 //! Needs `kamailio` and `sipp` (Debian: kamailio, sip-tester), which
 //! `scripts/test.sh` installs.
@@ -54,9 +56,22 @@ impl Drop for Peer {
 }
 
 /// Kamailio's configuration: every request goes on to the UAS at
-/// `uas_port`; the INVITE's SDP and the answer's through a node of
-/// `nodes` (`rtpengine_sock`'s list: `udp:HOST:PORT=WEIGHT ...`).
-fn kamailio_cfg(sip_port: u16, nodes: &str, uas_port: u16) -> String {
+/// `uas_port` (an INVITE also to `fork_to`'s, in parallel, where given:
+/// a ring group); the INVITE's SDP and the answer's through a node of
+/// `nodes` (`rtpengine_sock`'s list: `udp:HOST:PORT=WEIGHT ...`), and a
+/// reply of 300 or more deletes its own dialogue only (the `to-tag` flag
+/// puts its To tag in the delete, which Kamailio otherwise leaves out of
+/// deletes: without it a ring group's cancelled branch would end the
+/// call the answering agent took, on rtpengine as on ringwire).
+fn kamailio_cfg(sip_port: u16, nodes: &str, uas_port: u16, fork_to: Option<u16>) -> String {
+    // two branches by their request URIs (`$du` would send both to one)
+    let fork = fork_to.map_or(String::new(), |p| {
+        format!(
+            "if (is_method(\"INVITE\")) {{ $du = $null; \
+             $ru = \"sip:agent@127.0.0.1:{uas_port}\"; \
+             append_branch(\"sip:agent@127.0.0.1:{p}\"); }}"
+        )
+    });
     format!(
         r#"#!KAMAILIO
 debug=2
@@ -70,6 +85,7 @@ loadmodule "maxfwd.so"
 loadmodule "textops.so"
 loadmodule "siputils.so"
 loadmodule "xlog.so"
+loadmodule "corex.so"
 loadmodule "rtpengine.so"
 modparam("rtpengine", "rtpengine_sock", "{nodes}")
 request_route {{
@@ -83,11 +99,14 @@ request_route {{
     }}
     if (is_method("BYE|CANCEL")) {{ rtpengine_delete(); }}
     $du = "sip:127.0.0.1:{uas_port}";
+    {fork}
     if (!t_relay()) {{ sl_reply_error(); }}
     exit;
 }}
 onreply_route[MEDIA] {{
-    if (has_body("application/sdp")) {{
+    if ($rs >= 300) {{
+        rtpengine_delete("to-tag");
+    }} else if (has_body("application/sdp")) {{
         rtpengine_answer("replace-origin replace-session-connection");
     }}
 }}
@@ -108,6 +127,62 @@ fn uac_scenario(path: &Path) {
     assert!(xml.contains("/usr/share/sip-tester/g711a.pcap"), "{xml}");
     std::fs::write(path, xml).unwrap();
 }
+
+/// A UAS (sipp scenario) that rings until the INVITE is cancelled, then
+/// answers the CANCEL and ends the INVITE with 487, as the agents of a
+/// ring group do when another one answers.
+const RING_UNTIL_CANCELLED: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="rings until cancelled">
+  <recv request="INVITE">
+    <action>
+      <ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" assign_to="cseq" />
+    </action>
+  </recv>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpRing[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="CANCEL" />
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpRing[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <send>
+    <![CDATA[
+
+      SIP/2.0 487 Request Terminated
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpRing[call_number]
+      [last_Call-ID:]
+      CSeq: [$cseq] INVITE
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK" />
+</scenario>
+"#;
 
 /// Waits until `log` holds `needle` `times` times (at most 10 s).
 fn wait_for_log(log: &Path, needle: &str, times: usize) {
@@ -132,12 +207,20 @@ struct Sip {
     log: PathBuf,
     sip_port: u16,
     uas_port: u16,
+    /// Where INVITEs also go, in parallel, when the proxy forks them.
+    fork_port: Option<u16>,
     _kamailio: Peer,
 }
 
 impl Sip {
     fn start(name: &str, ng_ports: &[(u16, u32)]) -> Sip {
+        Self::start_with(name, ng_ports, false)
+    }
+
+    /// [`Sip::start`], forking each INVITE to a second UAS when `fork`.
+    fn start_with(name: &str, ng_ports: &[(u16, u32)], fork: bool) -> Sip {
         let (sip_port, uas_port) = (free_udp_port(), free_udp_port());
+        let fork_port = fork.then(free_udp_port);
         let run_dir = temp_path(name);
         std::fs::create_dir_all(&run_dir).unwrap();
         let nodes: Vec<String> = ng_ports
@@ -145,7 +228,8 @@ impl Sip {
             .map(|(port, weight)| format!("udp:127.0.0.1:{port}={weight}"))
             .collect();
         let cfg = run_dir.join("kamailio.cfg");
-        std::fs::write(&cfg, kamailio_cfg(sip_port, &nodes.join(" "), uas_port)).unwrap();
+        let config = kamailio_cfg(sip_port, &nodes.join(" "), uas_port, fork_port);
+        std::fs::write(&cfg, config).unwrap();
         let log = run_dir.join("kamailio.log");
         let kamailio = Peer::spawn(
             Command::new("kamailio")
@@ -166,6 +250,7 @@ impl Sip {
             log,
             sip_port,
             uas_port,
+            fork_port,
             _kamailio: kamailio,
         }
     }
@@ -203,6 +288,24 @@ impl Sip {
             s("-nostdin"),
         ]))
         .unwrap();
+        // the forked branch rings until the proxy cancels it (the first
+        // UAS answers at once)
+        let _ringing = self.fork_port.map(|port| {
+            let ring = self.run_dir.join("ring.xml");
+            std::fs::write(&ring, RING_UNTIL_CANCELLED).unwrap();
+            Peer::spawn(&mut self.sipp(&[
+                s("-sf"),
+                ring.to_string_lossy().into_owned(),
+                s("-i"),
+                s("127.0.0.1"),
+                s("-p"),
+                port.to_string(),
+                s("-m"),
+                s("1"),
+                s("-nostdin"),
+            ]))
+            .unwrap()
+        });
         let scenario = self.run_dir.join("uac_pcap.xml");
         uac_scenario(&scenario);
         self.sipp(&[
@@ -322,4 +425,39 @@ fn a_draining_node_hands_new_calls_to_the_next() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn a_ring_group_call_keeps_its_media_when_the_other_agents_are_cancelled() {
+    // Kamailio forks the INVITE to two agents; one answers at once, the
+    // other rings until Kamailio cancels it, and its 487 goes through the
+    // reply route, which deletes with that agent's To tag. The call the
+    // first agent answered must keep its media to the end.
+    let base = 46000 + (std::process::id() % 250) as u16 * 20;
+    let (node, ng_port, metrics) = start_node("kamailio-fork", base, "");
+    let sip = Sip::start_with("kamailio-fork-run", &[(ng_port, 1)], true);
+    let uac = sip.call();
+    assert!(
+        uac.success(),
+        "the UAC's call failed ({uac}); kamailio log:\n{}\nnode log:\n{}",
+        sip.log(),
+        node.log()
+    );
+    // the whole capture went through, there and back...
+    let body = scrape(metrics);
+    let relayed = metric(&body, "ringwire_packets_relayed_total");
+    assert!(
+        relayed >= 2 * 236,
+        "{relayed} packets relayed:\n{}",
+        node.log()
+    );
+    // ...though the cancelled agent's delete came before it
+    let deletes = metric(&body, "ringwire_ng_requests_total{command=\"delete\"}");
+    assert_eq!(deletes, 2, "the branch's and the BYE's");
+    let log = node.log();
+    assert!(
+        log.contains("delete of a branch that did not answer"),
+        "the cancelled agent's delete reached the node:\n{log}"
+    );
+    assert_eq!(metric(&body, "ringwire_calls"), 0, "deleted on the BYE");
 }

@@ -933,8 +933,9 @@ impl CallControl for Node {
         if is_losing_branch(call, delete.to_tag) {
             // A forked INVITE's other branches fail once one answers (a
             // ring group's agents get CANCEL, and their 487s reach the
-            // proxy's reply route, which deletes with their To tags): as
-            // rtpengine, the call goes on with the dialogue that answered.
+            // proxy's reply route, which deletes with their To tags:
+            // Kamailio's `rtpengine_delete("to-tag")`): as rtpengine, the
+            // call goes on with the dialogue that answered.
             tracing::info!(call = %delete.call_id, to_tag = ?delete.to_tag, "delete of a branch that did not answer: call kept");
             return Err(ControlError::UnknownTag);
         }
