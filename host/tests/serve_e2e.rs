@@ -509,6 +509,7 @@ fn media_timeouts_of_calls_on_hold_are_counted_apart() {
             );
         }
     }
+    assert_eq!(metric(&scrape(metrics), "ringwire_calls_held"), 1);
     let series = |held: &str| format!("ringwire_media_timeouts_total{{held=\"{held}\"}}");
     let t = Instant::now();
     loop {
@@ -527,4 +528,11 @@ fn media_timeouts_of_calls_on_hold_are_counted_apart() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    let mut delete = Dict::new();
+    delete
+        .insert("command", "delete")
+        .insert("call-id", "hold")
+        .insert("from-tag", "a");
+    assert_eq!(result(&ng.request(&delete)), "ok");
+    assert_eq!(metric(&scrape(metrics), "ringwire_calls_held"), 0);
 }

@@ -125,6 +125,9 @@ struct Detect {
 pub struct NodeGauges {
     /// Calls the control layer knows.
     pub calls: AtomicU64,
+    /// Of those, calls on hold: their SDPs hold media back in some
+    /// direction (see [`MediaIdle::set_held`]).
+    pub calls_held: AtomicU64,
     /// RTP/RTCP port pairs in use.
     pub port_pairs: AtomicU64,
     /// Offers refused while draining.
@@ -436,6 +439,10 @@ impl Node {
         self.gauges
             .calls
             .store(self.calls.len() as u64, Ordering::Relaxed);
+        if let Some((idle, _)) = &self.expiry {
+            let held = idle.held_len() as u64;
+            self.gauges.calls_held.store(held, Ordering::Relaxed);
+        }
         self.gauges
             .port_pairs
             .store(self.ports.in_use() as u64, Ordering::Relaxed);

@@ -79,6 +79,11 @@ impl MediaIdle {
         self.held.lock().is_ok_and(|c| c.contains(&call))
     }
 
+    /// Calls noted as held now.
+    pub fn held_len(&self) -> usize {
+        self.held.lock().map_or(0, |c| c.len())
+    }
+
     /// Legs currently timed out (for metrics and tests).
     pub fn len(&self) -> usize {
         self.legs.lock().map_or(0, |m| m.len())

@@ -91,6 +91,13 @@ pub fn render(src: &Sources) -> String {
     );
     metric(
         &mut out,
+        "ringwire_calls_held",
+        "gauge",
+        "Calls on hold: their SDPs hold media back in some direction (sendonly, recvonly, inactive, or c= 0.0.0.0).",
+        &[("", src.node.calls_held.load(Ordering::Relaxed))],
+    );
+    metric(
+        &mut out,
         "ringwire_legs",
         "gauge",
         "Legs on the relay.",
