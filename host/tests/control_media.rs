@@ -762,3 +762,35 @@ fn deleting_a_fork_branch_that_never_answered_keeps_the_answered_call() {
     assert_eq!(server.control().call_count(), 0);
     assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 0);
 }
+
+#[test]
+fn a_t38_re_offer_is_refused_and_the_call_goes_on() {
+    // A gateway that hears a fax tone re-INVITEs to T.38 (m=image udptl):
+    // the relay forwards RTP only, so it says so instead of dropping the
+    // fax's packets; the re-INVITE fails, the fax goes on as G.711 audio.
+    let (mut server, gauges) = node(V4, V4, 48_120);
+    let (a, b, o, r) = set_up(&mut server, "fax", V4, |port| sdp(V4, port));
+    let t38 =
+        |port: u16| sdp(V4, 0) + &format!("m=image {port} udptl t38\r\na=T38FaxVersion:0\r\n");
+    let re = ask(&mut server, &offer("fax", &t38(40_020)));
+    assert_eq!(re.result, "error");
+    let why = re.error.unwrap();
+    assert!(why.contains("section 2") && why.contains("udptl"), "{why}");
+    // the call and its audio are as they were
+    let mut buf = [0u8; 512];
+    a.send_to(&rtp(1), SocketAddr::new(V4, media_of(&r).1))
+        .unwrap();
+    let (n, from) = b.recv_from(&mut buf).expect("audio still relayed");
+    assert_eq!(
+        (&buf[..n], from),
+        (&rtp(1)[..], SocketAddr::new(V4, media_of(&o).1))
+    );
+    // a first offer of T.38 alone leaves nothing behind
+    let only = sdp(V4, 40_030).replace("m=audio 40030 RTP/AVP 0", "m=image 40030 udptl t38");
+    assert!(only.contains("udptl"), "{only}");
+    let before = gauges.port_pairs.load(Ordering::Relaxed);
+    let first = ask(&mut server, &offer("fax-only", &only));
+    assert_eq!(first.result, "error");
+    assert_eq!(server.control().call_count(), 1);
+    assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), before);
+}

@@ -219,6 +219,26 @@ fn check_transport(sdp: &Sdp<'_>, wanted: &str) -> Result<(), ControlError> {
     Ok(())
 }
 
+/// Refuses an enabled section whose transport is not RTP (T.38 fax's
+/// `udptl`, `TCP/MSRP`, `UDP/BFCP`, ...): the relay forwards RTP and
+/// RTCP and counts anything else as malformed, so such media would be
+/// lost without a word. Refused, a T.38 re-INVITE fails and the fax
+/// goes on as G.711 audio, which the node relays.
+fn check_rtp_only(sdp: &Sdp<'_>) -> Result<(), ControlError> {
+    for (i, m) in sdp.media.iter().enumerate() {
+        let rtp = m.proto.split('/').any(|p| p.eq_ignore_ascii_case("RTP"));
+        if m.port != 0 && !rtp {
+            return Err(ControlError::Other(format!(
+                "media section {} ({} {}) is not RTP: this node relays RTP and RTCP only",
+                i + 1,
+                m.kind,
+                m.proto
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Whether an `m=` line's transport protocol carries SRTP (a profile
 /// ending in `SAVP` or `SAVPF`, RFC 3711/5124), whose payloads the node
 /// cannot read.
@@ -585,6 +605,7 @@ impl Node {
                 )));
             }
         }
+        check_rtp_only(sdp)?;
         if let Some(wanted) = options.transport_protocol {
             check_transport(sdp, wanted)?;
         }
