@@ -6,7 +6,9 @@
 //! the UAS echoes the RTP: both directions go through the node, which
 //! reports the caller's digit, and the call is gone after the BYE. A ring
 //! group (the INVITE forked to two agents, one answering, the other
-//! cancelled) keeps its media though the cancelled branch is deleted.
+//! cancelled) keeps its media though the cancelled branch is deleted, and
+//! a late offer (no SDP in the INVITE) driven by `rtpengine_manage` is
+//! relayed as well.
 //!
 //! Needs `kamailio` and `sipp` (Debian: kamailio, sip-tester), which
 //! `scripts/test.sh` installs.
@@ -63,7 +65,18 @@ impl Drop for Peer {
 /// puts its To tag in the delete, which Kamailio otherwise leaves out of
 /// deletes: without it a ring group's cancelled branch would end the
 /// call the answering agent took, on rtpengine as on ringwire).
-fn kamailio_cfg(sip_port: u16, nodes: &str, uas_port: u16, fork_to: Option<u16>) -> String {
+///
+/// With `manage`, `rtpengine_manage` alone decides instead, as most
+/// deployments have it: an offer from whichever side sends the first SDP
+/// (the 200 OK when the INVITE has none: a late offer), the answer from
+/// the other (then the ACK), a delete on BYE and CANCEL.
+fn kamailio_cfg(
+    sip_port: u16,
+    nodes: &str,
+    uas_port: u16,
+    fork_to: Option<u16>,
+    manage: bool,
+) -> String {
     // two branches by their request URIs (`$du` would send both to one)
     let fork = fork_to.map_or(String::new(), |p| {
         format!(
@@ -72,6 +85,30 @@ fn kamailio_cfg(sip_port: u16, nodes: &str, uas_port: u16, fork_to: Option<u16>)
              append_branch(\"sip:agent@127.0.0.1:{p}\"); }}"
         )
     });
+    const FLAGS: &str = "replace-origin replace-session-connection";
+    let (media, on_reply) = if manage {
+        (
+            format!(
+                "if (is_method(\"INVITE|ACK|BYE|CANCEL\")) {{ rtpengine_manage(\"{FLAGS}\"); }}\n    \
+                 if (is_method(\"INVITE\")) {{ t_on_reply(\"MEDIA\"); }}"
+            ),
+            format!("rtpengine_manage(\"{FLAGS}\");"),
+        )
+    } else {
+        (
+            format!(
+                "if (is_method(\"INVITE\") && has_body(\"application/sdp\")) {{\n        \
+                 if (!rtpengine_offer(\"{FLAGS}\")) {{\n            \
+                 sl_send_reply(\"503\", \"No media relay\");\n            exit;\n        }}\n        \
+                 t_on_reply(\"MEDIA\");\n    }}\n    \
+                 if (is_method(\"BYE|CANCEL\")) {{ rtpengine_delete(); }}"
+            ),
+            format!(
+                "if ($rs >= 300) {{\n        rtpengine_delete(\"to-tag\");\n    }} \
+                 else if (has_body(\"application/sdp\")) {{\n        rtpengine_answer(\"{FLAGS}\");\n    }}"
+            ),
+        )
+    };
     format!(
         r#"#!KAMAILIO
 debug=2
@@ -90,25 +127,14 @@ loadmodule "rtpengine.so"
 modparam("rtpengine", "rtpengine_sock", "{nodes}")
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
-    if (is_method("INVITE") && has_body("application/sdp")) {{
-        if (!rtpengine_offer("replace-origin replace-session-connection")) {{
-            sl_send_reply("503", "No media relay");
-            exit;
-        }}
-        t_on_reply("MEDIA");
-    }}
-    if (is_method("BYE|CANCEL")) {{ rtpengine_delete(); }}
+    {media}
     $du = "sip:127.0.0.1:{uas_port}";
     {fork}
     if (!t_relay()) {{ sl_reply_error(); }}
     exit;
 }}
 onreply_route[MEDIA] {{
-    if ($rs >= 300) {{
-        rtpengine_delete("to-tag");
-    }} else if (has_body("application/sdp")) {{
-        rtpengine_answer("replace-origin replace-session-connection");
-    }}
+    {on_reply}
 }}
 "#
     )
@@ -184,6 +210,80 @@ const RING_UNTIL_CANCELLED: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" 
 </scenario>
 "#;
 
+/// A UAC (sipp scenario) that makes a late offer: an INVITE without SDP,
+/// the callee's SDP in the 200 OK as the offer, the answer in the ACK;
+/// then sip-tester's G.711 capture and a BYE, as `uac_pcap` does.
+const LATE_OFFER_UAC: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="late offer with media">
+  <send retrans="500">
+    <![CDATA[
+
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="100" optional="true" />
+  <recv response="180" optional="true" />
+  <recv response="200" rtd="true" />
+  <send>
+    <![CDATA[
+
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[local_ip_type] [local_ip]
+      t=0 0
+      m=audio [auto_media_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+
+    ]]>
+  </send>
+  <nop>
+    <action>
+      <exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap" />
+    </action>
+  </nop>
+  <pause milliseconds="8000" />
+  <send retrans="500">
+    <![CDATA[
+
+      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" />
+</scenario>
+"#;
+
 /// Waits until `log` holds `needle` `times` times (at most 10 s).
 fn wait_for_log(log: &Path, needle: &str, times: usize) {
     let start = Instant::now();
@@ -200,6 +300,16 @@ fn wait_for_log(log: &Path, needle: &str, times: usize) {
     );
 }
 
+/// How the test's Kamailio handles calls (see [`kamailio_cfg`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Routing {
+    /// Fork each INVITE to a second agent, which rings until cancelled.
+    fork: bool,
+    /// Drive the node with `rtpengine_manage` alone, and have the UAC
+    /// make a late offer (an INVITE without SDP, its answer in the ACK).
+    manage_late_offer: bool,
+}
+
 /// Kamailio between a sipp UAC and a sipp UAS, its `rtpengine` module
 /// driving the nodes at `ng_ports` (with their weights).
 struct Sip {
@@ -209,18 +319,20 @@ struct Sip {
     uas_port: u16,
     /// Where INVITEs also go, in parallel, when the proxy forks them.
     fork_port: Option<u16>,
+    late_offer: bool,
     _kamailio: Peer,
 }
 
 impl Sip {
     fn start(name: &str, ng_ports: &[(u16, u32)]) -> Sip {
-        Self::start_with(name, ng_ports, false)
+        Self::start_with(name, ng_ports, Routing::default())
     }
 
-    /// [`Sip::start`], forking each INVITE to a second UAS when `fork`.
-    fn start_with(name: &str, ng_ports: &[(u16, u32)], fork: bool) -> Sip {
+    /// [`Sip::start`] with other routing.
+    fn start_with(name: &str, ng_ports: &[(u16, u32)], routing: Routing) -> Sip {
         let (sip_port, uas_port) = (free_udp_port(), free_udp_port());
-        let fork_port = fork.then(free_udp_port);
+        let fork_port = routing.fork.then(free_udp_port);
+        let late_offer = routing.manage_late_offer;
         let run_dir = temp_path(name);
         std::fs::create_dir_all(&run_dir).unwrap();
         let nodes: Vec<String> = ng_ports
@@ -228,7 +340,7 @@ impl Sip {
             .map(|(port, weight)| format!("udp:127.0.0.1:{port}={weight}"))
             .collect();
         let cfg = run_dir.join("kamailio.cfg");
-        let config = kamailio_cfg(sip_port, &nodes.join(" "), uas_port, fork_port);
+        let config = kamailio_cfg(sip_port, &nodes.join(" "), uas_port, fork_port, late_offer);
         std::fs::write(&cfg, config).unwrap();
         let log = run_dir.join("kamailio.log");
         let kamailio = Peer::spawn(
@@ -251,6 +363,7 @@ impl Sip {
             sip_port,
             uas_port,
             fork_port,
+            late_offer,
             _kamailio: kamailio,
         }
     }
@@ -307,7 +420,11 @@ impl Sip {
             .unwrap()
         });
         let scenario = self.run_dir.join("uac_pcap.xml");
-        uac_scenario(&scenario);
+        if self.late_offer {
+            std::fs::write(&scenario, LATE_OFFER_UAC).unwrap();
+        } else {
+            uac_scenario(&scenario);
+        }
         self.sipp(&[
             s("-sf"),
             scenario.to_string_lossy().into_owned(),
@@ -435,7 +552,11 @@ fn a_ring_group_call_keeps_its_media_when_the_other_agents_are_cancelled() {
     // first agent answered must keep its media to the end.
     let base = 46000 + (std::process::id() % 250) as u16 * 20;
     let (node, ng_port, metrics) = start_node("kamailio-fork", base, "");
-    let sip = Sip::start_with("kamailio-fork-run", &[(ng_port, 1)], true);
+    let routing = Routing {
+        fork: true,
+        ..Routing::default()
+    };
+    let sip = Sip::start_with("kamailio-fork-run", &[(ng_port, 1)], routing);
     let uac = sip.call();
     assert!(
         uac.success(),
@@ -458,6 +579,41 @@ fn a_ring_group_call_keeps_its_media_when_the_other_agents_are_cancelled() {
     assert!(
         log.contains("delete of a branch that did not answer"),
         "the cancelled agent's delete reached the node:\n{log}"
+    );
+    assert_eq!(metric(&body, "ringwire_calls"), 0, "deleted on the BYE");
+}
+
+#[test]
+fn a_late_offer_through_rtpengine_manage_is_relayed_both_ways() {
+    // Dialers and PBXs often send the INVITE without SDP: the callee's
+    // 200 OK carries the offer and the caller's ACK the answer.
+    // Kamailio's rtpengine_manage then offers from the reply and answers
+    // from the ACK, with the tags the other way round.
+    let base = 46500 + (std::process::id() % 250) as u16 * 20;
+    let (node, ng_port, metrics) = start_node("kamailio-late", base, "");
+    let routing = Routing {
+        manage_late_offer: true,
+        ..Routing::default()
+    };
+    let sip = Sip::start_with("kamailio-late-run", &[(ng_port, 1)], routing);
+    let uac = sip.call();
+    assert!(
+        uac.success(),
+        "the UAC's call failed ({uac}); kamailio log:\n{}\nnode log:\n{}",
+        sip.log(),
+        node.log()
+    );
+    let body = scrape(metrics);
+    for command in ["offer", "answer", "delete"] {
+        let series = format!("ringwire_ng_requests_total{{command=\"{command}\"}}");
+        assert_eq!(metric(&body, &series), 1, "{series}:\n{}", sip.log());
+    }
+    assert_eq!(metric(&body, "ringwire_ng_errors_total"), 0);
+    let relayed = metric(&body, "ringwire_packets_relayed_total");
+    assert!(
+        relayed >= 2 * 236,
+        "{relayed} packets relayed:\n{}",
+        node.log()
     );
     assert_eq!(metric(&body, "ringwire_calls"), 0, "deleted on the BYE");
 }
