@@ -10,8 +10,8 @@
 use std::f32::consts::{FRAC_PI_2, LN_2, LOG10_E, PI, SQRT_2};
 
 /// `log10(x)` for `x > 0`, within 2 units in the last place of the
-/// result (of 1, for results under 1). Zero gives `-inf`, a negative or NaN input NaN, `+inf`
-/// `+inf` (as `f32::log10`).
+/// result (of 1, for results under 1). As `f32::log10`: zero gives
+/// `-inf`, a negative or NaN input NaN, `+inf` `+inf`.
 #[inline]
 pub fn log10(x: f32) -> f32 {
     ln(x) * LOG10_E
@@ -56,9 +56,9 @@ fn ln_of_normal(x: f32) -> f32 {
 }
 
 /// `acos(x)` in radians for `x` in `[-1, 1]`, within 4e-7 rad (under 2
-/// units in the last place at pi); outside it
-/// NaN (as `f32::acos`). Through `asin` on `[0, 1/2]` (`acos x = pi/2 -
-/// asin x` there, `2 asin(sqrt((1 - |x|) / 2))` beyond).
+/// units in the last place at pi); NaN outside it, as `f32::acos`.
+/// Through `asin` on `[0, 1/2]`: `acos x = pi/2 - asin x` there, and
+/// `2 asin(sqrt((1 - |x|) / 2))` beyond.
 #[inline]
 pub fn acos(x: f32) -> f32 {
     if !(-1.0..=1.0).contains(&x) {

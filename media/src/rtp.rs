@@ -576,7 +576,7 @@ mod tests {
         let mut rr = vec![0x81, 201, 0, 7];
         rr.resize(32, 0);
         assert!(is_rtcp_packet(&rr));
-        // the same followed by an SDES chunk (compound), or an SRTCP trailer
+        // the same followed by an SDES packet (a compound packet)
         let mut compound = rr.clone();
         compound.extend_from_slice(&[0x81, 202, 0, 2, 0, 0, 0, 1, 1, 0, 0, 0]);
         assert!(is_rtcp_packet(&compound));

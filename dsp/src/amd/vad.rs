@@ -20,6 +20,7 @@
 //! marked `call_progress` (a voice never holds one spectrum and level for
 //! 200 ms at a call-progress tone's pitch).
 
+use crate::fastmath;
 use crate::features::{FeatureBlock, BLOCK_LEN};
 
 /// Feature blocks per frame (10 ms).
@@ -70,7 +71,7 @@ const FRAMES_PER_CHUNK: u32 = 10;
 /// The level of a frame whose mean square is `mean_square` (13-bit units).
 #[inline]
 pub fn level_db(mean_square: f32) -> f32 {
-    10.0 * crate::fastmath::log10(mean_square + 1.0)
+    10.0 * fastmath::log10(mean_square + 1.0)
 }
 
 /// Level in dB of a full-scale sine on the engine's 13-bit scale.
@@ -247,7 +248,7 @@ impl Vad {
             [a[0] + r[0] as f64, a[1] + r[1] as f64, a[2] + r[2] as f64]
         });
         crate::beep::measure_tone(s[0], s[1], s[2]).map_or((0.0, 0.0), |t| {
-            (t.freq_hz, 10.0 * crate::fastmath::log10(t.snr.max(1e-3)))
+            (t.freq_hz, 10.0 * fastmath::log10(t.snr.max(1e-3)))
         })
     }
 
@@ -260,7 +261,7 @@ impl Vad {
             [mean_square, mean_square * lags[0], mean_square * lags[1]];
         let sum = column_sums(&self.recent);
         let energy = sum[0].max(f32::MIN_POSITIVE);
-        let angle = |r: f32| crate::fastmath::acos((r / energy).clamp(-1.0, 1.0));
+        let angle = |r: f32| fastmath::acos((r / energy).clamp(-1.0, 1.0));
         self.lags[n % TONE_FRAMES] = [angle(sum[1]), angle(sum[2])];
         // the level over the same frames as the lags: a tone that is not a
         // whole number of periods a frame (425 Hz: 4.25) alternates its
@@ -413,7 +414,7 @@ impl CallProgressTest {
             return None;
         }
         // the lag angles fall as the normalised lags rise
-        let angle = |r: f32| crate::fastmath::acos(r.clamp(-1.0, 1.0));
+        let angle = |r: f32| fastmath::acos(r.clamp(-1.0, 1.0));
         let steady = (1..3).all(|k| {
             let (widest, narrowest) = (angle(lo[k]), angle(hi[k]));
             widest - narrowest <= (CALL_PROGRESS_SPREAD * widest).max(CALL_PROGRESS_SPREAD_FLOOR)
@@ -423,7 +424,7 @@ impl CallProgressTest {
         }
         let t = crate::beep::measure_tone(sum[0] as f64, sum[1] as f64, sum[2] as f64)?;
         let in_band = in_call_progress_band(t.freq_hz);
-        let clear = 10.0 * crate::fastmath::log10(t.snr.max(1e-6)) >= CALL_PROGRESS_MIN_SNR_DB;
+        let clear = 10.0 * fastmath::log10(t.snr.max(1e-6)) >= CALL_PROGRESS_MIN_SNR_DB;
         (in_band && clear).then_some(t.freq_hz)
     }
 }
