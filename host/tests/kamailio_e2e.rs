@@ -80,32 +80,40 @@ fn kamailio_cfg(
     // two branches by their request URIs (`$du` would send both to one)
     let fork = fork_to.map_or(String::new(), |p| {
         format!(
-            "if (is_method(\"INVITE\")) {{ $du = $null; \
-             $ru = \"sip:agent@127.0.0.1:{uas_port}\"; \
-             append_branch(\"sip:agent@127.0.0.1:{p}\"); }}"
+            r#"if (is_method("INVITE")) {{
+        $du = $null;
+        $ru = "sip:agent@127.0.0.1:{uas_port}";
+        append_branch("sip:agent@127.0.0.1:{p}");
+    }}"#
         )
     });
     const FLAGS: &str = "replace-origin replace-session-connection";
     let (media, on_reply) = if manage {
         (
             format!(
-                "if (is_method(\"INVITE|ACK|BYE|CANCEL\")) {{ rtpengine_manage(\"{FLAGS}\"); }}\n    \
-                 if (is_method(\"INVITE\")) {{ t_on_reply(\"MEDIA\"); }}"
+                r#"if (is_method("INVITE|ACK|BYE|CANCEL")) {{ rtpengine_manage("{FLAGS}"); }}
+    if (is_method("INVITE")) {{ t_on_reply("MEDIA"); }}"#
             ),
-            format!("rtpengine_manage(\"{FLAGS}\");"),
+            format!(r#"rtpengine_manage("{FLAGS}");"#),
         )
     } else {
         (
             format!(
-                "if (is_method(\"INVITE\") && has_body(\"application/sdp\")) {{\n        \
-                 if (!rtpengine_offer(\"{FLAGS}\")) {{\n            \
-                 sl_send_reply(\"503\", \"No media relay\");\n            exit;\n        }}\n        \
-                 t_on_reply(\"MEDIA\");\n    }}\n    \
-                 if (is_method(\"BYE|CANCEL\")) {{ rtpengine_delete(); }}"
+                r#"if (is_method("INVITE") && has_body("application/sdp")) {{
+        if (!rtpengine_offer("{FLAGS}")) {{
+            sl_send_reply("503", "No media relay");
+            exit;
+        }}
+        t_on_reply("MEDIA");
+    }}
+    if (is_method("BYE|CANCEL")) {{ rtpengine_delete(); }}"#
             ),
             format!(
-                "if ($rs >= 300) {{\n        rtpengine_delete(\"to-tag\");\n    }} \
-                 else if (has_body(\"application/sdp\")) {{\n        rtpengine_answer(\"{FLAGS}\");\n    }}"
+                r#"if ($rs >= 300) {{
+        rtpengine_delete("to-tag");
+    }} else if (has_body("application/sdp")) {{
+        rtpengine_answer("{FLAGS}");
+    }}"#
             ),
         )
     };
