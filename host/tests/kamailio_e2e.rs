@@ -389,6 +389,18 @@ impl Sip {
         c
     }
 
+    /// [`Sip::call`], which must succeed; on failure the panic shows
+    /// Kamailio's log and that of `node`, the node meant to carry it.
+    fn call_through(&self, node: &Node) {
+        let uac = self.call();
+        assert!(
+            uac.success(),
+            "the UAC's call failed ({uac}); kamailio log:\n{}\nnode log:\n{}",
+            self.log(),
+            node.log()
+        );
+    }
+
     /// One call of sip-tester's captures from the UAC to an echoing UAS;
     /// whether the UAC saw it through.
     fn call(&self) -> std::process::ExitStatus {
@@ -457,6 +469,13 @@ impl Sip {
     }
 }
 
+/// The first of 20 media ports for the node(s) of test `slot` (0-4): one
+/// block of 100 ports per test process, so the tests of one run, which
+/// run at once, never share a port.
+fn media_ports(slot: u16) -> u16 {
+    44000 + (std::process::id() % 100) as u16 * 100 + slot * 20
+}
+
 /// Asserts that the node at `metrics` carried exactly one whole call
 /// from the UAC: offer, answer and delete, both directions of the
 /// capture, nothing left after the BYE.
@@ -477,16 +496,10 @@ fn assert_carried_one_call(metrics: SocketAddr) {
 
 #[test]
 fn a_call_through_kamailio_is_relayed_and_its_digit_heard() {
-    let base = 44000 + (std::process::id() % 300) as u16 * 20;
+    let base = media_ports(0);
     let (node, ng_port, metrics) = start_node("kamailio", base, "");
     let sip = Sip::start("kamailio-run", &[(ng_port, 1)]);
-    let uac = sip.call();
-    assert!(
-        uac.success(),
-        "the UAC's call failed ({uac}); kamailio log:\n{}\nnode log:\n{}",
-        sip.log(),
-        node.log()
-    );
+    sip.call_through(&node);
     assert_carried_one_call(metrics);
     let log = node.log();
     assert!(
@@ -502,7 +515,7 @@ fn a_draining_node_hands_new_calls_to_the_next() {
     // first for every call (weight 1000: its default hash of the Call-ID
     // is under 256), gets `load limit`, and tries node B, which carries
     // the call. A keeps its own call until that is deleted.
-    let base = 45000 + (std::process::id() % 250) as u16 * 40;
+    let base = media_ports(1); // and the next slot, for node B
     let (mut a, a_port, a_metrics) = start_node("drain-a", base, "[timeouts]\ndrain = 60\n");
     let (b, b_port, b_metrics) = start_node("drain-b", base + 20, "");
     let mut ng = Ng::new(format!("127.0.0.1:{a_port}").parse().unwrap());
@@ -521,13 +534,7 @@ fn a_draining_node_hands_new_calls_to_the_next() {
     wait_for_log(&a.log, "draining", 1);
 
     let sip = Sip::start("kamailio-drain", &[(a_port, 1000), (b_port, 1)]);
-    let uac = sip.call();
-    assert!(
-        uac.success(),
-        "the UAC's call failed ({uac}); kamailio log:\n{}\nnode B log:\n{}",
-        sip.log(),
-        b.log()
-    );
+    sip.call_through(&b);
     assert!(sip.log().contains("load limit"), "{}", sip.log());
     assert_eq!(
         metric(&scrape(a_metrics), "ringwire_ng_refused_draining_total"),
@@ -558,20 +565,14 @@ fn a_ring_group_call_keeps_its_media_when_the_other_agents_are_cancelled() {
     // other rings until Kamailio cancels it, and its 487 goes through the
     // reply route, which deletes with that agent's To tag. The call the
     // first agent answered must keep its media to the end.
-    let base = 46000 + (std::process::id() % 250) as u16 * 20;
+    let base = media_ports(3);
     let (node, ng_port, metrics) = start_node("kamailio-fork", base, "");
     let routing = Routing {
         fork: true,
         ..Routing::default()
     };
     let sip = Sip::start_with("kamailio-fork-run", &[(ng_port, 1)], routing);
-    let uac = sip.call();
-    assert!(
-        uac.success(),
-        "the UAC's call failed ({uac}); kamailio log:\n{}\nnode log:\n{}",
-        sip.log(),
-        node.log()
-    );
+    sip.call_through(&node);
     // the whole capture went through, there and back...
     let body = scrape(metrics);
     let relayed = metric(&body, "ringwire_packets_relayed_total");
@@ -597,20 +598,14 @@ fn a_late_offer_through_rtpengine_manage_is_relayed_both_ways() {
     // 200 OK carries the offer and the caller's ACK the answer.
     // Kamailio's rtpengine_manage then offers from the reply and answers
     // from the ACK, with the tags the other way round.
-    let base = 46500 + (std::process::id() % 250) as u16 * 20;
+    let base = media_ports(4);
     let (node, ng_port, metrics) = start_node("kamailio-late", base, "");
     let routing = Routing {
         manage_late_offer: true,
         ..Routing::default()
     };
     let sip = Sip::start_with("kamailio-late-run", &[(ng_port, 1)], routing);
-    let uac = sip.call();
-    assert!(
-        uac.success(),
-        "the UAC's call failed ({uac}); kamailio log:\n{}\nnode log:\n{}",
-        sip.log(),
-        node.log()
-    );
+    sip.call_through(&node);
     let body = scrape(metrics);
     for command in ["offer", "answer", "delete"] {
         let series = format!("ringwire_ng_requests_total{{command=\"{command}\"}}");
