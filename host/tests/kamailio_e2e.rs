@@ -6,9 +6,10 @@
 //! the UAS echoes the RTP: both directions go through the node, which
 //! reports the caller's digit, and the call is gone after the BYE. A ring
 //! group (the INVITE forked to two agents, one answering, the other
-//! cancelled) keeps its media though the cancelled branch is deleted, and
-//! a late offer (no SDP in the INVITE) driven by `rtpengine_manage` is
-//! relayed as well.
+//! cancelled) keeps its media though the cancelled branch is deleted, a
+//! late offer (no SDP in the INVITE) driven by `rtpengine_manage` is
+//! relayed as well, and a call the caller cancels while it rings (a
+//! dialer's unanswered attempt) leaves no port behind.
 //!
 //! Needs `kamailio` and `sipp` (Debian: kamailio, sip-tester), which
 //! `scripts/test.sh` installs.
@@ -292,6 +293,70 @@ const LATE_OFFER_UAC: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 </scenario>
 "#;
 
+/// A UAC (sipp scenario) that gives up while the callee's phone rings:
+/// an INVITE with SDP, then CANCEL on the 180, the 487 acknowledged.
+const CANCELLING_UAC: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="caller gives up">
+  <send retrans="500">
+    <![CDATA[
+
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[local_ip_type] [local_ip]
+      t=0 0
+      m=audio [auto_media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+
+    ]]>
+  </send>
+  <recv response="100" optional="true" />
+  <recv response="180" />
+  <send>
+    <![CDATA[
+
+      CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      [last_Via:]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 CANCEL
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" />
+  <recv response="487" />
+  <send>
+    <![CDATA[
+
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      [last_Via:]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+</scenario>
+"#;
+
 /// Waits until `log` holds `needle` `times` times (at most 10 s).
 fn wait_for_log(log: &Path, needle: &str, times: usize) {
     let start = Instant::now();
@@ -308,14 +373,20 @@ fn wait_for_log(log: &Path, needle: &str, times: usize) {
     );
 }
 
-/// How the test's Kamailio handles calls (see [`kamailio_cfg`]).
-#[derive(Debug, Clone, Copy, Default)]
-struct Routing {
-    /// Fork each INVITE to a second agent, which rings until cancelled.
-    fork: bool,
-    /// Drive the node with `rtpengine_manage` alone, and have the UAC
-    /// make a late offer (an INVITE without SDP, its answer in the ACK).
-    manage_late_offer: bool,
+/// The call a test runs through Kamailio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    /// sip-tester's captures from the UAC to an echoing UAS.
+    Plain,
+    /// The same, the INVITE forked to a second agent that rings until
+    /// Kamailio cancels it (a ring group).
+    RingGroup,
+    /// A late offer (an INVITE without SDP, the answer in the ACK), the
+    /// proxy driving the node with `rtpengine_manage` alone.
+    LateOffer,
+    /// The caller gives up while the agent's phone rings: CANCEL (a
+    /// dialer's unanswered attempt).
+    CallerCancels,
 }
 
 /// Kamailio between a sipp UAC and a sipp UAS, its `rtpengine` module
@@ -327,20 +398,20 @@ struct Sip {
     uas_port: u16,
     /// Where INVITEs also go, in parallel, when the proxy forks them.
     fork_port: Option<u16>,
-    late_offer: bool,
+    scenario: Scenario,
     _kamailio: Peer,
 }
 
 impl Sip {
     fn start(name: &str, ng_ports: &[(u16, u32)]) -> Sip {
-        Self::start_with(name, ng_ports, Routing::default())
+        Self::start_with(name, ng_ports, Scenario::Plain)
     }
 
-    /// [`Sip::start`] with other routing.
-    fn start_with(name: &str, ng_ports: &[(u16, u32)], routing: Routing) -> Sip {
+    /// [`Sip::start`], for calls of `scenario`.
+    fn start_with(name: &str, ng_ports: &[(u16, u32)], scenario: Scenario) -> Sip {
         let (sip_port, uas_port) = (free_udp_port(), free_udp_port());
-        let fork_port = routing.fork.then(free_udp_port);
-        let late_offer = routing.manage_late_offer;
+        let fork_port = (scenario == Scenario::RingGroup).then(free_udp_port);
+        let manage = scenario == Scenario::LateOffer;
         let run_dir = temp_path(name);
         std::fs::create_dir_all(&run_dir).unwrap();
         let nodes: Vec<String> = ng_ports
@@ -348,7 +419,7 @@ impl Sip {
             .map(|(port, weight)| format!("udp:127.0.0.1:{port}={weight}"))
             .collect();
         let cfg = run_dir.join("kamailio.cfg");
-        let config = kamailio_cfg(sip_port, &nodes.join(" "), uas_port, fork_port, late_offer);
+        let config = kamailio_cfg(sip_port, &nodes.join(" "), uas_port, fork_port, manage);
         std::fs::write(&cfg, config).unwrap();
         let log = run_dir.join("kamailio.log");
         let kamailio = Peer::spawn(
@@ -371,7 +442,7 @@ impl Sip {
             sip_port,
             uas_port,
             fork_port,
-            late_offer,
+            scenario,
             _kamailio: kamailio,
         }
     }
@@ -401,49 +472,59 @@ impl Sip {
         );
     }
 
-    /// One call of sip-tester's captures from the UAC to an echoing UAS;
-    /// whether the UAC saw it through.
-    fn call(&self) -> std::process::ExitStatus {
-        let (uas_media, uac_media, uac_port) = (free_udp_port(), free_udp_port(), free_udp_port());
+    /// A UAS at `port` that rings until cancelled (an agent who does not
+    /// answer).
+    fn ringing_uas(&self, port: u16) -> Peer {
+        let ring = self.run_dir.join("ring.xml");
+        std::fs::write(&ring, RING_UNTIL_CANCELLED).unwrap();
         let s = |v: &str| v.to_string();
-        let _uas = Peer::spawn(&mut self.sipp(&[
-            s("-sn"),
-            s("uas"),
-            s("-rtp_echo"),
+        Peer::spawn(&mut self.sipp(&[
+            s("-sf"),
+            ring.to_string_lossy().into_owned(),
             s("-i"),
             s("127.0.0.1"),
             s("-p"),
-            self.uas_port.to_string(),
-            s("-mp"),
-            uas_media.to_string(),
+            port.to_string(),
             s("-m"),
             s("1"),
             s("-nostdin"),
         ]))
-        .unwrap();
-        // the forked branch rings until the proxy cancels it (the first
-        // UAS answers at once)
-        let _ringing = self.fork_port.map(|port| {
-            let ring = self.run_dir.join("ring.xml");
-            std::fs::write(&ring, RING_UNTIL_CANCELLED).unwrap();
+        .unwrap()
+    }
+
+    /// One call of the scenario from the UAC (sip-tester's captures to an
+    /// echoing UAS, unless the caller cancels); whether the UAC saw it
+    /// through.
+    fn call(&self) -> std::process::ExitStatus {
+        let (uas_media, uac_media, uac_port) = (free_udp_port(), free_udp_port(), free_udp_port());
+        let s = |v: &str| v.to_string();
+        let _uas = if self.scenario == Scenario::CallerCancels {
+            self.ringing_uas(self.uas_port)
+        } else {
             Peer::spawn(&mut self.sipp(&[
-                s("-sf"),
-                ring.to_string_lossy().into_owned(),
+                s("-sn"),
+                s("uas"),
+                s("-rtp_echo"),
                 s("-i"),
                 s("127.0.0.1"),
                 s("-p"),
-                port.to_string(),
+                self.uas_port.to_string(),
+                s("-mp"),
+                uas_media.to_string(),
                 s("-m"),
                 s("1"),
                 s("-nostdin"),
             ]))
             .unwrap()
-        });
-        let scenario = self.run_dir.join("uac_pcap.xml");
-        if self.late_offer {
-            std::fs::write(&scenario, LATE_OFFER_UAC).unwrap();
-        } else {
-            uac_scenario(&scenario);
+        };
+        // a forked branch rings until the proxy cancels it (the first UAS
+        // answers at once)
+        let _ringing = self.fork_port.map(|port| self.ringing_uas(port));
+        let scenario = self.run_dir.join("uac.xml");
+        match self.scenario {
+            Scenario::LateOffer => std::fs::write(&scenario, LATE_OFFER_UAC).unwrap(),
+            Scenario::CallerCancels => std::fs::write(&scenario, CANCELLING_UAC).unwrap(),
+            Scenario::Plain | Scenario::RingGroup => uac_scenario(&scenario),
         }
         self.sipp(&[
             s("-sf"),
@@ -469,11 +550,11 @@ impl Sip {
     }
 }
 
-/// The first of 20 media ports for the node(s) of test `slot` (0-4): one
-/// block of 100 ports per test process, so the tests of one run, which
+/// The first of 20 media ports for the node(s) of test `slot` (0-5): one
+/// block of 120 ports per test process, so the tests of one run, which
 /// run at once, never share a port.
 fn media_ports(slot: u16) -> u16 {
-    44000 + (std::process::id() % 100) as u16 * 100 + slot * 20
+    44000 + (std::process::id() % 100) as u16 * 120 + slot * 20
 }
 
 /// Asserts that the node at `metrics` carried exactly one whole call
@@ -567,11 +648,7 @@ fn a_ring_group_call_keeps_its_media_when_the_other_agents_are_cancelled() {
     // first agent answered must keep its media to the end.
     let base = media_ports(3);
     let (node, ng_port, metrics) = start_node("kamailio-fork", base, "");
-    let routing = Routing {
-        fork: true,
-        ..Routing::default()
-    };
-    let sip = Sip::start_with("kamailio-fork-run", &[(ng_port, 1)], routing);
+    let sip = Sip::start_with("kamailio-fork-run", &[(ng_port, 1)], Scenario::RingGroup);
     sip.call_through(&node);
     // the whole capture went through, there and back...
     let body = scrape(metrics);
@@ -600,11 +677,7 @@ fn a_late_offer_through_rtpengine_manage_is_relayed_both_ways() {
     // from the ACK, with the tags the other way round.
     let base = media_ports(4);
     let (node, ng_port, metrics) = start_node("kamailio-late", base, "");
-    let routing = Routing {
-        manage_late_offer: true,
-        ..Routing::default()
-    };
-    let sip = Sip::start_with("kamailio-late-run", &[(ng_port, 1)], routing);
+    let sip = Sip::start_with("kamailio-late-run", &[(ng_port, 1)], Scenario::LateOffer);
     sip.call_through(&node);
     let body = scrape(metrics);
     for command in ["offer", "answer", "delete"] {
@@ -619,4 +692,31 @@ fn a_late_offer_through_rtpengine_manage_is_relayed_both_ways() {
         node.log()
     );
     assert_eq!(metric(&body, "ringwire_calls"), 0, "deleted on the BYE");
+}
+
+#[test]
+fn a_call_the_caller_cancels_while_ringing_leaves_nothing_behind() {
+    // A predictive dialer gives up on most attempts while they ring: the
+    // CANCEL deletes the call, the 487 that follows finds it gone (a
+    // warning, not an error), and its ports are free again.
+    let base = media_ports(5);
+    let (node, ng_port, metrics) = start_node("kamailio-cancel", base, "");
+    let sip = Sip::start_with(
+        "kamailio-cancel-run",
+        &[(ng_port, 1)],
+        Scenario::CallerCancels,
+    );
+    sip.call_through(&node);
+    let body = scrape(metrics);
+    let series = |c: &str| format!("ringwire_ng_requests_total{{command=\"{c}\"}}");
+    assert_eq!(metric(&body, &series("offer")), 1);
+    assert_eq!(metric(&body, &series("answer")), 0);
+    assert_eq!(
+        metric(&body, &series("delete")),
+        2,
+        "the CANCEL's and the 487's"
+    );
+    assert_eq!(metric(&body, "ringwire_ng_errors_total"), 0);
+    assert_eq!(metric(&body, "ringwire_calls"), 0);
+    assert_eq!(metric(&body, "ringwire_port_pairs_in_use"), 0);
 }
