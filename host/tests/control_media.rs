@@ -764,33 +764,60 @@ fn deleting_a_fork_branch_that_never_answered_keeps_the_answered_call() {
 }
 
 #[test]
-fn a_t38_re_offer_is_refused_and_the_call_goes_on() {
-    // A gateway that hears a fax tone re-INVITEs to T.38 (m=image udptl):
-    // the relay forwards RTP only, so it says so instead of dropping the
-    // fax's packets; the re-INVITE fails, the fax goes on as G.711 audio.
-    let (mut server, gauges) = node(V4, V4, 48_120);
-    let (a, b, o, r) = set_up(&mut server, "fax", V4, |port| sdp(V4, port));
-    let t38 =
-        |port: u16| sdp(V4, 0) + &format!("m=image {port} udptl t38\r\na=T38FaxVersion:0\r\n");
-    let re = ask(&mut server, &offer("fax", &t38(40_020)));
-    assert_eq!(re.result, "error");
-    let why = re.error.unwrap();
-    assert!(why.contains("section 2") && why.contains("udptl"), "{why}");
-    // the call and its audio are as they were
-    let mut buf = [0u8; 512];
-    a.send_to(&rtp(1), SocketAddr::new(V4, media_of(&r).1))
-        .unwrap();
-    let (n, from) = b.recv_from(&mut buf).expect("audio still relayed");
-    assert_eq!(
-        (&buf[..n], from),
-        (&rtp(1)[..], SocketAddr::new(V4, media_of(&o).1))
+fn a_t38_re_offer_is_relayed_as_it_is_and_media_that_is_not_udp_refused() {
+    // A gateway that hears a fax tone re-INVITEs to T.38 (m=image udptl),
+    // here in place of the audio section, as many do: the section's legs
+    // carry the UDPTL datagrams untouched, then RTP again when the call
+    // goes back to audio. A section that is not over UDP (MSRP over TCP)
+    // is refused, and the call stays as it was.
+    let (mut server, _) = node(V4, V4, 48_120);
+    let (a, b, _, _) = set_up(&mut server, "fax", V4, |port| sdp(V4, port));
+    let port = |s: &UdpSocket| s.local_addr().unwrap().port();
+    let t38 = |p: u16| {
+        sdp(V4, p).replace(
+            &format!("m=audio {p} RTP/AVP 0"),
+            &format!("m=image {p} udptl t38\r\na=T38FaxVersion:0"),
+        )
+    };
+    let o = ask(&mut server, &offer("fax", &t38(port(&a))));
+    assert_eq!(o.result, "ok", "{:?}", o.error);
+    let r = ask(&mut server, &answer("fax", &t38(port(&b))));
+    assert_eq!(r.result, "ok", "{:?}", r.error);
+    let (node_for_a, node_for_b) = (
+        SocketAddr::new(V4, media_of(&r).1),
+        SocketAddr::new(V4, media_of(&o).1),
     );
-    // a first offer of T.38 alone leaves nothing behind
-    let only = sdp(V4, 40_030).replace("m=audio 40030 RTP/AVP 0", "m=image 40030 udptl t38");
-    assert!(only.contains("udptl"), "{only}");
-    let before = gauges.port_pairs.load(Ordering::Relaxed);
-    let first = ask(&mut server, &offer("fax-only", &only));
-    assert_eq!(first.result, "error");
-    assert_eq!(server.control().call_count(), 1);
-    assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), before);
+    // UDPTL: a sequence number and IFP data, no RTP header
+    let ifp = [0x00u8, 0x01, 0x06, 0xde, 0xad, 0xbe, 0xef];
+    let mut buf = [0u8; 512];
+    a.send_to(&ifp, node_for_a).unwrap();
+    let (n, from) = b.recv_from(&mut buf).expect("the fax's datagram at B");
+    assert_eq!((&buf[..n], from), (&ifp[..], node_for_b));
+    b.send_to(&ifp[..5], node_for_b).unwrap();
+    let (n, from) = a.recv_from(&mut buf).expect("B's datagram at A");
+    assert_eq!((&buf[..n], from), (&ifp[..5], node_for_a));
+    // back to audio: RTP again
+    assert_eq!(
+        ask(&mut server, &offer("fax", &sdp(V4, port(&a)))).result,
+        "ok"
+    );
+    assert_eq!(
+        ask(&mut server, &answer("fax", &sdp(V4, port(&b)))).result,
+        "ok"
+    );
+    a.send_to(&rtp(1), node_for_a).unwrap();
+    let (n, _) = b.recv_from(&mut buf).expect("audio again");
+    assert_eq!(&buf[..n], &rtp(1)[..]);
+    // MSRP (over TCP) cannot be relayed: refused, the call untouched
+    let msrp = sdp(V4, port(&a)) + "m=message 40040 TCP/MSRP *\r\n";
+    let refused = ask(&mut server, &offer("fax", &msrp));
+    assert_eq!(refused.result, "error");
+    let why = refused.error.unwrap();
+    assert!(
+        why.contains("section 2") && why.contains("TCP/MSRP"),
+        "{why}"
+    );
+    a.send_to(&rtp(2), node_for_a).unwrap();
+    let (n, _) = b.recv_from(&mut buf).expect("audio after the refusal");
+    assert_eq!(&buf[..n], &rtp(2)[..]);
 }

@@ -1369,3 +1369,89 @@ fn relay_core_throughput() {
     );
     assert_eq!(sent, rounds as u64 * pool.len() as u64);
 }
+
+// ---------------------------------------------------------------- opaque legs
+
+/// A T.38 UDPTL datagram: a sequence number, then IFP data; no RTP header
+/// (its first byte is not version 2's).
+fn udptl(seq: u16) -> BytesMut {
+    let mut v = seq.to_be_bytes().to_vec();
+    v.extend_from_slice(&[0x06, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x01]);
+    BytesMut::from(&v[..])
+}
+
+#[test]
+fn opaque_legs_forward_any_datagram_as_it_is_and_latch_as_rtp_does() {
+    // A T.38 section: UDPTL on both legs, untouched, even with a rewrite
+    // asked for the call; latching within the setup window, hijack
+    // protection after it.
+    let mut h = H::new(RelayConfig::default());
+    h.cmd(ms(0), Command::CreateCall { call: CallId(3) });
+    for (leg, rtp_port, rtcp_port, remote) in [
+        (A, A_RTP, A_RTCP, "10.0.0.5:4000"),
+        (B, B_RTP, B_RTCP, AGENT),
+    ] {
+        let mut spec = LegSpec::new(rtp_port, rtcp_port, Some(sa(remote)));
+        spec.transport = Transport::Opaque;
+        h.cmd(
+            ms(0),
+            Command::AddLeg {
+                call: CallId(3),
+                leg,
+                spec,
+            },
+        );
+    }
+    h.cmd(ms(0), Command::Bridge { a: A, b: B });
+    h.cmd(
+        ms(0),
+        Command::SetRewrite {
+            leg: B,
+            rewrite: Some(Rewrite {
+                ssrc: 7,
+                sequence_offset: 1000,
+                timestamp_offset: 1000,
+            }),
+        },
+    );
+    h.drain();
+    // the carrier behind NAT: its first datagram latches and is forwarded
+    let first = udptl(0);
+    let o = h.dgram(ms(100), A_RTP, CARRIER, first.clone());
+    assert_eq!(events(&o).len(), 1, "latched: {o:?}");
+    let t = transmits(&o);
+    assert_eq!(
+        (t.len(), t[0].to, &t[0].data[..]),
+        (1, sa(AGENT), &first[..])
+    );
+    // and back, untouched
+    let o = h.dgram(ms(120), B_RTP, AGENT, udptl(0));
+    let t = transmits(&o);
+    assert_eq!(
+        (t[0].from, t[0].to, &t[0].data[..]),
+        (A_RTP, sa(CARRIER), &udptl(0)[..])
+    );
+    // another source once heard is a hijack; the RTCP port takes nothing
+    assert!(h.dgram(ms(140), A_RTP, ATTACKER, udptl(1)).is_empty());
+    assert!(h.dgram(ms(150), A_RTCP, CARRIER, udptl(2)).is_empty());
+    let s = h.stats(A);
+    assert_eq!(
+        (s.packets, s.latches, s.hijack_drops, s.malformed),
+        (1, 1, 1, 1)
+    );
+    // a re-offer back to audio: the same legs carry RTP again
+    for leg in [A, B] {
+        h.cmd(
+            ms(200),
+            Command::SetTransport {
+                leg,
+                transport: Transport::Rtp,
+            },
+        );
+    }
+    let o = h.dgram(ms(220), A_RTP, CARRIER, udptl(3));
+    assert!(transmits(&o).is_empty(), "UDPTL is no RTP now");
+    assert_eq!(h.stats(A).malformed, 2);
+    let o = h.dgram(ms(240), A_RTP, CARRIER, rtp(1, 0, 9));
+    assert_eq!(transmits(&o).len(), 1);
+}

@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use ringwire_media::driver::{DriverError, DriverHandle};
-use ringwire_media::relay::{payload_type_mask, CallId, Command, LegId, LegSpec, LocalPort};
+use ringwire_media::relay::{
+    payload_type_mask, CallId, Command, LegId, LegSpec, LocalPort, Transport,
+};
 
 use super::detect::DetectEvents;
 use super::expiry::{self, Countdown, Expiry, MediaIdle};
@@ -43,6 +45,8 @@ struct MediaLeg {
     sdp_remote: Option<(Option<SocketAddr>, Option<SocketAddr>)>,
     /// The payload types the leg was last given (bit `pt`; 0: any).
     pt_mask: u128,
+    /// What the leg carries: RTP, or T.38's UDPTL as it is.
+    transport: Transport,
     /// The last SDP of this side carried `a=rtcp-mux`.
     offers_mux: bool,
     /// The leg was told its remote multiplexes RTCP (both sides offer it).
@@ -219,17 +223,33 @@ fn check_transport(sdp: &Sdp<'_>, wanted: &str) -> Result<(), ControlError> {
     Ok(())
 }
 
-/// Refuses an enabled section whose transport is not RTP (T.38 fax's
-/// `udptl`, `TCP/MSRP`, `UDP/BFCP`, ...): the relay forwards RTP and
-/// RTCP and counts anything else as malformed, so such media would be
-/// lost without a word. Refused, a T.38 re-INVITE fails and the fax
-/// goes on as G.711 audio, which the node relays.
-fn check_rtp_only(sdp: &Sdp<'_>) -> Result<(), ControlError> {
+/// What the relay carries for an `m=` line's transport protocol: RTP
+/// (any profile: `RTP/AVP`, `RTP/SAVPF`, `UDP/TLS/RTP/SAVP`, ...), or
+/// datagrams forwarded as they are for another protocol over UDP (T.38
+/// fax's `udptl`, `UDP/BFCP`); `None` for what is not over UDP
+/// (`TCP/MSRP`, `TCP/TLS/BFCP`), which the node cannot relay.
+fn section_transport(proto: &str) -> Option<Transport> {
+    let mut tokens = proto.split('/');
+    if tokens.clone().any(|t| t.eq_ignore_ascii_case("RTP")) {
+        Some(Transport::Rtp)
+    } else if proto.eq_ignore_ascii_case("udptl")
+        || tokens.next().is_some_and(|t| t.eq_ignore_ascii_case("UDP"))
+    {
+        Some(Transport::Opaque)
+    } else {
+        None
+    }
+}
+
+/// Refuses an enabled section the relay cannot carry (see
+/// [`section_transport`]): accepted, its media would be lost without a
+/// word.
+fn check_relayable(sdp: &Sdp<'_>) -> Result<(), ControlError> {
     for (i, m) in sdp.media.iter().enumerate() {
-        let rtp = m.proto.split('/').any(|p| p.eq_ignore_ascii_case("RTP"));
-        if m.port != 0 && !rtp {
+        if m.port != 0 && section_transport(m.proto).is_none() {
             return Err(ControlError::Other(format!(
-                "media section {} ({} {}) is not RTP: this node relays RTP and RTCP only",
+                "media section {} ({} {}) is not over UDP: this node relays RTP and \
+                 UDP datagrams only",
                 i + 1,
                 m.kind,
                 m.proto
@@ -497,6 +517,7 @@ impl Node {
         remote: (Option<SocketAddr>, Option<SocketAddr>),
         payload_types: Vec<u8>,
         clock_rate: u32,
+        transport: Transport,
     ) -> Result<MediaLeg, ControlError> {
         let (p, sockets) = self.bind_pair()?;
         let leg = LegId(self.next_leg);
@@ -508,6 +529,7 @@ impl Node {
             remote_rtcp: remote.1,
             payload_types: payload_types.clone(),
             clock_rate,
+            transport,
         };
         if let Err(e) = self.driver.add_leg(call, leg, spec, sockets) {
             self.ports.free(p);
@@ -520,10 +542,38 @@ impl Node {
             sdp_remote: remote.0.is_some().then_some(remote),
             // the driver took these types: all below 128
             pt_mask: payload_type_mask(&payload_types).unwrap_or_default(),
+            transport,
             offers_mux: false,
             muxed: false,
             flow: None,
         })
+    }
+
+    /// Tells both legs of section `i` of `call_id` what they carry now.
+    fn set_transport(
+        &mut self,
+        call_id: &str,
+        i: usize,
+        transport: Transport,
+    ) -> Result<(), ControlError> {
+        let call = self
+            .calls
+            .get_mut(call_id)
+            .ok_or(ControlError::UnknownCall)?;
+        let id = call.id;
+        let mut legs = Vec::with_capacity(2);
+        for side in &mut call.sides {
+            if let Some(Some(m)) = side.media.get_mut(i) {
+                m.transport = transport;
+                legs.push(m.leg);
+            }
+        }
+        for leg in legs {
+            self.driver
+                .command(id, Command::SetTransport { leg, transport })
+                .map_err(other)?;
+        }
+        Ok(())
     }
 
     /// RTCP multiplexing for section `i` of a call: both sides' SDPs carry
@@ -605,7 +655,7 @@ impl Node {
                 )));
             }
         }
-        check_rtp_only(sdp)?;
+        check_relayable(sdp)?;
         if let Some(wanted) = options.transport_protocol {
             check_transport(sdp, wanted)?;
         }
@@ -649,9 +699,18 @@ impl Node {
                 .filter_map(|f| f.parse::<u8>().ok())
                 .filter(|&pt| pt < 128)
                 .collect();
+            // relayable: checked above
+            let transport = section_transport(m.proto).unwrap_or_default();
             let existing = self.calls[call_id].sides[s].media.get(i).copied().flatten();
             let mut mine = match existing {
                 Some(mut leg) => {
+                    if leg.transport != transport {
+                        // a re-offer that turns the section into T.38 (a fax
+                        // gateway's m=image in place of m=audio), or back:
+                        // both legs of the section carry it
+                        self.set_transport(call_id, i, transport)?;
+                        leg.transport = transport;
+                    }
                     // a re-offer that changes codecs: latching asks the new ones
                     let mask =
                         payload_type_mask(&pts).map_err(|e| ControlError::Other(e.to_string()))?;
@@ -698,8 +757,8 @@ impl Node {
                             "no detectors on this section: not audio, or encrypted"
                         );
                     }
-                    let mine = self.add_leg(id, remote, pts, rate)?;
-                    let theirs = match self.add_leg(id, (None, None), Vec::new(), rate) {
+                    let mine = self.add_leg(id, remote, pts, rate, transport)?;
+                    let theirs = match self.add_leg(id, (None, None), Vec::new(), rate, transport) {
                         Ok(t) => t,
                         Err(e) => {
                             let call = self.calls.get_mut(call_id).expect("checked");

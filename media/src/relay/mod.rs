@@ -45,6 +45,9 @@
 //! and is within [`RelayConfig::setup_window`] of its setup, or its remote
 //! has been quiet for [`RelayConfig::quiet_window`]. Anything else from
 //! another source is dropped and counted in [`LegStats::hijack_drops`].
+//! A leg of another protocol over UDP ([`Transport::Opaque`]: T.38's
+//! UDPTL) has no RTP to check: any datagram latches, within the same
+//! windows, and is forwarded as it is.
 //!
 //! Allocation: nothing on the packet path allocates. The output queue is
 //! sized at [`RelayConfig::queue_capacity`] and drained after each input;
@@ -143,6 +146,23 @@ pub struct LegSpec {
     pub payload_types: Vec<u8>,
     /// RTP clock rate, for jitter and timestamp continuity (8000 for G.711).
     pub clock_rate: u32,
+    /// What the leg carries: RTP and RTCP, or datagrams of another
+    /// protocol forwarded as they are.
+    pub transport: Transport,
+}
+
+/// What a leg carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transport {
+    /// RTP, and RTCP on its RTP port or its own: parsed, checked, counted,
+    /// rewritten and tapped as asked.
+    #[default]
+    Rtp,
+    /// Datagrams of another protocol over UDP (T.38 fax's UDPTL) on the
+    /// RTP port: forwarded as they are, never parsed, rewritten or
+    /// tapped. Latching takes any datagram, within the same setup and
+    /// quiet windows as RTP (there is no payload type to check).
+    Opaque,
 }
 
 impl LegSpec {
@@ -156,6 +176,7 @@ impl LegSpec {
             remote_rtcp: None,
             payload_types: Vec::new(),
             clock_rate: 8000,
+            transport: Transport::Rtp,
         }
     }
 }
@@ -193,6 +214,14 @@ pub enum Command {
         leg: LegId,
         /// The types, each below 128.
         payload_types: Vec<u8>,
+    },
+    /// What the leg carries from now on (a re-offer that turns an audio
+    /// section into T.38, or back).
+    SetTransport {
+        /// The leg.
+        leg: LegId,
+        /// RTP, or opaque datagrams.
+        transport: Transport,
     },
     /// Whether the leg's remote multiplexes RTCP onto its RTP address
     /// (rtcp-mux, RFC 5761: both SDPs of the call carry `a=rtcp-mux`):
@@ -479,6 +508,8 @@ struct Leg {
     rtcp_muxed: bool,
     /// Bit `pt` set: payload type `pt` expected; 0: any.
     pt_mask: u128,
+    /// It carries datagrams of another protocol ([`Transport::Opaque`]).
+    opaque: bool,
     clock_rate: u32,
     /// Start of the setup window.
     setup_at: Duration,
@@ -736,6 +767,10 @@ impl<B: Packet> RelayCore<B> {
                 let i = self.slot(leg)?;
                 self.legs[i].as_mut().expect("indexed leg").pt_mask = mask;
             }
+            Command::SetTransport { leg, transport } => {
+                let i = self.slot(leg)?;
+                self.legs[i].as_mut().expect("indexed leg").opaque = transport == Transport::Opaque;
+            }
             Command::SetRtcpMux { leg, mux } => {
                 let i = self.slot(leg)?;
                 self.legs[i]
@@ -847,6 +882,7 @@ impl<B: Packet> RelayCore<B> {
             rtcp_pinned: false,
             rtcp_muxed: false,
             pt_mask,
+            opaque: spec.transport == Transport::Opaque,
             clock_rate: spec.clock_rate,
             setup_at: now,
             heard: false,
@@ -944,6 +980,15 @@ impl<B: Packet> RelayCore<B> {
             self.counters.unknown_port += 1;
             return;
         };
+        if leg.opaque {
+            if local == leg.rtp_port {
+                self.on_opaque(now, i, from, data);
+            } else {
+                // an opaque protocol has no RTCP
+                self.legs[i].as_mut().expect("indexed leg").stats.malformed += 1;
+            }
+            return;
+        }
         // RTCP on the RTP port is told apart by its packet type (RFC 5761
         // section 4), whether or not the leg has an RTCP port of its own.
         let split = leg.rtcp_port != leg.rtp_port;
@@ -957,7 +1002,6 @@ impl<B: Packet> RelayCore<B> {
     }
 
     fn on_rtp(&mut self, now: Duration, i: usize, from: SocketAddr, data: B) {
-        let cfg = self.config;
         let leg = self.legs[i].as_mut().expect("indexed leg");
         let h = match RtpHeader::parse(&data) {
             Ok(h) => h,
@@ -966,28 +1010,84 @@ impl<B: Packet> RelayCore<B> {
                 return;
             }
         };
-        if leg.remote_rtp != Some(from) {
-            let quiet_since = leg.last_rtp_at.unwrap_or(leg.setup_at);
-            let in_setup = !leg.heard && now.saturating_sub(leg.setup_at) < cfg.setup_window;
-            let quiet = now.saturating_sub(quiet_since) >= cfg.quiet_window;
-            if !(leg.expects(h.payload_type) && (in_setup || quiet)) {
-                leg.stats.hijack_drops += 1;
-                return;
-            }
-            let old = leg.remote_rtp.replace(from);
-            if !leg.rtcp_pinned {
-                leg.remote_rtcp = Some(leg.derived_rtcp(from));
-            }
-            leg.stats.latches += 1;
-            let e = Event::Latched {
-                call: leg.call,
-                leg: leg.id,
-                stream: Stream::Rtp,
-                old,
-                new: from,
-            };
-            self.push(Output::Event(e));
+        let expected = leg.expects(h.payload_type);
+        if !self.accept_source(now, i, from, expected) {
+            return;
         }
+        let leg = self.legs[i].as_mut().expect("indexed leg");
+        let arrival = ticks(now, leg.clock_rate);
+        let class = leg
+            .recv
+            .on_rtp(h.ssrc, h.sequence, h.timestamp, arrival, &mut leg.stats);
+        self.heard(now, i, from, data.len());
+        let leg = self.legs[i].as_mut().expect("indexed leg");
+        if let (Some(t), true) = (leg.tap, class != SeqClass::Duplicate) {
+            if let Some(Some(tap)) = self.taps.get_mut(t.0 as usize) {
+                tap.on_rtp(&TapPacket {
+                    call: leg.call,
+                    leg: leg.id,
+                    now,
+                    payload_type: h.payload_type,
+                    marker: h.marker,
+                    sequence: h.sequence,
+                    timestamp: h.timestamp,
+                    ssrc: h.ssrc,
+                    payload: &data[h.payload_range()],
+                });
+            }
+        }
+        self.forward(now, i, Stream::Rtp, data);
+    }
+
+    /// A datagram of an opaque protocol ([`Transport::Opaque`]) from leg
+    /// `i`'s remote: forwarded as it is.
+    fn on_opaque(&mut self, now: Duration, i: usize, from: SocketAddr, data: B) {
+        if !self.accept_source(now, i, from, true) {
+            return;
+        }
+        self.heard(now, i, from, data.len());
+        self.forward(now, i, Stream::Rtp, data);
+    }
+
+    /// Whether media from `from` may come in on leg `i`: from its remote,
+    /// or from a new source it then latches to (within the setup window,
+    /// or once the remote has gone quiet, and only with a payload type the
+    /// leg `expected`); counts a hijack drop otherwise.
+    #[inline]
+    fn accept_source(&mut self, now: Duration, i: usize, from: SocketAddr, expected: bool) -> bool {
+        let cfg = self.config;
+        let leg = self.legs[i].as_mut().expect("indexed leg");
+        if leg.remote_rtp == Some(from) {
+            return true;
+        }
+        let quiet_since = leg.last_rtp_at.unwrap_or(leg.setup_at);
+        let in_setup = !leg.heard && now.saturating_sub(leg.setup_at) < cfg.setup_window;
+        let quiet = now.saturating_sub(quiet_since) >= cfg.quiet_window;
+        if !(expected && (in_setup || quiet)) {
+            leg.stats.hijack_drops += 1;
+            return false;
+        }
+        let old = leg.remote_rtp.replace(from);
+        if !leg.rtcp_pinned {
+            leg.remote_rtcp = Some(leg.derived_rtcp(from));
+        }
+        leg.stats.latches += 1;
+        let e = Event::Latched {
+            call: leg.call,
+            leg: leg.id,
+            stream: Stream::Rtp,
+            old,
+            new: from,
+        };
+        self.push(Output::Event(e));
+        true
+    }
+
+    /// Notes media of `len` bytes from leg `i`'s remote `from` at `now`:
+    /// heard, counted, its socket pinned to it, a timed-out leg resumed.
+    #[inline]
+    fn heard(&mut self, now: Duration, i: usize, from: SocketAddr, len: usize) {
+        let cfg = self.config;
         let leg = self.legs[i].as_mut().expect("indexed leg");
         leg.heard = true;
         leg.last_rtp_at = Some(now);
@@ -996,11 +1096,7 @@ impl<B: Packet> RelayCore<B> {
             leg.rtp_port
         });
         leg.stats.packets += 1;
-        leg.stats.bytes += data.len() as u64;
-        let arrival = ticks(now, leg.clock_rate);
-        let class = leg
-            .recv
-            .on_rtp(h.ssrc, h.sequence, h.timestamp, arrival, &mut leg.stats);
+        leg.stats.bytes += len as u64;
         if leg.timed_out {
             leg.timed_out = false;
             let deadline = now + cfg.media_timeout;
@@ -1023,23 +1119,6 @@ impl<B: Packet> RelayCore<B> {
             let remote = Some(from);
             self.push(Output::Pin(Pin { port, remote }));
         }
-        let leg = self.legs[i].as_mut().expect("indexed leg");
-        if let (Some(t), true) = (leg.tap, class != SeqClass::Duplicate) {
-            if let Some(Some(tap)) = self.taps.get_mut(t.0 as usize) {
-                tap.on_rtp(&TapPacket {
-                    call: leg.call,
-                    leg: leg.id,
-                    now,
-                    payload_type: h.payload_type,
-                    marker: h.marker,
-                    sequence: h.sequence,
-                    timestamp: h.timestamp,
-                    ssrc: h.ssrc,
-                    payload: &data[h.payload_range()],
-                });
-            }
-        }
-        self.forward(now, i, Stream::Rtp, data);
     }
 
     /// RTCP from leg `i`'s remote; `muxed`: it came to the RTP port of a
@@ -1103,7 +1182,7 @@ impl<B: Packet> RelayCore<B> {
                 .not_forwarded += 1;
             return;
         };
-        if let Some(rw) = out.rewrite.as_mut() {
+        if let Some(rw) = out.rewrite.as_mut().filter(|_| !out.opaque) {
             match stream {
                 Stream::Rtp => rw.apply_rtp(&mut data, now, out.clock_rate),
                 Stream::Rtcp => rw.apply_rtcp(&mut data),
