@@ -1,5 +1,6 @@
-//! Property tests of the sans-IO relay core: any sequence of commands,
-//! datagrams (valid RTP and RTCP, truncated, garbage; from the remote, from
+//! Property tests of the sans-IO relay core: any sequence of commands
+//! (legs turned opaque, as for T.38, and back among them), datagrams
+//! (valid RTP and RTCP, truncated, garbage; from the remote, from
 //! strangers, on ports no leg owns) and timeouts leaves the core without a
 //! panic, and every datagram is accounted for: sent out of exactly one leg
 //! to its remote, or counted as dropped under one cause.
@@ -38,6 +39,8 @@ enum Step {
     Bridge(u8, u8),
     Unbridge(u8),
     Rewrite(u8, Option<(u32, u16, u32)>),
+    /// Leg `l` carries opaque datagrams (T.38) when `true`, RTP when not.
+    Opaque(u8, bool),
     Delete(u8),
     Rtp {
         port: u8,
@@ -103,6 +106,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (0u8..4, 0u8..4).prop_map(|(a, b)| Step::Bridge(a, b)),
         1 => (0u8..4).prop_map(Step::Unbridge),
         1 => (0u8..4, proptest::option::of(any::<(u32, u16, u32)>())).prop_map(|(l, r)| Step::Rewrite(l, r)),
+        1 => (0u8..4, any::<bool>()).prop_map(|(l, o)| Step::Opaque(l, o)),
         1 => (0u8..3).prop_map(Step::Delete),
         12 => (0u8..9, 0u8..6, prop_oneof![Just(0u8), Just(8), Just(101), 0u8..128],
                any::<u16>(), any::<u32>(), 0u8..3, 0u8..200)
@@ -183,6 +187,14 @@ fn run(steps: &[Step]) -> u64 {
                     sequence_offset,
                     timestamp_offset,
                 }),
+            }),
+            Step::Opaque(l, opaque) => Input::Command(Command::SetTransport {
+                leg: LegId(l as u64),
+                transport: if opaque {
+                    Transport::Opaque
+                } else {
+                    Transport::Rtp
+                },
             }),
             Step::Delete(c) => Input::Command(Command::DeleteCall {
                 call: CallId(c as u64),
