@@ -8,8 +8,9 @@
 //! group (the INVITE forked to two agents, one answering, the other
 //! cancelled) keeps its media though the cancelled branch is deleted, a
 //! late offer (no SDP in the INVITE) driven by `rtpengine_manage` is
-//! relayed as well, and a call the caller cancels while it rings (a
-//! dialer's unanswered attempt) leaves no port behind.
+//! relayed as well, a call the caller cancels while it rings (a dialer's
+//! unanswered attempt) leaves no port behind, and a call put on hold by
+//! re-INVITE is counted held, then resumes its media.
 //!
 //! Needs `kamailio` and `sipp` (Debian: kamailio, sip-tester), which
 //! `scripts/test.sh` installs.
@@ -357,6 +358,267 @@ const CANCELLING_UAC: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 </scenario>
 "#;
 
+/// A UAC (sipp scenario) that calls, puts the call on hold with a
+/// re-INVITE (`a=sendonly`) for 2.5 s, takes it off (`a=sendrecv`), plays
+/// sip-tester's G.711 capture (about 8 s) and hangs up.
+const HOLD_UAC: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="hold and resume">
+  <send retrans="500">
+    <![CDATA[
+
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[local_ip_type] [local_ip]
+      t=0 0
+      m=audio [auto_media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+      a=sendrecv
+
+    ]]>
+  </send>
+  <recv response="100" optional="true" />
+  <recv response="180" optional="true" />
+  <recv response="200" />
+  <send>
+    <![CDATA[
+
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 1 ACK
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <send retrans="500">
+    <![CDATA[
+
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 INVITE
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[local_ip_type] [local_ip]
+      t=0 0
+      m=audio [auto_media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+      a=sendonly
+
+    ]]>
+  </send>
+  <recv response="100" optional="true" />
+  <recv response="180" optional="true" />
+  <recv response="200" />
+  <send>
+    <![CDATA[
+
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 ACK
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <pause milliseconds="2500" />
+  <send retrans="500">
+    <![CDATA[
+
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 3 INVITE
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[local_ip_type] [local_ip]
+      t=0 0
+      m=audio [auto_media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+      a=sendrecv
+
+    ]]>
+  </send>
+  <recv response="100" optional="true" />
+  <recv response="180" optional="true" />
+  <recv response="200" />
+  <send>
+    <![CDATA[
+
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 3 ACK
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <nop>
+    <action>
+      <exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap" />
+    </action>
+  </nop>
+  <pause milliseconds="8000" />
+  <send retrans="500">
+    <![CDATA[
+
+      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 4 BYE
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" />
+</scenario>
+"#;
+
+/// The UAS for [`HOLD_UAC`]: answers the call, the hold (`a=recvonly`)
+/// and the resume, then the BYE.
+const HOLD_UAS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="held and resumed">
+  <recv request="INVITE" />
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+      a=sendrecv
+
+    ]]>
+  </send>
+  <recv request="ACK" />
+  <recv request="INVITE" />
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+      a=recvonly
+
+    ]]>
+  </send>
+  <recv request="ACK" />
+  <recv request="INVITE" />
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+      a=sendrecv
+
+    ]]>
+  </send>
+  <recv request="ACK" />
+  <recv request="BYE" />
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+</scenario>
+"#;
+
 /// Waits until `log` holds `needle` `times` times (at most 10 s).
 fn wait_for_log(log: &Path, needle: &str, times: usize) {
     let start = Instant::now();
@@ -387,6 +649,9 @@ enum Scenario {
     /// The caller gives up while the agent's phone rings: CANCEL (a
     /// dialer's unanswered attempt).
     CallerCancels,
+    /// The caller puts the call on hold (a re-INVITE with `a=sendonly`),
+    /// takes it off (`a=sendrecv`), then plays the capture.
+    Hold,
 }
 
 /// Kamailio between a sipp UAC and a sipp UAS, its `rtpengine` module
@@ -498,12 +763,19 @@ impl Sip {
     fn call(&self) -> std::process::ExitStatus {
         let (uas_media, uac_media, uac_port) = (free_udp_port(), free_udp_port(), free_udp_port());
         let s = |v: &str| v.to_string();
+        let uas_scenario = self.run_dir.join("uas.xml");
         let _uas = if self.scenario == Scenario::CallerCancels {
             self.ringing_uas(self.uas_port)
         } else {
+            let (flag, name) = if self.scenario == Scenario::Hold {
+                std::fs::write(&uas_scenario, HOLD_UAS).unwrap();
+                (s("-sf"), uas_scenario.to_string_lossy().into_owned())
+            } else {
+                (s("-sn"), s("uas"))
+            };
             Peer::spawn(&mut self.sipp(&[
-                s("-sn"),
-                s("uas"),
+                flag,
+                name,
                 s("-rtp_echo"),
                 s("-i"),
                 s("127.0.0.1"),
@@ -524,6 +796,7 @@ impl Sip {
         match self.scenario {
             Scenario::LateOffer => std::fs::write(&scenario, LATE_OFFER_UAC).unwrap(),
             Scenario::CallerCancels => std::fs::write(&scenario, CANCELLING_UAC).unwrap(),
+            Scenario::Hold => std::fs::write(&scenario, HOLD_UAC).unwrap(),
             Scenario::Plain | Scenario::RingGroup => uac_scenario(&scenario),
         }
         self.sipp(&[
@@ -550,11 +823,11 @@ impl Sip {
     }
 }
 
-/// The first of 20 media ports for the node(s) of test `slot` (0-5): one
-/// block of 120 ports per test process, so the tests of one run, which
+/// The first of 20 media ports for the node(s) of test `slot` (0-6): one
+/// block of 140 ports per test process, so the tests of one run, which
 /// run at once, never share a port.
 fn media_ports(slot: u16) -> u16 {
-    44000 + (std::process::id() % 100) as u16 * 120 + slot * 20
+    44000 + (std::process::id() % 100) as u16 * 140 + slot * 20
 }
 
 /// Asserts that the node at `metrics` carried exactly one whole call
@@ -719,4 +992,42 @@ fn a_call_the_caller_cancels_while_ringing_leaves_nothing_behind() {
     assert_eq!(metric(&body, "ringwire_ng_errors_total"), 0);
     assert_eq!(metric(&body, "ringwire_calls"), 0);
     assert_eq!(metric(&body, "ringwire_port_pairs_in_use"), 0);
+}
+
+#[test]
+fn a_call_on_hold_through_kamailio_is_counted_held_and_resumes() {
+    // An agent's hold without music: a re-INVITE with a=sendonly, answered
+    // a=recvonly, then a=sendrecv again. While held the node counts the
+    // call in ringwire_calls_held; after it the capture goes through.
+    let base = media_ports(6);
+    let (node, ng_port, metrics) = start_node("kamailio-hold", base, "");
+    let sip = Sip::start_with("kamailio-hold-run", &[(ng_port, 1)], Scenario::Hold);
+    let held_seen = std::thread::scope(|scope| {
+        let watcher = scope.spawn(|| {
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_secs(20) {
+                if metric(&scrape(metrics), "ringwire_calls_held") == 1 {
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            false
+        });
+        sip.call_through(&node);
+        watcher.join().unwrap()
+    });
+    assert!(held_seen, "the hold was never counted:\n{}", node.log());
+    let body = scrape(metrics);
+    let series = |c: &str| format!("ringwire_ng_requests_total{{command=\"{c}\"}}");
+    assert_eq!(metric(&body, &series("offer")), 3, "call, hold, resume");
+    assert_eq!(metric(&body, &series("answer")), 3);
+    assert_eq!(metric(&body, "ringwire_ng_errors_total"), 0);
+    let relayed = metric(&body, "ringwire_packets_relayed_total");
+    assert!(
+        relayed >= 2 * 236,
+        "{relayed} packets relayed:\n{}\n{body}",
+        node.log()
+    );
+    assert_eq!(metric(&body, "ringwire_calls_held"), 0);
+    assert_eq!(metric(&body, "ringwire_calls"), 0, "deleted on the BYE");
 }
