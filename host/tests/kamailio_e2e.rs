@@ -358,143 +358,69 @@ const CANCELLING_UAC: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 </scenario>
 "#;
 
+/// One offer from the UAC of [`hold_uac`]: an INVITE with `direction` in
+/// its SDP (CSeq `cseq`; a re-INVITE carries the callee's tag), the 200,
+/// the ACK.
+fn hold_uac_offer(cseq: u32, direction: &str) -> String {
+    let to_tag = if cseq > 1 { "[peer_tag_param]" } else { "" };
+    format!(
+        r#"  <send retrans="500">
+    <![CDATA[
+
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>{to_tag}
+      Call-ID: [call_id]
+      CSeq: {cseq} INVITE
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[local_ip_type] [local_ip]
+      t=0 0
+      m=audio [auto_media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+      a={direction}
+
+    ]]>
+  </send>
+  <recv response="100" optional="true" />
+  <recv response="180" optional="true" />
+  <recv response="200" />
+  <send>
+    <![CDATA[
+
+      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: {cseq} ACK
+      Contact: sip:sipp@[local_ip]:[local_port]
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+"#
+    )
+}
+
 /// A UAC (sipp scenario) that calls, puts the call on hold with a
 /// re-INVITE (`a=sendonly`) for 2.5 s, takes it off (`a=sendrecv`), plays
 /// sip-tester's G.711 capture (about 8 s) and hangs up.
-const HOLD_UAC: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+fn hold_uac() -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="hold and resume">
-  <send retrans="500">
-    <![CDATA[
-
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-      To: [service] <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: sip:sipp@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[local_ip_type] [local_ip]
-      t=0 0
-      m=audio [auto_media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-      a=sendrecv
-
-    ]]>
-  </send>
-  <recv response="100" optional="true" />
-  <recv response="180" optional="true" />
-  <recv response="200" />
-  <send>
-    <![CDATA[
-
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: sip:sipp@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <send retrans="500">
-    <![CDATA[
-
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 INVITE
-      Contact: sip:sipp@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[local_ip_type] [local_ip]
-      t=0 0
-      m=audio [auto_media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-      a=sendonly
-
-    ]]>
-  </send>
-  <recv response="100" optional="true" />
-  <recv response="180" optional="true" />
-  <recv response="200" />
-  <send>
-    <![CDATA[
-
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 ACK
-      Contact: sip:sipp@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <pause milliseconds="2500" />
-  <send retrans="500">
-    <![CDATA[
-
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 3 INVITE
-      Contact: sip:sipp@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[local_ip_type] [local_ip]
-      t=0 0
-      m=audio [auto_media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-      a=sendrecv
-
-    ]]>
-  </send>
-  <recv response="100" optional="true" />
-  <recv response="180" optional="true" />
-  <recv response="200" />
-  <send>
-    <![CDATA[
-
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 3 ACK
-      Contact: sip:sipp@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <nop>
+{call}{hold}  <pause milliseconds="2500" />
+{resume}  <nop>
     <action>
       <exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap" />
     </action>
@@ -517,92 +443,60 @@ const HOLD_UAC: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
   </send>
   <recv response="200" />
 </scenario>
-"#;
+"#,
+        call = hold_uac_offer(1, "sendrecv"),
+        hold = hold_uac_offer(2, "sendonly"),
+        resume = hold_uac_offer(3, "sendrecv"),
+    )
+}
 
-/// The UAS for [`HOLD_UAC`]: answers the call, the hold (`a=recvonly`)
+/// One answer of [`hold_uas`]: the INVITE, a 200 with `direction` in its
+/// SDP (the first one adds the UAS's tag), the ACK.
+fn hold_uas_answer(first: bool, direction: &str) -> String {
+    let tag = if first {
+        ";tag=[pid]SIPpTag01[call_number]"
+    } else {
+        ""
+    };
+    format!(
+        r#"  <recv request="INVITE" />
+  <send>
+    <![CDATA[
+
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]{tag}
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+      a={direction}
+
+    ]]>
+  </send>
+  <recv request="ACK" />
+"#
+    )
+}
+
+/// The UAS for [`hold_uac`]: answers the call, the hold (`a=recvonly`)
 /// and the resume, then the BYE.
-const HOLD_UAS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+fn hold_uas() -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="held and resumed">
-  <recv request="INVITE" />
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-      a=sendrecv
-
-    ]]>
-  </send>
-  <recv request="ACK" />
-  <recv request="INVITE" />
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-      a=recvonly
-
-    ]]>
-  </send>
-  <recv request="ACK" />
-  <recv request="INVITE" />
-  <send>
-    <![CDATA[
-
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-      a=sendrecv
-
-    ]]>
-  </send>
-  <recv request="ACK" />
-  <recv request="BYE" />
+{call}{hold}{resume}  <recv request="BYE" />
   <send>
     <![CDATA[
 
@@ -617,7 +511,12 @@ const HOLD_UAS: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
     ]]>
   </send>
 </scenario>
-"#;
+"#,
+        call = hold_uas_answer(true, "sendrecv"),
+        hold = hold_uas_answer(false, "recvonly"),
+        resume = hold_uas_answer(false, "sendrecv"),
+    )
+}
 
 /// Waits until `log` holds `needle` `times` times (at most 10 s).
 fn wait_for_log(log: &Path, needle: &str, times: usize) {
@@ -768,7 +667,7 @@ impl Sip {
             self.ringing_uas(self.uas_port)
         } else {
             let (flag, name) = if self.scenario == Scenario::Hold {
-                std::fs::write(&uas_scenario, HOLD_UAS).unwrap();
+                std::fs::write(&uas_scenario, hold_uas()).unwrap();
                 (s("-sf"), uas_scenario.to_string_lossy().into_owned())
             } else {
                 (s("-sn"), s("uas"))
@@ -796,7 +695,7 @@ impl Sip {
         match self.scenario {
             Scenario::LateOffer => std::fs::write(&scenario, LATE_OFFER_UAC).unwrap(),
             Scenario::CallerCancels => std::fs::write(&scenario, CANCELLING_UAC).unwrap(),
-            Scenario::Hold => std::fs::write(&scenario, HOLD_UAC).unwrap(),
+            Scenario::Hold => std::fs::write(&scenario, hold_uac()).unwrap(),
             Scenario::Plain | Scenario::RingGroup => uac_scenario(&scenario),
         }
         self.sipp(&[
