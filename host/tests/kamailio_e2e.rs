@@ -220,80 +220,6 @@ const RING_UNTIL_CANCELLED: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" 
 </scenario>
 "#;
 
-/// A UAC (sipp scenario) that makes a late offer: an INVITE without SDP,
-/// the callee's SDP in the 200 OK as the offer, the answer in the ACK;
-/// then sip-tester's G.711 capture and a BYE, as `uac_pcap` does.
-const LATE_OFFER_UAC: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
-<!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="late offer with media">
-  <send retrans="500">
-    <![CDATA[
-
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-      To: [service] <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: sip:sipp@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="100" optional="true" />
-  <recv response="180" optional="true" />
-  <recv response="200" rtd="true" />
-  <send>
-    <![CDATA[
-
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Contact: sip:sipp@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[local_ip_type] [local_ip]
-      t=0 0
-      m=audio [auto_media_port] RTP/AVP 0 101
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:101 telephone-event/8000
-
-    ]]>
-  </send>
-  <nop>
-    <action>
-      <exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap" />
-    </action>
-  </nop>
-  <pause milliseconds="8000" />
-  <send retrans="500">
-    <![CDATA[
-
-      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Contact: sip:sipp@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" />
-</scenario>
-"#;
-
 /// A UAC (sipp scenario) that gives up while the callee's phone rings:
 /// an INVITE with SDP, then CANCEL on the 180, the 487 acknowledged.
 const CANCELLING_UAC: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -358,24 +284,21 @@ const CANCELLING_UAC: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 </scenario>
 "#;
 
-/// One offer from the UAC of [`hold_uac`]: an INVITE with `direction` in
-/// its SDP (CSeq `cseq`; a re-INVITE carries the callee's tag), the 200,
-/// the ACK.
-fn hold_uac_offer(cseq: u32, direction: &str) -> String {
-    let to_tag = if cseq > 1 { "[peer_tag_param]" } else { "" };
-    format!(
-        r#"  <send retrans="500">
-    <![CDATA[
-
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-      To: [service] <sip:[service]@[remote_ip]:[remote_port]>{to_tag}
-      Call-ID: [call_id]
-      CSeq: {cseq} INVITE
-      Contact: sip:sipp@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Type: application/sdp
+/// A request of the UAC in the scenarios below, in sipp's XML: `method`
+/// with CSeq `cseq`, to the callee's tag when `in_dialog`, with an SDP of
+/// G.711 and telephone events whose direction attribute is `sdp` where
+/// given, and no body otherwise.
+fn uac_request(method: &str, cseq: u32, in_dialog: bool, sdp: Option<&str>) -> String {
+    let to_tag = if in_dialog { "[peer_tag_param]" } else { "" };
+    // sipp retransmits requests that wait for a response
+    let retrans = if method == "ACK" {
+        ""
+    } else {
+        r#" retrans="500""#
+    };
+    let body = match sdp {
+        Some(direction) => format!(
+            "Content-Type: application/sdp
       Content-Length: [len]
 
       v=0
@@ -383,27 +306,26 @@ fn hold_uac_offer(cseq: u32, direction: &str) -> String {
       s=-
       c=IN IP[local_ip_type] [local_ip]
       t=0 0
-      m=audio [auto_media_port] RTP/AVP 0
+      m=audio [auto_media_port] RTP/AVP 0 101
       a=rtpmap:0 PCMU/8000
-      a={direction}
-
-    ]]>
-  </send>
-  <recv response="100" optional="true" />
-  <recv response="180" optional="true" />
-  <recv response="200" />
-  <send>
+      a=rtpmap:101 telephone-event/8000
+      a={direction}"
+        ),
+        None => "Content-Length: 0".to_string(),
+    };
+    format!(
+        r#"  <send{retrans}>
     <![CDATA[
 
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      {method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0
       Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
       From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      To: [service] <sip:[service]@[remote_ip]:[remote_port]>{to_tag}
       Call-ID: [call_id]
-      CSeq: {cseq} ACK
+      CSeq: {cseq} {method}
       Contact: sip:sipp@[local_ip]:[local_port]
       Max-Forwards: 70
-      Content-Length: 0
+      {body}
 
     ]]>
   </send>
@@ -411,43 +333,55 @@ fn hold_uac_offer(cseq: u32, direction: &str) -> String {
     )
 }
 
-/// A UAC (sipp scenario) that calls, puts the call on hold with a
-/// re-INVITE (`a=sendonly`) for 2.5 s, takes it off (`a=sendrecv`), plays
-/// sip-tester's G.711 capture (about 8 s) and hangs up.
-fn hold_uac() -> String {
+/// The responses a UAC's INVITE waits for: provisional ones if any, 200.
+const INVITE_RESPONSES: &str = r#"  <recv response="100" optional="true" />
+  <recv response="180" optional="true" />
+  <recv response="200" />
+"#;
+
+/// A UAC scenario: `transactions` (sipp XML), then sip-tester's G.711
+/// capture (about 8 s) and a BYE with CSeq `bye_cseq`.
+fn uac_scenario_with(name: &str, transactions: &str, bye_cseq: u32) -> String {
     format!(
         r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
-<scenario name="hold and resume">
-{call}{hold}  <pause milliseconds="2500" />
-{resume}  <nop>
+<scenario name="{name}">
+{transactions}  <nop>
     <action>
       <exec play_pcap_audio="/usr/share/sip-tester/g711a.pcap" />
     </action>
   </nop>
   <pause milliseconds="8000" />
-  <send retrans="500">
-    <![CDATA[
-
-      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag09[call_number]
-      To: [service] <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-      Call-ID: [call_id]
-      CSeq: 4 BYE
-      Contact: sip:sipp@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <recv response="200" />
+{bye}  <recv response="200" />
 </scenario>
 "#,
-        call = hold_uac_offer(1, "sendrecv"),
-        hold = hold_uac_offer(2, "sendonly"),
-        resume = hold_uac_offer(3, "sendrecv"),
+        bye = uac_request("BYE", bye_cseq, true, None),
     )
+}
+
+/// A UAC that makes a late offer: an INVITE without SDP, the callee's SDP
+/// in the 200 OK as the offer, the answer in the ACK; then the capture.
+fn late_offer_uac() -> String {
+    let transactions = uac_request("INVITE", 1, false, None)
+        + INVITE_RESPONSES
+        + &uac_request("ACK", 1, true, Some("sendrecv"));
+    uac_scenario_with("late offer", &transactions, 2)
+}
+
+/// A UAC that calls, puts the call on hold with a re-INVITE
+/// (`a=sendonly`) for 2.5 s, takes it off (`a=sendrecv`), then plays the
+/// capture.
+fn hold_uac() -> String {
+    let mut transactions = String::new();
+    for (cseq, direction) in [(1, "sendrecv"), (2, "sendonly"), (3, "sendrecv")] {
+        transactions += &uac_request("INVITE", cseq, cseq > 1, Some(direction));
+        transactions += INVITE_RESPONSES;
+        transactions += &uac_request("ACK", cseq, true, None);
+        if direction == "sendonly" {
+            transactions += "  <pause milliseconds=\"2500\" />\n";
+        }
+    }
+    uac_scenario_with("hold and resume", &transactions, 4)
 }
 
 /// One answer of [`hold_uas`]: the INVITE, a 200 with `direction` in its
@@ -693,7 +627,7 @@ impl Sip {
         let _ringing = self.fork_port.map(|port| self.ringing_uas(port));
         let scenario = self.run_dir.join("uac.xml");
         match self.scenario {
-            Scenario::LateOffer => std::fs::write(&scenario, LATE_OFFER_UAC).unwrap(),
+            Scenario::LateOffer => std::fs::write(&scenario, late_offer_uac()).unwrap(),
             Scenario::CallerCancels => std::fs::write(&scenario, CANCELLING_UAC).unwrap(),
             Scenario::Hold => std::fs::write(&scenario, hold_uac()).unwrap(),
             Scenario::Plain | Scenario::RingGroup => uac_scenario(&scenario),
