@@ -663,6 +663,25 @@ fn media_ports(slot: u16) -> u16 {
     44000 + (std::process::id() % 100) as u16 * 140 + slot * 20
 }
 
+/// A node for test `slot` and Kamailio in front of it, both named after
+/// `name`, with calls of `scenario`.
+fn node_behind_kamailio(slot: u16, name: &str, scenario: Scenario) -> (Node, SocketAddr, Sip) {
+    let (node, ng_port, metrics) = start_node(name, media_ports(slot), "");
+    let sip = Sip::start_with(&format!("{name}-run"), &[(ng_port, 1)], scenario);
+    (node, metrics, sip)
+}
+
+/// Asserts that the metrics `body` count sip-tester's capture relayed
+/// whole, there and back (236 packets each way).
+fn assert_whole_capture(body: &str, node: &Node) {
+    let relayed = metric(body, "ringwire_packets_relayed_total");
+    assert!(
+        relayed >= 2 * 236,
+        "{relayed} packets relayed:\n{}",
+        node.log()
+    );
+}
+
 /// Asserts that the node at `metrics` carried exactly one whole call
 /// from the UAC: offer, answer and delete, both directions of the
 /// capture, nothing left after the BYE.
@@ -752,18 +771,11 @@ fn a_ring_group_call_keeps_its_media_when_the_other_agents_are_cancelled() {
     // other rings until Kamailio cancels it, and its 487 goes through the
     // reply route, which deletes with that agent's To tag. The call the
     // first agent answered must keep its media to the end.
-    let base = media_ports(3);
-    let (node, ng_port, metrics) = start_node("kamailio-fork", base, "");
-    let sip = Sip::start_with("kamailio-fork-run", &[(ng_port, 1)], Scenario::RingGroup);
+    let (node, metrics, sip) = node_behind_kamailio(3, "kamailio-fork", Scenario::RingGroup);
     sip.call_through(&node);
     // the whole capture went through, there and back...
     let body = scrape(metrics);
-    let relayed = metric(&body, "ringwire_packets_relayed_total");
-    assert!(
-        relayed >= 2 * 236,
-        "{relayed} packets relayed:\n{}",
-        node.log()
-    );
+    assert_whole_capture(&body, &node);
     // ...though the cancelled agent's delete came before it
     let deletes = metric(&body, "ringwire_ng_requests_total{command=\"delete\"}");
     assert_eq!(deletes, 2, "the branch's and the BYE's");
@@ -781,9 +793,7 @@ fn a_late_offer_through_rtpengine_manage_is_relayed_both_ways() {
     // 200 OK carries the offer and the caller's ACK the answer.
     // Kamailio's rtpengine_manage then offers from the reply and answers
     // from the ACK, with the tags the other way round.
-    let base = media_ports(4);
-    let (node, ng_port, metrics) = start_node("kamailio-late", base, "");
-    let sip = Sip::start_with("kamailio-late-run", &[(ng_port, 1)], Scenario::LateOffer);
+    let (node, metrics, sip) = node_behind_kamailio(4, "kamailio-late", Scenario::LateOffer);
     sip.call_through(&node);
     let body = scrape(metrics);
     for command in ["offer", "answer", "delete"] {
@@ -791,12 +801,7 @@ fn a_late_offer_through_rtpengine_manage_is_relayed_both_ways() {
         assert_eq!(metric(&body, &series), 1, "{series}:\n{}", sip.log());
     }
     assert_eq!(metric(&body, "ringwire_ng_errors_total"), 0);
-    let relayed = metric(&body, "ringwire_packets_relayed_total");
-    assert!(
-        relayed >= 2 * 236,
-        "{relayed} packets relayed:\n{}",
-        node.log()
-    );
+    assert_whole_capture(&body, &node);
     assert_eq!(metric(&body, "ringwire_calls"), 0, "deleted on the BYE");
 }
 
@@ -805,13 +810,7 @@ fn a_call_the_caller_cancels_while_ringing_leaves_nothing_behind() {
     // A predictive dialer gives up on most attempts while they ring: the
     // CANCEL deletes the call, the 487 that follows finds it gone (a
     // warning, not an error), and its ports are free again.
-    let base = media_ports(5);
-    let (node, ng_port, metrics) = start_node("kamailio-cancel", base, "");
-    let sip = Sip::start_with(
-        "kamailio-cancel-run",
-        &[(ng_port, 1)],
-        Scenario::CallerCancels,
-    );
+    let (node, metrics, sip) = node_behind_kamailio(5, "kamailio-cancel", Scenario::CallerCancels);
     sip.call_through(&node);
     let body = scrape(metrics);
     let series = |c: &str| format!("ringwire_ng_requests_total{{command=\"{c}\"}}");
@@ -832,9 +831,7 @@ fn a_call_on_hold_through_kamailio_is_counted_held_and_resumes() {
     // An agent's hold without music: a re-INVITE with a=sendonly, answered
     // a=recvonly, then a=sendrecv again. While held the node counts the
     // call in ringwire_calls_held; after it the capture goes through.
-    let base = media_ports(6);
-    let (node, ng_port, metrics) = start_node("kamailio-hold", base, "");
-    let sip = Sip::start_with("kamailio-hold-run", &[(ng_port, 1)], Scenario::Hold);
+    let (node, metrics, sip) = node_behind_kamailio(6, "kamailio-hold", Scenario::Hold);
     let held_seen = std::thread::scope(|scope| {
         let watcher = scope.spawn(|| {
             let t = Instant::now();
@@ -855,12 +852,7 @@ fn a_call_on_hold_through_kamailio_is_counted_held_and_resumes() {
     assert_eq!(metric(&body, &series("offer")), 3, "call, hold, resume");
     assert_eq!(metric(&body, &series("answer")), 3);
     assert_eq!(metric(&body, "ringwire_ng_errors_total"), 0);
-    let relayed = metric(&body, "ringwire_packets_relayed_total");
-    assert!(
-        relayed >= 2 * 236,
-        "{relayed} packets relayed:\n{}\n{body}",
-        node.log()
-    );
+    assert_whole_capture(&body, &node);
     assert_eq!(metric(&body, "ringwire_calls_held"), 0);
     assert_eq!(metric(&body, "ringwire_calls"), 0, "deleted on the BYE");
 }
