@@ -741,6 +741,15 @@ fn deleting_a_fork_branch_that_never_answered_keeps_the_answered_call() {
         let reply = String::from_utf8_lossy(&d.reply).into_owned();
         assert!(reply.contains("7:warning11:Unknown tag"), "{reply}");
     }
+    // so is a delete whose From tag is neither side's
+    let stranger = vec![
+        ("command", s("delete")),
+        ("call-id", s("fork")),
+        ("from-tag", s("someone-else")),
+    ];
+    let d = ask(&mut server, &stranger);
+    let reply = String::from_utf8_lossy(&d.reply).into_owned();
+    assert!(reply.contains("7:warning11:Unknown tag"), "{reply}");
     // ...or an error where the proxy asks for one
     let mut fatal = delete("fork", "agent-4");
     fatal.push(("flags", Value::List(vec!["fatal".into()])));
@@ -754,11 +763,132 @@ fn deleting_a_fork_branch_that_never_answered_keeps_the_answered_call() {
     // the answered dialogue's own delete (the BYE) ends the call
     assert_eq!(ask(&mut server, &delete("fork", "b")).result, "ok");
     assert_eq!(server.control().call_count(), 0);
-    // a call not yet answered ends with any branch's failure, as with
-    // rtpengine: no branch has media to keep
+    // without a delete delay (rtpengine's `delete-delay = 0`), a call
+    // not yet answered ends with any branch's failure: no branch has
+    // media to keep (with one, the next test, it waits for another)
     let early = sdp(V4, endpoint(V4).local_addr().unwrap().port());
     assert_eq!(ask(&mut server, &offer("early", &early)).result, "ok");
     assert_eq!(ask(&mut server, &delete("early", "agent-2")).result, "ok");
+    assert_eq!(server.control().call_count(), 0);
+    assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 0);
+}
+
+/// `delete` of `call` as a proxy sends it for To tag `to_tag` (none: the
+/// whole call, as for a BYE).
+fn delete<'a>(call: &'a str, to_tag: Option<&'a str>) -> Vec<(&'static str, Value<'a>)> {
+    let mut d = vec![
+        ("command", s("delete")),
+        ("call-id", s(call)),
+        ("from-tag", s("a")),
+    ];
+    d.extend(to_tag.map(|t| ("to-tag", s(t))));
+    d
+}
+
+/// `answer` of `call` from the branch tagged `to_tag`.
+fn answer_from<'a>(
+    call: &'a str,
+    to_tag: &'a str,
+    body: &'a str,
+) -> Vec<(&'static str, Value<'a>)> {
+    let mut r = answer(call, body);
+    r[3] = ("to-tag", s(to_tag));
+    r
+}
+
+/// Sends one RTP packet from `from` to the node's `port` and says whether
+/// `to` got it.
+fn relays(from: &UdpSocket, port: u16, to: &UdpSocket) -> bool {
+    from.send_to(&rtp(7), SocketAddr::new(V4, port)).unwrap();
+    to.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let got = to.recv_from(&mut buf).is_ok();
+    to.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    got
+}
+
+#[test]
+fn a_deleted_call_waits_out_its_delete_delay_for_another_branch() {
+    // A call center's ring group and hunt: the proxy deletes when a
+    // branch fails (an agent busy, or one whose early media ended), and
+    // another branch answers after that. As rtpengine (`delete-delay`, 30
+    // s by default), the deleted call stays, media and all, and an offer
+    // or answer in that time brings it back; with no delay, the answer
+    // would find no call and the caller no media.
+    let (node, gauges) = bare_node(V4, V4, 48_160, false);
+    let mut server = NgServer::new(node.with_delete_delay(Duration::from_secs(30)));
+    let later = || Instant::now() + Duration::from_secs(31);
+    let port = |s: &UdpSocket| s.local_addr().unwrap().port();
+    let deleting = || gauges.calls_deleting.load(Ordering::Relaxed);
+
+    // ring group: agent X rejects before agent Y answers
+    let (caller, y) = (endpoint(V4), endpoint(V4));
+    let og = ask(&mut server, &offer("group", &sdp(V4, port(&caller))));
+    assert_eq!(og.result, "ok");
+    let d = ask(&mut server, &delete("group", Some("x")));
+    assert_eq!((d.result.as_str(), deleting()), ("ok", 1));
+    let y_sdp = sdp(V4, port(&y));
+    let r = ask(&mut server, &answer_from("group", "y", &y_sdp));
+    assert_eq!(r.result, "ok", "{:?}", r.error);
+    assert_eq!(deleting(), 0, "revived");
+    server.control_mut().expire(later());
+    assert_eq!(server.control().call_count(), 1, "kept past the delay");
+    assert!(relays(&caller, media_of(&r).1, &y), "caller to Y");
+    assert!(relays(&y, media_of(&og).1, &caller), "Y to caller");
+
+    // hunt: X's early media, X fails, Y answers
+    let (caller, x, y) = (endpoint(V4), endpoint(V4), endpoint(V4));
+    let o = ask(&mut server, &offer("hunt", &sdp(V4, port(&caller))));
+    let x_sdp = sdp(V4, port(&x));
+    let rx = ask(&mut server, &answer_from("hunt", "x", &x_sdp));
+    assert!(relays(&x, media_of(&o).1, &caller), "X's early media");
+    assert_eq!(ask(&mut server, &delete("hunt", Some("x"))).result, "ok");
+    let y_sdp = sdp(V4, port(&y));
+    let ry = ask(&mut server, &answer_from("hunt", "y", &y_sdp));
+    assert_eq!(ry.result, "ok", "{:?}", ry.error);
+    assert_eq!(media_of(&ry).1, media_of(&rx).1, "the caller's port stays");
+    assert!(relays(&caller, media_of(&ry).1, &y), "caller to Y");
+    assert!(relays(&y, media_of(&o).1, &caller), "Y to caller");
+
+    // a BYE: the call stays for the delay (a resent BYE is answered
+    // without a warning), then goes with its ports
+    let pairs = gauges.port_pairs.load(Ordering::Relaxed);
+    let bye = ask(&mut server, &delete("hunt", None));
+    assert_eq!((bye.result.as_str(), deleting()), ("ok", 1));
+    assert!(relays(&caller, media_of(&ry).1, &y), "media in the delay");
+    let again = ask(&mut server, &delete("hunt", None));
+    let reply = String::from_utf8_lossy(&again.reply).into_owned();
+    assert!(
+        again.result == "ok" && !reply.contains("warning"),
+        "{reply}"
+    );
+    let q = ask(
+        &mut server,
+        &[("command", s("query")), ("call-id", s("hunt"))],
+    );
+    assert_eq!(q.result, "ok");
+    server.control_mut().expire(Instant::now());
+    assert_eq!(server.control().call_count(), 2, "not before the delay");
+    server.control_mut().expire(later());
+    assert_eq!((server.control().call_count(), deleting()), (1, 0));
+    assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), pairs - 2);
+    let gone = ask(&mut server, &delete("hunt", None));
+    let reply = String::from_utf8_lossy(&gone.reply).into_owned();
+    assert!(reply.contains("Unknown call-id"), "{reply}");
+
+    // a re-offer revives too; a delete's own `delete-delay: 0` is at once
+    assert_eq!(ask(&mut server, &delete("group", None)).result, "ok");
+    let o2 = ask(&mut server, &offer("group", &sdp(V4, port(&caller))));
+    assert_eq!(
+        media_of(&o2).1,
+        media_of(&og).1,
+        "the same call, same ports"
+    );
+    assert_eq!(deleting(), 0);
+    let mut now = delete("group", None);
+    now.push(("delete-delay", Value::Int(0)));
+    assert_eq!(ask(&mut server, &now).result, "ok");
     assert_eq!(server.control().call_count(), 0);
     assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 0);
 }

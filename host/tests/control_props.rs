@@ -6,14 +6,15 @@
 //! treats apart: rtcp-mux, SRTP, video, hold at 0.0.0.0, IPv6 media an
 //! IPv4 node refuses) gets a reply to every request,
 //! rewrites every SDP it accepts to ports of its range, and gives every
-//! port back once the calls are deleted.
+//! port back once the calls are deleted (and, with a delete delay, once
+//! that is over, whatever offers and answers revived them meanwhile).
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::ops::RangeInclusive;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use ringwire_host::ng::bencode::{self, Dict, Value};
@@ -46,12 +47,22 @@ enum Step {
         flavour: Flavour,
     },
     Query(u8),
-    /// A delete of the whole call, or of one tag's side.
+    /// A delete of the whole call, or of one tag's side, or of the
+    /// dialogue to tag `to` (a forked call's branch).
     Delete {
         call: u8,
         tag: Option<u8>,
+        to: Option<u8>,
+    },
+    /// The node's once-a-second sweep, before the delete delay is over
+    /// or after it.
+    Sweep {
+        past_delay: bool,
     },
 }
+
+/// The delete delay of the nodes that have one.
+const DELETE_DELAY: Duration = Duration::from_secs(30);
 
 /// What an SDP of a step looks like beyond its sections.
 #[derive(Debug, Clone, Copy)]
@@ -88,7 +99,9 @@ fn step() -> impl Strategy<Value = Step> {
         3 => (0..4u8, 0..3u8, 0..3u8, media, flavour())
             .prop_map(|(call, from, to, media, flavour)| Step::Answer { call, from, to, media, flavour }),
         1 => (0..5u8).prop_map(Step::Query),
-        2 => (0..5u8, proptest::option::of(0..3u8)).prop_map(|(call, tag)| Step::Delete { call, tag }),
+        2 => (0..5u8, proptest::option::of(0..3u8), proptest::option::of(0..4u8))
+            .prop_map(|(call, tag, to)| Step::Delete { call, tag, to }),
+        1 => any::<bool>().prop_map(|past_delay| Step::Sweep { past_delay }),
     ]
 }
 
@@ -162,18 +175,14 @@ fn request(cookie: usize, step: &Step) -> Vec<u8> {
             cookie,
             &[("command", "query"), ("call-id", &call_id(*call))],
         ),
-        Step::Delete { call, tag: None } => datagram(
-            cookie,
-            &[("command", "delete"), ("call-id", &call_id(*call))],
-        ),
-        Step::Delete { call, tag: Some(t) } => datagram(
-            cookie,
-            &[
-                ("command", "delete"),
-                ("call-id", &call_id(*call)),
-                ("from-tag", &tag(*t)),
-            ],
-        ),
+        Step::Delete { call, tag: t, to } => {
+            let (id, from, to) = (call_id(*call), t.map(tag), to.map(tag));
+            let mut entries = vec![("command", "delete"), ("call-id", id.as_str())];
+            entries.extend(from.as_deref().map(|f| ("from-tag", f)));
+            entries.extend(to.as_deref().map(|t| ("to-tag", t)));
+            datagram(cookie, &entries)
+        }
+        Step::Sweep { .. } => unreachable!("a sweep is no request"),
     }
 }
 
@@ -229,7 +238,14 @@ struct Seen {
     most_pairs: usize,
 }
 
-fn run(kind: DriverKind, steps: &[Step], port_min: u16) -> Result<Seen, TestCaseError> {
+/// Runs `steps` on a node over a driver of `kind` with ports from
+/// `port_min`, keeping deleted calls for `delete_delay`.
+fn run(
+    kind: DriverKind,
+    steps: &[Step],
+    port_min: u16,
+    delete_delay: Duration,
+) -> Result<Seen, TestCaseError> {
     let ports = port_min..=port_min + RANGE - 1;
     let driver = Arc::new(DriverHandle::start(kind, DriverConfig::default()).expect("driver"));
     let node = Node::new(
@@ -237,13 +253,31 @@ fn run(kind: DriverKind, steps: &[Step], port_min: u16) -> Result<Seen, TestCase
         PortAllocator::new(*ports.start(), *ports.end()),
         IpAddr::V4(Ipv4Addr::LOCALHOST),
         Arc::new(AtomicBool::new(false)),
-    );
+    )
+    .with_delete_delay(delete_delay);
     let gauges = node.gauges();
     let mut server = NgServer::new(node);
     let now = Instant::now();
+    let past_delay = || Instant::now() + delete_delay + Duration::from_secs(1);
     let mut calls = HashSet::new();
     let mut seen = Seen::default();
     for (i, s) in steps.iter().enumerate() {
+        if let Step::Sweep { past_delay: past } = s {
+            server
+                .control_mut()
+                .expire(if *past { past_delay() } else { Instant::now() });
+            if *past {
+                prop_assert_eq!(server.control().deleting_count(), 0);
+            }
+        }
+        let control = server.control();
+        prop_assert!(control.deleting_count() <= control.call_count());
+        if delete_delay.is_zero() {
+            prop_assert_eq!(control.deleting_count(), 0);
+        }
+        if matches!(s, Step::Sweep { .. }) {
+            continue;
+        }
         let mut reply = Vec::new();
         server
             .handle(now, &request(i, s), &mut reply)
@@ -261,10 +295,23 @@ fn run(kind: DriverKind, steps: &[Step], port_min: u16) -> Result<Seen, TestCase
         let mut reply = Vec::new();
         let _ = server.handle(
             now,
-            &request(steps.len() + i, &Step::Delete { call, tag: None }),
+            &request(
+                steps.len() + i,
+                &Step::Delete {
+                    call,
+                    tag: None,
+                    to: None,
+                },
+            ),
             &mut reply,
         );
     }
+    prop_assert_eq!(
+        server.control().deleting_count(),
+        server.control().call_count(),
+        "every call left is in its delete delay"
+    );
+    server.control_mut().expire(past_delay());
     prop_assert_eq!(server.control().call_count(), 0);
     prop_assert_eq!(gauges.calls.load(Ordering::Relaxed), 0);
     prop_assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 0);
@@ -278,7 +325,16 @@ proptest! {
     fn any_ng_sequence_is_answered_and_gives_its_ports_back(
         steps in proptest::collection::vec(step(), 1..40)
     ) {
-        run(DriverKind::Portable, &steps, 47_200)?;
+        run(DriverKind::Portable, &steps, 47_200, Duration::ZERO)?;
+    }
+
+    /// The same with a delete delay: deleted calls stay, revived or not,
+    /// until a sweep after the delay.
+    #[test]
+    fn any_ng_sequence_with_a_delete_delay_gives_its_ports_back(
+        steps in proptest::collection::vec(step(), 1..40)
+    ) {
+        run(DriverKind::Portable, &steps, 47_500, DELETE_DELAY)?;
     }
 
     /// The same over io_uring (the portable driver where the kernel has
@@ -287,7 +343,7 @@ proptest! {
     fn any_ng_sequence_over_io_uring_gives_its_ports_back(
         steps in proptest::collection::vec(step(), 1..40)
     ) {
-        run(DriverKind::IoUring, &steps, 47_400)?;
+        run(DriverKind::IoUring, &steps, 47_400, DELETE_DELAY)?;
     }
 }
 
@@ -310,7 +366,7 @@ fn an_offer_and_its_answer_take_ports_and_the_delete_frees_them() {
             flavour: Flavour::RtcpMux,
         },
     ];
-    let seen = run(DriverKind::Portable, &steps, 47_300).unwrap();
+    let seen = run(DriverKind::Portable, &steps, 47_300, Duration::ZERO).unwrap();
     // two sections each side, one of them enabled: one pair a side
     assert_eq!((seen.accepted, seen.most_pairs), (2, 2), "{seen:?}");
 }

@@ -4,9 +4,11 @@
 //! INVITE, `rtpengine_answer` on the 200, `rtpengine_delete` on the BYE).
 //! The UAC plays the G.711 and RFC 4733 captures of Debian's sip-tester,
 //! the UAS echoes the RTP: both directions go through the node, which
-//! reports the caller's digit, and the call is gone after the BYE. A ring
+//! reports the caller's digit, and the call is deleted on the BYE. A ring
 //! group (the INVITE forked to two agents, one answering, the other
-//! cancelled) keeps its media though the cancelled branch is deleted, a
+//! cancelled) keeps its media though the cancelled branch is deleted, and
+//! so does one whose other agent is busy before the first answers (the
+//! delete delay), a
 //! late offer (no SDP in the INVITE) driven by `rtpengine_manage` is
 //! relayed as well, a call the caller cancels while it rings (a dialer's
 //! unanswered attempt) leaves no port behind, and a call put on hold by
@@ -219,6 +221,45 @@ const RING_UNTIL_CANCELLED: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" 
   <recv request="ACK" />
 </scenario>
 "#;
+
+/// A UAS (sipp scenario) that is busy: 486 at once, as a ring group's
+/// agent on another call (or on do-not-disturb) answers.
+const BUSY: &str = r#"<?xml version="1.0" encoding="ISO-8859-1" ?>
+<!DOCTYPE scenario SYSTEM "sipp.dtd">
+<scenario name="busy">
+  <recv request="INVITE" />
+  <send>
+    <![CDATA[
+
+      SIP/2.0 486 Busy Here
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpBusy[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK" />
+</scenario>
+"#;
+
+/// sipp's built-in `uas` scenario, answering a second after it rings:
+/// an agent who picks up after another agent's phone said busy.
+fn slow_uas() -> String {
+    let out = Command::new("sipp")
+        .args(["-sd", "uas"])
+        .output()
+        .expect("sipp (Debian package sip-tester) is installed");
+    let xml = String::from_utf8(out.stdout).unwrap();
+    let answer = xml.find("<send retrans=\"500\">").expect("the 200 OK");
+    format!(
+        "{}<pause milliseconds=\"1000\"/>\n  {}",
+        &xml[..answer],
+        &xml[answer..]
+    )
+}
 
 /// A UAC (sipp scenario) that gives up while the callee's phone rings:
 /// an INVITE with SDP, then CANCEL on the 180, the 487 acknowledged.
@@ -476,6 +517,9 @@ enum Scenario {
     /// The same, the INVITE forked to a second agent that rings until
     /// Kamailio cancels it (a ring group).
     RingGroup,
+    /// A ring group whose second agent is busy (486 at once), a second
+    /// before the first answers: the busy branch's delete comes first.
+    BusyAgentFirst,
     /// A late offer (an INVITE without SDP, the answer in the ACK), the
     /// proxy driving the node with `rtpengine_manage` alone.
     LateOffer,
@@ -508,7 +552,8 @@ impl Sip {
     /// [`Sip::start`], for calls of `scenario`.
     fn start_with(name: &str, ng_ports: &[(u16, u32)], scenario: Scenario) -> Sip {
         let (sip_port, uas_port) = (free_udp_port(), free_udp_port());
-        let fork_port = (scenario == Scenario::RingGroup).then(free_udp_port);
+        let forks = matches!(scenario, Scenario::RingGroup | Scenario::BusyAgentFirst);
+        let fork_port = forks.then(free_udp_port);
         let manage = scenario == Scenario::LateOffer;
         let run_dir = temp_path(name);
         std::fs::create_dir_all(&run_dir).unwrap();
@@ -573,8 +618,13 @@ impl Sip {
     /// A UAS at `port` that rings until cancelled (an agent who does not
     /// answer).
     fn ringing_uas(&self, port: u16) -> Peer {
-        let ring = self.run_dir.join("ring.xml");
-        std::fs::write(&ring, RING_UNTIL_CANCELLED).unwrap();
+        self.uas_of("ring.xml", RING_UNTIL_CANCELLED, port)
+    }
+
+    /// A UAS at `port` playing sipp scenario `xml`, written to `file`.
+    fn uas_of(&self, file: &str, xml: &str, port: u16) -> Peer {
+        let ring = self.run_dir.join(file);
+        std::fs::write(&ring, xml).unwrap();
         let s = |v: &str| v.to_string();
         Peer::spawn(&mut self.sipp(&[
             s("-sf"),
@@ -600,11 +650,17 @@ impl Sip {
         let _uas = if self.scenario == Scenario::CallerCancels {
             self.ringing_uas(self.uas_port)
         } else {
-            let (flag, name) = if self.scenario == Scenario::Hold {
-                std::fs::write(&uas_scenario, hold_uas()).unwrap();
-                (s("-sf"), uas_scenario.to_string_lossy().into_owned())
-            } else {
-                (s("-sn"), s("uas"))
+            let custom = match self.scenario {
+                Scenario::Hold => Some(hold_uas()),
+                Scenario::BusyAgentFirst => Some(slow_uas()),
+                _ => None,
+            };
+            let (flag, name) = match custom {
+                Some(xml) => {
+                    std::fs::write(&uas_scenario, xml).unwrap();
+                    (s("-sf"), uas_scenario.to_string_lossy().into_owned())
+                }
+                None => (s("-sn"), s("uas")),
             };
             Peer::spawn(&mut self.sipp(&[
                 flag,
@@ -623,14 +679,19 @@ impl Sip {
             .unwrap()
         };
         // a forked branch rings until the proxy cancels it (the first UAS
-        // answers at once)
-        let _ringing = self.fork_port.map(|port| self.ringing_uas(port));
+        // answers at once), or is busy (the first answers a second later)
+        let _other_agent = self.fork_port.map(|port| match self.scenario {
+            Scenario::BusyAgentFirst => self.uas_of("busy.xml", BUSY, port),
+            _ => self.ringing_uas(port),
+        });
         let scenario = self.run_dir.join("uac.xml");
         match self.scenario {
             Scenario::LateOffer => std::fs::write(&scenario, late_offer_uac()).unwrap(),
             Scenario::CallerCancels => std::fs::write(&scenario, CANCELLING_UAC).unwrap(),
             Scenario::Hold => std::fs::write(&scenario, hold_uac()).unwrap(),
-            Scenario::Plain | Scenario::RingGroup => uac_scenario(&scenario),
+            Scenario::Plain | Scenario::RingGroup | Scenario::BusyAgentFirst => {
+                uac_scenario(&scenario)
+            }
         }
         self.sipp(&[
             s("-sf"),
@@ -656,11 +717,11 @@ impl Sip {
     }
 }
 
-/// The first of 20 media ports for the node(s) of test `slot` (0-6): one
-/// block of 140 ports per test process, so the tests of one run, which
+/// The first of 20 media ports for the node(s) of test `slot` (0-7): one
+/// block of 160 ports per test process, so the tests of one run, which
 /// run at once, never share a port.
 fn media_ports(slot: u16) -> u16 {
-    44000 + (std::process::id() % 100) as u16 * 140 + slot * 20
+    44000 + (std::process::id() % 100) as u16 * 160 + slot * 20
 }
 
 /// A node for test `slot` and Kamailio in front of it, both named after
@@ -682,9 +743,17 @@ fn assert_whole_capture(body: &str, node: &Node) {
     );
 }
 
+/// Asserts that the metrics `body` show the node's one call deleted by
+/// the proxy, kept only for its delete delay (30 s by default, as
+/// rtpengine's: another branch of a forked call may yet answer).
+fn assert_deleted(body: &str) {
+    assert_eq!(metric(body, "ringwire_calls"), 1);
+    assert_eq!(metric(body, "ringwire_calls_deleting"), 1, "deleted");
+}
+
 /// Asserts that the node at `metrics` carried exactly one whole call
 /// from the UAC: offer, answer and delete, both directions of the
-/// capture, nothing left after the BYE.
+/// capture, the call deleted on the BYE.
 fn assert_carried_one_call(metrics: SocketAddr) {
     let body = scrape(metrics);
     for command in ["offer", "answer", "delete"] {
@@ -696,8 +765,7 @@ fn assert_carried_one_call(metrics: SocketAddr) {
     // echoed back
     let relayed = metric(&body, "ringwire_packets_relayed_total");
     assert!(relayed >= 2 * 236, "{relayed} packets relayed");
-    assert_eq!(metric(&body, "ringwire_calls"), 0, "deleted on the BYE");
-    assert_eq!(metric(&body, "ringwire_port_pairs_in_use"), 0);
+    assert_deleted(&body);
 }
 
 #[test]
@@ -722,7 +790,11 @@ fn a_draining_node_hands_new_calls_to_the_next() {
     // is under 256), gets `load limit`, and tries node B, which carries
     // the call. A keeps its own call until that is deleted.
     let base = media_ports(1); // and the next slot, for node B
-    let (mut a, a_port, a_metrics) = start_node("drain-a", base, "[timeouts]\ndrain = 60\n");
+    let (mut a, a_port, a_metrics) = start_node(
+        "drain-a",
+        base,
+        "[timeouts]\ndrain = 60\ndelete_delay = 0.5\n",
+    );
     let (b, b_port, b_metrics) = start_node("drain-b", base + 20, "");
     let mut ng = Ng::new(format!("127.0.0.1:{a_port}").parse().unwrap());
     let mut held = Dict::new();
@@ -747,7 +819,7 @@ fn a_draining_node_hands_new_calls_to_the_next() {
         1
     );
     assert_carried_one_call(b_metrics);
-    // A stops once its own call is deleted
+    // A stops once its own call is deleted (and its delete delay over)
     let mut delete = Dict::new();
     delete
         .insert("command", "delete")
@@ -784,7 +856,42 @@ fn a_ring_group_call_keeps_its_media_when_the_other_agents_are_cancelled() {
         log.contains("delete of a branch that did not answer"),
         "the cancelled agent's delete reached the node:\n{log}"
     );
-    assert_eq!(metric(&body, "ringwire_calls"), 0, "deleted on the BYE");
+    assert_deleted(&body);
+}
+
+#[test]
+fn a_ring_group_call_keeps_its_media_when_an_agent_is_busy_first() {
+    // Kamailio forks the INVITE to two agents; one is busy (486 at once),
+    // and its failure reply deletes its dialogue with its To tag while the
+    // other still rings. That agent answers a second later: the call the
+    // node was told to delete must take that answer and carry the media,
+    // as rtpengine does within its delete delay. (Without the delay the
+    // answer finds no call, Kamailio passes the 200 OK's SDP unchanged,
+    // and the media bypasses the node.)
+    let (node, metrics, sip) = node_behind_kamailio(7, "kamailio-busy", Scenario::BusyAgentFirst);
+    sip.call_through(&node);
+    let body = scrape(metrics);
+    let series = |c: &str| format!("ringwire_ng_requests_total{{command=\"{c}\"}}");
+    assert_eq!(metric(&body, &series("offer")), 1);
+    assert_eq!(metric(&body, &series("answer")), 1);
+    assert_eq!(
+        metric(&body, &series("delete")),
+        2,
+        "the busy agent's, the BYE's"
+    );
+    assert_eq!(
+        metric(&body, "ringwire_ng_errors_total"),
+        0,
+        "{}",
+        sip.log()
+    );
+    assert_whole_capture(&body, &node);
+    let log = node.log();
+    assert!(
+        log.contains("revived"),
+        "the answer revived the call:\n{log}"
+    );
+    assert_deleted(&body);
 }
 
 #[test]
@@ -802,15 +909,24 @@ fn a_late_offer_through_rtpengine_manage_is_relayed_both_ways() {
     }
     assert_eq!(metric(&body, "ringwire_ng_errors_total"), 0);
     assert_whole_capture(&body, &node);
-    assert_eq!(metric(&body, "ringwire_calls"), 0, "deleted on the BYE");
+    assert_deleted(&body);
 }
 
 #[test]
 fn a_call_the_caller_cancels_while_ringing_leaves_nothing_behind() {
     // A predictive dialer gives up on most attempts while they ring: the
-    // CANCEL deletes the call, the 487 that follows finds it gone (a
-    // warning, not an error), and its ports are free again.
-    let (node, metrics, sip) = node_behind_kamailio(5, "kamailio-cancel", Scenario::CallerCancels);
+    // CANCEL deletes the call, the 487 that follows finds it in its delete
+    // delay (here 0.5 s: no error, no news), and then its ports are free.
+    let (node, ng_port, metrics) = start_node(
+        "kamailio-cancel",
+        media_ports(5),
+        "[timeouts]\ndelete_delay = 0.5\n",
+    );
+    let sip = Sip::start_with(
+        "kamailio-cancel-run",
+        &[(ng_port, 1)],
+        Scenario::CallerCancels,
+    );
     sip.call_through(&node);
     let body = scrape(metrics);
     let series = |c: &str| format!("ringwire_ng_requests_total{{command=\"{c}\"}}");
@@ -822,8 +938,12 @@ fn a_call_the_caller_cancels_while_ringing_leaves_nothing_behind() {
         "the CANCEL's and the 487's"
     );
     assert_eq!(metric(&body, "ringwire_ng_errors_total"), 0);
-    assert_eq!(metric(&body, "ringwire_calls"), 0);
-    assert_eq!(metric(&body, "ringwire_port_pairs_in_use"), 0);
+    let t = Instant::now();
+    while metric(&scrape(metrics), "ringwire_calls") > 0 {
+        assert!(t.elapsed() < Duration::from_secs(5), "{}", node.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(metric(&scrape(metrics), "ringwire_port_pairs_in_use"), 0);
 }
 
 #[test]
@@ -854,5 +974,5 @@ fn a_call_on_hold_through_kamailio_is_counted_held_and_resumes() {
     assert_eq!(metric(&body, "ringwire_ng_errors_total"), 0);
     assert_whole_capture(&body, &node);
     assert_eq!(metric(&body, "ringwire_calls_held"), 0);
-    assert_eq!(metric(&body, "ringwire_calls"), 0, "deleted on the BYE");
+    assert_deleted(&body);
 }

@@ -28,7 +28,7 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
         "[control]\nng = \"127.0.0.1:{ng_port}\"\n\
          [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\
          [media]\nport_min = {base}\nport_max = {}\n\
-         [workers]\nthreads = 2\n",
+         [workers]\nthreads = 2\n[timeouts]\ndelete_delay = 0.5\n",
         base + 19
     );
     let node = spawn(&config, "main");
@@ -170,15 +170,31 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
         .insert("from-tag", "tag-a");
     let r = ng.request(&delete);
     assert_eq!(result(&r), "ok", "{}", String::from_utf8_lossy(&r));
-    // a deleted call is gone: deleting it again (a resent BYE) is a
-    // warning, as rtpengine answers it
+    // a deleted call waits out its delete delay (`timeouts.delete_delay`,
+    // here 0.5 s), media and all: deleting it again then (a resent BYE) is
+    // no news
+    let r = ng.request(&delete);
+    assert_eq!(result(&r), "ok", "{}", String::from_utf8_lossy(&r));
+    assert_eq!(field(&r, "warning"), None);
+    let m = scrape(metrics_addr);
+    assert_eq!(metric(&m, "ringwire_calls_deleting"), 1);
+    let p = rtp(900, 0xA);
+    a.send_to(&p, to_a).unwrap();
+    assert_eq!(recv(&b).0, p, "media in the delete delay");
+    // then it is gone, its ports free (the node looks once a second), and
+    // deleting it again is a warning, as rtpengine answers it
+    let t = Instant::now();
+    while metric(&scrape(metrics_addr), "ringwire_calls") > 0 {
+        assert!(t.elapsed() < WAIT, "still there:\n{}", node.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let r = ng.request(&delete);
     assert_eq!(result(&r), "ok", "{}", String::from_utf8_lossy(&r));
     assert_eq!(field(&r, "warning"), Some(&b"Unknown call-id"[..]));
     let m = scrape(metrics_addr);
-    assert_eq!(metric(&m, "ringwire_calls"), 0);
+    assert_eq!(metric(&m, "ringwire_calls_deleting"), 0);
     assert_eq!(metric(&m, "ringwire_port_pairs_in_use"), 0);
-    assert!(metric(&m, "ringwire_packets_relayed_total") >= 21);
+    assert!(metric(&m, "ringwire_packets_relayed_total") >= 22);
 
     // SIGTERM: a clean exit, status 0.
     let mut node = node;
@@ -355,10 +371,12 @@ fn offers_beyond_the_descriptor_limit_get_a_clear_error() {
         String::from_utf8_lossy(&r)
     );
     // the port range was not the problem, nor is it used up by the refusals
+    // (the delete asks for no delete delay: the call's sockets go at once)
     let mut del = Dict::new();
     del.insert("command", "delete")
         .insert("call-id", first.as_str())
-        .insert("from-tag", "a");
+        .insert("from-tag", "a")
+        .insert("delete-delay", 0i64);
     assert_eq!(result(&ng.request(&del)), "ok");
     assert_eq!(offer(&mut ng, 100).0, "ok", "{}", node.log());
     let log = node.log();
@@ -382,11 +400,15 @@ fn wait_exit(node: &mut Node, within: Duration) -> (std::process::ExitStatus, Du
 fn sigterm_drains_calls_up_to_the_drain_timeout() {
     // With `timeouts.drain`, a SIGTERM stops new calls while the calls up
     // keep their media and their answers, queries and deletes; the node
-    // stops once the last is deleted, or when the timeout cuts the rest.
+    // stops once the last is deleted and its delete delay over, or when
+    // the timeout cuts the rest.
     let start = |drain: u32, name: &str| {
         let base = 31000 + (std::process::id() % 40) as u16 * 20;
-        let (node, ng_port, metrics) =
-            start_node(name, base, &format!("[timeouts]\ndrain = {drain}\n"));
+        let (node, ng_port, metrics) = start_node(
+            name,
+            base,
+            &format!("[timeouts]\ndrain = {drain}\ndelete_delay = 0.3\n"),
+        );
         let ng = Ng::new(format!("127.0.0.1:{ng_port}").parse().unwrap());
         (node, ng, metrics)
     };
@@ -467,7 +489,7 @@ fn sigterm_drains_calls_up_to_the_drain_timeout() {
 }
 
 #[test]
-fn media_timeouts_of_calls_on_hold_are_counted_apart() {
+fn media_timeouts_of_held_and_deleted_calls_are_no_trouble() {
     // An agent's hold without music leaves both legs quiet by design; their
     // media timeouts are counted under held="true" and logged at debug, so
     // an alert on ringwire_media_timeouts_total{held="false"} means trouble
@@ -478,6 +500,7 @@ fn media_timeouts_of_calls_on_hold_are_counted_apart() {
     for (n, (call, offered, answered)) in [
         ("plain", "sendrecv", "sendrecv"),
         ("hold", "sendonly", "recvonly"),
+        ("ended", "sendrecv", "sendrecv"),
     ]
     .into_iter()
     .enumerate()
@@ -509,6 +532,15 @@ fn media_timeouts_of_calls_on_hold_are_counted_apart() {
             );
         }
     }
+    // a call the proxy deleted waits out its delete delay (30 s): its
+    // legs' quiet is no trouble either, and counted nowhere
+    let mut delete = Dict::new();
+    delete
+        .insert("command", "delete")
+        .insert("call-id", "ended")
+        .insert("from-tag", "a");
+    assert_eq!(result(&ng.request(&delete)), "ok");
+    assert_eq!(metric(&scrape(metrics), "ringwire_calls_deleting"), 1);
     assert_eq!(metric(&scrape(metrics), "ringwire_calls_held"), 1);
     let series = |held: &str| format!("ringwire_media_timeouts_total{{held=\"{held}\"}}");
     let t = Instant::now();
@@ -519,6 +551,18 @@ fn media_timeouts_of_calls_on_hold_are_counted_apart() {
             metric(&body, &series("true")),
         );
         if counts == (2, 2) {
+            // the ended call's legs timed out with the others'
+            std::thread::sleep(Duration::from_millis(500));
+            let body = scrape(metrics);
+            assert_eq!(
+                (
+                    metric(&body, &series("false")),
+                    metric(&body, &series("true"))
+                ),
+                (2, 2),
+                "{}",
+                node.log()
+            );
             break;
         }
         assert!(

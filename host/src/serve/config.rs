@@ -235,6 +235,12 @@ pub struct TimeoutsConfig {
     /// where quiet is expected; 0: never, else at least `media`. Default
     /// 3600 (rtpengine's `silent-timeout`).
     pub silent: f64,
+    /// A call the proxy deletes stays this long, media and all, and an
+    /// offer or answer in that time brings it back (a forked INVITE's
+    /// next branch after the first one failed); 0: a delete ends the call
+    /// at once. A delete's own `delete-delay` wins. Default 30
+    /// (rtpengine's `delete-delay`).
+    pub delete_delay: f64,
 }
 
 impl Default for TimeoutsConfig {
@@ -247,6 +253,7 @@ impl Default for TimeoutsConfig {
             call: 60.0,
             offer: 3600.0,
             silent: 3600.0,
+            delete_delay: 30.0,
         }
     }
 }
@@ -451,6 +458,7 @@ impl Config {
             ("timeouts.call", self.timeouts.call),
             ("timeouts.offer", self.timeouts.offer),
             ("timeouts.silent", self.timeouts.silent),
+            ("timeouts.delete_delay", self.timeouts.delete_delay),
         ] {
             if !(v.is_finite() && (0.0..=86_400.0).contains(&v)) {
                 return Err(bad(

@@ -8,13 +8,16 @@
 //! no remote until the answer and local ports written into the rewritten
 //! offer. A repeated offer (same tag) returns the same ports and moves the
 //! remote only if the SDP changed it, so latching is not undone by a
-//! retransmission with a new cookie.
+//! retransmission with a new cookie. An answer with a new `to-tag` (the
+//! branch of a forked call that answered after another) takes the
+//! answerer's side over. A deleted call stays for the delete delay
+//! ([`Node::with_delete_delay`]), and an offer or answer revives it.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ringwire_media::driver::{DriverError, DriverHandle};
 use ringwire_media::relay::{
@@ -34,6 +37,10 @@ use crate::ng::{
 /// Busy pairs (bound by another program, e.g. a second node sharing the
 /// range) skipped per allocation before giving up.
 const BIND_ATTEMPTS: usize = 512;
+
+/// The longest delete delay a `delete` may ask for (its `delete-delay`
+/// key), so that a proxy's typo cannot hold a call's ports for days.
+pub const MAX_DELETE_DELAY: Duration = Duration::from_secs(3600);
 
 /// One relay leg: a media section of one side.
 #[derive(Debug, Clone, Copy)]
@@ -78,6 +85,9 @@ struct CallState {
     created_at: Instant,
     /// Its legs all quiet: on its way out ([`Node::expire`]).
     countdown: Option<Countdown>,
+    /// Deleted by the proxy: it goes at this time unless an offer or an
+    /// answer revives it first (the delete delay).
+    deleting: Option<Instant>,
 }
 
 impl CallState {
@@ -116,6 +126,15 @@ fn is_losing_branch(call: &CallState, to_tag: Option<&str>) -> bool {
         && !call.sides.iter().any(|s| s.tag.as_deref() == Some(to_tag))
 }
 
+/// Whether `from_tag`, where a delete gives one, is the tag of a side of
+/// `call` (no tag, or an empty one, names the whole call).
+fn names_a_side(call: &CallState, from_tag: Option<&str>) -> bool {
+    match from_tag.filter(|t| !t.is_empty()) {
+        None => true,
+        Some(tag) => call.sides.iter().any(|s| s.tag.as_deref() == Some(tag)),
+    }
+}
+
 /// Live detectors as the node drives them.
 #[derive(Debug)]
 struct Detect {
@@ -132,6 +151,9 @@ pub struct NodeGauges {
     /// Of those, calls on hold: their SDPs hold media back in some
     /// direction (see [`MediaIdle::set_held`]).
     pub calls_held: AtomicU64,
+    /// Of those, calls the proxy deleted, kept for the delete delay in
+    /// case an offer or answer revives them.
+    pub calls_deleting: AtomicU64,
     /// RTP/RTCP port pairs in use.
     pub port_pairs: AtomicU64,
     /// Offers refused while draining.
@@ -162,6 +184,11 @@ pub struct Node {
     expiry: Option<(Arc<MediaIdle>, Expiry)>,
     /// The most calls at once (`[media] max_calls`); 0: no limit.
     max_calls: usize,
+    /// How long a deleted call stays, revivable (`[timeouts]
+    /// delete_delay`, unless the delete names its own).
+    delete_delay: Duration,
+    /// Calls in their delete delay now.
+    deleting: usize,
 }
 
 /// The most media sections an SDP may have. Each enabled one takes two
@@ -301,7 +328,21 @@ impl Node {
             detect: None,
             expiry: None,
             max_calls: 0,
+            delete_delay: Duration::ZERO,
+            deleting: 0,
         }
+    }
+
+    /// Keeps a deleted call `delay` longer (rtpengine's `delete-delay`,
+    /// 30 s there by default), media and all, and brings it back if an
+    /// offer or answer for it comes in that time: a forked INVITE whose
+    /// first branch fails (an agent busy, or its early media ended) is
+    /// deleted by the proxy before another branch answers, and the call
+    /// goes on with that answer. Zero (the default here): a delete ends
+    /// the call at once. A delete's own `delete-delay` key wins.
+    pub fn with_delete_delay(mut self, delay: Duration) -> Self {
+        self.delete_delay = delay;
+        self
     }
 
     /// Takes at most `max_calls` calls at once (0: no limit): beyond it a
@@ -320,9 +361,11 @@ impl Node {
         self
     }
 
-    /// Deletes the calls that are due (see [`expiry`]); call it every
-    /// second or so. Returns how many went.
+    /// Deletes the calls that are due: those whose delete delay is over,
+    /// and those nobody deletes (see [`expiry`]); call it every second or
+    /// so. Returns how many went on their own (the latter).
     pub fn expire(&mut self, now: Instant) -> usize {
+        self.end_deleted(now);
         let Some((idle, expiry)) = self.expiry.clone() else {
             return 0;
         };
@@ -331,6 +374,7 @@ impl Node {
         let due: Vec<(String, expiry::Step, bool)> = self
             .calls
             .iter()
+            .filter(|(_, call)| call.deleting.is_none())
             .filter_map(|(call_id, call)| {
                 let view = expiry::CallView {
                     answered: call.sides[1].tag.is_some(),
@@ -382,6 +426,40 @@ impl Node {
             }
         }
         gone.len()
+    }
+
+    /// Removes the deleted calls whose delete delay ended by `now`.
+    fn end_deleted(&mut self, now: Instant) {
+        if self.deleting == 0 {
+            return;
+        }
+        let due: Vec<String> = self
+            .calls
+            .iter()
+            .filter(|(_, call)| call.deleting.is_some_and(|at| at <= now))
+            .map(|(call_id, _)| call_id.clone())
+            .collect();
+        for call_id in due {
+            tracing::debug!(call = %call_id, "delete delay over: call removed");
+            if let Err(e) = self.remove(&call_id) {
+                tracing::warn!(call = %call_id, "deleted call: {e:?}");
+            }
+        }
+    }
+
+    /// Brings back `call_id` if it is in its delete delay: an offer or
+    /// answer came for it (the next branch of a forked call).
+    fn revive(&mut self, call_id: &str) {
+        if let Some(call) = self.calls.get_mut(call_id) {
+            if call.deleting.take().is_some() {
+                self.deleting -= 1;
+                if let Some((idle, _)) = &self.expiry {
+                    // held again as its SDPs say (`apply_sdp` noted it)
+                    idle.set_deleted(call.id, false);
+                }
+                tracing::info!(call = %call_id, "deleted call revived by a new offer or answer");
+            }
+        }
     }
 
     /// RTP and RTCP packets received so far on the legs of `call`; `None`
@@ -470,15 +548,23 @@ impl Node {
         self.gauges.clone()
     }
 
-    /// Calls it holds.
+    /// Calls it holds, those in their delete delay included.
     pub fn call_count(&self) -> usize {
         self.calls.len()
+    }
+
+    /// Of [`Self::call_count`], the calls in their delete delay.
+    pub fn deleting_count(&self) -> usize {
+        self.deleting
     }
 
     fn publish(&self) {
         self.gauges
             .calls
             .store(self.calls.len() as u64, Ordering::Relaxed);
+        self.gauges
+            .calls_deleting
+            .store(self.deleting as u64, Ordering::Relaxed);
         if let Some((idle, _)) = &self.expiry {
             let held = idle.held_len() as u64;
             self.gauges.calls_held.store(held, Ordering::Relaxed);
@@ -867,6 +953,9 @@ impl Node {
             .calls
             .remove(call_id)
             .ok_or(ControlError::UnknownCall)?;
+        if call.deleting.is_some() {
+            self.deleting -= 1;
+        }
         let result = self
             .driver
             .command(call.id, Command::DeleteCall { call: call.id });
@@ -880,6 +969,7 @@ impl Node {
         }
         if let Some((idle, _)) = &self.expiry {
             idle.set_held(call.id, false);
+            idle.set_deleted(call.id, false);
         }
         if let Some(d) = &self.detect {
             if call.detectors.any() {
@@ -951,6 +1041,7 @@ impl CallControl for Node {
                     detectors,
                     created_at: Instant::now(),
                     countdown: None,
+                    deleting: None,
                 },
             );
         }
@@ -976,6 +1067,9 @@ impl CallControl for Node {
         {
             // A first offer that failed leaves nothing behind.
             let _ = self.remove(offer.call_id);
+        }
+        if result.is_ok() {
+            self.revive(offer.call_id);
         }
         self.publish();
         Ok(Allocation {
@@ -1005,6 +1099,7 @@ impl CallControl for Node {
             }
         }
         let media = self.apply_sdp(answer.call_id, 1 - offerer, sdp, &answer.options)?;
+        self.revive(answer.call_id);
         self.publish();
         Ok(Allocation {
             address: self.address,
@@ -1026,8 +1121,38 @@ impl CallControl for Node {
             tracing::info!(call = %delete.call_id, to_tag = ?delete.to_tag, "delete of a branch that did not answer: call kept");
             return Err(ControlError::UnknownTag);
         }
+        if !names_a_side(call, delete.from_tag) {
+            // as rtpengine: a From tag the call does not know is no
+            // reason to end the call of those it does
+            tracing::info!(call = %delete.call_id, from_tag = ?delete.from_tag, "delete with a From tag of neither side: call kept");
+            return Err(ControlError::UnknownTag);
+        }
         let stats = self.stats(call);
-        self.remove(delete.call_id)?;
+        let delay = delete.delete_delay.map_or(self.delete_delay, |s| {
+            Duration::from_secs(s.max(0).unsigned_abs()).min(MAX_DELETE_DELAY)
+        });
+        if delay.is_zero() {
+            self.remove(delete.call_id)?;
+            return Ok(Some(stats));
+        }
+        // Kept, media and all, until the delay is over ([`Node::expire`]);
+        // a resent delete does not put that off.
+        let due = Instant::now() + delay;
+        let call = self.calls.get_mut(delete.call_id).expect("present");
+        match call.deleting {
+            Some(at) => call.deleting = Some(at.min(due)),
+            None => {
+                call.deleting = Some(due);
+                self.deleting += 1;
+                if let Some((idle, _)) = &self.expiry {
+                    // no longer a call on hold, and its quiet no trouble
+                    idle.set_held(call.id, false);
+                    idle.set_deleted(call.id, true);
+                }
+            }
+        }
+        tracing::debug!(call = %delete.call_id, ?delay, "call deleted: kept for the delete delay");
+        self.publish();
         Ok(Some(stats))
     }
 

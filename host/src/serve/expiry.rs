@@ -25,6 +25,7 @@ use ringwire_media::relay::{CallId, Event, LegId};
 pub struct MediaIdle {
     legs: Mutex<HashMap<LegId, Instant>>,
     held: Mutex<HashSet<CallId>>,
+    deleted: Mutex<HashSet<CallId>>,
 }
 
 impl MediaIdle {
@@ -77,6 +78,23 @@ impl MediaIdle {
     /// Whether `call` was last noted as held ([`Self::set_held`]).
     pub fn is_held(&self, call: CallId) -> bool {
         self.held.lock().is_ok_and(|c| c.contains(&call))
+    }
+
+    /// Notes whether `call` was deleted and waits out its delete delay,
+    /// where its media is over and its legs' timeouts are no trouble.
+    pub fn set_deleted(&self, call: CallId, deleted: bool) {
+        if let Ok(mut calls) = self.deleted.lock() {
+            if deleted {
+                calls.insert(call);
+            } else {
+                calls.remove(&call);
+            }
+        }
+    }
+
+    /// Whether `call` was last noted as deleted ([`Self::set_deleted`]).
+    pub fn is_deleted(&self, call: CallId) -> bool {
+        self.deleted.lock().is_ok_and(|c| c.contains(&call))
     }
 
     /// Calls noted as held now.

@@ -98,6 +98,13 @@ pub fn render(src: &Sources) -> String {
     );
     metric(
         &mut out,
+        "ringwire_calls_deleting",
+        "gauge",
+        "Calls the proxy deleted, kept for timeouts.delete_delay in case an offer or answer revives them (counted in ringwire_calls).",
+        &[("", src.node.calls_deleting.load(Ordering::Relaxed))],
+    );
+    metric(
+        &mut out,
         "ringwire_legs",
         "gauge",
         "Legs on the relay.",

@@ -22,9 +22,10 @@
 //! detector taps in the workers, their events: log, metrics, `query`),
 //! [`metrics`] (Prometheus text). Shutdown: a signal stops new offers
 //! (answered `load limit`, so a proxy tries its next node); the NG socket
-//! keeps answering (answers, deletes, queries) until no call is left or
-//! `timeouts.drain` has passed; then the remaining calls are deleted and the
-//! workers stopped, and `run` returns `Ok`.
+//! keeps answering (answers, deletes, queries) until no call is left (a
+//! deleted call waits out its delete delay, as another branch of a forked
+//! call may yet answer) or `timeouts.drain` has passed; then the remaining
+//! calls are deleted and the workers stopped, and `run` returns `Ok`.
 
 pub mod acl;
 pub mod config;
@@ -237,7 +238,8 @@ pub fn run(config: Config) -> Result<(), ServeError> {
     )
     .with_detectors(live, detect_events.clone(), defaults)
     .with_expiry(media_idle, config.expiry())
-    .with_max_calls(config.media.max_calls);
+    .with_max_calls(config.media.max_calls)
+    .with_delete_delay(config::secs(config.timeouts.delete_delay));
     let ng_stats = Arc::new(Mutex::new(Default::default()));
     if let Some(listener) = metrics_listener {
         let src = metrics::Sources {
@@ -288,6 +290,7 @@ pub fn run(config: Config) -> Result<(), ServeError> {
                 draining.store(true, Ordering::Relaxed);
                 tracing::info!(
                     calls = server.control().call_count(),
+                    deleting = server.control().deleting_count(),
                     "signal: draining (no new calls)"
                 );
                 Instant::now() + config::secs(config.timeouts.drain)
@@ -325,9 +328,14 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         }
     }
     let left = server.control().call_count();
+    let deleting = server.control().deleting_count();
     server.control_mut().delete_all();
     driver.shutdown();
-    tracing::info!(calls_cut = left, "ringwire serve stopped");
+    tracing::info!(
+        calls_cut = left - deleting,
+        deleted_in_delay = deleting,
+        "ringwire serve stopped"
+    );
     Ok(())
 }
 
@@ -339,6 +347,16 @@ fn log_events(
     for (shard, e) in rx {
         idle.on_event(&e, Instant::now());
         match e {
+            // a call's media is over once the proxy deleted it; the call
+            // only waits out its delete delay
+            Event::MediaTimeout { call, leg, .. } if idle.is_deleted(call) => {
+                tracing::debug!(
+                    shard,
+                    call = call.0,
+                    leg = leg.0,
+                    "media timeout (call deleted, in its delete delay)"
+                );
+            }
             // a held call's quiet is expected (it expires after
             // `timeouts.silent`): no trouble to report
             Event::MediaTimeout { call, leg, .. } if idle.is_held(call) => {
