@@ -447,6 +447,40 @@ fn a_pinned_leg_hears_only_its_remote_until_it_goes_quiet(kind: DriverKind) {
     assert_eq!(a.stats.latches, 2);
 }
 
+both!(a_peer_back_after_its_port_was_closed_is_heard_again);
+fn a_peer_back_after_its_port_was_closed_is_heard_again(kind: DriverKind) {
+    // B's media socket closes while A goes on talking (a softphone that
+    // restarts its media, a NAT binding that goes away): every datagram
+    // the node sends B brings an ICMP port unreachable, which the kernel
+    // reports on B's leg socket (connected to B). That is news about B,
+    // not a dead socket: once B is back on its port, B is heard again.
+    let Some(mut t) = setup_with(kind, pinning(1, IpAddr::from([127, 0, 0, 1])), 14, None) else {
+        return;
+    };
+    exchange(&t, 3);
+    let b_addr = t.b.rtp.local_addr().unwrap();
+    drop(std::mem::replace(&mut t.b.rtp, endpoint_on(b_addr.ip())));
+    for seq in 10..210u16 {
+        let p = rtp(seq, 160 * seq as u32, 0xAAAA, 0, 160);
+        t.a.rtp.send_to(&p, t.a.node_rtp).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    t.b.rtp = UdpSocket::bind(b_addr).unwrap();
+    t.b.rtp.set_read_timeout(Some(WAIT)).unwrap();
+    let q = rtp(300, 48_000, 0xBBBB, 0, 160);
+    t.b.rtp.send_to(&q, t.b.node_rtp).unwrap();
+    assert_eq!(recv(&t.a.rtp), (q, t.a.node_rtp), "B heard again");
+    let p = rtp(300, 48_000, 0xAAAA, 0, 160);
+    t.a.rtp.send_to(&p, t.a.node_rtp).unwrap();
+    assert_eq!(recv(&t.b.rtp), (p, t.b.node_rtp), "A to B again");
+    let d = t.driver.snapshot().unwrap().driver;
+    assert!(
+        d.peer_unreachable + d.send_unreachable > 0,
+        "the port unreachables were counted: {d:?}"
+    );
+    assert_eq!((d.recv_errors, d.send_errors), (0, 0), "{d:?}");
+}
+
 both!(ipv6_media_is_relayed_latched_and_pinned);
 fn ipv6_media_is_relayed_latched_and_pinned(kind: DriverKind) {
     // Media sockets on [::1]: the drivers' IPv6 socket addresses (receive,

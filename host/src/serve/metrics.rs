@@ -179,6 +179,7 @@ pub fn render(src: &Sources) -> String {
             ("cause=\"truncated\"", d.truncated),
             ("cause=\"bad_source\"", d.bad_source),
             ("cause=\"send_error\"", d.send_errors),
+            ("cause=\"peer_unreachable\"", d.send_unreachable),
         ],
     );
     metric(
@@ -187,6 +188,13 @@ pub fn render(src: &Sources) -> String {
         "counter",
         "Failed receive system calls.",
         &[("", d.recv_errors)],
+    );
+    metric(
+        &mut out,
+        "ringwire_peer_unreachable_total",
+        "counter",
+        "ICMP errors about leg peers (port closed, host unreachable) read on leg sockets; a send refused for one is a drop, cause peer_unreachable.",
+        &[("", d.peer_unreachable)],
     );
     metric(
         &mut out,

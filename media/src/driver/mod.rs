@@ -220,17 +220,48 @@ pub struct DriverCounters {
     /// Datagrams whose source address could not be read: dropped.
     pub bad_source: u64,
     /// Receive system calls that failed with something other than
-    /// "would block".
+    /// "would block" or news of an unreachable peer.
     pub recv_errors: u64,
+    /// ICMP errors about a leg's peer (its port closed, its host or
+    /// network unreachable) that a receive returned ([`is_peer_unreachable`]):
+    /// news, not a fault; the socket goes on receiving.
+    pub peer_unreachable: u64,
     /// Datagrams the kernel refused to send (full socket buffer, no route):
     /// dropped.
     pub send_errors: u64,
+    /// Datagrams the kernel refused to send because an ICMP error had come
+    /// back for an earlier one to the same peer (its port closed, as a
+    /// phone's after hanging up): dropped.
+    pub send_unreachable: u64,
     /// Core events dropped because the event channel was full or closed.
     pub events_dropped: u64,
     /// Wakeups of the worker.
     pub wakeups: u64,
     /// How long each wakeup's work took.
     pub loop_times: LoopTimes,
+}
+
+/// Whether `errno`, from a receive or a send on a UDP socket, is how the
+/// kernel reports an ICMP error about an earlier datagram to the socket's
+/// peer (a connected socket gets them: port unreachable is
+/// `ECONNREFUSED`, host, network and administratively prohibited are
+/// `EHOSTUNREACH`, `ENETUNREACH`, `EHOSTDOWN`, `ENONET`, `EACCES`,
+/// protocol unreachable `ENOPROTOOPT`, a parameter problem `EPROTO`).
+/// Such an error is news about the peer, which may come back (a phone
+/// restarting its media socket, a NAT binding renewed), never a reason
+/// to stop receiving on the socket.
+pub fn is_peer_unreachable(errno: i32) -> bool {
+    matches!(
+        errno,
+        libc::ECONNREFUSED
+            | libc::EHOSTUNREACH
+            | libc::ENETUNREACH
+            | libc::EHOSTDOWN
+            | libc::ENONET
+            | libc::EACCES
+            | libc::ENOPROTOOPT
+            | libc::EPROTO
+    )
 }
 
 /// Upper bounds of the [`LoopTimes`] buckets, µs; one more bucket takes
@@ -309,7 +340,9 @@ impl ShardSnapshot {
         d.truncated += o.truncated;
         d.bad_source += o.bad_source;
         d.recv_errors += o.recv_errors;
+        d.peer_unreachable += o.peer_unreachable;
         d.send_errors += o.send_errors;
+        d.send_unreachable += o.send_unreachable;
         d.events_dropped += o.events_dropped;
         d.wakeups += o.wakeups;
         d.loop_times.merge(&o.loop_times);

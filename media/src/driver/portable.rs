@@ -590,7 +590,11 @@ impl Worker {
         };
         if n < 0 {
             let e = std::io::Error::last_os_error();
-            if !matches!(
+            if e.raw_os_error().is_some_and(super::is_peer_unreachable) {
+                // news of the peer (reading it cleared it): the socket is
+                // fine, and epoll reports it again if datagrams wait
+                self.counters.peer_unreachable += 1;
+            } else if !matches!(
                 e.kind(),
                 std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted
             ) {
@@ -689,6 +693,12 @@ impl Worker {
                         // Socket buffer full: the rest of this run is lost.
                         self.counters.send_errors += (count - off) as u64;
                         break;
+                    }
+                    _ if e.raw_os_error().is_some_and(super::is_peer_unreachable) => {
+                        // An ICMP error came back for an earlier datagram
+                        // (the peer's port closed): this one is lost.
+                        self.counters.send_unreachable += 1;
+                        off += 1;
                     }
                     _ => {
                         // This datagram is refused (e.g. no route): skip it.

@@ -222,16 +222,24 @@ pub struct UringStats {
     pub truncated: u64,
     /// Datagrams dropped because they arrived on a socket being removed.
     pub dropped_removed: u64,
-    /// Receive completions with an error other than `ENOBUFS`/cancel.
+    /// Receive completions with an error other than `ENOBUFS`/cancel or
+    /// an ICMP error about the peer.
     pub recv_errors: u64,
+    /// Receive completions with an ICMP error about the socket's peer
+    /// ([`super::is_peer_unreachable`]); the receive is re-armed.
+    pub peer_unreachable: u64,
     /// Multishot receives re-armed after they ended.
     pub rearms: u64,
     /// Sends completed successfully.
     pub sent: u64,
     /// Their bytes.
     pub sent_bytes: u64,
-    /// Sends completed with an error.
+    /// Sends completed with an error other than an ICMP error about the
+    /// peer.
     pub send_errors: u64,
+    /// Sends refused with an ICMP error about the peer
+    /// ([`super::is_peer_unreachable`]).
+    pub send_unreachable: u64,
     /// Zero-copy sends the kernel served by copying.
     pub zc_copied: u64,
 }
@@ -1056,7 +1064,9 @@ impl UringSockets {
             self.release_send(sidx);
             return;
         }
-        if res < 0 {
+        if res < 0 && super::is_peer_unreachable(-res) {
+            self.stats.send_unreachable += 1;
+        } else if res < 0 {
             self.stats.send_errors += 1;
         } else {
             self.stats.sent += 1;
@@ -1108,6 +1118,12 @@ impl UringSockets {
             }
             (None, n) if n == -libc::ENOBUFS => self.stats.enobufs += 1,
             (None, n) if n == -libc::ECANCELED => {}
+            // the peer's port closed (or its host unreachable): the socket
+            // is fine, and the peer may come back; re-armed below whatever
+            // the count of such errors
+            (None, n) if n < 0 && super::is_peer_unreachable(-n) => {
+                self.stats.peer_unreachable += 1;
+            }
             (None, n) if n < 0 => {
                 self.stats.recv_errors += 1;
                 if let Some(e) = self.socks[slot as usize].as_mut() {

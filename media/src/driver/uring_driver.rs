@@ -449,7 +449,9 @@ impl Worker {
             sent: s.sent,
             truncated: s.truncated,
             recv_errors: s.recv_errors,
+            peer_unreachable: s.peer_unreachable,
             send_errors: s.send_errors + self.send_refused,
+            send_unreachable: s.send_unreachable,
             ..self.counters
         }
     }
