@@ -751,16 +751,24 @@ fn assert_deleted(body: &str) {
     assert_eq!(metric(body, "ringwire_calls_deleting"), 1, "deleted");
 }
 
+/// Asserts that the metrics `body` count `counts` NG requests of each
+/// command (`offer`, `answer`, `delete`) and no error reply; the panic
+/// shows `why` and Kamailio's log.
+fn assert_commands(body: &str, counts: [u64; 3], why: &str, sip: &Sip) {
+    for (command, n) in ["offer", "answer", "delete"].into_iter().zip(counts) {
+        let series = format!("ringwire_ng_requests_total{{command=\"{command}\"}}");
+        assert_eq!(metric(body, &series), n, "{series} ({why}):\n{}", sip.log());
+    }
+    let errors = metric(body, "ringwire_ng_errors_total");
+    assert_eq!(errors, 0, "NG errors:\n{}", sip.log());
+}
+
 /// Asserts that the node at `metrics` carried exactly one whole call
 /// from the UAC: offer, answer and delete, both directions of the
 /// capture, the call deleted on the BYE.
-fn assert_carried_one_call(metrics: SocketAddr) {
+fn assert_carried_one_call(metrics: SocketAddr, sip: &Sip) {
     let body = scrape(metrics);
-    for command in ["offer", "answer", "delete"] {
-        let series = format!("ringwire_ng_requests_total{{command=\"{command}\"}}");
-        assert_eq!(metric(&body, &series), 1, "{series}");
-    }
-    assert_eq!(metric(&body, "ringwire_ng_errors_total"), 0);
+    assert_commands(&body, [1, 1, 1], "one call", sip);
     // the G.711 capture (236 packets) and the digit's events, there and
     // echoed back
     let relayed = metric(&body, "ringwire_packets_relayed_total");
@@ -774,7 +782,7 @@ fn a_call_through_kamailio_is_relayed_and_its_digit_heard() {
     let (node, ng_port, metrics) = start_node("kamailio", base, "");
     let sip = Sip::start("kamailio-run", &[(ng_port, 1)]);
     sip.call_through(&node);
-    assert_carried_one_call(metrics);
+    assert_carried_one_call(metrics, &sip);
     let log = node.log();
     assert!(
         log.lines()
@@ -818,7 +826,7 @@ fn a_draining_node_hands_new_calls_to_the_next() {
         metric(&scrape(a_metrics), "ringwire_ng_refused_draining_total"),
         1
     );
-    assert_carried_one_call(b_metrics);
+    assert_carried_one_call(b_metrics, &sip);
     // A stops once its own call is deleted (and its delete delay over)
     let mut delete = Dict::new();
     delete
@@ -849,8 +857,7 @@ fn a_ring_group_call_keeps_its_media_when_the_other_agents_are_cancelled() {
     let body = scrape(metrics);
     assert_whole_capture(&body, &node);
     // ...though the cancelled agent's delete came before it
-    let deletes = metric(&body, "ringwire_ng_requests_total{command=\"delete\"}");
-    assert_eq!(deletes, 2, "the branch's and the BYE's");
+    assert_commands(&body, [1, 1, 2], "the branch's delete and the BYE's", &sip);
     let log = node.log();
     assert!(
         log.contains("delete of a branch that did not answer"),
@@ -871,19 +878,11 @@ fn a_ring_group_call_keeps_its_media_when_an_agent_is_busy_first() {
     let (node, metrics, sip) = node_behind_kamailio(7, "kamailio-busy", Scenario::BusyAgentFirst);
     sip.call_through(&node);
     let body = scrape(metrics);
-    let series = |c: &str| format!("ringwire_ng_requests_total{{command=\"{c}\"}}");
-    assert_eq!(metric(&body, &series("offer")), 1);
-    assert_eq!(metric(&body, &series("answer")), 1);
-    assert_eq!(
-        metric(&body, &series("delete")),
-        2,
-        "the busy agent's, the BYE's"
-    );
-    assert_eq!(
-        metric(&body, "ringwire_ng_errors_total"),
-        0,
-        "{}",
-        sip.log()
+    assert_commands(
+        &body,
+        [1, 1, 2],
+        "the busy agent's delete and the BYE's",
+        &sip,
     );
     assert_whole_capture(&body, &node);
     let log = node.log();
@@ -903,11 +902,7 @@ fn a_late_offer_through_rtpengine_manage_is_relayed_both_ways() {
     let (node, metrics, sip) = node_behind_kamailio(4, "kamailio-late", Scenario::LateOffer);
     sip.call_through(&node);
     let body = scrape(metrics);
-    for command in ["offer", "answer", "delete"] {
-        let series = format!("ringwire_ng_requests_total{{command=\"{command}\"}}");
-        assert_eq!(metric(&body, &series), 1, "{series}:\n{}", sip.log());
-    }
-    assert_eq!(metric(&body, "ringwire_ng_errors_total"), 0);
+    assert_commands(&body, [1, 1, 1], "a late offer", &sip);
     assert_whole_capture(&body, &node);
     assert_deleted(&body);
 }
@@ -929,15 +924,7 @@ fn a_call_the_caller_cancels_while_ringing_leaves_nothing_behind() {
     );
     sip.call_through(&node);
     let body = scrape(metrics);
-    let series = |c: &str| format!("ringwire_ng_requests_total{{command=\"{c}\"}}");
-    assert_eq!(metric(&body, &series("offer")), 1);
-    assert_eq!(metric(&body, &series("answer")), 0);
-    assert_eq!(
-        metric(&body, &series("delete")),
-        2,
-        "the CANCEL's and the 487's"
-    );
-    assert_eq!(metric(&body, "ringwire_ng_errors_total"), 0);
+    assert_commands(&body, [1, 0, 2], "the CANCEL's delete and the 487's", &sip);
     let t = Instant::now();
     while metric(&scrape(metrics), "ringwire_calls") > 0 {
         assert!(t.elapsed() < Duration::from_secs(5), "{}", node.log());
@@ -968,10 +955,7 @@ fn a_call_on_hold_through_kamailio_is_counted_held_and_resumes() {
     });
     assert!(held_seen, "the hold was never counted:\n{}", node.log());
     let body = scrape(metrics);
-    let series = |c: &str| format!("ringwire_ng_requests_total{{command=\"{c}\"}}");
-    assert_eq!(metric(&body, &series("offer")), 3, "call, hold, resume");
-    assert_eq!(metric(&body, &series("answer")), 3);
-    assert_eq!(metric(&body, "ringwire_ng_errors_total"), 0);
+    assert_commands(&body, [3, 3, 1], "call, hold, resume", &sip);
     assert_whole_capture(&body, &node);
     assert_eq!(metric(&body, "ringwire_calls_held"), 0);
     assert_deleted(&body);

@@ -532,14 +532,16 @@ fn media_timeouts_of_held_and_deleted_calls_are_no_trouble() {
             );
         }
     }
+    let delete = |ng: &mut Ng, call: &str| {
+        let mut d = Dict::new();
+        d.insert("command", "delete")
+            .insert("call-id", call)
+            .insert("from-tag", "a");
+        assert_eq!(result(&ng.request(&d)), "ok");
+    };
     // a call the proxy deleted waits out its delete delay (30 s): its
     // legs' quiet is no trouble either, and counted nowhere
-    let mut delete = Dict::new();
-    delete
-        .insert("command", "delete")
-        .insert("call-id", "ended")
-        .insert("from-tag", "a");
-    assert_eq!(result(&ng.request(&delete)), "ok");
+    delete(&mut ng, "ended");
     assert_eq!(metric(&scrape(metrics), "ringwire_calls_deleting"), 1);
     assert_eq!(metric(&scrape(metrics), "ringwire_calls_held"), 1);
     let series = |held: &str| format!("ringwire_media_timeouts_total{{held=\"{held}\"}}");
@@ -572,11 +574,6 @@ fn media_timeouts_of_held_and_deleted_calls_are_no_trouble() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let mut delete = Dict::new();
-    delete
-        .insert("command", "delete")
-        .insert("call-id", "hold")
-        .insert("from-tag", "a");
-    assert_eq!(result(&ng.request(&delete)), "ok");
+    delete(&mut ng, "hold");
     assert_eq!(metric(&scrape(metrics), "ringwire_calls_held"), 0);
 }

@@ -66,13 +66,7 @@ impl MediaIdle {
     /// Notes whether `call`'s SDPs hold media back (hold, mute); a call
     /// deleted is no longer held.
     pub fn set_held(&self, call: CallId, held: bool) {
-        if let Ok(mut calls) = self.held.lock() {
-            if held {
-                calls.insert(call);
-            } else {
-                calls.remove(&call);
-            }
-        }
+        mark(&self.held, call, held);
     }
 
     /// Whether `call` was last noted as held ([`Self::set_held`]).
@@ -83,13 +77,7 @@ impl MediaIdle {
     /// Notes whether `call` was deleted and waits out its delete delay,
     /// where its media is over and its legs' timeouts are no trouble.
     pub fn set_deleted(&self, call: CallId, deleted: bool) {
-        if let Ok(mut calls) = self.deleted.lock() {
-            if deleted {
-                calls.insert(call);
-            } else {
-                calls.remove(&call);
-            }
-        }
+        mark(&self.deleted, call, deleted);
     }
 
     /// Whether `call` was last noted as deleted ([`Self::set_deleted`]).
@@ -110,6 +98,17 @@ impl MediaIdle {
     /// Whether no leg is timed out.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Puts `call` in `calls` when `on`, else takes it out.
+fn mark(calls: &Mutex<HashSet<CallId>>, call: CallId, on: bool) {
+    if let Ok(mut calls) = calls.lock() {
+        if on {
+            calls.insert(call);
+        } else {
+            calls.remove(&call);
+        }
     }
 }
 
