@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ringwire_media::driver::{DriverHandle, LoopTimes, ShardSnapshot, LOOP_BUCKETS_US};
 
@@ -390,18 +390,38 @@ pub fn serve(listener: TcpListener, src: Sources) {
     }
 }
 
-fn respond(mut stream: TcpStream, src: &Sources) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(2)))?;
+/// How long a client has to send its whole request head: one slower (a
+/// stalled or hostile client trickling bytes) is dropped, so it cannot
+/// hold the endpoint's one thread from the next scrape for longer.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Reads an HTTP request head (to its blank line, at most 8 KiB) from
+/// `stream`, all of it within `within`; a `TimedOut` error after that.
+fn read_head(stream: &mut TcpStream, within: Duration) -> std::io::Result<Vec<u8>> {
+    let deadline = Instant::now() + within;
     let mut req = Vec::with_capacity(1024);
     let mut buf = [0u8; 1024];
     while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 8192 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "request head not sent in time",
+            ));
+        }
+        stream.set_read_timeout(Some(left))?;
         let n = stream.read(&mut buf)?;
         if n == 0 {
             break;
         }
         req.extend_from_slice(&buf[..n]);
     }
+    Ok(req)
+}
+
+fn respond(mut stream: TcpStream, src: &Sources) -> std::io::Result<()> {
+    stream.set_write_timeout(Some(Duration::from_secs(2)))?;
+    let req = read_head(&mut stream, REQUEST_DEADLINE)?;
     let line = req.split(|&b| b == b'\n').next().unwrap_or_default();
     let line = String::from_utf8_lossy(line);
     let mut parts = line.split_whitespace();
@@ -427,6 +447,44 @@ fn respond(mut stream: TcpStream, src: &Sources) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_trickling_its_request_is_dropped_at_the_deadline() {
+        // One byte every 50 ms never ends a head: without a deadline for
+        // the whole head (a timeout per read only), such a client holds
+        // the metrics thread for as long as it likes.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = std::thread::spawn(move || {
+            let mut c = TcpStream::connect(addr).unwrap();
+            for _ in 0..40 {
+                if c.write_all(b"G").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let (mut conn, _) = listener.accept().unwrap();
+        let t = Instant::now();
+        let e = read_head(&mut conn, Duration::from_millis(300)).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+        assert!(
+            t.elapsed() < Duration::from_millis(1000),
+            "{:?}",
+            t.elapsed()
+        );
+        drop(conn);
+        client.join().unwrap();
+        // a client in time gets its head read
+        let client = std::thread::spawn(move || {
+            let mut c = TcpStream::connect(addr).unwrap();
+            c.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+        });
+        let (mut conn, _) = listener.accept().unwrap();
+        let head = read_head(&mut conn, Duration::from_millis(300)).unwrap();
+        assert!(head.starts_with(b"GET /metrics"));
+        client.join().unwrap();
+    }
 
     #[test]
     fn no_ports_is_read_from_the_udp_lines() {
