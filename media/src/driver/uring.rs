@@ -1145,7 +1145,14 @@ impl UringSockets {
                 e.state = RecvState::Starved;
                 self.starved.push(slot);
             }
-            _ if e.errors_in_row >= MAX_CONSECUTIVE_RECV_ERRORS => e.state = RecvState::Failed,
+            _ if e.errors_in_row >= MAX_CONSECUTIVE_RECV_ERRORS => {
+                e.state = RecvState::Failed;
+                tracing::warn!(
+                    socket = e.id,
+                    error = %std::io::Error::from_raw_os_error(-res),
+                    "receive failed {MAX_CONSECUTIVE_RECV_ERRORS} times in a row: the socket hears nothing more"
+                );
+            }
             _ => {
                 self.stats.rearms += 1;
                 if self.arm(slot).is_err() {
