@@ -894,6 +894,67 @@ fn a_deleted_call_waits_out_its_delete_delay_for_another_branch() {
 }
 
 #[test]
+fn deleted_calls_give_up_their_room_to_new_calls() {
+    // The delete delay must not cost a busy node its new calls: when the
+    // ports (or `max_calls`) run out, the deleted call due soonest ends
+    // early, and the new call takes its place.
+    let (node, gauges) = bare_node(V4, V4, 48_200, false);
+    let mut server = NgServer::new(node.with_delete_delay(Duration::from_secs(30)));
+    let deleting = || gauges.calls_deleting.load(Ordering::Relaxed);
+    // ten port pairs: five calls of one section (a pair a side)
+    let calls = ["c0", "c1", "c2", "c3", "c4"];
+    for call in calls {
+        let (_a, _b, _o, _r) = set_up(&mut server, call, V4, |port| sdp(V4, port));
+    }
+    let o = ask(&mut server, &offer("c5", &sdp(V4, 40_000)));
+    assert_eq!(o.error.as_deref(), Some("Ran out of ports"));
+    for call in ["c1", "c3"] {
+        assert_eq!(ask(&mut server, &delete(call, None)).result, "ok");
+    }
+    assert_eq!(deleting(), 2);
+    let o = ask(&mut server, &offer("c5", &sdp(V4, 40_000)));
+    assert_eq!(o.result, "ok", "{:?}", o.error);
+    let r = ask(&mut server, &answer("c5", &sdp(V4, 40_002)));
+    assert_eq!(r.result, "ok", "{:?}", r.error);
+    assert_eq!(deleting(), 1, "one deleted call made room");
+    let gone = ask(
+        &mut server,
+        &[("command", s("query")), ("call-id", s("c1"))],
+    );
+    assert_eq!(
+        gone.error.as_deref(),
+        Some("Unknown call-id"),
+        "the first deleted"
+    );
+    let kept = ask(
+        &mut server,
+        &[("command", s("query")), ("call-id", s("c3"))],
+    );
+    assert_eq!(kept.result, "ok");
+
+    // max_calls: a deleted call's place goes to a new call too
+    let (node, gauges) = bare_node(V4, V4, 48_240, false);
+    let node = node
+        .with_delete_delay(Duration::from_secs(30))
+        .with_max_calls(2);
+    let mut server = NgServer::new(node);
+    for call in ["m0", "m1"] {
+        assert_eq!(
+            ask(&mut server, &offer(call, &sdp(V4, 40_000))).result,
+            "ok"
+        );
+    }
+    assert_eq!(ask(&mut server, &delete("m0", None)).result, "ok");
+    assert_eq!(
+        ask(&mut server, &offer("m2", &sdp(V4, 40_000))).result,
+        "ok"
+    );
+    assert_eq!(server.control().call_count(), 2);
+    assert_eq!(gauges.refused_max_calls.load(Ordering::Relaxed), 0);
+    assert_eq!(gauges.calls_deleting.load(Ordering::Relaxed), 0);
+}
+
+#[test]
 fn a_t38_re_offer_is_relayed_as_it_is_and_media_that_is_not_udp_refused() {
     // A gateway that hears a fax tone re-INVITEs to T.38 (m=image udptl),
     // here in place of the audio section, as many do: the section's legs

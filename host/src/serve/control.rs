@@ -574,9 +574,56 @@ impl Node {
             .store(self.ports.in_use() as u64, Ordering::Relaxed);
     }
 
+    /// Allocates a port pair for `call` and binds its sockets; when ports
+    /// or descriptors run short, the calls in their delete delay (not
+    /// `call`) give theirs up first, the one due soonest first.
+    fn bind_pair(
+        &mut self,
+        call: CallId,
+    ) -> Result<(u16, Vec<(LocalPort, UdpSocket)>), ControlError> {
+        loop {
+            match self.try_bind_pair() {
+                Err(ControlError::NoPorts | ControlError::NoDescriptors)
+                    if self.reclaim_deleted(Some(call)) => {}
+                Err(ControlError::NoDescriptors) => {
+                    tracing::error!(
+                        "offer refused: no file descriptor left (raise the open-descriptor limit)"
+                    );
+                    return Err(ControlError::NoDescriptors);
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// Ends the call in its delete delay that is due soonest, other than
+    /// `except`, before its time: a new call needs its ports (or its place
+    /// under `max_calls`) more than it may need reviving. Whether there
+    /// was one.
+    fn reclaim_deleted(&mut self, except: Option<CallId>) -> bool {
+        if self.deleting == 0 {
+            return false;
+        }
+        let soonest = self
+            .calls
+            .iter()
+            .filter(|(_, c)| Some(c.id) != except)
+            .filter_map(|(call_id, c)| c.deleting.map(|at| (at, call_id)))
+            .min()
+            .map(|(_, call_id)| call_id.clone());
+        let Some(call_id) = soonest else {
+            return false;
+        };
+        tracing::info!(call = %call_id, "room needed: a deleted call ends before its delete delay");
+        if let Err(e) = self.remove(&call_id) {
+            tracing::warn!(call = %call_id, "deleted call: {e:?}");
+        }
+        true
+    }
+
     /// Allocates a port pair and binds its sockets, skipping pairs another
     /// program holds.
-    fn bind_pair(&mut self) -> Result<(u16, Vec<(LocalPort, UdpSocket)>), ControlError> {
+    fn try_bind_pair(&mut self) -> Result<(u16, Vec<(LocalPort, UdpSocket)>), ControlError> {
         for _ in 0..BIND_ATTEMPTS {
             let p = self.ports.allocate().map_err(|_| ControlError::NoPorts)?;
             match self.driver.bind_pair(p, p + 1) {
@@ -584,7 +631,7 @@ impl Node {
                 Err(e) if e.is_descriptor_limit() => {
                     // not this pair's fault: every other would fail alike
                     self.ports.free(p);
-                    tracing::error!("offer refused: {e} (raise the open-descriptor limit)");
+                    tracing::debug!("port pair {p}: {e}");
                     return Err(ControlError::NoDescriptors);
                 }
                 Err(e) => {
@@ -605,7 +652,7 @@ impl Node {
         clock_rate: u32,
         transport: Transport,
     ) -> Result<MediaLeg, ControlError> {
-        let (p, sockets) = self.bind_pair()?;
+        let (p, sockets) = self.bind_pair(call)?;
         let leg = LegId(self.next_leg);
         self.next_leg += 1;
         let spec = LegSpec {
@@ -1004,7 +1051,10 @@ impl CallControl for Node {
                     "node is draining: no new calls".into(),
                 ));
             }
-            if self.max_calls > 0 && self.calls.len() >= self.max_calls {
+            if self.max_calls > 0
+                && self.calls.len() >= self.max_calls
+                && !self.reclaim_deleted(None)
+            {
                 self.gauges
                     .refused_max_calls
                     .fetch_add(1, Ordering::Relaxed);
