@@ -410,7 +410,16 @@ fn read_head(stream: &mut TcpStream, within: Duration) -> std::io::Result<Vec<u8
             ));
         }
         stream.set_read_timeout(Some(left))?;
-        let n = stream.read(&mut buf)?;
+        let n = match stream.read(&mut buf) {
+            // the read's timeout (Linux says "would block") is the deadline
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "request head not sent in time",
+                ))
+            }
+            r => r?,
+        };
         if n == 0 {
             break;
         }
