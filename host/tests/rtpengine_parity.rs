@@ -29,7 +29,7 @@ const DELETE_DELAY: u32 = 2;
 
 /// Long enough for either node to have ended a deleted call (each looks
 /// once a second).
-const PAST_DELAY: Duration = Duration::from_millis(3_500);
+const PAST_DELAY: Duration = Duration::from_millis(4_000);
 
 /// The endpoints of a scenario: the caller and three agents (or a
 /// caller's second address, behind NAT).
@@ -439,7 +439,7 @@ fn play(ng: SocketAddr, call: &str, steps: &[Step]) -> Vec<Seen> {
                         let to = SocketAddr::from(([127, 0, 0, 1], port));
                         ends.of(from).send_to(&rtp(from, seq), to).unwrap();
                     }
-                    std::thread::sleep(Duration::from_millis(150));
+                    std::thread::sleep(Duration::from_millis(250));
                     let heard = PARTIES
                         .into_iter()
                         .filter(|&p| p != from && ends.drain(p) > 0)
