@@ -91,6 +91,11 @@ struct CallState {
 }
 
 impl CallState {
+    /// Whether one of its sides carries tag `tag`.
+    fn has_tag(&self, tag: &str) -> bool {
+        self.sides.iter().any(|s| s.tag.as_deref() == Some(tag))
+    }
+
     /// Every relay leg of the call, both sides.
     fn legs(&self) -> impl Iterator<Item = LegId> + Clone + '_ {
         self.sides
@@ -122,17 +127,15 @@ fn is_losing_branch(call: &CallState, to_tag: Option<&str>) -> bool {
     let Some(to_tag) = to_tag.filter(|t| !t.is_empty()) else {
         return false;
     };
-    call.sides.iter().all(|s| s.tag.is_some())
-        && !call.sides.iter().any(|s| s.tag.as_deref() == Some(to_tag))
+    call.sides.iter().all(|s| s.tag.is_some()) && !call.has_tag(to_tag)
 }
 
 /// Whether `from_tag`, where a delete gives one, is the tag of a side of
 /// `call` (no tag, or an empty one, names the whole call).
 fn names_a_side(call: &CallState, from_tag: Option<&str>) -> bool {
-    match from_tag.filter(|t| !t.is_empty()) {
-        None => true,
-        Some(tag) => call.sides.iter().any(|s| s.tag.as_deref() == Some(tag)),
-    }
+    from_tag
+        .filter(|t| !t.is_empty())
+        .is_none_or(|tag| call.has_tag(tag))
 }
 
 /// Live detectors as the node drives them.

@@ -402,22 +402,16 @@ fn read_head(stream: &mut TcpStream, within: Duration) -> std::io::Result<Vec<u8
     let mut req = Vec::with_capacity(1024);
     let mut buf = [0u8; 1024];
     while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 8192 {
+        let too_slow =
+            || std::io::Error::new(std::io::ErrorKind::TimedOut, "request head too slow");
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "request head not sent in time",
-            ));
+            return Err(too_slow());
         }
         stream.set_read_timeout(Some(left))?;
         let n = match stream.read(&mut buf) {
             // the read's timeout (Linux says "would block") is the deadline
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "request head not sent in time",
-                ))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Err(too_slow()),
             r => r?,
         };
         if n == 0 {
