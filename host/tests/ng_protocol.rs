@@ -578,6 +578,33 @@ fn offer_answer_query_delete() {
     let ep = m0.get(b"endpoint").and_then(|v| v.as_dict()).unwrap();
     assert_eq!(get_str(ep, "address"), Some("192.0.2.10"));
     assert_eq!(ep.get(b"port").and_then(|v| v.as_int()), Some(10480));
+    // rtpengine's shape too, for tools that walk it: `streams`, RTP then
+    // RTCP, each with its local port, flags and stats
+    let streams = m0.get(b"streams").and_then(|v| v.as_list()).unwrap();
+    let (rtp_s, rtcp_s) = (streams[0].as_dict().unwrap(), streams[1].as_dict().unwrap());
+    let int = |d: &Dict<'_>, k: &str| d.get(k.as_bytes()).and_then(|v| v.as_int());
+    assert_eq!(
+        (int(rtp_s, "local port"), int(rtcp_s, "local port")),
+        (Some(40000), Some(40001))
+    );
+    let flags = |d: &Dict<'_>| -> Vec<String> {
+        let list = d.get(b"flags").and_then(|v| v.as_list()).unwrap();
+        list.iter()
+            .filter_map(|f| f.as_str())
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(
+        (flags(rtp_s), flags(rtcp_s)),
+        (vec!["RTP".to_string()], vec!["RTCP".to_string()])
+    );
+    let rtp_ep = rtp_s.get(b"endpoint").and_then(|v| v.as_dict()).unwrap();
+    assert_eq!(get_str(rtp_ep, "family"), Some("IPv4"));
+    assert_eq!(get_str(rtp_ep, "address"), Some("192.0.2.10"));
+    assert_eq!(int(rtp_ep, "port"), Some(10480));
+    for (stream, own) in [(rtp_s, "RTP"), (rtcp_s, "RTCP")] {
+        assert_eq!(stream.get(b"stats"), m0.get(own.as_bytes()), "{own}");
+    }
 
     // delete, then the call is gone
     let del = datagram(

@@ -521,7 +521,9 @@ pub struct MediaStats {
 }
 
 /// What `query` (and `delete`) report, in rtpengine's shape: `created`,
-/// `last signal`, `tags`, `totals`.
+/// `last signal`, `tags`, `totals`; each tag's `medias` carry their
+/// `streams` (RTP, then RTCP: `local port`, `endpoint`, `stats`) as
+/// rtpengine's do, beside their own `endpoint`, `RTP` and `RTCP`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallStats {
     /// When the call was created (Unix seconds).
@@ -640,6 +642,34 @@ fn counters_dict(c: &Counters) -> Dict<'static> {
     d
 }
 
+/// An `endpoint` dict as rtpengine writes it: `family` (when known),
+/// `address`, `port` (empty, and port 0, while the peer is unknown).
+fn endpoint_dict<'a>(peer: Option<std::net::SocketAddr>, ip: &'a str, port: i64) -> Dict<'a> {
+    let mut d = Dict::new();
+    if let Some(p) = peer {
+        d.insert("family", if p.is_ipv4() { "IPv4" } else { "IPv6" });
+    }
+    d.insert("address", ip).insert("port", port);
+    d
+}
+
+/// A media section's `streams` list in rtpengine's shape: its RTP stream
+/// (`local port`, the peer's `endpoint`, RTP `stats`) and its RTCP stream
+/// (the next local port, RTCP `stats`; the node keeps no RTCP peer apart).
+fn streams<'a>(m: &MediaStats, rtp_endpoint: Dict<'a>) -> Value<'a> {
+    let stream = |local: u16, kind: &'static str, c: &Counters| {
+        let mut d = Dict::new();
+        d.insert("local port", i64::from(local))
+            .insert("flags", Value::List(vec![kind.into()]))
+            .insert("stats", counters_dict(c));
+        d
+    };
+    let mut rtp = stream(m.local_port, "RTP", &m.rtp);
+    rtp.insert("endpoint", rtp_endpoint);
+    let rtcp = stream(m.local_port.wrapping_add(1), "RTCP", &m.rtcp);
+    Value::List(vec![Value::Dict(rtp), Value::Dict(rtcp)])
+}
+
 fn encode_stats(s: &CallStats, out: &mut Vec<u8>) {
     let peers: Vec<Vec<(String, i64)>> = s
         .tags
@@ -658,16 +688,13 @@ fn encode_stats(s: &CallStats, out: &mut Vec<u8>) {
     for (t, peers) in s.tags.iter().zip(&peers) {
         let mut medias = Vec::new();
         for (i, (m, (ip, port))) in t.media.iter().zip(peers).enumerate() {
-            let mut endpoint = Dict::new();
-            endpoint
-                .insert("address", ip.as_str())
-                .insert("port", *port);
             let mut md = Dict::new();
             md.insert("index", i as i64 + 1)
                 .insert("local port", i64::from(m.local_port))
-                .insert("endpoint", endpoint)
+                .insert("endpoint", endpoint_dict(m.peer, ip, *port))
                 .insert("RTP", counters_dict(&m.rtp))
-                .insert("RTCP", counters_dict(&m.rtcp));
+                .insert("RTCP", counters_dict(&m.rtcp))
+                .insert("streams", streams(m, endpoint_dict(m.peer, ip, *port)));
             medias.push(Value::Dict(md));
         }
         let mut td = Dict::new();
