@@ -196,8 +196,24 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
     assert_eq!(metric(&m, "ringwire_port_pairs_in_use"), 0);
     assert!(metric(&m, "ringwire_packets_relayed_total") >= 22);
 
-    // SIGTERM: a clean exit, status 0.
+    // SIGHUP (a shell hanging up, a log rotation's habit) is logged and
+    // ignored: the node and its calls go on.
     let mut node = node;
+    // SAFETY: kill(2) on our own child's pid.
+    let r = unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGHUP) };
+    assert_eq!(r, 0);
+    let t = Instant::now();
+    while !node.log().contains("SIGHUP ignored") {
+        assert!(t.elapsed() < WAIT, "no word of the SIGHUP:\n{}", node.log());
+        assert!(
+            node.child.try_wait().unwrap().is_none(),
+            "SIGHUP ended the node"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    wait_for_pong(&mut ng, &node);
+
+    // SIGTERM: a clean exit, status 0.
     // SAFETY: kill(2) on our own child's pid.
     let r = unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGTERM) };
     assert_eq!(r, 0);

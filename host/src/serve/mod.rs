@@ -7,7 +7,7 @@
 //! one thread serves `/metrics`; one logs relay events (and notes which
 //! legs went quiet, for [`expiry`]: the control thread deletes calls nobody
 //! deleted, looking once a second); one logs and keeps detector events;
-//! one waits for SIGTERM/SIGINT.
+//! one waits for SIGTERM/SIGINT (and logs a SIGHUP, which it ignores).
 //!
 //! ```no_run
 //! # fn main() -> Result<(), ringwire_host::serve::ServeError> {
@@ -139,7 +139,7 @@ fn check_descriptor_limit(config: &Config) {
 pub fn run(config: Config) -> Result<(), ServeError> {
     config.detectors.dsp_backend.check()?;
     // Before any thread exists, so that every thread inherits the mask and
-    // only the signal thread ever sees SIGTERM/SIGINT.
+    // only the signal thread ever sees SIGTERM, SIGINT and SIGHUP.
     let signals = block_signals().map_err(ServeError::Signals)?;
     let stop = Arc::new(AtomicBool::new(false));
     {
@@ -392,8 +392,11 @@ fn log_events(
     }
 }
 
-/// Blocks SIGTERM and SIGINT in this thread (and the threads it spawns
-/// later); returns the set for `sigwait`.
+/// Blocks SIGTERM, SIGINT and SIGHUP in this thread (and the threads it
+/// spawns later); returns the set for `sigwait`. SIGHUP's default action
+/// would end the node at once, every call cut, when a shell it was started
+/// from hangs up or an operator sends it by habit to reopen logs; it is
+/// waited for, logged and otherwise ignored.
 fn block_signals() -> std::io::Result<libc::sigset_t> {
     // SAFETY: sigset_t is a plain C struct initialised by sigemptyset
     // before use; pthread_sigmask only reads it.
@@ -402,6 +405,7 @@ fn block_signals() -> std::io::Result<libc::sigset_t> {
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGTERM);
         libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGHUP);
         let r = libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
         if r != 0 {
             return Err(std::io::Error::from_raw_os_error(r));
@@ -415,7 +419,12 @@ fn wait_for_signal(set: libc::sigset_t, stop: &AtomicBool) {
         let mut sig: libc::c_int = 0;
         // SAFETY: `set` is an initialised signal set and `sig` a live int.
         let r = unsafe { libc::sigwait(&set, &mut sig) };
-        if r == 0 {
+        if r == 0 && sig == libc::SIGHUP {
+            tracing::warn!(
+                "SIGHUP ignored: the node reads its config only at start; \
+                 SIGTERM drains and stops it (systemctl restart)"
+            );
+        } else if r == 0 {
             tracing::info!(signal = sig, "stop requested");
             stop.store(true, Ordering::Relaxed);
         }
