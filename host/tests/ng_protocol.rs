@@ -1235,6 +1235,26 @@ fn sdp_rewrite_inserts_missing_connection() {
 }
 
 #[test]
+fn sdp_rewrite_passes_a_hold_at_0_0_0_0_on() {
+    // An RFC 2543 hold (c= 0.0.0.0, as many PBXs and phones still send
+    // it) must reach the other side as a hold, as rtpengine passes it on:
+    // a PBX that saw the node's address instead would play no music on
+    // hold. The ports are the node's all the same.
+    let body = b"v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+    let out = rewrite_one_medium(body);
+    assert_eq!(
+        out,
+        b"v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 50000 RTP/AVP 0\r\n"
+    );
+    let body = b"v=0\r\nc=IN IP6 ::\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP4 10.0.0.1\r\n";
+    let out = rewrite_one_medium(body);
+    assert_eq!(
+        out,
+        b"v=0\r\nc=IN IP6 ::\r\nm=audio 50000 RTP/AVP 0\r\nc=IN IP4 203.0.113.5\r\n"
+    );
+}
+
+#[test]
 fn sdp_last_line_ending_in_bare_cr() {
     // Found by the `bencode` fuzz target: a final m= line ending in a bare
     // CR, with no c= anywhere. The inserted c= line must start on a line of

@@ -391,6 +391,11 @@ pub fn rewrite(
         }
         if content.len() >= 2 && content[1] == b'=' {
             match content[0] {
+                // c=IN IP4 0.0.0.0 is a hold (RFC 2543, still sent by many
+                // PBXs and phones): passed on as it is, as rtpengine does,
+                // so that the other side sees the hold (and plays its
+                // music on hold) instead of the node's address
+                b'c' if is_hold_connection(content, n) => {}
                 b'c' => {
                     out.extend_from_slice(b"c=IN ");
                     out.extend_from_slice(addr_type.as_bytes());
@@ -483,6 +488,16 @@ pub fn rewrite(
         out.extend_from_slice(line.ending);
     }
     Ok(())
+}
+
+/// Whether connection line `content` names the unspecified address
+/// (`c=IN IP4 0.0.0.0`, `c=IN IP6 ::`): an RFC 2543 hold.
+fn is_hold_connection(content: &[u8], n: usize) -> bool {
+    std::str::from_utf8(content)
+        .ok()
+        .and_then(|text| parse_connection(text, n).ok())
+        .and_then(|c| c.ip)
+        .is_some_and(|ip| ip.is_unspecified())
 }
 
 fn is_ice_attribute(attr: &[u8]) -> bool {
