@@ -1217,20 +1217,22 @@ fn rewrite_one_medium(body: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Asserts that `body` rewritten as [`rewrite_one_medium`] does is `want`.
+fn assert_rewritten(body: &[u8], want: &[u8]) {
+    let out = rewrite_one_medium(body);
+    assert_eq!(out, want, "got:\n{}", String::from_utf8_lossy(&out));
+}
+
 #[test]
 fn sdp_rewrite_inserts_missing_connection() {
-    let body = b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8\r\na=sendrecv\r\n";
-    let out = rewrite_one_medium(body);
-    assert_eq!(
-        out,
-        b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 50000 RTP/AVP 8\r\nc=IN IP4 203.0.113.5\r\na=sendrecv\r\n"
+    assert_rewritten(
+        b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/AVP 8\r\na=sendrecv\r\n",
+        b"v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 50000 RTP/AVP 8\r\nc=IN IP4 203.0.113.5\r\na=sendrecv\r\n",
     );
     // Port count syntax m=audio 4000/2 keeps its suffix.
-    let body = b"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000/2 RTP/AVP 8\r\n";
-    let out = rewrite_one_medium(body);
-    assert_eq!(
-        out,
-        b"v=0\r\nc=IN IP4 203.0.113.5\r\nm=audio 50000/2 RTP/AVP 8\r\n"
+    assert_rewritten(
+        b"v=0\r\nc=IN IP4 10.0.0.1\r\nm=audio 4000/2 RTP/AVP 8\r\n",
+        b"v=0\r\nc=IN IP4 203.0.113.5\r\nm=audio 50000/2 RTP/AVP 8\r\n",
     );
 }
 
@@ -1240,17 +1242,13 @@ fn sdp_rewrite_passes_a_hold_at_0_0_0_0_on() {
     // it) must reach the other side as a hold, as rtpengine passes it on:
     // a PBX that saw the node's address instead would play no music on
     // hold. The ports are the node's all the same.
-    let body = b"v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
-    let out = rewrite_one_medium(body);
-    assert_eq!(
-        out,
-        b"v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 50000 RTP/AVP 0\r\n"
+    assert_rewritten(
+        b"v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n",
+        b"v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 50000 RTP/AVP 0\r\n",
     );
-    let body = b"v=0\r\nc=IN IP6 ::\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP4 10.0.0.1\r\n";
-    let out = rewrite_one_medium(body);
-    assert_eq!(
-        out,
-        b"v=0\r\nc=IN IP6 ::\r\nm=audio 50000 RTP/AVP 0\r\nc=IN IP4 203.0.113.5\r\n"
+    assert_rewritten(
+        b"v=0\r\nc=IN IP6 ::\r\nm=audio 4000 RTP/AVP 0\r\nc=IN IP4 10.0.0.1\r\n",
+        b"v=0\r\nc=IN IP6 ::\r\nm=audio 50000 RTP/AVP 0\r\nc=IN IP4 203.0.113.5\r\n",
     );
 }
 

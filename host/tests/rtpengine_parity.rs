@@ -128,6 +128,27 @@ fn media(from: Party, port_for: Party) -> Step {
     Step::Media { from, port_for }
 }
 
+/// An offer from the callee's side (tag `x`, its SDP) and the caller's
+/// answer, then media both ways: an agent's re-INVITE, or a late offer
+/// (the 200 OK's SDP offered, the ACK's answered).
+fn offer_from_the_callee() -> [Step; 4] {
+    use Party::*;
+    [
+        Step::Offer {
+            from: "x",
+            to: Some("a"),
+            sdp_of: X,
+        },
+        Step::Answer {
+            from: "x",
+            to: "a",
+            sdp_of: Caller,
+        },
+        media(Caller, X),
+        media(X, Caller),
+    ]
+}
+
 /// The scenarios, by name.
 fn scenarios() -> Vec<(&'static str, Vec<Step>)> {
     use Party::*;
@@ -231,42 +252,17 @@ fn scenarios() -> Vec<(&'static str, Vec<Step>)> {
         (
             // the agent's re-INVITE (a transfer, a hold from the agent)
             "callee-re-invite",
-            vec![
-                offer(Caller),
-                answer("x", X),
-                Step::Offer {
-                    from: "x",
-                    to: Some("a"),
-                    sdp_of: X,
-                },
-                Step::Answer {
-                    from: "x",
-                    to: "a",
-                    sdp_of: Caller,
-                },
-                media(Caller, X),
-                media(X, Caller),
-            ],
+            [
+                &[offer(Caller), answer("x", X)][..],
+                &offer_from_the_callee(),
+            ]
+            .concat(),
         ),
         (
             // an INVITE without SDP: the offer from the 200 OK, the answer
             // from the ACK, then the caller's BYE
             "late-offer",
-            vec![
-                Step::Offer {
-                    from: "x",
-                    to: Some("a"),
-                    sdp_of: X,
-                },
-                Step::Answer {
-                    from: "x",
-                    to: "a",
-                    sdp_of: Caller,
-                },
-                media(Caller, X),
-                media(X, Caller),
-                delete(None),
-            ],
+            [&offer_from_the_callee()[..], &[delete(None)]].concat(),
         ),
         (
             // 183 with one SDP, then 200 OK with another, same To tag
