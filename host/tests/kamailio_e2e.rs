@@ -24,6 +24,7 @@ use std::net::SocketAddr;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use ringwire_host::ng::bencode::Dict;
@@ -531,6 +532,18 @@ enum Scenario {
     Hold,
 }
 
+/// The first of 16 ports for one [`Sip`]'s peers (Kamailio, the sipp
+/// agents and caller, and their media), from a block above the kernel's
+/// ephemeral range (32768-60999 on Debian) so that no other socket of the
+/// run holds one: a port found free by binding port 0 and letting it go
+/// can be taken again before sipp binds it, and sipp then exits at once
+/// (status 254), as a test of this file once did in CI.
+fn sip_ports() -> u16 {
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let chunk = NEXT.fetch_add(1, Ordering::Relaxed) % 16;
+    61_000 + (std::process::id() % 16) as u16 * 256 + chunk * 16
+}
+
 /// Kamailio between a sipp UAC and a sipp UAS, its `rtpengine` module
 /// driving the nodes at `ng_ports` (with their weights).
 struct Sip {
@@ -540,6 +553,9 @@ struct Sip {
     uas_port: u16,
     /// Where INVITEs also go, in parallel, when the proxy forks them.
     fork_port: Option<u16>,
+    /// The first of its 16 ports ([`sip_ports`]): Kamailio's, the agents'
+    /// and the caller's SIP ports, then their media.
+    peer_ports: u16,
     scenario: Scenario,
     _kamailio: Peer,
 }
@@ -551,9 +567,10 @@ impl Sip {
 
     /// [`Sip::start`], for calls of `scenario`.
     fn start_with(name: &str, ng_ports: &[(u16, u32)], scenario: Scenario) -> Sip {
-        let (sip_port, uas_port) = (free_udp_port(), free_udp_port());
+        let peer_ports = sip_ports();
+        let (sip_port, uas_port) = (peer_ports, peer_ports + 1);
         let forks = matches!(scenario, Scenario::RingGroup | Scenario::BusyAgentFirst);
-        let fork_port = forks.then(free_udp_port);
+        let fork_port = forks.then_some(peer_ports + 2);
         let manage = scenario == Scenario::LateOffer;
         let run_dir = temp_path(name);
         std::fs::create_dir_all(&run_dir).unwrap();
@@ -585,6 +602,7 @@ impl Sip {
             sip_port,
             uas_port,
             fork_port,
+            peer_ports,
             scenario,
             _kamailio: kamailio,
         }
@@ -644,7 +662,13 @@ impl Sip {
     /// echoing UAS, unless the caller cancels); whether the UAC saw it
     /// through.
     fn call(&self) -> std::process::ExitStatus {
-        let (uas_media, uac_media, uac_port) = (free_udp_port(), free_udp_port(), free_udp_port());
+        // the UAC's SIP port, then four media ports each (sipp takes the
+        // one given and the next ones for RTCP and video)
+        let (uac_port, uas_media, uac_media) = (
+            self.peer_ports + 3,
+            self.peer_ports + 4,
+            self.peer_ports + 8,
+        );
         let s = |v: &str| v.to_string();
         let uas_scenario = self.run_dir.join("uas.xml");
         let _uas = if self.scenario == Scenario::CallerCancels {
