@@ -727,16 +727,8 @@ fn deleting_a_fork_branch_that_never_answered_keeps_the_answered_call() {
     // the node's ports: A sends to `node_for_a`, B hears from `node_for_b`
     let node_for_a = SocketAddr::new(V4, media_of(&r).1);
     let node_for_b = SocketAddr::new(V4, media_of(&o).1);
-    let delete = |call: &'static str, to_tag: &'static str| {
-        vec![
-            ("command", s("delete")),
-            ("call-id", s(call)),
-            ("from-tag", s("a")),
-            ("to-tag", s(to_tag)),
-        ]
-    };
     for branch in ["agent-2", "agent-3"] {
-        let d = ask(&mut server, &delete("fork", branch));
+        let d = ask(&mut server, &delete("fork", Some(branch)));
         assert_eq!(d.result, "ok", "{branch}");
         let reply = String::from_utf8_lossy(&d.reply).into_owned();
         assert!(reply.contains("7:warning11:Unknown tag"), "{reply}");
@@ -751,7 +743,7 @@ fn deleting_a_fork_branch_that_never_answered_keeps_the_answered_call() {
     let reply = String::from_utf8_lossy(&d.reply).into_owned();
     assert!(reply.contains("7:warning11:Unknown tag"), "{reply}");
     // ...or an error where the proxy asks for one
-    let mut fatal = delete("fork", "agent-4");
+    let mut fatal = delete("fork", Some("agent-4"));
     fatal.push(("flags", Value::List(vec!["fatal".into()])));
     assert_eq!(ask(&mut server, &fatal).result, "error");
     // the call and its media are intact
@@ -761,14 +753,17 @@ fn deleting_a_fork_branch_that_never_answered_keeps_the_answered_call() {
     let (n, from) = b.recv_from(&mut buf).expect("A's RTP still reaches B");
     assert_eq!((&buf[..n], from), (&rtp(1)[..], node_for_b));
     // the answered dialogue's own delete (the BYE) ends the call
-    assert_eq!(ask(&mut server, &delete("fork", "b")).result, "ok");
+    assert_eq!(ask(&mut server, &delete("fork", Some("b"))).result, "ok");
     assert_eq!(server.control().call_count(), 0);
     // without a delete delay (rtpengine's `delete-delay = 0`), a call
     // not yet answered ends with any branch's failure: no branch has
     // media to keep (with one, the next test, it waits for another)
     let early = sdp(V4, endpoint(V4).local_addr().unwrap().port());
     assert_eq!(ask(&mut server, &offer("early", &early)).result, "ok");
-    assert_eq!(ask(&mut server, &delete("early", "agent-2")).result, "ok");
+    assert_eq!(
+        ask(&mut server, &delete("early", Some("agent-2"))).result,
+        "ok"
+    );
     assert_eq!(server.control().call_count(), 0);
     assert_eq!(gauges.port_pairs.load(Ordering::Relaxed), 0);
 }
