@@ -1007,3 +1007,81 @@ fn a_t38_re_offer_is_relayed_as_it_is_and_media_that_is_not_udp_refused() {
     let (n, _) = b.recv_from(&mut buf).expect("audio after the refusal");
     assert_eq!(&buf[..n], &rtp(2)[..]);
 }
+
+/// The `stats` of the RTP stream of tag `tag`'s first media section in a
+/// `query` reply, and that stream's `SSRC` if it has one.
+fn rtp_stream_stats(
+    server: &mut NgServer<Node>,
+    call: &str,
+    tag: &str,
+) -> (Vec<(String, i64)>, Option<i64>) {
+    let q = ask(server, &[("command", s("query")), ("call-id", s(call))]);
+    assert_eq!(q.result, "ok", "{:?}", q.error);
+    let Ok(Value::Dict(r)) = bencode::decode(&q.reply[3..]) else {
+        panic!()
+    };
+    let stream = r
+        .get(b"tags".as_slice())
+        .and_then(|t| t.as_dict())
+        .and_then(|t| t.get(tag.as_bytes()))
+        .and_then(|t| t.as_dict())
+        .and_then(|t| t.get(b"medias".as_slice()))
+        .and_then(|m| m.as_list())
+        .and_then(|m| m.first())
+        .and_then(|m| m.as_dict())
+        .and_then(|m| m.get(b"streams".as_slice()))
+        .and_then(|s| s.as_list())
+        .and_then(|s| s.first())
+        .and_then(|s| s.as_dict())
+        .expect("an RTP stream");
+    let stats = stream
+        .get(b"stats".as_slice())
+        .and_then(|s| s.as_dict())
+        .expect("stats")
+        .iter()
+        .map(|(k, v)| {
+            (
+                String::from_utf8_lossy(k).into_owned(),
+                v.as_int().expect("a number"),
+            )
+        })
+        .collect();
+    (
+        stats,
+        stream.get(b"SSRC".as_slice()).and_then(|v| v.as_int()),
+    )
+}
+
+#[test]
+fn query_reports_loss_duplicates_reordering_and_jitter_of_each_peer() {
+    let (mut server, _) = node(V4, V4, 48_280);
+    let (a, b, _, r) = set_up(&mut server, "quality", V4, |port| sdp(V4, port));
+    let to_a = SocketAddr::new(V4, media_of(&r).1);
+    // 0..=20 with 5 and 6 lost, 10 sent twice, 15 after 16; each packet 20
+    // ms of media sent at once, so the node sees jitter.
+    let order = [
+        0, 1, 2, 3, 4, 7, 8, 9, 10, 10, 11, 12, 13, 14, 16, 15, 17, 18, 19, 20,
+    ];
+    let mut buf = [0u8; 512];
+    for seq in order {
+        a.send_to(&rtp(seq), to_a).unwrap();
+        b.recv_from(&mut buf).expect("relayed to B");
+    }
+    let (stats, ssrc) = rtp_stream_stats(&mut server, "quality", "a");
+    let get = |k: &str| stats.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+    assert_eq!(ssrc, Some(0x1234_5678));
+    assert_eq!(get("packets"), Some(20));
+    assert_eq!(get("lost"), Some(2), "{stats:?}");
+    assert_eq!(get("duplicates"), Some(1));
+    assert_eq!(get("out of order"), Some(1));
+    let (jitter_ms, jitter_us) = (get("jitter").unwrap(), get("jitter us").unwrap());
+    assert!(
+        jitter_us > 1000,
+        "20 ms of media per packet sent at once: {jitter_us} us"
+    );
+    assert_eq!(jitter_ms, (jitter_us + 500) / 1000);
+    // B sent nothing: no SSRC yet, nothing lost.
+    let (stats, ssrc) = rtp_stream_stats(&mut server, "quality", "b");
+    assert_eq!(ssrc, None);
+    assert!(stats.contains(&("lost".into(), 0)), "{stats:?}");
+}

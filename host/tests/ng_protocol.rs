@@ -12,7 +12,8 @@ use ringwire_host::ng::command::{self, AddressFamily};
 use ringwire_host::ng::sdp::{self, MediaPorts, RewriteOptions, Sdp, SdpError};
 use ringwire_host::ng::{
     Allocation, Answer, CallControl, CallStats, Command, CommandError, ControlError, Counters,
-    Delete, Dropped, MediaStats, NgConfig, NgServer, Offer, Query, Request, RequestError, TagStats,
+    Delete, Dropped, MediaStats, NgConfig, NgServer, Offer, Query, ReceiveQuality, Request,
+    RequestError, TagStats,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -209,6 +210,13 @@ fn stats_of(call: &FakeCall) -> CallStats {
                     peer: *r,
                     rtp,
                     rtcp: Counters::default(),
+                    quality: ReceiveQuality {
+                        ssrc: Some(0x1234_5678),
+                        lost: 3,
+                        duplicates: 1,
+                        out_of_order: 2,
+                        jitter_us: 1_875,
+                    },
                 })
                 .collect(),
         }],
@@ -605,6 +613,15 @@ fn offer_answer_query_delete() {
     for (stream, own) in [(rtp_s, "RTP"), (rtcp_s, "RTCP")] {
         assert_eq!(stream.get(b"stats"), m0.get(own.as_bytes()), "{own}");
     }
+    // the RTP stream's SSRC, as rtpengine names it, and how its packets
+    // arrived (jitter in ms as rtpengine's MOS entries give it, and in µs)
+    assert_eq!(int(rtp_s, "SSRC"), Some(0x1234_5678));
+    assert_eq!(int(rtcp_s, "SSRC"), None);
+    let rtp_stats = rtp_s.get(b"stats").and_then(|v| v.as_dict()).unwrap();
+    assert_eq!(
+        ["lost", "duplicates", "out of order", "jitter", "jitter us"].map(|k| int(rtp_stats, k)),
+        [Some(3), Some(1), Some(2), Some(2), Some(1_875)]
+    );
 
     // delete, then the call is gone
     let del = datagram(

@@ -191,6 +191,22 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
     let r = ng.request(&delete);
     assert_eq!(result(&r), "ok", "{}", String::from_utf8_lossy(&r));
     assert_eq!(field(&r, "warning"), Some(&b"Unknown call-id"[..]));
+    // its end is logged with how each side's media arrived, as rtpengine
+    // logs a call's final packet statistics
+    let ended = format!(
+        "call ended call={call_id} media=tag-a: {} -> port {}: ",
+        a.local_addr().unwrap(),
+        to_a.port()
+    );
+    let log = node.log();
+    let line = log
+        .lines()
+        .find(|l| l.contains(&ended))
+        .unwrap_or_else(|| panic!("no `{ended}` in:\n{log}"));
+    assert!(
+        line.contains(" 0 lost, 0 duplicates, 0 late, jitter "),
+        "{line}"
+    );
     let m = scrape(metrics_addr);
     assert_eq!(metric(&m, "ringwire_calls_deleting"), 0);
     assert_eq!(metric(&m, "ringwire_port_pairs_in_use"), 0);

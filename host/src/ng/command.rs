@@ -518,6 +518,48 @@ pub struct MediaStats {
     pub rtp: Counters,
     /// RTCP received from the peer.
     pub rtcp: Counters,
+    /// How the peer's RTP arrived (RFC 3550 receive statistics).
+    pub quality: ReceiveQuality,
+}
+
+impl std::fmt::Display for MediaStats {
+    /// One line for logs: where the media came from, to which local port,
+    /// and how it arrived.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.peer {
+            Some(p) => write!(f, "{p}")?,
+            None => f.write_str("no peer")?,
+        }
+        let q = &self.quality;
+        write!(
+            f,
+            " -> port {}: {} packets, {} lost, {} duplicates, {} late, jitter {}.{} ms, {} errors",
+            self.local_port,
+            self.rtp.packets,
+            q.lost,
+            q.duplicates,
+            q.out_of_order,
+            q.jitter_us / 1000,
+            q.jitter_us % 1000 / 100,
+            self.rtp.errors,
+        )
+    }
+}
+
+/// The node's own RFC 3550 receive statistics of the RTP a peer sent: what
+/// a dialer needs to judge a call's audio without RTCP from the phones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReceiveQuality {
+    /// The SSRC of the latest stream received, once one was.
+    pub ssrc: Option<u32>,
+    /// Packets lost on the way to the node (expected minus received).
+    pub lost: u64,
+    /// Packets received twice.
+    pub duplicates: u64,
+    /// Packets that arrived after a later one (late, not lost).
+    pub out_of_order: u64,
+    /// Interarrival jitter (RFC 3550 A.8), microseconds.
+    pub jitter_us: u64,
 }
 
 /// What `query` (and `delete`) report, in rtpengine's shape: `created`,
@@ -642,6 +684,21 @@ fn counters_dict(c: &Counters) -> Dict<'static> {
     d
 }
 
+/// An RTP stream's `stats`: rtpengine's `packets`, `bytes` and `errors`,
+/// then the node's receive statistics (`lost`, `duplicates`, `out of
+/// order`, and `jitter` in ms as rtpengine's MOS entries give it, with
+/// `jitter us` beside it for links where it stays under a millisecond).
+fn quality_dict(c: &Counters, q: &ReceiveQuality) -> Dict<'static> {
+    let clamp = |n: u64| n.min(i64::MAX as u64) as i64;
+    let mut d = counters_dict(c);
+    d.insert("lost", clamp(q.lost))
+        .insert("duplicates", clamp(q.duplicates))
+        .insert("out of order", clamp(q.out_of_order))
+        .insert("jitter", clamp((q.jitter_us + 500) / 1000))
+        .insert("jitter us", clamp(q.jitter_us));
+    d
+}
+
 /// An `endpoint` dict as rtpengine writes it: `family` (when known),
 /// `address`, `port` (empty, and port 0, while the peer is unknown).
 fn endpoint_dict<'a>(peer: Option<std::net::SocketAddr>, ip: &'a str, port: i64) -> Dict<'a> {
@@ -654,19 +711,24 @@ fn endpoint_dict<'a>(peer: Option<std::net::SocketAddr>, ip: &'a str, port: i64)
 }
 
 /// A media section's `streams` list in rtpengine's shape: its RTP stream
-/// (`local port`, the peer's `endpoint`, RTP `stats`) and its RTCP stream
+/// (`local port`, the peer's `endpoint`, the latest `SSRC` received, RTP
+/// `stats` with the node's receive statistics) and its RTCP stream
 /// (the next local port, RTCP `stats`; the node keeps no RTCP peer apart).
 fn streams<'a>(m: &MediaStats, rtp_endpoint: Dict<'a>) -> Value<'a> {
-    let stream = |local: u16, kind: &'static str, c: &Counters| {
+    let stream = |local: u16, kind: &'static str| {
         let mut d = Dict::new();
         d.insert("local port", i64::from(local))
-            .insert("flags", Value::List(vec![kind.into()]))
-            .insert("stats", counters_dict(c));
+            .insert("flags", Value::List(vec![kind.into()]));
         d
     };
-    let mut rtp = stream(m.local_port, "RTP", &m.rtp);
+    let mut rtp = stream(m.local_port, "RTP");
     rtp.insert("endpoint", rtp_endpoint);
-    let rtcp = stream(m.local_port.wrapping_add(1), "RTCP", &m.rtcp);
+    if let Some(ssrc) = m.quality.ssrc {
+        rtp.insert("SSRC", i64::from(ssrc));
+    }
+    rtp.insert("stats", quality_dict(&m.rtp, &m.quality));
+    let mut rtcp = stream(m.local_port.wrapping_add(1), "RTCP");
+    rtcp.insert("stats", counters_dict(&m.rtcp));
     Value::List(vec![Value::Dict(rtp), Value::Dict(rtcp)])
 }
 
@@ -692,7 +754,7 @@ fn encode_stats(s: &CallStats, out: &mut Vec<u8>) {
             md.insert("index", i as i64 + 1)
                 .insert("local port", i64::from(m.local_port))
                 .insert("endpoint", endpoint_dict(m.peer, ip, *port))
-                .insert("RTP", counters_dict(&m.rtp))
+                .insert("RTP", quality_dict(&m.rtp, &m.quality))
                 .insert("RTCP", counters_dict(&m.rtcp))
                 .insert("streams", streams(m, endpoint_dict(m.peer, ip, *port)));
             medias.push(Value::Dict(md));

@@ -31,7 +31,7 @@ use crate::live::{telephone_event_pt, DetectorSet, LiveControl, TapControl, LIVE
 use crate::ng::command::AddressFamily;
 use crate::ng::{
     Allocation, Answer, CallControl, CallStats, ControlError, Counters, Delete, Direction,
-    MediaPorts, MediaStats, Offer, Options, Query, Sdp, TagStats,
+    MediaPorts, MediaStats, Offer, Options, Query, ReceiveQuality, Sdp, TagStats,
 };
 
 /// Busy pairs (bound by another program, e.g. a second node sharing the
@@ -981,6 +981,14 @@ impl Node {
                         bytes: s.rtcp_bytes,
                         errors: 0,
                     };
+                    ms.quality = ReceiveQuality {
+                        ssrc: s.ssrc,
+                        lost: s.lost,
+                        duplicates: s.duplicates,
+                        out_of_order: s.out_of_order,
+                        jitter_us: u64::from(s.jitter) * 1_000_000
+                            / u64::from(info.clock_rate.max(1)),
+                    };
                 }
                 for (total, c) in [(&mut stats.rtp, ms.rtp), (&mut stats.rtcp, ms.rtcp)] {
                     total.packets += c.packets;
@@ -997,7 +1005,8 @@ impl Node {
         stats
     }
 
-    /// Deletes a call from the relay and frees its ports.
+    /// Deletes a call from the relay and frees its ports, logging its final
+    /// media statistics (as rtpengine does) at info level.
     fn remove(&mut self, call_id: &str) -> Result<(), ControlError> {
         let call = self
             .calls
@@ -1005,6 +1014,10 @@ impl Node {
             .ok_or(ControlError::UnknownCall)?;
         if call.deleting.is_some() {
             self.deleting -= 1;
+        }
+        if tracing::enabled!(tracing::Level::INFO) {
+            let stats = self.stats(&call);
+            tracing::info!(call = %call_id, media = %media_summary(&stats), "call ended");
         }
         let result = self
             .driver
@@ -1216,4 +1229,23 @@ impl CallControl for Node {
             .ok_or(ControlError::UnknownCall)?;
         Ok(self.stats(call))
     }
+}
+
+/// Each side's media as one log field: `tag: peer -> port: counts` per
+/// media section, sides apart by `; `.
+fn media_summary(stats: &CallStats) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    for t in &stats.tags {
+        for m in &t.media {
+            if !out.is_empty() {
+                out.push_str("; ");
+            }
+            let _ = write!(out, "{}: {m}", t.tag);
+        }
+    }
+    if out.is_empty() {
+        out.push_str("none");
+    }
+    out
 }

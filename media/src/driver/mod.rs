@@ -205,6 +205,8 @@ pub struct LegInfo {
     pub remote_rtp: Option<SocketAddr>,
     /// Remote RTCP address (after latching).
     pub remote_rtcp: Option<SocketAddr>,
+    /// The RTP clock rate of its media (jitter counts in its ticks).
+    pub clock_rate: u32,
 }
 
 /// Counters a worker keeps beside its core's: drops the driver itself

@@ -72,6 +72,7 @@ pub(super) fn handle_request<W: ShardWorker>(w: &mut W, now: Duration, request: 
                     stats,
                     remote_rtp,
                     remote_rtcp,
+                    clock_rate: core.leg_clock_rate(leg).unwrap_or(8000),
                 }
             });
             let _ = reply.try_send(info);

@@ -670,6 +670,11 @@ impl<B: Packet> RelayCore<B> {
         self.leg(leg).map(|l| l.stats)
     }
 
+    /// The RTP clock rate a leg's timestamps (and its jitter) count in.
+    pub fn leg_clock_rate(&self, leg: LegId) -> Option<u32> {
+        self.leg(leg).map(|l| l.clock_rate)
+    }
+
     /// A leg's current remote RTP and RTCP addresses.
     pub fn leg_remote(&self, leg: LegId) -> Option<(Option<SocketAddr>, Option<SocketAddr>)> {
         self.leg(leg).map(|l| (l.remote_rtp, l.remote_rtcp))

@@ -30,6 +30,9 @@ pub struct LegStats {
     pub latches: u64,
     /// Times the incoming SSRC changed.
     pub ssrc_changes: u64,
+    /// The SSRC of the latest RTP stream received (none before the first
+    /// packet); not summed by aggregates.
+    pub ssrc: Option<u32>,
     /// RTCP packets accepted from the remote.
     pub rtcp_packets: u64,
     /// Bytes of those RTCP packets.
@@ -98,6 +101,7 @@ impl RecvState {
                 self.lost_before += self.current_lost();
             }
             self.ssrc = Some(ssrc);
+            stats.ssrc = Some(ssrc);
             // Offset keeps extended numbers positive when going backwards.
             self.base = (1 << 32) + seq as i64;
             self.max = self.base;
@@ -231,7 +235,7 @@ mod tests {
         for q in [500u16, 501] {
             r.on_rtp(2, q, 0, 0, &mut s);
         }
-        assert_eq!((s.lost, s.ssrc_changes), (1, 1));
+        assert_eq!((s.lost, s.ssrc_changes, s.ssrc), (1, 1, Some(2)));
     }
 
     #[test]
