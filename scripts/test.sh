@@ -3,7 +3,7 @@
 # then runs every unit, integration and end-to-end test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/ensure-deps.sh build-essential pkg-config libpcap-dev espeak-ng sox sip-tester kamailio rtpengine-daemon tshark verilator libspandsp-dev systemd
+scripts/ensure-deps.sh build-essential pkg-config libpcap-dev espeak-ng sox sip-tester kamailio baresip-core rtpengine-daemon tshark verilator libspandsp-dev systemd
 cargo test --workspace --locked
 # The benches build (they are not run here: figures come from `cargo bench`);
 # spandsp is the DTMF bench's peer.

@@ -14,8 +14,13 @@
 //! unanswered attempt) leaves no port behind, and a call put on hold by
 //! re-INVITE is counted held, then resumes its media.
 //!
-//! Needs `kamailio` and `sipp` (Debian: kamailio, sip-tester), which
-//! `scripts/test.sh` installs.
+//! Two real SIP phones (baresip) talk through Kamailio and the node as
+//! well: each hears the other's in-band digits in its own recording, the
+//! caller's RFC 4733 digits are reported, their RTCP goes through, and the
+//! node counts exactly the packets each phone says it sent.
+//!
+//! Needs `kamailio`, `sipp` and `baresip` (Debian: kamailio, sip-tester,
+//! baresip-core), which `scripts/test.sh` installs.
 
 mod common;
 use common::*;
@@ -75,12 +80,17 @@ impl Drop for Peer {
 /// deployments have it: an offer from whichever side sends the first SDP
 /// (the 200 OK when the INVITE has none: a late offer), the answer from
 /// the other (then the ACK), a delete on BYE and CANCEL.
+///
+/// With `record_route`, Kamailio stays in the dialogue (Record-Route) and
+/// sends requests within it where their Request-URI says, as SIP phones
+/// need: their BYE then reaches the proxy, which deletes the call.
 fn kamailio_cfg(
     sip_port: u16,
     nodes: &str,
     uas_port: u16,
     fork_to: Option<u16>,
     manage: bool,
+    record_route: bool,
 ) -> String {
     // two branches by their request URIs (`$du` would send both to one)
     let fork = fork_to.map_or(String::new(), |p| {
@@ -122,6 +132,21 @@ fn kamailio_cfg(
             ),
         )
     };
+    let in_dialogue = if record_route {
+        r#"if (has_totag()) {
+        loose_route();
+        if (!t_relay()) { sl_reply_error(); }
+        exit;
+    }
+    if (is_method("INVITE")) { record_route(); }"#
+    } else {
+        ""
+    };
+    let rr_module = if record_route {
+        r#"loadmodule "rr.so""#
+    } else {
+        ""
+    };
     format!(
         r#"#!KAMAILIO
 debug=2
@@ -137,10 +162,12 @@ loadmodule "siputils.so"
 loadmodule "xlog.so"
 loadmodule "corex.so"
 loadmodule "rtpengine.so"
+{rr_module}
 modparam("rtpengine", "rtpengine_sock", "{nodes}")
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
     {media}
+    {in_dialogue}
     $du = "sip:127.0.0.1:{uas_port}";
     {fork}
     if (!t_relay()) {{ sl_reply_error(); }}
@@ -530,6 +557,9 @@ enum Scenario {
     /// The caller puts the call on hold (a re-INVITE with `a=sendonly`),
     /// takes it off (`a=sendrecv`), then plays the capture.
     Hold,
+    /// Two SIP phones (baresip) instead of sipp, the proxy in the
+    /// dialogue (Record-Route): see [`Phone`].
+    Phones,
 }
 
 /// The first of 16 ports for one [`Sip`]'s peers (Kamailio, the sipp
@@ -579,7 +609,15 @@ impl Sip {
             .map(|(port, weight)| format!("udp:127.0.0.1:{port}={weight}"))
             .collect();
         let cfg = run_dir.join("kamailio.cfg");
-        let config = kamailio_cfg(sip_port, &nodes.join(" "), uas_port, fork_port, manage);
+        let phones = scenario == Scenario::Phones;
+        let config = kamailio_cfg(
+            sip_port,
+            &nodes.join(" "),
+            uas_port,
+            fork_port,
+            manage,
+            phones,
+        );
         std::fs::write(&cfg, config).unwrap();
         let log = run_dir.join("kamailio.log");
         let kamailio = Peer::spawn(
@@ -713,6 +751,7 @@ impl Sip {
             Scenario::LateOffer => std::fs::write(&scenario, late_offer_uac()).unwrap(),
             Scenario::CallerCancels => std::fs::write(&scenario, CANCELLING_UAC).unwrap(),
             Scenario::Hold => std::fs::write(&scenario, hold_uac()).unwrap(),
+            Scenario::Phones => panic!("the phones' call is placed by `Phone`, not by sipp"),
             Scenario::Plain | Scenario::RingGroup | Scenario::BusyAgentFirst => {
                 uac_scenario(&scenario)
             }
@@ -741,11 +780,11 @@ impl Sip {
     }
 }
 
-/// The first of 20 media ports for the node(s) of test `slot` (0-7): one
-/// block of 160 ports per test process, so the tests of one run, which
-/// run at once, never share a port.
+/// The first of 20 media ports for the node(s) of test `slot` (0-9): one
+/// block of 200 ports per test process, so the tests of one run, which
+/// run at once, never share a port (all below [`sip_ports`]' block).
 fn media_ports(slot: u16) -> u16 {
-    44000 + (std::process::id() % 100) as u16 * 160 + slot * 20
+    44000 + (std::process::id() % 80) as u16 * 200 + slot * 20
 }
 
 /// A node for test `slot` and Kamailio in front of it, both named after
@@ -983,4 +1022,287 @@ fn a_call_on_hold_through_kamailio_is_counted_held_and_resumes() {
     assert_whole_capture(&body, &node);
     assert_eq!(metric(&body, "ringwire_calls_held"), 0);
     assert_deleted(&body);
+}
+
+/// A baresip SIP phone in a directory of its own: G.711 µ-law and RFC
+/// 4733, answering at once, playing `source` (a WAV file) into the call
+/// and recording what it hears (`sndfile`: `dump-*-dec.wav`), RTCP on,
+/// its RTP ports from `rtp_ports`, a control socket (`ctrl_tcp`) at
+/// `ctrl_port`.
+struct Phone {
+    dir: PathBuf,
+    ctrl_port: u16,
+    process: Peer,
+}
+
+impl Phone {
+    /// Starts phone `user` on SIP port `sip_port` (baresip also takes the
+    /// next one, over TCP, for TLS) in `dir`; with `dial`, it calls that
+    /// URI at once and hangs up (quits) after `seconds`.
+    fn start(
+        dir: PathBuf,
+        user: &str,
+        sip_port: u16,
+        rtp_ports: (u16, u16),
+        ctrl_port: u16,
+        source: &Path,
+        dial: Option<(&str, u32)>,
+    ) -> Phone {
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = format!(
+            "poll_method epoll\n\
+             sip_listen 127.0.0.1:{sip_port}\n\
+             rtp_ports {}-{}\n\
+             rtp_stats yes\n\
+             audio_source aufile,{}\n\
+             audio_player aufile,/dev/null\n\
+             audio_alert aufile,/dev/null\n\
+             audio_channels 1\n\
+             audio_srate 8000\n\
+             module_path /usr/lib/baresip/modules\n\
+             module g711.so\n\
+             module aufile.so\n\
+             module sndfile.so\n\
+             snd_path {}\n\
+             module_app account.so\n\
+             module_app menu.so\n\
+             module_app ctrl_tcp.so\n\
+             ctrl_tcp_listen 127.0.0.1:{ctrl_port}\n",
+            rtp_ports.0,
+            rtp_ports.1,
+            source.display(),
+            dir.display(),
+        );
+        std::fs::write(dir.join("config"), config).unwrap();
+        std::fs::write(
+            dir.join("accounts"),
+            format!(
+                "<sip:{user}@127.0.0.1:{sip_port}>;regint=0;audio_codecs=PCMU;answermode=auto\n"
+            ),
+        )
+        .unwrap();
+        let mut cmd = Command::new("baresip");
+        cmd.arg("-f").arg(&dir).current_dir(&dir);
+        if let Some((uri, seconds)) = dial {
+            cmd.args(["-e", &format!("/dial {uri}"), "-t", &seconds.to_string()]);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(std::fs::File::create(dir.join("baresip.log")).unwrap())
+            .stderr(Stdio::null());
+        let process =
+            Peer::spawn(&mut cmd).expect("baresip (Debian package baresip-core) is installed");
+        Phone {
+            dir,
+            ctrl_port,
+            process,
+        }
+    }
+
+    fn log(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.dir.join("baresip.log")).unwrap_or_default())
+            .replace('\r', "\n")
+    }
+
+    /// Waits until the log holds `needle`.
+    fn wait_for(&self, needle: &str) {
+        let start = Instant::now();
+        while !self.log().contains(needle) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no {needle:?} in {}:\n{}",
+                self.dir.display(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends `digits` as RFC 4733 events (baresip's `sndcode`), 300 ms
+    /// apart.
+    fn send_digits(&self, digits: &str) {
+        use std::io::{Read, Write};
+        for d in digits.chars() {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", self.ctrl_port)).unwrap();
+            let json = format!(r#"{{"command":"sndcode","params":"{d}","token":"t"}}"#);
+            s.write_all(format!("{}:{json},", json.len()).as_bytes())
+                .unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let mut reply = [0u8; 256];
+            let n = s.read(&mut reply).unwrap_or(0);
+            let reply = String::from_utf8_lossy(&reply[..n]);
+            assert!(reply.contains(r#""ok":true"#), "sndcode {d}: {reply}");
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// Waits for the phone to quit (a caller's `-t`).
+    fn wait_exit(&mut self, within: Duration) {
+        let start = Instant::now();
+        while self.process.0.try_wait().unwrap().is_none() {
+            assert!(
+                start.elapsed() < within,
+                "the phone did not hang up:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// RTP packets (sent, received) by the phone's own count, from the
+    /// statistics it prints when a call ends.
+    fn packets(&self) -> (u64, u64) {
+        let log = self.log();
+        let line = log
+            .lines()
+            .rfind(|l| l.trim_start().starts_with("packets:"))
+            .unwrap_or_else(|| panic!("no packet counts in:\n{log}"));
+        let n: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .map(|v| v.parse().unwrap())
+            .collect();
+        (n[0], n[1])
+    }
+
+    /// The DTMF digits `ringwire analyze` finds in what the phone heard.
+    fn heard_digits(&self) -> String {
+        let heard = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
+            .unwrap_or_else(|| panic!("no recording in {}", self.dir.display()));
+        let out = Command::new(env!("CARGO_BIN_EXE_ringwire"))
+            .args(["analyze", "--detect", "dtmf", "--format", "json"])
+            .arg(&heard)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split(r#""digit":""#).nth(1))
+            .filter_map(|rest| rest.chars().next())
+            .collect()
+    }
+}
+
+/// Writes a 16-bit 8 kHz WAV of `seconds`: 1 s of silence, then each of
+/// `digits` as a 120 ms DTMF tone with 200 ms of silence after it.
+fn dtmf_wav(path: &Path, digits: &str, seconds: f64) {
+    const ROWS: [f64; 4] = [697.0, 770.0, 852.0, 941.0];
+    const COLS: [f64; 3] = [1209.0, 1336.0, 1477.0];
+    const KEYS: &str = "123456789*0#";
+    let rate = 8000.0;
+    let mut samples = vec![0i16; (seconds * rate) as usize];
+    let mut at = rate as usize;
+    for d in digits.chars() {
+        let k = KEYS.find(d).expect("a DTMF key");
+        let (low, high) = (ROWS[k / 3], COLS[k % 3]);
+        for n in 0..(0.12 * rate) as usize {
+            let t = n as f64 / rate;
+            let v = 6000.0
+                * ((2.0 * std::f64::consts::PI * low * t).sin()
+                    + (2.0 * std::f64::consts::PI * high * t).sin());
+            samples[at + n] = v as i16;
+        }
+        at += (0.32 * rate) as usize;
+    }
+    let data: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    let mut wav = Vec::with_capacity(44 + data.len());
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    for v in [16u32, 0x0001_0001, 8000, 16000, 0x0010_0002] {
+        wav.extend_from_slice(&v.to_le_bytes());
+    }
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(&data);
+    std::fs::write(path, wav).unwrap();
+}
+
+#[test]
+fn two_sip_phones_talk_through_kamailio_with_rtcp_and_digits() {
+    let (node, ng_port, metrics) = start_node(
+        "kamailio-phones",
+        media_ports(8),
+        "[timeouts]\ndelete_delay = 1.0\n",
+    );
+    let sip = Sip::start_with("kamailio-phones-run", &[(ng_port, 1)], Scenario::Phones);
+    let p = sip.peer_ports;
+    // the agent plays a "3", the caller "75#"; both go on in silence
+    let (agent_wav, caller_wav) = (
+        sip.run_dir.join("agent.wav"),
+        sip.run_dir.join("caller.wav"),
+    );
+    dtmf_wav(&agent_wav, "3", 12.0);
+    dtmf_wav(&caller_wav, "75#", 12.0);
+    let agent = Phone::start(
+        sip.run_dir.join("agent"),
+        "agent",
+        sip.uas_port,
+        (p + 4, p + 7),
+        p + 12,
+        &agent_wav,
+        None,
+    );
+    agent.wait_for("baresip is ready");
+    // 8 s: long enough for each phone's RTCP reports (every 5 s or so)
+    let mut caller = Phone::start(
+        sip.run_dir.join("caller"),
+        "caller",
+        p + 3,
+        (p + 8, p + 11),
+        p + 13,
+        &caller_wav,
+        Some((&format!("sip:agent@127.0.0.1:{}", sip.sip_port), 8)),
+    );
+    caller.wait_for("Call established");
+    caller.send_digits("12");
+    caller.wait_exit(Duration::from_secs(20));
+    agent.wait_for("terminated");
+
+    // each phone heard the other's digits: the audio went through whole
+    assert_eq!(agent.heard_digits(), "75#", "the agent's recording");
+    assert_eq!(caller.heard_digits(), "3", "the caller's recording");
+    // offer, answer, and the delete of the caller's BYE; RTCP both ways
+    let body = scrape(metrics);
+    assert_commands(&body, [1, 1, 1], "one call between phones", &sip);
+    let rtcp = metric(&body, "ringwire_rtcp_packets_received_total");
+    assert!(
+        rtcp >= 2,
+        "{rtcp} RTCP packets:\n{}\n{}",
+        caller.log(),
+        agent.log()
+    );
+    // the node's digits: the caller's events, and the tones each played
+    let log = node.log();
+    let digits = |source: &str| -> String {
+        log.lines()
+            .filter(|l| l.contains("detector event") && l.contains(&format!("source=\"{source}\"")))
+            .filter_map(|l| l.split(" digit=").nth(1))
+            .filter_map(|d| d.chars().next())
+            .collect()
+    };
+    assert_eq!(digits("rfc4733"), "12", "{log}");
+    let mut inband: Vec<char> = digits("inband").chars().collect();
+    inband.sort_unstable();
+    assert_eq!(inband, ['#', '3', '5', '7'], "{log}");
+    // after the delete delay (1 s here), the node logs the call's end with
+    // each phone's packets, exactly as many as the phone says it sent
+    let start = Instant::now();
+    while !node.log().contains("call ended") {
+        assert!(start.elapsed() < WAIT * 2, "no end logged:\n{}", node.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = node.log();
+    let ended = log.lines().find(|l| l.contains("call ended")).unwrap();
+    for (who, phone) in [("caller", &caller), ("agent", &agent)] {
+        let sent = phone.packets().0;
+        let counted = format!(": {sent} packets, 0 lost, 0 duplicates, 0 late, ");
+        assert!(ended.contains(&counted), "the {who} sent {sent}: {ended}");
+    }
 }
