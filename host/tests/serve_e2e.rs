@@ -192,9 +192,12 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
     assert_eq!(result(&r), "ok", "{}", String::from_utf8_lossy(&r));
     assert_eq!(field(&r, "warning"), Some(&b"Unknown call-id"[..]));
     // its end is logged with how each side's media arrived, as rtpengine
-    // logs a call's final packet statistics
+    // logs a call's final packet statistics: A's ten packets, the one
+    // from sequence 900 in the delete delay (789 skipped: lost, as far as
+    // the node can tell) and its junk datagram; B's ten
     let ended = format!(
-        "call ended call={call_id} media=tag-a: {} -> port {}: ",
+        "call ended call={call_id} media=tag-a: {} -> port {}: \
+         11 packets, 790 lost, 0 duplicates, 0 late, jitter ",
         a.local_addr().unwrap(),
         to_a.port()
     );
@@ -203,11 +206,29 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
         .lines()
         .find(|l| l.contains(&ended))
         .unwrap_or_else(|| panic!("no `{ended}` in:\n{log}"));
+    let b_side = format!(
+        "; tag-b: {} -> port {}: 10 packets, 0 lost, 0 duplicates, 0 late, jitter ",
+        b.local_addr().unwrap(),
+        to_b.port()
+    );
     assert!(
-        line.contains(" 0 lost, 0 duplicates, 0 late, jitter "),
+        line.contains(" ms, 1 errors; ") && line.contains(&b_side),
         "{line}"
     );
+    // and counted in the quality histograms: B's stream clean, A's not
     let m = scrape(metrics_addr);
+    let loss = |le: &str| {
+        metric(
+            &m,
+            &format!("ringwire_stream_loss_ratio_bucket{{le=\"{le}\"}}"),
+        )
+    };
+    assert_eq!(
+        (loss("0"), loss("0.1"), loss("+Inf")),
+        (1, 1, 2),
+        "{line}\n{m}"
+    );
+    assert_eq!(metric(&m, "ringwire_stream_jitter_seconds_count"), 2);
     assert_eq!(metric(&m, "ringwire_calls_deleting"), 0);
     assert_eq!(metric(&m, "ringwire_port_pairs_in_use"), 0);
     assert!(metric(&m, "ringwire_packets_relayed_total") >= 22);

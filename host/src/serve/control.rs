@@ -27,6 +27,7 @@ use ringwire_media::relay::{
 use super::detect::DetectEvents;
 use super::expiry::{self, Countdown, Expiry, MediaIdle};
 use super::ports::PortAllocator;
+use super::quality::StreamQuality;
 use crate::live::{telephone_event_pt, DetectorSet, LiveControl, TapControl, LIVE_TAP};
 use crate::ng::command::AddressFamily;
 use crate::ng::{
@@ -169,6 +170,8 @@ pub struct NodeGauges {
     pub expired_no_answer: AtomicU64,
     /// NG datagrams dropped: from outside `[control] allow`.
     pub ng_refused_source: AtomicU64,
+    /// Loss and jitter of the RTP streams of ended calls.
+    pub stream_quality: StreamQuality,
 }
 
 /// The node behind the NG server: ports, calls and the relay driver.
@@ -1006,7 +1009,8 @@ impl Node {
     }
 
     /// Deletes a call from the relay and frees its ports, logging its final
-    /// media statistics (as rtpengine does) at info level.
+    /// media statistics (as rtpengine does) at info level and adding them
+    /// to the quality histograms.
     fn remove(&mut self, call_id: &str) -> Result<(), ControlError> {
         let call = self
             .calls
@@ -1015,10 +1019,11 @@ impl Node {
         if call.deleting.is_some() {
             self.deleting -= 1;
         }
-        if tracing::enabled!(tracing::Level::INFO) {
-            let stats = self.stats(&call);
-            tracing::info!(call = %call_id, media = %media_summary(&stats), "call ended");
+        let stats = self.stats(&call);
+        for m in stats.tags.iter().flat_map(|t| &t.media) {
+            self.gauges.stream_quality.observe(m);
         }
+        tracing::info!(call = %call_id, media = %media_summary(&stats), "call ended");
         let result = self
             .driver
             .command(call.id, Command::DeleteCall { call: call.id });

@@ -209,6 +209,7 @@ pub fn render(src: &Sources) -> String {
         "Time the relay workers spend per wakeup, from the wait's return to the next wait.",
         &d.loop_times,
     );
+    src.node.stream_quality.render(&mut out);
     metric(
         &mut out,
         "ringwire_events_dropped_total",

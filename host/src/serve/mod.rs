@@ -35,6 +35,7 @@ pub mod expiry;
 pub mod limits;
 pub mod metrics;
 pub mod ports;
+pub mod quality;
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
