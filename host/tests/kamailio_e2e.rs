@@ -15,7 +15,7 @@
 //! re-INVITE is counted held, then resumes its media.
 //!
 //! Two real SIP phones (baresip) talk through Kamailio and the node as
-//! well: each hears the other's in-band digits in its own recording, the
+//! well, in A-law: each hears the other's in-band digits in its own recording, the
 //! caller's RFC 4733 digits are reported, their RTCP goes through, and the
 //! node counts exactly the packets each phone says it sent.
 //!
@@ -1024,8 +1024,8 @@ fn a_call_on_hold_through_kamailio_is_counted_held_and_resumes() {
     assert_deleted(&body);
 }
 
-/// A baresip SIP phone in a directory of its own: G.711 µ-law and RFC
-/// 4733, answering at once, playing `source` (a WAV file) into the call
+/// A baresip SIP phone in a directory of its own: G.711 (the `codecs`
+/// it is given, in its order of preference) and RFC 4733, answering at once, playing `source` (a WAV file) into the call
 /// and recording what it hears (`sndfile`: `dump-*-dec.wav`), RTCP on,
 /// its RTP ports from `rtp_ports`, a control socket (`ctrl_tcp`) at
 /// `ctrl_port`.
@@ -1042,6 +1042,7 @@ impl Phone {
     fn start(
         dir: PathBuf,
         user: &str,
+        codecs: &str,
         sip_port: u16,
         rtp_ports: (u16, u16),
         ctrl_port: u16,
@@ -1077,7 +1078,7 @@ impl Phone {
         std::fs::write(
             dir.join("accounts"),
             format!(
-                "<sip:{user}@127.0.0.1:{sip_port}>;regint=0;audio_codecs=PCMU;answermode=auto\n"
+                "<sip:{user}@127.0.0.1:{sip_port}>;regint=0;audio_codecs={codecs};answermode=auto\n"
             ),
         )
         .unwrap();
@@ -1233,7 +1234,9 @@ fn two_sip_phones_talk_through_kamailio_with_rtcp_and_digits() {
     );
     let sip = Sip::start_with("kamailio-phones-run", &[(ng_port, 1)], Scenario::Phones);
     let p = sip.peer_ports;
-    // the agent plays a "3", the caller "75#"; both go on in silence
+    // the agent plays a "3", the caller "75#"; both go on in silence, in
+    // A-law, the one codec of the agent's phone (the caller offers µ-law
+    // first)
     let (agent_wav, caller_wav) = (
         sip.run_dir.join("agent.wav"),
         sip.run_dir.join("caller.wav"),
@@ -1243,6 +1246,7 @@ fn two_sip_phones_talk_through_kamailio_with_rtcp_and_digits() {
     let agent = Phone::start(
         sip.run_dir.join("agent"),
         "agent",
+        "PCMA",
         sip.uas_port,
         (p + 4, p + 7),
         p + 12,
@@ -1254,6 +1258,7 @@ fn two_sip_phones_talk_through_kamailio_with_rtcp_and_digits() {
     let mut caller = Phone::start(
         sip.run_dir.join("caller"),
         "caller",
+        "PCMU,PCMA",
         p + 3,
         (p + 8, p + 11),
         p + 13,
