@@ -15,9 +15,10 @@
 //! re-INVITE is counted held, then resumes its media.
 //!
 //! Two real SIP phones (baresip) talk through Kamailio and the node as
-//! well, in A-law: each hears the other's in-band digits in its own recording, the
-//! caller's RFC 4733 digits are reported, their RTCP goes through, and the
-//! node counts exactly the packets each phone says it sent.
+//! well, in A-law: each hears the other's in-band digits in its own
+//! recording, the caller's RFC 4733 digits are reported, their RTCP goes
+//! through, and the node counts exactly the packets each phone says it
+//! sent.
 //!
 //! Needs `kamailio`, `sipp` and `baresip` (Debian: kamailio, sip-tester,
 //! baresip-core), which `scripts/test.sh` installs.
