@@ -1023,7 +1023,10 @@ impl Node {
         for m in stats.tags.iter().flat_map(|t| &t.media) {
             self.gauges.stream_quality.observe(m);
         }
-        tracing::info!(call = %call_id, media = %media_summary(&stats), "call ended");
+        // (a first offer refused before it had media is no call to report)
+        if stats.tags.iter().any(|t| !t.media.is_empty()) {
+            tracing::info!(call = %call_id, media = %media_summary(&stats), "call ended");
+        }
         let result = self
             .driver
             .command(call.id, Command::DeleteCall { call: call.id });
@@ -1237,7 +1240,7 @@ impl CallControl for Node {
 }
 
 /// Each side's media as one log field: `tag: peer -> port: counts` per
-/// media section, sides apart by `; `.
+/// media section, apart by `; `.
 fn media_summary(stats: &CallStats) -> String {
     use std::fmt::Write;
     let mut out = String::new();
@@ -1248,9 +1251,6 @@ fn media_summary(stats: &CallStats) -> String {
             }
             let _ = write!(out, "{}: {m}", t.tag);
         }
-    }
-    if out.is_empty() {
-        out.push_str("none");
     }
     out
 }
