@@ -25,9 +25,11 @@ struct Line<'a, T: Serialize> {
     event: T,
 }
 
+/// An event's own fields in the JSON contract (`type` and the detector's
+/// fields), shared by `analyze` and the live event push.
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
-enum JsonEvent {
+pub(crate) enum JsonEvent {
     Dtmf {
         digit: String,
         start_ms: u64,

@@ -56,6 +56,7 @@ fn bare_node(
             DspBackend::Software,
             &AmdConfig::default(),
             &BeepConfig::default(),
+            &[],
         )
         .expect("detectors")
     });

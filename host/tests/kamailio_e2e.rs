@@ -1028,28 +1028,39 @@ fn a_call_on_hold_through_kamailio_is_counted_held_and_resumes() {
 /// A baresip SIP phone in a directory of its own: G.711 (the `codecs`
 /// it is given, in its order of preference) and RFC 4733, answering at once, playing `source` (a WAV file) into the call
 /// and recording what it hears (`sndfile`: `dump-*-dec.wav`), RTCP on,
-/// its RTP ports from `rtp_ports`, a control socket (`ctrl_tcp`) at
-/// `ctrl_port`.
+/// on the ports of its [`PhonePorts`].
 struct Phone {
     dir: PathBuf,
     ctrl_port: u16,
     process: Peer,
 }
 
+/// Where a [`Phone`] listens.
+struct PhonePorts {
+    /// SIP over UDP (baresip also takes the next port, over TCP, for TLS).
+    sip: u16,
+    /// The range its RTP and RTCP ports come from.
+    rtp: (u16, u16),
+    /// Its control socket (`ctrl_tcp`, TCP).
+    ctrl: u16,
+}
+
 impl Phone {
-    /// Starts phone `user` on SIP port `sip_port` (baresip also takes the
-    /// next one, over TCP, for TLS) in `dir`; with `dial`, it calls that
-    /// URI at once and hangs up (quits) after `seconds`.
+    /// Starts phone `user` with `codecs` on `ports` in `dir`; with `dial`,
+    /// it calls that URI at once and hangs up (quits) after `seconds`.
     fn start(
         dir: PathBuf,
         user: &str,
         codecs: &str,
-        sip_port: u16,
-        rtp_ports: (u16, u16),
-        ctrl_port: u16,
+        ports: PhonePorts,
         source: &Path,
         dial: Option<(&str, u32)>,
     ) -> Phone {
+        let PhonePorts {
+            sip: sip_port,
+            rtp: rtp_ports,
+            ctrl: ctrl_port,
+        } = ports;
         std::fs::create_dir_all(&dir).unwrap();
         let config = format!(
             "poll_method epoll\n\
@@ -1248,9 +1259,11 @@ fn two_sip_phones_talk_through_kamailio_with_rtcp_and_digits() {
         sip.run_dir.join("agent"),
         "agent",
         "PCMA",
-        sip.uas_port,
-        (p + 4, p + 7),
-        p + 12,
+        PhonePorts {
+            sip: sip.uas_port,
+            rtp: (p + 4, p + 7),
+            ctrl: p + 12,
+        },
         &agent_wav,
         None,
     );
@@ -1260,9 +1273,11 @@ fn two_sip_phones_talk_through_kamailio_with_rtcp_and_digits() {
         sip.run_dir.join("caller"),
         "caller",
         "PCMU,PCMA",
-        p + 3,
-        (p + 8, p + 11),
-        p + 13,
+        PhonePorts {
+            sip: p + 3,
+            rtp: (p + 8, p + 11),
+            ctrl: p + 13,
+        },
         &caller_wav,
         Some((&format!("sip:agent@127.0.0.1:{}", sip.sip_port), 8)),
     );

@@ -157,13 +157,20 @@ fn dtmf_inband_and_rfc4733_and_amd_verdict_from_live_legs() {
     let ng_port = free_udp_port();
     let metrics_port = free_tcp_port();
     let base = 52000 + (std::process::id() % 400) as u16 * 20;
+    // a dialer's socket, to which each event is pushed as it is found
+    let dialer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    dialer
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     let config = format!(
         "[control]\nng = \"127.0.0.1:{ng_port}\"\n\
          [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\
          [media]\nport_min = {base}\nport_max = {}\n\
          [workers]\nthreads = 2\n\
-         [detectors]\ndtmf = true\namd = false\nbeep = false\n",
-        base + 19
+         [detectors]\ndtmf = true\namd = false\nbeep = false\n\
+         event_dest = [\"{}\"]\n",
+        base + 19,
+        dialer.local_addr().unwrap()
     );
     let node = spawn(&config, "detect");
     let ng_addr: SocketAddr = format!("127.0.0.1:{ng_port}").parse().unwrap();
@@ -291,8 +298,53 @@ fn dtmf_inband_and_rfc4733_and_amd_verdict_from_live_legs() {
     assert_eq!(amd.len(), 1, "one verdict, on the callee's leg: {got:?}");
     assert_eq!(amd[0]["verdict"], "human", "{got:?}");
 
+    // The dialer got each event as it was found, in the order found, one
+    // JSON datagram each with the call's identity.
+    let mut pushed = Vec::new();
+    let mut buf = [0u8; 2048];
+    for _ in 0..5 {
+        let n = dialer.recv(&mut buf).expect("a pushed event");
+        let v: serde_json::Value = serde_json::from_slice(&buf[..n]).unwrap();
+        assert_eq!(v["call_id"], call_id.as_str(), "{v}");
+        pushed.push(v);
+    }
+    let pushed_digits: Vec<(&str, &str, &str)> = pushed
+        .iter()
+        .filter(|v| v["type"] == "dtmf")
+        .map(|v| {
+            let s = |k: &str| v[k].as_str().unwrap();
+            (s("digit"), s("source"), s("tag"))
+        })
+        .collect();
+    assert_eq!(
+        pushed_digits,
+        [
+            ("1", "inband", "caller"),
+            ("5", "inband", "caller"),
+            ("#", "inband", "caller"),
+            ("9", "rfc4733", "caller")
+        ],
+        "{pushed:?}"
+    );
+    let verdict = pushed
+        .iter()
+        .find(|v| v["type"] == "amd")
+        .expect("the verdict");
+    assert_eq!(
+        (&verdict["verdict"], &verdict["tag"]),
+        (&serde_json::json!("human"), &serde_json::json!("callee"))
+    );
+    assert!(verdict["at_ms"].as_u64().is_some() && verdict["wall_ms"].as_u64().is_some());
+    for (v, q) in pushed.iter().filter(|v| v["type"] == "dtmf").zip(&media) {
+        assert_eq!(v["media_ms"].as_u64(), Some(*q), "{v}");
+    }
+
     // Metrics count them; the log has one line per event.
     let m = scrape(metrics_addr);
+    assert_eq!(
+        metric(&m, "ringwire_detector_events_pushed_total{result=\"sent\"}"),
+        5
+    );
     assert_eq!(
         metric(&m, "ringwire_detector_events_total{type=\"dtmf\"}"),
         4

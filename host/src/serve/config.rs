@@ -290,6 +290,9 @@ pub struct DetectorsConfig {
     /// `"fpga-sim"` (the FPGA block simulated in Verilator; needs a binary
     /// built with `--features fpga-sim`).
     pub dsp_backend: DspBackend,
+    /// UDP addresses each detector event is pushed to as it is found, one
+    /// JSON datagram per event ([`super::push`]). Default: none.
+    pub event_dest: Vec<std::net::SocketAddr>,
 }
 
 impl Default for DetectorsConfig {
@@ -304,6 +307,7 @@ impl Default for DetectorsConfig {
             amd_thresholds: BTreeMap::new(),
             beep_thresholds: BTreeMap::new(),
             dsp_backend: DspBackend::Software,
+            event_dest: Vec::new(),
         }
     }
 }

@@ -16,6 +16,7 @@ use ringwire_media::relay::{CallId, Command, LegId, TapHandle};
 use crate::analyze::{DigitSource, DspBackend, Event};
 use crate::live::{LiveControl, LiveEvent, TapCounters, EVENT_CAPACITY, LIVE_TAP};
 use crate::ng::{DetectorEvent, EventField};
+use crate::serve::push::{EventPush, PushCounters};
 use crate::serve::ServeError;
 
 /// Events kept per call for `query` (older ones are dropped first).
@@ -44,6 +45,8 @@ pub struct DetectEvents {
     pub beep: AtomicU64,
     /// The taps' own counters (events lost to a full channel).
     pub taps: Arc<TapCounters>,
+    /// Events pushed to `[detectors] event_dest`, and pushes that failed.
+    pub pushed: Arc<PushCounters>,
 }
 
 impl DetectEvents {
@@ -90,8 +93,9 @@ impl DetectEvents {
             + self.beep.load(Ordering::Relaxed)
     }
 
-    /// Logs, counts and keeps one event.
-    pub fn record(&self, e: LiveEvent) {
+    /// Logs, counts and keeps one event; returns the SIP Call-ID of its
+    /// call and the tag of its side (empty where not known).
+    pub fn record(&self, e: &LiveEvent) -> (String, String) {
         let counter = match e.event {
             Event::Dtmf { .. } => &self.dtmf,
             Event::Amd { .. } => &self.amd,
@@ -113,7 +117,8 @@ impl DetectEvents {
             }
             None => (String::new(), String::new()),
         });
-        log_event(&e, &name, &tag);
+        log_event(e, &name, &tag);
+        (name, tag)
     }
 
     /// The kept events of `call`, oldest first, in the NG reply's shape.
@@ -235,12 +240,14 @@ pub fn call_on_shard(shard: usize, shards: usize) -> CallId {
 /// Installs a live tap in every shard of `driver` and starts the event
 /// thread; returns the control side's handle and the shared events. Each
 /// tap computes features with its own engine of `backend` and runs AMD
-/// with `amd`.
+/// with `amd`; each event is also pushed to `push_to` as it is found
+/// ([`EventPush`]).
 pub fn start(
     driver: &DriverHandle,
     backend: DspBackend,
     amd: &AmdConfig,
     beep: &BeepConfig,
+    push_to: &[std::net::SocketAddr],
 ) -> Result<(LiveControl, Arc<DetectEvents>), ServeError> {
     let (tx, rx) = mpsc::sync_channel(EVENT_CAPACITY);
     let shards = driver.shards();
@@ -262,12 +269,19 @@ pub fn start(
         taps: control.counters.clone(),
         ..DetectEvents::default()
     });
+    let mut push = EventPush::new(push_to, events.pushed.clone()).map_err(|e| DriverError::Io {
+        what: "open the detector event push socket".into(),
+        source: e,
+    })?;
     let store = events.clone();
     std::thread::Builder::new()
         .name("ringwire-detect".into())
         .spawn(move || {
             for e in rx {
-                store.record(e);
+                let (call_id, tag) = store.record(&e);
+                if let Some(p) = &mut push {
+                    p.send(&e, &call_id, &tag);
+                }
             }
         })
         .map_err(|e| DriverError::Io {
@@ -300,7 +314,7 @@ mod tests {
         d.add_leg(call, LegId(1), 0);
         d.add_leg(call, LegId(2), 1);
         for i in 0..(KEEP_PER_CALL as u64 + 3) {
-            d.record(LiveEvent {
+            d.record(&LiveEvent {
                 call,
                 leg: LegId(1),
                 media_ms: i,
@@ -313,7 +327,7 @@ mod tests {
                 },
             });
         }
-        d.record(LiveEvent {
+        d.record(&LiveEvent {
             call,
             leg: LegId(2),
             media_ms: 900,
@@ -326,7 +340,7 @@ mod tests {
             },
         });
         // another call's events are counted, not kept here
-        d.record(LiveEvent {
+        d.record(&LiveEvent {
             call: CallId(5),
             leg: LegId(9),
             media_ms: 0,

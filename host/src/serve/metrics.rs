@@ -334,6 +334,19 @@ pub fn render(src: &Sources) -> String {
         );
         metric(
             &mut out,
+            "ringwire_detector_events_pushed_total",
+            "counter",
+            "Detector event datagrams sent to [detectors] event_dest, and sends that failed.",
+            &[
+                ("result=\"sent\"", det.pushed.sent.load(Ordering::Relaxed)),
+                (
+                    "result=\"error\"",
+                    det.pushed.errors.load(Ordering::Relaxed),
+                ),
+            ],
+        );
+        metric(
+            &mut out,
             "ringwire_detector_packets_total",
             "counter",
             "RTP packets fed to live detectors (published every 1024 per worker).",

@@ -35,6 +35,7 @@ pub mod expiry;
 pub mod limits;
 pub mod metrics;
 pub mod ports;
+pub mod push;
 pub mod quality;
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
@@ -223,6 +224,7 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         config.detectors.dsp_backend,
         &config.detectors.amd_config()?,
         &config.detectors.beep_config()?,
+        &config.detectors.event_dest,
     )?;
     let defaults = crate::live::DetectorSet {
         dtmf: config.detectors.dtmf,
