@@ -128,7 +128,7 @@ mod tests {
                 event: Event::Amd {
                     verdict: AmdVerdict::Human,
                     at_ms: 2140,
-                    cause: "short-greeting",
+                    cause: "greeting-then-silence",
                     confidence: 0.876,
                 },
             },
@@ -146,7 +146,7 @@ mod tests {
                     "call_id": "abc@host", "tag": "callee", "call": 7, "leg": 3,
                     "media_ms": 2140, "wall_ms": 1_796_000_000_000u64,
                     "type": "amd", "verdict": "human", "at_ms": 2140,
-                    "cause": "short-greeting", "confidence": 0.88
+                    "cause": "greeting-then-silence", "confidence": 0.88
                 })
             );
         }
