@@ -17,8 +17,8 @@
 //! Two real SIP phones (baresip) talk through Kamailio and the node as
 //! well, in A-law: each hears the other's in-band digits in its own
 //! recording, the caller's RFC 4733 digits are reported, their RTCP goes
-//! through, and the node counts exactly the packets each phone says it
-//! sent.
+//! through, Kamailio's `$rtpstat` reads the node's totals, and the node
+//! counts exactly the packets each phone says it sent.
 //!
 //! Needs `kamailio`, `sipp` and `baresip` (Debian: kamailio, sip-tester,
 //! baresip-core), which `scripts/test.sh` installs.
@@ -84,7 +84,8 @@ impl Drop for Peer {
 ///
 /// With `record_route`, Kamailio stays in the dialogue (Record-Route) and
 /// sends requests within it where their Request-URI says, as SIP phones
-/// need: their BYE then reaches the proxy, which deletes the call.
+/// need: their BYE then reaches the proxy, which logs the call's
+/// `$rtpstat` (read from the node by `query`) and deletes the call.
 fn kamailio_cfg(
     sip_port: u16,
     nodes: &str,
@@ -148,6 +149,13 @@ fn kamailio_cfg(
     } else {
         ""
     };
+    // the call's totals as Kamailio reads them from the node (a `query`),
+    // before the BYE deletes the call
+    let rtpstat = if record_route {
+        r#"if (is_method("BYE")) { xlog("L_INFO", "rtpstat: $rtpstat\n"); }"#
+    } else {
+        ""
+    };
     format!(
         r#"#!KAMAILIO
 debug=2
@@ -167,6 +175,7 @@ loadmodule "rtpengine.so"
 modparam("rtpengine", "rtpengine_sock", "{nodes}")
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
+    {rtpstat}
     {media}
     {in_dialogue}
     $du = "sip:127.0.0.1:{uas_port}";
@@ -1299,6 +1308,29 @@ fn two_sip_phones_talk_through_kamailio_with_rtcp_and_digits() {
         caller.log(),
         agent.log()
     );
+    // Kamailio's `$rtpstat`, read from the node's `query` reply at the
+    // BYE: RTP of both phones (the agent's last packets may come after),
+    // RTCP of both, no errors
+    let (caller_sent, agent_sent) = (caller.packets().0, agent.packets().0);
+    let kamailio = sip.log();
+    let stat = kamailio
+        .lines()
+        .find_map(|l| l.split("rtpstat: ").nth(1))
+        .unwrap_or_else(|| panic!("no $rtpstat logged:\n{kamailio}"));
+    let numbers: Vec<u64> = stat
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert!(
+        stat.starts_with("RTP: ") && stat.contains(" bytes, ") && numbers.len() == 6,
+        "{stat}"
+    );
+    let (rtp_packets, rtp_errors, rtcp_packets) = (numbers[1], numbers[2], numbers[4]);
+    assert!(
+        (caller_sent + agent_sent - 10..=caller_sent + agent_sent).contains(&rtp_packets),
+        "{stat}: the phones sent {caller_sent} and {agent_sent}"
+    );
+    assert_eq!((rtp_errors, rtcp_packets >= 2), (0, true), "{stat}");
     // the node's digits: the caller's events, and the tones each played
     let log = node.log();
     let digits = |source: &str| -> String {
