@@ -181,9 +181,14 @@ fn media_of(a: &Answered) -> (String, u16) {
     (c[5..].trim().to_string(), sdp.media[0].port)
 }
 
-/// The peer the node knows for tag `tag`'s first media section (NG
-/// `query`: `tags` / tag / `medias` / `endpoint`).
-fn peer_of(server: &mut NgServer<Node>, call: &str, tag: &str) -> String {
+/// Asks `query` for `call` and hands `read` the dict of tag `tag`'s first
+/// media section (`tags` / tag / `medias` / first).
+fn with_first_media<R>(
+    server: &mut NgServer<Node>,
+    call: &str,
+    tag: &str,
+    read: impl FnOnce(&Dict<'_>) -> R,
+) -> R {
     let q = ask(server, &[("command", s("query")), ("call-id", s(call))]);
     assert_eq!(q.result, "ok", "{:?}", q.error);
     let Ok(Value::Dict(r)) = bencode::decode(&q.reply[3..]) else {
@@ -198,13 +203,23 @@ fn peer_of(server: &mut NgServer<Node>, call: &str, tag: &str) -> String {
         .and_then(|m| m.as_list())
         .and_then(|m| m.first())
         .and_then(|m| m.as_dict())
-        .and_then(|m| m.get(b"endpoint".as_slice()))
-        .and_then(|e| e.as_dict())
-        .expect("an endpoint");
-    let addr = media.get(b"address".as_slice()).and_then(|a| a.as_str());
-    let port = media.get(b"port".as_slice()).and_then(|p| p.as_int());
-    let ip: IpAddr = addr.unwrap().parse().expect("an IP address");
-    SocketAddr::new(ip, port.unwrap() as u16).to_string()
+        .expect("a media section");
+    read(media)
+}
+
+/// The peer the node knows for tag `tag`'s first media section (its
+/// `endpoint`).
+fn peer_of(server: &mut NgServer<Node>, call: &str, tag: &str) -> String {
+    with_first_media(server, call, tag, |media| {
+        let endpoint = media
+            .get(b"endpoint".as_slice())
+            .and_then(|e| e.as_dict())
+            .expect("an endpoint");
+        let addr = endpoint.get(b"address".as_slice()).and_then(|a| a.as_str());
+        let port = endpoint.get(b"port".as_slice()).and_then(|p| p.as_int());
+        let ip: IpAddr = addr.unwrap().parse().expect("an IP address");
+        SocketAddr::new(ip, port.unwrap() as u16).to_string()
+    })
 }
 
 fn endpoint(ip: IpAddr) -> UdpSocket {
@@ -1016,41 +1031,28 @@ fn rtp_stream_stats(
     call: &str,
     tag: &str,
 ) -> (Vec<(String, i64)>, Option<i64>) {
-    let q = ask(server, &[("command", s("query")), ("call-id", s(call))]);
-    assert_eq!(q.result, "ok", "{:?}", q.error);
-    let Ok(Value::Dict(r)) = bencode::decode(&q.reply[3..]) else {
-        panic!()
-    };
-    let stream = r
-        .get(b"tags".as_slice())
-        .and_then(|t| t.as_dict())
-        .and_then(|t| t.get(tag.as_bytes()))
-        .and_then(|t| t.as_dict())
-        .and_then(|t| t.get(b"medias".as_slice()))
-        .and_then(|m| m.as_list())
-        .and_then(|m| m.first())
-        .and_then(|m| m.as_dict())
-        .and_then(|m| m.get(b"streams".as_slice()))
-        .and_then(|s| s.as_list())
-        .and_then(|s| s.first())
-        .and_then(|s| s.as_dict())
-        .expect("an RTP stream");
-    let stats = stream
-        .get(b"stats".as_slice())
-        .and_then(|s| s.as_dict())
-        .expect("stats")
-        .iter()
-        .map(|(k, v)| {
-            (
-                String::from_utf8_lossy(k).into_owned(),
-                v.as_int().expect("a number"),
-            )
-        })
-        .collect();
-    (
-        stats,
-        stream.get(b"SSRC".as_slice()).and_then(|v| v.as_int()),
-    )
+    with_first_media(server, call, tag, |media| {
+        let stream = media
+            .get(b"streams".as_slice())
+            .and_then(|s| s.as_list())
+            .and_then(|s| s.first())
+            .and_then(|s| s.as_dict())
+            .expect("an RTP stream");
+        let stats = stream
+            .get(b"stats".as_slice())
+            .and_then(|s| s.as_dict())
+            .expect("stats")
+            .iter()
+            .map(|(k, v)| {
+                let name = String::from_utf8_lossy(k).into_owned();
+                (name, v.as_int().expect("a number"))
+            })
+            .collect();
+        (
+            stats,
+            stream.get(b"SSRC".as_slice()).and_then(|v| v.as_int()),
+        )
+    })
 }
 
 #[test]
