@@ -958,6 +958,8 @@ impl Node {
             last_signal: call.last_signal,
             ..CallStats::default()
         };
+        // every leg's statistics in one round trip to the call's worker
+        let legs = self.driver.call_info(call.id).unwrap_or_default();
         for side in &call.sides {
             let Some(tag) = &side.tag else { continue };
             let mut t = TagStats {
@@ -966,7 +968,7 @@ impl Node {
                 media: Vec::new(),
             };
             for m in side.media.iter().flatten() {
-                let info = self.driver.leg_info(call.id, m.leg).ok().flatten();
+                let info = legs.iter().find(|(leg, _)| *leg == m.leg).map(|(_, i)| *i);
                 let mut ms = MediaStats {
                     local_port: m.rtp,
                     ..MediaStats::default()

@@ -395,6 +395,14 @@ pub enum Request {
         /// Where the answer goes (`None`: no such leg).
         reply: Reply<Option<LegInfo>>,
     },
+    /// The statistics and remotes of every live leg of a call, in the
+    /// order they were added (empty: no such call).
+    CallInfo {
+        /// The call.
+        call: CallId,
+        /// Where the answer goes.
+        reply: Reply<Vec<(LegId, LegInfo)>>,
+    },
     /// The shard's counters.
     Snapshot {
         /// Where the answer goes.
@@ -653,6 +661,13 @@ impl DriverHandle {
     pub fn leg_info(&self, call: CallId, leg: LegId) -> Result<Option<LegInfo>, DriverError> {
         let shard = self.shard_of(call);
         self.ask(shard, |reply| Request::LegInfo { leg, reply })
+    }
+
+    /// Statistics and remotes of every live leg of `call`, in one round
+    /// trip to its worker (in the order the legs were added).
+    pub fn call_info(&self, call: CallId) -> Result<Vec<(LegId, LegInfo)>, DriverError> {
+        let shard = self.shard_of(call);
+        self.ask(shard, |reply| Request::CallInfo { call, reply })
     }
 
     /// Counters of every shard, summed.

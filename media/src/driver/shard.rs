@@ -30,6 +30,18 @@ pub(super) trait ShardWorker {
     fn driver_counters(&self) -> DriverCounters;
 }
 
+/// What the control side may know of `leg`: statistics and remotes.
+fn leg_info<B: Packet>(core: &RelayCore<B>, leg: LegId) -> Option<LegInfo> {
+    let stats = core.leg_stats(leg)?;
+    let (remote_rtp, remote_rtcp) = core.leg_remote(leg).unwrap_or_default();
+    Some(LegInfo {
+        stats,
+        remote_rtp,
+        remote_rtcp,
+        clock_rate: core.leg_clock_rate(leg).unwrap_or(8000),
+    })
+}
+
 /// Runs one control request on a worker.
 pub(super) fn handle_request<W: ShardWorker>(w: &mut W, now: Duration, request: Request) {
     match request {
@@ -66,15 +78,15 @@ pub(super) fn handle_request<W: ShardWorker>(w: &mut W, now: Duration, request: 
         }
         Request::LegInfo { leg, reply } => {
             let (core, _, _) = w.parts();
-            let info = core.leg_stats(leg).map(|stats| {
-                let (remote_rtp, remote_rtcp) = core.leg_remote(leg).unwrap_or_default();
-                LegInfo {
-                    stats,
-                    remote_rtp,
-                    remote_rtcp,
-                    clock_rate: core.leg_clock_rate(leg).unwrap_or(8000),
-                }
-            });
+            let _ = reply.try_send(leg_info(core, leg));
+        }
+        Request::CallInfo { call, reply } => {
+            let (core, call_legs, _) = w.parts();
+            let legs = call_legs.get(&call).map(Vec::as_slice).unwrap_or_default();
+            let info = legs
+                .iter()
+                .filter_map(|&leg| leg_info(core, leg).map(|i| (leg, i)))
+                .collect();
             let _ = reply.try_send(info);
         }
         Request::Snapshot { reply } => {

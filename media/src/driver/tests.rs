@@ -144,6 +144,18 @@ fn paced_workers_relay_every_datagram_of_a_burst() {
         let a = t.driver.leg_info(t.call, t.a.leg).unwrap().unwrap();
         assert_eq!(a.stats.packets, seq as u64, "{kind:?}");
         assert_eq!(a.stats.lost, 0, "{kind:?}");
+        assert_eq!(a.stats.ssrc, Some(0xCCCC), "{kind:?}");
+        // the whole call in one request: both legs, in the order added
+        let legs = t.driver.call_info(t.call).unwrap();
+        let ids: Vec<_> = legs.iter().map(|(leg, _)| *leg).collect();
+        assert_eq!(ids, [t.a.leg, t.b.leg], "{kind:?}");
+        assert_eq!(legs[0].1, a, "{kind:?}");
+        assert_eq!(legs[1].1.stats.packets, 0, "{kind:?}");
+        assert!(t
+            .driver
+            .call_info(CallId(t.call.0 + 1000))
+            .unwrap()
+            .is_empty());
     }
 }
 
