@@ -41,20 +41,42 @@ fn metric(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(&str
     }
 }
 
-/// A histogram of the workers' loop times, in seconds (cumulative buckets).
-fn loop_histogram(out: &mut String, name: &str, help: &str, h: &LoopTimes) {
+/// Writes a histogram: `buckets` pairs each upper bound with the count in
+/// that bucket alone (not cumulative), `beyond` counts what passed every
+/// bound; the text format's buckets are cumulative.
+pub(crate) fn histogram(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    buckets: impl IntoIterator<Item = (f64, u64)>,
+    beyond: u64,
+    sum: f64,
+) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} histogram");
     let mut below = 0;
-    for (bound_us, n) in LOOP_BUCKETS_US.iter().zip(&h.counts) {
+    for (le, n) in buckets {
         below += n;
-        let le = *bound_us as f64 / 1e6;
         let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {below}");
     }
-    let count = h.count();
+    let count = below + beyond;
     let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-    let _ = writeln!(out, "{name}_sum {}", h.sum_ns as f64 / 1e9);
+    let _ = writeln!(out, "{name}_sum {sum}");
     let _ = writeln!(out, "{name}_count {count}");
+}
+
+/// A histogram of the workers' loop times, in seconds.
+fn loop_histogram(out: &mut String, name: &str, help: &str, h: &LoopTimes) {
+    let bounds = LOOP_BUCKETS_US.iter().map(|&us| us as f64 / 1e6);
+    let beyond = h.counts[LOOP_BUCKETS_US.len()];
+    histogram(
+        out,
+        name,
+        help,
+        bounds.zip(h.counts),
+        beyond,
+        h.sum_ns as f64 / 1e9,
+    );
 }
 
 /// Renders every metric in the Prometheus text format (0.0.4).

@@ -3,9 +3,9 @@
 //! share of calls whose audio arrived damaged (the node's own RFC 3550
 //! receive statistics, no RTCP from the phones needed).
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::metrics::histogram;
 use crate::ng::MediaStats;
 
 /// Upper bounds of the loss-ratio buckets (lost / expected).
@@ -47,18 +47,15 @@ impl Histogram {
 
     /// Writes the histogram in the Prometheus text format.
     fn render(&self, out: &mut String, name: &str, help: &str) {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} histogram");
-        let mut below = 0;
-        for (bound, n) in self.bounds.iter().zip(&self.counts) {
-            below += n.load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {below}");
-        }
-        below += self.counts[self.bounds.len()].load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {below}");
-        let sum = self.sum_millionths.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{name}_sum {sum}");
-        let _ = writeln!(out, "{name}_count {below}");
+        let count = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        let buckets = self
+            .bounds
+            .iter()
+            .copied()
+            .zip(self.counts.iter().map(count));
+        let beyond = count(&self.counts[self.bounds.len()]);
+        let sum = count(&self.sum_millionths) as f64 / 1e6;
+        histogram(out, name, help, buckets, beyond, sum);
     }
 }
 
