@@ -952,7 +952,18 @@ impl Node {
         Ok(out)
     }
 
+    /// What `query` and `delete` report of `call`: its media statistics
+    /// and its detector events.
     fn stats(&self, call: &CallState) -> CallStats {
+        let mut stats = self.media_stats(call);
+        if let Some(d) = &self.detect {
+            stats.events = d.events.events(call.id);
+        }
+        stats
+    }
+
+    /// `call`'s times and each side's media statistics (no events).
+    fn media_stats(&self, call: &CallState) -> CallStats {
         let mut stats = CallStats {
             created: call.created,
             last_signal: call.last_signal,
@@ -1004,9 +1015,6 @@ impl Node {
             }
             stats.tags.push(t);
         }
-        if let Some(d) = &self.detect {
-            stats.events = d.events.events(call.id);
-        }
         stats
     }
 
@@ -1021,7 +1029,7 @@ impl Node {
         if call.deleting.is_some() {
             self.deleting -= 1;
         }
-        let stats = self.stats(&call);
+        let stats = self.media_stats(&call);
         for m in stats.tags.iter().flat_map(|t| &t.media) {
             self.gauges.stream_quality.observe(m);
         }
