@@ -30,7 +30,11 @@ const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const V6: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
 
 /// A node whose media sockets bind on `bind`, writing `advertise` into SDP,
-/// with ten port pairs from `port_min` (each test has its own range).
+/// with ten port pairs from `port_min` (each test has its own range, all
+/// below the kernel's ephemeral range, 32768-60999 on Debian: an endpoint
+/// socket of a test running beside it, bound to port 0, could otherwise
+/// hold one of its ports, and a test that counts its pairs would find one
+/// short, as one once did in CI).
 fn node(bind: IpAddr, advertise: IpAddr, port_min: u16) -> (NgServer<Node>, Arc<NodeGauges>) {
     let (node, gauges) = bare_node(bind, advertise, port_min, false);
     (NgServer::new(node), gauges)
@@ -286,7 +290,7 @@ fn relay_a_call(server: &mut NgServer<Node>, node_ip: IpAddr, peer_ip: IpAddr, c
 
 #[test]
 fn an_ipv4_node_refuses_ipv6_media_and_keeps_nothing() {
-    let (mut server, gauges) = node(V4, V4, 47_600);
+    let (mut server, gauges) = node(V4, V4, 27_600);
     let body = sdp(V6, 40_000);
     let req = offer("v6-on-v4", &body);
     assert_refused(&mut server, &gauges, &req, &["::1", "address family"]);
@@ -310,7 +314,7 @@ fn an_ipv4_node_refuses_ipv6_media_and_keeps_nothing() {
 
 #[test]
 fn an_ipv6_node_relays_a_call_set_up_through_ng() {
-    let (mut server, _) = node(V6, V6, 47_640);
+    let (mut server, _) = node(V6, V6, 27_640);
     relay_a_call(&mut server, V6, V6, "v6");
     // and refuses IPv4 media
     let o = ask(&mut server, &offer("v4-on-v6", &sdp(V4, 40_000)));
@@ -319,7 +323,7 @@ fn an_ipv6_node_relays_a_call_set_up_through_ng() {
 
 #[test]
 fn a_dual_stack_node_takes_both_families() {
-    let (mut server, _) = node(IpAddr::V6(Ipv6Addr::UNSPECIFIED), V4, 47_680);
+    let (mut server, _) = node(IpAddr::V6(Ipv6Addr::UNSPECIFIED), V4, 27_680);
     relay_a_call(&mut server, V4, V4, "v4-on-dual");
     let o = ask(&mut server, &offer("v6-on-dual", &sdp(V6, 40_000)));
     assert_eq!(o.result, "ok", "{:?}", o.error);
@@ -327,7 +331,7 @@ fn a_dual_stack_node_takes_both_families() {
 
 #[test]
 fn media_address_and_sip_source_name_the_peer() {
-    let (mut server, _) = node(V4, V4, 47_720);
+    let (mut server, _) = node(V4, V4, 27_720);
     let body = sdp(IpAddr::from([192, 0, 2, 1]), 40_000);
     // the SDP's address by default, received-from or not
     let mut req = offer("trust", &body);
@@ -363,7 +367,7 @@ fn rtcp_rr(ssrc: u32) -> Vec<u8> {
 
 #[test]
 fn rtcp_is_multiplexed_when_both_sides_offer_it() {
-    let (mut server, _) = node(V4, V4, 47_760);
+    let (mut server, _) = node(V4, V4, 27_760);
     let (a, b, o, r) = set_up(&mut server, "mux", V4, |port| sdp_mux(V4, port));
     assert!(
         o.sdp.as_deref().unwrap().contains("a=rtcp-mux"),
@@ -440,7 +444,7 @@ fn dtmf_events_over(
 
 #[test]
 fn detectors_stay_off_srtp_and_other_than_audio() {
-    let (node, _) = bare_node(V4, V4, 47_800, true);
+    let (node, _) = bare_node(V4, V4, 27_800, true);
     let mut server = NgServer::new(node);
     let plain = dtmf_events_over(&mut server, "plain", "audio", "RTP/AVP");
     assert_eq!(plain, ["dtmf"]);
@@ -456,7 +460,7 @@ fn detectors_stay_off_srtp_and_other_than_audio() {
 
 #[test]
 fn a_transport_protocol_other_than_the_offered_one_is_refused() {
-    let (mut server, gauges) = node(V4, V4, 47_840);
+    let (mut server, gauges) = node(V4, V4, 27_840);
     let srtp = sdp(V4, 40_000).replace("RTP/AVP", "RTP/SAVP");
     let mut req = offer("translate", &srtp);
     req.push(("transport-protocol", s("RTP/AVP")));
@@ -508,7 +512,7 @@ fn calls_nobody_deletes_are_deleted_and_live_ones_kept() {
         after_media_timeout_held: None,
         unanswered: Some(Duration::from_millis(1500)),
     };
-    let (mut server, gauges, idle) = expiring_node(47_880, expiry);
+    let (mut server, gauges, idle) = expiring_node(27_880, expiry);
     let (a, b) = (endpoint(V4), endpoint(V4));
     let a_sdp = |port: u16| sdp(V4, port);
     // "silent": answered, never a packet; "live": answered, A talking
@@ -593,7 +597,7 @@ fn a_call_on_hold_outlives_the_plain_call_timeout() {
         after_media_timeout_held: Some(Duration::from_secs(30)),
         unanswered: None,
     };
-    let (mut server, gauges, _) = expiring_node(47_960, expiry);
+    let (mut server, gauges, _) = expiring_node(27_960, expiry);
     let calls = [
         ("plain", sdp(V4, 40_000), sdp(V4, 40_002)),
         (
@@ -647,7 +651,7 @@ fn calls_beyond_max_calls_get_load_limit() {
     // `[media] max_calls`: a full node sends new calls to the proxy's next
     // node (Kamailio tries it on `load limit`, or on rtpengine's words for
     // the same limit from a client that does not list `load limit`).
-    let (node, gauges) = bare_node(V4, V4, 48_000, false);
+    let (node, gauges) = bare_node(V4, V4, 28_000, false);
     let mut server = NgServer::new(node.with_max_calls(2));
     let supports = || Value::List(vec!["load limit".into()]);
     for call in ["one", "two"] {
@@ -688,7 +692,7 @@ fn an_sdp_with_too_many_media_sections_is_refused_whole() {
     // each enabled section takes two port pairs: an INVITE with thousands
     // of m= lines must not take the node's ports
     use ringwire_host::serve::control::MAX_MEDIA_SECTIONS;
-    let (mut server, gauges) = node(V4, V4, 48_040);
+    let (mut server, gauges) = node(V4, V4, 28_040);
     let many = (1..=MAX_MEDIA_SECTIONS).fold(sdp(V4, 40_000), |body, i| {
         body + &format!("m=audio {} RTP/AVP 0\r\n", 40_000 + 2 * i)
     });
@@ -710,7 +714,7 @@ fn an_sdp_with_too_many_media_sections_is_refused_whole() {
 
 #[test]
 fn a_re_offer_with_a_new_codec_lets_a_moved_peer_latch() {
-    let (mut server, _) = node(V4, V4, 47_920);
+    let (mut server, _) = node(V4, V4, 27_920);
     let (_a, b, o, r) = set_up(&mut server, "codec", V4, |port| sdp(V4, port));
     let to_b = SocketAddr::new(V4, media_of(&o).1);
     let to_a = SocketAddr::new(V4, media_of(&r).1);
@@ -738,7 +742,7 @@ fn deleting_a_fork_branch_that_never_answered_keeps_the_answered_call() {
     // the others are cancelled; their 487s reach the proxy's reply route,
     // which deletes with their To tags (Kamailio's rtpengine_manage does
     // on any reply of 300 or more). The answered call must go on.
-    let (mut server, gauges) = node(V4, V4, 48_080);
+    let (mut server, gauges) = node(V4, V4, 28_080);
     let (a, b, o, r) = set_up(&mut server, "fork", V4, |port| sdp(V4, port));
     // the node's ports: A sends to `node_for_a`, B hears from `node_for_b`
     let node_for_a = SocketAddr::new(V4, media_of(&r).1);
@@ -827,7 +831,7 @@ fn a_deleted_call_waits_out_its_delete_delay_for_another_branch() {
     // s by default), the deleted call stays, media and all, and an offer
     // or answer in that time brings it back; with no delay, the answer
     // would find no call and the caller no media.
-    let (node, gauges) = bare_node(V4, V4, 48_160, false);
+    let (node, gauges) = bare_node(V4, V4, 28_160, false);
     let mut server = NgServer::new(node.with_delete_delay(Duration::from_secs(30)));
     let later = || Instant::now() + Duration::from_secs(31);
     let port = |s: &UdpSocket| s.local_addr().unwrap().port();
@@ -909,7 +913,7 @@ fn deleted_calls_give_up_their_room_to_new_calls() {
     // The delete delay must not cost a busy node its new calls: when the
     // ports (or `max_calls`) run out, the deleted call due soonest ends
     // early, and the new call takes its place.
-    let (node, gauges) = bare_node(V4, V4, 48_200, false);
+    let (node, gauges) = bare_node(V4, V4, 28_200, false);
     let mut server = NgServer::new(node.with_delete_delay(Duration::from_secs(30)));
     let deleting = || gauges.calls_deleting.load(Ordering::Relaxed);
     // ten port pairs: five calls of one section (a pair a side)
@@ -944,7 +948,7 @@ fn deleted_calls_give_up_their_room_to_new_calls() {
     assert_eq!(kept.result, "ok");
 
     // max_calls: a deleted call's place goes to a new call too
-    let (node, gauges) = bare_node(V4, V4, 48_240, false);
+    let (node, gauges) = bare_node(V4, V4, 28_240, false);
     let node = node
         .with_delete_delay(Duration::from_secs(30))
         .with_max_calls(2);
@@ -972,7 +976,7 @@ fn a_t38_re_offer_is_relayed_as_it_is_and_media_that_is_not_udp_refused() {
     // carry the UDPTL datagrams untouched, then RTP again when the call
     // goes back to audio. A section that is not over UDP (MSRP over TCP)
     // is refused, and the call stays as it was.
-    let (mut server, _) = node(V4, V4, 48_120);
+    let (mut server, _) = node(V4, V4, 28_120);
     let (a, b, _, _) = set_up(&mut server, "fax", V4, |port| sdp(V4, port));
     let port = |s: &UdpSocket| s.local_addr().unwrap().port();
     let t38 = |p: u16| {
@@ -1057,7 +1061,7 @@ fn rtp_stream_stats(
 
 #[test]
 fn query_reports_loss_duplicates_reordering_and_jitter_of_each_peer() {
-    let (mut server, _) = node(V4, V4, 48_280);
+    let (mut server, _) = node(V4, V4, 28_280);
     let (a, b, _, r) = set_up(&mut server, "quality", V4, |port| sdp(V4, port));
     let to_a = SocketAddr::new(V4, media_of(&r).1);
     // 0..=20 with 5 and 6 lost, 10 sent twice, 15 after 16; each packet 20
