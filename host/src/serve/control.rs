@@ -1002,8 +1002,8 @@ impl Node {
                         lost: s.lost,
                         duplicates: s.duplicates,
                         out_of_order: s.out_of_order,
-                        jitter_us: u64::from(s.jitter) * 1_000_000
-                            / u64::from(info.clock_rate.max(1)),
+                        jitter_us: u64::from(s.jitter_q4) * 1_000_000
+                            / (16 * u64::from(info.clock_rate.max(1))),
                     };
                 }
                 for (total, c) in [(&mut stats.rtp, ms.rtp), (&mut stats.rtcp, ms.rtcp)] {

@@ -359,6 +359,7 @@ pub fn add_stats(a: &mut LegStats, b: &LegStats) {
     a.duplicates += b.duplicates;
     a.out_of_order += b.out_of_order;
     a.jitter = a.jitter.max(b.jitter);
+    a.jitter_q4 = a.jitter_q4.max(b.jitter_q4);
     a.malformed += b.malformed;
     a.hijack_drops += b.hijack_drops;
     a.latches += b.latches;

@@ -21,6 +21,10 @@ pub struct LegStats {
     pub out_of_order: u64,
     /// Interarrival jitter (RFC 3550 A.8) in timestamp units.
     pub jitter: u32,
+    /// The same jitter scaled by 16, as A.8's integer form keeps it: a
+    /// sixteenth of a timestamp unit (7.8 µs at 8 kHz) where `jitter`
+    /// moves in whole units (125 µs).
+    pub jitter_q4: u32,
     /// Datagrams that were not valid RTP/RTCP: counted and dropped.
     pub malformed: u64,
     /// Datagrams from a source other than the remote, outside the latching
@@ -110,6 +114,7 @@ impl RecvState {
             self.transit = None;
             self.update_jitter(ts, arrival);
             stats.jitter = self.jitter_q4 >> 4;
+            stats.jitter_q4 = self.jitter_q4;
             stats.lost = self.lost_before;
             return SeqClass::InOrder;
         }
@@ -149,6 +154,7 @@ impl RecvState {
         if class != SeqClass::Duplicate {
             self.update_jitter(ts, arrival);
             stats.jitter = self.jitter_q4 >> 4;
+            stats.jitter_q4 = self.jitter_q4;
         }
         stats.lost = self.lost_before + self.current_lost();
         class
@@ -222,7 +228,7 @@ mod tests {
         }
         // 0 -> 0 -> 40 -> 40 + 40 - (48 >> 4) = 77.
         assert_eq!(r.jitter_q4(), 77);
-        assert_eq!(s.jitter, 4);
+        assert_eq!((s.jitter, s.jitter_q4), (4, 77));
     }
 
     #[test]
