@@ -1,8 +1,9 @@
 //! The control side of live detectors: installs a [`LiveTap`](crate::live::LiveTap) in every
 //! relay worker, and takes their [`LiveEvent`]s on a thread of its own that
 //! logs each (one `tracing` line, target `ringwire::detect`), counts it for
-//! `/metrics` and keeps the last [`KEEP_PER_CALL`] of each call for the NG
-//! `query` reply.
+//! `/metrics`, keeps the last [`KEEP_PER_CALL`] of each call for the NG
+//! `query` reply and pushes it to `[detectors] event_dest`
+//! ([`super::push`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -45,28 +45,39 @@ struct Pushed<'a> {
 /// The sender the detector event thread owns.
 #[derive(Debug)]
 pub struct EventPush {
-    socket: UdpSocket,
+    /// One socket per address family among the destinations (IPv4, IPv6).
+    v4: Option<UdpSocket>,
+    v6: Option<UdpSocket>,
     dests: Vec<SocketAddr>,
     buf: Vec<u8>,
     counters: Arc<PushCounters>,
 }
 
+/// A non-blocking UDP socket on an ephemeral port of `any`'s family.
+fn socket_on(any: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = UdpSocket::bind(any)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket)
+}
+
 impl EventPush {
-    /// A sender to `dests` (none: `None`), from a socket of the first
-    /// one's family on an ephemeral port.
+    /// A sender to `dests` (none: `None`), from an ephemeral port of each
+    /// address family they use.
     pub fn new(dests: &[SocketAddr], counters: Arc<PushCounters>) -> io::Result<Option<Self>> {
-        let Some(first) = dests.first() else {
+        if dests.is_empty() {
             return Ok(None);
+        }
+        let v4 = match dests.iter().any(|d| d.is_ipv4()) {
+            true => Some(socket_on(([0, 0, 0, 0], 0).into())?),
+            false => None,
         };
-        let any: SocketAddr = if first.is_ipv4() {
-            ([0, 0, 0, 0], 0).into()
-        } else {
-            ([0u16; 8], 0).into()
+        let v6 = match dests.iter().any(|d| d.is_ipv6()) {
+            true => Some(socket_on(([0u16; 8], 0).into())?),
+            false => None,
         };
-        let socket = UdpSocket::bind(any)?;
-        socket.set_nonblocking(true)?;
         Ok(Some(EventPush {
-            socket,
+            v4,
+            v6,
             dests: dests.to_vec(),
             buf: Vec::with_capacity(512),
             counters,
@@ -91,7 +102,9 @@ impl EventPush {
             return;
         }
         for dest in &self.dests {
-            match self.socket.send_to(&self.buf, dest) {
+            let socket = if dest.is_ipv4() { &self.v4 } else { &self.v6 };
+            let Some(socket) = socket else { continue };
+            match socket.send_to(&self.buf, dest) {
                 Ok(_) => self.counters.sent.fetch_add(1, Ordering::Relaxed),
                 Err(err) => {
                     tracing::debug!(%dest, "detector event not pushed: {err}");
@@ -152,6 +165,37 @@ mod tests {
         }
         assert_eq!(counters.sent.load(Ordering::Relaxed), 2);
         assert_eq!(counters.errors.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn ipv4_and_ipv6_destinations_each_get_the_event() {
+        let d4 = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let Ok(d6) = UdpSocket::bind("[::1]:0") else {
+            return; // no IPv6 loopback here
+        };
+        let dests = [d4.local_addr().unwrap(), d6.local_addr().unwrap()];
+        let counters = Arc::new(PushCounters::default());
+        let mut push = EventPush::new(&dests, counters.clone()).unwrap().unwrap();
+        let e = LiveEvent {
+            call: CallId(1),
+            leg: LegId(2),
+            media_ms: 0,
+            wall_ms: 0,
+            event: Event::Beep {
+                start_ms: 6120,
+                end_ms: 6620,
+                freq_hz: 1000.0,
+            },
+        };
+        push.send(&e, "c", "t");
+        for d in [&d4, &d6] {
+            d.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let mut b = [0u8; 512];
+            let n = d.recv(&mut b).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&b[..n]).unwrap();
+            assert_eq!((&v["type"], &v["freq_hz"]), (&"beep".into(), &1000.into()));
+        }
+        assert_eq!(counters.sent.load(Ordering::Relaxed), 2);
     }
 
     #[test]
