@@ -1092,3 +1092,26 @@ fn query_reports_loss_duplicates_reordering_and_jitter_of_each_peer() {
     assert_eq!(ssrc, None);
     assert!(stats.contains(&("lost".into(), 0)), "{stats:?}");
 }
+
+#[test]
+fn query_names_each_sides_codec_and_the_answer_settles_it() {
+    let (mut server, _) = node(V4, V4, 28_320);
+    let codec = |server: &mut NgServer<Node>, tag: &str| {
+        with_first_media(server, "codecs", tag, |m| {
+            m.get(b"codec".as_slice())
+                .and_then(|c| c.as_str())
+                .map(String::from)
+        })
+    };
+    // the caller offers µ-law first, A-law second, and DTMF events
+    let offered = sdp(V4, 40_000).replace("RTP/AVP 0", "RTP/AVP 0 8 101")
+        + "a=rtpmap:101 telephone-event/8000\r\n";
+    assert_eq!(ask(&mut server, &offer("codecs", &offered)).result, "ok");
+    assert_eq!(codec(&mut server, "a").as_deref(), Some("PCMU/8000"));
+    // the agent's phone takes A-law: both sides then use it
+    let answered = sdp(V4, 40_002).replace("RTP/AVP 0", "RTP/AVP 8 101")
+        + "a=rtpmap:101 telephone-event/8000\r\n";
+    assert_eq!(ask(&mut server, &answer("codecs", &answered)).result, "ok");
+    assert_eq!(codec(&mut server, "b").as_deref(), Some("PCMA/8000"));
+    assert_eq!(codec(&mut server, "a").as_deref(), Some("PCMA/8000"));
+}

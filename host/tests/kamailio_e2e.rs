@@ -1353,6 +1353,8 @@ fn two_sip_phones_talk_through_kamailio_with_rtcp_and_digits() {
     }
     let log = node.log();
     let ended = log.lines().find(|l| l.contains("call ended")).unwrap();
+    // both sides on A-law, the agent's pick from the caller's offer
+    assert_eq!(ended.matches(" (PCMA/8000): ").count(), 2, "{ended}");
     for (who, phone) in [("caller", &caller), ("agent", &agent)] {
         let sent = phone.packets().0;
         let counted = format!(": {sent} packets, 0 lost, 0 duplicates, 0 late, ");

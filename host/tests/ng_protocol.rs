@@ -217,6 +217,7 @@ fn stats_of(call: &FakeCall) -> CallStats {
                         out_of_order: 2,
                         jitter_us: 1_875,
                     },
+                    codec: Some("PCMU/8000".into()),
                 })
                 .collect(),
         }],
@@ -583,6 +584,7 @@ fn offer_answer_query_delete() {
     let medias = leg.get(b"medias").and_then(|v| v.as_list()).unwrap();
     let m0 = medias[0].as_dict().unwrap();
     assert_eq!(m0.get(b"local port").and_then(|v| v.as_int()), Some(40000));
+    assert_eq!(get_str(m0, "codec"), Some("PCMU/8000"), "rtpengine's key");
     let ep = m0.get(b"endpoint").and_then(|v| v.as_dict()).unwrap();
     assert_eq!(get_str(ep, "address"), Some("192.0.2.10"));
     assert_eq!(ep.get(b"port").and_then(|v| v.as_int()), Some(10480));

@@ -191,12 +191,12 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
     let r = ng.request(&delete);
     assert_eq!(result(&r), "ok", "{}", String::from_utf8_lossy(&r));
     assert_eq!(field(&r, "warning"), Some(&b"Unknown call-id"[..]));
-    // its end is logged with how each side's media arrived, as rtpengine
+    // its end is logged with each side's codec and how its media arrived, as rtpengine
     // logs a call's final packet statistics: A's ten packets, the one
     // from sequence 900 in the delete delay (789 skipped: lost, as far as
     // the node can tell) and its junk datagram; B's ten
     let ended = format!(
-        "call ended call={call_id} media=tag-a: {} -> port {}: \
+        "call ended call={call_id} media=tag-a: {} -> port {} (PCMU/8000): \
          11 packets, 790 lost, 0 duplicates, 0 late, jitter ",
         a.local_addr().unwrap(),
         to_a.port()
@@ -207,7 +207,7 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
         .find(|l| l.contains(&ended))
         .unwrap_or_else(|| panic!("no `{ended}` in:\n{log}"));
     let b_side = format!(
-        "; tag-b: {} -> port {}: 10 packets, 0 lost, 0 duplicates, 0 late, jitter ",
+        "; tag-b: {} -> port {} (PCMU/8000): 10 packets, 0 lost, 0 duplicates, 0 late, jitter ",
         b.local_addr().unwrap(),
         to_b.port()
     );

@@ -520,6 +520,9 @@ pub struct MediaStats {
     pub rtcp: Counters,
     /// How the peer's RTP arrived (RFC 3550 receive statistics).
     pub quality: ReceiveQuality,
+    /// The first codec of this side's last SDP for the section
+    /// (`PCMU/8000`), as rtpengine reports it; none for T.38 and the like.
+    pub codec: Option<String>,
 }
 
 impl std::fmt::Display for MediaStats {
@@ -530,11 +533,14 @@ impl std::fmt::Display for MediaStats {
             Some(p) => write!(f, "{p}")?,
             None => f.write_str("no peer")?,
         }
+        write!(f, " -> port {}", self.local_port)?;
+        if let Some(c) = &self.codec {
+            write!(f, " ({c})")?;
+        }
         let q = &self.quality;
         write!(
             f,
-            " -> port {}: {} packets, {} lost, {} duplicates, {} late, jitter {}.{} ms, {} errors",
-            self.local_port,
+            ": {} packets, {} lost, {} duplicates, {} late, jitter {}.{} ms, {} errors",
             self.rtp.packets,
             q.lost,
             q.duplicates,
@@ -751,8 +757,11 @@ fn encode_stats(s: &CallStats, out: &mut Vec<u8>) {
         let mut medias = Vec::new();
         for (i, (m, (ip, port))) in t.media.iter().zip(peers).enumerate() {
             let mut md = Dict::new();
-            md.insert("index", i as i64 + 1)
-                .insert("local port", i64::from(m.local_port))
+            md.insert("index", i as i64 + 1);
+            if let Some(codec) = &m.codec {
+                md.insert("codec", codec.as_str());
+            }
+            md.insert("local port", i64::from(m.local_port))
                 .insert("endpoint", endpoint_dict(m.peer, ip, *port))
                 .insert("RTP", quality_dict(&m.rtp, &m.quality))
                 .insert("RTCP", counters_dict(&m.rtcp))

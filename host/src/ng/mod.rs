@@ -28,6 +28,7 @@
 //! does, so a proxy's retry never allocates a call twice.
 
 pub mod bencode;
+pub mod codec;
 pub mod command;
 pub mod sdp;
 

@@ -29,6 +29,7 @@ use super::expiry::{self, Countdown, Expiry, MediaIdle};
 use super::ports::PortAllocator;
 use super::quality::StreamQuality;
 use crate::live::{telephone_event_pt, DetectorSet, LiveControl, TapControl, LIVE_TAP};
+use crate::ng::codec::CodecName;
 use crate::ng::command::AddressFamily;
 use crate::ng::{
     Allocation, Answer, CallControl, CallStats, ControlError, Counters, Delete, Direction,
@@ -62,6 +63,8 @@ struct MediaLeg {
     /// What the last SDP of this side says of its media in this section;
     /// `None` until it names the section, or while it disables it (port 0).
     flow: Option<Direction>,
+    /// The first codec the last SDP of this side names for the section.
+    codec: Option<CodecName>,
 }
 
 #[derive(Debug, Default)]
@@ -685,6 +688,7 @@ impl Node {
             offers_mux: false,
             muxed: false,
             flow: None,
+            codec: None,
         })
     }
 
@@ -933,6 +937,7 @@ impl Node {
                 }
             };
             mine.offers_mux = m.rtcp_mux;
+            mine.codec = CodecName::first_of(m);
             mine.flow = Some(match remote.0 {
                 Some(a) if !a.ip().is_unspecified() => sdp.direction(i),
                 _ => sdp.direction(i).without_receiving(),
@@ -950,6 +955,22 @@ impl Node {
             idle.set_held(call.id, call.media_held());
         }
         Ok(out)
+    }
+
+    /// After an answer, each section's codec is the answerer's for the
+    /// offerer too (RFC 3264: the answerer picks from the offer), as
+    /// rtpengine reports it once a call is answered.
+    fn settle_codecs(&mut self, call_id: &str, offerer: usize) {
+        let Some(call) = self.calls.get_mut(call_id) else {
+            return;
+        };
+        let [a, b] = &mut call.sides;
+        let (offered, answered) = if offerer == 0 { (a, b) } else { (b, a) };
+        for (o, ans) in offered.media.iter_mut().zip(&answered.media) {
+            if let (Some(o), Some(Some(codec))) = (o, ans.map(|l| l.codec)) {
+                o.codec = Some(codec);
+            }
+        }
     }
 
     /// What `query` and `delete` report of `call`: its media statistics
@@ -982,6 +1003,7 @@ impl Node {
                 let info = legs.iter().find(|(leg, _)| *leg == m.leg).map(|(_, i)| *i);
                 let mut ms = MediaStats {
                     local_port: m.rtp,
+                    codec: m.codec.map(|c| c.to_string()),
                     ..MediaStats::default()
                 };
                 if let Some(info) = info {
@@ -1183,6 +1205,7 @@ impl CallControl for Node {
             }
         }
         let media = self.apply_sdp(answer.call_id, 1 - offerer, sdp, &answer.options)?;
+        self.settle_codecs(answer.call_id, offerer);
         self.revive(answer.call_id);
         self.publish();
         Ok(Allocation {
