@@ -520,8 +520,9 @@ pub struct MediaStats {
     pub rtcp: Counters,
     /// How the peer's RTP arrived (RFC 3550 receive statistics).
     pub quality: ReceiveQuality,
-    /// The first codec of this side's last SDP for the section
-    /// (`PCMU/8000`), as rtpengine reports it; none for T.38 and the like.
+    /// The section's codec as rtpengine reports it (`PCMU/8000`): the
+    /// first of this side's last SDP, or once answered the answerer's
+    /// pick; none for T.38 and the like.
     pub codec: Option<String>,
 }
 
