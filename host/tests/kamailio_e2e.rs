@@ -926,16 +926,37 @@ fn a_ring_group_call_keeps_its_media_when_the_other_agents_are_cancelled() {
     // first agent answered must keep its media to the end.
     let (node, metrics, sip) = node_behind_kamailio(3, "kamailio-fork", Scenario::RingGroup);
     sip.call_through(&node);
-    // the whole capture went through, there and back...
-    let body = scrape(metrics);
-    assert_whole_capture(&body, &node);
-    // ...though the cancelled agent's delete came before it
-    assert_commands(&body, [1, 1, 2], "the branch's delete and the BYE's", &sip);
-    let log = node.log();
-    assert!(
-        log.contains("delete of a branch that did not answer"),
-        "the cancelled agent's delete reached the node:\n{log}"
+    // the whole capture went through, there and back, though the
+    // cancelled agent's delete came before it
+    assert_ring_group_carried(
+        metrics,
+        &node,
+        &sip,
+        (
+            "the branch's delete and the BYE's",
+            "delete of a branch that did not answer",
+        ),
+        "the cancelled agent's delete reached the node",
     );
+}
+
+/// Asserts that a ring group's call went through whole though one
+/// branch's delete came first: offer, answer and two deletes (`deletes`:
+/// why two, and what the node's log must say of the first), no NG error,
+/// the capture both ways, the call then deleted; `why` explains the log
+/// line.
+fn assert_ring_group_carried(
+    metrics: SocketAddr,
+    node: &Node,
+    sip: &Sip,
+    deletes: (&str, &str),
+    why: &str,
+) {
+    let body = scrape(metrics);
+    assert_commands(&body, [1, 1, 2], deletes.0, sip);
+    assert_whole_capture(&body, node);
+    let log = node.log();
+    assert!(log.contains(deletes.1), "{why}:\n{log}");
     assert_deleted(&body);
 }
 
@@ -950,20 +971,13 @@ fn a_ring_group_call_keeps_its_media_when_an_agent_is_busy_first() {
     // and the media bypasses the node.)
     let (node, metrics, sip) = node_behind_kamailio(7, "kamailio-busy", Scenario::BusyAgentFirst);
     sip.call_through(&node);
-    let body = scrape(metrics);
-    assert_commands(
-        &body,
-        [1, 1, 2],
-        "the busy agent's delete and the BYE's",
+    assert_ring_group_carried(
+        metrics,
+        &node,
         &sip,
+        ("the busy agent's delete and the BYE's", "revived"),
+        "the answer revived the call",
     );
-    assert_whole_capture(&body, &node);
-    let log = node.log();
-    assert!(
-        log.contains("revived"),
-        "the answer revived the call:\n{log}"
-    );
-    assert_deleted(&body);
 }
 
 #[test]
