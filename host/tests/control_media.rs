@@ -4,7 +4,8 @@
 //! and a dual-stack node (`::`) relay calls set up through NG; `media
 //! address` and `SIP-source-address` with `received-from` name the peer
 //! over the SDP's address, as rtpengine reads them; RTCP multiplexed on
-//! the RTP ports when both SDPs carry `a=rtcp-mux`; no detectors on SRTP
+//! the RTP ports when both SDPs carry `a=rtcp-mux`, and the reports in it
+//! scored per SSRC in `query`'s `SSRC` dict; no detectors on SRTP
 //! media, which they cannot read; calls nobody deletes are deleted by the
 //! node, live ones kept.
 
@@ -1114,4 +1115,130 @@ fn query_names_each_sides_codec_and_the_answer_settles_it() {
     assert_eq!(ask(&mut server, &answer("codecs", &answered)).result, "ok");
     assert_eq!(codec(&mut server, "b").as_deref(), Some("PCMA/8000"));
     assert_eq!(codec(&mut server, "a").as_deref(), Some("PCMA/8000"));
+}
+
+/// An SR from `ssrc` at NTP time `ntp` (seconds), or an RR; with
+/// `block: Some((lsr, held_ms, fraction_lost))` one report block naming
+/// the SR of NTP time `lsr` (seconds; 0: none received), held `held_ms`
+/// (DLSR), with `fraction_lost` (1/256) and 9 packets lost in all.
+fn report(ssrc: u32, ntp: Option<u32>, block: Option<(u32, u32, u8)>) -> Vec<u8> {
+    use ringwire_media::rtcp::{write_report, NtpTime, ReportBlock, SenderInfo};
+    let ntp_time = |seconds| NtpTime {
+        seconds,
+        fraction: 0,
+    };
+    let sender = ntp.map(|s| SenderInfo {
+        ntp: ntp_time(s),
+        ..SenderInfo::default()
+    });
+    let blocks: Vec<ReportBlock> = block
+        .map(|(lsr, held_ms, fraction_lost)| ReportBlock {
+            ssrc: 0x1234_5678,
+            fraction_lost,
+            cumulative_lost: 9,
+            lsr: if lsr == 0 { 0 } else { ntp_time(lsr).middle() },
+            dlsr: held_ms * 65_536 / 1000,
+            ..ReportBlock::default()
+        })
+        .into_iter()
+        .collect();
+    let mut out = Vec::new();
+    write_report(&mut out, ssrc, sender, &blocks);
+    out
+}
+
+/// The top-level `SSRC` dict of a `query` of `call`, its entries' dicts
+/// flattened to `(ssrc, "dict/key", value)`.
+fn ssrc_entries(server: &mut NgServer<Node>, call: &str) -> Vec<(String, String, i64)> {
+    let q = ask(server, &[("command", s("query")), ("call-id", s(call))]);
+    let Ok(Value::Dict(r)) = bencode::decode(&q.reply[3..]) else {
+        panic!()
+    };
+    let ssrcs = r
+        .get(b"SSRC".as_slice())
+        .and_then(|d| d.as_dict())
+        .expect("an SSRC dict");
+    let mut out = Vec::new();
+    for (ssrc, entry) in ssrcs.iter() {
+        let ssrc = String::from_utf8_lossy(ssrc).into_owned();
+        let entry = entry.as_dict().expect("an entry dict");
+        if entry.iter().next().is_none() {
+            out.push((ssrc.clone(), String::new(), 0));
+        }
+        for (k, v) in entry.iter() {
+            let k = String::from_utf8_lossy(k).into_owned();
+            match v {
+                Value::Dict(d) => {
+                    for (kk, vv) in d.iter() {
+                        let kk = String::from_utf8_lossy(kk);
+                        out.push((ssrc.clone(), format!("{k}/{kk}"), vv.as_int().unwrap()));
+                    }
+                }
+                v => out.push((ssrc.clone(), k, v.as_int().unwrap())),
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn rtcp_reports_through_the_node_are_scored_per_ssrc_as_kamailio_reads_them() {
+    let (mut server, _) = node(V4, V4, 28_360);
+    let (a, b, o, r) = set_up(&mut server, "mos", V4, |port| sdp_mux(V4, port));
+    let to_b = SocketAddr::new(V4, media_of(&o).1);
+    let to_a = SocketAddr::new(V4, media_of(&r).1);
+    let mut buf = [0u8; 512];
+    let mut pass = |from: &UdpSocket, to: SocketAddr, at: &UdpSocket, p: &[u8]| {
+        from.send_to(p, to).unwrap();
+        let (n, _) = at.recv_from(&mut buf).expect("relayed");
+        assert_eq!(&buf[..n], p);
+    };
+    pass(&a, to_a, &b, &rtp(1));
+    pass(&b, to_b, &a, &rtp(2));
+    // B's SR reaches A; A names it 30 ms later, saying it held it 10 ms:
+    // 20 ms or more between the node and A (B's side is not known yet)
+    pass(&b, to_b, &a, &report(0xB, Some(100), None));
+    std::thread::sleep(Duration::from_millis(30));
+    pass(&a, to_a, &b, &report(0xA, Some(200), Some((100, 10, 0))));
+    // A's SR reaches B; B names it 30 ms later, held 10 ms, 10% lost since
+    // its last report: scored with both round trips
+    std::thread::sleep(Duration::from_millis(30));
+    pass(&b, to_b, &a, &report(0xB, None, Some((200, 10, 26))));
+    // A's next report, a second after its first (closer ones count once),
+    // naming no SR: its last round trip holds
+    std::thread::sleep(Duration::from_millis(1050));
+    pass(&a, to_a, &b, &report(0xA, None, Some((0, 0, 0))));
+
+    let entries = ssrc_entries(&mut server, "mos");
+    let get = |ssrc: &str, key: &str| {
+        entries
+            .iter()
+            .find(|(s, k, _)| s == ssrc && k == key)
+            .map(|(_, _, v)| *v)
+            .unwrap_or_else(|| panic!("{ssrc} {key} in {entries:?}"))
+    };
+    // the RTP SSRC both sent is known, but nothing reported from it
+    assert_eq!(get("305419896", ""), 0);
+    // B (SSRC 11): one scored report, 10% lost
+    assert_eq!(get("11", "average MOS/samples"), 1);
+    assert_eq!(get("11", "cumulative loss"), 9);
+    assert_eq!(get("11", "lowest MOS/packet loss"), 10);
+    let (rtt, leg) = (
+        get("11", "average MOS/round-trip time"),
+        get("11", "average MOS/round-trip time leg"),
+    );
+    assert!((20_000..1_000_000).contains(&leg), "{leg} us");
+    assert!((40_000..2_000_000).contains(&rtt) && rtt > leg, "{rtt} us");
+    let b_mos = get("11", "average MOS/MOS");
+    assert!((30..=40).contains(&b_mos), "10% lost: {b_mos}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((now - get("11", "lowest MOS/reported at")).abs() <= 5);
+    // A (SSRC 10): its first report unscored, its second clean
+    assert_eq!(get("10", "average MOS/samples"), 1);
+    assert_eq!(get("10", "highest MOS/packet loss"), 0);
+    let a_mos = get("10", "highest MOS/MOS");
+    assert!((42..=44).contains(&a_mos) && a_mos > b_mos, "{a_mos}");
 }

@@ -17,8 +17,9 @@
 //! Two real SIP phones (baresip) talk through Kamailio and the node as
 //! well, in A-law: each hears the other's in-band digits in its own
 //! recording, the caller's RFC 4733 digits are reported, their RTCP goes
-//! through, Kamailio's `$rtpstat` reads the node's totals, and the node
-//! counts exactly the packets each phone says it sent.
+//! through, Kamailio's `$rtpstat` reads the node's totals and its
+//! `mos_average_pv` each phone's score from the node's RTCP scoring, and
+//! the node counts exactly the packets each phone says it sent.
 //!
 //! Needs `kamailio`, `sipp` and `baresip` (Debian: kamailio, sip-tester,
 //! baresip-core), which `scripts/test.sh` installs.
@@ -156,6 +157,26 @@ fn kamailio_cfg(
     } else {
         ""
     };
+    // the MOS Kamailio reads from the node's `delete` reply (its `SSRC`
+    // dict), into the AVPs its rtpengine module fills
+    let (mos_params, mos_log) = if record_route {
+        (
+            [
+                "average",
+                "average_samples",
+                "average_roundtrip",
+                "min",
+                "max",
+            ]
+            .map(|v| format!(r#"modparam("rtpengine", "mos_{v}_pv", "$avp(mos_{v})")"#))
+            .join("\n"),
+            r#"if (is_method("BYE")) {
+        xlog("L_INFO", "mos: average $avp(mos_average) of $avp(mos_average_samples), round trip $avp(mos_average_roundtrip) us, lowest $avp(mos_min), highest $avp(mos_max)\n");
+    }"#,
+        )
+    } else {
+        (String::new(), "")
+    };
     format!(
         r#"#!KAMAILIO
 debug=2
@@ -173,10 +194,12 @@ loadmodule "corex.so"
 loadmodule "rtpengine.so"
 {rr_module}
 modparam("rtpengine", "rtpengine_sock", "{nodes}")
+{mos_params}
 request_route {{
     if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
     {rtpstat}
     {media}
+    {mos_log}
     {in_dialogue}
     $du = "sip:127.0.0.1:{uas_port}";
     {fork}
@@ -1276,8 +1299,8 @@ fn two_sip_phones_talk_through_kamailio_with_rtcp_and_digits() {
         sip.run_dir.join("agent.wav"),
         sip.run_dir.join("caller.wav"),
     );
-    dtmf_wav(&agent_wav, "3", 12.0);
-    dtmf_wav(&caller_wav, "75#", 12.0);
+    dtmf_wav(&agent_wav, "3", 16.0);
+    dtmf_wav(&caller_wav, "75#", 16.0);
     let agent = Phone::start(
         sip.run_dir.join("agent"),
         "agent",
@@ -1291,7 +1314,8 @@ fn two_sip_phones_talk_through_kamailio_with_rtcp_and_digits() {
         None,
     );
     agent.wait_for("baresip is ready");
-    // 8 s: long enough for each phone's RTCP reports (every 5 s or so)
+    // 12 s: two rounds of each phone's RTCP reports (every 5 s), the
+    // second scored: each names an SR of the other that the first passed
     let mut caller = Phone::start(
         sip.run_dir.join("caller"),
         "caller",
@@ -1302,7 +1326,7 @@ fn two_sip_phones_talk_through_kamailio_with_rtcp_and_digits() {
             ctrl: p + 13,
         },
         &caller_wav,
-        Some((&format!("sip:agent@127.0.0.1:{}", sip.sip_port), 8)),
+        Some((&format!("sip:agent@127.0.0.1:{}", sip.sip_port), 12)),
     );
     caller.wait_for("Call established");
     caller.send_digits("12");
@@ -1345,6 +1369,21 @@ fn two_sip_phones_talk_through_kamailio_with_rtcp_and_digits() {
         "{stat}: the phones sent {caller_sent} and {agent_sent}"
     );
     assert_eq!((rtp_errors, rtcp_packets >= 2), (0, true), "{stat}");
+    // Kamailio's MOS variables, from the node's `SSRC` dict in the
+    // delete's reply: each phone's second report scored (a clean loopback
+    // call scores 4.4, G.711's best), its round trip under a few ms
+    let mos = kamailio
+        .lines()
+        .find_map(|l| l.split("mos: ").nth(1))
+        .unwrap_or_else(|| panic!("no MOS logged:\n{kamailio}"));
+    let words: Vec<&str> = mos.split([' ', ',']).filter(|w| !w.is_empty()).collect();
+    assert_eq!(
+        [words[1], words[3], words[9], words[11]],
+        ["4.4", "1", "4.4", "4.4"],
+        "{mos}"
+    );
+    let rtt: u64 = words[6].parse().expect("a round trip");
+    assert!((1..20_000).contains(&rtt), "{mos}");
     // the node's digits: the caller's events, and the tones each played
     let log = node.log();
     let digits = |source: &str| -> String {
@@ -1367,8 +1406,14 @@ fn two_sip_phones_talk_through_kamailio_with_rtcp_and_digits() {
     }
     let log = node.log();
     let ended = log.lines().find(|l| l.contains("call ended")).unwrap();
-    // both sides on A-law, the agent's pick from the caller's offer
+    // both sides on A-law, the agent's pick from the caller's offer, and
+    // both scored from the other's RTCP
     assert_eq!(ended.matches(" (PCMA/8000): ").count(), 2, "{ended}");
+    assert_eq!(
+        ended.matches(", MOS 4.4 (low 4.4, reports 1, ").count(),
+        2,
+        "{ended}"
+    );
     for (who, phone) in [("caller", &caller), ("agent", &agent)] {
         let sent = phone.packets().0;
         let counted = format!(": {sent} packets, 0 lost, 0 duplicates, 0 late, ");

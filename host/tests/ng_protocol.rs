@@ -12,8 +12,8 @@ use ringwire_host::ng::command::{self, AddressFamily};
 use ringwire_host::ng::sdp::{self, MediaPorts, RewriteOptions, Sdp, SdpError};
 use ringwire_host::ng::{
     Allocation, Answer, CallControl, CallStats, Command, CommandError, ControlError, Counters,
-    Delete, Dropped, MediaStats, NgConfig, NgServer, Offer, Query, ReceiveQuality, Request,
-    RequestError, TagStats,
+    Delete, Dropped, MediaStats, MosEntry, MosStats, NgConfig, NgServer, Offer, Query,
+    ReceiveQuality, Request, RequestError, TagStats,
 };
 
 // ---------------------------------------------------------------- helpers
@@ -189,6 +189,27 @@ impl CallControl for FakeNode {
     }
 }
 
+/// What the phone at the far end reported of what it heard: two reports,
+/// 4.3 and 3.9.
+fn fake_mos() -> MosStats {
+    let entry = |mos_x10, loss_percent, reported_at| MosEntry {
+        mos_x10,
+        rtt_us: 41_000,
+        rtt_leg_us: 20_500,
+        jitter_ms: 3,
+        loss_percent,
+        reported_at,
+    };
+    MosStats {
+        ssrc: 0xA11CE,
+        cumulative_lost: -1,
+        average: entry(41, 2, 0),
+        samples: 2,
+        lowest: entry(39, 4, 1_700_000_004),
+        highest: entry(43, 0, 1_700_000_002),
+    }
+}
+
 fn stats_of(call: &FakeCall) -> CallStats {
     let rtp = Counters {
         packets: 50,
@@ -218,6 +239,7 @@ fn stats_of(call: &FakeCall) -> CallStats {
                         jitter_us: 1_875,
                     },
                     codec: Some("PCMU/8000".into()),
+                    mos: Some(fake_mos()),
                 })
                 .collect(),
         }],
@@ -623,6 +645,52 @@ fn offer_answer_query_delete() {
     assert_eq!(
         ["lost", "duplicates", "out of order", "jitter", "jitter us"].map(|k| int(rtp_stats, k)),
         [Some(3), Some(1), Some(2), Some(2), Some(1_875)]
+    );
+    // the top-level `SSRC` dict Kamailio's `mos_*_pv` read: the RTP SSRC
+    // with nothing reported from it, the reporting phone's with its MOS
+    let ssrcs = d.get(b"SSRC").and_then(|v| v.as_dict()).unwrap();
+    let keys: Vec<&[u8]> = ssrcs.iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, [b"659918".as_slice(), b"305419896".as_slice()]);
+    let empty = ssrcs.get(b"305419896").and_then(|v| v.as_dict()).unwrap();
+    assert!(empty.iter().next().is_none());
+    let phone = ssrcs.get(b"659918").and_then(|v| v.as_dict()).unwrap();
+    assert_eq!(int(phone, "cumulative loss"), Some(-1));
+    let fields = |name: &str| -> Vec<(String, i64)> {
+        let e = phone
+            .get(name.as_bytes())
+            .and_then(|v| v.as_dict())
+            .unwrap();
+        e.iter()
+            .map(|(k, v)| (String::from_utf8_lossy(k).into(), v.as_int().unwrap()))
+            .collect()
+    };
+    let expect = |pairs: &[(&str, i64)]| -> Vec<(String, i64)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    };
+    let common = |mos, loss| {
+        [
+            ("MOS", mos),
+            ("round-trip time", 41_000),
+            ("round-trip time leg", 20_500),
+            ("jitter", 3),
+            ("packet loss", loss),
+        ]
+    };
+    let with = |mut v: Vec<(String, i64)>, k: &str, n: i64| {
+        v.push((k.to_string(), n));
+        v
+    };
+    assert_eq!(
+        fields("average MOS"),
+        with(expect(&common(41, 2)), "samples", 2)
+    );
+    assert_eq!(
+        fields("lowest MOS"),
+        with(expect(&common(39, 4)), "reported at", 1_700_000_004)
+    );
+    assert_eq!(
+        fields("highest MOS"),
+        with(expect(&common(43, 0)), "reported at", 1_700_000_002)
     );
 
     // delete, then the call is gone

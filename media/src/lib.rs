@@ -4,6 +4,7 @@
 //!
 //! - [`rtp`]: RTP header parse over `Bytes`/`&[u8]` (zero copy), in-place
 //!   rewrite, builder into a caller's buffer;
+//! - [`rtcp`]: sender and receiver reports read (and written for tests);
 //! - [`rfc4733`]: telephone-event payloads and the sans-IO [`rfc4733::EventTracker`]
 //!   (one digit per event, whatever the retransmissions);
 //! - [`capture`]: pcap/pcapng files scanned for RTP without SDP
@@ -45,6 +46,7 @@ pub mod input;
 pub mod relay;
 pub mod resample;
 pub mod rfc4733;
+pub mod rtcp;
 pub mod rtp;
 pub mod wav;
 

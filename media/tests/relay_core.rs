@@ -549,6 +549,99 @@ fn rtcp_is_forwarded_between_rtcp_ports() {
     assert_eq!((s.rtcp_packets, s.hijack_drops), (2, 1));
 }
 
+/// An SR from `ssrc` with NTP seconds `ntp_s` (fraction 0), or an RR,
+/// with one report block naming the SR with NTP seconds `lsr_s`, held
+/// `held_eighths` of a second, `fraction_lost` and `jitter` as given.
+fn report(
+    ssrc: u32,
+    ntp_s: Option<u32>,
+    lsr_s: u32,
+    held_eighths: u32,
+    fraction_lost: u8,
+) -> BytesMut {
+    use ringwire_media::rtcp::{write_report, NtpTime, ReportBlock, SenderInfo};
+    let sender = ntp_s.map(|seconds| SenderInfo {
+        ntp: NtpTime {
+            seconds,
+            fraction: 0,
+        },
+        ..SenderInfo::default()
+    });
+    let block = ReportBlock {
+        ssrc: 0x5eed,
+        fraction_lost,
+        cumulative_lost: 7,
+        jitter: 40,
+        lsr: NtpTime {
+            seconds: lsr_s,
+            fraction: 0,
+        }
+        .middle(),
+        dlsr: held_eighths * 65_536 / 8,
+        ..ReportBlock::default()
+    };
+    let mut v = Vec::new();
+    write_report(&mut v, ssrc, sender, &[block]);
+    BytesMut::from(&v[..])
+}
+
+#[test]
+fn receiver_reports_give_each_legs_round_trip_and_a_score() {
+    let mut h = H::bridged(RelayConfig::default(), ms(0), &[]);
+    // the agent's SR passes to the carrier at 1 s; the carrier's RR names
+    // it 145 ms later, held 125 ms: 20 ms between the node and the carrier
+    h.dgram(
+        ms(1000),
+        B_RTCP,
+        AGENT_RTCP,
+        report(0xB, Some(100), 0, 0, 0),
+    );
+    h.dgram(
+        ms(1145),
+        A_RTCP,
+        CARRIER_RTCP,
+        report(0xA, Some(200), 100, 1, 0),
+    );
+    let a = h.core.leg_mos(A).unwrap();
+    // the agent's side is not known yet: nothing to score
+    assert_eq!((a.reporter, a.samples, a.unscored), (0xA, 0, 1));
+    // the agent names the carrier's SR 1175 ms after it passed, held
+    // 1125: 50 ms on its side, 70 ms end to end (its SR's block, naming
+    // no SR, was not scored)
+    h.dgram(ms(2320), B_RTCP, AGENT_RTCP, report(0xB, None, 200, 9, 26));
+    let b = h.core.leg_mos(B).unwrap();
+    assert_eq!(
+        (b.reporter, b.samples, b.unscored, b.cumulative_lost),
+        (0xB, 1, 1, 7)
+    );
+    let low = b.lowest.unwrap();
+    assert_eq!(
+        (
+            low.rtt_us,
+            low.rtt_leg_us,
+            low.jitter_ms,
+            low.loss_percent,
+            low.at
+        ),
+        (70_000, 50_000, 5, 10, ms(2320))
+    );
+    assert_eq!(low.mos_x10, mos_x10(70_000, 5, 10));
+    // the carrier's next report is scored with both sides known
+    h.dgram(
+        ms(6145),
+        A_RTCP,
+        CARRIER_RTCP,
+        report(0xA, Some(300), 100, 41, 0),
+    );
+    let a = h.core.leg_mos(A).unwrap();
+    assert_eq!((a.samples, a.unscored), (1, 1));
+    assert_eq!(a.highest.unwrap().rtt_us, 70_000);
+    assert_eq!(a.average().unwrap().mos_x10, mos_x10(70_000, 5, 0));
+    // all of it was forwarded as it came
+    assert_eq!(h.stats(A).rtcp_packets, 2);
+    assert_eq!(h.stats(B).sent_packets, 2);
+}
+
 #[test]
 fn rtcp_mux_on_the_rtp_port() {
     let mut h = H::new(RelayConfig::default());

@@ -524,6 +524,46 @@ pub struct MediaStats {
     /// first of this side's last SDP, or once answered the answerer's
     /// pick; none for T.38 and the like.
     pub codec: Option<String>,
+    /// The scores of the RTCP receiver reports the peer sent, once one
+    /// could be scored: the quality of what it heard.
+    pub mos: Option<MosStats>,
+}
+
+/// What one end's RTCP receiver reports scored over a call (ITU-T G.107
+/// E-model), in the shape of rtpengine's `SSRC` entries that Kamailio's
+/// `mos_*_pv` read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MosStats {
+    /// The SSRC the end reports from (the entry's key).
+    pub ssrc: u32,
+    /// Cumulative loss it last reported of the stream it receives.
+    pub cumulative_lost: i64,
+    /// The mean of its scored reports (`samples` of them).
+    pub average: MosEntry,
+    /// Reports scored.
+    pub samples: u32,
+    /// The lowest-scored report.
+    pub lowest: MosEntry,
+    /// The highest-scored report.
+    pub highest: MosEntry,
+}
+
+/// One scored report (or their mean), in rtpengine's units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MosEntry {
+    /// The score times ten (`MOS`: 44 is 4.4).
+    pub mos_x10: u8,
+    /// End-to-end round trip, µs (`round-trip time`).
+    pub rtt_us: u32,
+    /// Round trip between the node and this end, µs (`round-trip time
+    /// leg`).
+    pub rtt_leg_us: u32,
+    /// Jitter the end reported, ms.
+    pub jitter_ms: u32,
+    /// Fraction lost the end reported, percent (`packet loss`).
+    pub loss_percent: u8,
+    /// When the report came, Unix seconds (`reported at`; 0 for the mean).
+    pub reported_at: i64,
 }
 
 impl std::fmt::Display for MediaStats {
@@ -549,7 +589,19 @@ impl std::fmt::Display for MediaStats {
             q.jitter_us / 1000,
             q.jitter_us % 1000 / 100,
             self.rtp.errors,
-        )
+        )?;
+        if let Some(m) = &self.mos {
+            let tenths = |x: u32| format!("{}.{}", x / 10, x % 10);
+            write!(
+                f,
+                ", MOS {} (low {}, reports {}, round trip {} ms)",
+                tenths(m.average.mos_x10.into()),
+                tenths(m.lowest.mos_x10.into()),
+                m.samples,
+                tenths(m.average.rtt_us / 100),
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -739,7 +791,58 @@ fn streams<'a>(m: &MediaStats, rtp_endpoint: Dict<'a>) -> Value<'a> {
     Value::List(vec![Value::Dict(rtp), Value::Dict(rtcp)])
 }
 
+/// A MOS entry's fields in rtpengine's names; `reported at` only for a
+/// single report.
+fn mos_entry_dict(e: &MosEntry, samples: Option<u32>) -> Dict<'static> {
+    let mut d = Dict::new();
+    d.insert("MOS", i64::from(e.mos_x10))
+        .insert("round-trip time", i64::from(e.rtt_us))
+        .insert("round-trip time leg", i64::from(e.rtt_leg_us))
+        .insert("jitter", i64::from(e.jitter_ms))
+        .insert("packet loss", i64::from(e.loss_percent));
+    match samples {
+        Some(n) => d.insert("samples", i64::from(n)),
+        None => d.insert("reported at", e.reported_at),
+    };
+    d
+}
+
+/// The keys and scores of the top-level `SSRC` dict: each SSRC the
+/// call's peers sent or reported from, in order, with the scores of an
+/// end's reports under the SSRC it reports from (rtpengine's shape).
+fn ssrc_entries(s: &CallStats) -> Vec<(String, Option<&MosStats>)> {
+    let medias = || s.tags.iter().flat_map(|t| &t.media);
+    let mut entries: std::collections::BTreeMap<u32, Option<&MosStats>> = medias()
+        .filter_map(|m| m.quality.ssrc)
+        .map(|ssrc| (ssrc, None))
+        .collect();
+    for m in medias().filter_map(|m| m.mos.as_ref()) {
+        entries.insert(m.ssrc, Some(m));
+    }
+    entries
+        .into_iter()
+        .map(|(ssrc, mos)| (ssrc.to_string(), mos))
+        .collect()
+}
+
+/// The `SSRC` dict: an entry per SSRC, empty while unscored.
+fn ssrc_dict<'a>(entries: &'a [(String, Option<&MosStats>)]) -> Dict<'a> {
+    let mut d = Dict::new();
+    for (ssrc, mos) in entries {
+        let mut e = Dict::new();
+        if let Some(m) = mos {
+            e.insert("cumulative loss", m.cumulative_lost)
+                .insert("average MOS", mos_entry_dict(&m.average, Some(m.samples)))
+                .insert("lowest MOS", mos_entry_dict(&m.lowest, None))
+                .insert("highest MOS", mos_entry_dict(&m.highest, None));
+        }
+        d.insert(ssrc, e);
+    }
+    d
+}
+
 fn encode_stats(s: &CallStats, out: &mut Vec<u8>) {
+    let ssrcs = ssrc_entries(s);
     let peers: Vec<Vec<(String, i64)>> = s
         .tags
         .iter()
@@ -783,6 +886,7 @@ fn encode_stats(s: &CallStats, out: &mut Vec<u8>) {
     d.insert("result", "ok")
         .insert("created", s.created)
         .insert("last signal", s.last_signal)
+        .insert("SSRC", ssrc_dict(&ssrcs))
         .insert("tags", tags)
         .insert("totals", totals);
     if !s.events.is_empty() {

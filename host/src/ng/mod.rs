@@ -42,8 +42,8 @@ use thiserror::Error;
 
 pub use command::{
     parse_request, Answer, CallStats, Command, CommandError, Counters, Delete, DetectorEvent,
-    EventField, MediaStats, Offer, Options, Query, ReceiveQuality, Reply, Request, RequestError,
-    TagStats,
+    EventField, MediaStats, MosEntry, MosStats, Offer, Options, Query, ReceiveQuality, Reply,
+    Request, RequestError, TagStats,
 };
 pub use sdp::{Direction, MediaPorts, RewriteOptions, Sdp, SdpError};
 

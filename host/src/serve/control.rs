@@ -27,7 +27,7 @@ use ringwire_media::relay::{
 use super::detect::DetectEvents;
 use super::expiry::{self, Countdown, Expiry, MediaIdle};
 use super::ports::PortAllocator;
-use super::quality::StreamQuality;
+use super::quality::{self, StreamQuality};
 use crate::live::{telephone_event_pt, DetectorSet, LiveControl, TapControl, LIVE_TAP};
 use crate::ng::codec::CodecName;
 use crate::ng::command::AddressFamily;
@@ -992,6 +992,7 @@ impl Node {
         };
         // every leg's statistics in one round trip to the call's worker
         let legs = self.driver.call_info(call.id).unwrap_or_default();
+        let wall = SystemTime::now();
         for side in &call.sides {
             let Some(tag) = &side.tag else { continue };
             let mut t = TagStats {
@@ -1027,6 +1028,9 @@ impl Node {
                         jitter_us: u64::from(s.jitter_q4) * 1_000_000
                             / (16 * u64::from(info.clock_rate.max(1))),
                     };
+                    ms.mos = info
+                        .mos
+                        .and_then(|m| quality::mos_stats(&m, info.read_at, wall));
                 }
                 for (total, c) in [(&mut stats.rtp, ms.rtp), (&mut stats.rtcp, ms.rtcp)] {
                     total.packets += c.packets;

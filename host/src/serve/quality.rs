@@ -1,12 +1,44 @@
-//! Call-quality histograms for `/metrics`: each RTP stream's loss ratio and
-//! jitter, taken when its call ends, so that an operator can alert on the
-//! share of calls whose audio arrived damaged (the node's own RFC 3550
-//! receive statistics, no RTCP from the phones needed).
+//! Call quality: the MOS of each end's RTCP reports as `query` gives it,
+//! and histograms for `/metrics` of each RTP stream's loss ratio, jitter
+//! and MOS, taken when its call ends, so that an operator can alert on
+//! the share of calls whose audio arrived damaged (loss and jitter are the
+//! node's own RFC 3550 receive statistics, no RTCP from the phones
+//! needed).
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ringwire_media::relay::{MosSample, MosSummary};
 
 use super::metrics::histogram;
-use crate::ng::MediaStats;
+use crate::ng::{MediaStats, MosEntry, MosStats};
+
+/// The scores of one end's reports as `query` reports them, read by a
+/// worker at `read_at` (its clock) and stamped in Unix time from `wall`
+/// (the same instant); none while no report was scored.
+pub fn mos_stats(m: &MosSummary, read_at: Duration, wall: SystemTime) -> Option<MosStats> {
+    let unix = |at: Duration| {
+        let t = wall.checked_sub(read_at.saturating_sub(at)).unwrap_or(wall);
+        t.duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    };
+    let entry = |s: MosSample, stamped: bool| MosEntry {
+        mos_x10: s.mos_x10,
+        rtt_us: s.rtt_us,
+        rtt_leg_us: s.rtt_leg_us,
+        jitter_ms: s.jitter_ms,
+        loss_percent: s.loss_percent,
+        reported_at: if stamped { unix(s.at) } else { 0 },
+    };
+    Some(MosStats {
+        ssrc: m.reporter,
+        cumulative_lost: i64::from(m.cumulative_lost),
+        average: entry(m.average()?, false),
+        samples: m.samples,
+        lowest: entry(m.lowest?, true),
+        highest: entry(m.highest?, true),
+    })
+}
 
 /// Upper bounds of the loss-ratio buckets (lost / expected).
 pub const LOSS_BOUNDS: [f64; 7] = [0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1];
@@ -14,6 +46,10 @@ pub const LOSS_BOUNDS: [f64; 7] = [0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1];
 /// Upper bounds of the jitter buckets, seconds (G.711 through a 40-60 ms
 /// jitter buffer starts to suffer at about 20-30 ms).
 pub const JITTER_BOUNDS: [f64; 7] = [0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1];
+
+/// Upper bounds of the MOS buckets (G.711 scores 4.4 at best; 3.6 is
+/// where many users are dissatisfied, G.107 Annex B).
+pub const MOS_BOUNDS: [f64; 8] = [2.0, 2.6, 3.1, 3.6, 4.0, 4.2, 4.3, 4.4];
 
 /// A fixed-bucket histogram safe to fill from one thread and read from
 /// another; the sum is kept in millionths.
@@ -59,11 +95,12 @@ impl Histogram {
     }
 }
 
-/// Loss and jitter of the RTP streams of ended calls.
+/// Loss, jitter and MOS of the RTP streams of ended calls.
 #[derive(Debug)]
 pub struct StreamQuality {
     loss: Histogram,
     jitter: Histogram,
+    mos: Histogram,
 }
 
 impl Default for StreamQuality {
@@ -71,6 +108,7 @@ impl Default for StreamQuality {
         StreamQuality {
             loss: Histogram::new(&LOSS_BOUNDS),
             jitter: Histogram::new(&JITTER_BOUNDS),
+            mos: Histogram::new(&MOS_BOUNDS),
         }
     }
 }
@@ -78,8 +116,11 @@ impl Default for StreamQuality {
 impl StreamQuality {
     /// Records the stream of one media section of an ended call; a stream
     /// that never carried RTP says nothing about the network and is left
-    /// out.
+    /// out, and only a peer whose reports were scored has a MOS.
     pub fn observe(&self, m: &MediaStats) {
+        if let Some(mos) = &m.mos {
+            self.mos.observe(f64::from(mos.average.mos_x10) / 10.0);
+        }
         let q = &m.quality;
         let received = m.rtp.packets.saturating_sub(q.duplicates);
         if received == 0 {
@@ -102,6 +143,11 @@ impl StreamQuality {
             "ringwire_stream_jitter_seconds",
             "Interarrival jitter (RFC 3550 A.8) at the end of each RTP stream of an ended call.",
         );
+        self.mos.render(
+            out,
+            "ringwire_stream_mos",
+            "Mean E-model score (ITU-T G.107) of the RTCP receiver reports each peer of an ended call sent.",
+        );
     }
 }
 
@@ -123,6 +169,81 @@ mod tests {
                 ..ReceiveQuality::default()
             },
             ..MediaStats::default()
+        }
+    }
+
+    fn sample(mos_x10: u8, loss_percent: u8, at_s: u64) -> MosSample {
+        MosSample {
+            mos_x10,
+            rtt_us: 40_000,
+            rtt_leg_us: 15_000,
+            jitter_ms: 4,
+            loss_percent,
+            at: Duration::from_secs(at_s),
+        }
+    }
+
+    #[test]
+    fn scores_are_stamped_in_unix_time_from_the_workers_clock() {
+        let mut m = MosSummary::default();
+        (m.reporter, m.cumulative_lost) = (77, 12);
+        assert_eq!(mos_stats(&m, Duration::ZERO, SystemTime::now()), None);
+        m.add(sample(43, 0, 100));
+        m.add(sample(38, 6, 105));
+        // read at worker time 110 s, which was Unix time 1_800_000_000
+        let wall = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let s = mos_stats(&m, Duration::from_secs(110), wall).unwrap();
+        assert_eq!((s.ssrc, s.cumulative_lost, s.samples), (77, 12, 2));
+        assert_eq!(
+            (s.lowest.mos_x10, s.lowest.reported_at),
+            (38, 1_799_999_995)
+        );
+        assert_eq!(
+            (s.highest.mos_x10, s.highest.reported_at),
+            (43, 1_799_999_990)
+        );
+        assert_eq!((s.average.mos_x10, s.average.loss_percent), (40, 3));
+        assert_eq!((s.average.rtt_us, s.average.reported_at), (40_000, 0));
+        // the call-end line gives the mean, the lowest and the round trip
+        let line = MediaStats {
+            mos: Some(s),
+            ..stream(10, 0, 0, 0)
+        }
+        .to_string();
+        assert!(
+            line.ends_with(", MOS 4.0 (low 3.8, reports 2, round trip 40.0 ms)"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn the_mean_score_of_each_scored_stream_is_a_histogram() {
+        let q = StreamQuality::default();
+        let scored = |mos_x10| MediaStats {
+            mos: Some(MosStats {
+                average: MosEntry {
+                    mos_x10,
+                    ..MosEntry::default()
+                },
+                samples: 1,
+                ..MosStats::default()
+            }),
+            ..stream(100, 0, 0, 0)
+        };
+        q.observe(&scored(44));
+        q.observe(&scored(35));
+        q.observe(&stream(100, 0, 0, 0)); // no reports: no score
+        let mut out = String::new();
+        q.render(&mut out);
+        for line in [
+            "ringwire_stream_mos_bucket{le=\"3.1\"} 0",
+            "ringwire_stream_mos_bucket{le=\"3.6\"} 1",
+            "ringwire_stream_mos_bucket{le=\"4.3\"} 1",
+            "ringwire_stream_mos_bucket{le=\"4.4\"} 2",
+            "ringwire_stream_mos_sum 7.9",
+            "ringwire_stream_mos_count 2",
+        ] {
+            assert!(out.lines().any(|l| l == line), "{line} not in:\n{out}");
         }
     }
 

@@ -56,7 +56,8 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::relay::{
-    CallId, Command, Event, LegId, LegSpec, LegStats, LocalPort, RelayConfig, RelayError,
+    CallId, Command, Event, LegId, LegSpec, LegStats, LocalPort, MosSummary, RelayConfig,
+    RelayError,
 };
 
 /// Which IO backend runs the workers.
@@ -207,6 +208,12 @@ pub struct LegInfo {
     pub remote_rtcp: Option<SocketAddr>,
     /// The RTP clock rate of its media (jitter counts in its ticks).
     pub clock_rate: u32,
+    /// The scores of the RTCP receiver reports its remote sent, once one
+    /// came ([`crate::relay::mos`]).
+    pub mos: Option<MosSummary>,
+    /// When the worker read all this, on the clock of the scores' `at`
+    /// (the driver's, from its start).
+    pub read_at: Duration,
 }
 
 /// Counters a worker keeps beside its core's: drops the driver itself

@@ -31,7 +31,7 @@ pub(super) trait ShardWorker {
 }
 
 /// What the control side may know of `leg`: statistics and remotes.
-fn leg_info<B: Packet>(core: &RelayCore<B>, leg: LegId) -> Option<LegInfo> {
+fn leg_info<B: Packet>(core: &RelayCore<B>, leg: LegId, now: Duration) -> Option<LegInfo> {
     let stats = core.leg_stats(leg)?;
     let (remote_rtp, remote_rtcp) = core.leg_remote(leg).unwrap_or_default();
     Some(LegInfo {
@@ -39,6 +39,8 @@ fn leg_info<B: Packet>(core: &RelayCore<B>, leg: LegId) -> Option<LegInfo> {
         remote_rtp,
         remote_rtcp,
         clock_rate: core.leg_clock_rate(leg).unwrap_or(8000),
+        mos: core.leg_mos(leg),
+        read_at: now,
     })
 }
 
@@ -78,14 +80,14 @@ pub(super) fn handle_request<W: ShardWorker>(w: &mut W, now: Duration, request: 
         }
         Request::LegInfo { leg, reply } => {
             let (core, _, _) = w.parts();
-            let _ = reply.try_send(leg_info(core, leg));
+            let _ = reply.try_send(leg_info(core, leg, now));
         }
         Request::CallInfo { call, reply } => {
             let (core, call_legs, _) = w.parts();
             let legs = call_legs.get(&call).map(Vec::as_slice).unwrap_or_default();
             let info = legs
                 .iter()
-                .filter_map(|&leg| leg_info(core, leg).map(|i| (leg, i)))
+                .filter_map(|&leg| leg_info(core, leg, now).map(|i| (leg, i)))
                 .collect();
             let _ = reply.try_send(info);
         }

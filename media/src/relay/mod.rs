@@ -36,6 +36,8 @@
 //!   sequence numbers, RFC 3550 A.8 jitter);
 //! - [`rewrite`]: SSRC/sequence/timestamp rewriting in place, with
 //!   continuity across source changes;
+//! - [`mos`]: round trips and E-model scores from the RTCP reports each
+//!   leg's remote sends ([`RelayCore::leg_mos`]);
 //! - [`DetectorTap`]: where host plugs DTMF/AMD/beep detectors into a leg.
 //!
 //! Latching (symmetric RTP) and hijack protection: a leg starts with the
@@ -57,6 +59,7 @@
 //! place (header bytes only) when rewriting is on; a dropped datagram's
 //! buffer is dropped (which gives a pooled buffer back).
 
+pub mod mos;
 pub mod rewrite;
 pub mod stats;
 pub mod tap;
@@ -68,7 +71,10 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 
+use crate::rtcp::{read_reports, Reports};
 use crate::rtp::{is_rtcp_like, RtpHeader};
+use mos::RtcpQuality;
+pub use mos::{mos_x10, MosSample, MosSummary};
 pub use rewrite::Rewrite;
 use rewrite::RewriteState;
 pub use stats::LegStats;
@@ -524,6 +530,9 @@ struct Leg {
     tap: Option<TapId>,
     recv: RecvState,
     stats: LegStats,
+    /// What its remote's RTCP reports told (boxed when the leg is added:
+    /// the RTP path never reads it, and RTCP allocates nothing).
+    rtcp: Box<RtcpQuality>,
 }
 
 impl Leg {
@@ -668,6 +677,12 @@ impl<B: Packet> RelayCore<B> {
     /// A leg's statistics.
     pub fn leg_stats(&self, leg: LegId) -> Option<LegStats> {
         self.leg(leg).map(|l| l.stats)
+    }
+
+    /// The scores of the receiver reports a leg's remote sent, once one
+    /// came ([`mos`]).
+    pub fn leg_mos(&self, leg: LegId) -> Option<MosSummary> {
+        self.leg(leg).and_then(|l| l.rtcp.summary)
     }
 
     /// The RTP clock rate a leg's timestamps (and its jitter) count in.
@@ -899,6 +914,7 @@ impl<B: Packet> RelayCore<B> {
             tap: None,
             recv: RecvState::default(),
             stats: LegStats::default(),
+            rtcp: Box::default(),
         };
         leg.set_remote(now, spec.remote_rtp, spec.remote_rtcp);
         let i = match self.free.pop() {
@@ -1159,7 +1175,33 @@ impl<B: Packet> RelayCore<B> {
         leg.rtcp_muxed = muxed;
         leg.stats.rtcp_packets += 1;
         leg.stats.rtcp_bytes += data.len() as u64;
+        if let Ok(reports) = read_reports(&data) {
+            self.note_reports(now, i, &reports);
+        }
         self.forward(now, i, Stream::Rtcp, data);
+    }
+
+    /// Notes an SR from leg `i`'s remote for the round trips, and scores
+    /// its first report block ([`mos`]).
+    fn note_reports(&mut self, now: Duration, i: usize, reports: &Reports) {
+        let leg = self.legs[i].as_mut().expect("indexed leg");
+        if let Some(ntp) = reports.ntp {
+            leg.rtcp.note_sr(ntp.middle(), now);
+        }
+        let (Some(reporter), Some(block)) = (reports.sender, reports.block) else {
+            return;
+        };
+        // the block reports on what the peer's remote sent: the SR it
+        // names passed through the peer leg, in that stream's clock
+        let leg = self.legs[i].as_ref().expect("indexed leg");
+        let peer = leg.peer.and_then(|p| self.legs[p].as_ref());
+        let (sr_at, peer_rtt, clock_rate) = match peer {
+            Some(p) => (p.rtcp.sr_seen(block.lsr), p.rtcp.last_rtt, p.clock_rate),
+            None => (None, None, leg.clock_rate),
+        };
+        let leg = self.legs[i].as_mut().expect("indexed leg");
+        leg.rtcp
+            .on_block(reporter, &block, now, sr_at, peer_rtt, clock_rate);
     }
 
     /// Sends `data`, received on leg `i`, out of its bridged peer.
