@@ -387,6 +387,10 @@ fn rtcp_is_multiplexed_when_both_sides_offer_it() {
     b.send_to(&rtcp_rr(0xB), to_b).unwrap();
     let (n, from) = a.recv_from(&mut buf).expect("B's RTCP at A's RTP port");
     assert_eq!((&buf[..n], from), (&rtcp_rr(0xB)[..], to_a));
+    assert_eq!(
+        media_flags(&mut server, "mux", "b"),
+        ["send", "recv", "rtcp-mux"]
+    );
 }
 
 /// The `type`s of a query reply's `events`.
@@ -633,6 +637,10 @@ fn a_call_on_hold_outlives_the_plain_call_timeout() {
         );
         assert_eq!(q.result, "ok", "{call}");
     }
+    // each side's direction, in rtpengine's media flags
+    assert_eq!(media_flags(&mut server, "hold", "a"), ["send"]);
+    assert_eq!(media_flags(&mut server, "hold", "b"), ["recv"]);
+    assert_eq!(media_flags(&mut server, "old-hold", "b"), ["send"]);
     // taken off hold and still quiet: the plain rule, from the quiet's start
     assert_eq!(
         ask(&mut server, &offer("hold", &sdp(V4, 40_004))).result,
@@ -1092,6 +1100,24 @@ fn query_reports_loss_duplicates_reordering_and_jitter_of_each_peer() {
     let (stats, ssrc) = rtp_stream_stats(&mut server, "quality", "b");
     assert_eq!(ssrc, None);
     assert!(stats.contains(&("lost".into(), 0)), "{stats:?}");
+    // when each peer's last packet came (Unix seconds): A's just now
+    let last_packet = |server: &mut NgServer<Node>, tag: &str| {
+        with_first_media(server, "quality", tag, |m| {
+            m.get(b"streams".as_slice())
+                .and_then(|s| s.as_list())
+                .and_then(|s| s.first())
+                .and_then(|s| s.as_dict())
+                .and_then(|s| s.get(b"last packet".as_slice()))
+                .and_then(|t| t.as_int())
+        })
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let a_last = last_packet(&mut server, "a").expect("A's last packet");
+    assert!((now - 5..=now).contains(&a_last), "{a_last} vs {now}");
+    assert_eq!(last_packet(&mut server, "b"), None);
 }
 
 #[test]
@@ -1115,6 +1141,30 @@ fn query_names_each_sides_codec_and_the_answer_settles_it() {
     assert_eq!(ask(&mut server, &answer("codecs", &answered)).result, "ok");
     assert_eq!(codec(&mut server, "b").as_deref(), Some("PCMA/8000"));
     assert_eq!(codec(&mut server, "a").as_deref(), Some("PCMA/8000"));
+    // each section's type, protocol and direction, as rtpengine names them
+    let (kind, protocol) = with_first_media(&mut server, "codecs", "a", |m| {
+        let text = |k: &str| {
+            m.get(k.as_bytes())
+                .and_then(|v| v.as_str())
+                .map(String::from)
+        };
+        (text("type"), text("protocol"))
+    });
+    assert_eq!(kind.as_deref(), Some("audio"));
+    assert_eq!(protocol.as_deref(), Some("RTP/AVP"));
+    assert_eq!(media_flags(&mut server, "codecs", "a"), ["send", "recv"]);
+}
+
+/// The `flags` of tag `tag`'s first media section.
+fn media_flags(server: &mut NgServer<Node>, call: &str, tag: &str) -> Vec<String> {
+    with_first_media(server, call, tag, |m| {
+        m.get(b"flags".as_slice())
+            .and_then(|f| f.as_list())
+            .expect("flags")
+            .iter()
+            .filter_map(|f| f.as_str().map(String::from))
+            .collect()
+    })
 }
 
 /// An SR from `ssrc` at NTP time `ntp` (seconds), or an RR; with

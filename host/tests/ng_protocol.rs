@@ -240,6 +240,12 @@ fn stats_of(call: &FakeCall) -> CallStats {
                     },
                     codec: Some("PCMU/8000".into()),
                     mos: Some(fake_mos()),
+                    kind: "audio".into(),
+                    protocol: "RTP/AVP".into(),
+                    sends: true,
+                    receives: true,
+                    rtcp_mux: false,
+                    last_packet: Some(1_700_000_005),
                 })
                 .collect(),
         }],
@@ -607,6 +613,18 @@ fn offer_answer_query_delete() {
     let m0 = medias[0].as_dict().unwrap();
     assert_eq!(m0.get(b"local port").and_then(|v| v.as_int()), Some(40000));
     assert_eq!(get_str(m0, "codec"), Some("PCMU/8000"), "rtpengine's key");
+    assert_eq!(
+        (get_str(m0, "type"), get_str(m0, "protocol")),
+        (Some("audio"), Some("RTP/AVP"))
+    );
+    let media_flags: Vec<&str> = m0
+        .get(b"flags")
+        .and_then(|v| v.as_list())
+        .unwrap()
+        .iter()
+        .filter_map(|f| f.as_str())
+        .collect();
+    assert_eq!(media_flags, ["send", "recv"]);
     let ep = m0.get(b"endpoint").and_then(|v| v.as_dict()).unwrap();
     assert_eq!(get_str(ep, "address"), Some("192.0.2.10"));
     assert_eq!(ep.get(b"port").and_then(|v| v.as_int()), Some(10480));
@@ -640,6 +658,8 @@ fn offer_answer_query_delete() {
     // the RTP stream's SSRC, as rtpengine names it, and how its packets
     // arrived (jitter in ms as rtpengine's MOS entries give it, and in µs)
     assert_eq!(int(rtp_s, "SSRC"), Some(0x1234_5678));
+    assert_eq!(int(rtp_s, "last packet"), Some(1_700_000_005));
+    assert_eq!(int(rtcp_s, "last packet"), None);
     assert_eq!(int(rtcp_s, "SSRC"), None);
     let rtp_stats = rtp_s.get(b"stats").and_then(|v| v.as_dict()).unwrap();
     assert_eq!(

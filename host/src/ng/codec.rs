@@ -1,76 +1,30 @@
 //! The codec a media section names first, as rtpengine reports it in
-//! `query` (`PCMU/8000`, `opus/48000/2`), kept inline so that the control
-//! layer's per-section state stays `Copy`.
-
-use std::fmt;
+//! `query` (`PCMU/8000`, `opus/48000/2`).
 
 use super::sdp::Media;
+use super::short_name::ShortName;
 
-/// Longest name kept; longer ones are cut at a character boundary.
-const CAPACITY: usize = 31;
-
-/// A codec name of at most 31 bytes, stored inline.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct CodecName {
-    bytes: [u8; CAPACITY],
-    len: u8,
-}
-
-impl CodecName {
-    /// The first codec of `media` in its order of preference that carries
-    /// media (not `telephone-event` nor comfort noise `CN`): `ENCODING/RATE`,
-    /// with `/CHANNELS` where the rtpmap gives more than one. `None` where
-    /// the section names none (T.38, all events, unknown dynamic types).
-    pub fn first_of(media: &Media<'_>) -> Option<CodecName> {
-        media
-            .formats
-            .iter()
-            .filter_map(|f| f.parse::<u8>().ok())
-            .filter_map(|pt| media.payload_types.iter().find(|p| p.pt == pt))
-            .find(|p| {
-                !p.encoding.eq_ignore_ascii_case("telephone-event")
-                    && !p.encoding.eq_ignore_ascii_case("CN")
-            })
-            .map(|p| {
-                let mut name = format!("{}/{}", p.encoding, p.clock_rate);
-                if let Some(ch) = p.channels.filter(|&c| c > 1) {
-                    name.push_str(&format!("/{ch}"));
-                }
-                CodecName::new(&name)
-            })
-    }
-
-    /// `name`, cut to 31 bytes at a character boundary.
-    pub fn new(name: &str) -> CodecName {
-        let mut end = name.len().min(CAPACITY);
-        while !name.is_char_boundary(end) {
-            end -= 1;
-        }
-        let mut bytes = [0u8; CAPACITY];
-        bytes[..end].copy_from_slice(&name.as_bytes()[..end]);
-        CodecName {
-            bytes,
-            len: end as u8,
-        }
-    }
-
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        // built from a `&str` cut at a character boundary: always UTF-8
-        std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or_default()
-    }
-}
-
-impl fmt::Debug for CodecName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl fmt::Display for CodecName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// The first codec of `media` in its order of preference that carries
+/// media (not `telephone-event` nor comfort noise `CN`): `ENCODING/RATE`,
+/// with `/CHANNELS` where the rtpmap gives more than one. `None` where the
+/// section names none (T.38, all events, unknown dynamic types).
+pub fn first_codec(media: &Media<'_>) -> Option<ShortName> {
+    media
+        .formats
+        .iter()
+        .filter_map(|f| f.parse::<u8>().ok())
+        .filter_map(|pt| media.payload_types.iter().find(|p| p.pt == pt))
+        .find(|p| {
+            !p.encoding.eq_ignore_ascii_case("telephone-event")
+                && !p.encoding.eq_ignore_ascii_case("CN")
+        })
+        .map(|p| {
+            let mut name = format!("{}/{}", p.encoding, p.clock_rate);
+            if let Some(ch) = p.channels.filter(|&c| c > 1) {
+                name.push_str(&format!("/{ch}"));
+            }
+            ShortName::new(&name)
+        })
 }
 
 #[cfg(test)]
@@ -80,7 +34,7 @@ mod tests {
 
     fn first(body: &str) -> Option<String> {
         let sdp = Sdp::parse(body.as_bytes()).unwrap();
-        CodecName::first_of(&sdp.media[0]).map(|c| c.to_string())
+        first_codec(&sdp.media[0]).map(|c| c.to_string())
     }
 
     const HEAD: &str = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n";
@@ -98,13 +52,5 @@ mod tests {
         assert_eq!(first(&events_only), None);
         let t38 = format!("{HEAD}m=image 4000 udptl t38\r\n");
         assert_eq!(first(&t38), None);
-    }
-
-    #[test]
-    fn long_names_are_cut_at_a_character_boundary() {
-        let long = "é".repeat(20);
-        let c = CodecName::new(&long);
-        assert_eq!(c.as_str(), "é".repeat(15));
-        assert_eq!(CodecName::new("PCMU/8000").as_str(), "PCMU/8000");
     }
 }

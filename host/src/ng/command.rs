@@ -527,6 +527,20 @@ pub struct MediaStats {
     /// The scores of the RTCP receiver reports the peer sent, once one
     /// could be scored: the quality of what it heard.
     pub mos: Option<MosStats>,
+    /// The section's media type (`audio`, `video`, `image`), from this
+    /// side's last SDP.
+    pub kind: String,
+    /// Its transport protocol (`RTP/AVP`, `udptl`), from the same SDP.
+    pub protocol: String,
+    /// This side's SDP says it sends media in the section (rtpengine's
+    /// `send` flag).
+    pub sends: bool,
+    /// It says it takes media (`recv`).
+    pub receives: bool,
+    /// RTCP is multiplexed on the RTP port (both sides offered it).
+    pub rtcp_mux: bool,
+    /// When the peer's last RTP packet came, Unix seconds.
+    pub last_packet: Option<i64>,
 }
 
 /// What one end's RTCP receiver reports scored over a call (ITU-T G.107
@@ -769,6 +783,23 @@ fn endpoint_dict<'a>(peer: Option<std::net::SocketAddr>, ip: &'a str, port: i64)
     d
 }
 
+/// A media section's `flags` as rtpengine lists them: `send` and `recv`
+/// as its side's SDP has them, and `rtcp-mux`.
+fn media_flags(m: &MediaStats) -> Value<'static> {
+    let flags = [
+        (m.sends, "send"),
+        (m.receives, "recv"),
+        (m.rtcp_mux, "rtcp-mux"),
+    ];
+    Value::List(
+        flags
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, f)| f.into())
+            .collect(),
+    )
+}
+
 /// A media section's `streams` list in rtpengine's shape: its RTP stream
 /// (`local port`, the peer's `endpoint`, the latest `SSRC` received, RTP
 /// `stats` with the node's receive statistics) and its RTCP stream
@@ -782,6 +813,9 @@ fn streams<'a>(m: &MediaStats, rtp_endpoint: Dict<'a>) -> Value<'a> {
     };
     let mut rtp = stream(m.local_port, "RTP");
     rtp.insert("endpoint", rtp_endpoint);
+    if let Some(t) = m.last_packet {
+        rtp.insert("last packet", t);
+    }
     if let Some(ssrc) = m.quality.ssrc {
         rtp.insert("SSRC", i64::from(ssrc));
     }
@@ -862,9 +896,16 @@ fn encode_stats(s: &CallStats, out: &mut Vec<u8>) {
         for (i, (m, (ip, port))) in t.media.iter().zip(peers).enumerate() {
             let mut md = Dict::new();
             md.insert("index", i as i64 + 1);
+            if !m.kind.is_empty() {
+                md.insert("type", m.kind.as_str());
+            }
+            if !m.protocol.is_empty() {
+                md.insert("protocol", m.protocol.as_str());
+            }
             if let Some(codec) = &m.codec {
                 md.insert("codec", codec.as_str());
             }
+            md.insert("flags", media_flags(m));
             md.insert("local port", i64::from(m.local_port))
                 .insert("endpoint", endpoint_dict(m.peer, ip, *port))
                 .insert("RTP", quality_dict(&m.rtp, &m.quality))

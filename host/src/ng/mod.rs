@@ -23,7 +23,8 @@
 //! Map: [`bencode`] decodes and encodes the dictionaries (zero copy, any key
 //! order); [`command`] splits the cookie, types the commands and encodes the
 //! replies; [`sdp`] reads offers/answers and rewrites them to the node's
-//! address and ports; this module ties them together and answers
+//! address and ports; [`codec`] names a section's codec and
+//! [`short_name`] keeps such names inline; this module ties them together and answers
 //! retransmissions (same cookie, same body) from a reply cache, as rtpengine
 //! does, so a proxy's retry never allocates a call twice.
 
@@ -31,6 +32,7 @@ pub mod bencode;
 pub mod codec;
 pub mod command;
 pub mod sdp;
+pub mod short_name;
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, VecDeque};

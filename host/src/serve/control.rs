@@ -29,8 +29,9 @@ use super::expiry::{self, Countdown, Expiry, MediaIdle};
 use super::ports::PortAllocator;
 use super::quality::{self, StreamQuality};
 use crate::live::{telephone_event_pt, DetectorSet, LiveControl, TapControl, LIVE_TAP};
-use crate::ng::codec::CodecName;
+use crate::ng::codec::first_codec;
 use crate::ng::command::AddressFamily;
+use crate::ng::short_name::ShortName;
 use crate::ng::{
     Allocation, Answer, CallControl, CallStats, ControlError, Counters, Delete, Direction,
     MediaPorts, MediaStats, Offer, Options, Query, ReceiveQuality, Sdp, TagStats,
@@ -64,7 +65,11 @@ struct MediaLeg {
     /// `None` until it names the section, or while it disables it (port 0).
     flow: Option<Direction>,
     /// The first codec the last SDP of this side names for the section.
-    codec: Option<CodecName>,
+    codec: Option<ShortName>,
+    /// The section's media type (`audio`) and transport protocol
+    /// (`RTP/AVP`), as this side's last SDP gives them.
+    kind: ShortName,
+    proto: ShortName,
 }
 
 #[derive(Debug, Default)]
@@ -689,6 +694,8 @@ impl Node {
             muxed: false,
             flow: None,
             codec: None,
+            kind: ShortName::default(),
+            proto: ShortName::default(),
         })
     }
 
@@ -937,7 +944,8 @@ impl Node {
                 }
             };
             mine.offers_mux = m.rtcp_mux;
-            mine.codec = CodecName::first_of(m);
+            mine.codec = first_codec(m);
+            (mine.kind, mine.proto) = (ShortName::new(m.kind), ShortName::new(m.proto));
             mine.flow = Some(match remote.0 {
                 Some(a) if !a.ip().is_unspecified() => sdp.direction(i),
                 _ => sdp.direction(i).without_receiving(),
@@ -1005,6 +1013,11 @@ impl Node {
                 let mut ms = MediaStats {
                     local_port: m.rtp,
                     codec: m.codec.map(|c| c.to_string()),
+                    kind: m.kind.to_string(),
+                    protocol: m.proto.to_string(),
+                    sends: m.flow.is_some_and(|f| f.sends()),
+                    receives: m.flow.is_some_and(|f| f.receives()),
+                    rtcp_mux: m.muxed,
                     ..MediaStats::default()
                 };
                 if let Some(info) = info {
@@ -1031,6 +1044,9 @@ impl Node {
                     ms.mos = info
                         .mos
                         .and_then(|m| quality::mos_stats(&m, info.read_at, wall));
+                    ms.last_packet = info
+                        .last_rtp
+                        .map(|at| quality::unix_secs(at, info.read_at, wall));
                 }
                 for (total, c) in [(&mut stats.rtp, ms.rtp), (&mut stats.rtcp, ms.rtcp)] {
                     total.packets += c.packets;

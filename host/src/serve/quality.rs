@@ -13,15 +13,19 @@ use ringwire_media::relay::{MosSample, MosSummary};
 use super::metrics::histogram;
 use crate::ng::{MediaStats, MosEntry, MosStats};
 
+/// Unix seconds of the worker-clock time `at`, from a worker's reading
+/// at `read_at` (its clock) that was at `wall`.
+pub fn unix_secs(at: Duration, read_at: Duration, wall: SystemTime) -> i64 {
+    let t = wall.checked_sub(read_at.saturating_sub(at)).unwrap_or(wall);
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// The scores of one end's reports as `query` reports them, read by a
 /// worker at `read_at` (its clock) and stamped in Unix time from `wall`
 /// (the same instant); none while no report was scored.
 pub fn mos_stats(m: &MosSummary, read_at: Duration, wall: SystemTime) -> Option<MosStats> {
-    let unix = |at: Duration| {
-        let t = wall.checked_sub(read_at.saturating_sub(at)).unwrap_or(wall);
-        t.duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
-    };
+    let unix = |at: Duration| unix_secs(at, read_at, wall);
     let entry = |s: MosSample, stamped: bool| MosEntry {
         mos_x10: s.mos_x10,
         rtt_us: s.rtt_us,

@@ -211,8 +211,11 @@ pub struct LegInfo {
     /// The scores of the RTCP receiver reports its remote sent, once one
     /// came ([`crate::relay::mos`]).
     pub mos: Option<MosSummary>,
-    /// When the worker read all this, on the clock of the scores' `at`
-    /// (the driver's, from its start).
+    /// When its remote's last RTP packet came, if one did (the driver's
+    /// clock).
+    pub last_rtp: Option<Duration>,
+    /// When the worker read all this, on the clock of `last_rtp` and the
+    /// scores' `at` (the driver's, from its start).
     pub read_at: Duration,
 }
 

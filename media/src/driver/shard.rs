@@ -40,6 +40,7 @@ fn leg_info<B: Packet>(core: &RelayCore<B>, leg: LegId, now: Duration) -> Option
         remote_rtcp,
         clock_rate: core.leg_clock_rate(leg).unwrap_or(8000),
         mos: core.leg_mos(leg),
+        last_rtp: core.leg_last_rtp(leg),
         read_at: now,
     })
 }

@@ -685,6 +685,11 @@ impl<B: Packet> RelayCore<B> {
         self.leg(leg).and_then(|l| l.rtcp.summary)
     }
 
+    /// When a leg's remote last sent an RTP packet the leg took, if it has.
+    pub fn leg_last_rtp(&self, leg: LegId) -> Option<Duration> {
+        self.leg(leg).and_then(|l| l.last_rtp_at)
+    }
+
     /// The RTP clock rate a leg's timestamps (and its jitter) count in.
     pub fn leg_clock_rate(&self, leg: LegId) -> Option<u32> {
         self.leg(leg).map(|l| l.clock_rate)
