@@ -12,6 +12,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use proptest::prelude::*;
 use ringwire_media::relay::*;
+use ringwire_media::rtcp::{write_report, NtpTime, ReportBlock, SenderInfo};
 use ringwire_media::rtp::RtpBuilder;
 
 /// Local ports the legs may take (RTP and RTCP of four pairs), and one no
@@ -51,9 +52,25 @@ enum Step {
         ssrc: u8,
         len: u8,
     },
+    /// An SR (NTP seconds `sr`) or RR with one report block naming the SR
+    /// of NTP seconds `lsr`, held `dlsr`, reporting `lost`: few distinct
+    /// seconds, so that reports name SRs the core saw.
     Rtcp {
         port: u8,
         from: u8,
+        sr: Option<u32>,
+        lsr: u32,
+        dlsr: u32,
+        lost: u8,
+    },
+    /// The same from leg `leg`'s remote RTCP address to its RTCP port, as
+    /// a phone sends it (nothing if the leg is gone or has no remote).
+    PhoneRtcp {
+        leg: u8,
+        sr: Option<u32>,
+        lsr: u32,
+        dlsr: u32,
+        lost: u8,
     },
     Garbage {
         port: u8,
@@ -111,16 +128,37 @@ fn step() -> impl Strategy<Value = Step> {
         12 => (0u8..9, 0u8..6, prop_oneof![Just(0u8), Just(8), Just(101), 0u8..128],
                any::<u16>(), any::<u32>(), 0u8..3, 0u8..200)
             .prop_map(|(port, from, pt, seq, ts, ssrc, len)| Step::Rtp { port, from, pt, seq, ts, ssrc, len }),
-        3 => (0u8..9, 0u8..6).prop_map(|(port, from)| Step::Rtcp { port, from }),
+        3 => (0u8..9, 0u8..6, proptest::option::of(0u32..4), 0u32..4, 0u32..4096, any::<u8>())
+            .prop_map(|(port, from, sr, lsr, dlsr, lost)| Step::Rtcp { port, from, sr, lsr, dlsr, lost }),
+        10 => (0u8..4, proptest::option::of(0u32..4), 0u32..4, 0u32..1024, any::<u8>())
+            .prop_map(|(leg, sr, lsr, dlsr, lost)| Step::PhoneRtcp { leg, sr, lsr, dlsr, lost }),
         3 => (0u8..9, 0u8..6, proptest::collection::vec(any::<u8>(), 0..40))
             .prop_map(|(port, from, bytes)| Step::Garbage { port, from, bytes }),
         3 => (0u16..8000).prop_map(Step::Wait),
     ]
 }
 
-/// A minimal RTCP receiver report (version 2, PT 201, no blocks).
-fn rtcp_rr() -> BytesMut {
-    BytesMut::from(&[0x80u8, 201, 0, 1, 0, 0, 0, 42][..])
+/// An SR at NTP seconds `sr`, or an RR, from SSRC 42, with one block
+/// naming the SR of NTP seconds `lsr` (none for 0), held `dlsr`.
+fn rtcp_report(sr: Option<u32>, lsr: u32, dlsr: u32, lost: u8) -> BytesMut {
+    let ntp = |seconds| NtpTime {
+        seconds,
+        fraction: 0,
+    };
+    let sender = sr.map(|s| SenderInfo {
+        ntp: ntp(s),
+        ..SenderInfo::default()
+    });
+    let block = ReportBlock {
+        fraction_lost: lost,
+        jitter: u32::from(lost) * 8,
+        lsr: if lsr == 0 { 0 } else { ntp(lsr).middle() },
+        dlsr,
+        ..ReportBlock::default()
+    };
+    let mut out = Vec::new();
+    write_report(&mut out, 42, sender, &[block]);
+    BytesMut::from(&out[..])
 }
 
 /// Every drop counter of a leg.
@@ -128,9 +166,10 @@ fn dropped(s: &LegStats) -> u64 {
     s.malformed + s.hijack_drops + s.not_forwarded
 }
 
-/// Runs `steps`; checks every output as it comes and the accounting at
-/// the end. Returns the datagrams fed in (to see the test does work).
-fn run(steps: &[Step]) -> u64 {
+/// Runs `steps`; checks every output as it comes, and the accounting and
+/// the RTCP scores at the end. Returns the datagrams fed in and the live
+/// legs with a scored report (to see the test does work).
+fn run(steps: &[Step]) -> (u64, usize) {
     let mut core = RelayCore::new(RelayConfig {
         queue_capacity: 8,
         pin_remote: true,
@@ -225,12 +264,37 @@ fn run(steps: &[Step]) -> u64 {
                     data,
                 }
             }
-            Step::Rtcp { port, from } => {
+            Step::Rtcp {
+                port,
+                from,
+                sr,
+                lsr,
+                dlsr,
+                lost,
+            } => {
                 datagrams += 1;
                 Input::Datagram {
                     local: LocalPort(PORTS[port as usize]),
                     from: remote(from),
-                    data: rtcp_rr(),
+                    data: rtcp_report(sr, lsr, dlsr, lost),
+                }
+            }
+            Step::PhoneRtcp {
+                leg,
+                sr,
+                lsr,
+                dlsr,
+                lost,
+            } => {
+                let remote = core.leg_remote(LegId(leg as u64)).and_then(|r| r.1);
+                let (Some(&(_, rtcp_port)), Some(from)) = (legs.get(&leg), remote) else {
+                    continue;
+                };
+                datagrams += 1;
+                Input::Datagram {
+                    local: LocalPort(rtcp_port),
+                    from,
+                    data: rtcp_report(sr, lsr, dlsr, lost),
                 }
             }
             Step::Garbage { port, from, bytes } => {
@@ -298,6 +362,22 @@ fn run(steps: &[Step]) -> u64 {
         .keys()
         .filter_map(|&l| core.leg_stats(LegId(l as u64)))
         .collect();
+    let mut scored = 0;
+    for &l in legs.keys() {
+        let Some(m) = core.leg_mos(LegId(l as u64)) else {
+            continue;
+        };
+        scored += usize::from(m.samples > 0);
+        assert_eq!(m.reporter, 42);
+        assert!(m.samples + m.unscored > 0, "a summary only after a report");
+        if let (Some(low), Some(high), Some(avg)) = (m.lowest, m.highest, m.average()) {
+            assert!((10..=45).contains(&low.mos_x10) && low.mos_x10 <= high.mos_x10);
+            assert!((low.mos_x10..=high.mos_x10).contains(&avg.mos_x10));
+            assert!(avg.rtt_leg_us <= avg.rtt_us && high.rtt_us <= 20_000_000);
+        } else {
+            assert_eq!(m.samples, 0, "scored reports have a low, a high, a mean");
+        }
+    }
     let live_drops: u64 = live.iter().map(dropped).sum();
     let live_sent: u64 = live.iter().map(|s| s.sent_packets).sum();
     assert_eq!(
@@ -310,7 +390,7 @@ fn run(steps: &[Step]) -> u64 {
         live_sent + closed.sent_packets,
         "sends counted on the sending leg"
     );
-    datagrams
+    (datagrams, scored)
 }
 
 proptest! {
@@ -375,5 +455,25 @@ fn a_bridged_call_forwards_and_the_accounting_sees_it() {
         from: 0,
         bytes: vec![1, 2, 3],
     });
-    assert_eq!(run(&steps), 22);
+    assert_eq!(run(&steps), (22, 0));
+    // RTCP from each phone's RTCP port: leg 1's SR, leg 0's report naming
+    // it 100 ms later (its round trip), then leg 1's naming leg 0's SR: a
+    // round trip on each side, leg 1's report scored
+    let rtcp = |port, from, sr, lsr| Step::Rtcp {
+        port,
+        from,
+        sr,
+        lsr,
+        dlsr: 0,
+        lost: 0,
+    };
+    steps.extend([
+        Step::Wait(1000),
+        rtcp(3, 3, Some(1), 0),
+        Step::Wait(100),
+        rtcp(1, 1, Some(2), 1),
+        Step::Wait(1000),
+        rtcp(3, 3, None, 2),
+    ]);
+    assert_eq!(run(&steps), (25, 1));
 }
