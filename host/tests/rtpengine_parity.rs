@@ -5,7 +5,9 @@
 //! forwarding) and to `ringwire serve` side by side, and every step must
 //! turn out the same on both: the reply's result, whether it warns, and
 //! which endpoints the media then reaches. Both nodes keep deleted calls
-//! for the same delete delay (2 s here; 30 s is both defaults).
+//! for the same delete delay (2 s here; 30 s is both defaults). Two
+//! phones' RTCP reports through each score the same in `query`'s `SSRC`
+//! dict (MOS, loss, jitter; round trips within 5 ms).
 //!
 //! Left out, where ringwire differs on purpose: a third party's RTP to a
 //! leg already latched (rtpengine lets it take the leg over; ringwire
@@ -569,4 +571,240 @@ fn call_center_ng_sequences_turn_out_as_on_rtpengine() {
         ringwire.log(),
         rtpengine.log()
     );
+}
+
+/// A phone of the MOS scenario: one socket (RTP and RTCP multiplexed),
+/// its SSRC, and the last SR it heard (NTP middle bits, when).
+struct Phone {
+    socket: UdpSocket,
+    ssrc: u32,
+    peer_ssrc: u32,
+    seq: u16,
+    node: Option<SocketAddr>,
+    last_sr: Option<(u32, std::time::Instant)>,
+}
+
+impl Phone {
+    fn new(ssrc: u32, peer_ssrc: u32) -> Phone {
+        let socket = endpoint();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        Phone {
+            socket,
+            ssrc,
+            peer_ssrc,
+            seq: 100,
+            node: None,
+            last_sr: None,
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.socket.local_addr().unwrap().port()
+    }
+
+    fn rtp(&mut self, n: usize) {
+        for _ in 0..n {
+            self.seq += 1;
+            let mut p = vec![0x80, 0];
+            p.extend_from_slice(&self.seq.to_be_bytes());
+            p.extend_from_slice(&(160 * u32::from(self.seq)).to_be_bytes());
+            p.extend_from_slice(&self.ssrc.to_be_bytes());
+            p.extend([0xFF; 160]);
+            self.socket.send_to(&p, self.node.unwrap()).unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Reads what came until the line is quiet, noting the last SR.
+    fn drain(&mut self) {
+        let mut buf = [0u8; 2048];
+        while let Ok((n, _)) = self.socket.recv_from(&mut buf) {
+            if n >= 16 && buf[1] == 200 {
+                let ntp = ringwire_media::rtcp::NtpTime {
+                    seconds: u32::from_be_bytes(buf[8..12].try_into().unwrap()),
+                    fraction: u32::from_be_bytes(buf[12..16].try_into().unwrap()),
+                };
+                self.last_sr = Some((ntp.middle(), std::time::Instant::now()));
+            }
+        }
+    }
+
+    /// An SR (with `sr`) or RR, with a block on the other phone's stream
+    /// once it heard an SR: its DLSR as if the network held each report
+    /// `network` longer than it did, `fraction_lost` and `jitter` (ticks).
+    fn report(&self, sr: bool, network: Duration, fraction_lost: u8, jitter: u32) {
+        use ringwire_media::rtcp::{write_report, NtpTime, ReportBlock, SenderInfo};
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        let sender = sr.then(|| SenderInfo {
+            ntp: NtpTime {
+                seconds: (since_epoch.as_secs() + 2_208_988_800) as u32,
+                fraction: ((u64::from(since_epoch.subsec_nanos()) << 32) / 1_000_000_000) as u32,
+            },
+            rtp_timestamp: 160 * u32::from(self.seq),
+            packets: u32::from(self.seq - 100),
+            octets: 160 * u32::from(self.seq - 100),
+        });
+        let blocks: Vec<ReportBlock> = self
+            .last_sr
+            .map(|(lsr, heard)| ReportBlock {
+                ssrc: self.peer_ssrc,
+                fraction_lost,
+                cumulative_lost: 3,
+                highest_seq: u32::from(self.seq),
+                jitter,
+                lsr,
+                dlsr: (heard.elapsed().saturating_sub(network).as_secs_f64() * 65_536.0) as u32,
+            })
+            .into_iter()
+            .collect();
+        let mut out = Vec::new();
+        write_report(&mut out, self.ssrc, sender, &blocks);
+        self.socket.send_to(&out, self.node.unwrap()).unwrap();
+    }
+}
+
+/// The scores a node gives two phones' reports: each names the other's
+/// SR as if the network took 20 ms (A) and 30 ms (B) of round trip; B
+/// also reports 5% lost and 20 ms of jitter. The `SSRC` dict of a
+/// `query` flattened to `(ssrc, "dict/key", value)`.
+fn mos_scenario(ng: SocketAddr, call: &str) -> Vec<(String, String, i64)> {
+    let mux = |port: u16| {
+        format!(
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+             m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=rtcp-mux\r\n"
+        )
+    };
+    let (mut a, mut b) = (
+        Phone::new(0xAAAA_0001, 0xBBBB_0002),
+        Phone::new(0xBBBB_0002, 0xAAAA_0001),
+    );
+    let mut client = Ng::new(ng);
+    let mut d = Dict::new();
+    let offer = mux(a.port());
+    d.insert("command", "offer")
+        .insert("call-id", call)
+        .insert("from-tag", "ta")
+        .insert("sdp", offer.as_str());
+    let o = request(&mut client, &format!("{call}-o"), &d);
+    let mut d = Dict::new();
+    let answer = mux(b.port());
+    d.insert("command", "answer")
+        .insert("call-id", call)
+        .insert("from-tag", "ta")
+        .insert("to-tag", "tb")
+        .insert("sdp", answer.as_str());
+    let r = request(&mut client, &format!("{call}-a"), &d);
+    b.node = Some(sdp_target(field(&o, "sdp").expect("an offer SDP")));
+    a.node = Some(sdp_target(field(&r, "sdp").expect("an answer SDP")));
+    // RTP first: rtpengine scores a report only once it knows the codec
+    a.rtp(5);
+    b.rtp(5);
+    a.drain();
+    b.drain();
+    let (net_a, net_b) = (Duration::from_millis(20), Duration::from_millis(30));
+    for _ in 0..3 {
+        b.report(true, net_b, 13, 160);
+        a.drain();
+        std::thread::sleep(Duration::from_millis(40));
+        a.report(true, net_a, 0, 0);
+        b.drain();
+        a.rtp(3);
+        b.rtp(3);
+        a.drain();
+        b.drain();
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+    b.report(false, net_b, 13, 160);
+    a.drain();
+    let mut d = Dict::new();
+    d.insert("command", "query").insert("call-id", call);
+    let q = request(&mut client, &format!("{call}-q"), &d);
+    let Ok(Value::Dict(q)) = decode(&q) else {
+        panic!("a query reply")
+    };
+    let ssrcs = q
+        .get(b"SSRC".as_slice())
+        .and_then(|v| v.as_dict())
+        .expect("an SSRC dict");
+    let mut out = Vec::new();
+    for (ssrc, entry) in ssrcs.iter() {
+        let ssrc = String::from_utf8_lossy(ssrc).into_owned();
+        for (k, v) in entry.as_dict().expect("an entry").iter() {
+            let k = String::from_utf8_lossy(k).into_owned();
+            match v {
+                Value::Dict(inner) if k != "MOS progression" => {
+                    for (kk, vv) in inner.iter() {
+                        let kk = String::from_utf8_lossy(kk);
+                        out.push((ssrc.clone(), format!("{k}/{kk}"), vv.as_int().unwrap()));
+                    }
+                }
+                Value::Int(n) => out.push((ssrc.clone(), k, *n)),
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn rtcp_reports_score_as_on_rtpengine() {
+    let base = 31_000 + (std::process::id() % 40) as u16 * 250;
+    let rtpe_port = free_udp_port();
+    let rtpengine = start_rtpengine(rtpe_port, base);
+    let (ringwire, rw_port, _) = start_node("parity-mos", base + 200, "");
+    let rtpe: SocketAddr = ([127, 0, 0, 1], rtpe_port).into();
+    let rw: SocketAddr = ([127, 0, 0, 1], rw_port).into();
+    let call = format!("mos-{}", std::process::id());
+    let (on_rtpe, on_rw) = std::thread::scope(|s| {
+        let a = s.spawn(|| mos_scenario(rtpe, &call));
+        let b = s.spawn(|| mos_scenario(rw, &call));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    clean_up(rtpe, &call);
+    clean_up(rw, &call);
+    let keys = |v: &[(String, String, i64)]| -> Vec<(String, String)> {
+        v.iter().map(|(s, k, _)| (s.clone(), k.clone())).collect()
+    };
+    let logs = || {
+        format!(
+            "ringwire log:\n{}\nrtpengine log:\n{}",
+            ringwire.log(),
+            rtpengine.log()
+        )
+    };
+    assert_eq!(keys(&on_rw), keys(&on_rtpe), "the same entries\n{}", logs());
+    assert!(!on_rw.is_empty(), "{}", logs());
+    for ((ssrc, key, ours), (_, _, theirs)) in on_rw.iter().zip(&on_rtpe) {
+        let (_, field) = key.split_once('/').unwrap_or(("", key));
+        let close = match field {
+            // timing: both ran at once, each within a few ms of the other
+            "round-trip time" | "round-trip time leg" => (ours - theirs).abs() <= 5_000,
+            "reported at" => (ours - theirs).abs() <= 2,
+            _ => ours == theirs,
+        };
+        assert!(
+            close,
+            "{ssrc} {key}: ringwire {ours}, rtpengine {theirs}\nringwire:  {on_rw:?}\nrtpengine: {on_rtpe:?}"
+        );
+    }
+    // and what the reports said: 50 ms end to end, 20 and 30 ms legs
+    let get = |ssrc: u32, key: &str| {
+        on_rw
+            .iter()
+            .find(|(s, k, _)| *s == ssrc.to_string() && k == key)
+            .map(|(_, _, v)| *v)
+            .unwrap_or_else(|| panic!("{ssrc} {key} in {on_rw:?}"))
+    };
+    for (ssrc, leg, mos) in [(0xAAAA_0001u32, 20_000, 43), (0xBBBB_0002, 30_000, 39)] {
+        assert_eq!(get(ssrc, "average MOS/MOS"), mos);
+        let rtt = get(ssrc, "average MOS/round-trip time");
+        let rtt_leg = get(ssrc, "average MOS/round-trip time leg");
+        assert!((50_000..60_000).contains(&rtt), "{rtt}");
+        assert!((leg..leg + 5_000).contains(&rtt_leg), "{rtt_leg}");
+    }
 }

@@ -1,6 +1,6 @@
 //! Call quality from the RTCP the relay forwards: each end's receiver
-//! reports scored with the ITU-T G.107 E-model, as rtpengine scores them
-//! for the MOS that Kamailio's `mos_*_pv` read.
+//! reports scored with a simplified ITU-T G.107 E-model, as rtpengine
+//! scores them for the MOS that Kamailio's `mos_*_pv` read.
 //!
 //! Round trips come from LSR/DLSR (RFC 3550 section 6.4.1): the relay
 //! notes when each sender report passed through it, and a report block
@@ -18,6 +18,12 @@ const SR_HISTORY: usize = 4;
 const MIN_REPORT_GAP: Duration = Duration::from_secs(1);
 /// Round trips above this are taken for a mismatch.
 const MAX_RTT: Duration = Duration::from_secs(10);
+/// How much longer than the time since an SR passed an end may say it
+/// held it (DLSR) and still count, as a round trip of zero: ends that
+/// keep time in milliseconds overstate it by up to one, which on a LAN
+/// is more than the path (rtpengine drops such reports, and scores
+/// nothing on a loopback call when one end's clock rounds up).
+const DLSR_SLACK: Duration = Duration::from_millis(5);
 
 /// One scored receiver report.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -135,9 +141,13 @@ impl RtcpQuality {
         clock_rate: u32,
     ) {
         let hold = Duration::from_micros(u64::from(block.dlsr) * 1_000_000 / 65_536);
-        let rtt = sr_at
-            .and_then(|t| now.checked_sub(t)?.checked_sub(hold))
-            .filter(|r| !r.is_zero() && *r <= MAX_RTT);
+        let rtt = sr_at.and_then(|t| {
+            let elapsed = now.checked_sub(t)?;
+            // within the slack, a hold longer than the whole round trip is
+            // the end's coarse clock on a short path, not a mismatch
+            (hold <= elapsed + DLSR_SLACK).then(|| elapsed.saturating_sub(hold))
+        });
+        let rtt = rtt.filter(|r| *r <= MAX_RTT);
         if rtt.is_some() {
             self.last_rtt = rtt;
         }
@@ -169,27 +179,29 @@ impl RtcpQuality {
     }
 }
 
-/// G.711's equipment impairment factor (ITU-T G.113 Appendix I).
-const G711_IE: f64 = 0.0;
-/// G.711's packet-loss robustness with concealment (G.113 Appendix I).
-const G711_BPL: f64 = 25.1;
-/// Packetization and decoding delay added to the network's, ms.
-const CODEC_DELAY_MS: f64 = 20.0;
+/// Delay the model adds for coding and the jitter buffer's base, ms.
+const BASE_LATENCY_MS: f64 = 10.0;
 
-/// The E-model's score (ITU-T G.107) times ten for a G.711 call with the
-/// end-to-end round trip `rtt_us`, jitter `jitter_ms` and random loss
-/// `loss_percent`.
+/// The score times ten (10 to 45) of a report with the end-to-end round
+/// trip `rtt_us`, jitter `jitter_ms` and loss `loss_percent`: the
+/// simplified ITU-T G.107 E-model that rtpengine scores its reports with
+/// (after PingPlotter's), so that thresholds set against rtpengine's MOS
+/// carry over.
 ///
-/// The mouth-to-ear delay is half the round trip, a jitter buffer of twice
-/// the jitter, and 20 ms of packetization; its impairment is Cole and
-/// Rosenbluth's fit of G.107's `Id` (echo cancelled); loss gives G.107's
-/// `Ie,eff` with `BurstR` 1. Other codecs are scored as G.711.
+/// The effective latency is the round trip, twice the jitter (a jitter
+/// buffer) and 10 ms; `R` is G.107's default 93.2, less a fortieth of the
+/// latency up to 160 ms (a tenth of what passes 120 ms beyond), less 2.5
+/// per percent lost (G.711 with concealment at modest loss); MOS is
+/// G.107 Annex B's of `R` (1 at or below 0, 4.5 at or above 100), cut to
+/// tenths as rtpengine cuts it.
 pub fn mos_x10(rtt_us: u32, jitter_ms: u32, loss_percent: u8) -> u8 {
-    let delay = f64::from(rtt_us) / 2000.0 + 2.0 * f64::from(jitter_ms) + CODEC_DELAY_MS;
-    let id = 0.024 * delay + 0.11 * (delay - 177.3).max(0.0);
-    let loss = f64::from(loss_percent);
-    let ie_eff = G711_IE + (95.0 - G711_IE) * loss / (loss + G711_BPL);
-    let r = 93.2 - id - ie_eff;
+    let latency = f64::from(rtt_us) / 1000.0 + 2.0 * f64::from(jitter_ms) + BASE_LATENCY_MS;
+    let delay_impairment = if latency < 160.0 {
+        latency / 40.0
+    } else {
+        (latency - 120.0) / 10.0
+    };
+    let r = 93.2 - delay_impairment - 2.5 * f64::from(loss_percent);
     let mos = if r <= 0.0 {
         1.0
     } else if r >= 100.0 {
@@ -197,7 +209,7 @@ pub fn mos_x10(rtt_us: u32, jitter_ms: u32, loss_percent: u8) -> u8 {
     } else {
         1.0 + 0.035 * r + 7e-6 * r * (r - 60.0) * (100.0 - r)
     };
-    (mos * 10.0).round().clamp(10.0, 45.0) as u8
+    (mos * 10.0).floor().clamp(10.0, 45.0) as u8
 }
 
 #[cfg(test)]
@@ -222,13 +234,17 @@ mod tests {
 
     #[test]
     fn e_model_scores() {
-        // a clean LAN call: R 92.7
+        // a clean LAN call: R 92.9, MOS 4.40
         assert_eq!(mos_x10(200, 0, 0), 44);
-        // 5% random loss costs half a point
-        assert_eq!(mos_x10(200, 0, 5), 39);
-        // 400 ms mouth to ear: past Id's knee at 177 ms, R 59
-        assert_eq!(mos_x10(760_000, 0, 0), 31);
-        // hopeless
+        // 5% loss costs 12.5 of R: 4.04
+        assert_eq!(mos_x10(200, 0, 5), 40);
+        // a 50 ms round trip, then with 20 ms of jitter and 5% loss: what
+        // rtpengine 10.5 scored the same reports (4.3 and 3.9)
+        assert_eq!(mos_x10(50_610, 0, 0), 43);
+        assert_eq!(mos_x10(50_602, 20, 5), 39);
+        // 770 ms of effective latency: past the knee at 160 ms, R 28.2
+        assert_eq!(mos_x10(760_000, 0, 0), 15);
+        // hopeless: R below 0
         assert_eq!(mos_x10(u32::MAX, 1000, 100), 10);
     }
 
@@ -292,19 +308,17 @@ mod tests {
     }
 
     #[test]
-    fn impossible_round_trips_are_ignored() {
+    fn implausible_round_trips_are_ignored_but_coarse_clocks_are_not() {
         let mut q = RtcpQuality::default();
         // held longer than the time since the SR passed
         q.on_block(7, &block(1, 4, 0, 0), ms(1100), Some(ms(1000)), None, 8000);
         assert_eq!(q.last_rtt, None);
-        q.on_block(
-            7,
-            &block(1, 0, 0, 0),
-            ms(20_000),
-            Some(ms(1000)),
-            None,
-            8000,
-        );
+        // a round trip of 19 s
+        let sr_at = Some(ms(1000));
+        q.on_block(7, &block(1, 0, 0, 0), ms(20_000), sr_at, None, 8000);
         assert_eq!(q.last_rtt, None);
+        // but a millisecond's rounding on a short path is a round trip of 0
+        q.on_block(7, &block(1, 1, 0, 0), ms(1124), Some(ms(1000)), None, 8000);
+        assert_eq!(q.last_rtt, Some(Duration::ZERO));
     }
 }
