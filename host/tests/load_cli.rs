@@ -1,7 +1,9 @@
 //! `ringwire load` end to end: against a tiny in-test NG node with a UDP
-//! reflector (always runs), and against rtpengine in userspace forwarding
+//! reflector (always runs), against rtpengine in userspace forwarding
 //! when it is installed (`apt-get install rtpengine-daemon`; skipped with a
-//! message otherwise).
+//! message otherwise), and with its phones' RTCP through `ringwire serve`.
+
+mod common;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
@@ -254,4 +256,42 @@ fn run_rtpengine_once(bin: &str) -> Value {
         );
     }
     run_load(ng, &["--node-pid", &guard.0.id().to_string()])
+}
+
+#[test]
+fn rtcp_reports_go_through_the_node_and_it_scores_them() {
+    let (_node, ng_port, _) = common::start_node("load-rtcp", 36_000, "");
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = Command::new(env!("CARGO_BIN_EXE_ringwire"))
+        .args(["load", "--ng", &format!("127.0.0.1:{ng_port}")])
+        .args(["--calls", "2", "--duration", "7", "--rtcp", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // four legs, each reporting every 5 s from its own offset (1, 2, 3
+    // and 4 s in): six reports in 7 s, all relayed
+    assert_eq!(
+        (r["rtcp_sent"].as_u64(), r["rtcp_received"].as_u64()),
+        (Some(6), Some(6)),
+        "{r}"
+    );
+    assert_eq!(
+        r["stray_packets"], 0,
+        "RTCP is not counted as stray RTP: {r}"
+    );
+    assert_eq!(r["caller_to_callee"]["lost"], 0, "{r}");
+    // the first call's legs each sent a report naming the other's SR
+    // after both round trips were known: scored, 4.4 on loopback
+    let mos = &r["mos"];
+    assert_eq!(mos["scored"], 2, "{r}");
+    assert_eq!(
+        (mos["mean"].as_f64(), mos["min"].as_f64()),
+        (Some(4.4), Some(4.4)),
+        "{r}"
+    );
 }

@@ -19,14 +19,16 @@
 //! Map: [`ng_client`] speaks NG; [`net`] is the single loopback socket that
 //! serves every endpoint (one loopback address per endpoint, `IP_PKTINFO`);
 //! [`stats`] measures loss, jitter and latency; [`audio`] makes the DTMF
-//! and speech-like payloads; [`cpu`] reads the node's CPU time from `/proc`;
-//! [`drops`] tells loss in the generator's own socket from the node's.
+//! and speech-like payloads; [`rtcp`] writes the phones' reports with
+//! `--rtcp`; [`cpu`] reads the node's CPU time from `/proc`; [`drops`]
+//! tells loss in the generator's own socket from the node's.
 
 pub mod audio;
 pub mod cpu;
 pub mod drops;
 pub mod net;
 pub mod ng_client;
+pub mod rtcp;
 pub mod stats;
 
 use std::io::{self, Write};
@@ -107,6 +109,12 @@ pub struct LoadArgs {
     /// Play speech-like greeting audio on the callee leg of every call.
     #[arg(long)]
     pub amd_audio: bool,
+    /// Send an RTCP sender report every 5 s on each leg, as phones do
+    /// (multiplexed on the RTP port, `a=rtcp-mux`), with a report block
+    /// on the stream the leg receives (loss, jitter, LSR/DLSR); the report
+    /// then gives the MOS the node scored from them.
+    #[arg(long)]
+    pub rtcp: bool,
     /// The node's process id for CPU time (default: the owner of the NG port).
     #[arg(long)]
     pub node_pid: Option<u32>,
@@ -198,6 +206,13 @@ pub struct LoadReport {
     pub relayed_per_node_cpu_second: Option<f64>,
     /// The generator's own CPU seconds during the media phase.
     pub generator_cpu_seconds: Option<f64>,
+    /// RTCP reports sent (`--rtcp`), both directions.
+    pub rtcp_sent: u64,
+    /// RTCP datagrams relayed back to the generator.
+    pub rtcp_received: u64,
+    /// The node's scores of the reports (`--rtcp`), from its `delete`
+    /// replies; none when it scored none.
+    pub mos: Option<MosFigures>,
     /// Sends the kernel refused.
     pub send_errors: u64,
     /// Datagrams that were not RTP for one of our endpoints and streams.
@@ -224,6 +239,30 @@ pub struct LoadReport {
     pub sender_late_max_us: u64,
 }
 
+/// What a node made of the generator's RTCP reports: the average MOS of
+/// each leg it scored (the `SSRC` entries of its `delete` replies).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MosFigures {
+    /// Legs scored.
+    pub scored: usize,
+    /// The mean of their average scores.
+    pub mean: f64,
+    /// The lowest of them.
+    pub min: f64,
+}
+
+impl MosFigures {
+    /// The figures of the scores times ten, `None` for none.
+    pub fn of(scores_x10: &[i64]) -> Option<MosFigures> {
+        let n = scores_x10.len();
+        (n > 0).then(|| MosFigures {
+            scored: n,
+            mean: scores_x10.iter().sum::<i64>() as f64 / n as f64 / 10.0,
+            min: *scores_x10.iter().min().expect("not empty") as f64 / 10.0,
+        })
+    }
+}
+
 struct Call {
     /// Where the caller endpoint sends (node port for side A).
     a_dest: SocketAddrV4,
@@ -240,6 +279,8 @@ struct Shared {
     planned: u64,
     epoch_ns: u64,
     stop: AtomicBool,
+    /// What the receiver saw for the reports (`--rtcp` only).
+    rtcp: Option<rtcp::RtcpShared>,
 }
 
 const SLOTS: usize = 64;
@@ -252,12 +293,13 @@ fn call_id(run: &str, c: usize) -> String {
     format!("{run}-{c}")
 }
 
-fn sdp_for(addr: SocketAddrV4, codec: Codec, session: usize) -> String {
+fn sdp_for(addr: SocketAddrV4, codec: Codec, session: usize, rtcp_mux: bool) -> String {
     let ip = addr.ip();
     let pt = codec.payload_type();
+    let mux = if rtcp_mux { "a=rtcp-mux\r\n" } else { "" };
     format!(
         "v=0\r\no=- {session} 1 IN IP4 {ip}\r\ns=ringwire-load\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
-         m=audio {port} RTP/AVP {pt}\r\na=rtpmap:{pt} {name}/8000\r\na=ptime:20\r\na=sendrecv\r\n",
+         m=audio {port} RTP/AVP {pt}\r\na=rtpmap:{pt} {name}/8000\r\na=ptime:20\r\na=sendrecv\r\n{mux}",
         port = addr.port(),
         name = codec.name()
     )
@@ -287,12 +329,13 @@ fn setup_call(
     c: usize,
     port: u16,
     codec: Codec,
+    rtcp_mux: bool,
 ) -> Result<Call, String> {
     let a = SocketAddrV4::new(endpoint_addr(2 * c), port);
     let b = SocketAddrV4::new(endpoint_addr(2 * c + 1), port);
     let id = call_id(run, c);
     let (from, to) = (format!("a{c}"), format!("b{c}"));
-    let offer_sdp = sdp_for(a, codec, c);
+    let offer_sdp = sdp_for(a, codec, c, rtcp_mux);
     let mut d = Dict::new();
     d.insert("command", "offer")
         .insert("call-id", id.as_str())
@@ -300,7 +343,7 @@ fn setup_call(
         .insert("sdp", offer_sdp.as_str());
     let reply = ng.request_ok(&d).map_err(|e| e.to_string())?;
     let b_dest = node_port(reply.sdp.as_deref()).map_err(|e| format!("offer: {e}"))?;
-    let answer_sdp = sdp_for(b, codec, c);
+    let answer_sdp = sdp_for(b, codec, c, rtcp_mux);
     let mut d = Dict::new();
     d.insert("command", "answer")
         .insert("call-id", id.as_str())
@@ -316,14 +359,16 @@ fn setup_call(
     })
 }
 
-fn delete_call(ng: &mut NgClient, run: &str, c: usize) -> bool {
+/// Deletes call `c`; the average MOS of each leg the node scored, or
+/// `None` if the node refused or did not answer.
+fn delete_call(ng: &mut NgClient, run: &str, c: usize) -> Option<Vec<i64>> {
     let id = call_id(run, c);
     let from = format!("a{c}");
     let mut d = Dict::new();
     d.insert("command", "delete")
         .insert("call-id", id.as_str())
         .insert("from-tag", from.as_str());
-    ng.request_ok(&d).is_ok()
+    ng.request_ok(&d).ok().map(|r| r.mos_x10)
 }
 
 fn write_rtp(
@@ -349,8 +394,24 @@ struct SenderOut {
     late_max_us: u64,
     ticks: u64,
     sent: Vec<u64>,
+    rtcp_sent: u64,
     errors: u64,
     first_error: Option<io::Error>,
+}
+
+/// Marks an RTCP report among the datagrams of a send batch.
+const RTCP_MARK: usize = usize::MAX;
+
+/// The SSRC of stream `s`.
+fn ssrc_of(s: usize) -> u32 {
+    0x5257_0000u32.wrapping_add(s as u32)
+}
+
+/// The RTP timestamp of packet `n` of stream `s`.
+fn timestamp_of(s: usize, n: u64) -> u32 {
+    (s as u32)
+        .wrapping_mul(7919)
+        .wrapping_add((n as u32).wrapping_mul(160))
 }
 
 fn send_media(
@@ -366,9 +427,20 @@ fn send_media(
         late_max_us: 0,
         ticks: 0,
         sent: vec![0; streams],
+        rtcp_sent: 0,
         errors: 0,
         first_error: None,
     };
+    // each leg reports every 5 s, the legs spread over the interval, the
+    // first a second or more into the media
+    let mut reports_due: Vec<Vec<usize>> = vec![Vec::new(); rtcp::INTERVAL_MS as usize];
+    if shared.rtcp.is_some() {
+        for s in 0..streams {
+            reports_due[(1000 + s * 997) % rtcp::INTERVAL_MS as usize].push(s);
+        }
+    }
+    let mut reporters = vec![rtcp::Reporter::default(); streams];
+    let mut report = Vec::with_capacity(64);
     let mut by_phase: Vec<Vec<usize>> = vec![Vec::new(); 20];
     for (i, call) in calls.iter().enumerate() {
         by_phase[call.index % 20].push(i);
@@ -378,7 +450,7 @@ fn send_media(
     let mut pending: Vec<(usize, u64)> = Vec::with_capacity(net::BATCH);
     let flush = |batch: &mut SendBatch, pending: &mut Vec<(usize, u64)>, out: &mut SenderOut| {
         let us = (net::now_ns().saturating_sub(shared.epoch_ns)) / 1000;
-        for &(s, n) in pending.iter() {
+        for &(s, n) in pending.iter().filter(|(s, _)| *s != RTCP_MARK) {
             shared.send_times[s * SLOTS + (n as usize % SLOTS)].store(
                 ((n & 0xffff) << 48) | (us & ((1 << 48) - 1)),
                 Ordering::Release,
@@ -386,7 +458,10 @@ fn send_media(
         }
         let (done, err) = batch.flush(socket);
         for &(s, _) in &pending[..done] {
-            out.sent[s] += 1;
+            match s {
+                RTCP_MARK => out.rtcp_sent += 1,
+                s => out.sent[s] += 1,
+            }
         }
         if let Some(e) = err {
             out.errors += (pending.len() - done) as u64;
@@ -417,14 +492,32 @@ fn send_media(
                 let frames = payloads[s];
                 let frame = &frames[(n as usize) % frames.len()];
                 let seq = shared.seq0[s].wrapping_add(n as u16);
-                let ts = (s as u32)
-                    .wrapping_mul(7919)
-                    .wrapping_add((n as u32).wrapping_mul(160));
-                let ssrc = 0x5257_0000u32.wrapping_add(s as u32);
+                let ts = timestamp_of(s, n);
                 batch.push(endpoint_addr(2 * call.index + side), dest, |b| {
-                    write_rtp(b, pt, seq, ts, ssrc, frame)
+                    write_rtp(b, pt, seq, ts, ssrc_of(s), frame)
                 });
                 pending.push((s, n));
+                if batch.is_full() {
+                    flush(&mut batch, &mut pending, &mut out);
+                }
+            }
+        }
+        if let Some(shared_rtcp) = &shared.rtcp {
+            for &s in &reports_due[(k % rtcp::INTERVAL_MS) as usize] {
+                let (call, side) = (&calls[s / 2], s % 2);
+                let dest = if side == 0 { call.a_dest } else { call.b_dest };
+                let sent = rtcp::Sent {
+                    ssrc: ssrc_of(s),
+                    rtp_timestamp: timestamp_of(s, n),
+                    packets: n as u32,
+                    peer_ssrc: ssrc_of(s ^ 1),
+                };
+                reporters[s].report(shared_rtcp, s, sent, net::now_ns(), &mut report);
+                batch.push(endpoint_addr(2 * call.index + side), dest, |b| {
+                    b[..report.len()].copy_from_slice(&report);
+                    report.len()
+                });
+                pending.push((RTCP_MARK, 0));
                 if batch.is_full() {
                     flush(&mut batch, &mut pending, &mut out);
                 }
@@ -441,6 +534,7 @@ struct ReceiverOut {
     rx: Vec<StreamRx>,
     latency: LatencyHistogram,
     stray: u64,
+    rtcp: u64,
 }
 
 fn receive_media(
@@ -455,6 +549,7 @@ fn receive_media(
         rx: vec![StreamRx::default(); streams],
         latency: LatencyHistogram::new(),
         stray: 0,
+        rtcp: 0,
     };
     yield_to_sender();
     let mut batch = RecvBatch::new();
@@ -481,6 +576,14 @@ fn receive_media(
                 continue;
             };
             let d = p.data;
+            let arrival = p.arrival_ns.unwrap_or_else(net::now_ns);
+            if rtcp::is_rtcp(d) {
+                out.rtcp += 1;
+                if let Some(shared_rtcp) = &shared.rtcp {
+                    shared_rtcp.on_rtcp(r, d, arrival);
+                }
+                continue;
+            }
             if d.len() < 12 || d[0] >> 6 != 2 {
                 out.stray += 1;
                 continue;
@@ -492,9 +595,12 @@ fn receive_media(
                 out.stray += 1;
                 continue;
             };
-            let arrival = p.arrival_ns.unwrap_or_else(net::now_ns);
             let first = out.rx[r].packets == 1;
             out.rx[r].on_timing(ts, arrival, first);
+            if let Some(shared_rtcp) = &shared.rtcp {
+                let rx = &out.rx[r];
+                shared_rtcp.on_rtp(r, rx.expected(), rx.unique(), rx.jitter as u32);
+            }
             let packed =
                 shared.send_times[s * SLOTS + index as usize % SLOTS].load(Ordering::Acquire);
             if packed >> 48 == index & 0xffff && packed != 0 {
@@ -581,7 +687,7 @@ pub fn run(args: &LoadArgs, quiet: bool) -> Result<LoadReport, LoadError> {
         if due > now {
             thread::sleep(due - now);
         }
-        match setup_call(&mut ng, &run_id, c, socket.port(), args.codec) {
+        match setup_call(&mut ng, &run_id, c, socket.port(), args.codec, args.rtcp) {
             Ok(call) => calls.push(call),
             Err(e) => {
                 failures += 1;
@@ -633,6 +739,7 @@ pub fn run(args: &LoadArgs, quiet: bool) -> Result<LoadReport, LoadError> {
         planned,
         epoch_ns: net::now_ns(),
         stop: AtomicBool::new(false),
+        rtcp: args.rtcp.then(|| rtcp::RtcpShared::new(streams)),
     });
     let mut endpoint_of = vec![usize::MAX; 2 * args.calls];
     for (i, call) in calls.iter().enumerate() {
@@ -681,9 +788,11 @@ pub fn run(args: &LoadArgs, quiet: bool) -> Result<LoadReport, LoadError> {
     }
 
     let mut delete_failures = 0;
+    let mut scores = Vec::new();
     for call in &calls {
-        if !delete_call(&mut ng, &run_id, call.index) {
-            delete_failures += 1;
+        match delete_call(&mut ng, &run_id, call.index) {
+            Some(mos) => scores.extend(mos),
+            None => delete_failures += 1,
         }
     }
 
@@ -742,6 +851,9 @@ pub fn run(args: &LoadArgs, quiet: bool) -> Result<LoadReport, LoadError> {
         node_cpu_seconds: node_cpu,
         relayed_per_node_cpu_second: node_cpu.filter(|&c| c > 0.0).map(|c| received as f64 / c),
         generator_cpu_seconds: gen_cpu,
+        rtcp_sent: sender.rtcp_sent,
+        rtcp_received: rx.rtcp,
+        mos: MosFigures::of(&scores),
         send_errors: sender.errors,
         stray_packets: rx.stray,
         delete_failures,
@@ -808,6 +920,21 @@ pub fn write_summary(out: &mut impl Write, r: &LoadReport) -> io::Result<()> {
         r.relayed_pps,
         r.loss_ratio * 100.0
     )?;
+    if r.rtcp_sent > 0 {
+        write!(
+            out,
+            "rtcp: {} reports sent, {} relayed; ",
+            r.rtcp_sent, r.rtcp_received
+        )?;
+        match &r.mos {
+            Some(m) => writeln!(
+                out,
+                "the node scored {} legs: MOS mean {:.2}, lowest {:.1}",
+                m.scored, m.mean, m.min
+            )?,
+            None => writeln!(out, "the node scored none")?,
+        }
+    }
     match (r.node_cpu_seconds, r.relayed_per_node_cpu_second) {
         (Some(c), Some(p)) => writeln!(
             out,

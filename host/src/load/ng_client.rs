@@ -47,6 +47,9 @@ pub struct NgReply {
     pub error_reason: Option<String>,
     /// `sdp`, for offer and answer.
     pub sdp: Option<Vec<u8>>,
+    /// For `query` and `delete`: the average MOS (times ten) of each SSRC
+    /// entry the node scored, in its `SSRC` dict.
+    pub mos_x10: Vec<i64>,
 }
 
 /// A blocking NG client bound to a loopback UDP port.
@@ -187,12 +190,36 @@ pub fn parse_reply(body: &[u8]) -> Result<NgReply, NgClientError> {
             .get(b"sdp")
             .and_then(|v| v.as_bytes())
             .map(<[u8]>::to_vec),
+        mos_x10: dict
+            .get(b"SSRC")
+            .and_then(|v| v.as_dict())
+            .map(|ssrcs| {
+                ssrcs
+                    .iter()
+                    .filter_map(|(_, entry)| {
+                        entry
+                            .as_dict()?
+                            .get(b"average MOS")?
+                            .as_dict()?
+                            .get(b"MOS")?
+                            .as_int()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delete_reply_gives_the_average_mos_of_each_scored_ssrc() {
+        let body = b"d4:SSRCd2:11d11:average MOSd3:MOSi43e7:samplesi2eee2:12de2:13d11:average MOSd3:MOSi39eeee6:result2:oke";
+        let r = parse_reply(body).unwrap();
+        assert_eq!((r.result.as_str(), r.mos_x10), ("ok", vec![43, 39]));
+    }
 
     #[test]
     fn a_load_limit_reply_gives_its_message_as_the_reason() {
@@ -204,6 +231,7 @@ mod tests {
             Some("node is draining: no new calls")
         );
         let r = parse_reply(b"d12:error-reason3:bad6:result5:errore").unwrap();
+        assert!(r.mos_x10.is_empty());
         assert_eq!(
             (r.result.as_str(), r.error_reason.as_deref()),
             ("error", Some("bad"))

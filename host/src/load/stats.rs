@@ -97,6 +97,7 @@ pub struct StreamRx {
     last_index: i64,
     max_index: i64,
     started: bool,
+    distinct: u64,
     transit: f64,
     /// RFC 3550 interarrival jitter, in RTP timestamp units (1/8000 s).
     pub jitter: f64,
@@ -127,6 +128,7 @@ impl StreamRx {
             self.duplicates += 1;
         } else {
             self.seen[word] |= 1 << bit;
+            self.distinct += 1;
         }
         if index < self.max_index {
             self.out_of_order += 1;
@@ -150,7 +152,16 @@ impl StreamRx {
 
     /// Distinct sequence numbers received.
     pub fn unique(&self) -> u64 {
-        self.seen.iter().map(|w| u64::from(w.count_ones())).sum()
+        self.distinct
+    }
+
+    /// Packets expected so far: up to the newest index received.
+    pub fn expected(&self) -> u64 {
+        if self.started {
+            self.max_index as u64 + 1
+        } else {
+            0
+        }
     }
 }
 

@@ -151,7 +151,14 @@ fn paced_workers_relay_every_datagram_of_a_burst() {
         assert_eq!(ids, [t.a.leg, t.b.leg], "{kind:?}");
         // the same, but for when each request was read
         let read_at = a.read_at;
-        assert_eq!(LegInfo { read_at, ..legs[0].1 }, a, "{kind:?}");
+        assert_eq!(
+            LegInfo {
+                read_at,
+                ..legs[0].1
+            },
+            a,
+            "{kind:?}"
+        );
         assert_eq!(legs[1].1.stats.packets, 0, "{kind:?}");
         assert!(t
             .driver
