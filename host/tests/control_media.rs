@@ -9,6 +9,8 @@
 //! media, which they cannot read; calls nobody deletes are deleted by the
 //! node, live ones kept.
 
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -1197,38 +1199,11 @@ fn report(ssrc: u32, ntp: Option<u32>, block: Option<(u32, u32, u8)>) -> Vec<u8>
     out
 }
 
-/// The top-level `SSRC` dict of a `query` of `call`, its entries' dicts
-/// flattened to `(ssrc, "dict/key", value)`.
+/// The `SSRC` dict of a `query` of `call`, flattened
+/// ([`common::ssrc_entries`]).
 fn ssrc_entries(server: &mut NgServer<Node>, call: &str) -> Vec<(String, String, i64)> {
     let q = ask(server, &[("command", s("query")), ("call-id", s(call))]);
-    let Ok(Value::Dict(r)) = bencode::decode(&q.reply[3..]) else {
-        panic!()
-    };
-    let ssrcs = r
-        .get(b"SSRC".as_slice())
-        .and_then(|d| d.as_dict())
-        .expect("an SSRC dict");
-    let mut out = Vec::new();
-    for (ssrc, entry) in ssrcs.iter() {
-        let ssrc = String::from_utf8_lossy(ssrc).into_owned();
-        let entry = entry.as_dict().expect("an entry dict");
-        if entry.iter().next().is_none() {
-            out.push((ssrc.clone(), String::new(), 0));
-        }
-        for (k, v) in entry.iter() {
-            let k = String::from_utf8_lossy(k).into_owned();
-            match v {
-                Value::Dict(d) => {
-                    for (kk, vv) in d.iter() {
-                        let kk = String::from_utf8_lossy(kk);
-                        out.push((ssrc.clone(), format!("{k}/{kk}"), vv.as_int().unwrap()));
-                    }
-                }
-                v => out.push((ssrc.clone(), k, v.as_int().unwrap())),
-            }
-        }
-    }
-    out
+    common::ssrc_entries(&q.reply[3..])
 }
 
 #[test]

@@ -723,32 +723,7 @@ fn mos_scenario(ng: SocketAddr, call: &str) -> Vec<(String, String, i64)> {
     let mut d = Dict::new();
     d.insert("command", "query").insert("call-id", call);
     let q = request(&mut client, &format!("{call}-q"), &d);
-    let Ok(Value::Dict(q)) = decode(&q) else {
-        panic!("a query reply")
-    };
-    let ssrcs = q
-        .get(b"SSRC".as_slice())
-        .and_then(|v| v.as_dict())
-        .expect("an SSRC dict");
-    let mut out = Vec::new();
-    for (ssrc, entry) in ssrcs.iter() {
-        let ssrc = String::from_utf8_lossy(ssrc).into_owned();
-        for (k, v) in entry.as_dict().expect("an entry").iter() {
-            let k = String::from_utf8_lossy(k).into_owned();
-            match v {
-                Value::Dict(inner) if k != "MOS progression" => {
-                    for (kk, vv) in inner.iter() {
-                        let kk = String::from_utf8_lossy(kk);
-                        out.push((ssrc.clone(), format!("{k}/{kk}"), vv.as_int().unwrap()));
-                    }
-                }
-                Value::Int(n) => out.push((ssrc.clone(), k, *n)),
-                _ => {}
-            }
-        }
-    }
-    out.sort();
-    out
+    ssrc_entries(&q)
 }
 
 #[test]

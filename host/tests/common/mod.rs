@@ -234,3 +234,40 @@ pub fn wait_for_pong(ng: &mut Ng, node: &Node) {
     }
     ng.socket.set_read_timeout(Some(WAIT)).unwrap();
 }
+
+/// The top-level `SSRC` dict of a `query` or `delete` reply body,
+/// flattened to `(ssrc, "dict/key", value)` in order (an entry with
+/// nothing scored is `(ssrc, "", 0)`); rtpengine's `MOS progression`,
+/// which ringwire does not write, is left out.
+pub fn ssrc_entries(reply: &[u8]) -> Vec<(String, String, i64)> {
+    let Ok(Value::Dict(r)) = decode(reply) else {
+        panic!("a reply dict")
+    };
+    let ssrcs = r
+        .get(b"SSRC".as_slice())
+        .and_then(|d| d.as_dict())
+        .expect("an SSRC dict");
+    let mut out = Vec::new();
+    for (ssrc, entry) in ssrcs.iter() {
+        let ssrc = String::from_utf8_lossy(ssrc).into_owned();
+        let entry = entry.as_dict().expect("an entry dict");
+        if entry.iter().next().is_none() {
+            out.push((ssrc.clone(), String::new(), 0));
+        }
+        for (k, v) in entry.iter() {
+            let k = String::from_utf8_lossy(k).into_owned();
+            match v {
+                Value::Dict(_) if k == "MOS progression" => {}
+                Value::Dict(d) => {
+                    for (kk, vv) in d.iter() {
+                        let kk = String::from_utf8_lossy(kk);
+                        out.push((ssrc.clone(), format!("{k}/{kk}"), vv.as_int().unwrap()));
+                    }
+                }
+                v => out.push((ssrc.clone(), k, v.as_int().expect("a number"))),
+            }
+        }
+    }
+    out.sort();
+    out
+}
