@@ -4,7 +4,8 @@
 #
 #   benches/relay.sh [CALLS ...]        default: 500 1000 2000
 #   env: DURATION=20 (s of media)  CPS=500 (call setups/s)
-#        EXTRA="--dtmf --amd-audio" (payloads for the detectors)
+#        EXTRA="--dtmf --amd-audio" (payloads for the detectors; "--rtcp": the phones'
+#              RTCP reports, and a table of the MOS each node scored)
 #        NODE_CPU=0 LOAD_CPU=1 (cores for taskset)   NODE_THREADS=1 (worker threads of each node)
 #        NODES="rtpengine ringwire" (also ringwire-portable, ringwire-io_uring, and
 #              ringwire-b: the binary BIN_B, to compare two builds in one run)
@@ -167,6 +168,19 @@ for node, calls, path in rows:
                      f"{jit:.0f}", f"{100 * gen / t:.0f}%" if gen is not None else "?",
                      r.get("generator_rx_drops", "?"),
                      f'{100 * r.get("sender_late_ticks", 0) / max(r.get("sender_ticks", 1), 1):.1f}%'))
+
+# With EXTRA="--rtcp": what the node made of the phones' reports.
+mos_rows = [(node, calls, json.load(open(path))) for node, calls, path in rows]
+mos_rows = [(n, c, r) for n, c, r in mos_rows if r.get("rtcp_sent")]
+if mos_rows:
+    print()
+    print("{:<10} {:>6} {:>12} {:>13} {:>11} {:>9} {:>10}".format(
+        "node", "calls", "RTCP sent", "RTCP relayed", "legs scored", "MOS mean", "MOS lowest"))
+    for node, calls, r in mos_rows:
+        m = r.get("mos") or {}
+        print("{:<10} {:>6} {:>12} {:>13} {:>11} {:>9} {:>10}".format(
+            node, r["calls_established"], r["rtcp_sent"], r["rtcp_received"],
+            m.get("scored", 0), f'{m["mean"]:.2f}' if m else "-", f'{m["min"]:.1f}' if m else "-"))
 
 # With repeated runs: per node and load, the median and range of packets per
 # CPU-second, and each run's ratio to the rtpengine run beside it.
