@@ -100,7 +100,7 @@ impl MosSummary {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RtcpQuality {
     /// Sender reports from the leg's remote: NTP middle bits, arrival.
-    srs: [(u32, Duration); SR_HISTORY],
+    srs: [Option<(u32, Duration)>; SR_HISTORY],
     next_sr: usize,
     /// Round trip between the relay and the leg's remote, latest.
     pub(crate) last_rtt: Option<Duration>,
@@ -111,7 +111,7 @@ pub(crate) struct RtcpQuality {
 impl RtcpQuality {
     /// A sender report from the leg's remote passed at `now`.
     pub(crate) fn note_sr(&mut self, ntp_middle: u32, now: Duration) {
-        self.srs[self.next_sr] = (ntp_middle, now);
+        self.srs[self.next_sr] = Some((ntp_middle, now));
         self.next_sr = (self.next_sr + 1) % SR_HISTORY;
     }
 
@@ -123,7 +123,8 @@ impl RtcpQuality {
         }
         self.srs
             .iter()
-            .find(|&&(ntp, at)| ntp == lsr && at != Duration::ZERO)
+            .flatten()
+            .find(|&&(ntp, _)| ntp == lsr)
             .map(|&(_, at)| at)
     }
 
