@@ -543,9 +543,9 @@ pub struct MediaStats {
     pub last_packet: Option<i64>,
 }
 
-/// What one end's RTCP receiver reports scored over a call (ITU-T G.107
-/// E-model), in the shape of rtpengine's `SSRC` entries that Kamailio's
-/// `mos_*_pv` read.
+/// What one end's RTCP receiver reports scored over a call (the
+/// simplified ITU-T G.107 E-model rtpengine uses), in the shape of
+/// rtpengine's `SSRC` entries that Kamailio's `mos_*_pv` read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MosStats {
     /// The SSRC the end reports from (the entry's key).

@@ -150,7 +150,7 @@ impl StreamQuality {
         self.mos.render(
             out,
             "ringwire_stream_mos",
-            "Mean E-model score (ITU-T G.107) of the RTCP receiver reports each peer of an ended call sent.",
+            "Mean MOS (simplified ITU-T G.107 E-model, as rtpengine scores) of the RTCP receiver reports each peer of an ended call sent.",
         );
     }
 }
