@@ -1267,3 +1267,64 @@ fn rtcp_reports_through_the_node_are_scored_per_ssrc_as_kamailio_reads_them() {
     let a_mos = get("10", "highest MOS/MOS");
     assert!((42..=44).contains(&a_mos) && a_mos > b_mos, "{a_mos}");
 }
+
+/// `cmd` with the NG `label` `l`.
+fn labelled<'a>(
+    mut cmd: Vec<(&'static str, Value<'a>)>,
+    l: &'a str,
+) -> Vec<(&'static str, Value<'a>)> {
+    cmd.push(("label", s(l)));
+    cmd
+}
+
+/// Each tag's `label` in a `query` of `call`, in the reply's order.
+fn labels(server: &mut NgServer<Node>, call: &str) -> Vec<(String, Option<String>)> {
+    let q = ask(server, &[("command", s("query")), ("call-id", s(call))]);
+    let Ok(Value::Dict(r)) = bencode::decode(&q.reply[3..]) else {
+        panic!()
+    };
+    let tags = r
+        .get(b"tags".as_slice())
+        .and_then(|t| t.as_dict())
+        .expect("tags");
+    tags.iter()
+        .map(|(tag, d)| {
+            let label = d
+                .as_dict()
+                .and_then(|d| d.get(b"label".as_slice()))
+                .and_then(|l| l.as_str())
+                .map(String::from);
+            (String::from_utf8_lossy(tag).into_owned(), label)
+        })
+        .collect()
+}
+
+#[test]
+fn labels_name_the_side_that_sent_each_sdp_as_kamailio_finds_them() {
+    // Kamailio's `mos_A_label_pv` and `mos_B_label_pv` find each side's
+    // tag by the `label` its offer or answer carried
+    let (mut server, _) = node(V4, V4, 28_400);
+    let (offered, answered) = (sdp(V4, 40_000), sdp(V4, 40_002));
+    let o = ask(&mut server, &labelled(offer("labels", &offered), "caller"));
+    assert_eq!(o.result, "ok");
+    assert_eq!(
+        labels(&mut server, "labels"),
+        [("a".into(), Some("caller".into()))]
+    );
+    let r = ask(
+        &mut server,
+        &labelled(answer("labels", &answered), "callee"),
+    );
+    assert_eq!(r.result, "ok");
+    let both = labels(&mut server, "labels");
+    assert_eq!(
+        both,
+        [
+            ("a".into(), Some("caller".into())),
+            ("b".into(), Some("callee".into()))
+        ]
+    );
+    // a re-offer without one keeps the side's label
+    assert_eq!(ask(&mut server, &offer("labels", &offered)).result, "ok");
+    assert_eq!(labels(&mut server, "labels"), both);
+}

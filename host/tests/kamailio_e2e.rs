@@ -106,6 +106,12 @@ fn kamailio_cfg(
         )
     });
     const FLAGS: &str = "replace-origin replace-session-connection";
+    // with the phones, each side labelled, for Kamailio's MOS per side
+    let (offer_label, answer_label) = if record_route {
+        (" label=caller", " label=callee")
+    } else {
+        ("", "")
+    };
     let (media, on_reply) = if manage {
         (
             format!(
@@ -118,7 +124,7 @@ fn kamailio_cfg(
         (
             format!(
                 r#"if (is_method("INVITE") && has_body("application/sdp")) {{
-        if (!rtpengine_offer("{FLAGS}")) {{
+        if (!rtpengine_offer("{FLAGS}{offer_label}")) {{
             sl_send_reply("503", "No media relay");
             exit;
         }}
@@ -130,7 +136,7 @@ fn kamailio_cfg(
                 r#"if ($rs >= 300) {{
         rtpengine_delete("to-tag");
     }} else if (has_body("application/sdp")) {{
-        rtpengine_answer("{FLAGS}");
+        rtpengine_answer("{FLAGS}{answer_label}");
     }}"#
             ),
         )
@@ -169,9 +175,21 @@ fn kamailio_cfg(
                 "max",
             ]
             .map(|v| format!(r#"modparam("rtpengine", "mos_{v}_pv", "$avp(mos_{v})")"#))
+            .into_iter()
+            .chain(["A", "B"].into_iter().flat_map(|side| {
+                let label = if side == "A" { "caller" } else { "callee" };
+                [
+                    format!(r#"modparam("rtpengine", "mos_{side}_label_pv", "{label}")"#),
+                    format!(
+                        r#"modparam("rtpengine", "mos_average_{side}_pv", "$avp(mos_average_{side})")"#
+                    ),
+                ]
+            }))
+            .collect::<Vec<_>>()
             .join("\n"),
             r#"if (is_method("BYE")) {
         xlog("L_INFO", "mos: average $avp(mos_average) of $avp(mos_average_samples), round trip $avp(mos_average_roundtrip) us, lowest $avp(mos_min), highest $avp(mos_max)\n");
+        xlog("L_INFO", "mos by side: caller $avp(mos_average_A), callee $avp(mos_average_B)\n");
     }"#,
         )
     } else {
@@ -1383,6 +1401,12 @@ fn two_sip_phones_talk_through_kamailio_with_rtcp_and_digits() {
         "{mos}"
     );
     let rtt: u64 = words[6].parse().expect("a round trip");
+    // and each side's, found by the label its SDP's command carried
+    let by_side = kamailio
+        .lines()
+        .find_map(|l| l.split("mos by side: ").nth(1))
+        .unwrap_or_else(|| panic!("no MOS by side logged:\n{kamailio}"));
+    assert_eq!(by_side, "caller 4.4, callee 4.4", "{kamailio}");
     assert!((1..20_000).contains(&rtt), "{mos}");
     // the node's digits: the caller's events, and the tones each played
     let log = node.log();

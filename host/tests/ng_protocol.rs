@@ -221,6 +221,7 @@ fn stats_of(call: &FakeCall) -> CallStats {
         last_signal: 1_700_000_005,
         tags: vec![TagStats {
             tag: call.from_tag.clone(),
+            label: Some("caller".into()),
             created: 1_700_000_000,
             media: call
                 .offer_ports
@@ -609,6 +610,8 @@ fn offer_answer_query_delete() {
     assert_eq!(rtp.get(b"errors").and_then(|v| v.as_int()), Some(1));
     let tags = d.get(b"tags").and_then(|v| v.as_dict()).unwrap();
     let leg = tags.get(b"as611038b8").and_then(|v| v.as_dict()).unwrap();
+    // the label the proxy gave the side, by which Kamailio finds it
+    assert_eq!(get_str(leg, "label"), Some("caller"));
     let medias = leg.get(b"medias").and_then(|v| v.as_list()).unwrap();
     let m0 = medias[0].as_dict().unwrap();
     assert_eq!(m0.get(b"local port").and_then(|v| v.as_int()), Some(40000));

@@ -500,6 +500,8 @@ pub struct Counters {
 pub struct TagStats {
     /// The SIP tag naming the leg.
     pub tag: String,
+    /// The NG `label` the proxy gave this side in its offer or answer.
+    pub label: Option<String>,
     /// When the leg was created (Unix seconds).
     pub created: i64,
     /// Per media section: the node's local RTP port, the peer's address
@@ -914,8 +916,11 @@ fn encode_stats(s: &CallStats, out: &mut Vec<u8>) {
             medias.push(Value::Dict(md));
         }
         let mut td = Dict::new();
-        td.insert("tag", t.tag.as_str())
-            .insert("created", t.created)
+        td.insert("tag", t.tag.as_str());
+        if let Some(label) = &t.label {
+            td.insert("label", label.as_str());
+        }
+        td.insert("created", t.created)
             .insert("medias", Value::List(medias));
         tags.insert(t.tag.as_str(), td);
     }

@@ -75,6 +75,9 @@ struct MediaLeg {
 #[derive(Debug, Default)]
 struct Side {
     tag: Option<String>,
+    /// The NG `label` of the offer or answer this side last sent, by
+    /// which a proxy names the side (Kamailio's `mos_A_label_pv`).
+    label: Option<String>,
     created: i64,
     media: Vec<Option<MediaLeg>>,
 }
@@ -1005,6 +1008,7 @@ impl Node {
             let Some(tag) = &side.tag else { continue };
             let mut t = TagStats {
                 tag: tag.clone(),
+                label: side.label.clone(),
                 created: side.created,
                 media: Vec::new(),
             };
@@ -1158,6 +1162,7 @@ impl CallControl for Node {
                     sides: [
                         Side {
                             tag: Some(offer.from_tag.to_string()),
+                            label: None,
                             created: now,
                             media: Vec::new(),
                         },
@@ -1178,6 +1183,9 @@ impl CallControl for Node {
             .iter()
             .position(|side| side.tag.as_deref() == Some(offer.from_tag))
             .ok_or(ControlError::UnknownTag)?;
+        if let Some(label) = offer.options.label {
+            call.sides[s].label = Some(label.to_string());
+        }
         let mut result = self.apply_sdp(offer.call_id, s, sdp, &offer.options);
         if new_call && result == Err(ControlError::NoDescriptors) {
             // another node may have descriptors for a new call
@@ -1219,10 +1227,14 @@ impl CallControl for Node {
         let answerer = &mut call.sides[1 - offerer];
         if answerer.tag.as_deref() != Some(answer.to_tag) {
             answerer.tag = Some(answer.to_tag.to_string());
+            answerer.label = None;
             answerer.created = now;
             if let Some(d) = &self.detect {
                 d.events.set_side(call.id, 1 - offerer, answer.to_tag);
             }
+        }
+        if let Some(label) = answer.options.label {
+            answerer.label = Some(label.to_string());
         }
         let media = self.apply_sdp(answer.call_id, 1 - offerer, sdp, &answer.options)?;
         self.settle_codecs(answer.call_id, offerer);
