@@ -511,6 +511,7 @@ fn send_media(
                     rtp_timestamp: timestamp_of(s, n),
                     packets: n as u32,
                     peer_ssrc: ssrc_of(s ^ 1),
+                    peer_seq0: shared.seq0[s ^ 1],
                 };
                 reporters[s].report(shared_rtcp, s, sent, net::now_ns(), &mut report);
                 batch.push(endpoint_addr(2 * call.index + side), dest, |b| {

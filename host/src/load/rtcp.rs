@@ -109,6 +109,8 @@ pub struct Sent {
     pub packets: u32,
     /// The SSRC of the stream it receives.
     pub peer_ssrc: u32,
+    /// That stream's first sequence number.
+    pub peer_seq0: u16,
 }
 
 impl Reporter {
@@ -145,7 +147,8 @@ impl Reporter {
             ssrc: sent.peer_ssrc,
             fraction_lost,
             cumulative_lost: expected.saturating_sub(received).min(0x7f_ffff) as i32,
-            highest_seq: expected.saturating_sub(1) as u32,
+            // extended: the first sequence number plus the packets since
+            highest_seq: u32::from(sent.peer_seq0).wrapping_add(expected.saturating_sub(1) as u32),
             jitter: shared.jitter[r].load(Ordering::Relaxed),
             lsr,
             dlsr,
@@ -202,6 +205,7 @@ mod tests {
             rtp_timestamp: 1600,
             packets: 10,
             peer_ssrc: 9,
+            peer_seq0: 65_500,
         };
         // reported half a second after the SR came
         reporter.report(&shared, 1, sent, 10_500_000_000, &mut out);
@@ -209,6 +213,8 @@ mod tests {
         assert_eq!(r.sender, Some(5));
         let b = r.block.unwrap();
         assert_eq!((b.ssrc, b.lsr, b.dlsr), (9, heard.middle(), 32_768));
+        // 100 expected from 65500: the highest is 65599, past one wrap
+        assert_eq!(b.highest_seq, 65_599);
         assert_eq!((b.fraction_lost, b.cumulative_lost, b.jitter), (25, 10, 33));
         // 100 more expected, all received: nothing lost since
         shared.on_rtp(1, 200, 190, 33);
