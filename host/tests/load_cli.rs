@@ -101,20 +101,18 @@ fn fake_node() -> SocketAddr {
 /// pacing (and so the latency checks) depend on the other test.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// The small load of most tests: 4 calls for 2 s, with `extra` options.
 fn run_load(ng: SocketAddr, extra: &[&str]) -> Value {
+    let sized = [&["--calls", "4", "--duration", "2"], extra].concat();
+    load_json(ng, &sized)
+}
+
+/// `ringwire load --json` against `ng` with `args`, one run at a time.
+fn load_json(ng: SocketAddr, args: &[&str]) -> Value {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let out = Command::new(env!("CARGO_BIN_EXE_ringwire"))
-        .args([
-            "load",
-            "--ng",
-            &ng.to_string(),
-            "--calls",
-            "4",
-            "--duration",
-            "2",
-            "--json",
-        ])
-        .args(extra)
+        .args(["load", "--ng", &ng.to_string(), "--json"])
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -261,18 +259,8 @@ fn run_rtpengine_once(bin: &str) -> Value {
 #[test]
 fn rtcp_reports_go_through_the_node_and_it_scores_them() {
     let (_node, ng_port, _) = common::start_node("load-rtcp", 36_000, "");
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let out = Command::new(env!("CARGO_BIN_EXE_ringwire"))
-        .args(["load", "--ng", &format!("127.0.0.1:{ng_port}")])
-        .args(["--calls", "2", "--duration", "7", "--rtcp", "--json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ng = SocketAddr::from(([127, 0, 0, 1], ng_port));
+    let r = load_json(ng, &["--calls", "2", "--duration", "7", "--rtcp"]);
     // four legs, each reporting every 5 s from its own offset (1, 2, 3
     // and 4 s in): six reports in 7 s, all relayed
     assert_eq!(

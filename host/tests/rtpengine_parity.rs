@@ -621,11 +621,10 @@ impl Phone {
     fn drain(&mut self) {
         let mut buf = [0u8; 2048];
         while let Ok((n, _)) = self.socket.recv_from(&mut buf) {
-            if n >= 16 && buf[1] == 200 {
-                let ntp = ringwire_media::rtcp::NtpTime {
-                    seconds: u32::from_be_bytes(buf[8..12].try_into().unwrap()),
-                    fraction: u32::from_be_bytes(buf[12..16].try_into().unwrap()),
-                };
+            if let Some(ntp) = ringwire_media::rtcp::read_reports(&buf[..n])
+                .ok()
+                .and_then(|r| r.ntp)
+            {
                 self.last_sr = Some((ntp.middle(), std::time::Instant::now()));
             }
         }
@@ -635,15 +634,12 @@ impl Phone {
     /// once it heard an SR: its DLSR as if the network held each report
     /// `network` longer than it did, `fraction_lost` and `jitter` (ticks).
     fn report(&self, sr: bool, network: Duration, fraction_lost: u8, jitter: u32) {
-        use ringwire_media::rtcp::{write_report, NtpTime, ReportBlock, SenderInfo};
+        use ringwire_media::rtcp::{write_report, ReportBlock, SenderInfo};
         let since_epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap();
         let sender = sr.then(|| SenderInfo {
-            ntp: NtpTime {
-                seconds: (since_epoch.as_secs() + 2_208_988_800) as u32,
-                fraction: ((u64::from(since_epoch.subsec_nanos()) << 32) / 1_000_000_000) as u32,
-            },
+            ntp: ringwire_host::load::rtcp::ntp_of(since_epoch.as_nanos() as u64),
             rtp_timestamp: 160 * u32::from(self.seq),
             packets: u32::from(self.seq - 100),
             octets: 160 * u32::from(self.seq - 100),

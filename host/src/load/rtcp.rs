@@ -8,9 +8,8 @@
 //! [`RtcpShared`]; the sender thread reads them to write its reports.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use ringwire_media::rtcp::{write_report, NtpTime, ReportBlock, SenderInfo, SR};
+use ringwire_media::rtcp::{read_reports, write_report, NtpTime, ReportBlock, SenderInfo};
 
 /// Seconds between one leg's reports (RFC 3550's minimum interval).
 pub const INTERVAL_MS: u64 = 5000;
@@ -46,14 +45,6 @@ pub fn ntp_of(ns: u64) -> NtpTime {
     }
 }
 
-/// The current time as an NTP timestamp.
-pub fn ntp_now() -> NtpTime {
-    let ns = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    ntp_of(ns)
-}
-
 /// `ns` since the Unix epoch in 1/65536 s, modulo 2^32 (DLSR's unit).
 fn q16(ns: u64) -> u32 {
     ((u128::from(ns) << 16) / 1_000_000_000) as u32
@@ -73,11 +64,7 @@ impl RtcpShared {
     /// Stream `r` received the RTCP datagram `data` at `arrival_ns` (Unix
     /// ns); an SR's time is kept for the stream's next report.
     pub fn on_rtcp(&self, r: usize, data: &[u8], arrival_ns: u64) {
-        if data.len() >= 16 && data[1] == SR {
-            let ntp = NtpTime {
-                seconds: u32::from_be_bytes([data[8], data[9], data[10], data[11]]),
-                fraction: u32::from_be_bytes([data[12], data[13], data[14], data[15]]),
-            };
+        if let Some(ntp) = read_reports(data).ok().and_then(|r| r.ntp) {
             let packed = u64::from(ntp.middle()) << 32 | u64::from(q16(arrival_ns));
             self.last_sr[r].store(packed, Ordering::Relaxed);
         }
@@ -173,7 +160,6 @@ pub fn is_rtcp(data: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ringwire_media::rtcp::read_reports;
 
     #[test]
     fn ntp_time_of_the_unix_epoch_and_a_half_second() {
