@@ -1328,3 +1328,59 @@ fn labels_name_the_side_that_sent_each_sdp_as_kamailio_finds_them() {
     assert_eq!(ask(&mut server, &offer("labels", &offered)).result, "ok");
     assert_eq!(labels(&mut server, "labels"), both);
 }
+
+/// The tags in the reply to a `query` of `call` with these From and To
+/// tags, and its RTP packet total.
+fn queried_tags(
+    server: &mut NgServer<Node>,
+    call: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> (Vec<String>, i64) {
+    let mut cmd = vec![("command", s("query")), ("call-id", s(call))];
+    if let Some(f) = from {
+        cmd.push(("from-tag", s(f)));
+    }
+    if let Some(t) = to {
+        cmd.push(("to-tag", s(t)));
+    }
+    let q = ask(server, &cmd);
+    assert_eq!(q.result, "ok");
+    let Ok(Value::Dict(r)) = bencode::decode(&q.reply[3..]) else {
+        panic!()
+    };
+    let tags = r
+        .get(b"tags".as_slice())
+        .and_then(|t| t.as_dict())
+        .expect("tags")
+        .iter()
+        .map(|(tag, _)| String::from_utf8_lossy(tag).into_owned())
+        .collect();
+    let packets = r
+        .get(b"totals".as_slice())
+        .and_then(|t| t.as_dict())
+        .and_then(|t| t.get(b"RTP".as_slice()))
+        .and_then(|t| t.as_dict())
+        .and_then(|t| t.get(b"packets".as_slice()))
+        .and_then(|p| p.as_int())
+        .expect("totals");
+    (tags, packets)
+}
+
+#[test]
+fn a_query_naming_a_tag_of_neither_side_gets_no_tags_as_on_rtpengine() {
+    // rtpengine 10.5 looks the To tag up, else the From tag: a side it
+    // knows gives the whole call, one it does not an empty `tags` and
+    // zero totals (a forked branch's To tag after another answered)
+    let (mut server, _) = node(V4, V4, 28_440);
+    relay_a_call(&mut server, V4, V4, "tagged");
+    let both = (vec!["a".to_string(), "b".to_string()], 10);
+    let q = |server: &mut NgServer<Node>, from, to| queried_tags(server, "tagged", from, to);
+    assert_eq!(q(&mut server, None, None), both);
+    assert_eq!(q(&mut server, Some("a"), None), both);
+    assert_eq!(q(&mut server, Some("b"), Some("a")), both);
+    assert_eq!(q(&mut server, Some("zz"), Some("b")), both);
+    assert_eq!(q(&mut server, Some("a"), Some("")), both);
+    assert_eq!(q(&mut server, Some("zz"), None), (vec![], 0));
+    assert_eq!(q(&mut server, Some("a"), Some("other-branch")), (vec![], 0));
+}

@@ -1300,6 +1300,18 @@ impl CallControl for Node {
             .calls
             .get(query.call_id)
             .ok_or(ControlError::UnknownCall)?;
+        // as rtpengine: the To tag names the side asked about, else the
+        // From tag; a side the call does not know gives no tags and zero
+        // totals (a known one gives the whole call: both sides)
+        let asked = query.to_tag.filter(|t| !t.is_empty()).or(query.from_tag);
+        if let Some(tag) = asked.filter(|t| !t.is_empty() && !call.has_tag(t)) {
+            tracing::debug!(call = %query.call_id, tag, "query names a tag of neither side");
+            return Ok(CallStats {
+                created: call.created,
+                last_signal: call.last_signal,
+                ..CallStats::default()
+            });
+        }
         Ok(self.stats(call))
     }
 }
