@@ -2,7 +2,8 @@
 //! re-encodes to the same bytes), NG request parsing, the `NgServer` with a
 //! node that allocates ports (every datagram with a cookie is answered with
 //! a reply echoing it), and SDP extraction and rewriting (a rewritten SDP
-//! parses again, with only its addresses and ports changed).
+//! parses again, with only its addresses and ports changed; one that keeps
+//! fewer formats parses with just those).
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -77,6 +78,32 @@ fuzz_target!(|data: &[u8]| {
             &mut out,
         )
         .expect("a parsed SDP rewrites");
+        // a section that keeps its formats reversed, and its first alone,
+        // parses again with just those formats
+        let keep: Vec<Option<Vec<&str>>> = parsed
+            .media
+            .iter()
+            .enumerate()
+            .map(|(i, m)| match i % 2 {
+                0 => Some(m.formats.iter().rev().copied().collect()),
+                _ => Some(m.formats[..1].to_vec()),
+            })
+            .collect();
+        let mut kept = Vec::new();
+        if sdp::keep_formats(data, &keep, &mut kept).is_ok() {
+            let filtered = Sdp::parse(&kept).expect("an SDP with fewer formats parses");
+            assert_eq!(filtered.media.len(), parsed.media.len());
+            for (m, k) in filtered.media.iter().zip(&keep) {
+                assert_eq!(Some(&m.formats), k.as_ref());
+            }
+        } else {
+            // refused only for a format that is no token
+            assert!(parsed
+                .media
+                .iter()
+                .flat_map(|m| &m.formats)
+                .any(|f| f.bytes().any(|b| b.is_ascii_control())));
+        }
         let again = Sdp::parse(&out).expect("a rewritten SDP parses");
         assert_eq!(again.media.len(), parsed.media.len());
         // only addresses and ports change

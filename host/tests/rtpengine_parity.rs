@@ -779,3 +779,138 @@ fn rtcp_reports_score_as_on_rtpengine() {
         assert!((leg..leg + 5_000).contains(&rtt_leg), "{rtt_leg}");
     }
 }
+
+/// An offer of G729, PCMA, PCMU, G722 and events (with `a=fmtp` and
+/// `a=rtcp-fb` lines) at `port`.
+fn many_codecs(port: u16) -> String {
+    format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 18 8 0 9 101\r\na=rtpmap:18 G729/8000\r\na=fmtp:18 annexb=no\r\n\
+         a=rtpmap:8 PCMA/8000\r\na=rtcp-fb:8 nack\r\na=rtpmap:101 telephone-event/8000\r\n\
+         a=fmtp:101 0-16\r\na=sendrecv\r\n"
+    )
+}
+
+/// What `node` passes on of [`many_codecs`] offered with each set of
+/// codec options: the `m=` line's formats and the `a=rtpmap:`, `a=fmtp:`
+/// and `a=rtcp-fb:` lines, sorted (rtpengine writes them anew, in its
+/// own order, and adds the rtpmaps of static types the offer left
+/// implicit, PCMU's and G722's: those are left out).
+fn codec_options_through(ng: SocketAddr, call: &str, cases: &[Dict<'_>]) -> Vec<String> {
+    let mut client = Ng::new(ng);
+    let caller = endpoint();
+    let port = caller.local_addr().unwrap().port();
+    let body = many_codecs(port);
+    cases
+        .iter()
+        .enumerate()
+        .map(|(i, options)| {
+            let call = format!("{call}-{i}");
+            let mut d = options.clone();
+            d.insert("command", "offer")
+                .insert("call-id", call.as_str())
+                .insert("from-tag", "caller")
+                .insert("sdp", body.as_str());
+            let reply = request(&mut client, &format!("{call}-o"), &d);
+            let sdp = String::from_utf8_lossy(field(&reply, "sdp").unwrap_or(b"")).into_owned();
+            clean_up(ng, &call);
+            let formats = sdp
+                .lines()
+                .find_map(|l| l.strip_prefix("m=audio "))
+                .map(|l| l.split(' ').skip(2).collect::<Vec<_>>().join(" "));
+            let mut lines: Vec<&str> = sdp
+                .lines()
+                .filter(|l| {
+                    ["a=rtpmap:", "a=fmtp:", "a=rtcp-fb:"]
+                        .iter()
+                        .any(|p| l.starts_with(p))
+                })
+                .filter(|l| {
+                    !["a=rtpmap:0 ", "a=rtpmap:9 "]
+                        .iter()
+                        .any(|p| l.starts_with(p))
+                })
+                .collect();
+            lines.sort_unstable();
+            format!("{}: {formats:?} {lines:?}", result(&reply))
+        })
+        .collect()
+}
+
+#[test]
+fn codec_options_strip_the_sdp_as_on_rtpengine() {
+    // the options a proxy sends a node that does not transcode: which
+    // codecs go, which stay, and in what order
+    let base = 32_000 + (std::process::id() % 40) as u16 * 250;
+    let rtpe_port = free_udp_port();
+    let rtpengine = start_rtpengine(rtpe_port, base);
+    let (ringwire, rw_port, _) = start_node("parity-codecs", base + 200, "");
+    let rtpe: SocketAddr = ([127, 0, 0, 1], rtpe_port).into();
+    let rw: SocketAddr = ([127, 0, 0, 1], rw_port).into();
+    let codec = |entries: &[(&'static str, &[&'static str])]| {
+        let mut c = Dict::new();
+        for (key, names) in entries {
+            c.insert(
+                key,
+                Value::List(names.iter().map(|n| Value::from(*n)).collect()),
+            );
+        }
+        let mut d = Dict::new();
+        d.insert("codec", Value::Dict(c));
+        d
+    };
+    let flags = |items: &[&'static str]| {
+        let mut d = Dict::new();
+        d.insert(
+            "flags",
+            Value::List(items.iter().map(|n| Value::from(*n)).collect()),
+        );
+        d
+    };
+    let cases = [
+        codec(&[("strip", &["G729"])]),
+        codec(&[("strip", &["g722", "PCMA/8000"])]),
+        codec(&[("strip", &["PCMU/16000"])]),
+        codec(&[("strip", &["telephone-event"])]),
+        codec(&[("strip", &["all"]), ("except", &["PCMU", "PCMA"])]),
+        codec(&[
+            ("strip", &["all"]),
+            ("except", &["PCMA", "telephone-event"]),
+        ]),
+        codec(&[("strip", &["all"]), ("offer", &["PCMU", "PCMA"])]),
+        codec(&[("strip", &["G729", "PCMA"]), ("offer", &["PCMA"])]),
+        codec(&[("strip", &["PCMA"]), ("except", &["PCMA"])]),
+        codec(&[("mask", &["all"]), ("except", &["PCMU"])]),
+        codec(&[("consume", &["G729"])]),
+        codec(&[
+            ("except", &["PCMU"]),
+            ("offer", &["PCMA"]),
+            ("accept", &["G729"]),
+        ]),
+        flags(&[
+            "codec-strip-all",
+            "codec-except-PCMA",
+            "codec-except-telephone-event",
+        ]),
+        flags(&["codec-strip-G729", "codec-mask-G722"]),
+    ];
+    let call = format!("codecs-{}", std::process::id());
+    let (on_rtpe, on_rw) = std::thread::scope(|s| {
+        let a = s.spawn(|| codec_options_through(rtpe, &call, &cases));
+        let b = s.spawn(|| codec_options_through(rw, &call, &cases));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let differ: Vec<String> = cases
+        .iter()
+        .zip(on_rtpe.iter().zip(&on_rw))
+        .filter(|(_, (a, b))| a != b)
+        .map(|(case, (a, b))| format!("{case:?}\n  rtpengine: {a}\n  ringwire:  {b}"))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "ringwire differs from rtpengine in:\n{}\n\nringwire log:\n{}\nrtpengine log:\n{}",
+        differ.join("\n"),
+        ringwire.log(),
+        rtpengine.log()
+    );
+}

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use thiserror::Error;
 
 use super::bencode::{self, DecodeError, Dict, Value};
+use super::codec_rules::CodecRules;
 
 /// A parsed NG request, borrowing from the datagram.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +167,9 @@ pub struct Options<'a> {
     /// `supports`: reply forms the client understands beyond `ok` and
     /// `error` (Kamailio sends `load limit`).
     pub supports: Vec<&'a str>,
+    /// `codec` and the `codec-strip-NAME` style flags: codecs to take out
+    /// of the SDP passed on.
+    pub codec: CodecRules<'a>,
 }
 
 impl Options<'_> {
@@ -459,6 +463,7 @@ fn options<'a>(dict: &Dict<'a>) -> Result<Options<'a>, CommandError> {
     };
     Ok(Options {
         via_branch: optional_str(dict, "via-branch")?,
+        codec: CodecRules::parse(get(dict, "codec"), &flags)?,
         flags,
         replace,
         direction: str_list(dict, "direction")?,
@@ -695,6 +700,9 @@ pub enum Reply {
     Ok {
         /// The rewritten SDP.
         sdp: Option<Vec<u8>>,
+        /// Something asked that was not done (a codec option that could
+        /// not be followed), as rtpengine's `warning`.
+        warning: Option<String>,
     },
     /// `{"result":"ok", created, last signal, tags, totals}`.
     Stats(CallStats),
@@ -724,10 +732,13 @@ impl Reply {
                 d.insert("result", "pong");
                 d.encode(out);
             }
-            Reply::Ok { sdp } => {
+            Reply::Ok { sdp, warning } => {
                 d.insert("result", "ok");
                 if let Some(sdp) = sdp {
                     d.insert("sdp", sdp.as_slice());
+                }
+                if let Some(w) = warning {
+                    d.insert("warning", w.as_str());
                 }
                 d.encode(out);
             }

@@ -23,13 +23,15 @@
 //! Map: [`bencode`] decodes and encodes the dictionaries (zero copy, any key
 //! order); [`command`] splits the cookie, types the commands and encodes the
 //! replies; [`sdp`] reads offers/answers and rewrites them to the node's
-//! address and ports; [`codec`] names a section's codec and
+//! address and ports; [`codec_rules`] takes codecs out of them as the
+//! proxy's codec options ask; [`codec`] names a section's codec and
 //! [`short_name`] keeps such names inline; this module ties them together and answers
 //! retransmissions (same cookie, same body) from a reply cache, as rtpengine
 //! does, so a proxy's retry never allocates a call twice.
 
 pub mod bencode;
 pub mod codec;
+pub mod codec_rules;
 pub mod command;
 pub mod sdp;
 pub mod short_name;
@@ -282,19 +284,26 @@ impl<C: CallControl> NgServer<C> {
                 self.stats.offers += 1;
                 let opts = self.rewrite_options(&o.options);
                 let load_limit = o.options.supports("load limit");
-                return self.with_sdp(o.sdp, opts, load_limit, |c, sdp| c.offer(o, sdp));
+                return self.with_sdp(o.sdp, &o.options, opts, load_limit, |c, sdp| {
+                    c.offer(o, sdp)
+                });
             }
             Command::Answer(a) => {
                 self.stats.answers += 1;
                 let opts = self.rewrite_options(&a.options);
                 let load_limit = a.options.supports("load limit");
-                return self.with_sdp(a.sdp, opts, load_limit, |c, sdp| c.answer(a, sdp));
+                return self.with_sdp(a.sdp, &a.options, opts, load_limit, |c, sdp| {
+                    c.answer(a, sdp)
+                });
             }
             Command::Delete(d) => {
                 self.stats.deletes += 1;
                 match self.control.delete(d) {
                     Ok(Some(s)) => Ok(Reply::Stats(s)),
-                    Ok(None) => Ok(Reply::Ok { sdp: None }),
+                    Ok(None) => Ok(Reply::Ok {
+                        sdp: None,
+                        warning: None,
+                    }),
                     // As rtpengine: a call already gone, or a To tag that
                     // names no dialogue of it (a forked call's branch that
                     // never answered), is a warning, not an error, unless
@@ -323,16 +332,40 @@ impl<C: CallControl> NgServer<C> {
         }
     }
 
+    /// Parses an offer's or answer's SDP, takes out the codecs its codec
+    /// options strip (the node then sees the SDP as it is passed on), has
+    /// `call` allocate for it, and rewrites it to the node's address and
+    /// ports.
     fn with_sdp(
         &mut self,
         body: &[u8],
+        request: &Options<'_>,
         options: RewriteOptions,
         load_limit_understood: bool,
         call: impl FnOnce(&mut C, &Sdp<'_>) -> Result<Allocation, ControlError>,
     ) -> Reply {
+        let parse_error = |e: SdpError| Reply::Error(format!("Failed to parse SDP: {e}"));
+        let mut filtered = Vec::new();
+        let mut warning = None;
+        let body = if request.codec.is_empty() {
+            body
+        } else {
+            let plan = match Sdp::parse(body) {
+                Ok(sdp) => request.codec.plan(&sdp),
+                Err(e) => return parse_error(e),
+            };
+            warning = plan.warning();
+            if !plan.changes() {
+                body
+            } else if let Err(e) = sdp::keep_formats(body, &plan.keep, &mut filtered) {
+                return parse_error(e);
+            } else {
+                &filtered
+            }
+        };
         let sdp = match Sdp::parse(body) {
             Ok(s) => s,
-            Err(e) => return Reply::Error(format!("Failed to parse SDP: {e}")),
+            Err(e) => return parse_error(e),
         };
         let alloc = match call(&mut self.control, &sdp) {
             Ok(a) => a,
@@ -340,7 +373,10 @@ impl<C: CallControl> NgServer<C> {
         };
         let mut out = Vec::with_capacity(body.len() + 64);
         match sdp::rewrite(body, alloc.address, &alloc.media, options, &mut out) {
-            Ok(()) => Reply::Ok { sdp: Some(out) },
+            Ok(()) => Reply::Ok {
+                sdp: Some(out),
+                warning,
+            },
             Err(e) => Reply::Error(format!("Failed to rewrite SDP: {e}")),
         }
     }

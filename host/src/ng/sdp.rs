@@ -490,6 +490,75 @@ pub fn rewrite(
     Ok(())
 }
 
+/// Copies `body` into `out` with each media section `i` for which
+/// `keep[i]` is `Some` offering only those formats, in that order: its
+/// `m=` line lists them, and the `a=rtpmap:`, `a=fmtp:` and `a=rtcp-fb:`
+/// lines of the payload types it no longer lists are left out. Sections
+/// beyond `keep`, or `None` there, and every other line are copied byte for
+/// byte. A kept format with a control character in it is
+/// [`SdpError::BadMedia`].
+pub fn keep_formats(
+    body: &[u8],
+    keep: &[Option<Vec<&str>>],
+    out: &mut Vec<u8>,
+) -> Result<(), SdpError> {
+    let mut kept: Option<&[&str]> = None;
+    let mut media_index: Option<usize> = None;
+    for (n, line) in lines(body) {
+        let content = line.content;
+        if content.starts_with(b"m=") {
+            let i = media_index.map_or(0, |i| i + 1);
+            media_index = Some(i);
+            kept = keep.get(i).and_then(|k| k.as_deref());
+            if let Some(formats) = kept {
+                // formats are tokens (RFC 4566): one with a control
+                // character (a CR before a space) would not survive a
+                // new order
+                if formats
+                    .iter()
+                    .any(|f| f.bytes().any(|b| b.is_ascii_control()))
+                {
+                    return Err(SdpError::BadMedia { line: n });
+                }
+                let (kind, _, proto, _) = parse_media(utf8(content, n)?, n)?;
+                let port_field = utf8(content, n)?[2..]
+                    .split(' ')
+                    .nth(1)
+                    .ok_or(SdpError::BadMedia { line: n })?;
+                out.extend_from_slice(b"m=");
+                for part in [kind, port_field, proto] {
+                    out.extend_from_slice(part.as_bytes());
+                    out.push(b' ');
+                }
+                out.extend_from_slice(formats.join(" ").as_bytes());
+                out.extend_from_slice(line.ending);
+                continue;
+            }
+        } else if let (Some(formats), Some(pt)) = (kept, format_attribute(content)) {
+            if !formats.iter().any(|f| f.as_bytes() == pt) {
+                continue;
+            }
+        }
+        out.extend_from_slice(content);
+        out.extend_from_slice(line.ending);
+    }
+    Ok(())
+}
+
+/// The payload type an `a=rtpmap:`, `a=fmtp:` or `a=rtcp-fb:` line is
+/// about (`a=rtcp-fb:*` is about none).
+fn format_attribute(content: &[u8]) -> Option<&[u8]> {
+    let attr = content.strip_prefix(b"a=")?;
+    let value = [b"rtpmap:".as_slice(), b"fmtp:", b"rtcp-fb:"]
+        .iter()
+        .find_map(|p| attr.strip_prefix(*p))?;
+    let end = value
+        .iter()
+        .position(|b| b.is_ascii_whitespace())
+        .unwrap_or(value.len());
+    Some(&value[..end]).filter(|pt| *pt != b"*")
+}
+
 /// Whether connection line `content` names the unspecified address
 /// (`c=IN IP4 0.0.0.0`, `c=IN IP6 ::`): an RFC 2543 hold.
 fn is_hold_connection(content: &[u8], n: usize) -> bool {
