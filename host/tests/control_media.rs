@@ -1384,3 +1384,59 @@ fn a_query_naming_a_tag_of_neither_side_gets_no_tags_as_on_rtpengine() {
     assert_eq!(q(&mut server, Some("zz"), None), (vec![], 0));
     assert_eq!(q(&mut server, Some("a"), Some("other-branch")), (vec![], 0));
 }
+
+#[test]
+fn an_offers_direction_puts_each_side_behind_its_named_interface() {
+    // a node between agents on a LAN and carriers outside: sockets on the
+    // wildcard address, an address for each network
+    let lan: IpAddr = "127.0.0.2".parse().unwrap();
+    let wan: IpAddr = "127.0.0.3".parse().unwrap();
+    let (node, _) = bare_node(IpAddr::V4(Ipv4Addr::UNSPECIFIED), V4, 28_480, false);
+    let interfaces = [("internal".to_string(), lan), ("external".to_string(), wan)];
+    let mut server = NgServer::new(node.with_interfaces(interfaces.into_iter().collect()));
+    let (caller, agent) = (endpoint(V4), endpoint(V4));
+    let port = |e: &UdpSocket| e.local_addr().unwrap().port();
+    // a carrier's call for an agent: the offer goes on into the LAN, the
+    // answer back out to the carrier
+    let (caller_sdp, agent_sdp) = (sdp(V4, port(&caller)), sdp(V4, port(&agent)));
+    let mut o = offer("inbound", &caller_sdp);
+    o.push(("direction", Value::List(vec![s("external"), s("internal")])));
+    let o = ask(&mut server, &o);
+    assert_eq!(o.result, "ok", "{:?}", o.error);
+    let (to_agent, agent_port) = media_of(&o);
+    assert_eq!(to_agent, format!("IP4 {lan}"));
+    let r = ask(&mut server, &answer("inbound", &agent_sdp));
+    assert_eq!(r.result, "ok", "{:?}", r.error);
+    let (to_caller, caller_port) = media_of(&r);
+    assert_eq!(to_caller, format!("IP4 {wan}"));
+    // the media each side sends to its interface's address goes through
+    let mut buf = [0u8; 512];
+    caller
+        .send_to(&rtp(1), SocketAddr::new(wan, caller_port))
+        .unwrap();
+    let (n, _) = agent
+        .recv_from(&mut buf)
+        .expect("the caller's RTP at the agent");
+    assert_eq!(&buf[..n], &rtp(1)[..]);
+    agent
+        .send_to(&rtp(2), SocketAddr::new(lan, agent_port))
+        .unwrap();
+    let (n, _) = caller
+        .recv_from(&mut buf)
+        .expect("the agent's RTP at the caller");
+    assert_eq!(&buf[..n], &rtp(2)[..]);
+    // the agent's re-INVITE (no direction) reaches the carrier with its
+    // interface's address too
+    let mut reoffer = offer("inbound", &agent_sdp);
+    reoffer[2] = ("from-tag", s("b"));
+    let re = ask(&mut server, &reoffer);
+    assert_eq!(re.result, "ok", "{:?}", re.error);
+    assert_eq!(media_of(&re).0, format!("IP4 {wan}"));
+    // names the node does not know are its own address, as on rtpengine
+    let elsewhere = sdp(V4, 40_010);
+    let mut unknown = offer("elsewhere", &elsewhere);
+    unknown.push(("direction", Value::List(vec![s("dmz"), s("voip")])));
+    let u = ask(&mut server, &unknown);
+    assert_eq!(u.result, "ok", "{:?}", u.error);
+    assert_eq!(media_of(&u).0, format!("IP4 {V4}"));
+}

@@ -505,6 +505,12 @@ fn clean_up(ng: SocketAddr, call: &str) {
 /// rtpengine in userspace (no kernel module, no iptables), its NG on
 /// `ng_port`, media ports from `port_base`.
 fn start_rtpengine(ng_port: u16, port_base: u16) -> Node {
+    start_rtpengine_on(ng_port, port_base, &["127.0.0.1"])
+}
+
+/// [`start_rtpengine`] with these `--interface`s (`NAME/ADDRESS`, or an
+/// address alone).
+fn start_rtpengine_on(ng_port: u16, port_base: u16, interfaces: &[&str]) -> Node {
     let log = temp_path("rtpengine.log");
     let child = Command::new("rtpengine")
         .args([
@@ -512,11 +518,11 @@ fn start_rtpengine(ng_port: u16, port_base: u16) -> Node {
             "--foreground",
             "--log-stderr",
             "--log-level=5",
-            "--interface=127.0.0.1",
             "--table=-1",
             "--no-fallback",
             "--num-threads=1",
         ])
+        .args(interfaces.iter().map(|i| format!("--interface={i}")))
         .arg(format!("--listen-ng=127.0.0.1:{ng_port}"))
         .arg(format!("--port-min={port_base}"))
         .arg(format!("--port-max={}", port_base + 199))
@@ -913,4 +919,92 @@ fn codec_options_strip_the_sdp_as_on_rtpengine() {
         ringwire.log(),
         rtpengine.log()
     );
+}
+
+/// The addresses `node` writes into the offer and into the answer of a
+/// call set up with each `direction` (none where empty).
+fn addresses_by_direction(
+    ng: SocketAddr,
+    call: &str,
+    cases: &[&[&'static str]],
+) -> Vec<(String, String)> {
+    let mut client = Ng::new(ng);
+    let (caller, agent) = (endpoint(), endpoint());
+    let port = |e: &UdpSocket| e.local_addr().unwrap().port();
+    let (offered, answered) = (one_section(port(&caller)), one_section(port(&agent)));
+    let address = |reply: &[u8]| {
+        field(reply, "sdp").map_or_else(|| result(reply), |sdp| sdp_target(sdp).ip().to_string())
+    };
+    cases
+        .iter()
+        .enumerate()
+        .map(|(i, direction)| {
+            let call = format!("{call}-{i}");
+            let mut d = Dict::new();
+            d.insert("command", "offer")
+                .insert("call-id", call.as_str())
+                .insert("from-tag", "caller")
+                .insert("sdp", offered.as_str());
+            if !direction.is_empty() {
+                d.insert(
+                    "direction",
+                    Value::List(direction.iter().map(|n| Value::from(*n)).collect()),
+                );
+            }
+            let o = request(&mut client, &format!("{call}-o"), &d);
+            let mut d = Dict::new();
+            d.insert("command", "answer")
+                .insert("call-id", call.as_str())
+                .insert("from-tag", "caller")
+                .insert("to-tag", "agent")
+                .insert("sdp", answered.as_str());
+            let a = request(&mut client, &format!("{call}-a"), &d);
+            clean_up(ng, &call);
+            (address(&o), address(&a))
+        })
+        .collect()
+}
+
+#[test]
+fn an_offers_direction_picks_interfaces_as_on_rtpengine() {
+    // a node between two networks, named as Kamailio's `direction=` flags
+    // name them; rtpengine's first interface is its default, ringwire's
+    // `advertise`
+    let base = 33_000 + (std::process::id() % 40) as u16 * 250;
+    let rtpe_port = free_udp_port();
+    let rtpengine = start_rtpengine_on(
+        rtpe_port,
+        base,
+        &["internal/127.0.0.2", "external/127.0.0.3"],
+    );
+    let (ringwire, rw_port, _) = start_node(
+        "parity-interfaces",
+        base + 200,
+        "address = \"0.0.0.0\"\nadvertise = \"127.0.0.2\"\n\
+         [media.interfaces]\ninternal = \"127.0.0.2\"\nexternal = \"127.0.0.3\"\n",
+    );
+    let rtpe: SocketAddr = ([127, 0, 0, 1], rtpe_port).into();
+    let rw: SocketAddr = ([127, 0, 0, 1], rw_port).into();
+    let cases: [&[&str]; 6] = [
+        &["external", "internal"],
+        &["internal", "external"],
+        &["external", "external"],
+        &["external"],
+        &["dmz", "voip"],
+        &[],
+    ];
+    let call = format!("interfaces-{}", std::process::id());
+    let (on_rtpe, on_rw) = std::thread::scope(|s| {
+        let a = s.spawn(|| addresses_by_direction(rtpe, &call, &cases));
+        let b = s.spawn(|| addresses_by_direction(rw, &call, &cases));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_eq!(
+        on_rw,
+        on_rtpe,
+        "(offer, answer) addresses for {cases:?}\nringwire log:\n{}\nrtpengine log:\n{}",
+        ringwire.log(),
+        rtpengine.log()
+    );
+    assert_eq!(on_rw[0], ("127.0.0.2".into(), "127.0.0.3".into()));
 }

@@ -135,6 +135,11 @@ pub struct MediaConfig {
     /// limit`, so the proxy tries its next node. 0 (the default): as many
     /// as the port range holds.
     pub max_calls: usize,
+    /// `[media.interfaces]`: named addresses for SDP, one per network the
+    /// node faces (`internal = "10.0.0.5"`, `external = "203.0.113.5"`);
+    /// an offer's NG `direction` picks the one each side is sent. Empty
+    /// (the default): every SDP gets `advertise` (or `address`).
+    pub interfaces: BTreeMap<String, IpAddr>,
 }
 
 impl Default for MediaConfig {
@@ -147,6 +152,7 @@ impl Default for MediaConfig {
             max_datagram: 2048,
             pin_remote: true,
             max_calls: 0,
+            interfaces: BTreeMap::new(),
         }
     }
 }
@@ -388,6 +394,21 @@ impl Config {
                 "the range holds no even/odd RTP/RTCP port pair".into(),
             ));
         }
+        // an address written into SDP: one peers can send to, of a family
+        // the sockets take
+        let check_sdp_address = |key: &str, v: IpAddr| match (m.address, v) {
+            (_, v) if v.is_unspecified() => {
+                Err(bad(key, format!("{v} is no address peers can send to")))
+            }
+            (IpAddr::V4(a), IpAddr::V6(_)) => Err(bad(
+                key,
+                format!(
+                    "{v} is IPv6, but media.address {a} binds IPv4 sockets \
+                     (bind \"::\" for both families)"
+                ),
+            )),
+            _ => Ok(()),
+        };
         match (m.address, m.advertise) {
             (a, None) if a.is_unspecified() => {
                 return Err(bad(
@@ -398,22 +419,11 @@ impl Config {
                     ),
                 ))
             }
-            (_, Some(v)) if v.is_unspecified() => {
-                return Err(bad(
-                    "media.advertise",
-                    format!("{v} is no address peers can send to"),
-                ))
-            }
-            (IpAddr::V4(a), Some(v @ IpAddr::V6(_))) => {
-                return Err(bad(
-                    "media.advertise",
-                    format!(
-                        "{v} is IPv6, but media.address {a} binds IPv4 sockets \
-                         (bind \"::\" for both families)"
-                    ),
-                ))
-            }
+            (_, Some(v)) => check_sdp_address("media.advertise", v)?,
             _ => {}
+        }
+        for (name, &v) in &m.interfaces {
+            check_sdp_address(&format!("media.interfaces.{name}"), v)?;
         }
         if !(64..=65535).contains(&m.max_datagram) {
             return Err(bad("media.max_datagram", "must be 64..=65535".into()));
@@ -510,7 +520,10 @@ impl Config {
                     .join(", ")
             },
             m.address,
-            self.advertised_address(),
+            std::iter::once(self.advertised_address().to_string())
+                .chain(m.interfaces.iter().map(|(name, a)| format!("{name} {a}")))
+                .collect::<Vec<_>>()
+                .join(", "),
             m.port_min,
             m.port_max,
             (u32::from(m.port_max) + 1 - u32::from(m.port_min)) / 4,
@@ -704,6 +717,45 @@ mod tests {
             let c = Config::parse(&format!("[media]\n{ok}\n"), "c.toml").unwrap();
             assert!(!c.advertised_address().is_unspecified(), "{ok}");
         }
+    }
+
+    #[test]
+    fn named_interfaces_are_addresses_peers_can_reach() {
+        let c = Config::parse(
+            "[media]\naddress = \"0.0.0.0\"\nadvertise = \"10.0.0.5\"\n\
+             [media.interfaces]\ninternal = \"10.0.0.5\"\nexternal = \"203.0.113.5\"\n",
+            "c.toml",
+        )
+        .unwrap();
+        assert!(
+            c.summary()
+                .contains("(SDP 10.0.0.5, external 203.0.113.5, internal 10.0.0.5)"),
+            "{}",
+            c.summary()
+        );
+        let names: Vec<(&str, IpAddr)> = c
+            .media
+            .interfaces
+            .iter()
+            .map(|(n, a)| (n.as_str(), *a))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("external", "203.0.113.5".parse().unwrap()),
+                ("internal", "10.0.0.5".parse().unwrap())
+            ]
+        );
+        let e = |toml: &str| Config::parse(toml, "c.toml").unwrap_err().to_string();
+        let why = e("[media.interfaces]\nlan = \"0.0.0.0\"\n");
+        assert!(why.contains("media.interfaces.lan"), "{why}");
+        let why = e("[media.interfaces]\nwan = \"2001:db8::5\"\n");
+        assert!(
+            why.contains("media.interfaces.wan") && why.contains("IPv6"),
+            "{why}"
+        );
+        let why = e("[media.interfaces]\nwan = \"somewhere\"\n");
+        assert!(why.contains("interfaces"), "{why}");
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! answerer's side over. A deleted call stays for the delete delay
 //! ([`Node::with_delete_delay`]), and an offer or answer revives it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -78,6 +78,10 @@ struct Side {
     /// The NG `label` of the offer or answer this side last sent, by
     /// which a proxy names the side (Kamailio's `mos_A_label_pv`).
     label: Option<String>,
+    /// The node's address as this side's peer reaches it, written into
+    /// the SDP sent to it: an interface an offer's `direction` named
+    /// (`None`: the node's own address).
+    address: Option<IpAddr>,
     created: i64,
     media: Vec<Option<MediaLeg>>,
 }
@@ -206,6 +210,9 @@ pub struct Node {
     delete_delay: Duration,
     /// Calls in their delete delay now.
     deleting: usize,
+    /// Named media interfaces (`[media.interfaces]`): the address written
+    /// into SDP for peers that an offer's `direction` puts behind each.
+    interfaces: BTreeMap<String, IpAddr>,
 }
 
 /// The most media sections an SDP may have. Each enabled one takes two
@@ -347,7 +354,26 @@ impl Node {
             max_calls: 0,
             delete_delay: Duration::ZERO,
             deleting: 0,
+            interfaces: BTreeMap::new(),
         }
+    }
+
+    /// Names the node's media interfaces: an offer's NG `direction`
+    /// (`["external", "internal"]`: the offerer's interface, then the
+    /// answerer's) then writes, into the SDP each side is sent, the address
+    /// of the interface that side is behind. A name not here, or no
+    /// `direction`, is the node's own address, as rtpengine falls back to
+    /// its first interface.
+    pub fn with_interfaces(mut self, interfaces: BTreeMap<String, IpAddr>) -> Self {
+        self.interfaces = interfaces;
+        self
+    }
+
+    /// The address of interface `name` ([`Node::with_interfaces`]).
+    fn interface(&self, name: Option<&str>) -> IpAddr {
+        name.and_then(|n| self.interfaces.get(n))
+            .copied()
+            .unwrap_or(self.address)
     }
 
     /// Keeps a deleted call `delay` longer (rtpengine's `delete-delay`,
@@ -1163,6 +1189,7 @@ impl CallControl for Node {
                         Side {
                             tag: Some(offer.from_tag.to_string()),
                             label: None,
+                            address: None,
                             created: now,
                             media: Vec::new(),
                         },
@@ -1186,6 +1213,16 @@ impl CallControl for Node {
         if let Some(label) = offer.options.label {
             call.sides[s].label = Some(label.to_string());
         }
+        if let [from, to @ ..] = offer.options.direction.as_slice() {
+            // the offerer is behind the first interface, the answerer
+            // behind the second; a re-offer without one keeps them
+            let (from, to) = (Some(*from), to.first().copied());
+            let (a, b) = (self.interface(from), self.interface(to));
+            let call = self.calls.get_mut(offer.call_id).expect("present");
+            call.sides[s].address = Some(a);
+            call.sides[1 - s].address = Some(b);
+        }
+        let to_answerer = self.calls[offer.call_id].sides[1 - s].address;
         let mut result = self.apply_sdp(offer.call_id, s, sdp, &offer.options);
         if new_call && result == Err(ControlError::NoDescriptors) {
             // another node may have descriptors for a new call
@@ -1207,7 +1244,7 @@ impl CallControl for Node {
         }
         self.publish();
         Ok(Allocation {
-            address: self.address,
+            address: to_answerer.unwrap_or(self.address),
             media: result?,
         })
     }
@@ -1236,12 +1273,13 @@ impl CallControl for Node {
         if let Some(label) = answer.options.label {
             answerer.label = Some(label.to_string());
         }
+        let to_offerer = call.sides[offerer].address;
         let media = self.apply_sdp(answer.call_id, 1 - offerer, sdp, &answer.options)?;
         self.settle_codecs(answer.call_id, offerer);
         self.revive(answer.call_id);
         self.publish();
         Ok(Allocation {
-            address: self.address,
+            address: to_offerer.unwrap_or(self.address),
             media,
         })
     }

@@ -242,7 +242,8 @@ pub fn run(config: Config) -> Result<(), ServeError> {
     .with_detectors(live, detect_events.clone(), defaults)
     .with_expiry(media_idle, config.expiry())
     .with_max_calls(config.media.max_calls)
-    .with_delete_delay(config::secs(config.timeouts.delete_delay));
+    .with_delete_delay(config::secs(config.timeouts.delete_delay))
+    .with_interfaces(config.media.interfaces.clone());
     let ng_stats = Arc::new(Mutex::new(Default::default()));
     if let Some(listener) = metrics_listener {
         let src = metrics::Sources {
