@@ -1432,6 +1432,14 @@ fn an_offers_direction_puts_each_side_behind_its_named_interface() {
     let re = ask(&mut server, &reoffer);
     assert_eq!(re.result, "ok", "{:?}", re.error);
     assert_eq!(media_of(&re).0, format!("IP4 {wan}"));
+    // a re-offer the node refuses changes nothing, its direction neither
+    let mut refused = offer("inbound", &caller_sdp);
+    refused.push(("direction", Value::List(vec![s("internal"), s("external")])));
+    refused.push(("transport-protocol", s("RTP/SAVP")));
+    assert_eq!(ask(&mut server, &refused).result, "error");
+    let again = ask(&mut server, &offer("inbound", &caller_sdp));
+    assert_eq!(again.result, "ok", "{:?}", again.error);
+    assert_eq!(media_of(&again).0, format!("IP4 {lan}"));
     // names the node does not know are its own address, as on rtpengine
     let elsewhere = sdp(V4, 40_010);
     let mut unknown = offer("elsewhere", &elsewhere);

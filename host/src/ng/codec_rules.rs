@@ -234,7 +234,8 @@ impl<'a> CodecRules<'a> {
                 }
             }
             for name in &self.transcode {
-                if !media.formats.iter().any(|&f| name.names(pt_of(f))) {
+                let lacking = !media.formats.iter().any(|&f| name.names(pt_of(f)));
+                if *name != CodecName::All && lacking {
                     plan.warnings.push(format!(
                         "media section {}: no {name} to offer (ringwire does not transcode)",
                         i + 1
@@ -410,6 +411,11 @@ mod tests {
         let (f, w) = kept("d9:transcodel4:opusee", &[]);
         assert_eq!(f, "0 18 8 9 101");
         assert!(w.unwrap().contains("no opus to offer"));
+        // `all` names no codec to add
+        assert_eq!(
+            kept("d9:transcodel3:allee", &[]),
+            ("0 18 8 9 101".into(), None)
+        );
         // a transcode of a codec the section has keeps it as offer would
         assert_eq!(formats("d5:stripl3:alle9:transcodel4:G722ee", &[]), "9");
     }

@@ -1213,16 +1213,19 @@ impl CallControl for Node {
         if let Some(label) = offer.options.label {
             call.sides[s].label = Some(label.to_string());
         }
-        if let [from, to @ ..] = offer.options.direction.as_slice() {
-            // the offerer is behind the first interface, the answerer
-            // behind the second; a re-offer without one keeps them
-            let (from, to) = (Some(*from), to.first().copied());
-            let (a, b) = (self.interface(from), self.interface(to));
-            let call = self.calls.get_mut(offer.call_id).expect("present");
-            call.sides[s].address = Some(a);
-            call.sides[1 - s].address = Some(b);
-        }
-        let to_answerer = self.calls[offer.call_id].sides[1 - s].address;
+        // the offerer is behind the first interface of `direction`, the
+        // answerer behind the second; a re-offer without one keeps them
+        let interfaces = match offer.options.direction.as_slice() {
+            [from, to @ ..] => Some((
+                self.interface(Some(from)),
+                self.interface(to.first().copied()),
+            )),
+            [] => None,
+        };
+        let to_answerer = match interfaces {
+            Some((_, answerer)) => Some(answerer),
+            None => self.calls[offer.call_id].sides[1 - s].address,
+        };
         let mut result = self.apply_sdp(offer.call_id, s, sdp, &offer.options);
         if new_call && result == Err(ControlError::NoDescriptors) {
             // another node may have descriptors for a new call
@@ -1241,6 +1244,10 @@ impl CallControl for Node {
         }
         if result.is_ok() {
             self.revive(offer.call_id);
+            if let (Some((a, b)), Some(call)) = (interfaces, self.calls.get_mut(offer.call_id)) {
+                call.sides[s].address = Some(a);
+                call.sides[1 - s].address = Some(b);
+            }
         }
         self.publish();
         Ok(Allocation {
