@@ -11,7 +11,8 @@
 //!
 //! Left out, where ringwire differs on purpose: a third party's RTP to a
 //! leg already latched (rtpengine lets it take the leg over; ringwire
-//! drops it as a hijack), the wording of warnings, and the shape of
+//! drops it as a hijack, unless the SDP's request says `media-handover`,
+//! a scenario here), the wording of warnings, and the shape of
 //! `query` replies beyond their result.
 //!
 //! Needs `rtpengine` (Debian: rtpengine-daemon), which `scripts/test.sh`
@@ -54,6 +55,11 @@ enum Step {
         from: &'static str,
         to: Option<&'static str>,
         sdp_of: Party,
+    },
+    /// `offer` from tag `a` with `sdp_of`'s SDP and these `flags`.
+    OfferFlagged {
+        sdp_of: Party,
+        flags: &'static [&'static str],
     },
     /// `answer` from tag `from` to tag `to` with `sdp_of`'s SDP.
     Answer {
@@ -305,6 +311,39 @@ fn scenarios() -> Vec<(&'static str, Vec<Step>)> {
             ],
         ),
         (
+            // a carrier that sends from another port than its SDP's
+            // (`asymmetric`): its media is taken from there, and the
+            // agent's goes to the SDP's port all the same
+            "asymmetric-caller",
+            vec![
+                Step::OfferFlagged {
+                    sdp_of: Caller,
+                    flags: &["asymmetric"],
+                },
+                answer("x", X),
+                media(Z, X),
+                media(X, Caller),
+                media(Caller, X),
+                media(X, Caller),
+            ],
+        ),
+        (
+            // a softphone that moves networks mid-call (`media-handover`):
+            // its media from the new address takes the leg over at once
+            "caller-hands-over",
+            vec![
+                Step::OfferFlagged {
+                    sdp_of: Caller,
+                    flags: &["media-handover"],
+                },
+                answer("x", X),
+                media(Caller, X),
+                media(X, Caller),
+                media(Z, X),
+                media(X, Caller),
+            ],
+        ),
+        (
             "unknown-call",
             vec![Step::Query, delete(None), answer("x", X)],
         ),
@@ -400,6 +439,13 @@ fn play(ng: SocketAddr, call: &str, steps: &[Step]) -> Vec<Seen> {
                     if let Some(to) = to {
                         d.insert("to-tag", to);
                     }
+                    Some(sdp_of)
+                }
+                Step::OfferFlagged { sdp_of, flags } => {
+                    d.insert("command", "offer").insert("from-tag", "a").insert(
+                        "flags",
+                        Value::List(flags.iter().map(|f| Value::from(*f)).collect()),
+                    );
                     Some(sdp_of)
                 }
                 Step::Answer { from, to, sdp_of } => {

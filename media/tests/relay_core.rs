@@ -411,6 +411,90 @@ fn relatches_after_the_remote_goes_quiet() {
     assert_eq!(h.stats(A).hijack_drops, 2);
 }
 
+#[test]
+fn an_asymmetric_leg_takes_media_from_anywhere_and_sends_where_sdp_says() {
+    // a carrier that sends from another port than the one in its SDP
+    let mut h = H::bridged(pinning(), ms(0), &[0]);
+    h.cmd(
+        ms(0),
+        Command::SetLatching {
+            leg: A,
+            latching: Latching::Off,
+        },
+    );
+    let elsewhere = "198.51.100.8:41000";
+    for (k, from) in [(1u16, elsewhere), (2, ATTACKER), (3, CARRIER)] {
+        let o = h.dgram(ms(6000 * k as u64), A_RTP, from, rtp(k, 160 * k as u32, 1));
+        assert_eq!(transmits(&o).len(), 1, "from {from}");
+        assert!(events(&o).is_empty() && pins(&o).is_empty(), "{o:?}");
+    }
+    // not RTP of its types is still dropped
+    assert!(h
+        .dgram(ms(20_000), A_RTP, ATTACKER, rtp_pt(8, 9, 0, 1))
+        .is_empty());
+    assert_eq!((h.stats(A).latches, h.stats(A).hijack_drops), (0, 1));
+    // media towards A, RTP and RTCP, goes where its SDP says
+    let o = h.dgram(ms(20_010), B_RTP, AGENT, rtp(1, 0, 0x22));
+    assert_eq!(transmits(&o)[0].to, sa(CARRIER));
+    assert_eq!(
+        h.core.leg_remote(A),
+        Some((Some(sa(CARRIER)), Some(sa(CARRIER_RTCP))))
+    );
+    let o = h.dgram(ms(20_020), A_RTCP, elsewhere, rtcp(1, true));
+    assert_eq!(transmits(&o).len(), 1, "A's RTCP from elsewhere");
+    assert_eq!(h.core.leg_remote(A).unwrap().1, Some(sa(CARRIER_RTCP)));
+}
+
+#[test]
+fn a_handover_leg_follows_a_new_source_at_once_and_is_never_pinned() {
+    let mut h = H::bridged(pinning(), ms(0), &[0]);
+    // pinned while protected; the handover flag unpins it
+    let o = h.dgram(ms(10), A_RTP, CARRIER, rtp(1, 0, 1));
+    assert_eq!(pins(&o).len(), 1);
+    h.cmd(
+        ms(20),
+        Command::SetLatching {
+            leg: A,
+            latching: Latching::Handover,
+        },
+    );
+    assert_eq!(
+        pins(&h.drain()),
+        [Pin {
+            port: A_RTP,
+            remote: None
+        }]
+    );
+    // a phone that moves networks mid-call, the remote still talking
+    let moved = "198.51.100.8:41000";
+    let o = h.dgram(ms(3000), A_RTP, moved, rtp(2, 160, 1));
+    assert_eq!(transmits(&o).len(), 1);
+    assert!(matches!(
+        events(&o)[..],
+        [Event::Latched { new, .. }] if new == sa(moved)
+    ));
+    assert!(pins(&o).is_empty());
+    let o = h.dgram(ms(3010), B_RTP, AGENT, rtp(1, 0, 0x22));
+    assert_eq!(transmits(&o)[0].to, sa(moved));
+    // what is not RTP of its types moves nothing
+    assert!(h
+        .dgram(ms(3020), A_RTP, ATTACKER, rtp_pt(8, 3, 0, 1))
+        .is_empty());
+    assert_eq!(h.core.leg_remote(A).unwrap().0, Some(sa(moved)));
+    // and back to protected: a stranger is a hijack again
+    h.cmd(
+        ms(3030),
+        Command::SetLatching {
+            leg: A,
+            latching: Latching::Protected,
+        },
+    );
+    assert!(h
+        .dgram(ms(3040), A_RTP, ATTACKER, rtp(4, 480, 1))
+        .is_empty());
+    assert_eq!((h.stats(A).latches, h.stats(A).hijack_drops), (1, 2));
+}
+
 fn pins(outs: &[Output]) -> Vec<Pin> {
     outs.iter()
         .filter_map(|o| match o {

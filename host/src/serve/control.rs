@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ringwire_media::driver::{DriverError, DriverHandle};
 use ringwire_media::relay::{
-    payload_type_mask, CallId, Command, LegId, LegSpec, LocalPort, Transport,
+    payload_type_mask, CallId, Command, Latching, LegId, LegSpec, LocalPort, Transport,
 };
 
 use super::detect::DetectEvents;
@@ -57,6 +57,9 @@ struct MediaLeg {
     pt_mask: u128,
     /// What the leg carries: RTP, or T.38's UDPTL as it is.
     transport: Transport,
+    /// How its remote follows its media's source (the side's last
+    /// `asymmetric` or `media-handover` flag).
+    latching: Latching,
     /// The last SDP of this side carried `a=rtcp-mux`.
     offers_mux: bool,
     /// The leg was told its remote multiplexes RTCP (both sides offer it).
@@ -316,6 +319,21 @@ fn check_relayable(sdp: &Sdp<'_>) -> Result<(), ControlError> {
 fn is_srtp(proto: &str) -> bool {
     let profile = proto.rsplit('/').next().unwrap_or(proto);
     profile.eq_ignore_ascii_case("SAVP") || profile.eq_ignore_ascii_case("SAVPF")
+}
+
+/// How the legs of the side whose SDP a request carries follow their
+/// media's source: rtpengine's `asymmetric` flag (the peer sends from
+/// elsewhere than it receives: never latch) or `media-handover` (a new
+/// source takes over at once); without either, symmetric RTP with hijack
+/// protection. Each offer or answer says it anew.
+fn latching_asked(options: &Options<'_>) -> Latching {
+    if options.has_flag("asymmetric") {
+        Latching::Off
+    } else if options.has_flag("media-handover") {
+        Latching::Handover
+    } else {
+        Latching::Protected
+    }
 }
 
 /// Where the request says the peer's media is, over the SDP's addresses:
@@ -706,6 +724,7 @@ impl Node {
             payload_types: payload_types.clone(),
             clock_rate,
             transport,
+            latching: Latching::Protected,
         };
         if let Err(e) = self.driver.add_leg(call, leg, spec, sockets) {
             self.ports.free(p);
@@ -719,6 +738,7 @@ impl Node {
             // the driver took these types: all below 128
             pt_mask: payload_type_mask(&payload_types).unwrap_or_default(),
             transport,
+            latching: Latching::Protected,
             offers_mux: false,
             muxed: false,
             flow: None,
@@ -972,6 +992,14 @@ impl Node {
                     mine
                 }
             };
+            let latching = latching_asked(options);
+            if mine.latching != latching {
+                let leg = mine.leg;
+                self.driver
+                    .command(id, Command::SetLatching { leg, latching })
+                    .map_err(other)?;
+                mine.latching = latching;
+            }
             mine.offers_mux = m.rtcp_mux;
             mine.codec = first_codec(m);
             (mine.kind, mine.proto) = (ShortName::new(m.kind), ShortName::new(m.proto));

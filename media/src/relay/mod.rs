@@ -47,6 +47,10 @@
 //! and is within [`RelayConfig::setup_window`] of its setup, or its remote
 //! has been quiet for [`RelayConfig::quiet_window`]. Anything else from
 //! another source is dropped and counted in [`LegStats::hijack_drops`].
+//! That is [`Latching::Protected`], the default; a leg may instead follow
+//! any new source at once ([`Latching::Handover`]) or never latch
+//! ([`Latching::Off`]: an asymmetric peer's media from anywhere, sent to
+//! where SDP says).
 //! A leg of another protocol over UDP ([`Transport::Opaque`]: T.38's
 //! UDPTL) has no RTP to check: any datagram latches, within the same
 //! windows, and is forwarded as it is.
@@ -155,6 +159,27 @@ pub struct LegSpec {
     /// What the leg carries: RTP and RTCP, or datagrams of another
     /// protocol forwarded as they are.
     pub transport: Transport,
+    /// How its remote follows the source of its media.
+    pub latching: Latching,
+}
+
+/// How a leg's remote follows the source of its media (NG flags of the
+/// SDP that set up the remote).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Latching {
+    /// Symmetric RTP with hijack protection (module docs): a new source
+    /// takes the leg over within the setup window or once the remote has
+    /// gone quiet.
+    #[default]
+    Protected,
+    /// `media-handover`: valid RTP from a new source takes the leg over at
+    /// once (a phone that moves networks mid-call, as rtpengine's
+    /// userspace relay lets any source do).
+    Handover,
+    /// `asymmetric`: the remote stays the SDP's; valid RTP is taken from
+    /// any source (a peer that sends from another port than it receives
+    /// on). RTCP goes to the SDP's RTCP address too.
+    Off,
 }
 
 /// What a leg carries.
@@ -183,6 +208,7 @@ impl LegSpec {
             payload_types: Vec::new(),
             clock_rate: 8000,
             transport: Transport::Rtp,
+            latching: Latching::Protected,
         }
     }
 }
@@ -220,6 +246,14 @@ pub enum Command {
         leg: LegId,
         /// The types, each below 128.
         payload_types: Vec<u8>,
+    },
+    /// How the leg's remote follows its media's source from now on (the
+    /// flags of a re-offer or an answer).
+    SetLatching {
+        /// The leg.
+        leg: LegId,
+        /// The new mode.
+        latching: Latching,
     },
     /// What the leg carries from now on (a re-offer that turns an audio
     /// section into T.38, or back).
@@ -516,6 +550,7 @@ struct Leg {
     pt_mask: u128,
     /// It carries datagrams of another protocol ([`Transport::Opaque`]).
     opaque: bool,
+    latching: Latching,
     clock_rate: u32,
     /// Start of the setup window.
     setup_at: Duration,
@@ -792,6 +827,16 @@ impl<B: Packet> RelayCore<B> {
                 let i = self.slot(leg)?;
                 self.legs[i].as_mut().expect("indexed leg").pt_mask = mask;
             }
+            Command::SetLatching { leg, latching } => {
+                let i = self.slot(leg)?;
+                let l = self.legs[i].as_mut().expect("indexed leg");
+                l.latching = latching;
+                // only a protected leg's socket hears its remote alone
+                if latching != Latching::Protected && l.pinned.take().is_some() {
+                    let port = l.rtp_port;
+                    self.push(Output::Pin(Pin { port, remote: None }));
+                }
+            }
             Command::SetTransport { leg, transport } => {
                 let i = self.slot(leg)?;
                 self.legs[i].as_mut().expect("indexed leg").opaque = transport == Transport::Opaque;
@@ -908,6 +953,7 @@ impl<B: Packet> RelayCore<B> {
             rtcp_muxed: false,
             pt_mask,
             opaque: spec.transport == Transport::Opaque,
+            latching: spec.latching,
             clock_rate: spec.clock_rate,
             setup_at: now,
             heard: false,
@@ -1086,10 +1132,18 @@ impl<B: Packet> RelayCore<B> {
         if leg.remote_rtp == Some(from) {
             return true;
         }
-        let quiet_since = leg.last_rtp_at.unwrap_or(leg.setup_at);
-        let in_setup = !leg.heard && now.saturating_sub(leg.setup_at) < cfg.setup_window;
-        let quiet = now.saturating_sub(quiet_since) >= cfg.quiet_window;
-        if !(expected && (in_setup || quiet)) {
+        let may_latch = match leg.latching {
+            Latching::Protected => {
+                let quiet_since = leg.last_rtp_at.unwrap_or(leg.setup_at);
+                let in_setup = !leg.heard && now.saturating_sub(leg.setup_at) < cfg.setup_window;
+                in_setup || now.saturating_sub(quiet_since) >= cfg.quiet_window
+            }
+            Latching::Handover => true,
+            // taken from anywhere, the remote left where SDP put it
+            Latching::Off if expected => return true,
+            Latching::Off => false,
+        };
+        if !(expected && may_latch) {
             leg.stats.hijack_drops += 1;
             return false;
         }
@@ -1117,7 +1171,10 @@ impl<B: Packet> RelayCore<B> {
         let leg = self.legs[i].as_mut().expect("indexed leg");
         leg.heard = true;
         leg.last_rtp_at = Some(now);
-        let pin = (cfg.pin_remote && leg.pinned != Some(from)).then(|| {
+        // a connected socket hears no other source: no handover, and no
+        // asymmetric peer's
+        let protected = leg.latching == Latching::Protected;
+        let pin = (cfg.pin_remote && protected && leg.pinned != Some(from)).then(|| {
             leg.pinned = Some(from);
             leg.rtp_port
         });
@@ -1156,9 +1213,11 @@ impl<B: Packet> RelayCore<B> {
             leg.stats.malformed += 1;
             return;
         }
-        if leg.remote_rtcp != Some(from) {
+        if leg.remote_rtcp != Some(from) && leg.latching != Latching::Off {
             // RTCP follows RTP: it latches from the RTP remote's address,
-            // or from anywhere while RTP could still latch at setup.
+            // or from anywhere while RTP could still latch at setup (an
+            // asymmetric leg's goes to the SDP's RTCP address, from
+            // anywhere).
             let same_host = leg.remote_rtp.is_some_and(|a| a.ip() == from.ip());
             let in_setup = !leg.heard && now.saturating_sub(leg.setup_at) < cfg.setup_window;
             if !(same_host && leg.heard || in_setup) {
