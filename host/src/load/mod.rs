@@ -578,7 +578,7 @@ fn receive_media(
             };
             let d = p.data;
             let arrival = p.arrival_ns.unwrap_or_else(net::now_ns);
-            if rtcp::is_rtcp(d) {
+            if ringwire_media::rtp::is_rtcp_packet(d) {
                 out.rtcp += 1;
                 if let Some(shared_rtcp) = &shared.rtcp {
                     shared_rtcp.on_rtcp(r, d, arrival);

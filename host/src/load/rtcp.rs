@@ -151,12 +151,6 @@ impl Reporter {
     }
 }
 
-/// Whether a datagram to one of the generator's endpoints is RTCP (the
-/// generator's RTP uses payload types 0 and 8 only).
-pub fn is_rtcp(data: &[u8]) -> bool {
-    data.len() >= 8 && data[0] >> 6 == 2 && (200..=204).contains(&data[1])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,10 +208,16 @@ mod tests {
     }
 
     #[test]
-    fn rtcp_is_told_from_the_generators_rtp() {
-        assert!(is_rtcp(&[0x81, 200, 0, 12, 0, 0, 0, 1]));
-        assert!(!is_rtcp(&[0x80, 0, 0, 1, 0, 0, 0, 1]));
-        assert!(!is_rtcp(&[0x80, 8, 0, 1, 0, 0, 0, 1]));
-        assert!(!is_rtcp(&[0x81, 200]));
+    fn the_generators_reports_are_told_from_its_rtp() {
+        use ringwire_media::rtp::is_rtcp_packet;
+        let mut report = Vec::new();
+        write_report(&mut report, 7, None, &[]);
+        assert!(is_rtcp_packet(&report));
+        // G.711 RTP, with and without the marker bit
+        for second in [0u8, 8, 0x80, 0x88] {
+            assert!(!is_rtcp_packet(&[
+                0x80, second, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2
+            ]));
+        }
     }
 }
