@@ -967,13 +967,13 @@ fn codec_options_strip_the_sdp_as_on_rtpengine() {
     );
 }
 
-/// The addresses `node` writes into the offer and into the answer of a
-/// call set up with each `direction` (none where empty).
-fn addresses_by_direction(
-    ng: SocketAddr,
-    call: &str,
-    cases: &[&[&'static str]],
-) -> Vec<(String, String)> {
+/// The `direction`s of one call's requests: the caller's offer, the
+/// agent's answer, then the agent's re-offer (empty: no `direction` key).
+type Directions = [&'static [&'static str]; 3];
+
+/// The addresses `node` writes into the offer, the answer and the agent's
+/// re-offer of a call whose requests name `Directions`, one call a case.
+fn addresses_by_direction(ng: SocketAddr, call: &str, cases: &[Directions]) -> Vec<[String; 3]> {
     let mut client = Ng::new(ng);
     let (caller, agent) = (endpoint(), endpoint());
     let port = |e: &UdpSocket| e.local_addr().unwrap().port();
@@ -984,29 +984,38 @@ fn addresses_by_direction(
     cases
         .iter()
         .enumerate()
-        .map(|(i, direction)| {
+        .map(|(i, directions)| {
             let call = format!("{call}-{i}");
-            let mut d = Dict::new();
-            d.insert("command", "offer")
-                .insert("call-id", call.as_str())
-                .insert("from-tag", "caller")
-                .insert("sdp", offered.as_str());
-            if !direction.is_empty() {
-                d.insert(
-                    "direction",
-                    Value::List(direction.iter().map(|n| Value::from(*n)).collect()),
-                );
-            }
-            let o = request(&mut client, &format!("{call}-o"), &d);
-            let mut d = Dict::new();
-            d.insert("command", "answer")
-                .insert("call-id", call.as_str())
-                .insert("from-tag", "caller")
-                .insert("to-tag", "agent")
-                .insert("sdp", answered.as_str());
-            let a = request(&mut client, &format!("{call}-a"), &d);
+            // (command, from, to, SDP) of each request
+            let requests = [
+                ("offer", "caller", None, &offered),
+                ("answer", "caller", Some("agent"), &answered),
+                ("offer", "agent", Some("caller"), &answered),
+            ];
+            let seen = requests
+                .iter()
+                .zip(directions)
+                .enumerate()
+                .map(|(k, ((command, from, to, sdp), direction))| {
+                    let mut d = Dict::new();
+                    d.insert("command", *command)
+                        .insert("call-id", call.as_str())
+                        .insert("from-tag", *from)
+                        .insert("sdp", sdp.as_str());
+                    if let Some(to) = to {
+                        d.insert("to-tag", *to);
+                    }
+                    if !direction.is_empty() {
+                        d.insert(
+                            "direction",
+                            Value::List(direction.iter().map(|n| Value::from(*n)).collect()),
+                        );
+                    }
+                    address(&request(&mut client, &format!("{call}-{k}"), &d))
+                })
+                .collect::<Vec<_>>();
             clean_up(ng, &call);
-            (address(&o), address(&a))
+            seen.try_into().expect("three requests")
         })
         .collect()
 }
@@ -1031,13 +1040,18 @@ fn an_offers_direction_picks_interfaces_as_on_rtpengine() {
     );
     let rtpe: SocketAddr = ([127, 0, 0, 1], rtpe_port).into();
     let rw: SocketAddr = ([127, 0, 0, 1], rw_port).into();
-    let cases: [&[&str]; 6] = [
-        &["external", "internal"],
-        &["internal", "external"],
-        &["external", "external"],
-        &["external"],
-        &["dmz", "voip"],
-        &[],
+    let (ext_int, int_ext): (&[&str], &[&str]) =
+        (&["external", "internal"], &["internal", "external"]);
+    let cases: [Directions; 8] = [
+        [ext_int, &[], &[]],
+        [int_ext, &[], &[]],
+        [&["external", "external"], &[], &[]],
+        [&["external"], &[], &[]],
+        [&["dmz", "voip"], &[], &[]],
+        [&[], &[], &[]],
+        // an answer's direction is not heeded; a re-offer's is
+        [ext_int, int_ext, &[]],
+        [ext_int, &[], ext_int],
     ];
     let call = format!("interfaces-{}", std::process::id());
     let (on_rtpe, on_rw) = std::thread::scope(|s| {
@@ -1048,9 +1062,9 @@ fn an_offers_direction_picks_interfaces_as_on_rtpengine() {
     assert_eq!(
         on_rw,
         on_rtpe,
-        "(offer, answer) addresses for {cases:?}\nringwire log:\n{}\nrtpengine log:\n{}",
+        "(offer, answer, re-offer) addresses for {cases:?}\nringwire log:\n{}\nrtpengine log:\n{}",
         ringwire.log(),
         rtpengine.log()
     );
-    assert_eq!(on_rw[0], ("127.0.0.2".into(), "127.0.0.3".into()));
+    assert_eq!(on_rw[0][..2], ["127.0.0.2", "127.0.0.3"]);
 }
