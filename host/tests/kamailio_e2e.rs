@@ -11,8 +11,9 @@
 //! delete delay), a
 //! late offer (no SDP in the INVITE) driven by `rtpengine_manage` is
 //! relayed as well, a call the caller cancels while it rings (a dialer's
-//! unanswered attempt) leaves no port behind, and a call put on hold by
-//! re-INVITE is counted held, then resumes its media.
+//! unanswered attempt) leaves no port behind, a call put on hold by
+//! re-INVITE is counted held, then resumes its media, and a call whose
+//! proxy names the node's interfaces (`direction=`) reaches them.
 //!
 //! Two real SIP phones (baresip) talk through Kamailio and the node as
 //! well, in A-law: each hears the other's in-band digits in its own
@@ -94,6 +95,7 @@ fn kamailio_cfg(
     fork_to: Option<u16>,
     manage: bool,
     record_route: bool,
+    directions: bool,
 ) -> String {
     // two branches by their request URIs (`$du` would send both to one)
     let fork = fork_to.map_or(String::new(), |p| {
@@ -106,6 +108,12 @@ fn kamailio_cfg(
         )
     });
     const FLAGS: &str = "replace-origin replace-session-connection";
+    // the caller outside, the agents inside, where the node names them
+    let flags = if directions {
+        format!("{FLAGS} direction=external direction=internal")
+    } else {
+        FLAGS.to_string()
+    };
     // with the phones, each side labelled, for Kamailio's MOS per side
     let (offer_label, answer_label) = if record_route {
         (" label=caller", " label=callee")
@@ -115,16 +123,16 @@ fn kamailio_cfg(
     let (media, on_reply) = if manage {
         (
             format!(
-                r#"if (is_method("INVITE|ACK|BYE|CANCEL")) {{ rtpengine_manage("{FLAGS}"); }}
+                r#"if (is_method("INVITE|ACK|BYE|CANCEL")) {{ rtpengine_manage("{flags}"); }}
     if (is_method("INVITE")) {{ t_on_reply("MEDIA"); }}"#
             ),
-            format!(r#"rtpengine_manage("{FLAGS}");"#),
+            format!(r#"rtpengine_manage("{flags}");"#),
         )
     } else {
         (
             format!(
                 r#"if (is_method("INVITE") && has_body("application/sdp")) {{
-        if (!rtpengine_offer("{FLAGS}{offer_label}")) {{
+        if (!rtpengine_offer("{flags}{offer_label}")) {{
             sl_send_reply("503", "No media relay");
             exit;
         }}
@@ -136,7 +144,7 @@ fn kamailio_cfg(
                 r#"if ($rs >= 300) {{
         rtpengine_delete("to-tag");
     }} else if (has_body("application/sdp")) {{
-        rtpengine_answer("{FLAGS}{answer_label}");
+        rtpengine_answer("{flags}{answer_label}");
     }}"#
             ),
         )
@@ -593,6 +601,9 @@ fn wait_for_log(log: &Path, needle: &str, times: usize) {
 enum Scenario {
     /// sip-tester's captures from the UAC to an echoing UAS.
     Plain,
+    /// The same, the proxy naming the node's interfaces for each side
+    /// (`direction=external direction=internal`).
+    Interfaces,
     /// The same, the INVITE forked to a second agent that rings until
     /// Kamailio cancels it (a ring group).
     RingGroup,
@@ -668,6 +679,7 @@ impl Sip {
             fork_port,
             manage,
             phones,
+            scenario == Scenario::Interfaces,
         );
         std::fs::write(&cfg, config).unwrap();
         let log = run_dir.join("kamailio.log");
@@ -803,9 +815,10 @@ impl Sip {
             Scenario::CallerCancels => std::fs::write(&scenario, CANCELLING_UAC).unwrap(),
             Scenario::Hold => std::fs::write(&scenario, hold_uac()).unwrap(),
             Scenario::Phones => panic!("the phones' call is placed by `Phone`, not by sipp"),
-            Scenario::Plain | Scenario::RingGroup | Scenario::BusyAgentFirst => {
-                uac_scenario(&scenario)
-            }
+            Scenario::Plain
+            | Scenario::Interfaces
+            | Scenario::RingGroup
+            | Scenario::BusyAgentFirst => uac_scenario(&scenario),
         }
         self.sipp(&[
             s("-sf"),
@@ -903,6 +916,28 @@ fn a_call_through_kamailio_is_relayed_and_its_digit_heard() {
             .any(|l| l.contains("detector event") && l.contains("digit=1")),
         "the caller's RFC 4733 \"1\" in the node's log:\n{log}"
     );
+}
+
+#[test]
+fn the_proxys_directions_pick_the_nodes_interfaces() {
+    // The node's default SDP address (`advertise`) reaches nothing; only
+    // the interfaces Kamailio's `direction=` flags name do. The caller
+    // sends its capture where the answer's SDP says: the call's media
+    // goes through only if Kamailio's flags reached the node as rtpengine
+    // reads them.
+    let (node, ng_port, metrics) = start_node(
+        "kamailio-interfaces",
+        media_ports(9),
+        "address = \"127.0.0.2\"\nadvertise = \"127.0.0.3\"\n\
+         [media.interfaces]\nexternal = \"127.0.0.2\"\ninternal = \"127.0.0.2\"\n",
+    );
+    let sip = Sip::start_with(
+        "kamailio-interfaces-run",
+        &[(ng_port, 1)],
+        Scenario::Interfaces,
+    );
+    sip.call_through(&node);
+    assert_carried_one_call(metrics, &sip);
 }
 
 #[test]
