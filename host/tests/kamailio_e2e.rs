@@ -13,7 +13,8 @@
 //! relayed as well, a call the caller cancels while it rings (a dialer's
 //! unanswered attempt) leaves no port behind, a call put on hold by
 //! re-INVITE is counted held, then resumes its media, and a call whose
-//! proxy names the node's interfaces (`direction=`) reaches them.
+//! proxy names the node's interfaces (`direction=`) reaches them, its
+//! `codec-strip=` taking the DTMF events out of the offer.
 //!
 //! Two real SIP phones (baresip) talk through Kamailio and the node as
 //! well, in A-law: each hears the other's in-band digits in its own
@@ -95,7 +96,7 @@ fn kamailio_cfg(
     fork_to: Option<u16>,
     manage: bool,
     record_route: bool,
-    directions: bool,
+    proxy_options: bool,
 ) -> String {
     // two branches by their request URIs (`$du` would send both to one)
     let fork = fork_to.map_or(String::new(), |p| {
@@ -108,9 +109,10 @@ fn kamailio_cfg(
         )
     });
     const FLAGS: &str = "replace-origin replace-session-connection";
-    // the caller outside, the agents inside, where the node names them
-    let flags = if directions {
-        format!("{FLAGS} direction=external direction=internal")
+    // the caller outside, the agents inside, where the node names them;
+    // no DTMF events offered to the agents
+    let flags = if proxy_options {
+        format!("{FLAGS} direction=external direction=internal codec-strip=telephone-event")
     } else {
         FLAGS.to_string()
     };
@@ -602,8 +604,9 @@ enum Scenario {
     /// sip-tester's captures from the UAC to an echoing UAS.
     Plain,
     /// The same, the proxy naming the node's interfaces for each side
-    /// (`direction=external direction=internal`).
-    Interfaces,
+    /// (`direction=external direction=internal`) and taking DTMF events
+    /// out of the offer (`codec-strip=telephone-event`).
+    ProxyOptions,
     /// The same, the INVITE forked to a second agent that rings until
     /// Kamailio cancels it (a ring group).
     RingGroup,
@@ -679,7 +682,7 @@ impl Sip {
             fork_port,
             manage,
             phones,
-            scenario == Scenario::Interfaces,
+            scenario == Scenario::ProxyOptions,
         );
         std::fs::write(&cfg, config).unwrap();
         let log = run_dir.join("kamailio.log");
@@ -816,7 +819,7 @@ impl Sip {
             Scenario::Hold => std::fs::write(&scenario, hold_uac()).unwrap(),
             Scenario::Phones => panic!("the phones' call is placed by `Phone`, not by sipp"),
             Scenario::Plain
-            | Scenario::Interfaces
+            | Scenario::ProxyOptions
             | Scenario::RingGroup
             | Scenario::BusyAgentFirst => uac_scenario(&scenario),
         }
@@ -919,25 +922,34 @@ fn a_call_through_kamailio_is_relayed_and_its_digit_heard() {
 }
 
 #[test]
-fn the_proxys_directions_pick_the_nodes_interfaces() {
+fn the_proxys_directions_and_codec_flags_reach_the_node() {
     // The node's default SDP address (`advertise`) reaches nothing; only
     // the interfaces Kamailio's `direction=` flags name do. The caller
     // sends its capture where the answer's SDP says: the call's media
     // goes through only if Kamailio's flags reached the node as rtpengine
     // reads them.
     let (node, ng_port, metrics) = start_node(
-        "kamailio-interfaces",
+        "kamailio-options",
         media_ports(9),
         "address = \"127.0.0.2\"\nadvertise = \"127.0.0.3\"\n\
          [media.interfaces]\nexternal = \"127.0.0.2\"\ninternal = \"127.0.0.2\"\n",
     );
     let sip = Sip::start_with(
-        "kamailio-interfaces-run",
+        "kamailio-options-run",
         &[(ng_port, 1)],
-        Scenario::Interfaces,
+        Scenario::ProxyOptions,
     );
     sip.call_through(&node);
     assert_carried_one_call(metrics, &sip);
+    // `codec-strip=telephone-event` took the events out of the offer, so
+    // the node, which reads the SDP as passed on, takes the caller's
+    // RFC 4733 packets for no digit (the plain call's test hears its "1")
+    let log = node.log();
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("detector event") && l.contains("digit=")),
+        "no digit once the events were stripped:\n{log}"
+    );
 }
 
 #[test]
