@@ -89,6 +89,10 @@ impl Drop for Peer {
 /// sends requests within it where their Request-URI says, as SIP phones
 /// need: their BYE then reaches the proxy, which logs the call's
 /// `$rtpstat` (read from the node by `query`) and deletes the call.
+///
+/// With `proxy_options`, its offers and answers also name the node's
+/// interfaces for each side (`direction=external direction=internal`)
+/// and take DTMF events out of the SDP (`codec-strip=telephone-event`).
 fn kamailio_cfg(
     sip_port: u16,
     nodes: &str,
