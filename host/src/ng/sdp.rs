@@ -520,8 +520,11 @@ pub fn keep_formats(
                 {
                     return Err(SdpError::BadMedia { line: n });
                 }
-                let (kind, _, proto, _) = parse_media(utf8(content, n)?, n)?;
-                let port_field = utf8(content, n)?[2..]
+                let text = utf8(content, n)?;
+                let (kind, _, proto, _) = parse_media(text, n)?;
+                // the port field as written (`49170/2`), which parse_media
+                // has read as a number
+                let port_field = text[2..]
                     .split(' ')
                     .nth(1)
                     .ok_or(SdpError::BadMedia { line: n })?;

@@ -866,6 +866,7 @@ impl Node {
             );
         }
         let peer_ip = peer_ip(options);
+        let latching = latching_asked(options);
         self.check_reachable(sdp, peer_ip)?;
         let mut out = Vec::with_capacity(sdp.media.len());
         for (i, m) in sdp.media.iter().enumerate() {
@@ -992,7 +993,6 @@ impl Node {
                     mine
                 }
             };
-            let latching = latching_asked(options);
             if mine.latching != latching {
                 let leg = mine.leg;
                 self.driver

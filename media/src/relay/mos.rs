@@ -53,7 +53,7 @@ pub struct MosSummary {
     pub samples: u32,
     /// Reports that could not be scored (a round trip was not yet known).
     pub unscored: u32,
-    /// The lowest score, and the highest.
+    /// The lowest score.
     pub lowest: Option<MosSample>,
     /// The highest score.
     pub highest: Option<MosSample>,
