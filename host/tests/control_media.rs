@@ -333,6 +333,29 @@ fn a_dual_stack_node_takes_both_families() {
 }
 
 #[test]
+fn address_family_is_that_of_the_interface_the_sdp_names() {
+    // a dual-stack node whose own address is IPv4, with an IPv6 network
+    let v6_net: IpAddr = "::1".parse().unwrap();
+    let (node, _) = bare_node(IpAddr::V6(Ipv6Addr::UNSPECIFIED), V4, 28_520, false);
+    let interfaces = [("lan6".to_string(), v6_net)];
+    let mut server = NgServer::new(node.with_interfaces(interfaces.into_iter().collect()));
+    let body = sdp(V6, 40_000);
+    let to_lan6 = |call: &'static str, family: &'static str| {
+        let mut req = offer(call, &body);
+        req.push(("direction", Value::List(vec![s("lan6"), s("lan6")])));
+        req.push(("address family", s(family)));
+        req
+    };
+    let o = ask(&mut server, &to_lan6("ip6", "IP6"));
+    assert_eq!(o.result, "ok", "{:?}", o.error);
+    assert_eq!(media_of(&o).0, format!("IP6 {v6_net}"));
+    let o = ask(&mut server, &to_lan6("ip4", "IP4"));
+    assert_eq!(o.result, "error");
+    let why = o.error.unwrap();
+    assert!(why.contains("IP4") && why.contains("::1"), "{why}");
+}
+
+#[test]
 fn media_address_and_sip_source_name_the_peer() {
     let (mut server, _) = node(V4, V4, 27_720);
     let body = sdp(IpAddr::from([192, 0, 2, 1]), 40_000);
@@ -1327,6 +1350,16 @@ fn labels_name_the_side_that_sent_each_sdp_as_kamailio_finds_them() {
     // a re-offer without one keeps the side's label
     assert_eq!(ask(&mut server, &offer("labels", &offered)).result, "ok");
     assert_eq!(labels(&mut server, "labels"), both);
+    // a request the node refuses changes neither label nor tag: a re-offer
+    // and an answer from a new branch, both asking for SRTP
+    let mut refused = labelled(offer("labels", &offered), "someone else");
+    refused.push(("transport-protocol", s("RTP/SAVP")));
+    assert_eq!(ask(&mut server, &refused).result, "error");
+    let mut refused = labelled(answer("labels", &answered), "another branch");
+    refused[3] = ("to-tag", s("c"));
+    refused.push(("transport-protocol", s("RTP/SAVP")));
+    assert_eq!(ask(&mut server, &refused).result, "error");
+    assert_eq!(labels(&mut server, "labels"), both);
 }
 
 /// The tags in the reply to a `query` of `call` with these From and To
@@ -1440,6 +1473,15 @@ fn an_offers_direction_puts_each_side_behind_its_named_interface() {
     let again = ask(&mut server, &offer("inbound", &caller_sdp));
     assert_eq!(again.result, "ok", "{:?}", again.error);
     assert_eq!(media_of(&again).0, format!("IP4 {lan}"));
+    // `address family` is held to the address the SDP will carry
+    let mut ip6 = offer("inbound", &caller_sdp);
+    ip6.push(("address family", s("IP6")));
+    let refused = ask(&mut server, &ip6);
+    assert_eq!(refused.result, "error");
+    assert!(refused.error.unwrap().contains(&lan.to_string()));
+    ip6.pop();
+    ip6.push(("address family", s("IP4")));
+    assert_eq!(ask(&mut server, &ip6).result, "ok");
     // names the node does not know are its own address, as on rtpengine
     let elsewhere = sdp(V4, 40_010);
     let mut unknown = offer("elsewhere", &elsewhere);

@@ -825,14 +825,16 @@ impl Node {
 
     /// Makes sure every enabled section of `sdp` has a bridged pair of legs
     /// and sets side `s`'s remotes from it, after the request's checks
-    /// (address family, transport, reachable peers). Returns the ports of
-    /// the other side, one entry per section.
+    /// (address family, transport, reachable peers). `written` is the
+    /// address the SDP passed on will carry (the other side's interface).
+    /// Returns the ports of the other side, one entry per section.
     fn apply_sdp(
         &mut self,
         call_id: &str,
         s: usize,
         sdp: &Sdp<'_>,
         options: &Options<'_>,
+        written: IpAddr,
     ) -> Result<Vec<MediaPorts>, ControlError> {
         let call = self.calls.get(call_id).ok_or(ControlError::UnknownCall)?;
         let id = call.id;
@@ -844,12 +846,12 @@ impl Node {
             )));
         }
         if let Some(family) = options.address_family {
-            let ours = AddressFamily::of(self.address);
+            let ours = AddressFamily::of(written);
             if family != ours {
                 return Err(ControlError::Other(format!(
                     "address family {} asked for, but this node's media address {} is {}",
                     family.as_str(),
-                    self.address,
+                    written,
                     ours.as_str()
                 )));
             }
@@ -1238,9 +1240,6 @@ impl CallControl for Node {
             .iter()
             .position(|side| side.tag.as_deref() == Some(offer.from_tag))
             .ok_or(ControlError::UnknownTag)?;
-        if let Some(label) = offer.options.label {
-            call.sides[s].label = Some(label.to_string());
-        }
         // the offerer is behind the first interface of `direction`, the
         // answerer behind the second; a re-offer without one keeps them
         let interfaces = match offer.options.direction.as_slice() {
@@ -1253,8 +1252,9 @@ impl CallControl for Node {
         let to_answerer = match interfaces {
             Some((_, answerer)) => Some(answerer),
             None => self.calls[offer.call_id].sides[1 - s].address,
-        };
-        let mut result = self.apply_sdp(offer.call_id, s, sdp, &offer.options);
+        }
+        .unwrap_or(self.address);
+        let mut result = self.apply_sdp(offer.call_id, s, sdp, &offer.options, to_answerer);
         if new_call && result == Err(ControlError::NoDescriptors) {
             // another node may have descriptors for a new call
             result = Err(ControlError::LoadLimit(
@@ -1271,15 +1271,22 @@ impl CallControl for Node {
             let _ = self.remove(offer.call_id);
         }
         if result.is_ok() {
+            // what a request names for a side changes it only once the
+            // node has taken the request
             self.revive(offer.call_id);
-            if let (Some((a, b)), Some(call)) = (interfaces, self.calls.get_mut(offer.call_id)) {
-                call.sides[s].address = Some(a);
-                call.sides[1 - s].address = Some(b);
+            if let Some(call) = self.calls.get_mut(offer.call_id) {
+                if let Some((a, b)) = interfaces {
+                    call.sides[s].address = Some(a);
+                    call.sides[1 - s].address = Some(b);
+                }
+                if let Some(label) = offer.options.label {
+                    call.sides[s].label = Some(label.to_string());
+                }
             }
         }
         self.publish();
         Ok(Allocation {
-            address: to_answerer.unwrap_or(self.address),
+            address: to_answerer,
             media: result?,
         })
     }
@@ -1296,6 +1303,17 @@ impl CallControl for Node {
             .iter()
             .position(|side| side.tag.as_deref() == Some(answer.from_tag))
             .ok_or(ControlError::UnknownTag)?;
+        let to_offerer = call.sides[offerer].address.unwrap_or(self.address);
+        let media = self.apply_sdp(
+            answer.call_id,
+            1 - offerer,
+            sdp,
+            &answer.options,
+            to_offerer,
+        )?;
+        // the answerer's tag and label change only once the node has taken
+        // the answer
+        let call = self.calls.get_mut(answer.call_id).expect("answered");
         let answerer = &mut call.sides[1 - offerer];
         if answerer.tag.as_deref() != Some(answer.to_tag) {
             answerer.tag = Some(answer.to_tag.to_string());
@@ -1308,13 +1326,11 @@ impl CallControl for Node {
         if let Some(label) = answer.options.label {
             answerer.label = Some(label.to_string());
         }
-        let to_offerer = call.sides[offerer].address;
-        let media = self.apply_sdp(answer.call_id, 1 - offerer, sdp, &answer.options)?;
         self.settle_codecs(answer.call_id, offerer);
         self.revive(answer.call_id);
         self.publish();
         Ok(Allocation {
-            address: to_offerer.unwrap_or(self.address),
+            address: to_offerer,
             media,
         })
     }
