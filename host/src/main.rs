@@ -211,23 +211,30 @@ fn serve(
     dsp_backend: Option<DspBackend>,
     check: bool,
 ) -> Result<ExitCode> {
-    use ringwire_host::serve::{run, Config};
-    let mut config = match &config {
-        Some(path) => Config::load(path)?,
-        None => Config::default(),
+    use ringwire_host::serve::{run, Config, ConfigSource};
+    // the file with the command line's overrides, at start and on SIGHUP
+    let overridden = move |mut config: Config| {
+        if let Some(ng) = ng {
+            config.control.ng = ng;
+        }
+        if let Some(backend) = dsp_backend {
+            config.detectors.dsp_backend = backend;
+        }
+        config
     };
-    if let Some(ng) = ng {
-        config.control.ng = ng;
-    }
-    if let Some(backend) = dsp_backend {
-        config.detectors.dsp_backend = backend;
-    }
+    let config_now = match &config {
+        Some(path) => overridden(Config::load(path)?),
+        None => overridden(Config::default()),
+    };
+    let source = config
+        .map(|path| -> ConfigSource { Box::new(move || Config::load(&path).map(overridden)) });
+    let config = config_now;
     if check {
         config.detectors.dsp_backend.check()?;
         println!("config OK: {}", config.summary());
         return Ok(ExitCode::SUCCESS);
     }
-    run(config)?;
+    run(config, source)?;
     Ok(ExitCode::SUCCESS)
 }
 

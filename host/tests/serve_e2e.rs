@@ -233,22 +233,63 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
     assert_eq!(metric(&m, "ringwire_port_pairs_in_use"), 0);
     assert!(metric(&m, "ringwire_packets_relayed_total") >= 22);
 
-    // SIGHUP (a shell hanging up, a log rotation's habit) is logged and
-    // ignored: the node and its calls go on.
+    // SIGHUP reloads the config: a live setting (the call limit) is taken
+    // at once, a change that takes a restart (the workers) is named and
+    // left as it runs, and a file that does not read changes nothing
     let mut node = node;
-    // SAFETY: kill(2) on our own child's pid.
-    let r = unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGHUP) };
-    assert_eq!(r, 0);
-    let t = Instant::now();
-    while !node.log().contains("SIGHUP ignored") {
-        assert!(t.elapsed() < WAIT, "no word of the SIGHUP:\n{}", node.log());
-        assert!(
-            node.child.try_wait().unwrap().is_none(),
-            "SIGHUP ended the node"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    wait_for_pong(&mut ng, &node);
+    let path = temp_path("main.toml");
+    let hangup = |node: &Node, then: &str, seen: usize| {
+        // SAFETY: kill(2) on our own child's pid.
+        let r = unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGHUP) };
+        assert_eq!(r, 0);
+        let t = Instant::now();
+        while node.log().matches(then).count() <= seen {
+            assert!(
+                t.elapsed() < WAIT,
+                "no {then:?} after SIGHUP:\n{}",
+                node.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let limited = config
+        .replace("[media]\n", "[media]\nmax_calls = 1\n")
+        .replace("threads = 2", "threads = 1");
+    std::fs::write(&path, &limited).unwrap();
+    hangup(&node, "config reloaded", 0);
+    let log = node.log();
+    assert!(
+        log.contains("media.max_calls") && log.contains("[workers]"),
+        "{log}"
+    );
+    let offer_call = |ng: &mut Ng, n: u16| {
+        let call = format!("reload-{}-{n}", std::process::id());
+        let body = sdp(41000 + 2 * n, 41001 + 2 * n, n.into());
+        let mut d = Dict::new();
+        d.insert("command", "offer")
+            .insert("call-id", call.as_str())
+            .insert("from-tag", "a")
+            .insert("sdp", body.as_str())
+            .insert("supports", Value::List(vec!["load limit".into()]));
+        result(&ng.request(&d))
+    };
+    assert_eq!(offer_call(&mut ng, 0), "ok");
+    assert_eq!(offer_call(&mut ng, 1), "load limit");
+    std::fs::write(&path, limited.replace("max_calls = 1", "max_calls = oops")).unwrap();
+    hangup(&node, "not reloaded", 0);
+    assert!(node.log().contains("max_calls"), "{}", node.log());
+    assert!(
+        node.child.try_wait().unwrap().is_none(),
+        "a bad reload ended the node"
+    );
+    assert_eq!(
+        offer_call(&mut ng, 2),
+        "load limit",
+        "the limit stays as it was"
+    );
+    std::fs::write(&path, &config).unwrap();
+    hangup(&node, "config reloaded", 1);
+    assert_eq!(offer_call(&mut ng, 2), "ok");
 
     // SIGTERM: a clean exit, status 0.
     // SAFETY: kill(2) on our own child's pid.

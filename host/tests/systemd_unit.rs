@@ -77,3 +77,17 @@ fn the_units_limits_fit_the_default_node() {
     let drain = Config::default().timeouts.drain;
     assert!(stop as f64 >= drain + 30.0, "room to drain before SIGKILL");
 }
+
+#[test]
+fn the_units_reload_checks_the_config_then_signals_the_node() {
+    let unit = local_unit();
+    let reloads: Vec<&str> = unit
+        .lines()
+        .filter_map(|l| l.strip_prefix("ExecReload="))
+        .collect();
+    assert_eq!(reloads.len(), 2, "{reloads:?}");
+    // first the check the start makes, so a bad file fails the reload ...
+    assert_eq!(reloads[0], value(&unit, "ExecStartPre"));
+    // ... then SIGHUP, on which the node reads the file again
+    assert_eq!(reloads[1], "/bin/kill -HUP $MAINPID");
+}

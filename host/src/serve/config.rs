@@ -319,6 +319,15 @@ impl Default for DetectorsConfig {
 }
 
 impl DetectorsConfig {
+    /// The detectors every new call's legs get (before its offer's flags).
+    pub fn defaults(&self) -> crate::live::DetectorSet {
+        crate::live::DetectorSet {
+            dtmf: self.dtmf,
+            amd: self.amd,
+            beep: self.beep,
+        }
+    }
+
     /// The AMD parameters these keys give, or the first one out of range.
     pub fn amd_config(&self) -> Result<AmdConfig, AmdConfigError> {
         let mut amd = AmdConfig {

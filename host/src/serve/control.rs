@@ -24,6 +24,7 @@ use ringwire_media::relay::{
     payload_type_mask, CallId, Command, Latching, LegId, LegSpec, LocalPort, Transport,
 };
 
+use super::config::Config;
 use super::detect::DetectEvents;
 use super::expiry::{self, Countdown, Expiry, MediaIdle};
 use super::ports::PortAllocator;
@@ -420,6 +421,22 @@ impl Node {
     pub fn with_expiry(mut self, idle: Arc<MediaIdle>, expiry: Expiry) -> Self {
         self.expiry = Some((idle, expiry));
         self
+    }
+
+    /// Takes a reloaded config's live settings ([`super::reload`]): the
+    /// call limit, delete delay, named interfaces, when calls nobody
+    /// deletes go, and the detectors new calls get. Calls under way keep
+    /// the interfaces and detectors they were set up with.
+    pub fn reconfigure(&mut self, config: &Config) {
+        self.max_calls = config.media.max_calls;
+        self.delete_delay = super::config::secs(config.timeouts.delete_delay);
+        self.interfaces = config.media.interfaces.clone();
+        if let Some((_, expiry)) = &mut self.expiry {
+            *expiry = config.expiry();
+        }
+        if let Some(detect) = &mut self.detect {
+            detect.defaults = config.detectors.defaults();
+        }
     }
 
     /// Deletes the calls that are due: those whose delete delay is over,

@@ -7,20 +7,21 @@
 //! one thread serves `/metrics`; one logs relay events (and notes which
 //! legs went quiet, for [`expiry`]: the control thread deletes calls nobody
 //! deleted, looking once a second); one logs and keeps detector events;
-//! one waits for SIGTERM/SIGINT (and logs a SIGHUP, which it ignores).
+//! one waits for SIGTERM/SIGINT, and SIGHUP, on which the control thread
+//! reads the config again and takes its live settings ([`reload`]).
 //!
 //! ```no_run
 //! # fn main() -> Result<(), ringwire_host::serve::ServeError> {
 //! use ringwire_host::serve::{run, Config};
 //! let config = Config::default(); // NG on 127.0.0.1:2223, /metrics on :9233
-//! run(config) // returns after SIGTERM/SIGINT, once drained
+//! run(config, None) // returns after SIGTERM/SIGINT, once drained
 //! # }
 //! ```
 //!
 //! Map: [`config`] (the TOML file), [`ports`] (RTP/RTCP pair allocator),
 //! [`control`] (the NG `CallControl` over the driver), [`detect`] (live
 //! detector taps in the workers, their events: log, metrics, `query`),
-//! [`metrics`] (Prometheus text). Shutdown: a signal stops new offers
+//! [`metrics`] (Prometheus text), [`reload`] (what SIGHUP changes). Shutdown: a signal stops new offers
 //! (answered `load limit`, so a proxy tries its next node); the NG socket
 //! keeps answering (answers, deletes, queries) until no call is left (a
 //! deleted call waits out its delete delay, as another branch of a forked
@@ -37,6 +38,7 @@ pub mod metrics;
 pub mod ports;
 pub mod push;
 pub mod quality;
+pub mod reload;
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -51,6 +53,7 @@ use ringwire_media::driver::{
 use ringwire_media::relay::{Event, RelayConfig};
 
 pub use config::{Config, ConfigError};
+pub use reload::{ConfigSource, Reload};
 
 use crate::ng::{NgConfig, NgServer};
 
@@ -136,19 +139,21 @@ fn check_descriptor_limit(config: &Config) {
     }
 }
 
-/// Runs the node with `config` until SIGTERM or SIGINT; see the
-/// [module documentation](self).
-pub fn run(config: Config) -> Result<(), ServeError> {
+/// Runs the node with `config` until SIGTERM or SIGINT; on SIGHUP, takes
+/// the live settings of the config `source` reads (none: there is no
+/// file to read again). See the [module documentation](self).
+pub fn run(mut config: Config, source: Option<ConfigSource>) -> Result<(), ServeError> {
     config.detectors.dsp_backend.check()?;
     // Before any thread exists, so that every thread inherits the mask and
     // only the signal thread ever sees SIGTERM, SIGINT and SIGHUP.
     let signals = block_signals().map_err(ServeError::Signals)?;
     let stop = Arc::new(AtomicBool::new(false));
+    let hangup = Arc::new(AtomicBool::new(false));
     {
-        let stop = stop.clone();
+        let (stop, hangup) = (stop.clone(), hangup.clone());
         std::thread::Builder::new()
             .name("ringwire-signals".into())
-            .spawn(move || wait_for_signal(signals, &stop))
+            .spawn(move || wait_for_signal(signals, &stop, &hangup))
             .map_err(ServeError::Signals)?;
     }
 
@@ -226,11 +231,7 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         &config.detectors.beep_config()?,
         &config.detectors.event_dest,
     )?;
-    let defaults = crate::live::DetectorSet {
-        dtmf: config.detectors.dtmf,
-        amd: config.detectors.amd,
-        beep: config.detectors.beep,
-    };
+    let defaults = config.detectors.defaults();
 
     let draining = Arc::new(AtomicBool::new(false));
     let node = control::Node::new(
@@ -288,6 +289,9 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         if now >= next_sweep {
             server.control_mut().expire(now);
             next_sweep = now + SWEEP;
+        }
+        if hangup.swap(false, Ordering::Relaxed) {
+            reload_config(&mut config, source.as_ref(), server.control_mut());
         }
         if stop.load(Ordering::Relaxed) {
             let deadline = *drain_deadline.get_or_insert_with(|| {
@@ -398,9 +402,8 @@ fn log_events(
 
 /// Blocks SIGTERM, SIGINT and SIGHUP in this thread (and the threads it
 /// spawns later); returns the set for `sigwait`. SIGHUP's default action
-/// would end the node at once, every call cut, when a shell it was started
-/// from hangs up or an operator sends it by habit to reopen logs; it is
-/// waited for, logged and otherwise ignored.
+/// would end the node at once, every call cut; here it reloads the config
+/// (`systemctl reload`), which a shell hanging up does harmlessly too.
 fn block_signals() -> std::io::Result<libc::sigset_t> {
     // SAFETY: sigset_t is a plain C struct initialised by sigemptyset
     // before use; pthread_sigmask only reads it.
@@ -418,16 +421,47 @@ fn block_signals() -> std::io::Result<libc::sigset_t> {
     }
 }
 
-fn wait_for_signal(set: libc::sigset_t, stop: &AtomicBool) {
+/// Reads the config again from `source` and has the node take its live
+/// settings; a file that does not read, or no file, changes nothing.
+fn reload_config(config: &mut Config, source: Option<&ConfigSource>, node: &mut control::Node) {
+    let Some(source) = source else {
+        tracing::warn!("SIGHUP: no config file (--config) to read again; nothing changed");
+        return;
+    };
+    let file = match source() {
+        Ok(file) => file,
+        Err(e) => {
+            tracing::error!("SIGHUP: the config was not reloaded, nothing changed: {e}");
+            return;
+        }
+    };
+    let reload = Reload::of(config, &file);
+    if reload.applied.is_empty() && reload.at_restart.is_empty() {
+        tracing::info!("SIGHUP: config read again, nothing changed");
+        return;
+    }
+    *config = reload.config;
+    node.reconfigure(config);
+    if !reload.applied.is_empty() {
+        tracing::info!(changed = ?reload.applied, "config reloaded");
+    }
+    if !reload.at_restart.is_empty() {
+        tracing::warn!(
+            sections = ?reload.at_restart,
+            "config changes that take a restart (sockets, ports, workers, relay \
+             timing, detector tuning) were left as they run"
+        );
+    }
+}
+
+fn wait_for_signal(set: libc::sigset_t, stop: &AtomicBool, hangup: &AtomicBool) {
     loop {
         let mut sig: libc::c_int = 0;
         // SAFETY: `set` is an initialised signal set and `sig` a live int.
         let r = unsafe { libc::sigwait(&set, &mut sig) };
         if r == 0 && sig == libc::SIGHUP {
-            tracing::warn!(
-                "SIGHUP ignored: the node reads its config only at start; \
-                 SIGTERM drains and stops it (systemctl restart)"
-            );
+            tracing::info!("SIGHUP: reloading the config");
+            hangup.store(true, Ordering::Relaxed);
         } else if r == 0 {
             tracing::info!(signal = sig, "stop requested");
             stop.store(true, Ordering::Relaxed);
