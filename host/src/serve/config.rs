@@ -381,7 +381,9 @@ impl Config {
         Self::parse(&text, &name)
     }
 
-    fn validate(&self, path: &str) -> Result<(), ConfigError> {
+    /// Checks the values that parse but do not fit (ranges, addresses of
+    /// the wrong family, ...); `path` names the config in errors.
+    pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
         let bad = |key: &str, why: String| ConfigError::Invalid {
             path: path.to_string(),
             key: key.to_string(),

@@ -435,7 +435,13 @@ fn reload_config(config: &mut Config, source: Option<&ConfigSource>, node: &mut 
             return;
         }
     };
-    let reload = Reload::of(config, &file);
+    let reload = match Reload::of(config, &file) {
+        Ok(reload) => reload,
+        Err(e) => {
+            tracing::error!("SIGHUP: the config was not reloaded, nothing changed: {e}");
+            return;
+        }
+    };
     if reload.applied.is_empty() && reload.at_restart.is_empty() {
         tracing::info!("SIGHUP: config read again, nothing changed");
         return;

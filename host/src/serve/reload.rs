@@ -30,8 +30,9 @@ pub struct Reload {
 
 impl Reload {
     /// Takes from `file` (the config just read) the live settings, keeping
-    /// the rest of `running`.
-    pub fn of(running: &Config, file: &Config) -> Reload {
+    /// the rest of `running`; an error where they do not fit what runs (an
+    /// IPv6 interface over the IPv4 sockets the node started with).
+    pub fn of(running: &Config, file: &Config) -> Result<Reload, ConfigError> {
         let mut config = running.clone();
         // the file, but for its live settings: what is left to compare
         let mut rest = file.clone();
@@ -68,11 +69,12 @@ impl Reload {
             .into_iter()
             .filter_map(|(name, changed)| changed.then_some(name))
             .collect();
-        Reload {
+        config.validate("(its live settings over the running config)")?;
+        Ok(Reload {
             config,
             applied,
             at_restart,
-        }
+        })
     }
 }
 
@@ -87,7 +89,7 @@ mod tests {
     #[test]
     fn the_same_file_changes_nothing() {
         let c = config("[media]\nmax_calls = 10\n");
-        let r = Reload::of(&c, &c);
+        let r = Reload::of(&c, &c).unwrap();
         assert_eq!(r.config, c);
         assert!(r.applied.is_empty() && r.at_restart.is_empty());
     }
@@ -102,7 +104,7 @@ mod tests {
              [timeouts]\ndelete_delay = 5\nmedia = 20\n\
              [detectors]\namd = true\n",
         );
-        let r = Reload::of(&running, &file);
+        let r = Reload::of(&running, &file).unwrap();
         assert_eq!(
             r.applied,
             [
@@ -134,9 +136,24 @@ mod tests {
              [timeouts]\ncall = 7200\noffer = 60\nsilent = 600\ndelete_delay = 3\ndrain = 9\n\
              [detectors]\ndtmf = false\namd = true\nbeep = true\n",
         );
-        let r = Reload::of(&running, &file);
+        let r = Reload::of(&running, &file).unwrap();
         assert_eq!(r.config, file, "a live key was left out");
         assert!(r.at_restart.is_empty(), "{:?}", r.at_restart);
         assert_eq!(r.applied.len(), 11);
+    }
+
+    #[test]
+    fn live_settings_that_do_not_fit_what_runs_are_refused() {
+        // the file moves the sockets to both families and names an IPv6
+        // interface; the sockets stay IPv4 until a restart
+        let running = Config::default();
+        let file = config(
+            "[media]\naddress = \"::\"\nadvertise = \"::1\"\n[media.interfaces]\nlan6 = \"::1\"\n",
+        );
+        let why = Reload::of(&running, &file).unwrap_err().to_string();
+        assert!(
+            why.contains("media.interfaces.lan6") && why.contains("IPv6"),
+            "{why}"
+        );
     }
 }
