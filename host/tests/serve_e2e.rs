@@ -19,6 +19,18 @@ fn rtp(seq: u16, ssrc: u32) -> Vec<u8> {
     p
 }
 
+/// An offer of `call` from tag `a` with SDP `body`, listing `load limit`
+/// in `supports` as Kamailio does; the reply.
+fn offer_supporting_load_limit(ng: &mut Ng, call: &str, body: &str) -> Vec<u8> {
+    let mut d = Dict::new();
+    d.insert("command", "offer")
+        .insert("call-id", call)
+        .insert("from-tag", "a")
+        .insert("sdp", body)
+        .insert("supports", Value::List(vec!["load limit".into()]));
+    ng.request(&d)
+}
+
 #[test]
 fn offer_answer_media_metrics_delete_and_sigterm() {
     let ng_port = free_udp_port();
@@ -265,13 +277,7 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
     let offer_call = |ng: &mut Ng, n: u16| {
         let call = format!("reload-{}-{n}", std::process::id());
         let body = sdp(41000 + 2 * n, 41001 + 2 * n, n.into());
-        let mut d = Dict::new();
-        d.insert("command", "offer")
-            .insert("call-id", call.as_str())
-            .insert("from-tag", "a")
-            .insert("sdp", body.as_str())
-            .insert("supports", Value::List(vec!["load limit".into()]));
-        result(&ng.request(&d))
+        result(&offer_supporting_load_limit(ng, &call, &body))
     };
     assert_eq!(offer_call(&mut ng, 0), "ok");
     assert_eq!(offer_call(&mut ng, 1), "load limit");
@@ -421,13 +427,7 @@ fn offers_beyond_the_descriptor_limit_get_a_clear_error() {
     let offer = |ng: &mut Ng, n: u32| {
         let call = format!("fd-{}-{n}", std::process::id());
         let sdp = sdp(40000 + 2 * n as u16, 40001 + 2 * n as u16, n);
-        let mut d = Dict::new();
-        d.insert("command", "offer")
-            .insert("call-id", call.as_str())
-            .insert("from-tag", "a")
-            .insert("sdp", sdp.as_str())
-            .insert("supports", Value::List(vec!["load limit".into()]));
-        let r = ng.request(&d);
+        let r = offer_supporting_load_limit(ng, &call, &sdp);
         (
             result(&r),
             field(&r, "message").map(|e| String::from_utf8_lossy(e).into_owned()),
@@ -448,16 +448,9 @@ fn offers_beyond_the_descriptor_limit_get_a_clear_error() {
     assert_eq!(reason, "Ran out of file descriptors", "{}", node.log());
     // a re-offer that adds a stream to a call already here is no load
     // limit: the call cannot move to another node
-    let mut reoffer = Dict::new();
     let first = format!("fd-{}-0", std::process::id());
     let two_streams = sdp(40000, 40001, 0) + "m=audio 41000 RTP/AVP 0\r\n";
-    reoffer
-        .insert("command", "offer")
-        .insert("call-id", first.as_str())
-        .insert("from-tag", "a")
-        .insert("sdp", two_streams.as_str())
-        .insert("supports", Value::List(vec!["load limit".into()]));
-    let r = ng.request(&reoffer);
+    let r = offer_supporting_load_limit(&mut ng, &first, &two_streams);
     assert_eq!(
         (result(&r).as_str(), field(&r, "error-reason")),
         ("error", Some(&b"Ran out of file descriptors"[..])),
