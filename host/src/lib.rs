@@ -16,6 +16,7 @@ pub mod corpus;
 pub mod evaluate;
 pub mod live;
 pub mod load;
+pub mod logging;
 pub mod ng;
 pub mod plot;
 pub mod report;

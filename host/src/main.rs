@@ -134,16 +134,8 @@ fn main() -> ExitCode {
         Command::Serve { .. } => "info",
         _ => "warn",
     };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        // colours on a terminal only, not in a log file or the journal
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("RINGWIRE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
-        .init();
-    match run(cli) {
+    let log = ringwire_host::logging::Logging::init(default_level);
+    match run(cli, &log) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("ringwire: {e:#}");
@@ -152,7 +144,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
+fn run(cli: Cli, log: &ringwire_host::logging::Logging) -> Result<ExitCode> {
     match cli.command {
         Command::Analyze {
             detect,
@@ -201,7 +193,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ng,
             dsp_backend,
             check,
-        } => serve(config, ng, dsp_backend, check),
+        } => serve(config, ng, dsp_backend, check, log),
     }
 }
 
@@ -210,6 +202,7 @@ fn serve(
     ng: Option<std::net::SocketAddr>,
     dsp_backend: Option<DspBackend>,
     check: bool,
+    log: &ringwire_host::logging::Logging,
 ) -> Result<ExitCode> {
     use ringwire_host::serve::{run, Config, ConfigSource};
     // the file with the command line's overrides, at start and on SIGHUP
@@ -234,7 +227,7 @@ fn serve(
         println!("config OK: {}", config.summary());
         return Ok(ExitCode::SUCCESS);
     }
-    run(config, source)?;
+    run(config, source, Some(log))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -307,6 +307,37 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
 }
 
 #[test]
+fn the_log_level_is_the_configs_and_a_reload_changes_it() {
+    let ng_port = free_udp_port();
+    let config = |level: &str| {
+        format!(
+            "[control]\nng = \"127.0.0.1:{ng_port}\"\n[metrics]\nenabled = false\n\
+             [media]\nport_min = 30440\nport_max = 30459\n[log]\nlevel = \"{level}\"\n"
+        )
+    };
+    let node = spawn_at_config_level(&config("warn"), "log-level");
+    let mut ng = Ng::new(format!("127.0.0.1:{ng_port}").parse().unwrap());
+    wait_for_pong(&mut ng, &node);
+    // at warn, the start (info) is not logged
+    assert!(
+        !node.log().contains("ringwire serve started"),
+        "{}",
+        node.log()
+    );
+    std::fs::write(temp_path("log-level.toml"), config("info")).unwrap();
+    // SAFETY: kill(2) on our own child's pid.
+    let r = unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGHUP) };
+    assert_eq!(r, 0);
+    // the reload is told at the new level
+    let t = Instant::now();
+    while !node.log().contains("config reloaded") {
+        assert!(t.elapsed() < WAIT, "no reload at info:\n{}", node.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(node.log().contains("log.level"), "{}", node.log());
+}
+
+#[test]
 fn bad_config_key_is_a_clear_error() {
     let node = spawn("[media]\nport_min = 30000\nbogus_key = 1\n", "bad");
     let mut node = node;

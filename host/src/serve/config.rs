@@ -68,6 +68,26 @@ pub struct Config {
     pub timeouts: TimeoutsConfig,
     /// `[detectors]`: which detectors run on live legs.
     pub detectors: DetectorsConfig,
+    /// `[log]`: what the node logs.
+    pub log: LogConfig,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// What is logged, as `tracing` filter directives: `"info"`, `"warn"`,
+    /// `"info,ringwire_host::serve::control=debug"`. Default `"info"`.
+    /// `RINGWIRE_LOG`, where set, wins.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+        }
+    }
 }
 
 /// `[control]`.
@@ -389,6 +409,7 @@ impl Config {
             key: key.to_string(),
             why,
         };
+        crate::logging::check(&self.log.level).map_err(|e| bad("log.level", e.to_string()))?;
         let m = &self.media;
         if m.port_min == 0 || m.port_min > m.port_max {
             return Err(bad(

@@ -14,7 +14,7 @@
 //! # fn main() -> Result<(), ringwire_host::serve::ServeError> {
 //! use ringwire_host::serve::{run, Config};
 //! let config = Config::default(); // NG on 127.0.0.1:2223, /metrics on :9233
-//! run(config, None) // returns after SIGTERM/SIGINT, once drained
+//! run(config, None, None) // returns after SIGTERM/SIGINT, once drained
 //! # }
 //! ```
 //!
@@ -55,6 +55,7 @@ use ringwire_media::relay::{Event, RelayConfig};
 pub use config::{Config, ConfigError};
 pub use reload::{ConfigSource, Reload};
 
+use crate::logging::Logging;
 use crate::ng::{NgConfig, NgServer};
 
 /// Why the node could not start (once running, it only stops on a signal).
@@ -141,8 +142,16 @@ fn check_descriptor_limit(config: &Config) {
 
 /// Runs the node with `config` until SIGTERM or SIGINT; on SIGHUP, takes
 /// the live settings of the config `source` reads (none: there is no
-/// file to read again). See the [module documentation](self).
-pub fn run(mut config: Config, source: Option<ConfigSource>) -> Result<(), ServeError> {
+/// file to read again). `log`, where given, is set to `[log] level` at
+/// start and on each reload. See the [module documentation](self).
+pub fn run(
+    mut config: Config,
+    source: Option<ConfigSource>,
+    log: Option<&Logging>,
+) -> Result<(), ServeError> {
+    if let Some(log) = log {
+        set_log_level(log, &config.log.level);
+    }
     config.detectors.dsp_backend.check()?;
     // Before any thread exists, so that every thread inherits the mask and
     // only the signal thread ever sees SIGTERM, SIGINT and SIGHUP.
@@ -291,7 +300,7 @@ pub fn run(mut config: Config, source: Option<ConfigSource>) -> Result<(), Serve
             next_sweep = now + SWEEP;
         }
         if hangup.swap(false, Ordering::Relaxed) {
-            reload_config(&mut config, source.as_ref(), server.control_mut());
+            reload_config(&mut config, source.as_ref(), server.control_mut(), log);
         }
         if stop.load(Ordering::Relaxed) {
             let deadline = *drain_deadline.get_or_insert_with(|| {
@@ -423,7 +432,12 @@ fn block_signals() -> std::io::Result<libc::sigset_t> {
 
 /// Reads the config again from `source` and has the node take its live
 /// settings; a file that does not read, or no file, changes nothing.
-fn reload_config(config: &mut Config, source: Option<&ConfigSource>, node: &mut control::Node) {
+fn reload_config(
+    config: &mut Config,
+    source: Option<&ConfigSource>,
+    node: &mut control::Node,
+    log: Option<&Logging>,
+) {
     let Some(source) = source else {
         tracing::warn!("SIGHUP: no config file (--config) to read again; nothing changed");
         return;
@@ -448,6 +462,9 @@ fn reload_config(config: &mut Config, source: Option<&ConfigSource>, node: &mut 
     }
     *config = reload.config;
     node.reconfigure(config);
+    if let (Some(log), true) = (log, reload.applied.contains(&"log.level")) {
+        set_log_level(log, &config.log.level);
+    }
     if !reload.applied.is_empty() {
         tracing::info!(changed = ?reload.applied, "config reloaded");
     }
@@ -457,6 +474,20 @@ fn reload_config(config: &mut Config, source: Option<&ConfigSource>, node: &mut 
             "config changes that take a restart (sockets, ports, workers, relay \
              timing, detector tuning) were left as they run"
         );
+    }
+}
+
+/// Logs at `level` from now on, unless `RINGWIRE_LOG` set the level.
+fn set_log_level(log: &Logging, level: &str) {
+    match log.set(level) {
+        Ok(true) => {}
+        Ok(false) => tracing::debug!(
+            level,
+            "[log] level not taken: {} sets the level",
+            crate::logging::ENV
+        ),
+        // the config was checked: only a logger gone gets here
+        Err(e) => tracing::warn!("{e}"),
     }
 }
 

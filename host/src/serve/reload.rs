@@ -4,11 +4,12 @@
 //! Taken at once (as `rtpengine-ctl` sets them on a running rtpengine):
 //! `[control] allow`, `[media] max_calls` and `interfaces`, the call
 //! timeouts (`[timeouts] call`, `offer`, `silent`, `delete_delay`,
-//! `drain`) and which detectors new calls get (`[detectors] dtmf`, `amd`,
-//! `beep`). Calls under way keep the interfaces and detectors they were
-//! set up with. Everything else (sockets, ports, workers, the relay's own
-//! timing, the detectors' tuning) is bound at start: a change there is
-//! named in the log and waits for a restart.
+//! `drain`), which detectors new calls get (`[detectors] dtmf`, `amd`,
+//! `beep`) and `[log] level` (unless `RINGWIRE_LOG` set it). Calls under
+//! way keep the interfaces and detectors they were set up with.
+//! Everything else (sockets, ports, workers, the relay's own timing, the
+//! detectors' tuning) is bound at start: a change there is named in the
+//! log and waits for a restart.
 
 use super::config::{Config, ConfigError};
 
@@ -57,6 +58,7 @@ impl Reload {
         live!("detectors.dtmf", detectors.dtmf);
         live!("detectors.amd", detectors.amd);
         live!("detectors.beep", detectors.beep);
+        live!("log.level", log.level);
         let sections = [
             ("[control]", rest.control != running.control),
             ("[metrics]", rest.metrics != running.metrics),
@@ -64,6 +66,7 @@ impl Reload {
             ("[workers]", rest.workers != running.workers),
             ("[timeouts]", rest.timeouts != running.timeouts),
             ("[detectors]", rest.detectors != running.detectors),
+            ("[log]", rest.log != running.log),
         ];
         let at_restart = sections
             .into_iter()
@@ -134,12 +137,13 @@ mod tests {
             "[control]\nallow = [\"192.0.2.0/24\"]\n\
              [media]\nmax_calls = 7\n[media.interfaces]\nwan = \"192.0.2.1\"\n\
              [timeouts]\ncall = 7200\noffer = 60\nsilent = 600\ndelete_delay = 3\ndrain = 9\n\
-             [detectors]\ndtmf = false\namd = true\nbeep = true\n",
+             [detectors]\ndtmf = false\namd = true\nbeep = true\n\
+             [log]\nlevel = \"debug\"\n",
         );
         let r = Reload::of(&running, &file).unwrap();
         assert_eq!(r.config, file, "a live key was left out");
         assert!(r.at_restart.is_empty(), "{:?}", r.at_restart);
-        assert_eq!(r.applied.len(), 11);
+        assert_eq!(r.applied.len(), 12);
     }
 
     #[test]

@@ -58,6 +58,15 @@ pub fn spawn(config: &str, name: &str) -> Node {
 /// [`spawn`], with the soft and hard open-descriptor limits set to `nofile`
 /// when given (through the shell's `ulimit -n`).
 pub fn spawn_with(config: &str, name: &str, nofile: Option<u32>) -> Node {
+    spawn_node(config, name, nofile, Some("info"))
+}
+
+/// [`spawn`], logging at the config's `[log] level` (no `RINGWIRE_LOG`).
+pub fn spawn_at_config_level(config: &str, name: &str) -> Node {
+    spawn_node(config, name, None, None)
+}
+
+fn spawn_node(config: &str, name: &str, nofile: Option<u32>, log_env: Option<&str>) -> Node {
     let path = temp_path(&format!("{name}.toml"));
     std::fs::write(&path, config).unwrap();
     let log = temp_path(&format!("{name}.log"));
@@ -72,10 +81,13 @@ pub fn spawn_with(config: &str, name: &str, nofile: Option<u32>) -> Node {
             c
         }
     };
+    match log_env {
+        Some(level) => cmd.env("RINGWIRE_LOG", level),
+        None => cmd.env_remove("RINGWIRE_LOG"),
+    };
     let child = cmd
         .args(["serve", "--config"])
         .arg(&path)
-        .env("RINGWIRE_LOG", "info")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
