@@ -209,3 +209,23 @@ fn reports_of_real_tones_pass_the_checks() {
         .collect();
     assert_eq!(digits, vec!['5']);
 }
+
+/// A found case: a long tone, a dual tone just after it and silence gave
+/// two beeps that shared a block.
+#[test]
+fn a_tone_then_a_dual_tone_gives_beeps_that_do_not_overlap() {
+    check(&render(&[
+        Segment::Tone {
+            ms: 1772,
+            hz: 533,
+            amp: 19843,
+        },
+        Segment::Pair {
+            ms: 158,
+            lo: 810,
+            hi: 1122,
+            amp: 9677,
+        },
+        Segment::Stuck { ms: 615, value: 0 },
+    ]));
+}

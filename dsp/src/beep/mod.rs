@@ -360,6 +360,8 @@ pub struct BeepDetector {
     part: Option<Part>,
     group: Option<Group>,
     pending: [Option<Pending>; SLOTS],
+    /// The end of the last beep reported (sample).
+    reported_end: u64,
     /// Recent tones: (frequency, end sample).
     recent: [Option<Burst>; SLOTS],
     /// The line noise's lags, for the part measurements.
@@ -402,6 +404,7 @@ impl BeepDetector {
             part: None,
             group: None,
             pending: [None; SLOTS],
+            reported_end: 0,
             recent: [None; SLOTS],
             noise: NoiseLags::default(),
             bursts: [None; SLOTS],
@@ -502,7 +505,15 @@ impl BeepDetector {
         if self.pending.iter().all(Option::is_none) {
             return None;
         }
-        self.poll(i)
+        let mut event = self.poll(i)?;
+        // a tone that follows another at once can share its boundary block
+        // with it: the block is the earlier beep's, so beeps never overlap
+        event.start = event.start.max(self.reported_end);
+        if event.start >= event.end {
+            return None;
+        }
+        self.reported_end = event.end;
+        Some(event)
     }
 
     /// Ends the stream. What still sounds closes here (a SIT it completes
