@@ -245,9 +245,10 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
     assert_eq!(metric(&m, "ringwire_port_pairs_in_use"), 0);
     assert!(metric(&m, "ringwire_packets_relayed_total") >= 22);
 
-    // SIGHUP reloads the config: a live setting (the call limit) is taken
-    // at once, a change that takes a restart (the workers) is named and
-    // left as it runs, and a file that does not read changes nothing
+    // SIGHUP reloads the config: live settings (the call limit, the media
+    // timeout) are taken at once, a change that takes a restart (the
+    // workers) is named and left as it runs, and a file that does not read
+    // changes nothing
     let mut node = node;
     let path = temp_path("main.toml");
     let hangup = |node: &Node, then: &str, seen: usize| {
@@ -264,14 +265,19 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
             std::thread::sleep(Duration::from_millis(20));
         }
     };
+    let timeouts = |m: &str| metric(m, "ringwire_media_timeouts_total{held=\"false\"}");
+    let timed_out = timeouts(&scrape(metrics_addr));
     let limited = config
         .replace("[media]\n", "[media]\nmax_calls = 1\n")
-        .replace("threads = 2", "threads = 1");
+        .replace("threads = 2", "threads = 1")
+        .replace("[timeouts]\n", "[timeouts]\nmedia = 0.5\n");
     std::fs::write(&path, &limited).unwrap();
     hangup(&node, "config reloaded", 0);
     let log = node.log();
     assert!(
-        log.contains("media.max_calls") && log.contains("[workers]"),
+        log.contains("media.max_calls")
+            && log.contains("timeouts.media")
+            && log.contains("[workers]"),
         "{log}"
     );
     let offer_call = |ng: &mut Ng, n: u16| {
@@ -281,6 +287,13 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
     };
     assert_eq!(offer_call(&mut ng, 0), "ok");
     assert_eq!(offer_call(&mut ng, 1), "load limit");
+    // the new call's quiet legs time out after 0.5 s, not the 30 s the
+    // node started with
+    let t = Instant::now();
+    while timeouts(&scrape(metrics_addr)) < timed_out + 2 {
+        assert!(t.elapsed() < WAIT, "no media timeout after the reload");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     std::fs::write(&path, limited.replace("max_calls = 1", "max_calls = oops")).unwrap();
     hangup(&node, "not reloaded", 0);
     assert!(node.log().contains("max_calls"), "{}", node.log());
@@ -604,6 +617,28 @@ fn sigterm_drains_calls_up_to_the_drain_timeout() {
         t.elapsed()
     );
     assert!(node.log().contains("calls_cut=1"), "{}", node.log());
+
+    // a reload during a drain moves its end: a 30 s drain cut to 1 s
+    let (mut node, mut ng, _) = start(30, "drain-reload");
+    let r = command(&mut ng, "offer", &call, Some(&sdp_a));
+    assert_eq!(result(&r), "ok");
+    sigterm(&node);
+    let path = temp_path("drain-reload.toml");
+    let file = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, file.replace("drain = 30", "drain = 1")).unwrap();
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(
+        unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGHUP) },
+        0
+    );
+    let (status, took) = wait_exit(&mut node, Duration::from_secs(10));
+    assert!(status.success(), "{status:?}:\n{}", node.log());
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let log = node.log();
+    assert!(
+        log.contains("timeouts.drain") && log.contains("calls_cut=1"),
+        "{log}"
+    );
 }
 
 #[test]

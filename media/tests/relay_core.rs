@@ -969,6 +969,41 @@ fn media_timeout_is_raised_exactly_once() {
     assert!(events(&h.drain()).is_empty());
 }
 
+#[test]
+fn new_timing_moves_the_deadlines_of_legs_already_running() {
+    let mut h = H::bridged(RelayConfig::default(), ms(0), &[0]);
+    assert_eq!(h.timeout, Some(ms(30_000)));
+    // B talks until 10 s; A only at 1 s.
+    h.dgram(ms(1000), A_RTP, CARRIER, rtp(1, 0, 1));
+    for k in 0..=500u64 {
+        h.dgram(ms(20 * k), B_RTP, AGENT, rtp(k as u16, 160 * k as u32, 2));
+    }
+    // A reload at 12 s shortens the media timeout to 5 s and the quiet
+    // window to 2 s: A, quiet for 11 s, is due at once.
+    let timing = |media, quiet| Command::SetTiming {
+        setup_window: ms(2000),
+        quiet_window: ms(quiet),
+        media_timeout: ms(media),
+    };
+    h.cmd(ms(12_000), timing(5000, 2000));
+    h.drain();
+    assert_eq!(h.timeout, Some(ms(6000)), "A's last packet at 1 s + 5 s");
+    h.core.handle_input(ms(12_000), Input::Timeout).unwrap();
+    assert!(events(&h.drain()).contains(&Event::MediaTimeout {
+        call: CallId(1),
+        leg: A,
+        last_rtp: Some(ms(1000)),
+    }));
+    assert_eq!(h.timeout, Some(ms(15_000)), "B's last packet at 10 s + 5 s");
+    // the quiet window is 2 s now: another source latches A at once
+    let o = h.dgram(ms(12_100), A_RTP, "198.51.100.8:41000", rtp(2, 160, 3));
+    assert_eq!(transmits(&o).len(), 1);
+    // a longer timeout than before holds back B's
+    h.cmd(ms(13_000), timing(60_000, 5000));
+    h.drain();
+    assert_eq!(h.timeout, Some(ms(70_000)));
+}
+
 // ---------------------------------------------------------------- bad input
 
 #[test]

@@ -13,6 +13,7 @@ use thiserror::Error;
 use ringwire_dsp::amd::{AmdConfig, AmdConfigError};
 use ringwire_dsp::beep::{BeepConfig, BeepConfigError};
 use ringwire_media::driver::DriverKind;
+use ringwire_media::relay::RelayConfig;
 
 use super::acl::Network;
 use super::expiry::Expiry;
@@ -586,6 +587,18 @@ impl Config {
             after_media_timeout: (t.call > 0.0).then(|| secs(t.call - t.media)),
             after_media_timeout_held: (t.silent > 0.0).then(|| secs(t.silent - t.media)),
             unanswered: (t.offer > 0.0).then(|| secs(t.offer)),
+        }
+    }
+
+    /// The relay core's settings: the latching windows and media timeout
+    /// (`[timeouts]`, live on reload) and pinning (`[media] pin_remote`).
+    pub fn relay(&self) -> RelayConfig {
+        RelayConfig {
+            setup_window: secs(self.timeouts.setup_window),
+            quiet_window: secs(self.timeouts.quiet_window),
+            media_timeout: secs(self.timeouts.media),
+            pin_remote: self.media.pin_remote,
+            ..RelayConfig::default()
         }
     }
 

@@ -425,7 +425,8 @@ impl Node {
 
     /// Takes a reloaded config's live settings ([`super::reload`]): the
     /// call limit, delete delay, named interfaces, when calls nobody
-    /// deletes go, and the detectors new calls get. Calls under way keep
+    /// deletes go, the latching windows and media timeout (every leg's,
+    /// at once), and the detectors new calls get. Calls under way keep
     /// the interfaces and detectors they were set up with.
     pub fn reconfigure(&mut self, config: &Config) {
         self.max_calls = config.media.max_calls;
@@ -436,6 +437,13 @@ impl Node {
         }
         if let Some(detect) = &mut self.detect {
             detect.defaults = config.detectors.defaults();
+        }
+        let relay = config.relay();
+        if let Err(e) =
+            self.driver
+                .set_timing(relay.setup_window, relay.quiet_window, relay.media_timeout)
+        {
+            tracing::warn!("the media workers kept their latching and media timeouts: {e}");
         }
     }
 

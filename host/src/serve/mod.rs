@@ -50,7 +50,7 @@ use thiserror::Error;
 use ringwire_media::driver::{
     DriverConfig, DriverError, DriverHandle, DEFAULT_PACE, DEFAULT_PACE_MIN_BATCH,
 };
-use ringwire_media::relay::{Event, RelayConfig};
+use ringwire_media::relay::Event;
 
 pub use config::{Config, ConfigError};
 pub use reload::{ConfigSource, Reload};
@@ -201,13 +201,7 @@ pub fn run(
     let driver_config = DriverConfig {
         threads: config.threads(),
         bind: config.media.address,
-        relay: RelayConfig {
-            setup_window: config::secs(config.timeouts.setup_window),
-            quiet_window: config::secs(config.timeouts.quiet_window),
-            media_timeout: config::secs(config.timeouts.media),
-            pin_remote: config.media.pin_remote,
-            ..RelayConfig::default()
-        },
+        relay: config.relay(),
         batch: config.workers.batch.unwrap_or(32),
         buffer_size: config.media.max_datagram,
         events: Some(events_tx),
@@ -291,7 +285,7 @@ pub fn run(
     let mut server = NgServer::with_config(node, NgConfig::default());
     let mut buf = vec![0u8; 65_536];
     let mut reply = Vec::with_capacity(65_536);
-    let mut drain_deadline: Option<Instant> = None;
+    let mut drain_since: Option<Instant> = None;
     let mut next_sweep = Instant::now() + SWEEP;
     loop {
         let now = Instant::now();
@@ -303,15 +297,18 @@ pub fn run(
             reload_config(&mut config, source.as_ref(), server.control_mut(), log);
         }
         if stop.load(Ordering::Relaxed) {
-            let deadline = *drain_deadline.get_or_insert_with(|| {
+            let since = *drain_since.get_or_insert_with(|| {
                 draining.store(true, Ordering::Relaxed);
                 tracing::info!(
                     calls = server.control().call_count(),
                     deleting = server.control().deleting_count(),
                     "signal: draining (no new calls)"
                 );
-                Instant::now() + config::secs(config.timeouts.drain)
+                Instant::now()
             });
+            // from the config as it is now: a reload during the drain
+            // lengthens or shortens it
+            let deadline = since + config::secs(config.timeouts.drain);
             if server.control().call_count() == 0 || Instant::now() >= deadline {
                 break;
             }
@@ -471,8 +468,8 @@ fn reload_config(
     if !reload.at_restart.is_empty() {
         tracing::warn!(
             sections = ?reload.at_restart,
-            "config changes that take a restart (sockets, ports, workers, relay \
-             timing, detector tuning) were left as they run"
+            "config changes that take a restart (sockets, ports, workers, \
+             detector tuning) were left as they run"
         );
     }
 }

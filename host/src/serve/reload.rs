@@ -2,14 +2,14 @@
 //! with no call cut, and those that wait for a restart.
 //!
 //! Taken at once (as `rtpengine-ctl` sets them on a running rtpengine):
-//! `[control] allow`, `[media] max_calls` and `interfaces`, the call
-//! timeouts (`[timeouts] call`, `offer`, `silent`, `delete_delay`,
-//! `drain`), which detectors new calls get (`[detectors] dtmf`, `amd`,
-//! `beep`) and `[log] level` (unless `RINGWIRE_LOG` set it). Calls under
-//! way keep the interfaces and detectors they were set up with.
-//! Everything else (sockets, ports, workers, the relay's own timing, the
-//! detectors' tuning) is bound at start: a change there is named in the
-//! log and waits for a restart.
+//! `[control] allow`, `[media] max_calls` and `interfaces`, every
+//! `[timeouts]` key (the call timeouts, `drain`, and the media timeout and
+//! latching windows, which every leg takes at once), which detectors new
+//! calls get (`[detectors] dtmf`, `amd`, `beep`) and `[log] level` (unless
+//! `RINGWIRE_LOG` set it). Calls under way keep the interfaces and
+//! detectors they were set up with. Everything else (sockets, ports,
+//! workers, pinning, the detectors' tuning) is bound at start: a change
+//! there is named in the log and waits for a restart.
 
 use super::config::{Config, ConfigError};
 
@@ -50,6 +50,9 @@ impl Reload {
         live!("control.allow", control.allow);
         live!("media.max_calls", media.max_calls);
         live!("media.interfaces", media.interfaces);
+        live!("timeouts.media", timeouts.media);
+        live!("timeouts.setup_window", timeouts.setup_window);
+        live!("timeouts.quiet_window", timeouts.quiet_window);
         live!("timeouts.call", timeouts.call);
         live!("timeouts.offer", timeouts.offer);
         live!("timeouts.silent", timeouts.silent);
@@ -105,6 +108,7 @@ mod tests {
              [media]\nmax_calls = 20\nport_min = 31000\nport_max = 31099\n\
              [media.interfaces]\nlan = \"127.0.0.2\"\n\
              [timeouts]\ndelete_delay = 5\nmedia = 20\n\
+             [workers]\nthreads = 3\n\
              [detectors]\namd = true\n",
         );
         let r = Reload::of(&running, &file).unwrap();
@@ -114,20 +118,21 @@ mod tests {
                 "control.allow",
                 "media.max_calls",
                 "media.interfaces",
+                "timeouts.media",
                 "timeouts.delete_delay",
                 "detectors.amd"
             ]
         );
-        assert_eq!(r.at_restart, ["[media]", "[timeouts]"]);
+        assert_eq!(r.at_restart, ["[media]", "[workers]"]);
         let c = &r.config;
         assert_eq!(c.media.max_calls, 20);
         assert_eq!(c.control.allow, file.control.allow);
         assert_eq!(c.media.interfaces, file.media.interfaces);
-        assert_eq!(c.timeouts.delete_delay, 5.0);
+        assert_eq!((c.timeouts.delete_delay, c.timeouts.media), (5.0, 20.0));
         assert!(c.detectors.amd);
         // what is bound at start stays as it runs
         assert_eq!((c.media.port_min, c.media.port_max), (30000, 30099));
-        assert_eq!(c.timeouts.media, running.timeouts.media);
+        assert_eq!(c.workers.threads, running.workers.threads);
     }
 
     #[test]
@@ -137,13 +142,14 @@ mod tests {
             "[control]\nallow = [\"192.0.2.0/24\"]\n\
              [media]\nmax_calls = 7\n[media.interfaces]\nwan = \"192.0.2.1\"\n\
              [timeouts]\ncall = 7200\noffer = 60\nsilent = 600\ndelete_delay = 3\ndrain = 9\n\
+             media = 45\nsetup_window = 1\nquiet_window = 8\n\
              [detectors]\ndtmf = false\namd = true\nbeep = true\n\
              [log]\nlevel = \"debug\"\n",
         );
         let r = Reload::of(&running, &file).unwrap();
         assert_eq!(r.config, file, "a live key was left out");
         assert!(r.at_restart.is_empty(), "{:?}", r.at_restart);
-        assert_eq!(r.applied.len(), 12);
+        assert_eq!(r.applied.len(), 15);
     }
 
     #[test]

@@ -681,6 +681,29 @@ impl DriverHandle {
         self.ask(shard, |reply| Request::CallInfo { call, reply })
     }
 
+    /// Gives every shard new latching and media-timeout timing
+    /// ([`Command::SetTiming`]): a config reload.
+    pub fn set_timing(
+        &self,
+        setup_window: Duration,
+        quiet_window: Duration,
+        media_timeout: Duration,
+    ) -> Result<(), DriverError> {
+        for shard in 0..self.shards() {
+            self.ask(shard, |reply| Request::Relay {
+                command: Command::SetTiming {
+                    setup_window,
+                    quiet_window,
+                    media_timeout,
+                },
+                sockets: Vec::new(),
+                reply: Some(reply),
+            })?
+            .map_err(DriverError::from)?;
+        }
+        Ok(())
+    }
+
     /// Counters of every shard, summed.
     pub fn snapshot(&self) -> Result<ShardSnapshot, DriverError> {
         let mut total = ShardSnapshot::default();

@@ -313,6 +313,17 @@ pub enum Command {
         /// The tap.
         tap: TapHandle,
     },
+    /// New latching and media-timeout timing for every leg of the core (a
+    /// config reload): deadlines already running move with it, so a
+    /// shorter media timeout raises at once on a leg quiet for longer.
+    SetTiming {
+        /// [`RelayConfig::setup_window`].
+        setup_window: Duration,
+        /// [`RelayConfig::quiet_window`].
+        quiet_window: Duration,
+        /// [`RelayConfig::media_timeout`].
+        media_timeout: Duration,
+    },
     /// Deletes a call and its legs; each leg's final statistics come out as
     /// [`Event::LegClosed`].
     DeleteCall {
@@ -895,6 +906,15 @@ impl<B: Packet> RelayCore<B> {
                     self.taps.resize_with(i + 1, || None);
                 }
                 self.taps[i] = Some(t);
+            }
+            Command::SetTiming {
+                setup_window,
+                quiet_window,
+                media_timeout,
+            } => {
+                self.config.setup_window = setup_window;
+                self.config.quiet_window = quiet_window;
+                self.config.media_timeout = media_timeout;
             }
             Command::DeleteCall { call } => {
                 let slots = self
