@@ -847,6 +847,45 @@ fn answer_from<'a>(
 
 /// Sends one RTP packet from `from` to the node's `port` and says whether
 /// `to` got it.
+#[test]
+fn a_request_the_ports_run_out_in_changes_nothing() {
+    // ten port pairs, two for each enabled section: an offer that needs
+    // more than are left is refused before it takes any, and a re-offer
+    // before it changes the call
+    let (mut server, gauges) = node(V4, V4, 28_560);
+    let pairs = || gauges.port_pairs.load(Ordering::Relaxed);
+    let sections = |n: u16, port: u16| {
+        (1..n).fold(sdp(V4, port), |body, i| {
+            body + &format!("m=audio {} RTP/AVP 0\r\n", port + 2 * i)
+        })
+    };
+    let (a, b, o, _) = set_up(&mut server, "up", V4, |port| sdp(V4, port));
+    let to_b = media_of(&o).1;
+    assert_eq!(
+        ask(&mut server, &offer("big", &sections(3, 41_000))).result,
+        "ok"
+    );
+    assert_eq!(pairs(), 8);
+    // a new call of two sections: room for one
+    let r = ask(&mut server, &offer("two", &sections(2, 42_000)));
+    assert_eq!(r.result, "error");
+    assert!(r.error.unwrap().contains("port"));
+    assert_eq!((server.control().call_count(), pairs()), (2, 8));
+    // the call up, re-offered from a new port with two more sections:
+    // room for one; its media still goes where it went
+    let moved = a.local_addr().unwrap().port() + 1;
+    let r = ask(&mut server, &offer("up", &sections(3, moved)));
+    assert_eq!(r.result, "error");
+    assert_eq!(pairs(), 8);
+    assert!(relays(&b, to_b, &a), "the refused re-offer moved A's media");
+    // what is left still serves a call of one section
+    assert_eq!(
+        ask(&mut server, &offer("one", &sdp(V4, 43_000))).result,
+        "ok"
+    );
+    assert_eq!(pairs(), 10);
+}
+
 fn relays(from: &UdpSocket, port: u16, to: &UdpSocket) -> bool {
     from.send_to(&rtp(7), SocketAddr::new(V4, port)).unwrap();
     to.set_read_timeout(Some(Duration::from_millis(300)))

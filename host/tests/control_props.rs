@@ -5,7 +5,9 @@
 //! port range small enough to run out, SDPs of every flavour the node
 //! treats apart: rtcp-mux, SRTP, video, hold at 0.0.0.0, IPv6 media an
 //! IPv4 node refuses) gets a reply to every request,
-//! rewrites every SDP it accepts to ports of its range, and gives every
+//! rewrites every SDP it accepts to ports of its range, takes no port and
+//! makes no call with a request it refuses, keeps the metrics' gauges
+//! current (sweeps included), and gives every
 //! port back once the calls are deleted (and, with a delete delay, once
 //! that is over, whatever offers and answers revived them meanwhile).
 
@@ -272,19 +274,45 @@ fn run(
         }
         let control = server.control();
         prop_assert!(control.deleting_count() <= control.call_count());
+        // the metrics' gauges say what is there now, sweeps included
+        prop_assert_eq!(
+            (
+                gauges.calls.load(Ordering::Relaxed) as usize,
+                gauges.calls_deleting.load(Ordering::Relaxed) as usize
+            ),
+            (control.call_count(), control.deleting_count())
+        );
         if delete_delay.is_zero() {
             prop_assert_eq!(control.deleting_count(), 0);
         }
         if matches!(s, Step::Sweep { .. }) {
             continue;
         }
+        let before = (
+            gauges.port_pairs.load(Ordering::Relaxed),
+            server.control().call_count(),
+        );
         let mut reply = Vec::new();
         server
             .handle(now, &request(i, s), &mut reply)
             .expect("every request is answered");
-        seen.accepted += usize::from(check_reply(s, &reply, &ports)?);
+        let accepted = check_reply(s, &reply, &ports)?;
+        seen.accepted += usize::from(accepted);
         if let Step::Offer { call, .. } = s {
             calls.insert(*call);
+        }
+        if !accepted && matches!(s, Step::Offer { .. } | Step::Answer { .. }) {
+            // a refused offer or answer takes no ports and makes no call
+            // (it may end a deleted call early, for the room)
+            let after = (
+                gauges.port_pairs.load(Ordering::Relaxed),
+                server.control().call_count(),
+            );
+            prop_assert!(
+                after.0 <= before.0 && after.1 <= before.1,
+                "{before:?} -> {after:?} on {s:?}: {}",
+                String::from_utf8_lossy(&reply)
+            );
         }
         let pairs = gauges.port_pairs.load(Ordering::Relaxed) as usize;
         prop_assert!(pairs <= usize::from(RANGE / 2), "{pairs} pairs");

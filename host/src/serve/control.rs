@@ -38,6 +38,10 @@ use crate::ng::{
     MediaPorts, MediaStats, Offer, Options, Query, ReceiveQuality, Sdp, TagStats,
 };
 
+/// A leg's RTP port and its bound sockets (RTP, and RTCP on the port
+/// after it), before the leg exists.
+type BoundPair = (u16, Vec<(LocalPort, UdpSocket)>);
+
 /// Busy pairs (bound by another program, e.g. a second node sharing the
 /// range) skipped per allocation before giving up.
 const BIND_ATTEMPTS: usize = 512;
@@ -729,16 +733,41 @@ impl Node {
         Err(ControlError::NoPorts)
     }
 
-    /// Adds one leg with fresh ports to `call`.
+    /// Binds the port pairs of `n` new legs of `call`, all or none: a
+    /// request that would run out of ports or descriptors midway is
+    /// refused before it changes anything.
+    fn bind_pairs(&mut self, call: CallId, n: usize) -> Result<Vec<BoundPair>, ControlError> {
+        let mut pairs = Vec::with_capacity(n);
+        for _ in 0..n {
+            match self.bind_pair(call) {
+                Ok(pair) => pairs.push(pair),
+                Err(e) => {
+                    self.free_pairs(pairs);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(pairs)
+    }
+
+    /// Closes bound pairs no leg took, and gives their ports back.
+    fn free_pairs(&mut self, pairs: Vec<BoundPair>) {
+        for (p, sockets) in pairs {
+            drop(sockets);
+            self.ports.free(p);
+        }
+    }
+
+    /// Adds one leg to `call` on a pair bound for it ([`Node::bind_pairs`]).
     fn add_leg(
         &mut self,
         call: CallId,
+        (p, sockets): BoundPair,
         remote: (Option<SocketAddr>, Option<SocketAddr>),
         payload_types: Vec<u8>,
         clock_rate: u32,
         transport: Transport,
     ) -> Result<MediaLeg, ControlError> {
-        let (p, sockets) = self.bind_pair(call)?;
         let leg = LegId(self.next_leg);
         self.next_leg += 1;
         let spec = LegSpec {
@@ -863,7 +892,6 @@ impl Node {
     ) -> Result<Vec<MediaPorts>, ControlError> {
         let call = self.calls.get(call_id).ok_or(ControlError::UnknownCall)?;
         let id = call.id;
-        let call_set = call.detectors;
         if sdp.media.len() > MAX_MEDIA_SECTIONS {
             return Err(ControlError::Other(format!(
                 "the SDP has {} media sections; this node takes at most {MAX_MEDIA_SECTIONS}",
@@ -893,8 +921,37 @@ impl Node {
             );
         }
         let peer_ip = peer_ip(options);
-        let latching = latching_asked(options);
         self.check_reachable(sdp, peer_ip)?;
+        // every pair the request needs, bound before anything changes
+        let new_sections = sdp
+            .media
+            .iter()
+            .enumerate()
+            .filter(|(i, m)| {
+                m.port != 0 && matches!(call.sides[s].media.get(*i), None | Some(None))
+            })
+            .count();
+        let mut bound = self.bind_pairs(id, 2 * new_sections)?;
+        let result = self.apply_sections(call_id, s, sdp, options, &mut bound);
+        // left over only where a worker failed midway
+        self.free_pairs(bound);
+        result
+    }
+
+    /// [`Node::apply_sdp`] once its checks have passed, each new leg on a
+    /// pair of `bound`.
+    fn apply_sections(
+        &mut self,
+        call_id: &str,
+        s: usize,
+        sdp: &Sdp<'_>,
+        options: &Options<'_>,
+        bound: &mut Vec<BoundPair>,
+    ) -> Result<Vec<MediaPorts>, ControlError> {
+        let call = &self.calls[call_id];
+        let (id, call_set) = (call.id, call.detectors);
+        let peer_ip = peer_ip(options);
+        let latching = latching_asked(options);
         let mut out = Vec::with_capacity(sdp.media.len());
         for (i, m) in sdp.media.iter().enumerate() {
             if m.port == 0 {
@@ -984,8 +1041,25 @@ impl Node {
                             "no detectors on this section: not audio, or encrypted"
                         );
                     }
-                    let mine = self.add_leg(id, remote, pts, rate, transport)?;
-                    let theirs = match self.add_leg(id, (None, None), Vec::new(), rate, transport) {
+                    let (mine_pair, their_pair) = match (bound.pop(), bound.pop()) {
+                        (Some(m), Some(t)) => (m, t),
+                        _ => unreachable!("two pairs were bound for each new section"),
+                    };
+                    let mine = match self.add_leg(id, mine_pair, remote, pts, rate, transport) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            self.free_pairs(vec![their_pair]);
+                            return Err(e);
+                        }
+                    };
+                    let theirs = match self.add_leg(
+                        id,
+                        their_pair,
+                        (None, None),
+                        Vec::new(),
+                        rate,
+                        transport,
+                    ) {
                         Ok(t) => t,
                         Err(e) => {
                             let call = self.calls.get_mut(call_id).expect("checked");
@@ -1287,10 +1361,11 @@ impl CallControl for Node {
             ));
         }
         if result.is_err()
-            && self.calls[offer.call_id]
-                .sides
-                .iter()
-                .all(|s| s.media.is_empty())
+            && (new_call
+                || self.calls[offer.call_id]
+                    .sides
+                    .iter()
+                    .all(|s| s.media.is_empty()))
         {
             // A first offer that failed leaves nothing behind.
             let _ = self.remove(offer.call_id);
@@ -1329,13 +1404,19 @@ impl CallControl for Node {
             .position(|side| side.tag.as_deref() == Some(answer.from_tag))
             .ok_or(ControlError::UnknownTag)?;
         let to_offerer = call.sides[offerer].address.unwrap_or(self.address);
-        let media = self.apply_sdp(
-            answer.call_id,
-            1 - offerer,
-            sdp,
-            &answer.options,
-            to_offerer,
-        )?;
+        let media = self
+            .apply_sdp(
+                answer.call_id,
+                1 - offerer,
+                sdp,
+                &answer.options,
+                to_offerer,
+            )
+            .inspect_err(|_| {
+                // ports bound and given back, a deleted call ended for the
+                // room: the gauges say what is left
+                self.publish();
+            })?;
         // the answerer's tag and label change only once the node has taken
         // the answer
         let call = self.calls.get_mut(answer.call_id).expect("answered");
