@@ -156,6 +156,14 @@ pub enum TapControl {
         /// The call.
         call: CallId,
     },
+    /// New AMD and beep parameters for the legs configured from now on
+    /// (a config reload); legs under way keep theirs.
+    Tuning {
+        /// AMD parameters.
+        amd: Box<AmdConfig>,
+        /// Beep detection parameters.
+        beep: Box<BeepConfig>,
+    },
 }
 
 /// Something a detector found on a live leg.
@@ -330,6 +338,10 @@ impl LiveTap {
                     telephone_event,
                 } => self.configure(call, leg, detectors, telephone_event),
                 TapControl::Forget { call } => self.forget(call),
+                TapControl::Tuning { amd, beep } => {
+                    self.amd = *amd;
+                    self.beep = *beep;
+                }
             }
         }
     }
@@ -687,6 +699,21 @@ impl LiveControl {
             let _ = tx.send(control);
         }
     }
+
+    /// Gives every tap new AMD and beep parameters for the legs configured
+    /// after this ([`TapControl::Tuning`]: queued before them, so they take
+    /// it whenever the tap next runs).
+    pub fn tune(&self, amd: &AmdConfig, beep: &BeepConfig) {
+        for shard in 0..self.shards.len() {
+            self.send(
+                shard,
+                TapControl::Tuning {
+                    amd: Box::new(amd.clone()),
+                    beep: Box::new(beep.clone()),
+                },
+            );
+        }
+    }
 }
 
 /// The payload type the SDP media section maps to `telephone-event/8000`.
@@ -872,6 +899,41 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn new_tuning_reaches_the_legs_set_up_after_it_and_only_those() {
+        let (ctl, mut tap, erx) = tap_with_amd(1000);
+        let amd = DetectorSet {
+            amd: true,
+            ..Default::default()
+        };
+        let (before, after) = (LegId(5), LegId(6));
+        add_leg(&ctl, before, amd);
+        ctl.tune(
+            &AmdConfig {
+                max_analysis_ms: 2000,
+                ..AmdConfig::default()
+            },
+            &BeepConfig::default(),
+        );
+        add_leg(&ctl, after, amd);
+        // 2.5 s of silence on each: "unknown" at 1 s on the leg set up
+        // before the tuning, at 2 s on the one after
+        let silence = [0xFFu8; 160]; // µ-law zero
+        for seq in 0..125u16 {
+            for leg in [before, after] {
+                feed(&mut tap, leg, 0, 160 * seq as u32, seq, &silence);
+            }
+        }
+        let verdicts: Vec<(LegId, u64)> = erx
+            .try_iter()
+            .filter_map(|e| match e.event {
+                Event::Amd { at_ms, .. } => Some((e.leg, at_ms)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(verdicts, [(before, 1000), (after, 2000)]);
     }
 
     #[test]

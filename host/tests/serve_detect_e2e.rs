@@ -2,7 +2,8 @@
 //! loopback endpoints exchange paced PCMU RTP through the node: the caller
 //! sends in-band DTMF "1", "5", "#" and an RFC 4733 "9", the callee a short
 //! greeting then silence (AMD asked for by an NG flag); the digits and a
-//! verdict come back in the NG `query` reply, in the log and in /metrics.
+//! verdict come back in the NG `query` reply, in the log and in /metrics;
+//! and a SIGHUP retunes the detectors of the calls set up after it.
 
 mod common;
 use common::*;
@@ -371,4 +372,70 @@ fn dtmf_inband_and_rfc4733_and_amd_verdict_from_live_legs() {
             .any(|l| l.contains("detector event") && l.contains("\"human\"")),
         "{log}"
     );
+}
+
+#[test]
+fn a_reload_retunes_the_detectors_of_new_calls() {
+    // AMD gives up after `amd_max_analysis_ms` of silence: 1 s as the node
+    // starts, 2 s for a call set up after a SIGHUP to a file that says so
+    let base = 51000 + (std::process::id() % 40) as u16 * 20;
+    let tuning = |ms: u32| format!("[detectors]\namd = true\namd_max_analysis_ms = {ms}\n");
+    let (node, ng_port, _) = start_node("retune", base, &tuning(1000));
+    let mut ng = Ng::new(format!("127.0.0.1:{ng_port}").parse().unwrap());
+    // one call: the callee's 2.5 s of silence, sent at once (the detectors
+    // keep RTP time); its verdict's media time
+    let verdict_at = |ng: &mut Ng, call: &str| -> String {
+        let (a, b) = (endpoint(), endpoint());
+        let port = |s: &UdpSocket| s.local_addr().unwrap().port();
+        let (sdp_a, sdp_b) = (sdp(port(&a), 9, 1), sdp(port(&b), 9, 2));
+        let mut d = Dict::new();
+        d.insert("command", "offer")
+            .insert("call-id", call)
+            .insert("from-tag", "caller")
+            .insert("sdp", sdp_a.as_str());
+        assert_eq!(result(&ng.request(&d)), "ok");
+        d.insert("command", "answer")
+            .insert("to-tag", "callee")
+            .insert("sdp", sdp_b.as_str());
+        let r = ng.request(&d);
+        assert_eq!(result(&r), "ok");
+        let to_b = sdp_target(field(&r, "sdp").unwrap());
+        let silence = [0xFFu8; 160];
+        for i in 0..125u16 {
+            b.send_to(&rtp(0, i == 0, i, 160 * u32::from(i), 0xB, &silence), to_b)
+                .unwrap();
+            if i % 25 == 24 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        let mut query = Dict::new();
+        query.insert("command", "query").insert("call-id", call);
+        let t = Instant::now();
+        loop {
+            let ev = events(&ng.request(&query));
+            if let Some(e) = ev.iter().find(|e| e["type"] == "amd") {
+                assert_eq!(e["verdict"], "unknown", "{ev:?}");
+                return e["media time"].clone();
+            }
+            assert!(t.elapsed() < WAIT, "no verdict: {ev:?}\n{}", node.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    assert_eq!(verdict_at(&mut ng, "before"), "1000");
+    std::fs::write(temp_path("retune.toml"), {
+        let file = std::fs::read_to_string(temp_path("retune.toml")).unwrap();
+        file.replace(&tuning(1000), &tuning(2000))
+    })
+    .unwrap();
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(
+        unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGHUP) },
+        0
+    );
+    let t = Instant::now();
+    while !node.log().contains("detectors.amd_max_analysis_ms") {
+        assert!(t.elapsed() < WAIT, "no reload:\n{}", node.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(verdict_at(&mut ng, "after"), "2000");
 }

@@ -5,11 +5,13 @@
 //! `[control] allow`, `[media] max_calls` and `interfaces`, every
 //! `[timeouts]` key (the call timeouts, `drain`, and the media timeout and
 //! latching windows, which every leg takes at once), which detectors new
-//! calls get (`[detectors] dtmf`, `amd`, `beep`) and `[log] level` (unless
-//! `RINGWIRE_LOG` set it). Calls under way keep the interfaces and
-//! detectors they were set up with. Everything else (sockets, ports,
-//! workers, pinning, the detectors' tuning) is bound at start: a change
-//! there is named in the log and waits for a restart.
+//! calls get and how they are tuned (`[detectors] dtmf`, `amd`, `beep`,
+//! the `amd_*` keys, `[detectors.amd_thresholds]` and
+//! `[detectors.beep_thresholds]`) and `[log] level` (unless `RINGWIRE_LOG`
+//! set it). Calls under way keep the interfaces and detectors they were set
+//! up with. Everything else (sockets, ports, workers, pinning, the DSP
+//! backend, event push) is bound at start: a change there is named in the
+//! log and waits for a restart.
 
 use super::config::{Config, ConfigError};
 
@@ -61,6 +63,17 @@ impl Reload {
         live!("detectors.dtmf", detectors.dtmf);
         live!("detectors.amd", detectors.amd);
         live!("detectors.beep", detectors.beep);
+        live!(
+            "detectors.amd_max_analysis_ms",
+            detectors.amd_max_analysis_ms
+        );
+        live!("detectors.amd_bias", detectors.amd_bias);
+        live!(
+            "detectors.amd_voicemail_phrases",
+            detectors.amd_voicemail_phrases
+        );
+        live!("detectors.amd_thresholds", detectors.amd_thresholds);
+        live!("detectors.beep_thresholds", detectors.beep_thresholds);
         live!("log.level", log.level);
         let sections = [
             ("[control]", rest.control != running.control),
@@ -144,12 +157,15 @@ mod tests {
              [timeouts]\ncall = 7200\noffer = 60\nsilent = 600\ndelete_delay = 3\ndrain = 9\n\
              media = 45\nsetup_window = 1\nquiet_window = 8\n\
              [detectors]\ndtmf = false\namd = true\nbeep = true\n\
+             amd_max_analysis_ms = 5000\namd_bias = -0.5\namd_voicemail_phrases = false\n\
+             [detectors.amd_thresholds]\nhuman_silence_ms = 450\n\
+             [detectors.beep_thresholds]\nmin_duration_ms = 150\n\
              [log]\nlevel = \"debug\"\n",
         );
         let r = Reload::of(&running, &file).unwrap();
         assert_eq!(r.config, file, "a live key was left out");
         assert!(r.at_restart.is_empty(), "{:?}", r.at_restart);
-        assert_eq!(r.applied.len(), 15);
+        assert_eq!(r.applied.len(), 20);
     }
 
     #[test]

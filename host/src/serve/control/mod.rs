@@ -318,8 +318,9 @@ impl Node {
     /// Takes a reloaded config's live settings ([`super::reload`]): the
     /// call limit, delete delay, named interfaces, when calls nobody
     /// deletes go, the latching windows and media timeout (every leg's,
-    /// at once), and the detectors new calls get. Calls under way keep
-    /// the interfaces and detectors they were set up with.
+    /// at once), and the detectors new calls get, with their AMD and beep
+    /// parameters. Calls under way keep the interfaces and detectors they
+    /// were set up with.
     pub fn reconfigure(&mut self, config: &Config) {
         self.max_calls = config.media.max_calls;
         self.delete_delay = super::config::secs(config.timeouts.delete_delay);
@@ -329,6 +330,13 @@ impl Node {
         }
         if let Some(detect) = &mut self.detect {
             detect.defaults = config.detectors.defaults();
+            // the config was validated: both read
+            if let (Ok(amd), Ok(beep)) = (
+                config.detectors.amd_config(),
+                config.detectors.beep_config(),
+            ) {
+                detect.control.tune(&amd, &beep);
+            }
         }
         let relay = config.relay();
         if let Err(e) =
