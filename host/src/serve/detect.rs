@@ -48,9 +48,32 @@ pub struct DetectEvents {
     pub taps: Arc<TapCounters>,
     /// Events pushed to `[detectors] event_dest`, and pushes that failed.
     pub pushed: Arc<PushCounters>,
+    /// The sender to `[detectors] event_dest`, if any (a reload swaps it).
+    push: Mutex<Option<EventPush>>,
 }
 
 impl DetectEvents {
+    /// Pushes each event found from now on to `dests` (none: no push), from
+    /// new sockets; the same destinations as now change nothing. On an
+    /// error the pushes go on as before.
+    pub fn push_to(&self, dests: &[std::net::SocketAddr]) -> std::io::Result<()> {
+        let mut push = self.push.lock().unwrap_or_else(|p| p.into_inner());
+        let now = push.as_ref().map_or(&[][..], |p| p.dests());
+        if now == dests {
+            return Ok(());
+        }
+        *push = EventPush::new(dests, self.pushed.clone())?;
+        Ok(())
+    }
+
+    /// Sends `e` of call `call_id`, side `tag`, to the push destinations.
+    fn push(&self, e: &LiveEvent, call_id: &str, tag: &str) {
+        let mut push = self.push.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = push.as_mut() {
+            p.send(e, call_id, tag);
+        }
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut HashMap<CallId, CallEvents>) -> R) -> R {
         let mut g = self.calls.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut g)
@@ -270,7 +293,7 @@ pub fn start(
         taps: control.counters.clone(),
         ..DetectEvents::default()
     });
-    let mut push = EventPush::new(push_to, events.pushed.clone()).map_err(|e| DriverError::Io {
+    events.push_to(push_to).map_err(|e| DriverError::Io {
         what: "open the detector event push socket".into(),
         source: e,
     })?;
@@ -280,9 +303,7 @@ pub fn start(
         .spawn(move || {
             for e in rx {
                 let (call_id, tag) = store.record(&e);
-                if let Some(p) = &mut push {
-                    p.send(&e, &call_id, &tag);
-                }
+                store.push(&e, &call_id, &tag);
             }
         })
         .map_err(|e| DriverError::Io {
@@ -304,6 +325,46 @@ mod tests {
                 assert_eq!(shard_for(call_on_shard(s, n), n), s);
             }
         }
+    }
+
+    #[test]
+    fn push_destinations_change_for_the_events_found_after() {
+        let d = DetectEvents::default();
+        let (one, two) = (
+            std::net::UdpSocket::bind("127.0.0.1:0").unwrap(),
+            std::net::UdpSocket::bind("127.0.0.1:0").unwrap(),
+        );
+        for s in [&one, &two] {
+            s.set_nonblocking(true).unwrap();
+        }
+        let event = LiveEvent {
+            call: CallId(1),
+            leg: LegId(2),
+            media_ms: 80,
+            wall_ms: 1,
+            event: Event::Dtmf {
+                digit: '7',
+                start_ms: 0,
+                end_ms: 80,
+                source: DigitSource::Inband,
+            },
+        };
+        let got = |s: &std::net::UdpSocket| {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            let mut buf = [0u8; 512];
+            std::iter::from_fn(|| s.recv(&mut buf).ok()).count()
+        };
+        d.push(&event, "c", "t");
+        d.push_to(&[one.local_addr().unwrap()]).unwrap();
+        d.push(&event, "c", "t");
+        assert_eq!((got(&one), got(&two)), (1, 0));
+        d.push_to(&[two.local_addr().unwrap()]).unwrap();
+        d.push(&event, "c", "t");
+        assert_eq!((got(&one), got(&two)), (0, 1));
+        d.push_to(&[]).unwrap();
+        d.push(&event, "c", "t");
+        assert_eq!((got(&one), got(&two)), (0, 0));
+        assert_eq!(d.pushed.sent.load(Ordering::Relaxed), 2);
     }
 
     #[test]

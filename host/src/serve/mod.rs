@@ -469,7 +469,7 @@ fn reload_config(
         tracing::warn!(
             sections = ?reload.at_restart,
             "config changes that take a restart (sockets, ports, workers, \
-             DSP backend, event push) were left as they run"
+             pinning, DSP backend) were left as they run"
         );
     }
 }

@@ -84,6 +84,11 @@ impl EventPush {
         }))
     }
 
+    /// The addresses it pushes to.
+    pub fn dests(&self) -> &[SocketAddr] {
+        &self.dests
+    }
+
     /// Sends `e` of call `call_id`, found on the side tagged `tag`, to
     /// every destination.
     pub fn send(&mut self, e: &LiveEvent, call_id: &str, tag: &str) {

@@ -7,11 +7,12 @@
 //! latching windows, which every leg takes at once), which detectors new
 //! calls get and how they are tuned (`[detectors] dtmf`, `amd`, `beep`,
 //! the `amd_*` keys, `[detectors.amd_thresholds]` and
-//! `[detectors.beep_thresholds]`) and `[log] level` (unless `RINGWIRE_LOG`
-//! set it). Calls under way keep the interfaces and detectors they were set
-//! up with. Everything else (sockets, ports, workers, pinning, the DSP
-//! backend, event push) is bound at start: a change there is named in the
-//! log and waits for a restart.
+//! `[detectors.beep_thresholds]`), where detector events are pushed
+//! (`event_dest`) and `[log] level` (unless `RINGWIRE_LOG` set it). Calls
+//! under way keep the interfaces and detectors they were set up with.
+//! Everything else (sockets, ports, workers, pinning, the DSP backend) is
+//! bound at start: a change there is named in the log and waits for a
+//! restart.
 
 use super::config::{Config, ConfigError};
 
@@ -74,6 +75,7 @@ impl Reload {
         );
         live!("detectors.amd_thresholds", detectors.amd_thresholds);
         live!("detectors.beep_thresholds", detectors.beep_thresholds);
+        live!("detectors.event_dest", detectors.event_dest);
         live!("log.level", log.level);
         let sections = [
             ("[control]", rest.control != running.control),
@@ -158,6 +160,7 @@ mod tests {
              media = 45\nsetup_window = 1\nquiet_window = 8\n\
              [detectors]\ndtmf = false\namd = true\nbeep = true\n\
              amd_max_analysis_ms = 5000\namd_bias = -0.5\namd_voicemail_phrases = false\n\
+             event_dest = [\"127.0.0.1:9999\"]\n\
              [detectors.amd_thresholds]\nhuman_silence_ms = 450\n\
              [detectors.beep_thresholds]\nmin_duration_ms = 150\n\
              [log]\nlevel = \"debug\"\n",
@@ -165,7 +168,7 @@ mod tests {
         let r = Reload::of(&running, &file).unwrap();
         assert_eq!(r.config, file, "a live key was left out");
         assert!(r.at_restart.is_empty(), "{:?}", r.at_restart);
-        assert_eq!(r.applied.len(), 20);
+        assert_eq!(r.applied.len(), 21);
     }
 
     #[test]

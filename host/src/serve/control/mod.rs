@@ -318,8 +318,8 @@ impl Node {
     /// Takes a reloaded config's live settings ([`super::reload`]): the
     /// call limit, delete delay, named interfaces, when calls nobody
     /// deletes go, the latching windows and media timeout (every leg's,
-    /// at once), and the detectors new calls get, with their AMD and beep
-    /// parameters. Calls under way keep the interfaces and detectors they
+    /// at once), the detectors new calls get, with their AMD and beep
+    /// parameters, and where detector events are pushed. Calls under way keep the interfaces and detectors they
     /// were set up with.
     pub fn reconfigure(&mut self, config: &Config) {
         self.max_calls = config.media.max_calls;
@@ -336,6 +336,9 @@ impl Node {
                 config.detectors.beep_config(),
             ) {
                 detect.control.tune(&amd, &beep);
+            }
+            if let Err(e) = detect.events.push_to(&config.detectors.event_dest) {
+                tracing::warn!("detector events still go where they went: {e}");
             }
         }
         let relay = config.relay();
