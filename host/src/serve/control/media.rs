@@ -417,15 +417,7 @@ impl Node {
             return;
         }
         d.events.add_leg(call, leg, side);
-        d.control.send(
-            self.driver.shard_of(call),
-            TapControl::Leg {
-                call,
-                leg,
-                detectors: set,
-                telephone_event,
-            },
-        );
+        self.retune_tap(call, set, leg, telephone_event);
         let r = self.driver.command(
             call,
             Command::SetTap {

@@ -116,7 +116,14 @@ struct CallState {
 impl CallState {
     /// Whether one of its sides carries tag `tag`.
     fn has_tag(&self, tag: &str) -> bool {
-        self.sides.iter().any(|s| s.tag.as_deref() == Some(tag))
+        self.side_of(tag).is_some()
+    }
+
+    /// The side tagged `tag`, if either is.
+    fn side_of(&self, tag: &str) -> Option<usize> {
+        self.sides
+            .iter()
+            .position(|s| s.tag.as_deref() == Some(tag))
     }
 
     /// Every relay leg of the call, both sides.
@@ -515,9 +522,7 @@ impl CallControl for Node {
         let call = self.calls.get_mut(offer.call_id).expect("present");
         call.last_signal = now;
         let s = call
-            .sides
-            .iter()
-            .position(|side| side.tag.as_deref() == Some(offer.from_tag))
+            .side_of(offer.from_tag)
             .ok_or(ControlError::UnknownTag)?;
         // the offerer is behind the first interface of `direction`, the
         // answerer behind the second; a re-offer without one keeps them
@@ -579,9 +584,7 @@ impl CallControl for Node {
             .ok_or(ControlError::UnknownCall)?;
         call.last_signal = now;
         let offerer = call
-            .sides
-            .iter()
-            .position(|side| side.tag.as_deref() == Some(answer.from_tag))
+            .side_of(answer.from_tag)
             .ok_or(ControlError::UnknownTag)?;
         let to_offerer = call.sides[offerer].address.unwrap_or(self.address);
         let media = self
