@@ -77,7 +77,7 @@ impl Node {
     }
 
     /// Removes the deleted calls whose delete delay ended by `now`.
-    pub(super) fn end_deleted(&mut self, now: Instant) {
+    fn end_deleted(&mut self, now: Instant) {
         if self.deleting == 0 {
             return;
         }
@@ -112,7 +112,7 @@ impl Node {
 
     /// RTP and RTCP packets received so far on the legs of `call`; `None`
     /// when the driver cannot say.
-    pub(super) fn packets(&self, call: &CallState) -> Option<u64> {
+    fn packets(&self, call: &CallState) -> Option<u64> {
         let mut total = 0;
         for leg in call.legs() {
             let info = self.driver.leg_info(call.id, leg).ok()??;

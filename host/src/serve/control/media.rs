@@ -18,7 +18,7 @@ use crate::ng::{ControlError, MediaPorts, Options, Sdp};
 
 impl Node {
     /// Adds one leg to `call` on a pair bound for it ([`Node::bind_pairs`]).
-    pub(super) fn add_leg(
+    fn add_leg(
         &mut self,
         call: CallId,
         (p, sockets): BoundPair,
@@ -62,7 +62,7 @@ impl Node {
     }
 
     /// Tells both legs of section `i` of `call_id` what they carry now.
-    pub(super) fn set_transport(
+    fn set_transport(
         &mut self,
         call_id: &str,
         i: usize,
@@ -91,7 +91,7 @@ impl Node {
     /// RTCP multiplexing for section `i` of a call: both sides' SDPs carry
     /// `a=rtcp-mux` (the node passes it through, so they negotiate it with
     /// each other, RFC 5761); each leg is told when that changes.
-    pub(super) fn negotiate_rtcp_mux(
+    fn negotiate_rtcp_mux(
         &mut self,
         call_id: &str,
         i: usize,
@@ -115,11 +115,7 @@ impl Node {
     /// Refuses, before anything changes, an SDP whose media the node's
     /// sockets cannot exchange datagrams with (an IPv6 peer of an IPv4
     /// node, or the reverse): relaying it would only count send errors.
-    pub(super) fn check_reachable(
-        &self,
-        sdp: &Sdp<'_>,
-        peer_ip: Option<IpAddr>,
-    ) -> Result<(), ControlError> {
+    fn check_reachable(&self, sdp: &Sdp<'_>, peer_ip: Option<IpAddr>) -> Result<(), ControlError> {
         for (i, m) in sdp.media.iter().enumerate() {
             let Some(remote) = sdp_remote(sdp, i, peer_ip)
                 .0
@@ -203,7 +199,7 @@ impl Node {
 
     /// [`Node::apply_sdp`] once its checks have passed, each new leg on a
     /// pair of `bound`.
-    pub(super) fn apply_sections(
+    fn apply_sections(
         &mut self,
         call_id: &str,
         s: usize,
@@ -404,7 +400,7 @@ impl Node {
 
     /// Configures the live tap for `leg` (side `side`) and attaches it;
     /// a failure is logged, never fails the call.
-    pub(super) fn attach_tap(
+    fn attach_tap(
         &self,
         call: CallId,
         set: DetectorSet,
@@ -431,13 +427,7 @@ impl Node {
     }
 
     /// New SDP for a leg already tapped: its telephone-event type may move.
-    pub(super) fn retune_tap(
-        &self,
-        call: CallId,
-        set: DetectorSet,
-        leg: LegId,
-        telephone_event: Option<u8>,
-    ) {
+    fn retune_tap(&self, call: CallId, set: DetectorSet, leg: LegId, telephone_event: Option<u8>) {
         let Some(d) = &self.detect else { return };
         if set.any() {
             d.control.send(
@@ -457,7 +447,7 @@ impl Node {
 /// The peer's RTP and RTCP addresses for media section `i`: from the SDP,
 /// or at `peer_ip` (with the SDP's ports) when the request names the peer
 /// ([`peer_ip`]).
-pub(super) fn sdp_remote(
+fn sdp_remote(
     sdp: &Sdp<'_>,
     i: usize,
     peer_ip: Option<IpAddr>,
@@ -478,7 +468,7 @@ pub(super) fn sdp_remote(
 /// Refuses a `transport-protocol` other than an enabled section's own:
 /// the node relays media as it is and does not translate between RTP
 /// profiles (RTP and SRTP, AVP and AVPF), as rtpengine would.
-pub(super) fn check_transport(sdp: &Sdp<'_>, wanted: &str) -> Result<(), ControlError> {
+fn check_transport(sdp: &Sdp<'_>, wanted: &str) -> Result<(), ControlError> {
     for (i, m) in sdp.media.iter().enumerate() {
         if m.port != 0 && !m.proto.eq_ignore_ascii_case(wanted) {
             return Err(ControlError::Other(format!(
@@ -497,7 +487,7 @@ pub(super) fn check_transport(sdp: &Sdp<'_>, wanted: &str) -> Result<(), Control
 /// datagrams forwarded as they are for another protocol over UDP (T.38
 /// fax's `udptl`, `UDP/BFCP`); `None` for what is not over UDP
 /// (`TCP/MSRP`, `TCP/TLS/BFCP`), which the node cannot relay.
-pub(super) fn section_transport(proto: &str) -> Option<Transport> {
+fn section_transport(proto: &str) -> Option<Transport> {
     let mut tokens = proto.split('/');
     if tokens.clone().any(|t| t.eq_ignore_ascii_case("RTP")) {
         Some(Transport::Rtp)
@@ -513,7 +503,7 @@ pub(super) fn section_transport(proto: &str) -> Option<Transport> {
 /// Refuses an enabled section the relay cannot carry (see
 /// [`section_transport`]): accepted, its media would be lost without a
 /// word.
-pub(super) fn check_relayable(sdp: &Sdp<'_>) -> Result<(), ControlError> {
+fn check_relayable(sdp: &Sdp<'_>) -> Result<(), ControlError> {
     for (i, m) in sdp.media.iter().enumerate() {
         if m.port != 0 && section_transport(m.proto).is_none() {
             return Err(ControlError::Other(format!(
@@ -531,7 +521,7 @@ pub(super) fn check_relayable(sdp: &Sdp<'_>) -> Result<(), ControlError> {
 /// Whether an `m=` line's transport protocol carries SRTP (a profile
 /// ending in `SAVP` or `SAVPF`, RFC 3711/5124), whose payloads the node
 /// cannot read.
-pub(super) fn is_srtp(proto: &str) -> bool {
+fn is_srtp(proto: &str) -> bool {
     let profile = proto.rsplit('/').next().unwrap_or(proto);
     profile.eq_ignore_ascii_case("SAVP") || profile.eq_ignore_ascii_case("SAVPF")
 }
@@ -541,7 +531,7 @@ pub(super) fn is_srtp(proto: &str) -> bool {
 /// elsewhere than it receives: never latch) or `media-handover` (a new
 /// source takes over at once); without either, symmetric RTP with hijack
 /// protection. Each offer or answer says it anew.
-pub(super) fn latching_asked(options: &Options<'_>) -> Latching {
+fn latching_asked(options: &Options<'_>) -> Latching {
     if options.has_flag("asymmetric") {
         Latching::Off
     } else if options.has_flag("media-handover") {
@@ -555,7 +545,7 @@ pub(super) fn latching_asked(options: &Options<'_>) -> Latching {
 /// `media address`, else, with the flag `SIP-source-address`, the
 /// `received-from` address (rtpengine's rules; its default, as here, is
 /// to trust the SDP).
-pub(super) fn peer_ip(options: &Options<'_>) -> Option<IpAddr> {
+fn peer_ip(options: &Options<'_>) -> Option<IpAddr> {
     options.media_address.or_else(|| {
         options
             .has_flag("SIP-source-address")

@@ -21,10 +21,7 @@ impl Node {
     /// Allocates a port pair for `call` and binds its sockets; when ports
     /// or descriptors run short, the calls in their delete delay (not
     /// `call`) give theirs up first, the one due soonest first.
-    pub(super) fn bind_pair(
-        &mut self,
-        call: CallId,
-    ) -> Result<(u16, Vec<(LocalPort, UdpSocket)>), ControlError> {
+    fn bind_pair(&mut self, call: CallId) -> Result<BoundPair, ControlError> {
         loop {
             match self.try_bind_pair() {
                 Err(ControlError::NoPorts | ControlError::NoDescriptors)
@@ -67,9 +64,7 @@ impl Node {
 
     /// Allocates a port pair and binds its sockets, skipping pairs another
     /// program holds.
-    pub(super) fn try_bind_pair(
-        &mut self,
-    ) -> Result<(u16, Vec<(LocalPort, UdpSocket)>), ControlError> {
+    fn try_bind_pair(&mut self) -> Result<BoundPair, ControlError> {
         for _ in 0..BIND_ATTEMPTS {
             let p = self.ports.allocate().map_err(|_| ControlError::NoPorts)?;
             match self.driver.bind_pair(p, p + 1) {
