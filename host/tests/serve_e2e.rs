@@ -306,9 +306,18 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
         "load limit",
         "the limit stays as it was"
     );
+    let reloads = |m: &str| {
+        (
+            metric(m, "ringwire_config_reloads_total{result=\"ok\"}"),
+            metric(m, "ringwire_config_reloads_total{result=\"error\"}"),
+            metric(m, "ringwire_config_last_reload_successful"),
+        )
+    };
+    assert_eq!(reloads(&scrape(metrics_addr)), (1, 1, 0));
     std::fs::write(&path, &config).unwrap();
     hangup(&node, "config reloaded", 1);
     assert_eq!(offer_call(&mut ng, 2), "ok");
+    assert_eq!(reloads(&scrape(metrics_addr)), (2, 1, 1));
 
     // SIGTERM: a clean exit, status 0.
     // SAFETY: kill(2) on our own child's pid.

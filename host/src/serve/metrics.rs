@@ -318,6 +318,30 @@ pub fn render(src: &Sources) -> String {
         "NG datagrams dropped: their source is outside [control] allow.",
         &[("", src.node.ng_refused_source.load(Ordering::Relaxed))],
     );
+    let node = &src.node;
+    metric(
+        &mut out,
+        "ringwire_config_reloads_total",
+        "counter",
+        "Config reloads (SIGHUP) by result: taken, or refused and nothing changed.",
+        &[
+            ("result=\"ok\"", node.reloads_ok.load(Ordering::Relaxed)),
+            (
+                "result=\"error\"",
+                node.reloads_failed.load(Ordering::Relaxed),
+            ),
+        ],
+    );
+    metric(
+        &mut out,
+        "ringwire_config_last_reload_successful",
+        "gauge",
+        "1 unless the last config reload was refused (the node runs on the config before it).",
+        &[(
+            "",
+            u64::from(!node.last_reload_failed.load(Ordering::Relaxed)),
+        )],
+    );
     metric(
         &mut out,
         "ringwire_calls_expired_total",

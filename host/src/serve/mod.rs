@@ -435,24 +435,31 @@ fn reload_config(
     node: &mut control::Node,
     log: Option<&Logging>,
 ) {
+    let gauges = node.gauges();
+    let outcome = |ok: bool| {
+        let counter = if ok {
+            &gauges.reloads_ok
+        } else {
+            &gauges.reloads_failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        gauges.last_reload_failed.store(!ok, Ordering::Relaxed);
+    };
     let Some(source) = source else {
         tracing::warn!("SIGHUP: no config file (--config) to read again; nothing changed");
+        outcome(false);
         return;
     };
-    let file = match source() {
-        Ok(file) => file,
-        Err(e) => {
-            tracing::error!("SIGHUP: the config was not reloaded, nothing changed: {e}");
-            return;
-        }
-    };
-    let reload = match Reload::of(config, &file) {
+    let read = source().and_then(|file| Reload::of(config, &file));
+    let reload = match read {
         Ok(reload) => reload,
         Err(e) => {
             tracing::error!("SIGHUP: the config was not reloaded, nothing changed: {e}");
+            outcome(false);
             return;
         }
     };
+    outcome(true);
     if reload.applied.is_empty() && reload.at_restart.is_empty() {
         tracing::info!("SIGHUP: config read again, nothing changed");
         return;

@@ -199,6 +199,12 @@ pub struct NodeGauges {
     pub expired_no_answer: AtomicU64,
     /// NG datagrams dropped: from outside `[control] allow`.
     pub ng_refused_source: AtomicU64,
+    /// Config reloads (SIGHUP) taken.
+    pub reloads_ok: AtomicU64,
+    /// Config reloads refused (the file did not read, or did not fit).
+    pub reloads_failed: AtomicU64,
+    /// Whether the last reload was refused (none yet: no).
+    pub last_reload_failed: AtomicBool,
     /// Loss and jitter of the RTP streams of ended calls.
     pub stream_quality: StreamQuality,
 }
