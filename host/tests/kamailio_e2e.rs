@@ -986,12 +986,8 @@ fn a_draining_node_hands_new_calls_to_the_next() {
         .insert("from-tag", "a")
         .insert("sdp", sdp.as_str());
     assert_eq!(result(&ng.request(&held)), "ok");
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(
-        unsafe { libc::kill(a.child.id() as libc::pid_t, libc::SIGTERM) },
-        0
-    );
-    wait_for_log(&a.log, "draining", 1);
+    a.signal(libc::SIGTERM);
+    a.wait_for_log("draining", 0);
 
     let sip = Sip::start("kamailio-drain", &[(a_port, 1000), (b_port, 1)]);
     sip.call_through(&b);

@@ -427,15 +427,7 @@ fn a_reload_retunes_the_detectors_of_new_calls() {
         file.replace(&tuning(1000), &tuning(2000))
     })
     .unwrap();
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(
-        unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGHUP) },
-        0
-    );
-    let t = Instant::now();
-    while !node.log().contains("detectors.amd_max_analysis_ms") {
-        assert!(t.elapsed() < WAIT, "no reload:\n{}", node.log());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    node.signal(libc::SIGHUP);
+    node.wait_for_log("detectors.amd_max_analysis_ms", 0);
     assert_eq!(verdict_at(&mut ng, "after"), "2000");
 }

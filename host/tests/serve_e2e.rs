@@ -252,18 +252,8 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
     let mut node = node;
     let path = temp_path("main.toml");
     let hangup = |node: &Node, then: &str, seen: usize| {
-        // SAFETY: kill(2) on our own child's pid.
-        let r = unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGHUP) };
-        assert_eq!(r, 0);
-        let t = Instant::now();
-        while node.log().matches(then).count() <= seen {
-            assert!(
-                t.elapsed() < WAIT,
-                "no {then:?} after SIGHUP:\n{}",
-                node.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        node.signal(libc::SIGHUP);
+        node.wait_for_log(then, seen);
     };
     let timeouts = |m: &str| metric(m, "ringwire_media_timeouts_total{held=\"false\"}");
     let timed_out = timeouts(&scrape(metrics_addr));
@@ -320,9 +310,7 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
     assert_eq!(reloads(&scrape(metrics_addr)), (2, 1, 1));
 
     // SIGTERM: a clean exit, status 0.
-    // SAFETY: kill(2) on our own child's pid.
-    let r = unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(r, 0);
+    node.signal(libc::SIGTERM);
     let (status, _) = wait_exit(&mut node, Duration::from_secs(10));
     assert!(status.success(), "exit {status:?}; log:\n{}", node.log());
     assert!(node.log().contains("stopped"), "{}", node.log());
@@ -347,15 +335,9 @@ fn the_log_level_is_the_configs_and_a_reload_changes_it() {
         node.log()
     );
     std::fs::write(temp_path("log-level.toml"), config("info")).unwrap();
-    // SAFETY: kill(2) on our own child's pid.
-    let r = unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGHUP) };
-    assert_eq!(r, 0);
+    node.signal(libc::SIGHUP);
     // the reload is told at the new level
-    let t = Instant::now();
-    while !node.log().contains("config reloaded") {
-        assert!(t.elapsed() < WAIT, "no reload at info:\n{}", node.log());
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    node.wait_for_log("config reloaded", 0);
     assert!(node.log().contains("log.level"), "{}", node.log());
 }
 
@@ -567,16 +549,8 @@ fn sigterm_drains_calls_up_to_the_drain_timeout() {
         ng.request(&d)
     };
     let sigterm = |node: &Node| {
-        // SAFETY: kill(2) on our own child's pid.
-        assert_eq!(
-            unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGTERM) },
-            0
-        );
-        let t = Instant::now();
-        while !node.log().contains("draining") {
-            assert!(t.elapsed() < WAIT, "no drain:\n{}", node.log());
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        node.signal(libc::SIGTERM);
+        node.wait_for_log("draining", 0);
     };
     let (a, b) = (endpoint(), endpoint());
     let port = |s: &UdpSocket| s.local_addr().unwrap().port();
@@ -635,11 +609,7 @@ fn sigterm_drains_calls_up_to_the_drain_timeout() {
     let path = temp_path("drain-reload.toml");
     let file = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, file.replace("drain = 30", "drain = 1")).unwrap();
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(
-        unsafe { libc::kill(node.child.id() as libc::pid_t, libc::SIGHUP) },
-        0
-    );
+    node.signal(libc::SIGHUP);
     let (status, took) = wait_exit(&mut node, Duration::from_secs(10));
     assert!(status.success(), "{status:?}:\n{}", node.log());
     assert!(took < Duration::from_secs(5), "{took:?}");

@@ -29,6 +29,27 @@ impl Node {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Sends the node `signal` (SIGHUP, SIGTERM, ...).
+    pub fn signal(&self, signal: libc::c_int) {
+        // SAFETY: kill(2) on our own child's pid; no memory is touched.
+        let r = unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
+        assert_eq!(r, 0, "kill: {}", std::io::Error::last_os_error());
+    }
+
+    /// Waits up to [`WAIT`] for the log to hold `text` more than `seen`
+    /// times (0: at all).
+    pub fn wait_for_log(&self, text: &str, seen: usize) {
+        let t = Instant::now();
+        while self.log().matches(text).count() <= seen {
+            assert!(
+                t.elapsed() < WAIT,
+                "no {text:?} in the log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 pub fn free_udp_port() -> u16 {
