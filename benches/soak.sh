@@ -13,6 +13,9 @@
 #        DELETE_DELAY=1 (s; the node's [timeouts] delete_delay)
 #        NODE_CPU=0 LOAD_CPU=1 (cores for taskset)   OUT=target/soak
 #        BIN=path/to/ringwire   BUILD=0 (use BIN as it is)
+#        RELOAD=0 (s between SIGHUPs during the rounds, each switching the
+#              config between two that differ in live keys: the media
+#              timeout, the setup window and the AMD bias; 0: none)
 #
 # Prints a row per round and exits 1 if a round lost packets, calls or
 # legs were left once the last delete delay passed, or the resident
@@ -44,13 +47,32 @@ if [ "${BUILD:-1}" != 0 ]; then
     cargo build --release -q -p ringwire-host
 fi
 
-printf '[metrics]\nlisten = "%s"\n[timeouts]\ndelete_delay = %s\n[detectors]\ndtmf = %s\namd = %s\nbeep = %s\n' \
-    "$METRICS" "$DELETE_DELAY" "$ON" "$ON" "$ON" >"$OUT/ringwire.toml"
+RELOAD=${RELOAD:-0}
+# the node's config; $1 and $2: more [timeouts] and [detectors] keys
+config() {
+    printf '[metrics]\nlisten = "%s"\n[timeouts]\ndelete_delay = %s\n%s[detectors]\ndtmf = %s\namd = %s\nbeep = %s\n%s' \
+        "$METRICS" "$DELETE_DELAY" "$1" "$ON" "$ON" "$ON" "$2"
+}
+config "" "" >"$OUT/ringwire.toml"
+config "" "" >"$OUT/ringwire-a.toml"
+config $'media = 20\nsetup_window = 3\n' $'amd_bias = -0.5\n' >"$OUT/ringwire-b.toml"
 taskset -c "$NODE_CPU" "$BIN" serve --config "$OUT/ringwire.toml" --ng $NG >"$OUT/ringwire.log" 2>&1 &
 NODE_PID=$!
-trap 'kill $NODE_PID 2>/dev/null || true; wait $NODE_PID 2>/dev/null || true' EXIT
+RELOADER=
+trap 'kill $RELOADER $NODE_PID 2>/dev/null || true; wait $NODE_PID 2>/dev/null || true' EXIT
 sleep 1
 kill -0 "$NODE_PID" 2>/dev/null || { echo "soak.sh: the node did not start; see $OUT/ringwire.log" >&2; exit 1; }
+if [ "$RELOAD" != 0 ]; then
+    (
+        n=0
+        while sleep "$RELOAD"; do
+            n=$((n + 1))
+            cp "$OUT/ringwire-$([ $((n % 2)) = 1 ] && echo b || echo a).toml" "$OUT/ringwire.toml"
+            kill -HUP "$NODE_PID" 2>/dev/null || exit 0
+        done
+    ) &
+    RELOADER=$!
+fi
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$NODE_PID/status"; }
 fds() { find "/proc/$NODE_PID/fd" -mindepth 1 -maxdepth 1 | wc -l; }
@@ -60,6 +82,7 @@ gauge() { # $1: metric name; its value (a gauge without labels)
 
 echo "soak.sh: $ROUNDS rounds of $CALLS calls, $DURATION s of media each, $CPS calls/s; payloads: ${EXTRA:-none}; detectors: $DETECT"
 echo "soak.sh: node pinned to core $NODE_CPU, generator to core $LOAD_CPU; binary $BIN"
+[ "$RELOAD" = 0 ] || echo "soak.sh: a SIGHUP every $RELOAD s, the config switching between $OUT/ringwire-a.toml and -b.toml"
 printf '%-6s %9s %9s %8s %11s %6s %6s %6s\n' round sent lost rss_MiB rss_delta fds calls legs
 first_rss= base_rss= last_rss= failed=0
 half=$(((ROUNDS + 1) / 2))
@@ -82,6 +105,16 @@ for round in $(seq 1 "$ROUNDS"); do
     [ "$failures" = 0 ] || { echo "soak.sh: round $round: $failures calls failed to set up" >&2; failed=1; }
     last_rss=$rss
 done
+if [ -n "$RELOADER" ]; then
+    kill "$RELOADER" 2>/dev/null || true
+    taken=$(gauge 'ringwire_config_reloads_total{result="ok"}')
+    refused=$(gauge 'ringwire_config_reloads_total{result="error"}')
+    echo "soak.sh: config reloads during the rounds: $taken taken, $refused refused"
+    if [ "$refused" != 0 ] || [ "$taken" = 0 ]; then
+        echo "soak.sh: the reloads did not all take (see $OUT/ringwire.log)" >&2
+        failed=1
+    fi
+fi
 calls=$(gauge ringwire_calls)
 legs=$(gauge ringwire_legs)
 if [ "$calls" != 0 ] || [ "$legs" != 0 ]; then
