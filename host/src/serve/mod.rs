@@ -239,7 +239,7 @@ pub fn run(
     let draining = Arc::new(AtomicBool::new(false));
     let node = control::Node::new(
         driver.clone(),
-        ports::PortAllocator::new(config.media.port_min, config.media.port_max),
+        media_ports(&config),
         config.advertised_address(),
         draining.clone(),
     )
@@ -425,6 +425,22 @@ fn block_signals() -> std::io::Result<libc::sigset_t> {
         }
         Ok(set)
     }
+}
+
+/// The media port pairs of the configured range, less the one that holds
+/// the NG control port where that lies in the range: the node's own
+/// socket would make its pair unusable for every call offered it.
+fn media_ports(config: &Config) -> ports::PortAllocator {
+    let all = ports::PortAllocator::new(config.media.port_min, config.media.port_max);
+    let ng = config.control.ng.port();
+    if (config.media.port_min..=config.media.port_max).contains(&ng) {
+        tracing::info!(
+            port = ng,
+            "the NG control port lies in the media port range: its pair is left out"
+        );
+        return all.without(ng);
+    }
+    all
 }
 
 /// Reads the config again from `source` and has the node take its live

@@ -36,6 +36,15 @@ impl PortAllocator {
         }
     }
 
+    /// The same without the pair that holds `port` (a socket of the node's
+    /// own, such as the NG control socket, inside the range), so that no
+    /// call is offered a port that cannot be bound.
+    pub fn without(mut self, port: u16) -> Self {
+        let rtp = port & !1;
+        self.free.retain(|&p| p != rtp);
+        self
+    }
+
     /// Pairs in the range.
     pub fn capacity(&self) -> usize {
         self.free.len() + self.used.len()
@@ -66,6 +75,19 @@ impl PortAllocator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pair_left_out_is_never_handed_out() {
+        // 30005 is the RTCP port of the pair at 30004
+        let mut a = PortAllocator::new(30002, 30007)
+            .without(30005)
+            .without(40000);
+        assert_eq!(a.capacity(), 2);
+        assert_eq!(a.allocate(), Ok(30002));
+        assert_eq!(a.allocate(), Ok(30006));
+        assert!(a.allocate().is_err());
+        assert_eq!(a.in_use(), 2);
+    }
 
     #[test]
     fn pairs_are_even_odd_and_run_out() {
