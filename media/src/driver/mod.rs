@@ -641,7 +641,11 @@ impl DriverHandle {
 
     /// Runs a relay command on `call`'s shard and waits for its result.
     pub fn command(&self, call: CallId, command: Command) -> Result<(), DriverError> {
-        let shard = self.shard_of(call);
+        self.command_on(self.shard_of(call), command)
+    }
+
+    /// Runs a relay command on `shard` and waits for its result.
+    fn command_on(&self, shard: usize, command: Command) -> Result<(), DriverError> {
         self.ask(shard, |reply| Request::Relay {
             command,
             sockets: Vec::new(),
@@ -689,17 +693,13 @@ impl DriverHandle {
         quiet_window: Duration,
         media_timeout: Duration,
     ) -> Result<(), DriverError> {
+        let timing = Command::SetTiming {
+            setup_window,
+            quiet_window,
+            media_timeout,
+        };
         for shard in 0..self.shards() {
-            self.ask(shard, |reply| Request::Relay {
-                command: Command::SetTiming {
-                    setup_window,
-                    quiet_window,
-                    media_timeout,
-                },
-                sockets: Vec::new(),
-                reply: Some(reply),
-            })?
-            .map_err(DriverError::from)?;
+            self.command_on(shard, timing.clone())?;
         }
         Ok(())
     }
