@@ -872,19 +872,7 @@ fn node_behind_kamailio(slot: u16, name: &str, scenario: Scenario) -> (Node, Soc
 /// (a worker that the parallel tests keep off the CPU for a moment): the
 /// count is read again until it is whole, or [`WAIT`] has passed.
 fn assert_whole_capture(metrics: SocketAddr, node: &Node) {
-    let t = Instant::now();
-    loop {
-        let relayed = metric(&scrape(metrics), "ringwire_packets_relayed_total");
-        if relayed >= 2 * 236 {
-            return;
-        }
-        assert!(
-            t.elapsed() < WAIT,
-            "{relayed} packets relayed:\n{}",
-            node.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_metric(metrics, "ringwire_packets_relayed_total", 2 * 236, node);
 }
 
 /// Asserts that the metrics `body` show the node's one call deleted by

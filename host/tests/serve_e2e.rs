@@ -255,8 +255,8 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
         node.signal(libc::SIGHUP);
         node.wait_for_log(then, seen);
     };
-    let timeouts = |m: &str| metric(m, "ringwire_media_timeouts_total{held=\"false\"}");
-    let timed_out = timeouts(&scrape(metrics_addr));
+    let timeouts = "ringwire_media_timeouts_total{held=\"false\"}";
+    let timed_out = metric(&scrape(metrics_addr), timeouts);
     let limited = config
         .replace("[media]\n", "[media]\nmax_calls = 1\n")
         .replace("threads = 2", "threads = 1")
@@ -279,11 +279,7 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
     assert_eq!(offer_call(&mut ng, 1), "load limit");
     // the new call's quiet legs time out after 0.5 s, not the 30 s the
     // node started with
-    let t = Instant::now();
-    while timeouts(&scrape(metrics_addr)) < timed_out + 2 {
-        assert!(t.elapsed() < WAIT, "no media timeout after the reload");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_metric(metrics_addr, timeouts, timed_out + 2, &node);
     std::fs::write(&path, limited.replace("max_calls = 1", "max_calls = oops")).unwrap();
     hangup(&node, "not reloaded", 0);
     assert!(node.log().contains("max_calls"), "{}", node.log());

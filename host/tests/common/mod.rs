@@ -243,6 +243,25 @@ pub fn metric(body: &str, series: &str) -> u64 {
 }
 
 /// Pings until the node answers (it is still starting), at most 10 s.
+/// Waits up to [`WAIT`] for the counter `series` at `metrics` to reach
+/// `at_least` (counts a worker has not yet taken in lag the traffic a
+/// moment); fails with the node's log if it does not.
+pub fn wait_for_metric(metrics: SocketAddr, series: &str, at_least: u64, node: &Node) {
+    let t = Instant::now();
+    loop {
+        let value = metric(&scrape(metrics), series);
+        if value >= at_least {
+            return;
+        }
+        assert!(
+            t.elapsed() < WAIT,
+            "{series} is {value}, not {at_least} or more:\n{}",
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 pub fn wait_for_pong(ng: &mut Ng, node: &Node) {
     ng.socket
         .set_read_timeout(Some(Duration::from_millis(200)))
