@@ -20,11 +20,11 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DspBackend {
-    /// [`SoftwareEngine`]: the CPU's fixed-point path.
+    /// The CPU's fixed-point path (the software feature engine).
     #[default]
     Software,
-    /// `FpgaSimEngine`: the FPGA block's RTL simulated in Verilator (needs
-    /// the binary built with `--features fpga-sim`).
+    /// The FPGA block's RTL simulated in Verilator (needs the binary built
+    /// with `--features fpga-sim`).
     FpgaSim,
 }
 

@@ -1,4 +1,6 @@
-//! The `ringwire` binary: `ringwire analyze` runs the detectors over files.
+//! The `ringwire` binary: `analyze` (detectors over files), `serve` (the
+//! live media node), `load` (the load generator), `corpus` and `evaluate`
+//! (the AMD corpus and its evaluation).
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -12,9 +14,10 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// ringwire: carrier-grade media node for call centers.
+/// ringwire: a carrier-grade media node for call centers (RTP relay, DTMF,
+/// answering-machine and voicemail-beep detection).
 #[derive(Parser)]
-#[command(name = "ringwire", version, about)]
+#[command(name = "ringwire", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
