@@ -241,9 +241,12 @@ impl LegState {
 /// The detector tap of one relay worker (see the [module documentation](self)).
 pub struct LiveTap {
     control: mpsc::Receiver<TapControl>,
-    /// Each leg's state stays in place: a packet borrows it (it is some
-    /// kilobytes of detector state, too big to move per packet).
-    legs: HashMap<LegId, LegState>,
+    /// Each leg's state, boxed: it is some kilobytes of detector state
+    /// (6.7 KB). Inline, every bucket of the table would be that large:
+    /// growing the table would move every leg's state, a stall of
+    /// milliseconds on the worker at thousands of legs, and its empty
+    /// buckets would hold tens of megabytes.
+    legs: HashMap<LegId, Box<LegState>>,
     /// Each call's legs, so that forgetting a call visits only them.
     calls: HashMap<CallId, Vec<LegId>>,
     feed: Feed,
@@ -365,7 +368,7 @@ impl LiveTap {
         let channel = self.feed.open_channel(call, leg);
         self.legs.insert(
             leg,
-            LegState {
+            Box::new(LegState {
                 call,
                 set,
                 telephone_event: te,
@@ -379,7 +382,7 @@ impl LiveTap {
                 fed: 0,
                 skipped: 0,
                 detectors_from: 0,
-            },
+            }),
         );
         self.calls.entry(call).or_default().push(leg);
     }
