@@ -242,7 +242,6 @@ pub fn metric(body: &str, series: &str) -> u64 {
         .unwrap()
 }
 
-/// Pings until the node answers (it is still starting), at most 10 s.
 /// Waits up to [`WAIT`] for the counter `series` at `metrics` to reach
 /// `at_least` (counts a worker has not yet taken in lag the traffic a
 /// moment); fails with the node's log if it does not.
@@ -262,6 +261,7 @@ pub fn wait_for_metric(metrics: SocketAddr, series: &str, at_least: u64, node: &
     }
 }
 
+/// Pings until the node answers (it is still starting), at most 10 s.
 pub fn wait_for_pong(ng: &mut Ng, node: &Node) {
     ng.socket
         .set_read_timeout(Some(Duration::from_millis(200)))
