@@ -262,7 +262,9 @@ fn offer_answer_media_metrics_delete_and_sigterm() {
         .replace("threads = 2", "threads = 1")
         .replace("[timeouts]\n", "[timeouts]\nmedia = 0.5\n");
     std::fs::write(&path, &limited).unwrap();
-    hangup(&node, "config reloaded", 0);
+    // the reload's last line: the changes it left for a restart, logged
+    // just after "config reloaded"
+    hangup(&node, "left as they run", 0);
     let log = node.log();
     assert!(
         log.contains("media.max_calls")
