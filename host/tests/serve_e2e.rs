@@ -675,35 +675,21 @@ fn media_timeouts_of_held_and_deleted_calls_are_no_trouble() {
     assert_eq!(metric(&scrape(metrics), "ringwire_calls_deleting"), 1);
     assert_eq!(metric(&scrape(metrics), "ringwire_calls_held"), 1);
     let series = |held: &str| format!("ringwire_media_timeouts_total{{held=\"{held}\"}}");
-    let t = Instant::now();
-    loop {
-        let body = scrape(metrics);
-        let counts = (
+    wait_for_metric(metrics, &series("false"), 2, &node);
+    wait_for_metric(metrics, &series("true"), 2, &node);
+    // the ended call's legs timed out with the others', and nothing more
+    // times out afterwards
+    std::thread::sleep(Duration::from_millis(500));
+    let body = scrape(metrics);
+    assert_eq!(
+        (
             metric(&body, &series("false")),
-            metric(&body, &series("true")),
-        );
-        if counts == (2, 2) {
-            // the ended call's legs timed out with the others'
-            std::thread::sleep(Duration::from_millis(500));
-            let body = scrape(metrics);
-            assert_eq!(
-                (
-                    metric(&body, &series("false")),
-                    metric(&body, &series("true"))
-                ),
-                (2, 2),
-                "{}",
-                node.log()
-            );
-            break;
-        }
-        assert!(
-            t.elapsed() < WAIT,
-            "timeouts (plain, held) {counts:?}:\n{}",
-            node.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+            metric(&body, &series("true"))
+        ),
+        (2, 2),
+        "timeouts (plain, held):\n{}",
+        node.log()
+    );
     delete(&mut ng, "hold");
     assert_eq!(metric(&scrape(metrics), "ringwire_calls_held"), 0);
 }
